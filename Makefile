@@ -1,0 +1,43 @@
+# eoplex: an openEO back-end. `make help` lists the targets.
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+MANIFESTS := pyproject.toml uv.lock $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+
+.PHONY: help install run test lint proto proto-check
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) $(MANIFESTS)
+	$(UV) sync --all-packages --frozen --python python3.11
+	touch $@
+
+install: $(VENV)/.installed ## Install everything the project needs into .venv (idempotent)
+
+run: install ## Start the whole back-end on 127.0.0.1 (OPENEO_PORT, default 8000)
+	$(VENV)/bin/eoplex run
+
+test: install ## Run the whole test suite
+	TZ=UTC $(PY) -m pytest
+
+lint: install ## ruff, mypy and the import-layer contracts
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy libs/common/src libs/cli/src services/*/src
+	$(VENV)/bin/lint-imports
+
+proto: install ## Regenerate the gRPC stubs from proto/ into libs/proto
+	$(PY) tools/generate_proto.py
+
+proto-check: proto ## Fail when the committed stubs are stale
+	git diff --exit-code -- libs/proto || (echo "stubs are stale: run make proto and commit" >&2; exit 1)

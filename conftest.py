@@ -1,0 +1,74 @@
+"""Fixtures shared by every test tier: the real infrastructure servers on free loopback ports.
+
+The servers are the same `ProcessSpec`s the local stack runs (`eoplex.servers`),
+started once per test session and stopped at its end.
+"""
+
+import secrets
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from eoplex.servers import (
+    S3Credentials,
+    free_port,
+    mongodb_spec,
+    nats_spec,
+    start_process,
+    stop_process,
+    wait_ready,
+    weed_spec,
+)
+
+
+@dataclass(frozen=True)
+class Infrastructure:
+    """Where the test session's real servers answer, as `OPENEO_*` environment variables."""
+
+    mongodb_url: str
+    nats_url: str
+    s3_endpoint: str
+    s3_credentials: S3Credentials
+    log_dir: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "OPENEO_MONGODB_URL": self.mongodb_url,
+            "OPENEO_NATS_URL": self.nats_url,
+            "OPENEO_S3_ENDPOINT": self.s3_endpoint,
+            "OPENEO_S3_ACCESS_KEY": self.s3_credentials.access_key,
+            "OPENEO_S3_SECRET_KEY": self.s3_credentials.secret_key,
+        }
+
+
+@pytest.fixture(scope="session")
+def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
+    """NATS (JetStream), SeaweedFS S3 and SecantusDB, real processes on free ports."""
+    root = tmp_path_factory.mktemp("infrastructure")
+    credentials = S3Credentials("eoplex-test", secrets.token_urlsafe(16))
+    mongodb_port, nats_port, s3_port = free_port(), free_port(), free_port()
+    specs = [
+        mongodb_spec(port=mongodb_port, storage_dir=root / "mongodb"),
+        nats_spec(port=nats_port, monitor_port=free_port(), store_dir=root / "nats"),
+        weed_spec(s3_port=s3_port, data_dir=root / "s3", credentials=credentials),
+    ]
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        for spec in specs:
+            process = start_process(spec, log_path=root / "logs" / f"{spec.name}.log")
+            started.append(process)
+            wait_ready(spec, process)
+        yield Infrastructure(
+            mongodb_url=f"mongodb://127.0.0.1:{mongodb_port}",
+            nats_url=f"nats://127.0.0.1:{nats_port}",
+            s3_endpoint=f"http://127.0.0.1:{s3_port}",
+            s3_credentials=credentials,
+            log_dir=root / "logs",
+        )
+    finally:
+        for process in reversed(started):
+            stop_process(process)

@@ -1,0 +1,557 @@
+"""The openEO error hierarchy: one class per code of the openEO API 1.2 `errors.json`.
+
+Every failure a user can see is one of these. Services raise them without any
+transport knowledge; the gRPC interceptor carries `code` and `message` across
+the boundary (see `eoplex_common.grpc`) and the gateway renders them as
+`{id, code, message, links}` with `status` as the HTTP status. The spec's codes
+are checked against `specs/errors.json` by a test; the back-end's own codes
+(`ServiceUnavailable`, `TooManyRequests`, `PayloadTooLarge`, `BadRequest`) follow
+the spec's advice to add codes where none fits.
+"""
+
+import string
+from typing import Any, ClassVar
+
+
+class OpenEOError(Exception):
+    """Base of every openEO error. `message` templates take the spec's placeholders."""
+
+    code: ClassVar[str] = "Internal"
+    status: ClassVar[int] = 500
+    message_template: ClassVar[str] = "Server error: {message}"
+    headers: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, message: str | None = None, **params: Any) -> None:
+        if message is None:
+            names = {n for _, n, _, _ in string.Formatter().parse(self.message_template) if n}
+            values = {name: params.get(name, "") for name in names}
+            message = self.message_template.format(**values)
+        super().__init__(message)
+        self.message = message
+        self.params = params
+
+
+ERRORS: dict[str, type[OpenEOError]] = {}
+
+
+def _register(cls: type[OpenEOError]) -> type[OpenEOError]:
+    ERRORS[cls.code] = cls
+    return cls
+
+
+def error_for_code(code: str, message: str) -> OpenEOError:
+    """Rebuild an error from its code, e.g. on the client side of a gRPC call."""
+    cls = ERRORS.get(code)
+    if cls is None:
+        error = OpenEOError(message)
+        error.code = code  # type: ignore[misc]
+        return error
+    return cls(message)
+
+
+@_register
+class Internal(OpenEOError):
+    """An internal server error with a proprietary message."""
+
+    code = "Internal"
+    status = 500
+    message_template = "Server error: {message}"
+
+
+@_register
+class NotFound(OpenEOError):
+    """To be used if the requested resource does not exist. Note: There are specialized errors for missing jobs (JobNotFound), files (FileNotFound), etc. Unsupported endpoints MAY send an 'FeatureUnsupported' (501) error."""
+
+    code = "NotFound"
+    status = 404
+    message_template = "Resource not found."
+
+
+@_register
+class FeatureUnsupported(OpenEOError):
+    """The back-end responds with this error whenever an endpoint is specified in the openEO API, but is not supported."""
+
+    code = "FeatureUnsupported"
+    status = 501
+    message_template = "Feature not supported."
+
+
+@_register
+class InfrastructureMaintenance(OpenEOError):
+    """Service is currently not available as the infrastructure is currently undergoing maintenance work."""
+
+    code = "InfrastructureMaintenance"
+    status = 503
+    message_template = "Service is not available at the moment due to maintenance work. Please try again later or contact our support."
+
+
+@_register
+class InfrastructureBusy(OpenEOError):
+    """Service is generally available, but the infrastructure can't handle it at the moment as too many requests are processed."""
+
+    code = "InfrastructureBusy"
+    status = 503
+    message_template = "Service is not available at the moment due to overloading. Please try again later or contact our support."
+
+
+@_register
+class UnsupportedApiVersion(OpenEOError):
+    """The service doesn't support the openEO API version specified in the request URL. Clients should check well-known document for supported versions."""
+
+    code = "UnsupportedApiVersion"
+    status = 404
+    message_template = "The requested API version '{version}' is not supported."
+
+
+@_register
+class RequestTimeout(OpenEOError):
+    """The request took too long and timed out."""
+
+    code = "RequestTimeout"
+    status = 408
+    message_template = "Request timed out."
+
+
+@_register
+class BudgetInvalid(OpenEOError):
+    """The budget is too low as it is either smaller than or equal to 0 or below the costs."""
+
+    code = "BudgetInvalid"
+    status = 400
+    message_template = "The specified budget is too low."
+
+
+@_register
+class EstimateComplexity(OpenEOError):
+    """The process is too complex to calculate an estimate, e.g. due to a UDF or other processes that are complex to estimate costs reliably."""
+
+    code = "EstimateComplexity"
+    status = 500
+    message_template = "The process is too complex to calculate an estimate."
+
+
+@_register
+class NoDataForUpdate(OpenEOError):
+    """For PATCH requests: No valid data specified at all."""
+
+    code = "NoDataForUpdate"
+    status = 400
+    message_template = "No data specified to be updated."
+
+
+@_register
+class PropertyNotEditable(OpenEOError):
+    """For PATCH requests: The specified parameter can't be updated. It is read-only."""
+
+    code = "PropertyNotEditable"
+    status = 400
+    message_template = "The specified property '{property}' is read-only."
+
+
+@_register
+class CollectionNotFound(OpenEOError):
+    """The requested collection does not exist."""
+
+    code = "CollectionNotFound"
+    status = 404
+    message_template = "Collection '{identifier}' does not exist."
+
+
+@_register
+class StorageFailure(OpenEOError):
+    """Server couldn't store file(s) due to server-side reasons."""
+
+    code = "StorageFailure"
+    status = 500
+    message_template = "Unable to store files due to a server error. Please try again later or contact our support."
+
+
+@_register
+class StorageQuotaExceeded(OpenEOError):
+    """The storage quota has been exceeded by the user."""
+
+    code = "StorageQuotaExceeded"
+    status = 400
+    message_template = "Your storage quota has been exceeded."
+
+
+@_register
+class FileNotFound(OpenEOError):
+    """The requested file does not exist."""
+
+    code = "FileNotFound"
+    status = 404
+    message_template = "File '{file}' does not exist."
+
+
+@_register
+class FilePathInvalid(OpenEOError):
+    """The specified path is invalid or not accessible. Path could contain invalid characters, point to an existing folder or a location outside of the user folder."""
+
+    code = "FilePathInvalid"
+    status = 400
+    message_template = "File path is invalid: {reason}"
+
+
+@_register
+class FileOperationUnsupported(OpenEOError):
+    """The file operation is not supported for the specified path."""
+
+    code = "FileOperationUnsupported"
+    status = 400
+    message_template = "The file operation is not supported for the specified path."
+
+
+@_register
+class FolderOperationUnsupported(OpenEOError):
+    """The specified path is a folder and the operation is only supported for files."""
+
+    code = "FolderOperationUnsupported"
+    status = 400
+    message_template = "Operation is only supported for files, not folders."
+
+
+@_register
+class ContentTypeInvalid(OpenEOError):
+    """The specified media (MIME) type used in the Content-Type header is not allowed."""
+
+    code = "ContentTypeInvalid"
+    status = 400
+    message_template = "The media type is not supported. Allowed: {types}"
+
+
+@_register
+class FileTypeInvalid(OpenEOError):
+    """File format or file extension is not allowed."""
+
+    code = "FileTypeInvalid"
+    status = 400
+    message_template = "File format {type} not allowed. Allowed file formats: {types}"
+
+
+@_register
+class FileSizeExceeded(OpenEOError):
+    """File exceeds allowed maximum file size."""
+
+    code = "FileSizeExceeded"
+    status = 400
+    message_template = "File size it too large. Maximum file size: {size}"
+
+
+@_register
+class FileContentInvalid(OpenEOError):
+    """The content of the file is invalid."""
+
+    code = "FileContentInvalid"
+    status = 400
+    message_template = "File content is invalid."
+
+
+@_register
+class FileLocked(OpenEOError):
+    """The file is locked by a running job or another process."""
+
+    code = "FileLocked"
+    status = 400
+    message_template = "File '{file}' is locked by another process."
+
+
+@_register
+class ProcessGraphNotFound(OpenEOError):
+    """The requested user-defined process does not exist. To be used for all endpoints starting with `/process_graphs`."""
+
+    code = "ProcessGraphNotFound"
+    status = 404
+    message_template = "User-defined process '{identifier}' does not exist."
+
+
+@_register
+class ProcessInvalid(OpenEOError):
+    """The process given is invalid, which ususlly means that the process metadata is invalid."""
+
+    code = "ProcessInvalid"
+    status = 400
+    message_template = "Invalid process specified."
+
+
+@_register
+class ProcessGraphMissing(OpenEOError):
+    """The process doesn't contain a process graph. For jobs, services, and sync. processing the parameter `process` must contain a `process_graph`."""
+
+    code = "ProcessGraphMissing"
+    status = 400
+    message_template = "Invalid process specified. It doesn't contain a process graph."
+
+
+@_register
+class ProcessGraphInvalid(OpenEOError):
+    """The process doesn't contain a valid process graph, which means it doesn't comply to the general structure / schema."""
+
+    code = "ProcessGraphInvalid"
+    status = 400
+    message_template = "Invalid process graph specified."
+
+
+@_register
+class PredefinedProcessExists(OpenEOError):
+    """If a user wants to store a user-defined process with the id of a predefined process."""
+
+    code = "PredefinedProcessExists"
+    status = 400
+    message_template = "A predefined process with the given identifier exists."
+
+
+@_register
+class ProcessGraphComplexity(OpenEOError):
+    """The process graph is too complex for synchronous processing and will likely time out. Please use a batch job instead."""
+
+    code = "ProcessGraphComplexity"
+    status = 400
+    message_template = (
+        "The process is too complex for for synchronous processing. Please use a batch job instead."
+    )
+
+
+@_register
+class ProcessUnsupported(OpenEOError):
+    """A process (predefined or user-defined) with the specified identifier is not available. To be used when validating or executing process graphs."""
+
+    code = "ProcessUnsupported"
+    status = 400
+    message_template = (
+        "Process with identifier '{process}' is not available in namespace '{namespace}'."
+    )
+
+
+@_register
+class ProcessParameterUnsupported(OpenEOError):
+    """Process '{process}' does not support parameter '{parameter}'."""
+
+    code = "ProcessParameterUnsupported"
+    status = 400
+    message_template = "Process '{process}' does not support parameter '{parameter}'."
+
+
+@_register
+class ProcessParameterInvalid(OpenEOError):
+    """The value passed for parameter '{parameter}' in process '{process}' is invalid: {reason}"""
+
+    code = "ProcessParameterInvalid"
+    status = 400
+    message_template = (
+        "The value passed for parameter '{parameter}' in process '{process}' is invalid: {reason}"
+    )
+
+
+@_register
+class ProcessParameterRequired(OpenEOError):
+    """Process '{process}' parameter '{parameter}' is required."""
+
+    code = "ProcessParameterRequired"
+    status = 400
+    message_template = "Process '{process}' parameter '{parameter}' is required."
+
+
+@_register
+class JobNotFound(OpenEOError):
+    """The requested job does not exist."""
+
+    code = "JobNotFound"
+    status = 404
+    message_template = "The batch job '{identifier}' does not exist."
+
+
+@_register
+class JobLocked(OpenEOError):
+    """The job is currently locked due to a running batch computation and can't be modified meanwhile."""
+
+    code = "JobLocked"
+    status = 400
+    message_template = "Batch job is locked due to a queued or running batch computation."
+
+
+@_register
+class JobNotFinished(OpenEOError):
+    """Batch job has not finished computing the results yet. Please try again later or contact our support."""
+
+    code = "JobNotFinished"
+    status = 400
+    message_template = "Batch job has not finished computing the results yet. Please try again later or contact our support."
+
+
+@_register
+class JobNotStarted(OpenEOError):
+    """Job has not been queued or started yet or was canceled and not restarted by the user."""
+
+    code = "JobNotStarted"
+    status = 400
+    message_template = "Batch job must be started first."
+
+
+@_register
+class ResultLinkExpired(OpenEOError):
+    """The signed URLs for batch job results have expired. Please send a request to `GET /jobs/{job_id}/results` to refresh the links."""
+
+    code = "ResultLinkExpired"
+    status = 410
+    message_template = (
+        "The link to the batch job result has expired. Please request the results again."
+    )
+
+
+@_register
+class PaymentRequired(OpenEOError):
+    """The budget required to fulfil the request is insufficient."""
+
+    code = "PaymentRequired"
+    status = 402
+    message_template = (
+        "The budget required to fulfil the request is not sufficient. A payment is required first."
+    )
+
+
+@_register
+class BillingPlanInvalid(OpenEOError):
+    """The billing plan is not on the list of available plans."""
+
+    code = "BillingPlanInvalid"
+    status = 400
+    message_template = "The billing plan is invalid."
+
+
+@_register
+class BillingPlanMissing(OpenEOError):
+    """No billing plan has been specified by the user and the billing plan can't be determined unambiguously."""
+
+    code = "BillingPlanMissing"
+    status = 400
+    message_template = "A billing plan must be specified."
+
+
+@_register
+class AuthenticationRequired(OpenEOError):
+    """The client did not provide any authentication details for a resource requiring authentication or the provided authentication details are not correct."""
+
+    code = "AuthenticationRequired"
+    status = 401
+    message_template = "Unauthorized."
+
+
+@_register
+class AuthenticationSchemeInvalid(OpenEOError):
+    """Invalid authentication scheme (e.g. Bearer)."""
+
+    code = "AuthenticationSchemeInvalid"
+    status = 403
+    message_template = "Authentication method not supported."
+
+
+@_register
+class TokenInvalid(OpenEOError):
+    """Authorization token has expired or is invalid. Please authenticate again."""
+
+    code = "TokenInvalid"
+    status = 403
+    message_template = "Authorization token has expired or is invalid. Please authenticate again."
+
+
+@_register
+class CredentialsInvalid(OpenEOError):
+    """Credentials are not correct."""
+
+    code = "CredentialsInvalid"
+    status = 403
+    message_template = "Credentials are not correct."
+
+
+@_register
+class PermissionsInsufficient(OpenEOError):
+    """Forbidden. The client did provided correct authentication details, but the privileges/permissions of the provided credentials do not allow to request the resource."""
+
+    code = "PermissionsInsufficient"
+    status = 403
+    message_template = "Forbidden. The permissions of the authenticated account do not allow to request the requested resource."
+
+
+@_register
+class ServiceNotFound(OpenEOError):
+    """The requested secondary service does not exist."""
+
+    code = "ServiceNotFound"
+    status = 404
+    message_template = "Service '{identifier}' does not exist."
+
+
+@_register
+class ServiceUnsupported(OpenEOError):
+    """Service type '{type}' is not supported."""
+
+    code = "ServiceUnsupported"
+    status = 400
+    message_template = "Service type '{type}' is not supported."
+
+
+@_register
+class ServiceConfigUnsupported(OpenEOError):
+    """Refers to the secondary service `configuration` object."""
+
+    code = "ServiceConfigUnsupported"
+    status = 400
+    message_template = "Service parameter '{parameter}' is not supported."
+
+
+@_register
+class ServiceConfigInvalid(OpenEOError):
+    """Refers to the secondary service `configuration` object."""
+
+    code = "ServiceConfigInvalid"
+    status = 400
+    message_template = (
+        "The value passed for the service parameter '{parameter}' is invalid: {reason}"
+    )
+
+
+@_register
+class ServiceConfigRequired(OpenEOError):
+    """Refers to the secondary service `configuration` object."""
+
+    code = "ServiceConfigRequired"
+    status = 400
+    message_template = "Service parameter '{parameter}' is required."
+
+
+@_register
+class ServiceUnavailable(OpenEOError):
+    """A service of the back-end, or a server it needs, is not reachable right now."""
+
+    code = "ServiceUnavailable"
+    status = 503
+    message_template = "Service {service} is not available at the moment. Please try again later."
+    headers = {"Retry-After": "5"}
+
+
+@_register
+class TooManyRequests(OpenEOError):
+    """Too many requests (e.g. failed logins) in a short time; retry after `Retry-After`."""
+
+    code = "TooManyRequests"
+    status = 429
+    message_template = "Too many requests. Please try again in {seconds} seconds."
+
+
+@_register
+class PayloadTooLarge(OpenEOError):
+    """The request body exceeds the back-end's size limit."""
+
+    code = "PayloadTooLarge"
+    status = 413
+    message_template = "The request body is too large. Maximum size: {size} bytes."
+
+
+@_register
+class BadRequest(OpenEOError):
+    """The request is malformed (invalid JSON, wrong parameter types, ...)."""
+
+    code = "BadRequest"
+    status = 400
+    message_template = "Invalid request: {reason}"

@@ -1,0 +1,196 @@
+"""gRPC plumbing shared by every service: the openEO error boundary, health, deadlines.
+
+Crossing a service boundary happens here and only here:
+- `OpenEOErrorInterceptor` (server side) turns an `OpenEOError` raised by a servicer
+  into a gRPC status whose trailing metadata carries the openEO code; any other
+  exception becomes `Internal` and is logged, so a bug never leaks a traceback.
+- `CallContextInterceptor` (client side) puts a deadline on every call, forwards the
+  request id and trace context, and turns a failed call back into the same
+  `OpenEOError`; an unreachable service becomes `ServiceUnavailable`.
+"""
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from eoplex_common.context import REQUEST_ID_HEADER, request_id
+from eoplex_common.errors import OpenEOError, ServiceUnavailable, error_for_code
+from eoplex_common.tracing import extract_trace_context, inject_trace_context, tracer
+
+log = logging.getLogger(__name__)
+
+ERROR_CODE_KEY = "openeo-error-code"
+
+_STATUS_CODES = {
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    402: grpc.StatusCode.FAILED_PRECONDITION,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.NOT_FOUND,
+    408: grpc.StatusCode.DEADLINE_EXCEEDED,
+    410: grpc.StatusCode.NOT_FOUND,
+    413: grpc.StatusCode.INVALID_ARGUMENT,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    501: grpc.StatusCode.UNIMPLEMENTED,
+    503: grpc.StatusCode.UNAVAILABLE,
+}
+
+
+def status_code_for(error: OpenEOError) -> grpc.StatusCode:
+    """The gRPC status that best matches an openEO error's HTTP status."""
+    return _STATUS_CODES.get(error.status, grpc.StatusCode.INTERNAL)
+
+
+class OpenEOErrorInterceptor(grpc.aio.ServerInterceptor):
+    """Server side of the error boundary; also binds the request id and trace context."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        method = handler_call_details.method
+        metadata = {key: value for key, value in handler_call_details.invocation_metadata or ()}
+        behaviour = handler.unary_unary
+
+        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            request_token = request_id.set(str(metadata.get(REQUEST_ID_HEADER, "-")))
+            trace_token = otel_context.attach(extract_trace_context(metadata))  # type: ignore[arg-type]
+            try:
+                with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER):
+                    return await behaviour(request, context)
+            except OpenEOError as error:
+                await context.abort(
+                    status_code_for(error),
+                    error.message,
+                    trailing_metadata=((ERROR_CODE_KEY, error.code),),
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("unhandled error in %s", method)
+                await context.abort(
+                    grpc.StatusCode.INTERNAL,
+                    "Server error: an unexpected error occurred, it has been logged.",
+                    trailing_metadata=((ERROR_CODE_KEY, "Internal"),),
+                )
+            finally:
+                otel_context.detach(trace_token)
+                request_id.reset(request_token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            guarded,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+class GrpcService:
+    """A running gRPC server with the standard health service and graceful shutdown."""
+
+    def __init__(self, *, name: str, listen: str, grace_seconds: float = 5.0) -> None:
+        self.name = name
+        self.listen = listen
+        self.grace_seconds = grace_seconds
+        self.server = grpc.aio.server(interceptors=[OpenEOErrorInterceptor()])
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        self.port = 0
+
+    async def start(self) -> None:
+        """Bind, start serving and report SERVING for "" and for the service name."""
+        self.port = self.server.add_insecure_port(self.listen)
+        if self.port == 0:
+            raise RuntimeError(f"cannot listen on {self.listen}")
+        await self.server.start()
+        for name in ("", self.name):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        log.info("%s serving gRPC on %s", self.name, self.listen)
+
+    async def stop(self) -> None:
+        """Report NOT_SERVING, let running calls finish within the grace period, then stop."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self.grace_seconds)
+        log.info("%s stopped", self.name)
+
+    async def run_until_signal(self) -> None:
+        """Serve until SIGTERM or SIGINT, as Kubernetes and the local supervisor stop us."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        await self.start()
+        await stopping.wait()
+        await self.stop()
+
+
+def error_from_rpc(error: grpc.aio.AioRpcError, *, service: str) -> OpenEOError:
+    """Turn a failed call back into the openEO error the service raised."""
+    for key, value in error.trailing_metadata() or ():
+        if key == ERROR_CODE_KEY:
+            return error_for_code(str(value), error.details() or "")
+    if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return ServiceUnavailable(service=service)
+    log.error("call to %s failed without an openEO error: %s", service, error)
+    return OpenEOError("an internal service call failed.")
+
+
+class CallContextInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
+    """Client side of the error boundary: deadline, request id, trace context, error mapping."""
+
+    def __init__(self, *, service: str, timeout_seconds: float) -> None:
+        self.service = service
+        self.timeout_seconds = timeout_seconds
+
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: Any,
+    ) -> Any:
+        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()))
+        carrier: dict[str, str] = {REQUEST_ID_HEADER: request_id.get()}
+        inject_trace_context(carrier)
+        for key, value in carrier.items():
+            metadata.add(key, value)
+        details = grpc.aio.ClientCallDetails(
+            method=client_call_details.method,
+            timeout=client_call_details.timeout or self.timeout_seconds,
+            metadata=metadata,
+            credentials=client_call_details.credentials,
+            wait_for_ready=client_call_details.wait_for_ready,
+        )
+        call = await continuation(details, request)
+        try:
+            return await call
+        except grpc.aio.AioRpcError as error:
+            raise error_from_rpc(error, service=self.service) from None
+
+
+def open_channel(*, service: str, address: str, timeout_seconds: float) -> grpc.aio.Channel:
+    """A channel to another service whose every call has a deadline and maps errors back."""
+    return grpc.aio.insecure_channel(
+        address,
+        interceptors=[CallContextInterceptor(service=service, timeout_seconds=timeout_seconds)],
+    )
+
+
+async def check_health(channel: grpc.aio.Channel, *, timeout_seconds: float = 2.0) -> bool:
+    """Whether the service behind `channel` reports SERVING."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    try:
+        request = health_pb2.HealthCheckRequest(service="")
+        response = await stub.Check(request, timeout=timeout_seconds)
+    except (grpc.aio.AioRpcError, OpenEOError):
+        return False
+    return bool(response.status == health_pb2.HealthCheckResponse.SERVING)

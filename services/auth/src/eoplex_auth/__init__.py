@@ -1,0 +1,1 @@
+"""eoplex_auth."""

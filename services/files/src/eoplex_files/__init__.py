@@ -1,0 +1,1 @@
+"""The files service: the user workspace in S3."""

@@ -1,0 +1,3 @@
+from eoplex_files.server import main
+
+main()
