@@ -1,0 +1,5 @@
+import sys
+
+from eoplex.cli import main
+
+sys.exit(main())
