@@ -1,1 +1,1 @@
-"""eoplex_capabilities."""
+"""The capabilities service: the discovery documents of the back-end and its health."""

@@ -1,0 +1,3 @@
+from eoplex_capabilities.server import main
+
+main()

@@ -1,0 +1,41 @@
+"""Wiring of the capabilities service: settings -> health checker -> service -> gRPC server."""
+
+import asyncio
+
+from eoplex_capabilities.health import HealthChecker
+from eoplex_capabilities.service import CapabilitiesService
+from eoplex_capabilities.servicer import CapabilitiesServicer
+from eoplex_capabilities.settings import CapabilitiesSettings
+from eoplex_common.logs import configure_logging
+from eoplex_common.rpc import GrpcService
+from eoplex_common.settings import ServiceAddresses
+from eoplex_common.tracing import configure_tracing
+from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2_grpc
+
+
+def build_grpc_service(settings: CapabilitiesSettings, addresses: ServiceAddresses) -> GrpcService:
+    """A gRPC server (not yet started) that serves `openeo.capabilities.v1`."""
+    checker = HealthChecker(
+        services=addresses.by_service(),
+        infrastructure=settings,
+        timeout_seconds=settings.health_timeout_seconds,
+    )
+    grpc_service = GrpcService(
+        name="capabilities", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
+    )
+    servicer = CapabilitiesServicer(CapabilitiesService(settings=settings, health=checker))
+    capabilities_pb2_grpc.add_CapabilitiesServiceServicer_to_server(servicer, grpc_service.server)
+    return grpc_service
+
+
+async def serve(settings: CapabilitiesSettings, addresses: ServiceAddresses) -> None:
+    """Run the capabilities service until SIGTERM/SIGINT."""
+    await build_grpc_service(settings, addresses).run_until_signal()
+
+
+def main() -> None:
+    """Entry point: `python -m eoplex_capabilities`."""
+    settings = CapabilitiesSettings()
+    configure_logging(service="capabilities", level=settings.log_level, fmt=settings.log_format)
+    configure_tracing(service="capabilities", otlp_endpoint=settings.otlp_endpoint)
+    asyncio.run(serve(settings, ServiceAddresses()))
