@@ -1,0 +1,3 @@
+from eoplex_auth.server import main
+
+main()
