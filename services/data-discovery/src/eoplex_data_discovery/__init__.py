@@ -1,1 +1,1 @@
-"""eoplex_data_discovery."""
+"""The data-discovery service: the STAC collection catalog."""

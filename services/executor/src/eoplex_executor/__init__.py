@@ -1,1 +1,1 @@
-"""eoplex_executor."""
+"""The executor: the process-graph engine (sync gRPC server and batch run-job)."""

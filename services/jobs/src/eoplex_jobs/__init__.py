@@ -1,1 +1,1 @@
-"""eoplex_jobs."""
+"""The jobs service: batch jobs, their queue, launchers, logs and results."""

@@ -1,1 +1,1 @@
-"""eoplex_processes."""
+"""The processes service: predefined processes, user-defined processes and validation."""

@@ -1,0 +1,3 @@
+from eoplex_data_discovery.server import main
+
+main()

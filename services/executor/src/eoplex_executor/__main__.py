@@ -1,0 +1,3 @@
+from eoplex_executor.server import main
+
+main()

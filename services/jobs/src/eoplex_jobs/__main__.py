@@ -1,0 +1,3 @@
+from eoplex_jobs.server import main
+
+main()

@@ -1,0 +1,3 @@
+from eoplex_processes.server import main
+
+main()
