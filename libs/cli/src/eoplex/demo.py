@@ -1,0 +1,77 @@
+"""The local stack's demo account: tenant "demo" and user "demo", created through the auth service.
+
+The password comes from `OPENEO_DEMO_PASSWORD` when it is set (and is then forced
+onto an existing user, so scripts can log in), otherwise it is generated at the
+first start and kept in the state directory.
+"""
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
+
+DEMO_TENANT = "demo"
+DEMO_USER = "demo"
+DEMO_QUOTA = auth_pb2.TenantQuota(
+    max_concurrent_jobs=2,
+    max_storage_bytes=5 * 1024**3,
+    max_sync_pixels=100_000_000,
+)
+
+
+@dataclass(frozen=True)
+class DemoPassword:
+    """The demo user's password, and whether to set it on a user that already exists."""
+
+    value: str
+    enforce: bool
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a secret readable by its owner only (0600 from the start, never world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text)
+
+
+def resolve_demo_password(*, configured: str | None, state_dir: Path) -> DemoPassword:
+    """The configured password, else the one stored in `<state>/demo-password`, else a new one."""
+    if configured:
+        return DemoPassword(configured, enforce=True)
+    path = state_dir / "demo-password"
+    if path.exists():
+        return DemoPassword(path.read_text().strip(), enforce=False)
+    generated = secrets.token_urlsafe(12)
+    write_private(path, generated)
+    # A user left from an older state directory must get the password we are about to print.
+    return DemoPassword(generated, enforce=True)
+
+
+def ensure_demo_account(
+    *, auth_address: str, password: DemoPassword, timeout_seconds: float = 10.0
+) -> None:
+    """Create the demo tenant and user unless they exist; raises `grpc.RpcError` on failure."""
+    with grpc.insecure_channel(auth_address) as channel:
+        admin = auth_pb2_grpc.AuthAdminServiceStub(channel)
+        tenants = admin.ListTenants(auth_pb2.ListTenantsRequest(), timeout=timeout_seconds)
+        if all(tenant.tenant_id != DEMO_TENANT for tenant in tenants.tenants):
+            request = auth_pb2.AddTenantRequest(
+                tenant_id=DEMO_TENANT, title="Demo", quota=DEMO_QUOTA
+            )
+            admin.AddTenant(request, timeout=timeout_seconds)
+        users = admin.ListUsers(
+            auth_pb2.ListUsersRequest(tenant_id=DEMO_TENANT), timeout=timeout_seconds
+        )
+        if all(user.name != DEMO_USER for user in users.users):
+            add = auth_pb2.AddUserRequest(
+                name=DEMO_USER, password=password.value, tenant_id=DEMO_TENANT, roles=["user"]
+            )
+            admin.AddUser(add, timeout=timeout_seconds)
+        elif password.enforce:
+            reset = auth_pb2.SetPasswordRequest(name=DEMO_USER, password=password.value)
+            admin.SetPassword(reset, timeout=timeout_seconds)

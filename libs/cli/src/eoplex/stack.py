@@ -1,0 +1,368 @@
+"""`eoplex run`: the whole back-end on one machine, every listener on 127.0.0.1.
+
+The infrastructure servers (unless URLs of existing ones are configured), then
+every service as its own process, then the gateway, run under the `Supervisor`.
+What must survive a restart lives in the state directory: the servers' data, their
+ports, the S3 keys and the demo password.
+"""
+
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import grpc
+
+from eoplex.demo import (
+    DEMO_USER,
+    DemoPassword,
+    ensure_demo_account,
+    resolve_demo_password,
+    write_private,
+)
+from eoplex.probes import grpc_serving, http_ok
+from eoplex.servers import (
+    ProcessSpec,
+    S3Credentials,
+    free_port,
+    mongodb_spec,
+    nats_spec,
+    weed_spec,
+)
+from eoplex.supervisor import RestartPolicy, StackStartError, Supervisor
+
+log = logging.getLogger("eoplex.stack")
+
+# Every gRPC service, in the order they start (they do not depend on each other at start).
+SERVICES = ("auth", "capabilities", "files", "data-discovery", "processes", "jobs", "executor")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """What `eoplex run` is told through the environment; a URL set means "use that server"."""
+
+    port: int = 8000
+    state_dir: Path = Path(".state")
+    mongodb_url: str | None = None
+    nats_url: str | None = None
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    demo_password: str | None = None
+    services: tuple[str, ...] = SERVICES
+    gateway: bool = True
+    python: str = sys.executable
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> "StackConfig":
+        """`OPENEO_PORT`, `OPENEO_STATE_DIR`, the `OPENEO_*` server URLs, `OPENEO_DEMO_PASSWORD`."""
+        return cls(
+            port=int(env.get("OPENEO_PORT", "8000")),
+            state_dir=Path(env.get("OPENEO_STATE_DIR", ".state")).absolute(),
+            mongodb_url=env.get("OPENEO_MONGODB_URL") or None,
+            nats_url=env.get("OPENEO_NATS_URL") or None,
+            s3_endpoint=env.get("OPENEO_S3_ENDPOINT") or None,
+            s3_access_key=env.get("OPENEO_S3_ACCESS_KEY") or None,
+            s3_secret_key=env.get("OPENEO_S3_SECRET_KEY") or None,
+            demo_password=env.get("OPENEO_DEMO_PASSWORD") or None,
+        )
+
+
+@dataclass(frozen=True)
+class ServerPorts:
+    """The ports of the servers the stack starts itself, kept across restarts."""
+
+    mongodb: int
+    nats: int
+    nats_monitor: int
+    s3: int
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    """What is chosen when the stack starts: ports and S3 keys (remembered) and service ports."""
+
+    servers: ServerPorts
+    s3_credentials: S3Credentials
+    service_ports: Mapping[str, int] = field(default_factory=dict)
+
+
+def service_module(service: str) -> str:
+    """The package that runs `service` with `python -m`, e.g. `eoplex_data_discovery`."""
+    return "eoplex_" + service.replace("-", "_")
+
+
+def service_variable(service: str, setting: str) -> str:
+    """A per-service variable, e.g. `OPENEO_DATA_DISCOVERY_LISTEN`."""
+    return f"OPENEO_{service.replace('-', '_').upper()}_{setting}"
+
+
+def stack_env(config: StackConfig, plan: StackPlan) -> dict[str, str]:
+    """The `OPENEO_*` variables every process of the stack shares: servers and service addresses."""
+    ports = plan.servers
+    env = {
+        "OPENEO_MONGODB_URL": config.mongodb_url or f"mongodb://127.0.0.1:{ports.mongodb}",
+        "OPENEO_NATS_URL": config.nats_url or f"nats://127.0.0.1:{ports.nats}",
+        "OPENEO_S3_ENDPOINT": config.s3_endpoint or f"http://127.0.0.1:{ports.s3}",
+    }
+    if config.s3_endpoint is None:
+        env["OPENEO_S3_ACCESS_KEY"] = plan.s3_credentials.access_key
+        env["OPENEO_S3_SECRET_KEY"] = plan.s3_credentials.secret_key
+    for service, port in plan.service_ports.items():
+        env[service_variable(service, "ADDRESS")] = f"127.0.0.1:{port}"
+    return env
+
+
+def server_specs(config: StackConfig, plan: StackPlan) -> list[ProcessSpec]:
+    """The servers to start: those whose URL is not configured, their data in the state dir."""
+    state, ports = config.state_dir, plan.servers
+    specs = []
+    if config.mongodb_url is None:
+        specs.append(mongodb_spec(port=ports.mongodb, storage_dir=state / "mongodb"))
+    if config.nats_url is None:
+        specs.append(
+            nats_spec(port=ports.nats, monitor_port=ports.nats_monitor, store_dir=state / "nats")
+        )
+    if config.s3_endpoint is None:
+        specs.append(
+            weed_spec(s3_port=ports.s3, data_dir=state / "s3", credentials=plan.s3_credentials)
+        )
+    return specs
+
+
+def service_specs(config: StackConfig, plan: StackPlan) -> list[ProcessSpec]:
+    """Every gRPC service as `python -m eoplex_<service>`, ready when its health is SERVING."""
+    env = stack_env(config, plan)
+    specs = []
+    for service in config.services:
+        address = f"127.0.0.1:{plan.service_ports[service]}"
+        specs.append(
+            ProcessSpec(
+                name=service,
+                argv=[config.python, "-m", service_module(service)],
+                ready=grpc_serving(address),
+                env={**env, service_variable(service, "LISTEN"): address},
+            )
+        )
+    return specs
+
+
+def gateway_spec(config: StackConfig, plan: StackPlan) -> ProcessSpec:
+    """The gateway on 127.0.0.1:`port`, ready when the well-known document answers 200."""
+    env = {
+        **stack_env(config, plan),
+        "OPENEO_PORT": str(config.port),
+        "OPENEO_GATEWAY_LISTEN": f"127.0.0.1:{config.port}",
+    }
+    return ProcessSpec(
+        name="gateway",
+        argv=[config.python, "-m", "eoplex_gateway"],
+        ready=http_ok(well_known_url(config.port)),
+        env=env,
+    )
+
+
+def build_stages(config: StackConfig, plan: StackPlan) -> list[list[ProcessSpec]]:
+    """The processes of the stack in start order: servers, services, gateway.
+
+    Pure but for `weed_spec`, which writes the S3 server's identity file into its data dir.
+    """
+    stages = [server_specs(config, plan), service_specs(config, plan)]
+    if config.gateway:
+        stages.append([gateway_spec(config, plan)])
+    return [stage for stage in stages if stage]
+
+
+def api_url(port: int) -> str:
+    """The versioned openEO API root of a gateway on 127.0.0.1:`port`."""
+    return f"http://127.0.0.1:{port}/openeo/1.2/"
+
+
+def well_known_url(port: int) -> str:
+    """The openEO well-known discovery document of a gateway on 127.0.0.1:`port`."""
+    return f"http://127.0.0.1:{port}/.well-known/openeo"
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on 127.0.0.1:`port` (lingering TIME_WAIT does not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def remembered_server_ports(state_dir: Path) -> ServerPorts:
+    """The ports of the previous start where still free, new free ones otherwise; saved."""
+    path = state_dir / "ports.json"
+    previous: dict[str, int] = json.loads(path.read_text()) if path.exists() else {}
+    names = ("mongodb", "nats", "nats_monitor", "s3")
+    ports = {
+        name: previous[name] if name in previous and port_is_free(previous[name]) else free_port()
+        for name in names
+    }
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(ports, indent=2))
+    return ServerPorts(**ports)
+
+
+def remembered_s3_credentials(state_dir: Path) -> S3Credentials:
+    """The S3 keys generated at the first start, kept (0600) in `<state>/s3-credentials.json`."""
+    path = state_dir / "s3-credentials.json"
+    if path.exists():
+        return S3Credentials(**json.loads(path.read_text()))
+    credentials = S3Credentials("eoplex-" + os.urandom(4).hex(), os.urandom(24).hex())
+    keys = {"access_key": credentials.access_key, "secret_key": credentials.secret_key}
+    write_private(path, json.dumps(keys))
+    return credentials
+
+
+def make_plan(config: StackConfig) -> StackPlan:
+    """Choose (or recall) the ports and keys of this start."""
+    return StackPlan(
+        servers=remembered_server_ports(config.state_dir),
+        s3_credentials=remembered_s3_credentials(config.state_dir),
+        service_ports={service: free_port() for service in config.services},
+    )
+
+
+class LocalStack:
+    """The local back-end: servers, services and gateway under one supervisor.
+
+    `eoplex run` and the end-to-end test fixture both use it: `start()` returns
+    once everything is ready and the demo account exists, `stop()` ends it all.
+    """
+
+    def __init__(self, *, config: StackConfig, restart_policy: RestartPolicy | None = None) -> None:
+        self.config = config
+        self.supervisor = Supervisor(
+            log_dir=config.state_dir / "logs", restart_policy=restart_policy
+        )
+        self.plan: StackPlan | None = None
+        self._demo_password: DemoPassword | None = None
+
+    @property
+    def api_url(self) -> str:
+        """`http://127.0.0.1:<port>/openeo/1.2/`."""
+        return api_url(self.config.port)
+
+    @property
+    def well_known_url(self) -> str:
+        """`http://127.0.0.1:<port>/.well-known/openeo`."""
+        return well_known_url(self.config.port)
+
+    @property
+    def demo_user(self) -> str:
+        """The demo user's name."""
+        return DEMO_USER
+
+    @property
+    def demo_password(self) -> str:
+        """The demo user's password (known once `start()` has run)."""
+        if self._demo_password is None:
+            raise RuntimeError("the stack has not been started")
+        return self._demo_password.value
+
+    @property
+    def log_dir(self) -> Path:
+        """Where each process writes `<name>.log`."""
+        return self.supervisor.log_dir
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The `OPENEO_*` variables of the running stack, e.g. for a client of its servers."""
+        if self.plan is None:
+            raise RuntimeError("the stack has not been started")
+        return stack_env(self.config, self.plan)
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """Process id of each running process of the stack, by name (`auth`, `gateway`, ...)."""
+        return self.supervisor.pids
+
+    def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> int:
+        """Kill one process (a fault, for tests); the supervisor restarts it. Returns its pid."""
+        return self.supervisor.kill(name, sig)
+
+    def wait_until_ready(self, name: str, *, timeout_seconds: float = 60.0) -> None:
+        """Block until the process `name` runs and is ready again, e.g. after `kill()`."""
+        self.supervisor.wait_until_ready(name, timeout_seconds=timeout_seconds)
+
+    def start(self) -> None:
+        """Start every stage, then ensure the demo account. Raises `StackStartError`."""
+        self.plan = make_plan(self.config)
+        self._demo_password = resolve_demo_password(
+            configured=self.config.demo_password, state_dir=self.config.state_dir
+        )
+        for stage in build_stages(self.config, self.plan):
+            self.supervisor.start_stage(stage)
+            if any(spec.name == "auth" for spec in stage):
+                self._bootstrap_demo()
+
+    def request_stop(self) -> None:
+        """Interrupt `start()` and stop restarting crashed processes (signal-handler safe)."""
+        self.supervisor.request_stop()
+
+    def stop(self) -> None:
+        """Stop every process, gateway first and servers last."""
+        self.supervisor.stop()
+
+    def _bootstrap_demo(self) -> None:
+        assert self.plan is not None and self._demo_password is not None
+        address = f"127.0.0.1:{self.plan.service_ports['auth']}"
+        try:
+            ensure_demo_account(auth_address=address, password=self._demo_password)
+        except grpc.RpcError as error:
+            raise StackStartError(f"cannot create the demo account: {error}") from error
+
+
+def banner(stack: LocalStack) -> str:
+    """What `eoplex run` prints once the stack is up."""
+    return "\n".join(
+        [
+            "",
+            "eoplex is running.",
+            f"  openEO API:      {stack.api_url}",
+            f"  well-known:      {stack.well_known_url}",
+            f"  demo user:       {stack.demo_user}",
+            f"  demo password:   {stack.demo_password}",
+            f"  logs:            {stack.log_dir}",
+            "Ctrl-C to stop.",
+            "",
+        ]
+    )
+
+
+def run_stack() -> int:
+    """`eoplex run`: start the stack, print where it answers, stop it on SIGINT/SIGTERM."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stack = LocalStack(config=StackConfig.from_environment(os.environ))
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stack.request_stop()
+        stopping.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    try:
+        stack.start()
+        print(banner(stack), flush=True)
+        stopping.wait()
+        log.info("stopping")
+    except StackStartError as error:
+        if not stopping.is_set():
+            log.error("%s", error)
+            return 1
+    finally:
+        stack.stop()
+    return 0
