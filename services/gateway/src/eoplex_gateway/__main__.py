@@ -1,0 +1,3 @@
+from eoplex_gateway.server import main
+
+main()

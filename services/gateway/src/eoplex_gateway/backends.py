@@ -1,0 +1,44 @@
+"""The gRPC clients of the services the gateway calls: one channel per service."""
+
+from dataclasses import dataclass
+
+import grpc
+
+from eoplex_common.rpc import open_channel
+from eoplex_common.settings import ServiceAddresses
+from eoplex_proto.openeo.auth.v1 import auth_pb2_grpc
+from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2_grpc
+from eoplex_proto.openeo.files.v1 import files_pb2_grpc
+
+
+@dataclass(frozen=True)
+class Backends:
+    """Stubs for the services; every call has a deadline and maps errors to `OpenEOError`s."""
+
+    auth: auth_pb2_grpc.AuthServiceStub
+    capabilities: capabilities_pb2_grpc.CapabilitiesServiceStub
+    files: files_pb2_grpc.FilesServiceStub
+    channels: tuple[grpc.aio.Channel, ...]
+
+    async def close(self) -> None:
+        """Close every channel (at shutdown, after the last request)."""
+        for channel in self.channels:
+            await channel.close()
+
+
+def open_backends(*, addresses: ServiceAddresses, timeout_seconds: float) -> Backends:
+    """Channels to auth, capabilities and files; an unreachable one answers `ServiceUnavailable`."""
+    auth, capabilities, files = (
+        open_channel(service=name, address=address, timeout_seconds=timeout_seconds)
+        for name, address in (
+            ("auth", addresses.auth_address),
+            ("capabilities", addresses.capabilities_address),
+            ("files", addresses.files_address),
+        )
+    )
+    return Backends(
+        auth=auth_pb2_grpc.AuthServiceStub(auth),
+        capabilities=capabilities_pb2_grpc.CapabilitiesServiceStub(capabilities),
+        files=files_pb2_grpc.FilesServiceStub(files),
+        channels=(auth, capabilities, files),
+    )

@@ -1,0 +1,76 @@
+"""FastAPI dependencies: settings, the service stubs, and the authenticated principal."""
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from eoplex_common.errors import AuthenticationRequired, AuthenticationSchemeInvalid
+from eoplex_gateway.backends import Backends
+from eoplex_gateway.settings import GatewaySettings
+from eoplex_proto.openeo.auth.v1 import auth_pb2
+
+
+def get_settings(request: Request) -> GatewaySettings:
+    """The settings the app was created with."""
+    settings: GatewaySettings = request.app.state.settings
+    return settings
+
+
+def get_backends(request: Request) -> Backends:
+    """The service stubs opened by the lifespan."""
+    backends: Backends = request.app.state.backends
+    return backends
+
+
+def _split_authorization(authorization: str | None, *, scheme: str) -> str:
+    """The credentials after `<scheme> `; 401 without a header, 403 for another scheme."""
+    if not authorization or not authorization.strip():
+        raise AuthenticationRequired(challenge=scheme)
+    given, _, credentials = authorization.strip().partition(" ")
+    if given.lower() != scheme.lower():
+        raise AuthenticationSchemeInvalid()
+    if not credentials.strip():
+        raise AuthenticationRequired(challenge=scheme)
+    return credentials.strip()
+
+
+def basic_credentials(
+    authorization: Annotated[str | None, Header()] = None,
+) -> tuple[str, str]:
+    """Username and password of `Authorization: Basic ...` (RFC 7617).
+
+    Raises AuthenticationRequired (401, `WWW-Authenticate: Basic`) when missing or
+    malformed, AuthenticationSchemeInvalid (403) for another scheme.
+    """
+    encoded = _split_authorization(authorization, scheme="Basic")
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise AuthenticationRequired(challenge="Basic") from None
+    username, colon, password = decoded.partition(":")
+    if not colon or not username:
+        raise AuthenticationRequired(challenge="Basic")
+    return username, password
+
+
+async def authenticated_principal(
+    backends: Annotated[Backends, Depends(get_backends)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> auth_pb2.Principal:
+    """The caller behind `Authorization: Bearer <token>` (`basic//...` or `oidc/<provider>/...`).
+
+    Raises AuthenticationRequired (401) without a header, AuthenticationSchemeInvalid
+    (403) for another scheme; the auth service raises TokenInvalid (403) and friends.
+    """
+    token = _split_authorization(authorization, scheme="Bearer")
+    response = await backends.auth.Authenticate(auth_pb2.AuthenticateRequest(bearer_token=token))
+    principal: auth_pb2.Principal = response.principal
+    return principal
+
+
+Settings = Annotated[GatewaySettings, Depends(get_settings)]
+Services = Annotated[Backends, Depends(get_backends)]
+Principal = Annotated[auth_pb2.Principal, Depends(authenticated_principal)]
+BasicCredentials = Annotated[tuple[str, str], Depends(basic_credentials)]

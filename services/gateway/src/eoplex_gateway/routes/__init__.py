@@ -1,0 +1,1 @@
+"""The openEO routes, one module per owning service."""

@@ -1,0 +1,79 @@
+"""Routes answered by the auth service (and files, for storage): credentials and `/me`."""
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from eoplex_gateway.backends import Backends
+from eoplex_gateway.dependencies import BasicCredentials, Principal, Services, Settings
+from eoplex_gateway.urls import client_address
+from eoplex_proto.openeo.auth.v1 import auth_pb2
+from eoplex_proto.openeo.files.v1 import files_pb2
+
+router = APIRouter()
+
+
+@router.get("/credentials/basic")
+async def basic_token(
+    request: Request, credentials: BasicCredentials, settings: Settings, backends: Services
+) -> dict[str, str]:
+    """`GET /credentials/basic`: an access token (clients send it as `basic//<token>`).
+
+    Raises AuthenticationRequired (401) without Basic credentials; the auth service
+    raises CredentialsInvalid (403) or TooManyRequests (429).
+    """
+    username, password = credentials
+    query = auth_pb2.IssueBasicTokenRequest(
+        username=username, password=password, client=client_address(request, settings)
+    )
+    issued = await backends.auth.IssueBasicToken(query)
+    return {"access_token": issued.access_token}
+
+
+@router.get("/credentials/oidc")
+async def oidc_providers(backends: Services) -> dict[str, Any]:
+    """`GET /credentials/oidc`: the OpenID Connect providers users may log in with."""
+    listed = await backends.auth.ListOidcProviders(auth_pb2.ListOidcProvidersRequest())
+    return {"providers": json.loads(listed.providers_json)}
+
+
+@router.get("/me")
+async def describe_account(principal: Principal, backends: Services) -> dict[str, Any]:
+    """`GET /me`: who the caller is and how much storage is left.
+
+    Raises AuthenticationRequired (401), AuthenticationSchemeInvalid/TokenInvalid (403).
+    """
+    account = await backends.auth.GetAccount(auth_pb2.GetAccountRequest(user_id=principal.user_id))
+    quota = account.quota.max_storage_bytes
+    used = await storage_used(backends, principal) if quota > 0 else 0
+    return account_document(principal, quota_bytes=quota, used_bytes=used)
+
+
+async def storage_used(backends: Backends, principal: auth_pb2.Principal) -> int:
+    """Bytes the caller's workspace occupies, from the files service."""
+    query = files_pb2.GetStorageUsageRequest(
+        user_id=principal.user_id, tenant_id=principal.tenant_id
+    )
+    usage = await backends.files.GetStorageUsage(query)
+    return int(usage.used_bytes)
+
+
+def account_document(
+    principal: auth_pb2.Principal, *, quota_bytes: int, used_bytes: int
+) -> dict[str, Any]:
+    """The `/me` body. A quota of 0 means "no limit", which the spec writes as `storage: null`."""
+    storage = (
+        {"free": max(quota_bytes - used_bytes, 0), "quota": quota_bytes}
+        if quota_bytes > 0
+        else None
+    )
+    document: dict[str, Any] = {
+        "user_id": principal.user_id,
+        "name": principal.name or principal.user_id,
+        "roles": list(principal.roles),
+        "storage": storage,
+        "budget": None,
+        "links": [],
+    }
+    return document

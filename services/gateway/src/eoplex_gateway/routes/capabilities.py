@@ -1,0 +1,92 @@
+"""Routes answered by the capabilities service: `GET /`, discovery documents, `/health`."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from eoplex_common.errors import ServiceUnavailable
+from eoplex_gateway.dependencies import Services, Settings
+from eoplex_gateway.endpoints import served_endpoints
+from eoplex_gateway.urls import api_url
+from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2 as pb
+
+router = APIRouter()
+well_known_router = APIRouter()
+
+
+def json_document(document: pb.JsonDocument) -> Response:
+    """Pass a service's JSON document through without parsing it again."""
+    return Response(content=document.json, media_type="application/json")
+
+
+@router.get("/")
+@router.get("", include_in_schema=False)
+async def capabilities(request: Request, settings: Settings, backends: Services) -> Response:
+    """`GET /`: the back-end's identity and exactly the endpoints this gateway serves."""
+    query = pb.GetCapabilitiesRequest(
+        api_url=api_url(request, settings), endpoints=served_endpoints(request.app.routes)
+    )
+    return json_document(await backends.capabilities.GetCapabilities(query))
+
+
+@well_known_router.get("/.well-known/openeo")
+async def well_known(request: Request, settings: Settings, backends: Services) -> Response:
+    """`GET /.well-known/openeo`: the API versions served, outside the versioned prefix."""
+    query = pb.GetWellKnownRequest(api_url=api_url(request, settings))
+    return json_document(await backends.capabilities.GetWellKnown(query))
+
+
+@router.get("/conformance")
+async def conformance(backends: Services) -> Response:
+    """`GET /conformance`."""
+    return json_document(await backends.capabilities.GetConformance(pb.GetConformanceRequest()))
+
+
+@router.get("/file_formats")
+async def file_formats(backends: Services) -> Response:
+    """`GET /file_formats`."""
+    return json_document(await backends.capabilities.GetFileFormats(pb.GetFileFormatsRequest()))
+
+
+@router.get("/udf_runtimes")
+async def udf_runtimes(backends: Services) -> Response:
+    """`GET /udf_runtimes`."""
+    return json_document(await backends.capabilities.GetUdfRuntimes(pb.GetUdfRuntimesRequest()))
+
+
+@router.get("/service_types")
+async def service_types(backends: Services) -> Response:
+    """`GET /service_types`."""
+    request = pb.GetServiceTypesRequest()
+    return json_document(await backends.capabilities.GetServiceTypes(request))
+
+
+@router.get("/health")
+async def health(backends: Services) -> JSONResponse:
+    """`GET /health` (no auth): 200 when every component is ok, 503 `degraded` otherwise."""
+    try:
+        report = await backends.capabilities.GetHealth(pb.GetHealthRequest())
+    except ServiceUnavailable:
+        # The service that checks the others is down itself: say so, in the same shape.
+        return JSONResponse(health_document(capabilities_down()), status_code=503)
+    return JSONResponse(health_document(report), status_code=200 if report.status == "ok" else 503)
+
+
+def capabilities_down() -> pb.GetHealthResponse:
+    """The health report when the capabilities service cannot be reached."""
+    component = pb.ComponentHealth(
+        name="capabilities", kind="service", status="unavailable", detail="ServiceUnavailable"
+    )
+    return pb.GetHealthResponse(status="degraded", components=[component])
+
+
+def health_document(report: pb.GetHealthResponse) -> dict[str, Any]:
+    """`{"status": "ok" | "degraded", "components": [{name, kind, status, detail}]}`."""
+    return {
+        "status": report.status,
+        "components": [
+            {"name": c.name, "kind": c.kind, "status": c.status, "detail": c.detail}
+            for c in report.components
+        ],
+    }

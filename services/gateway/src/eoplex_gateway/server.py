@@ -1,0 +1,34 @@
+"""Running the gateway: uvicorn with the app, graceful shutdown on SIGTERM/SIGINT."""
+
+import uvicorn
+
+from eoplex_common.logs import configure_logging
+from eoplex_common.settings import ServiceAddresses
+from eoplex_common.tracing import configure_tracing
+from eoplex_gateway.app import create_app
+from eoplex_gateway.settings import GatewaySettings
+
+
+def build_server(settings: GatewaySettings, addresses: ServiceAddresses) -> uvicorn.Server:
+    """A uvicorn server for the app; requests in flight get the grace period at shutdown."""
+    config = uvicorn.Config(
+        create_app(settings=settings, addresses=addresses),
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        # Our own logging and access log; forwarded headers only as `settings` allow.
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )
+    return uvicorn.Server(config)
+
+
+def main() -> None:
+    """Entry point: `python -m eoplex_gateway`."""
+    settings = GatewaySettings()
+    configure_logging(service="gateway", level=settings.log_level, fmt=settings.log_format)
+    configure_tracing(service="gateway", otlp_endpoint=settings.otlp_endpoint)
+    build_server(settings, ServiceAddresses()).run()

@@ -1,0 +1,23 @@
+"""Settings of the gateway (prefix `OPENEO_GATEWAY_`; the port is the global `OPENEO_PORT`)."""
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from eoplex_common.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    """Where the HTTP API listens, its request limits, and how it learns its public URL."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OPENEO_GATEWAY_", extra="ignore", populate_by_name=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, validation_alias=AliasChoices("port", "OPENEO_PORT"))
+    max_body_bytes: int = 10 * 1024 * 1024
+    # The URL clients use, e.g. "https://openeo.example" behind an ingress; derived per
+    # request when unset.
+    public_url: str | None = None
+    # Honour X-Forwarded-Proto/-Host/-For: only behind a proxy that sets them itself.
+    trust_proxy_headers: bool = False
