@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 from jsonschema import Draft4Validator
 
-__all__ = ["ResponseSchemaError", "response_schema", "validate_response"]
+__all__ = ["ResponseSchemaError", "response_schema", "validate_error", "validate_response"]
 
 
 class ResponseSchemaError(AssertionError):
@@ -84,6 +84,18 @@ def validate_response(method: str, path_template: str, status: int, body: Any) -
         if body is not None:
             raise ResponseSchemaError(f"{where}: the spec defines no JSON body, got {body!r}")
         return
+    _validate(schema, body, where=where)
+
+
+def validate_error(body: Any) -> None:
+    """Raise `ResponseSchemaError` unless `body` is an openEO error object.
+
+    For responses of paths the spec does not list (unknown routes, `/health`).
+    """
+    _validate({"$ref": "#/components/schemas/error"}, body, where="error")
+
+
+def _validate(schema: dict[str, Any], body: Any, *, where: str) -> None:
     # `$ref`s inside the schema point at `#/components/...`: give them a root to resolve in.
     root = {"allOf": [schema], "components": _spec()["components"]}
     errors = sorted(Draft4Validator(root).iter_errors(body), key=lambda e: list(e.absolute_path))

@@ -1,0 +1,166 @@
+"""A gateway wired to real in-process gRPC servers: the real capabilities servicer, and
+test servicers for auth and files that behave like the real ones for a few known users."""
+
+import base64
+import json
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from fastapi import FastAPI
+from opentelemetry import trace
+
+from eoplex.servers import free_port
+from eoplex_capabilities.health import HealthChecker
+from eoplex_capabilities.service import CapabilitiesService
+from eoplex_capabilities.servicer import CapabilitiesServicer
+from eoplex_capabilities.settings import CapabilitiesSettings
+from eoplex_common.context import request_id
+from eoplex_common.errors import CredentialsInvalid, TokenInvalid
+from eoplex_common.rpc import GrpcService
+from eoplex_common.settings import InfrastructureSettings, ServiceAddresses
+from eoplex_gateway.app import create_app
+from eoplex_gateway.settings import GatewaySettings
+from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
+from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2_grpc
+from eoplex_proto.openeo.files.v1 import files_pb2, files_pb2_grpc
+
+# `tests.openapi_validation` lives at the repository root, which `python -m pytest` puts
+# on sys.path and the `pytest` script does not.
+REPOSITORY = str(Path(__file__).resolve().parents[3])
+if REPOSITORY not in sys.path:
+    sys.path.insert(0, REPOSITORY)
+
+MAX_BODY_BYTES = 1024
+QUOTA_BYTES = 1000
+USED_BYTES = 300
+PROVIDERS = [{"id": "test", "issuer": "https://issuer.example", "title": "Test", "scopes": []}]
+# user name -> (password, token, tenant quota)
+USERS = {"alice": ("secret", "tok-alice", QUOTA_BYTES), "bob": ("hunter2", "tok-bob", 0)}
+
+
+class FakeAuthServicer(auth_pb2_grpc.AuthServiceServicer):
+    """The auth contract for the users in `USERS`; tokens are fixed per user.
+
+    Records the request id and trace id each `Authenticate` call arrived with.
+    """
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, int]] = []
+
+    def _principal(self, name: str) -> auth_pb2.Principal:
+        return auth_pb2.Principal(user_id=name, tenant_id="t1", name=name.title(), roles=["user"])
+
+    async def IssueBasicToken(
+        self, request: auth_pb2.IssueBasicTokenRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.IssueBasicTokenResponse:
+        password, token, _ = USERS.get(request.username, ("", "", 0))
+        if not password or request.password != password or not request.client:
+            raise CredentialsInvalid()
+        return auth_pb2.IssueBasicTokenResponse(access_token=token, user_id=request.username)
+
+    async def Authenticate(
+        self, request: auth_pb2.AuthenticateRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.AuthenticateResponse:
+        self.seen.append((request_id.get(), trace.get_current_span().get_span_context().trace_id))
+        for name, (_, token, _) in USERS.items():
+            if request.bearer_token == f"basic//{token}":
+                return auth_pb2.AuthenticateResponse(principal=self._principal(name))
+        raise TokenInvalid()
+
+    async def ListOidcProviders(
+        self, request: auth_pb2.ListOidcProvidersRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.ListOidcProvidersResponse:
+        return auth_pb2.ListOidcProvidersResponse(providers_json=json.dumps(PROVIDERS))
+
+    async def GetAccount(
+        self, request: auth_pb2.GetAccountRequest, context: grpc.aio.ServicerContext
+    ) -> auth_pb2.GetAccountResponse:
+        quota = auth_pb2.TenantQuota(max_storage_bytes=USERS[request.user_id][2])
+        return auth_pb2.GetAccountResponse(principal=self._principal(request.user_id), quota=quota)
+
+
+class FakeFilesServicer(files_pb2_grpc.FilesServiceServicer):
+    """Every user occupies `USED_BYTES`."""
+
+    async def GetStorageUsage(
+        self, request: files_pb2.GetStorageUsageRequest, context: grpc.aio.ServicerContext
+    ) -> files_pb2.GetStorageUsageResponse:
+        assert request.tenant_id == "t1"
+        return files_pb2.GetStorageUsageResponse(used_bytes=USED_BYTES)
+
+
+@dataclass
+class Stack:
+    """The running gRPC servers behind the gateway, by service name."""
+
+    servers: dict[str, GrpcService]
+    auth: FakeAuthServicer
+
+    @property
+    def addresses(self) -> ServiceAddresses:
+        return ServiceAddresses(
+            **{f"{name}_address": server.listen for name, server in self.servers.items()}
+        )
+
+
+def capabilities_servicer(services: dict[str, str]) -> CapabilitiesServicer:
+    """The real capabilities servicer; infrastructure that does not exist shows as down."""
+    down = f"127.0.0.1:{free_port()}"
+    infrastructure = InfrastructureSettings(
+        mongodb_url=f"mongodb://{down}", nats_url=f"nats://{down}", s3_endpoint=f"http://{down}"
+    )
+    checker = HealthChecker(services=services, infrastructure=infrastructure, timeout_seconds=1)
+    return CapabilitiesServicer(
+        CapabilitiesService(settings=CapabilitiesSettings(), health=checker)
+    )
+
+
+@pytest.fixture
+async def stack() -> AsyncIterator[Stack]:
+    servers = {
+        name: GrpcService(name=name, listen=f"127.0.0.1:{free_port()}", grace_seconds=0.1)
+        for name in ("auth", "files", "capabilities")
+    }
+    services = {name: server.listen for name, server in servers.items()}
+    auth = FakeAuthServicer()
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(auth, servers["auth"].server)
+    files_pb2_grpc.add_FilesServiceServicer_to_server(FakeFilesServicer(), servers["files"].server)
+    capabilities_pb2_grpc.add_CapabilitiesServiceServicer_to_server(
+        capabilities_servicer(services), servers["capabilities"].server
+    )
+    for server in servers.values():
+        await server.start()
+    yield Stack(servers, auth)
+    for server in servers.values():
+        await server.stop()
+
+
+@pytest.fixture
+def app(stack: Stack) -> FastAPI:
+    settings = GatewaySettings(max_body_bytes=MAX_BODY_BYTES, rpc_timeout_seconds=5)
+    return create_app(settings=settings, addresses=stack.addresses)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+def basic(username: str, password: str) -> dict[str, str]:
+    """An `Authorization: Basic` header."""
+    encoded = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {encoded}"}
+
+
+@pytest.fixture
+def bearer() -> Callable[[str], dict[str, str]]:
+    """`Authorization: Bearer basic//<token of user>`."""
+    return lambda user: {"Authorization": f"Bearer basic//{USERS[user][1]}"}
