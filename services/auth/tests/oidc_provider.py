@@ -75,12 +75,18 @@ def start_oidc_provider(
 
 
 def obtain_tokens(
-    issuer: str, *, client_id: str, sub: str, scope: str = "openid profile email"
+    issuer: str,
+    *,
+    client_id: str,
+    sub: str,
+    scope: str = "openid profile email",
+    host: str | None = None,
 ) -> dict[str, Any]:
     """Tokens for user `sub` through the authorization code grant, driven without a browser.
 
     Returns the token endpoint's answer: access_token (opaque), id_token (JWT),
-    refresh_token, expires_in.
+    refresh_token, expires_in. The provider names itself after the Host header of the
+    token request, so `host` (e.g. "localhost:<port>") yields a token of another issuer.
     """
     query = {
         "response_type": "code",
@@ -97,6 +103,7 @@ def obtain_tokens(
             raise RuntimeError(f"no authorization code: {consent.status_code} {consent.text[:200]}")
         answer = http.post(
             "/oauth2/token",
+            headers={"Host": host} if host else None,
             data={
                 "grant_type": "authorization_code",
                 "code": codes[0],
