@@ -159,7 +159,7 @@ def gateway_spec(config: StackConfig, plan: StackPlan) -> ProcessSpec:
     env = {
         **stack_env(config, plan),
         "OPENEO_PORT": str(config.port),
-        "OPENEO_GATEWAY_LISTEN": f"127.0.0.1:{config.port}",
+        "OPENEO_GATEWAY_HOST": "127.0.0.1",
     }
     return ProcessSpec(
         name="gateway",

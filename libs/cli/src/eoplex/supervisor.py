@@ -146,11 +146,26 @@ class Supervisor:
         with self._lock:
             return self._children[name].restarts
 
-    def kill(self, name: str, sig: signal.Signals = signal.SIGKILL) -> int:
-        """Send `sig` to the process `name` (not its group), as a crash would; return its pid."""
-        pid = self.pids[name]
-        os.kill(pid, sig)
-        return pid
+    def kill(
+        self, name: str, sig: signal.Signals = signal.SIGKILL, *, timeout: float = 10.0
+    ) -> int:
+        """Send `sig` to the process `name` (not its group), as a crash would; return its pid.
+
+        Returns once the process has exited, so that `wait_until_ready()` afterwards
+        waits for its successor; raises `TimeoutError` if it outlives `timeout` seconds.
+        """
+        with self._lock:
+            process = self._children[name].process
+            # Under the lock the monitor cannot reap the process, so its pid is still its own.
+            if process is None or _has_exited(process):
+                raise ProcessLookupError(f"{name} is not running")
+            os.kill(process.pid, sig)
+        deadline = time.monotonic() + timeout
+        while not _has_exited(process):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} still runs {timeout:.0f} s after {sig.name}")
+            time.sleep(0.01)
+        return process.pid
 
     def request_stop(self) -> None:
         """Abort a start in progress and stop restarting; safe to call from a signal handler."""
