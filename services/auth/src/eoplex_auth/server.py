@@ -1,6 +1,7 @@
 """Wiring of the auth service: settings -> store -> services -> gRPC server."""
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -30,7 +31,10 @@ async def build_auth_server(
     """A not yet started gRPC server with both auth services, its database prepared."""
     store = AuthStore(database=database)
     await store.ensure_indexes()
-    await store.delete_expired_tokens(clock())
+    now = clock()
+    await store.delete_expired_tokens(now)
+    window = timedelta(seconds=settings.login_failure_window_seconds)
+    await store.delete_login_failures_before(now - window)
     passwords = PasswordVerifier()
     oidc = OidcVerifier(
         providers=settings.oidc_providers,

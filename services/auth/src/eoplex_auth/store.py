@@ -183,6 +183,10 @@ class AuthStore:
         cursor = self.login_failures.find(query).sort("at", ASCENDING)
         return [document["at"] async for document in cursor]
 
+    async def delete_login_failures_before(self, cutoff: datetime) -> None:
+        """Drop failures too old to count (housekeeping at start-up)."""
+        await self.login_failures.delete_many({"at": {"$lte": cutoff}})
+
     async def clear_login_failures(self, *, username: str, client: str) -> None:
         """Forget the failures of `username` from `client` (after a successful login)."""
         await self.login_failures.delete_many({"username": username, "client": client})
