@@ -10,13 +10,25 @@ password, and stops it all when the session ends. Registered for everything unde
         connection.authenticate_basic(local_stack.demo_user, local_stack.demo_password)
 """
 
+import importlib.util
 import secrets
 from collections.abc import Iterator
 
 import pytest
 
 from eoplex.servers import free_port
-from eoplex.stack import LocalStack, StackConfig
+from eoplex.stack import SERVICES, LocalStack, StackConfig, service_module
+
+
+def runnable(package: str) -> bool:
+    """Whether `python -m <package>` has something to run."""
+    return importlib.util.find_spec(f"{package}.__main__") is not None
+
+
+needs_full_stack = pytest.mark.skipif(
+    not all(runnable(service_module(name)) for name in (*SERVICES, "gateway")),
+    reason="a service of the stack has no entry point yet",
+)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """The supervisor restarts crashed processes and leaves none behind; the stack comes up."""
 
-import importlib.util
+import base64
 import json
 import logging
 import os
@@ -17,6 +17,7 @@ import pytest
 from eoplex.servers import ProcessSpec
 from eoplex.stack import LocalStack
 from eoplex.supervisor import RestartPolicy, Supervisor
+from tests.stack import needs_full_stack
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -175,25 +176,18 @@ def test_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
         supervisor.stdout.close()
 
 
-STACK_PACKAGES = [
-    "eoplex_auth",
-    "eoplex_capabilities",
-    "eoplex_gateway",
-]
-
-
-def runnable(package: str) -> bool:
-    return importlib.util.find_spec(f"{package}.__main__") is not None
-
-
-@pytest.mark.skipif(
-    not all(runnable(package) for package in STACK_PACKAGES),
-    reason="the gateway, auth or capabilities package has no entry point yet",
-)
+@needs_full_stack
 def test_the_local_stack_answers_the_well_known_document(local_stack: LocalStack) -> None:
     with urllib.request.urlopen(local_stack.well_known_url, timeout=10) as response:
         assert response.status == 200
         document = json.load(response)
-    assert any(
-        version["url"].startswith(local_stack.api_url[:-4]) for version in document["versions"]
-    )
+    assert [version["url"] for version in document["versions"]] == [local_stack.api_url]
+
+
+@needs_full_stack
+def test_the_demo_user_can_log_in(local_stack: LocalStack) -> None:
+    request = urllib.request.Request(local_stack.api_url + "credentials/basic")
+    credentials = f"{local_stack.demo_user}:{local_stack.demo_password}".encode()
+    request.add_header("Authorization", "Basic " + base64.b64encode(credentials).decode())
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.load(response)["access_token"]

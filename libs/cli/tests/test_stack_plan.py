@@ -1,0 +1,167 @@
+"""The local stack's plan: configuration, remembered ports and keys, and the processes it runs."""
+
+import socket
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from eoplex.demo import resolve_demo_password
+from eoplex.servers import S3Credentials
+from eoplex.stack import (
+    SERVICES,
+    ServerPorts,
+    StackConfig,
+    StackPlan,
+    build_stages,
+    make_plan,
+    remembered_s3_credentials,
+    remembered_server_ports,
+)
+from eoplex.supervisor import RestartPolicy, exit_reason
+
+SERVICE_PORTS = {service: 50100 + i for i, service in enumerate(SERVICES)}
+PLAN = StackPlan(
+    servers=ServerPorts(mongodb=27100, nats=4300, nats_monitor=8300, s3=8400),
+    s3_credentials=S3Credentials("key", "secret"),
+    service_ports=SERVICE_PORTS,
+)
+ADDRESSES = {
+    "OPENEO_AUTH_ADDRESS": "127.0.0.1:50100",
+    "OPENEO_CAPABILITIES_ADDRESS": "127.0.0.1:50101",
+    "OPENEO_FILES_ADDRESS": "127.0.0.1:50102",
+    "OPENEO_DATA_DISCOVERY_ADDRESS": "127.0.0.1:50103",
+    "OPENEO_PROCESSES_ADDRESS": "127.0.0.1:50104",
+    "OPENEO_JOBS_ADDRESS": "127.0.0.1:50105",
+    "OPENEO_EXECUTOR_ADDRESS": "127.0.0.1:50106",
+}
+
+
+def test_configuration_comes_from_the_environment(tmp_path: Path) -> None:
+    env = {
+        "OPENEO_PORT": "8123",
+        "OPENEO_STATE_DIR": str(tmp_path),
+        "OPENEO_NATS_URL": "nats://elsewhere:4222",
+        "OPENEO_MONGODB_URL": "",
+        "OPENEO_DEMO_PASSWORD": "pw",
+    }
+    config = StackConfig.from_environment(env)
+    assert (config.port, config.state_dir, config.demo_password) == (8123, tmp_path, "pw")
+    assert (config.nats_url, config.mongodb_url, config.s3_endpoint) == (
+        "nats://elsewhere:4222",
+        None,
+        None,
+    )
+
+
+def test_defaults_are_port_8000_and_a_state_dir_here() -> None:
+    config = StackConfig.from_environment({})
+    assert config.port == 8000
+    assert config.state_dir == Path(".state").absolute()
+
+
+def test_with_every_server_configured_only_services_and_gateway_run() -> None:
+    config = StackConfig(
+        port=8123,
+        state_dir=Path("/state"),
+        mongodb_url="mongodb://db:27017",
+        nats_url="nats://bus:4222",
+        s3_endpoint="http://s3:9000",
+        s3_access_key="ak",
+        s3_secret_key="sk",
+        python="/py",
+    )
+    stages = build_stages(config, PLAN)
+
+    shared = {
+        "OPENEO_MONGODB_URL": "mongodb://db:27017",
+        "OPENEO_NATS_URL": "nats://bus:4222",
+        "OPENEO_S3_ENDPOINT": "http://s3:9000",
+        **ADDRESSES,
+    }
+    assert [[spec.name for spec in stage] for stage in stages] == [list(SERVICES), ["gateway"]]
+    data_discovery = stages[0][3]
+    assert data_discovery.argv == ["/py", "-m", "eoplex_data_discovery"]
+    assert data_discovery.env == {**shared, "OPENEO_DATA_DISCOVERY_LISTEN": "127.0.0.1:50103"}
+    gateway = stages[1][0]
+    assert gateway.argv == ["/py", "-m", "eoplex_gateway"]
+    assert gateway.env == {**shared, "OPENEO_PORT": "8123", "OPENEO_GATEWAY_HOST": "127.0.0.1"}
+
+
+def test_unconfigured_servers_run_first_with_their_state_in_the_state_dir(tmp_path: Path) -> None:
+    config = StackConfig(port=8123, state_dir=tmp_path, python="/py")
+    servers, services, _ = build_stages(config, PLAN)
+
+    assert [spec.name for spec in servers] == ["mongodb", "nats", "s3"]
+    mongodb, nats, s3 = (spec.argv for spec in servers)
+    assert mongodb[mongodb.index("--port") + 1] == "27100"
+    assert mongodb[mongodb.index("--storage-path") + 1] == str(tmp_path / "mongodb")
+    assert nats[nats.index("--store_dir") + 1] == str(tmp_path / "nats")
+    assert f"-dir={tmp_path / 's3'}" in s3 and "-s3.port=8400" in s3
+    assert services[0].env["OPENEO_MONGODB_URL"] == "mongodb://127.0.0.1:27100"
+    assert services[0].env["OPENEO_NATS_URL"] == "nats://127.0.0.1:4300"
+    assert services[0].env["OPENEO_S3_ENDPOINT"] == "http://127.0.0.1:8400"
+    assert services[0].env["OPENEO_S3_ACCESS_KEY"] == "key"
+    assert services[0].env["OPENEO_S3_SECRET_KEY"] == "secret"
+
+
+def test_every_listener_is_on_loopback(tmp_path: Path) -> None:
+    config = StackConfig(state_dir=tmp_path, python=sys.executable)
+    stages = build_stages(config, make_plan(config))
+    services = [spec for stage in stages for spec in stage if spec.name in SERVICES]
+    assert all(
+        spec.env[f"OPENEO_{spec.name.replace('-', '_').upper()}_LISTEN"].startswith("127.0.0.1:")
+        for spec in services
+    )
+    assert all("127.0.0.1" in spec.argv or "-ip.bind=127.0.0.1" in spec.argv for spec in stages[0])
+
+
+def test_server_ports_are_remembered_while_free(tmp_path: Path) -> None:
+    first = remembered_server_ports(tmp_path)
+    assert remembered_server_ports(tmp_path) == first
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", first.nats))
+        squatter.listen()
+        third = remembered_server_ports(tmp_path)
+    assert third.nats != first.nats
+    assert (third.mongodb, third.s3) == (first.mongodb, first.s3)
+
+
+def test_s3_keys_are_generated_once_and_private(tmp_path: Path) -> None:
+    first = remembered_s3_credentials(tmp_path)
+    assert remembered_s3_credentials(tmp_path) == first
+    assert len(first.secret_key) >= 32
+    assert stat.S_IMODE((tmp_path / "s3-credentials.json").stat().st_mode) == 0o600
+
+
+def test_a_configured_demo_password_is_forced_on_the_user(tmp_path: Path) -> None:
+    password = resolve_demo_password(configured="from-env", state_dir=tmp_path)
+    assert (password.value, password.enforce) == ("from-env", True)
+    assert not (tmp_path / "demo-password").exists()
+
+
+def test_a_generated_demo_password_is_stored_privately_and_reused(tmp_path: Path) -> None:
+    first = resolve_demo_password(configured=None, state_dir=tmp_path)
+    again = resolve_demo_password(configured=None, state_dir=tmp_path)
+    assert first.enforce and not again.enforce
+    assert again.value == first.value
+    assert stat.S_IMODE((tmp_path / "demo-password").stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize(
+    ("returncode", "reason"),
+    [
+        (0, "reason=Completed exit_code=0"),
+        (2, "reason=Error exit_code=2"),
+        (-9, "reason=Error exit_code=137 signal=SIGKILL"),
+        (-15, "reason=Error exit_code=143 signal=SIGTERM"),
+    ],
+)
+def test_exit_reasons_read_like_kubernetes(returncode: int, reason: str) -> None:
+    assert exit_reason(returncode) == reason
+
+
+def test_backoff_doubles_up_to_its_maximum() -> None:
+    policy = RestartPolicy()
+    assert [policy.backoff(n) for n in range(1, 10)] == [0.5, 1, 2, 4, 8, 16, 30, 30, 30]
