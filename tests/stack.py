@@ -10,34 +10,76 @@ password, and stops it all when the session ends. Registered for everything unde
         connection.authenticate_basic(local_stack.demo_user, local_stack.demo_password)
 """
 
-import importlib.util
+import json
 import secrets
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from eoplex.servers import free_port
-from eoplex.stack import SERVICES, LocalStack, StackConfig, service_module
-
-
-def runnable(package: str) -> bool:
-    """Whether `python -m <package>` has something to run."""
-    return importlib.util.find_spec(f"{package}.__main__") is not None
-
-
-needs_full_stack = pytest.mark.skipif(
-    not all(runnable(service_module(name)) for name in (*SERVICES, "gateway")),
-    reason="a service of the stack has no entry point yet",
+from eoplex.servers import (
+    ProcessSpec,
+    free_port,
+    http_answers,
+    start_process,
+    stop_process,
+    wait_ready,
 )
+from eoplex.stack import LocalStack, StackConfig
+
+
+@dataclass(frozen=True)
+class OidcIssuer:
+    """The test OpenID Connect issuer (`tests/oidc_issuer.py`) and its one client."""
+
+    provider_id: str
+    url: str
+    client_id: str
+    client_secret: str
+
+    def provider_config(self) -> dict[str, object]:
+        """The entry of `OPENEO_AUTH_OIDC_PROVIDERS` that trusts this issuer."""
+        return {
+            "id": self.provider_id,
+            "issuer": self.url,
+            "title": "Test issuer",
+            "scopes": ["openid"],
+            "audience": self.client_id,
+            "default_tenant": "oidc-users",
+        }
 
 
 @pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def oidc_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcIssuer]:
+    """A real OIDC issuer process on loopback offering the client-credentials grant."""
+    port = free_port()
+    issuer = OidcIssuer("testidp", f"http://127.0.0.1:{port}", "robot", secrets.token_urlsafe(16))
+    script = Path(__file__).with_name("oidc_issuer.py")
+    argv = [sys.executable, str(script), "--port", str(port)]
+    argv += ["--client-id", issuer.client_id, "--client-secret", issuer.client_secret]
+    spec = ProcessSpec("oidc-issuer", argv, http_answers(f"{issuer.url}/jwks"))
+    log = tmp_path_factory.mktemp("oidc-issuer") / "oidc-issuer.log"
+    process = start_process(spec, log_path=log)
+    try:
+        wait_ready(spec, process)
+        yield issuer
+    finally:
+        stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def local_stack(
+    tmp_path_factory: pytest.TempPathFactory, oidc_issuer: OidcIssuer
+) -> Iterator[LocalStack]:
     """The running stack: `api_url`, `demo_user`, `demo_password`, `log_dir`, `pids`, `kill()`."""
+    providers = json.dumps([oidc_issuer.provider_config()])
     config = StackConfig(
         port=free_port(),
         state_dir=tmp_path_factory.mktemp("stack"),
         demo_password=secrets.token_urlsafe(12),
+        extra_env={"OPENEO_AUTH_OIDC_PROVIDERS": providers},
     )
     stack = LocalStack(config=config)
     try:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from eoplex.servers import free_port
 from eoplex.stack import LocalStack, StackConfig
-from tests.stack import needs_full_stack
 
 
 def get_json(url: str, authorization: str) -> dict[str, object]:
@@ -24,7 +23,6 @@ def log_in(stack: LocalStack) -> str:
     return f"Bearer basic//{token}"
 
 
-@needs_full_stack
 def test_a_restart_keeps_the_demo_password_tokens_and_server_ports(tmp_path: Path) -> None:
     config = StackConfig(port=free_port(), state_dir=tmp_path)
     first = LocalStack(config=config)

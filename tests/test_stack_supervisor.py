@@ -17,7 +17,6 @@ import pytest
 from eoplex.servers import ProcessSpec
 from eoplex.stack import LocalStack
 from eoplex.supervisor import RestartPolicy, Supervisor
-from tests.stack import needs_full_stack
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -176,7 +175,6 @@ def test_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
         supervisor.stdout.close()
 
 
-@needs_full_stack
 def test_the_local_stack_answers_the_well_known_document(local_stack: LocalStack) -> None:
     with urllib.request.urlopen(local_stack.well_known_url, timeout=10) as response:
         assert response.status == 200
@@ -184,7 +182,6 @@ def test_the_local_stack_answers_the_well_known_document(local_stack: LocalStack
     assert [version["url"] for version in document["versions"]] == [local_stack.api_url]
 
 
-@needs_full_stack
 def test_the_demo_user_can_log_in(local_stack: LocalStack) -> None:
     request = urllib.request.Request(local_stack.api_url + "credentials/basic")
     credentials = f"{local_stack.demo_user}:{local_stack.demo_password}".encode()

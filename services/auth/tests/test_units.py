@@ -146,3 +146,14 @@ def test_provider_documents_follow_the_openeo_schema() -> None:
             ],
         }
     ]
+
+
+def test_default_client_grant_types_are_those_openeo_allows() -> None:
+    # client_credentials needs a secret, so openEO does not offer it for default clients.
+    with pytest.raises(pydantic.ValidationError):
+        OidcProvider(
+            id="p",
+            issuer="https://p.example",
+            title="P",
+            default_clients=[{"id": "c", "grant_types": ["client_credentials"]}],
+        )

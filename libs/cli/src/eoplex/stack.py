@@ -59,6 +59,7 @@ class StackConfig:
     services: tuple[str, ...] = SERVICES
     gateway: bool = True
     python: str = sys.executable
+    extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> "StackConfig":
@@ -117,7 +118,7 @@ def stack_env(config: StackConfig, plan: StackPlan) -> dict[str, str]:
         env["OPENEO_S3_SECRET_KEY"] = plan.s3_credentials.secret_key
     for service, port in plan.service_ports.items():
         env[service_variable(service, "ADDRESS")] = f"127.0.0.1:{port}"
-    return env
+    return {**config.extra_env, **env}
 
 
 def server_specs(config: StackConfig, plan: StackPlan) -> list[ProcessSpec]:

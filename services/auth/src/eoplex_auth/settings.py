@@ -1,18 +1,30 @@
 """Settings of the auth service (prefix `OPENEO_AUTH_`), including the OpenID Connect providers."""
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from eoplex_common.settings import ServiceSettings
 
+# The grant types openEO allows for default clients (public clients, so no client secret).
+GrantType = Literal[
+    "implicit",
+    "authorization_code",
+    "authorization_code+pkce",
+    "urn:ietf:params:oauth:grant-type:device_code",
+    "urn:ietf:params:oauth:grant-type:device_code+pkce",
+    "refresh_token",
+]
+
 
 class OidcClient(BaseModel):
     """A default client an openEO client may use with a provider (GET /credentials/oidc)."""
 
     id: str = Field(min_length=1)
-    grant_types: list[str] = Field(default_factory=lambda: ["authorization_code+pkce"])
+    grant_types: list[GrantType] = Field(
+        default_factory=lambda: ["authorization_code+pkce"], min_length=1
+    )
     redirect_urls: list[str] = Field(default_factory=list)
 
 
