@@ -108,12 +108,10 @@ class Stack:
         )
 
 
-def capabilities_servicer(services: dict[str, str]) -> CapabilitiesServicer:
-    """The real capabilities servicer; infrastructure that does not exist shows as down."""
-    down = f"127.0.0.1:{free_port()}"
-    infrastructure = InfrastructureSettings(
-        mongodb_url=f"mongodb://{down}", nats_url=f"nats://{down}", s3_endpoint=f"http://{down}"
-    )
+def capabilities_servicer(
+    services: dict[str, str], infrastructure: InfrastructureSettings
+) -> CapabilitiesServicer:
+    """The real capabilities servicer, checking `services` and `infrastructure`."""
     checker = HealthChecker(services=services, infrastructure=infrastructure, timeout_seconds=1)
     return CapabilitiesServicer(
         CapabilitiesService(settings=CapabilitiesSettings(), health=checker)
@@ -121,7 +119,16 @@ def capabilities_servicer(services: dict[str, str]) -> CapabilitiesServicer:
 
 
 @pytest.fixture
-async def stack() -> AsyncIterator[Stack]:
+def health_infrastructure() -> InfrastructureSettings:
+    """Servers the capabilities service checks: none exists, so `/health` is degraded."""
+    down = f"127.0.0.1:{free_port()}"
+    return InfrastructureSettings(
+        mongodb_url=f"mongodb://{down}", nats_url=f"nats://{down}", s3_endpoint=f"http://{down}"
+    )
+
+
+@pytest.fixture
+async def stack(health_infrastructure: InfrastructureSettings) -> AsyncIterator[Stack]:
     servers = {
         name: GrpcService(name=name, listen=f"127.0.0.1:{free_port()}", grace_seconds=0.1)
         for name in ("auth", "files", "capabilities")
@@ -131,7 +138,7 @@ async def stack() -> AsyncIterator[Stack]:
     auth_pb2_grpc.add_AuthServiceServicer_to_server(auth, servers["auth"].server)
     files_pb2_grpc.add_FilesServiceServicer_to_server(FakeFilesServicer(), servers["files"].server)
     capabilities_pb2_grpc.add_CapabilitiesServiceServicer_to_server(
-        capabilities_servicer(services), servers["capabilities"].server
+        capabilities_servicer(services, health_infrastructure), servers["capabilities"].server
     )
     for server in servers.values():
         await server.start()

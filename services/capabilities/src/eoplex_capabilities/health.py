@@ -16,6 +16,7 @@ import grpc
 import urllib3
 from minio import Minio
 from nats.aio.client import Client as NATS
+from pymongo import uri_parser
 
 from eoplex_common.mongo import connect_mongo
 from eoplex_common.rpc import check_health
@@ -45,7 +46,23 @@ class HealthReport:
     components: list[ComponentHealth]
 
 
+async def _tcp_reachable(host: str, port: int, timeout_seconds: float) -> bool:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_seconds)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
+
+
 async def _ping_mongodb(url: str, timeout_seconds: float) -> None:
+    # A down server is told by TCP alone: PyMongo's monitor leaks the socket of a connect
+    # attempt that `close()` cancels, which a health check polling a down server would pile up.
+    nodes = uri_parser.parse_uri(url)["nodelist"]
+    reachable = await asyncio.gather(*(_tcp_reachable(h, p, timeout_seconds) for h, p in nodes))
+    if not any(reachable):
+        raise ConnectionRefusedError("no MongoDB node accepts connections")
     client = connect_mongo(url, timeout_seconds=timeout_seconds)
     try:
         await client.admin.command("ping")

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from fastapi.routing import APIRoute
+from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute
 
 from eoplex_gateway.urls import API_PREFIX
@@ -18,8 +18,9 @@ def served_endpoints(routes: Iterable[BaseRoute]) -> list[capabilities_pb2.Endpo
     which lives outside the versioned API.
     """
     methods_by_path: dict[str, set[str]] = {}
-    for route in routes:
-        if not isinstance(route, APIRoute) or not route.path.startswith(f"{API_PREFIX}/"):
+    # Included routers are resolved lazily by FastAPI; this walks the routes they hold.
+    for route in iter_route_contexts(list(routes)):
+        if not route.path or not route.path.startswith(f"{API_PREFIX}/"):
             continue
         path = route.path.removeprefix(API_PREFIX)
         if path != "/":

@@ -1,0 +1,102 @@
+"""The pure builders of the discovery documents, compared with expected documents."""
+
+import pytest
+
+from eoplex_capabilities import registry
+from eoplex_capabilities.service import (
+    Endpoint,
+    build_capabilities,
+    build_conformance,
+    build_file_formats,
+    build_service_types,
+    build_udf_runtimes,
+    build_well_known,
+    well_known_url,
+)
+from eoplex_capabilities.settings import CapabilitiesSettings
+
+API_URL = "https://openeo.example/openeo/1.2/"
+
+
+def settings(**overrides: object) -> CapabilitiesSettings:
+    return CapabilitiesSettings(title="T", description="D", production=True, **overrides)
+
+
+def test_capabilities_document() -> None:
+    document = build_capabilities(
+        api_url=API_URL,
+        endpoints=[Endpoint("/me", ("GET",)), Endpoint("/jobs", ("GET", "POST"))],
+        settings=settings(),
+        backend_version="1.2.3",
+    )
+    assert document == {
+        "api_version": "1.2.0",
+        "backend_version": "1.2.3",
+        "stac_version": "1.0.0",
+        "type": "Catalog",
+        "id": "eoplex",
+        "title": "T",
+        "description": "D",
+        "production": True,
+        "conformsTo": ["https://api.openeo.org/1.2.0"],
+        "endpoints": [
+            {"path": "/me", "methods": ["GET"]},
+            {"path": "/jobs", "methods": ["GET", "POST"]},
+        ],
+        "links": [
+            {"href": API_URL, "rel": "self", "type": "application/json", "title": "This back-end"},
+            {
+                "href": "https://openeo.example/.well-known/openeo",
+                "rel": "version-history",
+                "type": "application/json",
+                "title": "Supported openEO versions",
+            },
+            {
+                "href": "https://openeo.example/openeo/1.2/conformance",
+                "rel": "conformance",
+                "type": "application/json",
+                "title": "Conformance classes",
+            },
+        ],
+    }
+
+
+def test_legal_links_only_when_configured() -> None:
+    configured = settings(
+        terms_of_service_url="https://openeo.example/terms",
+        privacy_policy_url="https://openeo.example/privacy",
+    )
+    links = build_capabilities(
+        api_url=API_URL, endpoints=[], settings=configured, backend_version="1"
+    )["links"]
+    assert {link["rel"]: link["href"] for link in links if link["type"] == "text/html"} == {
+        "terms-of-service": "https://openeo.example/terms",
+        "privacy-policy": "https://openeo.example/privacy",
+    }
+
+
+def test_well_known_url_keeps_a_path_prefix() -> None:
+    assert (
+        well_known_url("https://h.example/eo/openeo/1.2/")
+        == "https://h.example/eo/.well-known/openeo"
+    )
+    assert well_known_url("http://h:8000/openeo/1.2") == "http://h:8000/.well-known/openeo"
+
+
+def test_well_known() -> None:
+    assert build_well_known(api_url=API_URL, production=False) == {
+        "versions": [{"url": API_URL, "production": False, "api_version": "1.2.0"}]
+    }
+
+
+def test_documents_list_nothing_the_back_end_cannot_do() -> None:
+    assert build_conformance() == {"conformsTo": ["https://api.openeo.org/1.2.0"]}
+    assert build_file_formats() == {"input": {}, "output": {}}
+    assert build_udf_runtimes() == {}
+    assert build_service_types() == {}
+
+
+def test_file_formats_follow_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    gtiff = {"title": "GeoTiff", "gis_data_types": ["raster"], "parameters": {}}
+    monkeypatch.setitem(registry.OUTPUT_FILE_FORMATS, "GTiff", gtiff)
+    assert build_file_formats() == {"input": {}, "output": {"GTiff": gtiff}}
