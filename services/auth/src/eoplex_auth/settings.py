@@ -18,13 +18,15 @@ GrantType = Literal[
 ]
 
 
+def _default_grant_types() -> list[GrantType]:
+    return ["authorization_code+pkce"]
+
+
 class OidcClient(BaseModel):
     """A default client an openEO client may use with a provider (GET /credentials/oidc)."""
 
     id: str = Field(min_length=1)
-    grant_types: list[GrantType] = Field(
-        default_factory=lambda: ["authorization_code+pkce"], min_length=1
-    )
+    grant_types: list[GrantType] = Field(default_factory=_default_grant_types, min_length=1)
     redirect_urls: list[str] = Field(default_factory=list)
 
 
