@@ -153,8 +153,8 @@ class HealthChecker:
         self, name: str, kind: str, probe: Callable[[], Awaitable[None]]
     ) -> ComponentHealth:
         try:
-            # The margin lets a probe report its own timeout before this one cuts it off.
-            await asyncio.wait_for(probe(), timeout=self.timeout_seconds + 1.0)
+            # Also bounds drivers whose own timeouts are looser (nats-py retries a refusal).
+            await asyncio.wait_for(probe(), timeout=self.timeout_seconds)
         except asyncio.CancelledError:
             raise
         except Exception as error:
