@@ -25,6 +25,12 @@ def test_log_line_is_json_with_service_and_request_id() -> None:
     assert line["request_id"] == "abc"
 
 
+def test_extra_fields_become_json_fields() -> None:
+    record = logging.makeLogRecord({"msg": "GET / 200", "status": 200, "duration_ms": 1.5})
+    line = json.loads(JsonFormatter("gateway").format(record))
+    assert (line["status"], line["duration_ms"]) == (200, 1.5)
+
+
 def test_service_addresses_come_from_openeo_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENEO_AUTH_ADDRESS", "auth:50051")
     monkeypatch.setenv("OPENEO_DATA_DISCOVERY_ADDRESS", "catalog:50051")

@@ -3,10 +3,8 @@ test servicers for auth and files that behave like the real ones for a few known
 
 import base64
 import json
-import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 import httpx
@@ -28,12 +26,6 @@ from eoplex_gateway.settings import GatewaySettings
 from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
 from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2_grpc
 from eoplex_proto.openeo.files.v1 import files_pb2, files_pb2_grpc
-
-# `tests.openapi_validation` lives at the repository root, which `python -m pytest` puts
-# on sys.path and the `pytest` script does not.
-REPOSITORY = str(Path(__file__).resolve().parents[3])
-if REPOSITORY not in sys.path:
-    sys.path.insert(0, REPOSITORY)
 
 MAX_BODY_BYTES = 1024
 QUOTA_BYTES = 1000

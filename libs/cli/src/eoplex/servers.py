@@ -123,7 +123,11 @@ def weed_spec(*, s3_port: int, data_dir: Path, credentials: S3Credentials) -> Pr
         "-master.telemetry=false",
         f"-s3.config={config}",
     ]
-    return ProcessSpec("s3", argv, http_answers(f"http://127.0.0.1:{s3_port}/"))
+    # weed puts its unix sockets and glog files in the temp dir: keep them with its data.
+    scratch = data_dir / "tmp"
+    scratch.mkdir(exist_ok=True)
+    ready = http_answers(f"http://127.0.0.1:{s3_port}/")
+    return ProcessSpec("s3", argv, ready, env={"TMPDIR": str(scratch)})
 
 
 def mongodb_spec(*, port: int, storage_dir: Path) -> ProcessSpec:

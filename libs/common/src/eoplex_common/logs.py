@@ -10,6 +10,10 @@ from opentelemetry import trace
 from eoplex_common.context import request_id
 
 
+# Attributes every LogRecord has; anything else came from `extra=` and is logged as a field.
+_RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON line (the format log collectors in Kubernetes expect)."""
 
@@ -26,6 +30,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             "request_id": request_id.get(),
         }
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRIBUTES:
+                entry.setdefault(key, value)
         span = trace.get_current_span().get_span_context()
         if span.is_valid:
             entry["trace_id"] = format(span.trace_id, "032x")

@@ -1,5 +1,9 @@
 """Running the gateway: uvicorn with the app, graceful shutdown on SIGTERM/SIGINT."""
 
+import contextlib
+import signal
+from collections.abc import Iterator
+
 import uvicorn
 
 from eoplex_common.logs import configure_logging
@@ -7,6 +11,25 @@ from eoplex_common.settings import ServiceAddresses
 from eoplex_common.tracing import configure_tracing
 from eoplex_gateway.app import create_app
 from eoplex_gateway.settings import GatewaySettings
+
+
+class GatewayServer(uvicorn.Server):
+    """uvicorn, but a signal-initiated graceful shutdown exits with status 0.
+
+    uvicorn re-raises the signal after shutting down (exit 143), which Kubernetes and
+    the local supervisor would report as an error.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        previous = {
+            sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def build_server(settings: GatewaySettings, addresses: ServiceAddresses) -> uvicorn.Server:
@@ -23,7 +46,7 @@ def build_server(settings: GatewaySettings, addresses: ServiceAddresses) -> uvic
         server_header=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
-    return uvicorn.Server(config)
+    return GatewayServer(config)
 
 
 def main() -> None:
