@@ -9,7 +9,6 @@ from opentelemetry import trace
 
 from eoplex_common.context import request_id
 
-
 # Attributes every LogRecord has; anything else came from `extra=` and is logged as a field.
 _RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
