@@ -1,0 +1,1 @@
+"""Registering rasters and static STAC catalogs in the catalog (`eoplex admin collections`)."""
