@@ -6,13 +6,17 @@ started once per test session and stopped at its end.
 
 import secrets
 import subprocess
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
 import pytest
 
+from eoplex.probes import grpc_serving
 from eoplex.servers import (
+    ProcessSpec,
     S3Credentials,
     free_port,
     mongodb_spec,
@@ -72,3 +76,51 @@ def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrast
     finally:
         for process in reversed(started):
             stop_process(process)
+
+
+class ServiceProcess:
+    """`python -m eoplex_<service>` as a child process on a free port, for process-level tests.
+
+    Entering starts it and waits until its gRPC health check reports SERVING; leaving
+    sends SIGTERM and waits for the exit, whose status is then `returncode`.
+    """
+
+    def __init__(self, service: str, *, env: Mapping[str, str], log_dir: Path) -> None:
+        self.service = service
+        self.address = f"127.0.0.1:{free_port()}"
+        variable = f"OPENEO_{service.replace('-', '_').upper()}_LISTEN"
+        module = f"eoplex_{service.replace('-', '_')}"
+        self.spec = ProcessSpec(
+            service,
+            [sys.executable, "-m", module],
+            grpc_serving(self.address),
+            env={**env, variable: self.address},
+            ready_timeout_seconds=30,
+        )
+        self.log_path = log_dir / f"{service}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> "ServiceProcess":
+        self.process = start_process(self.spec, log_path=self.log_path)
+        try:
+            wait_ready(self.spec, self.process)
+        except BaseException:
+            stop_process(self.process)
+            raise
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        assert self.process is not None
+        stop_process(self.process)
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.process is None else self.process.returncode
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""

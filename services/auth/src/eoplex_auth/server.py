@@ -1,6 +1,5 @@
 """Wiring of the auth service: settings -> store -> services -> gRPC server."""
 
-import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -14,10 +13,9 @@ from eoplex_auth.service import AuthService, Clock, default_quota, utc_now
 from eoplex_auth.servicer import AuthAdminServicer, AuthServicer
 from eoplex_auth.settings import AuthSettings
 from eoplex_auth.store import AuthStore
-from eoplex_common.logs import configure_logging
+from eoplex_common.entrypoint import run_service
 from eoplex_common.mongo import connect_mongo, service_database
 from eoplex_common.rpc import GrpcService
-from eoplex_common.tracing import configure_tracing
 from eoplex_proto.openeo.auth.v1 import auth_pb2_grpc
 
 
@@ -74,7 +72,4 @@ async def serve(settings: AuthSettings) -> None:
 
 def main() -> None:
     """Entry point: `python -m eoplex_auth`."""
-    settings = AuthSettings()
-    configure_logging(service="auth", level=settings.log_level, fmt=settings.log_format)
-    configure_tracing(service="auth", otlp_endpoint=settings.otlp_endpoint)
-    asyncio.run(serve(settings))
+    run_service(name="auth", settings=AuthSettings(), serve=serve)

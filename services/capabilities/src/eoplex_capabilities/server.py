@@ -1,15 +1,12 @@
 """Wiring of the capabilities service: settings -> health checker -> service -> gRPC server."""
 
-import asyncio
-
 from eoplex_capabilities.health import HealthChecker
 from eoplex_capabilities.service import CapabilitiesService
 from eoplex_capabilities.servicer import CapabilitiesServicer
 from eoplex_capabilities.settings import CapabilitiesSettings
-from eoplex_common.logs import configure_logging
+from eoplex_common.entrypoint import run_service
 from eoplex_common.rpc import GrpcService
 from eoplex_common.settings import ServiceAddresses
-from eoplex_common.tracing import configure_tracing
 from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2_grpc
 
 
@@ -35,7 +32,9 @@ async def serve(settings: CapabilitiesSettings, addresses: ServiceAddresses) -> 
 
 def main() -> None:
     """Entry point: `python -m eoplex_capabilities`."""
-    settings = CapabilitiesSettings()
-    configure_logging(service="capabilities", level=settings.log_level, fmt=settings.log_format)
-    configure_tracing(service="capabilities", otlp_endpoint=settings.otlp_endpoint)
-    asyncio.run(serve(settings, ServiceAddresses()))
+    addresses = ServiceAddresses()
+
+    async def serve_with_addresses(settings: CapabilitiesSettings) -> None:
+        await serve(settings, addresses)
+
+    run_service(name="capabilities", settings=CapabilitiesSettings(), serve=serve_with_addresses)

@@ -1,10 +1,7 @@
 """Wiring of the executor's `serve` entry point: settings -> gRPC server (health only so far)."""
 
-import asyncio
-
-from eoplex_common.logs import configure_logging
+from eoplex_common.entrypoint import run_service
 from eoplex_common.rpc import GrpcService
-from eoplex_common.tracing import configure_tracing
 from eoplex_executor.settings import ExecutorSettings
 
 
@@ -18,7 +15,4 @@ async def serve(settings: ExecutorSettings) -> None:
 
 def main() -> None:
     """Entry point: `python -m eoplex_executor`."""
-    settings = ExecutorSettings()
-    configure_logging(service="executor", level=settings.log_level, fmt=settings.log_format)
-    configure_tracing(service="executor", otlp_endpoint=settings.otlp_endpoint)
-    asyncio.run(serve(settings))
+    run_service(name="executor", settings=ExecutorSettings(), serve=serve)

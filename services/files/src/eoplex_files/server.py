@@ -1,11 +1,8 @@
 """Wiring of the files service: settings -> store -> service -> gRPC server."""
 
-import asyncio
-
-from eoplex_common.logs import configure_logging
+from eoplex_common.entrypoint import run_service
 from eoplex_common.rpc import GrpcService
 from eoplex_common.s3 import connect_s3
-from eoplex_common.tracing import configure_tracing
 from eoplex_files.service import FilesService
 from eoplex_files.servicer import FilesServicer
 from eoplex_files.settings import FilesSettings
@@ -28,7 +25,4 @@ async def serve(settings: FilesSettings) -> None:
 
 def main() -> None:
     """Entry point: `python -m eoplex_files`."""
-    settings = FilesSettings()
-    configure_logging(service="files", level=settings.log_level, fmt=settings.log_format)
-    configure_tracing(service="files", otlp_endpoint=settings.otlp_endpoint)
-    asyncio.run(serve(settings))
+    run_service(name="files", settings=FilesSettings(), serve=serve)

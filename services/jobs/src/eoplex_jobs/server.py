@@ -1,12 +1,9 @@
 """Wiring of the jobs service: settings -> MongoDB, NATS JetStream -> gRPC server (health only)."""
 
-import asyncio
-
+from eoplex_common.entrypoint import run_service
 from eoplex_common.events import connect_nats
-from eoplex_common.logs import configure_logging
 from eoplex_common.mongo import connect_mongo, service_database
 from eoplex_common.rpc import GrpcService
-from eoplex_common.tracing import configure_tracing
 from eoplex_jobs.events import ensure_jobs_stream
 from eoplex_jobs.settings import JobsSettings
 
@@ -32,7 +29,4 @@ async def serve(settings: JobsSettings) -> None:
 
 def main() -> None:
     """Entry point: `python -m eoplex_jobs`."""
-    settings = JobsSettings()
-    configure_logging(service="jobs", level=settings.log_level, fmt=settings.log_format)
-    configure_tracing(service="jobs", otlp_endpoint=settings.otlp_endpoint)
-    asyncio.run(serve(settings))
+    run_service(name="jobs", settings=JobsSettings(), serve=serve)

@@ -1,11 +1,8 @@
 """Wiring of the processes service: settings -> MongoDB -> gRPC server (health only so far)."""
 
-import asyncio
-
-from eoplex_common.logs import configure_logging
+from eoplex_common.entrypoint import run_service
 from eoplex_common.mongo import connect_mongo, service_database
 from eoplex_common.rpc import GrpcService
-from eoplex_common.tracing import configure_tracing
 from eoplex_processes.settings import ProcessesSettings
 
 
@@ -25,7 +22,4 @@ async def serve(settings: ProcessesSettings) -> None:
 
 def main() -> None:
     """Entry point: `python -m eoplex_processes`."""
-    settings = ProcessesSettings()
-    configure_logging(service="processes", level=settings.log_level, fmt=settings.log_format)
-    configure_tracing(service="processes", otlp_endpoint=settings.otlp_endpoint)
-    asyncio.run(serve(settings))
+    run_service(name="processes", settings=ProcessesSettings(), serve=serve)
