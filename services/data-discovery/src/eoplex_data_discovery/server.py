@@ -1,26 +1,58 @@
-"""Wiring of the data-discovery service: settings -> MongoDB -> gRPC server (health only so far)."""
+"""Wiring of the data-discovery service: settings -> MongoDB, NATS -> catalog -> gRPC server."""
 
 import asyncio
+from typing import Any
 
+from nats.js import JetStreamContext
+from pymongo.asynchronous.database import AsyncDatabase
+
+from eoplex_common.events import connect_nats
 from eoplex_common.logs import configure_logging
 from eoplex_common.mongo import connect_mongo, service_database
 from eoplex_common.rpc import GrpcService
 from eoplex_common.tracing import configure_tracing
+from eoplex_data_discovery.events import CatalogEvents
+from eoplex_data_discovery.service import CatalogService
+from eoplex_data_discovery.servicer import CatalogServicer
 from eoplex_data_discovery.settings import DataDiscoverySettings
+from eoplex_data_discovery.store import CatalogStore
+from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
+
+
+async def build_catalog_server(
+    *,
+    settings: DataDiscoverySettings,
+    database: AsyncDatabase[dict[str, Any]],
+    js: JetStreamContext,
+) -> GrpcService:
+    """A not yet started gRPC server with the catalog, its indexes and event stream prepared."""
+    store = CatalogStore(database=database)
+    await store.ensure_indexes()
+    events = CatalogEvents(js=js)
+    await events.ensure_stream()
+    grpc_service = GrpcService(
+        name="data-discovery", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
+    )
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(
+        CatalogServicer(CatalogService(store=store, events=events)), grpc_service.server
+    )
+    return grpc_service
 
 
 async def serve(settings: DataDiscoverySettings) -> None:
-    """Run the catalog service until SIGTERM/SIGINT; fail at start if MongoDB does not answer."""
+    """Run the catalog service until SIGTERM/SIGINT; fail at start if MongoDB or NATS is down."""
     mongo = connect_mongo(settings.mongodb_url)
     try:
-        # Ping before serving, so SERVING means the service's own database answers.
-        await service_database(mongo, "data-discovery").command("ping")
-        grpc_service = GrpcService(
-            name="data-discovery",
-            listen=settings.listen,
-            grace_seconds=settings.shutdown_grace_seconds,
-        )
-        await grpc_service.run_until_signal()
+        nats = await connect_nats(settings.nats_url, name="data-discovery")
+        try:
+            grpc_service = await build_catalog_server(
+                settings=settings,
+                database=service_database(mongo, "data-discovery"),
+                js=nats.jetstream(),
+            )
+            await grpc_service.run_until_signal()
+        finally:
+            await nats.drain()
     finally:
         await mongo.close()
 

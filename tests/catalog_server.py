@@ -1,0 +1,133 @@
+"""The catalog service in-process for tests: real gRPC server, real MongoDB and NATS.
+
+Used by the data-discovery tests and the gateway's collection tests (a package
+directory named `data-discovery` cannot be imported, so it lives here).
+"""
+
+import json
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from nats.aio.client import Client as NATS
+
+from eoplex_common.events import connect_nats
+from eoplex_common.mongo import connect_mongo
+from eoplex_common.rpc import GrpcService, open_channel
+from eoplex_data_discovery.server import build_catalog_server
+from eoplex_data_discovery.settings import DataDiscoverySettings
+from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
+from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
+
+
+@dataclass
+class RunningCatalog:
+    """A started catalog service, a stub talking to it, and a NATS connection for events."""
+
+    server: GrpcService
+    channel: grpc.aio.Channel
+    catalog: catalog_pb2_grpc.CatalogServiceStub
+    nats: NATS
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.server.port}"
+
+
+@asynccontextmanager
+async def running_catalog(*, mongodb_url: str, nats_url: str) -> AsyncIterator[RunningCatalog]:
+    """Start the catalog on its own fresh database; stop it and drop the database after."""
+    client = connect_mongo(mongodb_url)
+    database_name = f"test_catalog_{secrets.token_hex(6)}"
+    nats = await connect_nats(nats_url, name="catalog-test")
+    try:
+        server = await build_catalog_server(
+            settings=DataDiscoverySettings(listen="127.0.0.1:0", shutdown_grace_seconds=0.1),
+            database=client[database_name],
+            js=nats.jetstream(),
+        )
+        await server.start()
+        channel = open_channel(
+            service="data-discovery", address=f"127.0.0.1:{server.port}", timeout_seconds=10
+        )
+        try:
+            yield RunningCatalog(
+                server=server,
+                channel=channel,
+                catalog=catalog_pb2_grpc.CatalogServiceStub(channel),
+                nats=nats,
+            )
+        finally:
+            await channel.close()
+            await server.stop()
+    finally:
+        await nats.drain()
+        await client.drop_database(database_name)
+        await client.close()
+
+
+def collection_document(collection_id: str, **extra: Any) -> dict[str, Any]:
+    """A small valid STAC Collection, as ingest would send it."""
+    return {
+        "type": "Collection",
+        "stac_version": "1.0.0",
+        "id": collection_id,
+        "title": f"Test collection {collection_id}",
+        "description": "A collection made by a test.",
+        "license": "CC-BY-4.0",
+        "extent": {
+            "spatial": {"bbox": [[10.0, 46.0, 12.0, 47.0]]},
+            "temporal": {"interval": [["2022-05-01T00:00:00Z", "2022-06-01T00:00:00Z"]]},
+        },
+        "links": [{"rel": "license", "href": "https://spdx.org/licenses/CC-BY-4.0.html"}],
+        **extra,
+    }
+
+
+def item_document(
+    item_id: str,
+    *,
+    bbox: tuple[float, float, float, float] = (11.0, 46.0, 11.1, 46.1),
+    datetime: str = "2022-05-01T10:00:00Z",
+    bands: tuple[str, ...] = ("B02", "B04"),
+    **properties: Any,
+) -> dict[str, Any]:
+    """A STAC Item with one asset per band (asset key = band name)."""
+    minx, miny, maxx, maxy = bbox
+    ring = [[minx, miny], [maxx, miny], [maxx, maxy], [minx, maxy], [minx, miny]]
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": item_id,
+        "bbox": list(bbox),
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {"datetime": datetime, **properties},
+        "assets": {
+            band: {"href": f"s3://bucket/{item_id}/{band}.tif", "roles": ["data"]} for band in bands
+        },
+        "links": [],
+    }
+
+
+async def register(
+    catalog: catalog_pb2_grpc.CatalogServiceStub,
+    collection: dict[str, Any],
+    items: list[dict[str, Any]],
+) -> None:
+    """Ingest through the catalog API: stage, add the items, commit."""
+    staged = await catalog.StageCollection(
+        pb.StageCollectionRequest(collection_json=json.dumps(collection))
+    )
+    await catalog.StageItems(
+        pb.StageItemsRequest(
+            collection_id=collection["id"],
+            version=staged.version,
+            items_json=[json.dumps(item) for item in items],
+        )
+    )
+    await catalog.CommitCollection(
+        pb.CommitCollectionRequest(collection_id=collection["id"], version=staged.version)
+    )
