@@ -346,7 +346,11 @@ def banner(stack: LocalStack) -> str:
 def run_stack() -> int:
     """`eoplex run`: start the stack, print where it answers, stop it on SIGINT/SIGTERM."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    stack = LocalStack(config=StackConfig.from_environment(os.environ))
+    config = StackConfig.from_environment(os.environ)
+    if not port_is_free(config.port):
+        log.error("port %d is in use (another eoplex?); choose one with OPENEO_PORT", config.port)
+        return 1
+    stack = LocalStack(config=config)
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
