@@ -1,7 +1,9 @@
-"""`eoplex admin ...`: operator commands on users and tenants, through the auth service's gRPC API.
+"""`eoplex admin ...`: operator commands on users, tenants (auth) and collections (catalog).
 
-The auth service is reached at `OPENEO_AUTH_ADDRESS` (default 127.0.0.1:50061). Every
-failure is printed as `error: <openEO code>: <message>` and exits with status 1.
+The auth service is reached at `OPENEO_AUTH_ADDRESS` (default 127.0.0.1:50061), the
+catalog at `OPENEO_DATA_DISCOVERY_ADDRESS` (default 127.0.0.1:50063) and S3 through the
+`OPENEO_S3_*` variables. Every failure is printed as `error: <openEO code>: <message>`
+(or `error: <file>: <problem>` for input that cannot be ingested) and exits with status 1.
 """
 
 import argparse
@@ -12,19 +14,33 @@ import secrets
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from eoplex_common.errors import OpenEOError, ServiceUnavailable
 from eoplex_common.rpc import open_channel
-from eoplex_common.settings import ServiceAddresses
+from eoplex_common.s3 import connect_s3
+from eoplex_common.settings import InfrastructureSettings, ServiceAddresses
+from eoplex_ingest.errors import IngestError
+from eoplex_ingest.folder import NamingRules
+from eoplex_ingest.ingest import CollectionDocuments, FolderOptions, ingest_folder
+from eoplex_ingest.register import register_collection
+from eoplex_ingest.stac import CollectionMetadata
+from eoplex_ingest.static import read_static_collection
+from eoplex_ingest.storage import AssetStore, LocalReference, S3AssetStore
 from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
+from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2, catalog_pb2_grpc
 
 RPC_TIMEOUT_SECONDS = 10.0
 QUOTA_FIELDS = ("max_concurrent_jobs", "max_storage_bytes", "max_sync_pixels")
 USER_COLUMNS = ("name", "tenant_id", "roles", "disabled", "identity", "user_id", "created")
 TENANT_COLUMNS = ("tenant_id", "title", *QUOTA_FIELDS)
+COLLECTION_COLUMNS = ("id", "title", "license")
+INGEST_COLUMNS = ("id", "items", "title")
+LIST_PAGE_SIZE = 100
 
 Stub: TypeAlias = auth_pb2_grpc.AuthAdminServiceStub
+CatalogStub: TypeAlias = catalog_pb2_grpc.CatalogServiceStub
 
 
 @dataclass
@@ -37,7 +53,7 @@ class Outcome:
     single: bool = True
 
 
-Command = Callable[[Stub, argparse.Namespace], Awaitable[Outcome]]
+Command = Callable[[Any, argparse.Namespace], Awaitable[Outcome]]
 
 
 def user_record(user: auth_pb2.User) -> dict[str, Any]:
@@ -159,6 +175,71 @@ async def tenants_set_quota(stub: Stub, args: argparse.Namespace) -> Outcome:
     return Outcome([tenant_record(tenant)], TENANT_COLUMNS)
 
 
+def collection_record(collection: dict[str, Any]) -> dict[str, Any]:
+    """A collection as printed."""
+    return {
+        "id": collection["id"],
+        "title": collection.get("title", ""),
+        "license": collection.get("license", ""),
+    }
+
+
+def asset_store(args: argparse.Namespace) -> AssetStore:
+    """Local paths with `--reference`, else the S3 bucket of the `OPENEO_S3_*` settings."""
+    if args.reference:
+        return LocalReference()
+    return S3AssetStore(client=connect_s3(InfrastructureSettings()))
+
+
+def read_collection_source(args: argparse.Namespace) -> CollectionDocuments:
+    """The documents to register: a static STAC collection.json, or a folder of GeoTIFFs."""
+    source = Path(args.source)
+    if source.is_file():
+        return read_static_collection(source, collection_id=args.id)
+    if not args.id:
+        raise IngestError("--id is required to ingest a folder", path=source)
+    metadata = CollectionMetadata(
+        collection_id=args.id,
+        title=args.title or args.id,
+        description=args.description or f"Rasters ingested from {source.name}.",
+        license=args.license,
+        keywords=tuple(args.keyword or ()),
+    )
+    options = FolderOptions(
+        rules=NamingRules(datetime_pattern=args.datetime_pattern, band_pattern=args.band_pattern),
+        cog=args.cog,
+        reference=args.reference,
+    )
+    return ingest_folder(source, metadata=metadata, options=options, store=asset_store(args))
+
+
+async def collections_ingest(stub: CatalogStub, args: argparse.Namespace) -> Outcome:
+    """`admin collections ingest --id ID --from DIR | --from collection.json`: (re)register."""
+    documents = read_collection_source(args)
+    items = await register_collection(stub, documents.collection, documents.items)
+    record = {**collection_record(documents.collection), "items": items}
+    return Outcome([record], INGEST_COLUMNS)
+
+
+async def collections_remove(stub: CatalogStub, args: argparse.Namespace) -> Outcome:
+    """`admin collections remove --id ID`: the collection and its items leave the catalog."""
+    await stub.DeleteCollection(catalog_pb2.DeleteCollectionRequest(collection_id=args.id))
+    return Outcome([{"id": args.id}], ("id",))
+
+
+async def collections_list(stub: CatalogStub, args: argparse.Namespace) -> Outcome:
+    """`admin collections list`: every collection, page by page."""
+    records, token = [], ""
+    while True:
+        page = await stub.ListCollections(
+            catalog_pb2.ListCollectionsRequest(limit=LIST_PAGE_SIZE, page_token=token)
+        )
+        records += [collection_record(json.loads(doc)) for doc in page.collections_json]
+        token = page.next_page_token
+        if not token:
+            return Outcome(records, COLLECTION_COLUMNS, single=False)
+
+
 def _add_password_options(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
@@ -222,16 +303,68 @@ def _add_tenants_commands(groups: Any, output: argparse.ArgumentParser) -> None:
     set_quota.set_defaults(admin_handler=tenants_set_quota)
 
 
+def _add_ingest_options(ingest: argparse.ArgumentParser) -> None:
+    ingest.add_argument("--id", help="collection id (required for a folder)")
+    ingest.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        help="a folder of GeoTIFFs or a STAC collection.json",
+    )
+    ingest.add_argument("--title")
+    ingest.add_argument("--description")
+    ingest.add_argument("--license", default="proprietary", help="SPDX id (default: proprietary)")
+    ingest.add_argument("--keyword", action="append", help="repeatable")
+    ingest.add_argument(
+        "--datetime-pattern",
+        help=r"regex on file names with a group 'datetime' (e.g. '(?P<datetime>\d{8})') "
+        "or groups year/month/day; default: the TIFF DateTime or 'datetime' tag",
+    )
+    ingest.add_argument(
+        "--band-pattern",
+        help=r"regex on file names with a group 'band' (e.g. '_(?P<band>B\d\d|SCL)\.tif$'); "
+        "default: band descriptions, else band1..N",
+    )
+    ingest.add_argument(
+        "--cog",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="convert to Cloud-Optimized GeoTIFF before uploading (default: yes)",
+    )
+    ingest.add_argument(
+        "--reference", action="store_true", help="keep the files where they are (no upload)"
+    )
+
+
+def _add_collections_commands(groups: Any, output: argparse.ArgumentParser) -> None:
+    collections = groups.add_parser("collections", help="collections of the catalog")
+    collections.set_defaults(admin_service="data-discovery")
+    commands = collections.add_subparsers(dest="admin_command", required=True)
+    ingest = commands.add_parser(
+        "ingest", parents=[output], help="register (or replace) a collection from files or STAC"
+    )
+    _add_ingest_options(ingest)
+    ingest.set_defaults(admin_handler=collections_ingest)
+    remove = commands.add_parser("remove", parents=[output], help="remove a collection")
+    remove.add_argument("--id", required=True)
+    remove.set_defaults(admin_handler=collections_remove)
+    listing = commands.add_parser("list", parents=[output], help="list collections")
+    listing.set_defaults(admin_handler=collections_list)
+
+
 def add_admin_commands(subparsers: Any) -> None:
-    """Add `admin users ...` and `admin tenants ...` to the `eoplex` command line."""
+    """Add `admin users|tenants|collections ...` to the `eoplex` command line."""
     admin = subparsers.add_parser(
-        "admin", help="manage users and tenants through the auth service (OPENEO_AUTH_ADDRESS)"
+        "admin",
+        help="manage users and tenants (auth service) and collections (catalog service)",
     )
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    admin.set_defaults(admin_service="auth")
     groups = admin.add_subparsers(dest="admin_group", required=True)
     _add_users_commands(groups, output)
     _add_tenants_commands(groups, output)
+    _add_collections_commands(groups, output)
 
 
 def print_outcome(outcome: Outcome, *, as_json: bool) -> None:
@@ -247,22 +380,34 @@ def print_outcome(outcome: Outcome, *, as_json: bool) -> None:
         print(f"password: {outcome.generated_password}")
 
 
+STUBS: dict[str, Callable[[Any], Any]] = {
+    "auth": auth_pb2_grpc.AuthAdminServiceStub,
+    "data-discovery": catalog_pb2_grpc.CatalogServiceStub,
+}
+
+
 async def _call(command: Command, args: argparse.Namespace, address: str) -> Outcome:
-    channel = open_channel(service="auth", address=address, timeout_seconds=RPC_TIMEOUT_SECONDS)
+    service = args.admin_service
+    channel = open_channel(service=service, address=address, timeout_seconds=RPC_TIMEOUT_SECONDS)
     async with channel:
-        return await command(auth_pb2_grpc.AuthAdminServiceStub(channel), args)
+        return await command(STUBS[service](channel), args)
 
 
 def run_admin(args: argparse.Namespace) -> int:
     """Run the parsed `eoplex admin ...` command; the exit status (0 ok, 1 error)."""
-    address = ServiceAddresses().auth_address
+    service = getattr(args, "admin_service", "auth")
+    address = ServiceAddresses().by_service()[service]
     try:
         outcome = asyncio.run(_call(args.admin_handler, args, address))
+    except IngestError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except OpenEOError as error:
         print(f"error: {error.code}: {error.message}", file=sys.stderr)
         if isinstance(error, ServiceUnavailable):
+            variable = f"OPENEO_{service.replace('-', '_').upper()}_ADDRESS"
             print(
-                f"hint: is the auth service running at {address}? (set OPENEO_AUTH_ADDRESS)",
+                f"hint: is the {service} service running at {address}? (set {variable})",
                 file=sys.stderr,
             )
         return 1

@@ -6,8 +6,8 @@ from pathlib import Path
 class IngestError(Exception):
     """Input that cannot be registered (unreadable file, mixed CRSs in a band, missing date, ...).
 
-    Raised while reading and planning, before anything is uploaded or staged, so a
-    failed ingest leaves the catalog and the bucket as they were.
+    Raised while reading and planning (before any upload) or while uploading, always
+    before anything is staged, so a failed ingest leaves the catalog as it was.
     """
 
     def __init__(self, message: str, *, path: Path | str | None = None) -> None:

@@ -6,8 +6,11 @@ from typing import Protocol
 import rasterio
 import rasterio.shutil
 from minio import Minio
+from minio.error import MinioException
+from urllib3.exceptions import HTTPError
 
 from eoplex_common.s3 import ensure_bucket
+from eoplex_ingest.errors import IngestError
 from eoplex_ingest.folder import BandSource
 
 DEFAULT_BUCKET = "eoplex-collections"
@@ -32,7 +35,12 @@ class S3AssetStore:
 
     def put(self, local: Path, key: str) -> str:
         """Upload `local` as `key`; `s3://bucket/key`."""
-        self.client.fput_object(self.bucket, key, str(local), content_type="image/tiff")
+        try:
+            self.client.fput_object(self.bucket, key, str(local), content_type="image/tiff")
+        except (MinioException, HTTPError) as error:
+            raise IngestError(
+                f"cannot upload to s3://{self.bucket}/{key}: {error}", path=local
+            ) from error
         return f"s3://{self.bucket}/{key}"
 
 
