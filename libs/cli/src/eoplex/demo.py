@@ -1,18 +1,33 @@
-"""The local stack's demo account: tenant "demo" and user "demo", created through the auth service.
+"""The local stack's demo account and demo collections.
 
-The password comes from `OPENEO_DEMO_PASSWORD` when it is set (and is then forced
-onto an existing user, so scripts can log in), otherwise it is generated at the
-first start and kept in the state directory.
+The account (tenant "demo", user "demo") is created through the auth service. The
+password comes from `OPENEO_DEMO_PASSWORD` when it is set (and is then forced onto an
+existing user, so scripts can log in), otherwise it is generated at the first start
+and kept in the state directory. The demo collections (SENTINEL2_L2A_DEMO, DEM_DEMO)
+are generated into `<state>/demo-data`, uploaded to S3 and registered in the catalog
+unless it has them already.
 """
 
+import asyncio
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 
+from eoplex_common.rpc import open_channel
+from eoplex_common.s3 import connect_s3
+from eoplex_common.settings import InfrastructureSettings
+from eoplex_ingest.bootstrap import ensure_demo_collections
+from eoplex_ingest.storage import S3AssetStore
 from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
+from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
+
+S3_VARIABLES = ("OPENEO_S3_ENDPOINT", "OPENEO_S3_ACCESS_KEY", "OPENEO_S3_SECRET_KEY")
+# Generating and registering ~125 files takes seconds; each call is short.
+CATALOG_TIMEOUT_SECONDS = 30.0
 
 DEMO_TENANT = "demo"
 DEMO_USER = "demo"
@@ -75,3 +90,29 @@ def ensure_demo_account(
         elif password.enforce:
             reset = auth_pb2.SetPasswordRequest(name=DEMO_USER, password=password.value)
             admin.SetPassword(reset, timeout=timeout_seconds)
+
+
+async def _ensure_demo_collections(
+    *, catalog_address: str, s3: InfrastructureSettings, root: Path
+) -> list[str]:
+    channel = open_channel(
+        service="data-discovery", address=catalog_address, timeout_seconds=CATALOG_TIMEOUT_SECONDS
+    )
+    async with channel:
+        store = S3AssetStore(client=connect_s3(s3))
+        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        return await ensure_demo_collections(stub, root=root, store=store)
+
+
+def ensure_demo_data(*, catalog_address: str, env: Mapping[str, str], state_dir: Path) -> list[str]:
+    """Generate, upload and register the demo collections the catalog lacks; their ids.
+
+    `env` holds the stack's `OPENEO_S3_*` variables (the process environment fills in
+    the keys of an S3 server the stack did not start). Raises on any failure.
+    """
+    s3 = InfrastructureSettings(**{name: env[name] for name in S3_VARIABLES if name in env})
+    return asyncio.run(
+        _ensure_demo_collections(
+            catalog_address=catalog_address, s3=s3, root=state_dir / "demo-data"
+        )
+    )

@@ -24,6 +24,7 @@ from eoplex.demo import (
     DEMO_USER,
     DemoPassword,
     ensure_demo_account,
+    ensure_demo_data,
     resolve_demo_password,
     write_private,
 )
@@ -250,6 +251,7 @@ class LocalStack:
         )
         self.plan: StackPlan | None = None
         self._demo_password: DemoPassword | None = None
+        self._demo_data_done = threading.Event()
 
     @property
     def api_url(self) -> str:
@@ -299,7 +301,12 @@ class LocalStack:
         self.supervisor.wait_until_ready(name, timeout_seconds=timeout_seconds)
 
     def start(self) -> None:
-        """Start every stage, then ensure the demo account. Raises `StackStartError`."""
+        """Start every stage, ensure the demo account, and start ensuring the demo collections.
+
+        The demo collections are generated and registered in the background (seconds at
+        the first start), so `start()` returns as soon as the API answers; see
+        `wait_for_demo_data()`. Raises `StackStartError`.
+        """
         self.plan = make_plan(self.config)
         self._demo_password = resolve_demo_password(
             configured=self.config.demo_password, state_dir=self.config.state_dir
@@ -308,6 +315,14 @@ class LocalStack:
             self.supervisor.start_stage(stage)
             if any(spec.name == "auth" for spec in stage):
                 self._bootstrap_demo()
+            if any(spec.name == "data-discovery" for spec in stage):
+                threading.Thread(
+                    target=self._bootstrap_demo_data, name="demo-data", daemon=True
+                ).start()
+
+    def wait_for_demo_data(self, *, timeout_seconds: float = 120.0) -> bool:
+        """Wait until the demo collections have been ensured (or failed: see the log)."""
+        return self._demo_data_done.wait(timeout_seconds)
 
     def request_stop(self) -> None:
         """Interrupt `start()` and stop restarting crashed processes (signal-handler safe)."""
@@ -324,6 +339,20 @@ class LocalStack:
             ensure_demo_account(auth_address=address, password=self._demo_password)
         except grpc.RpcError as error:
             raise StackStartError(f"cannot create the demo account: {error}") from error
+
+    def _bootstrap_demo_data(self) -> None:
+        assert self.plan is not None
+        address = f"127.0.0.1:{self.plan.service_ports['data-discovery']}"
+        try:
+            added = ensure_demo_data(
+                catalog_address=address, env=self.env, state_dir=self.config.state_dir
+            )
+            log.info("demo collections ready (added: %s)", ", ".join(added) or "none")
+        except Exception:
+            # The API works without demo data: report, and keep the stack running.
+            log.exception("could not create the demo collections; the stack keeps running")
+        finally:
+            self._demo_data_done.set()
 
 
 def banner(stack: LocalStack) -> str:

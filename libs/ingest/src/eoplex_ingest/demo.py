@@ -20,7 +20,7 @@ import numpy as np
 import rasterio
 import rasterio.shutil
 from pyproj import Transformer
-from rasterio.transform import from_origin
+from rasterio.transform import Affine
 
 from eoplex_ingest.folder import NamingRules
 from eoplex_ingest.stac import CollectionMetadata
@@ -84,6 +84,11 @@ class Scene:
     landcover: np.ndarray  # uint8 classes, 1000 x 1000
     texture: np.ndarray  # float32, multiplicative noise around 1
     seed: int
+
+
+def north_up(west: float, north: float, xres: float, yres: float) -> Affine:
+    """The transform of a north-up grid whose top-left corner is (west, north)."""
+    return Affine(xres, 0.0, west, 0.0, -yres, north)
 
 
 def s2_dates() -> list[datetime]:
@@ -213,7 +218,9 @@ def write_cog(path: Path, data: np.ndarray, *, epsg: int, transform: Any, **prof
         rasterio.shutil.copy(dataset, path, driver="COG", **COG_OPTIONS)
 
 
-def _write_s2_date(folder: Path, scene: Scene, index: int) -> None:
+def write_sentinel2_date(folder: Path, scene: Scene, index: int) -> None:
+    """The five COGs of date number `index`, tagged with its date and cloud cover."""
+    folder.mkdir(parents=True, exist_ok=True)
     instant = s2_dates()[index]
     bands = render_date(scene, index)
     tags = {
@@ -228,7 +235,7 @@ def _write_s2_date(folder: Path, scene: Scene, index: int) -> None:
             folder / f"S2_{instant:%Y%m%d}_{name}.tif",
             data,
             epsg=S2_EPSG,
-            transform=from_origin(west, north, resolution, resolution),
+            transform=north_up(west, north, resolution, resolution),
             nodata=0,
             scale=1.0 if is_scl else SCALE,
             description=name,
@@ -242,7 +249,7 @@ def write_sentinel2_demo(folder: Path, *, seed: int = SEED, workers: int = 4) ->
     scene = make_scene(seed)
     # GDAL compresses without the GIL, so dates are written in parallel.
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        list(pool.map(lambda index: _write_s2_date(folder, scene, index), range(S2_DATES)))
+        list(pool.map(lambda index: write_sentinel2_date(folder, scene, index), range(S2_DATES)))
     return folder
 
 
@@ -257,7 +264,7 @@ def dem_grid() -> tuple[Any, int, int]:
     left, top = np.floor(min(xs) / 30) * 30 - 300, np.ceil(max(ys) / 30) * 30 + 300
     width = int(np.ceil((max(xs) + 300 - left) / 30))
     height = int(np.ceil((top - (min(ys) - 300)) / 30))
-    return from_origin(left, top, 30.0, 30.0), width, height
+    return north_up(left, top, 30.0, 30.0), width, height
 
 
 def render_dem(seed: int = SEED) -> tuple[np.ndarray, Any]:
