@@ -70,10 +70,14 @@ async def running_catalog(*, mongodb_url: str, nats_url: str) -> AsyncIterator[R
 
 
 def collection_document(collection_id: str, **extra: Any) -> dict[str, Any]:
-    """A small valid STAC Collection, as ingest would send it."""
+    """A small valid STAC Collection with openEO's datacube metadata, as ingest would send it."""
     return {
         "type": "Collection",
         "stac_version": "1.0.0",
+        "stac_extensions": [
+            "https://stac-extensions.github.io/datacube/v2.2.0/schema.json",
+            "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
+        ],
         "id": collection_id,
         "title": f"Test collection {collection_id}",
         "description": "A collection made by a test.",
@@ -82,7 +86,21 @@ def collection_document(collection_id: str, **extra: Any) -> dict[str, Any]:
             "spatial": {"bbox": [[10.0, 46.0, 12.0, 47.0]]},
             "temporal": {"interval": [["2022-05-01T00:00:00Z", "2022-06-01T00:00:00Z"]]},
         },
-        "links": [{"rel": "license", "href": "https://spdx.org/licenses/CC-BY-4.0.html"}],
+        "cube:dimensions": {
+            "x": {"type": "spatial", "axis": "x", "extent": [10.0, 12.0], "reference_system": 4326},
+            "y": {"type": "spatial", "axis": "y", "extent": [46.0, 47.0], "reference_system": 4326},
+            "t": {
+                "type": "temporal",
+                "extent": ["2022-05-01T00:00:00Z", "2022-06-01T00:00:00Z"],
+            },
+            "bands": {"type": "bands", "values": ["B02", "B04"]},
+        },
+        "summaries": {
+            "eo:bands": [
+                {"name": "B02", "common_name": "blue", "center_wavelength": 0.49},
+                {"name": "B04", "common_name": "red", "center_wavelength": 0.665},
+            ]
+        },
         **extra,
     }
 

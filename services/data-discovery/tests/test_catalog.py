@@ -29,11 +29,17 @@ async def test_commit_makes_a_collection_visible_and_reingest_replaces_it(
     catalog: RunningCatalog,
 ) -> None:
     stub = catalog.catalog
-    await register(stub, collection_document("C1"), [item_document("a"), item_document("b")])
+    links = [
+        {"rel": "license", "href": "https://example.org/license"},
+        {"rel": "self", "href": "https://elsewhere.example/C1"},
+    ]
+    collection = collection_document("C1", links=links)
+    await register(stub, collection, [item_document("a"), item_document("b")])
     document = json.loads(
         (await stub.GetCollection(pb.GetCollectionRequest(collection_id="C1"))).json
     )
-    assert document["id"] == "C1" and "links" not in document
+    assert document["id"] == "C1"
+    assert [link["rel"] for link in document["links"]] == ["license"]
     await register(
         stub, collection_document("C1", title="Second"), [item_document("b"), item_document("c")]
     )
@@ -91,7 +97,11 @@ async def test_an_invalid_item_fails_the_ingest_without_changing_the_catalog(
 
 @pytest.mark.parametrize(
     ("change", "reason"),
-    [({"id": "bad id!"}, "must match"), ({"license": None}, "needs `license`")],
+    [
+        ({"id": "bad id!"}, "must match"),
+        ({"license": None}, "needs `license`"),
+        ({"cube:dimensions": None}, "needs `cube:dimensions`"),
+    ],
 )
 async def test_an_invalid_collection_is_refused(
     catalog: RunningCatalog, change: dict[str, Any], reason: str

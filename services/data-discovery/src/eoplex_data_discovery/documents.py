@@ -19,6 +19,8 @@ MAX_COLLECTION_ID_LENGTH = 200
 # openEO: collection ids match ^[\w\-\.~/]+$.
 COLLECTION_ID = re.compile(r"^[\w\-.~/]+$")
 JSON_SCHEMA_DRAFT = "https://json-schema.org/draft/2019-09/schema"
+# Links that depend on where the API is served; the gateway builds them per request.
+STRUCTURAL_RELS = frozenset({"self", "root", "parent", "child", "collection", "items"})
 
 # Well-known STAC properties whose ranges are defined by their extension.
 KNOWN_QUERYABLES: dict[str, dict[str, Any]] = {
@@ -52,23 +54,42 @@ def check_collection_id(collection_id: str) -> str:
 
 
 def normalize_collection(document: Any) -> dict[str, Any]:
-    """A STAC Collection as stored: checked, typed, and without links (the gateway adds them).
+    """A STAC Collection as stored: checked, typed, with only its own links (e.g. license).
 
     Raises BadRequest naming the first missing or invalid field.
     """
     if not isinstance(document, dict):
         raise BadRequest(reason="a collection must be a JSON object")
     check_collection_id(str(document.get("id", "")))
-    for name, kind in (("description", str), ("license", str), ("extent", dict)):
+    # openEO requires `cube:dimensions` and `summaries` of every collection it describes.
+    required = (
+        ("description", str),
+        ("license", str),
+        ("extent", dict),
+        ("cube:dimensions", dict),
+        ("summaries", dict),
+    )
+    for name, kind in required:
         if not isinstance(document.get(name), kind):
             raise BadRequest(reason=f"collection {document['id']!r} needs `{name}`")
     extent = document["extent"]
     if not isinstance(extent.get("spatial"), dict) or not isinstance(extent.get("temporal"), dict):
         raise BadRequest(reason=f"collection {document['id']!r} needs spatial and temporal extent")
-    stored = {key: value for key, value in document.items() if key != "links"}
+    stored = {**document, "links": _own_links(document.get("links"))}
     stored["type"] = "Collection"
     stored.setdefault("stac_version", STAC_VERSION)
     return stored
+
+
+def _own_links(links: Any) -> list[dict[str, Any]]:
+    """The links of a document that do not depend on the API's address."""
+    if not isinstance(links, list):
+        return []
+    return [
+        link
+        for link in links
+        if isinstance(link, dict) and "href" in link and link.get("rel") not in STRUCTURAL_RELS
+    ]
 
 
 def _parse_datetime(value: Any, *, item_id: str, name: str) -> datetime:
@@ -137,8 +158,8 @@ def item_footprint(item: Any) -> ItemFootprint:
 
 
 def normalize_item(item: dict[str, Any], *, collection_id: str) -> dict[str, Any]:
-    """A STAC Item as stored: typed, bound to its collection, without links."""
-    stored = {key: value for key, value in item.items() if key != "links"}
+    """A STAC Item as stored: typed, bound to its collection, with only its own links."""
+    stored = {**item, "links": _own_links(item.get("links"))}
     stored["type"] = "Feature"
     stored["collection"] = collection_id
     stored.setdefault("stac_version", STAC_VERSION)
