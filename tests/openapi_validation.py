@@ -72,7 +72,10 @@ def _resolve(node: dict[str, Any]) -> dict[str, Any]:
 def response_schema(method: str, path_template: str, status: int) -> dict[str, Any] | None:
     """The JSON schema of a response, or None when the spec defines a response without body."""
     content = _response(method, path_template, status).get("content", {})
-    media = content.get("application/json")
+    # JSON bodies may have a JSON media type other than application/json, e.g. the
+    # queryables' application/schema+json.
+    json_types = [t for t in content if t == "application/json" or t.endswith("+json")]
+    media = content[json_types[0]] if json_types else None
     return None if media is None else dict(media.get("schema", {}))
 
 

@@ -8,6 +8,7 @@ from eoplex_common.rpc import open_channel
 from eoplex_common.settings import ServiceAddresses
 from eoplex_proto.openeo.auth.v1 import auth_pb2_grpc
 from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2_grpc
+from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
 from eoplex_proto.openeo.files.v1 import files_pb2_grpc
 
 
@@ -17,6 +18,7 @@ class Backends:
 
     auth: auth_pb2_grpc.AuthServiceStub
     capabilities: capabilities_pb2_grpc.CapabilitiesServiceStub
+    catalog: catalog_pb2_grpc.CatalogServiceStub
     files: files_pb2_grpc.FilesServiceStub
     channels: tuple[grpc.aio.Channel, ...]
 
@@ -27,18 +29,20 @@ class Backends:
 
 
 def open_backends(*, addresses: ServiceAddresses, timeout_seconds: float) -> Backends:
-    """Channels to auth, capabilities and files; an unreachable one answers `ServiceUnavailable`."""
-    auth, capabilities, files = (
+    """One channel per service called; an unreachable one answers `ServiceUnavailable`."""
+    auth, capabilities, catalog, files = (
         open_channel(service=name, address=address, timeout_seconds=timeout_seconds)
         for name, address in (
             ("auth", addresses.auth_address),
             ("capabilities", addresses.capabilities_address),
+            ("data-discovery", addresses.data_discovery_address),
             ("files", addresses.files_address),
         )
     )
     return Backends(
         auth=auth_pb2_grpc.AuthServiceStub(auth),
         capabilities=capabilities_pb2_grpc.CapabilitiesServiceStub(capabilities),
+        catalog=catalog_pb2_grpc.CatalogServiceStub(catalog),
         files=files_pb2_grpc.FilesServiceStub(files),
-        channels=(auth, capabilities, files),
+        channels=(auth, capabilities, catalog, files),
     )

@@ -1,0 +1,232 @@
+"""Routes answered by the data-discovery catalog: `/collections` and below (no auth needed).
+
+The catalog returns STAC documents without the links that depend on where the API
+is served; the pure builders here add them for the URL the client used.
+"""
+
+import json
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from eoplex_common.errors import BadRequest
+from eoplex_gateway.dependencies import Services, Settings
+from eoplex_gateway.urls import api_url
+from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
+
+router = APIRouter()
+
+JSON = "application/json"
+GEOJSON = "application/geo+json"
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+# SPDX says nothing about these "licenses"; the collection's own links must explain them.
+NON_SPDX_LICENSES = frozenset({"proprietary", "various", "other"})
+
+Limit = Annotated[int | None, Query(ge=1, le=1000)]
+Token = Annotated[str, Query(max_length=2000)]
+
+
+def _link(href: str, rel: str, media_type: str = JSON, **extra: str) -> dict[str, str]:
+    return {"href": href, "rel": rel, "type": media_type, **extra}
+
+
+def collection_url(root: str, collection_id: str) -> str:
+    """`<api>/collections/<id>`, the id escaped as a path (ids may contain `/`)."""
+    return f"{root}collections/{quote(collection_id, safe='')}"
+
+
+def page_url(base: str, *, limit: int | None, token: str) -> str:
+    """A page link carrying the opaque token as `?token=`."""
+    query = {"limit": limit, "token": token} if limit else {"token": token}
+    return f"{base}?{urlencode(query)}"
+
+
+def license_links(collection: dict[str, Any]) -> list[dict[str, str]]:
+    """An SPDX license link when the collection names an SPDX license and links none."""
+    license_id = str(collection.get("license", ""))
+    if any(link.get("rel") == "license" for link in collection.get("links", [])):
+        return []
+    if not license_id or license_id in NON_SPDX_LICENSES:
+        return []
+    return [_link(f"https://spdx.org/licenses/{license_id}.html", "license", "text/html")]
+
+
+def build_collection(collection: dict[str, Any], *, root: str) -> dict[str, Any]:
+    """`GET /collections/{id}`: the stored collection with self, root, parent, items links."""
+    url = collection_url(root, collection["id"])
+    links = [
+        _link(url, "self"),
+        _link(root, "root"),
+        _link(root, "parent"),
+        _link(f"{url}/items", "items", GEOJSON),
+        _link(f"{url}/queryables", QUERYABLES_REL, SCHEMA_JSON),
+        *collection.get("links", []),
+        *license_links(collection),
+    ]
+    return {**collection, "links": links}
+
+
+def build_collections_page(
+    response: pb.ListCollectionsResponse, *, root: str, limit: int | None
+) -> dict[str, Any]:
+    """`GET /collections`: one page of collections and its next/prev links."""
+    base = f"{root}collections"
+    links = [_link(base, "self"), _link(root, "root")]
+    if response.next_page_token:
+        links.append(_link(page_url(base, limit=limit, token=response.next_page_token), "next"))
+    if response.prev_page_token:
+        links.append(_link(page_url(base, limit=limit, token=response.prev_page_token), "prev"))
+    collections = [
+        build_collection(json.loads(text), root=root) for text in response.collections_json
+    ]
+    return {"collections": collections, "links": links}
+
+
+def build_item(item: dict[str, Any], *, root: str) -> dict[str, Any]:
+    """An item of `GET /collections/{id}/items` with its collection, parent and root links.
+
+    There is no `self` link: single items are not served at `/items/{item_id}`.
+    """
+    url = collection_url(root, item["collection"])
+    links = [_link(url, "collection"), _link(url, "parent"), _link(root, "root")]
+    return {**item, "links": [*links, *item.get("links", [])]}
+
+
+def build_item_collection(
+    response: pb.SearchItemsResponse,
+    *,
+    root: str,
+    collection_id: str,
+    query: dict[str, str],
+) -> dict[str, Any]:
+    """`GET /collections/{id}/items`: a GeoJSON FeatureCollection with paging links."""
+    items_url = f"{collection_url(root, collection_id)}/items"
+    links = [
+        _link(items_url, "self", GEOJSON),
+        _link(root, "root"),
+        _link(collection_url(root, collection_id), "collection"),
+    ]
+    if response.next_page_token:
+        next_query = urlencode({**query, "token": response.next_page_token})
+        links.append(_link(f"{items_url}?{next_query}", "next", GEOJSON))
+    features = [build_item(json.loads(text), root=root) for text in response.items_json]
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "links": links,
+        "numberMatched": response.number_matched,
+        "numberReturned": len(features),
+    }
+
+
+def build_queryables(
+    queryables: dict[str, Any], *, root: str, collection_id: str
+) -> dict[str, Any]:
+    """`GET /collections/{id}/queryables`: the catalog's JSON Schema with its `$id`."""
+    schema_id = f"{collection_url(root, collection_id)}/queryables"
+    return {"$schema": queryables.pop("$schema"), "$id": schema_id, **queryables}
+
+
+def parse_bbox(text: str) -> list[float]:
+    """`minx,miny,maxx,maxy` in WGS84; BadRequest otherwise."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 4:
+        raise BadRequest(reason="bbox must be four comma-separated numbers: minx,miny,maxx,maxy")
+    return values
+
+
+def _instant(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise BadRequest(reason=f"datetime {text!r} is not an RFC 3339 date-time with time zone")
+    return parsed
+
+
+def parse_datetime_interval(text: str) -> tuple[str, str]:
+    """`a/b`, `a/..`, `../b` or an instant -> the half-open [start, end) as RFC 3339 strings.
+
+    An instant `t` becomes [t, t + 1 µs), the items at exactly `t`.
+    """
+    if "/" not in text:
+        instant = _instant(text)
+        return instant.isoformat(), (instant + timedelta(microseconds=1)).isoformat()
+    start, _, end = text.partition("/")
+    bounds = [_instant(part).isoformat() if part not in ("", "..") else "" for part in (start, end)]
+    if not any(bounds):
+        raise BadRequest(reason="datetime interval needs at least one bound")
+    return bounds[0], bounds[1]
+
+
+@router.get("/collections")
+async def list_collections(
+    request: Request, settings: Settings, backends: Services, limit: Limit = None, token: Token = ""
+) -> JSONResponse:
+    """`GET /collections`; BadRequest for a bad limit or token."""
+    query = pb.ListCollectionsRequest(limit=limit or 0, page_token=token)
+    response = await backends.catalog.ListCollections(query)
+    root = api_url(request, settings)
+    return JSONResponse(build_collections_page(response, root=root, limit=limit))
+
+
+@router.get("/collections/{collection_id}/queryables")
+async def collection_queryables(
+    collection_id: str, request: Request, settings: Settings, backends: Services
+) -> JSONResponse:
+    """`GET /collections/{collection_id}/queryables`; CollectionNotFound."""
+    document = await backends.catalog.GetQueryables(
+        pb.GetCollectionRequest(collection_id=collection_id)
+    )
+    root = api_url(request, settings)
+    body = build_queryables(json.loads(document.json), root=root, collection_id=collection_id)
+    return JSONResponse(body, media_type=SCHEMA_JSON)
+
+
+@router.get("/collections/{collection_id}/items")
+async def collection_items(
+    collection_id: str,
+    request: Request,
+    settings: Settings,
+    backends: Services,
+    bbox: str = "",
+    interval: Annotated[str, Query(alias="datetime")] = "",
+    limit: Limit = None,
+    token: Token = "",
+) -> JSONResponse:
+    """`GET /collections/{collection_id}/items`; CollectionNotFound, BadRequest."""
+    start, end = parse_datetime_interval(interval) if interval else ("", "")
+    search = pb.SearchItemsRequest(
+        collection_id=collection_id,
+        bbox=parse_bbox(bbox) if bbox else [],
+        datetime_start=start,
+        datetime_end=end,
+        limit=limit or 0,
+        page_token=token,
+    )
+    response = await backends.catalog.SearchItems(search)
+    query = {name: value for name, value in request.query_params.items() if name != "token"}
+    root = api_url(request, settings)
+    body = build_item_collection(response, root=root, collection_id=collection_id, query=query)
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.get("/collections/{collection_id}")
+async def describe_collection(
+    collection_id: str, request: Request, settings: Settings, backends: Services
+) -> JSONResponse:
+    """`GET /collections/{collection_id}`; CollectionNotFound."""
+    document = await backends.catalog.GetCollection(
+        pb.GetCollectionRequest(collection_id=collection_id)
+    )
+    return JSONResponse(
+        build_collection(json.loads(document.json), root=api_url(request, settings))
+    )
