@@ -38,7 +38,10 @@ def test_capabilities_document() -> None:
         "title": "T",
         "description": "D",
         "production": True,
-        "conformsTo": ["https://api.openeo.org/1.2.0"],
+        "conformsTo": [
+            "https://api.openeo.org/1.2.0",
+            "https://api.stacspec.org/v1.0.0/collections",
+        ],
         "endpoints": [
             {"path": "/me", "methods": ["GET"]},
             {"path": "/jobs", "methods": ["GET", "POST"]},
@@ -56,6 +59,12 @@ def test_capabilities_document() -> None:
                 "rel": "conformance",
                 "type": "application/json",
                 "title": "Conformance classes",
+            },
+            {
+                "href": "https://openeo.example/openeo/1.2/collections",
+                "rel": "data",
+                "type": "application/json",
+                "title": "Collections",
             },
         ],
     }
@@ -90,7 +99,12 @@ def test_well_known() -> None:
 
 
 def test_documents_list_nothing_the_back_end_cannot_do() -> None:
-    assert build_conformance() == {"conformsTo": ["https://api.openeo.org/1.2.0"]}
+    assert build_conformance() == {
+        "conformsTo": [
+            "https://api.openeo.org/1.2.0",
+            "https://api.stacspec.org/v1.0.0/collections",
+        ]
+    }
     assert build_file_formats() == {"input": {}, "output": {}}
     assert build_udf_runtimes() == {}
     assert build_service_types() == {}

@@ -46,7 +46,7 @@ async def test_capabilities_document(client: httpx.AsyncClient) -> None:
     assert links["self"] == "http://testserver/openeo/1.2/"
     assert links["version-history"] == "http://testserver/.well-known/openeo"
     assert links["conformance"] == "http://testserver/openeo/1.2/conformance"
-    assert "data" not in links
+    assert links["data"] == "http://testserver/openeo/1.2/collections"
 
 
 async def test_api_root_without_trailing_slash(client: httpx.AsyncClient) -> None:
@@ -88,7 +88,15 @@ async def test_forwarded_headers_count_only_when_trusted(
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        ("/conformance", {"conformsTo": ["https://api.openeo.org/1.2.0"]}),
+        (
+            "/conformance",
+            {
+                "conformsTo": [
+                    "https://api.openeo.org/1.2.0",
+                    "https://api.stacspec.org/v1.0.0/collections",
+                ]
+            },
+        ),
         ("/file_formats", {"input": {}, "output": {}}),
         ("/udf_runtimes", {}),
         ("/service_types", {}),

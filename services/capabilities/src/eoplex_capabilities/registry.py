@@ -19,5 +19,7 @@ UDF_RUNTIMES: dict[str, dict[str, Any]] = {}
 # Secondary web services (WMTS, XYZ, ...) are not offered.
 SERVICE_TYPES: dict[str, dict[str, Any]] = {}
 
-# The STAC "collections" classes join once data discovery serves `/collections`.
-CONFORMANCE_CLASSES: tuple[str, ...] = (OPENEO_API_CONFORMANCE,)
+# `GET /collections` and `GET /collections/{collection_id}` (served by data discovery).
+STAC_API_COLLECTIONS_CONFORMANCE = "https://api.stacspec.org/v1.0.0/collections"
+
+CONFORMANCE_CLASSES: tuple[str, ...] = (OPENEO_API_CONFORMANCE, STAC_API_COLLECTIONS_CONFORMANCE)

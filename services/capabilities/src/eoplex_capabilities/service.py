@@ -32,11 +32,13 @@ def _link(href: str, rel: str, title: str, media_type: str = "application/json")
 
 
 def build_links(*, api_url: str, settings: CapabilitiesSettings) -> list[dict[str, str]]:
-    """The links of `GET /`: self, version history, conformance, and the optional legal pages."""
+    """The links of `GET /`: self, version history, conformance, data (the collections), and
+    the optional legal pages."""
     links = [
         _link(api_url, "self", "This back-end"),
         _link(well_known_url(api_url), "version-history", "Supported openEO versions"),
         _link(urljoin(api_url, "conformance"), "conformance", "Conformance classes"),
+        _link(urljoin(api_url, "collections"), "data", "Collections"),
     ]
     if settings.terms_of_service_url:
         links.append(_link(settings.terms_of_service_url, "terms-of-service", "Terms", "text/html"))
