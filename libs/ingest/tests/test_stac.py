@@ -14,6 +14,7 @@ from eoplex_ingest.stac import (
     build_collection,
     build_item,
 )
+from tests.stac_validation import validate_stac_collection, validate_stac_item
 
 B04 = Band(name="B04", data_type="uint16", nodata=0, scale=0.0001, resolution=10.0)
 SCL = Band(name="SCL", data_type="uint8", nodata=0, resolution=20.0)
@@ -156,3 +157,25 @@ def test_a_collection_carries_datacube_dimensions_bands_and_extents() -> None:
         },
         "links": [],
     }
+
+
+def test_the_built_documents_are_valid_stac() -> None:
+    item = build_item(
+        collection_id="C",
+        item_id="C_1",
+        instant=datetime(2022, 5, 1, tzinfo=UTC),
+        assets=[Asset(B04, "/data/B04.tif", 32632, GRID_10M, (10, 10))],
+    )
+    collection = build_collection(
+        metadata=CollectionMetadata(collection_id="C", title="T", description="D"),
+        bands=[B04],
+        epsg=32632,
+        native_bounds=(675000.0, 5154900.0, 675100.0, 5155000.0),
+        step=10.0,
+        wgs84_bbox=tuple(item["bbox"]),
+        interval=(datetime(2022, 5, 1, tzinfo=UTC), datetime(2022, 5, 1, tzinfo=UTC)),
+    )
+
+    validate_stac_collection(collection)
+    # The gateway adds links; STAC wants one to the collection an item names.
+    validate_stac_item({**item, "links": [{"rel": "collection", "href": "http://x/C"}]})
