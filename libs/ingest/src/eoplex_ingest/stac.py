@@ -12,7 +12,7 @@ from typing import Any
 
 from pyproj import Transformer
 from shapely import set_precision
-from shapely.geometry import Polygon, box, mapping
+from shapely.geometry import Polygon, box
 from shapely.geometry.polygon import orient
 from shapely.ops import unary_union
 
@@ -164,7 +164,10 @@ def build_item(
         "id": item_id,
         "collection": collection_id,
         "bbox": _rounded(footprint.bounds),
-        "geometry": mapping(footprint),
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [[list(point) for point in footprint.exterior.coords]],
+        },
         "properties": item_properties,
         "assets": {asset.band.name: _item_asset(asset, main) for asset in assets},
         "links": [],
