@@ -74,6 +74,24 @@ async def test_staged_items_are_invisible_until_commit_and_abort_leaves_the_cata
         )
 
 
+async def test_a_commit_keeps_the_items_of_a_concurrent_ingest(catalog: RunningCatalog) -> None:
+    stub = catalog.catalog
+    staged = await stub.StageCollection(
+        pb.StageCollectionRequest(collection_json=json.dumps(collection_document("C1")))
+    )
+    items = [json.dumps(item_document("slow"))]
+    await stub.StageItems(
+        pb.StageItemsRequest(collection_id="C1", version=staged.version, items_json=items)
+    )
+    await register(stub, collection_document("C1"), [item_document("fast")])
+    assert await search(stub, "C1") == ["fast"]
+    committed = await stub.CommitCollection(
+        pb.CommitCollectionRequest(collection_id="C1", version=staged.version)
+    )
+    assert committed.items == 1
+    assert await search(stub, "C1") == ["slow"]
+
+
 async def test_an_invalid_item_fails_the_ingest_without_changing_the_catalog(
     catalog: RunningCatalog,
 ) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from eoplex_data_discovery.documents import ItemFootprint
@@ -124,7 +124,10 @@ class CatalogStore:
         document: dict[str, Any],
         queryables: dict[str, Any],
     ) -> None:
-        """Switch readers to `version` atomically, then drop every other version's items."""
+        """Switch readers to `version` atomically, then drop the items of replaced versions.
+
+        Items of other ingests still staged are kept: they may be committed later.
+        """
         await self.collections.find_one_and_update(
             {"_id": collection_id},
             {
@@ -136,10 +139,14 @@ class CatalogStore:
                 }
             },
             upsert=True,
-            return_document=ReturnDocument.AFTER,
         )
         await self.staged.delete_one({"_id": version})
-        await self.items.delete_many({"collection_id": collection_id, "version": {"$ne": version}})
+        await self._delete_unstaged_items(collection_id, keep=version)
+
+    async def _delete_unstaged_items(self, collection_id: str, *, keep: str = "") -> None:
+        staged = await self.staged.distinct("_id", {"collection_id": collection_id})
+        kept = [*staged, keep] if keep else staged
+        await self.items.delete_many({"collection_id": collection_id, "version": {"$nin": kept}})
 
     async def discard_version(self, *, collection_id: str, version: str) -> None:
         """Forget a staged version and its items (an aborted ingest)."""
@@ -147,11 +154,14 @@ class CatalogStore:
         await self.staged.delete_one({"_id": version, "collection_id": collection_id})
 
     async def delete_collection(self, *, collection_id: str) -> bool:
-        """Remove a live collection and all its items; False if it was not live."""
+        """Remove a live collection and its items; False if it was not live.
+
+        An ingest staged meanwhile keeps its items and may still commit.
+        """
         removed = await self.collections.find_one_and_delete({"_id": collection_id})
         if removed is None:
             return False
-        await self.items.delete_many({"collection_id": collection_id})
+        await self._delete_unstaged_items(collection_id)
         return True
 
     async def live_collection(self, collection_id: str) -> LiveCollection | None:

@@ -26,6 +26,10 @@ QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 # SPDX says nothing about these "licenses"; the collection's own links must explain them.
 NON_SPDX_LICENSES = frozenset({"proprietary", "various", "other"})
 
+LISTING_OMITS = frozenset({"summaries", "cube:dimensions"})
+# Stored times have millisecond precision (BSON dates): an instant covers its millisecond.
+INSTANT = timedelta(milliseconds=1)
+
 Limit = Annotated[int | None, Query(ge=1, le=1000)]
 Token = Annotated[str, Query(max_length=2000)]
 
@@ -70,6 +74,12 @@ def build_collection(collection: dict[str, Any], *, root: str) -> dict[str, Any]
     return {**collection, "links": links}
 
 
+def listed_collection(collection: dict[str, Any]) -> dict[str, Any]:
+    """A collection as `GET /collections` lists it: without its largest optional fields,
+    as the openEO API recommends; clients read those from `GET /collections/{id}`."""
+    return {k: v for k, v in collection.items() if k not in LISTING_OMITS}
+
+
 def build_collections_page(
     response: pb.ListCollectionsResponse, *, root: str, limit: int | None
 ) -> dict[str, Any]:
@@ -81,7 +91,8 @@ def build_collections_page(
     if response.prev_page_token:
         links.append(_link(page_url(base, limit=limit, token=response.prev_page_token), "prev"))
     collections = [
-        build_collection(json.loads(text), root=root) for text in response.collections_json
+        build_collection(listed_collection(json.loads(text)), root=root)
+        for text in response.collections_json
     ]
     return {"collections": collections, "links": links}
 
@@ -155,11 +166,11 @@ def _instant(text: str) -> datetime:
 def parse_datetime_interval(text: str) -> tuple[str, str]:
     """`a/b`, `a/..`, `../b` or an instant -> the half-open [start, end) as RFC 3339 strings.
 
-    An instant `t` becomes [t, t + 1 µs), the items at exactly `t`.
+    An instant `t` becomes [t, t + 1 ms), the items at `t` to the stored precision.
     """
     if "/" not in text:
         instant = _instant(text)
-        return instant.isoformat(), (instant + timedelta(microseconds=1)).isoformat()
+        return instant.isoformat(), (instant + INSTANT).isoformat()
     start, _, end = text.partition("/")
     bounds = [_instant(part).isoformat() if part not in ("", "..") else "" for part in (start, end)]
     if not any(bounds):
