@@ -46,6 +46,26 @@ def test_items_are_read_through_their_links_with_absolute_hrefs(tmp_path: Path) 
 
     assert documents.collection["id"] == "RENAMED"
     assert documents.collection["links"] == []
+    # Derived from the item, which has no proj:* fields: its WGS84 bbox.
+    assert documents.collection["cube:dimensions"] == {
+        "x": {
+            "type": "spatial",
+            "axis": "x",
+            "extent": [11.0, 11.1],
+            "reference_system": 4326,
+            "step": None,
+        },
+        "y": {
+            "type": "spatial",
+            "axis": "y",
+            "extent": [46.0, 46.1],
+            "reference_system": 4326,
+            "step": None,
+        },
+        "t": {"type": "temporal", "extent": ["2022-05-01T00:00:00Z", "2022-05-01T00:00:00Z"]},
+        "bands": {"type": "bands", "values": ["B04"]},
+    }
+    assert documents.collection["summaries"] == {"eo:bands": [{"name": "B04"}]}
     [item] = documents.items
     assert item["collection"] == "RENAMED"
     assert item["links"] == []
