@@ -1,4 +1,4 @@
-"""`python -m eoplex_data_discovery` serves health once MongoDB answers; stops on SIGTERM."""
+"""`python -m eoplex_data_discovery` serves once MongoDB and NATS answer; stops on SIGTERM."""
 
 import sys
 from pathlib import Path
