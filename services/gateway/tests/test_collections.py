@@ -155,6 +155,7 @@ async def test_items_are_filtered_by_bbox_and_datetime_and_paged(
         ("/collections?limit=0", "limit"),
         ("/collections?token=garbage", "token"),
         ("/collections/S2/items?bbox=1,2,3", "bbox"),
+        ("/collections/S2/items?bbox=1,2,nan,4", "finite"),
         ("/collections/S2/items?datetime=yesterday", "RFC 3339"),
         ("/collections/S2/items?datetime=../..", "at least one bound"),
     ],

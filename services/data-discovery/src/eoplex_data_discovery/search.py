@@ -9,6 +9,7 @@ projected CRS is curved in WGS84.
 import base64
 import binascii
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,8 @@ def wgs84_bbox(bbox: list[float], crs: str) -> tuple[float, float, float, float]
     if len(bbox) != 4:
         raise BadRequest(reason="bbox needs exactly four numbers: minx, miny, maxx, maxy")
     minx, miny, maxx, maxy = bbox
+    if not all(math.isfinite(value) for value in bbox):
+        raise BadRequest(reason="bbox values must be finite numbers")
     if minx > maxx or miny > maxy:
         raise BadRequest(reason="bbox minimum must not exceed its maximum")
     try:
