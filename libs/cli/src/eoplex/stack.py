@@ -315,10 +315,12 @@ class LocalStack:
             self.supervisor.start_stage(stage)
             if any(spec.name == "auth" for spec in stage):
                 self._bootstrap_demo()
-            if any(spec.name == "data-discovery" for spec in stage):
-                threading.Thread(
-                    target=self._bootstrap_demo_data, name="demo-data", daemon=True
-                ).start()
+        # Started last: a thread calling gRPC while the supervisor forks makes gRPC skip
+        # its fork handlers.
+        if "data-discovery" in self.config.services:
+            threading.Thread(
+                target=self._bootstrap_demo_data, name="demo-data", daemon=True
+            ).start()
 
     def wait_for_demo_data(self, *, timeout_seconds: float = 120.0) -> bool:
         """Wait until the demo collections have been ensured (or failed: see the log)."""
