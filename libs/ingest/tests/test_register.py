@@ -11,6 +11,8 @@ from conftest import Infrastructure
 from eoplex_common.errors import BadRequest
 from eoplex_common.s3 import connect_s3
 from eoplex_common.settings import InfrastructureSettings
+from eoplex_ingest.bootstrap import ensure_demo_collections
+from eoplex_ingest.demo import CLOUDY_DATES
 from eoplex_ingest.errors import IngestError
 from eoplex_ingest.folder import NamingRules
 from eoplex_ingest.ingest import FolderOptions, ingest_folder
@@ -147,3 +149,26 @@ async def test_a_multi_band_file_is_split_into_one_cog_per_band(
     assert item["assets"]["nir"]["raster:bands"][0]["scale"] == 0.5
     stat = store.client.stat_object(store.bucket, "MULTI/MULTI_20220501/nir.tif")
     assert stat.size is not None and stat.size > 0
+
+
+async def test_the_demo_collections_are_registered_once(
+    catalog: RunningCatalog, tmp_path: Path
+) -> None:
+    store = LocalReference()
+
+    added = await ensure_demo_collections(catalog.catalog, root=tmp_path, store=store)
+    again = await ensure_demo_collections(catalog.catalog, root=tmp_path, store=store)
+
+    assert (added, again) == (["SENTINEL2_L2A_DEMO", "DEM_DEMO"], [])
+    s2 = await live_collection(catalog, "SENTINEL2_L2A_DEMO")
+    validate_stac_collection(s2)
+    items = await live_items(catalog, "SENTINEL2_L2A_DEMO")
+    assert len(items) == 25
+    assert [i["properties"]["datetime"] for i in items][:2] == [
+        "2022-05-01T00:00:00Z",
+        "2022-05-06T00:00:00Z",
+    ]
+    assert sum(i["properties"]["eo:cloud_cover"] > 0 for i in items) == len(CLOUDY_DATES)
+    assert items[0]["assets"]["SCL"]["proj:shape"] == [500, 500]
+    [dem] = await live_items(catalog, "DEM_DEMO")
+    assert dem["properties"]["proj:epsg"] == 32633

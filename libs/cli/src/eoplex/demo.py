@@ -25,7 +25,11 @@ from eoplex_ingest.storage import S3AssetStore
 from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
 from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
 
-S3_VARIABLES = ("OPENEO_S3_ENDPOINT", "OPENEO_S3_ACCESS_KEY", "OPENEO_S3_SECRET_KEY")
+S3_VARIABLES = {
+    "s3_endpoint": "OPENEO_S3_ENDPOINT",
+    "s3_access_key": "OPENEO_S3_ACCESS_KEY",
+    "s3_secret_key": "OPENEO_S3_SECRET_KEY",
+}
 # Generating and registering ~125 files takes seconds; each call is short.
 CATALOG_TIMEOUT_SECONDS = 30.0
 
@@ -110,7 +114,8 @@ def ensure_demo_data(*, catalog_address: str, env: Mapping[str, str], state_dir:
     `env` holds the stack's `OPENEO_S3_*` variables (the process environment fills in
     the keys of an S3 server the stack did not start). Raises on any failure.
     """
-    s3 = InfrastructureSettings(**{name: env[name] for name in S3_VARIABLES if name in env})
+    stack_values = {field: env[name] for field, name in S3_VARIABLES.items() if name in env}
+    s3 = InfrastructureSettings().model_copy(update=stack_values)
     return asyncio.run(
         _ensure_demo_collections(
             catalog_address=catalog_address, s3=s3, root=state_dir / "demo-data"
