@@ -17,7 +17,7 @@ from eoplex_ingest.errors import IngestError
 from eoplex_ingest.folder import NamingRules
 from eoplex_ingest.ingest import FolderOptions, ingest_folder
 from eoplex_ingest.register import register_collection
-from eoplex_ingest.stac import CollectionMetadata
+from eoplex_ingest.stac import COG_MEDIA_TYPE, CollectionMetadata
 from eoplex_ingest.storage import LocalReference, S3AssetStore
 from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
 from tests.catalog_server import RunningCatalog
@@ -84,6 +84,7 @@ async def test_folders_in_two_crss_become_two_collections_with_items_in_s3(
             validate_stac_item({**item, "links": [link]})
             href = item["assets"]["B08"]["href"]
             assert href == f"s3://{store.bucket}/{collection_id}/{item['id']}/B08.tif"
+            assert item["assets"]["B08"]["type"] == COG_MEDIA_TYPE
             store.client.stat_object(store.bucket, href.split("/", 3)[3])
 
 
@@ -103,6 +104,7 @@ async def test_a_reingest_replaces_the_collection_without_duplicating_items(
     items = await live_items(catalog, "AGAIN")
     assert len(items) == 3
     assert items[0]["assets"]["B04"]["href"].startswith(str(tmp_path))
+    assert items[0]["assets"]["B04"]["type"] == "image/tiff; application=geotiff"
 
 
 async def test_a_failure_after_staging_leaves_the_catalog_unchanged(
@@ -170,5 +172,6 @@ async def test_the_demo_collections_are_registered_once(
     ]
     assert sum(i["properties"]["eo:cloud_cover"] > 0 for i in items) == len(CLOUDY_DATES)
     assert items[0]["assets"]["SCL"]["proj:shape"] == [500, 500]
+    assert items[0]["assets"]["SCL"]["type"] == COG_MEDIA_TYPE
     [dem] = await live_items(catalog, "DEM_DEMO")
     assert dem["properties"]["proj:epsg"] == 32633

@@ -16,6 +16,8 @@ from shapely.ops import unary_union
 from eoplex_ingest.errors import IngestError
 from eoplex_ingest.folder import BandSource, ItemPlan, NamingRules, plan_folder
 from eoplex_ingest.stac import (
+    COG_MEDIA_TYPE,
+    GEOTIFF_MEDIA_TYPE,
     Asset,
     Band,
     CollectionMetadata,
@@ -86,12 +88,15 @@ def store_assets(
     """Convert (if asked) and store each band of one item; its assets."""
     assets = []
     for name, source in plan.bands.items():
-        local = source.raster.path
-        if options.cog and not options.reference:
+        raster, local = source.raster, source.raster.path
+        converted = options.cog and not options.reference
+        if converted:
             local = write_cog(source, workdir / item_id / f"{name}.tif")
         href = store.put(local, f"{collection_id}/{item_id}/{name}.tif")
-        raster = source.raster
-        assets.append(Asset(band_of(source), href, raster.epsg, raster.transform, raster.shape))
+        media_type = COG_MEDIA_TYPE if converted or raster.cloud_optimized else GEOTIFF_MEDIA_TYPE
+        assets.append(
+            Asset(band_of(source), href, raster.epsg, raster.transform, raster.shape, media_type)
+        )
     return assets
 
 

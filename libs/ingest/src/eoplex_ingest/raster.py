@@ -30,6 +30,7 @@ class RasterInfo:
     shape: tuple[int, int]
     bands: tuple[BandInfo, ...]
     tags: dict[str, str]
+    cloud_optimized: bool = False
 
     @property
     def resolution(self) -> tuple[float, float]:
@@ -71,6 +72,8 @@ def read_raster_info(path: Path) -> RasterInfo:
                 shape=(dataset.height, dataset.width),
                 bands=bands,
                 tags=dict(dataset.tags()),
+                # GDAL's COG driver marks its files; other layouts may not be cloud-optimized.
+                cloud_optimized=dataset.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG",
             )
     except RasterioError as error:
         raise IngestError(f"not a readable raster ({error})", path=path) from error

@@ -18,6 +18,7 @@ from shapely.ops import unary_union
 
 STAC_VERSION = "1.0.0"
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
+GEOTIFF_MEDIA_TYPE = "image/tiff; application=geotiff"
 EXTENSIONS = {
     "eo": "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
     "raster": "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
@@ -85,6 +86,7 @@ class Asset:
     epsg: int
     transform: Transform
     shape: tuple[int, int]
+    media_type: str = COG_MEDIA_TYPE
 
     @property
     def native_bounds(self) -> Bounds:
@@ -177,7 +179,7 @@ def build_item(
 def _item_asset(asset: Asset, main: Asset) -> dict[str, Any]:
     document: dict[str, Any] = {
         "href": asset.href,
-        "type": COG_MEDIA_TYPE,
+        "type": asset.media_type,
         "title": asset.band.name,
         "roles": ["data"],
         "eo:bands": [asset.band.eo_band()],
