@@ -5,6 +5,7 @@ given folder, so a stack whose catalog was reset only uploads and registers agai
 """
 
 import logging
+import shutil
 import time
 from pathlib import Path
 
@@ -38,8 +39,12 @@ async def ensure_demo_collections(
         if await collection_exists(stub, metadata.collection_id):
             continue
         started = time.monotonic()
-        if not any(folder.glob("*.tif")):
-            GENERATORS[metadata.collection_id](folder)
+        if not folder.is_dir():
+            # Generated aside and renamed, so an interrupted start never leaves half a folder.
+            partial = folder.with_name(folder.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            GENERATORS[metadata.collection_id](partial)
+            partial.rename(folder)
         # The generated files are COGs already: upload them as they are.
         options = FolderOptions(rules=rules, cog=False)
         documents = ingest_folder(folder, metadata=metadata, options=options, store=store)
