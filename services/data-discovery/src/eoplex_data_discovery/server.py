@@ -1,16 +1,14 @@
 """Wiring of the data-discovery service: settings -> MongoDB, NATS -> catalog -> gRPC server."""
 
-import asyncio
 from typing import Any
 
 from nats.js import JetStreamContext
 from pymongo.asynchronous.database import AsyncDatabase
 
+from eoplex_common.entrypoint import run_service
 from eoplex_common.events import connect_nats
-from eoplex_common.logs import configure_logging
 from eoplex_common.mongo import connect_mongo, service_database
 from eoplex_common.rpc import GrpcService
-from eoplex_common.tracing import configure_tracing
 from eoplex_data_discovery.events import CatalogEvents
 from eoplex_data_discovery.service import CatalogService
 from eoplex_data_discovery.servicer import CatalogServicer
@@ -59,7 +57,4 @@ async def serve(settings: DataDiscoverySettings) -> None:
 
 def main() -> None:
     """Entry point: `python -m eoplex_data_discovery`."""
-    settings = DataDiscoverySettings()
-    configure_logging(service="data-discovery", level=settings.log_level, fmt=settings.log_format)
-    configure_tracing(service="data-discovery", otlp_endpoint=settings.otlp_endpoint)
-    asyncio.run(serve(settings))
+    run_service(name="data-discovery", settings=DataDiscoverySettings(), serve=serve)
