@@ -117,6 +117,7 @@ async def test_an_invalid_item_fails_the_ingest_without_changing_the_catalog(
     ("change", "reason"),
     [
         ({"id": "bad id!"}, "must match"),
+        ({"id": "S2/L2A"}, "must match"),
         ({"license": None}, "needs `license`"),
         ({"cube:dimensions": None}, "needs `cube:dimensions`"),
     ],

@@ -16,8 +16,9 @@ from eoplex_common.errors import BadRequest
 
 STAC_VERSION = "1.0.0"
 MAX_COLLECTION_ID_LENGTH = 200
-# openEO: collection ids match ^[\w\-\.~/]+$.
-COLLECTION_ID = re.compile(r"^[\w\-.~/]+$")
+# openEO allows ^[\w\-\.~/]+$; "/" is left out because a collection whose id has one
+# could not be reached at /collections/{collection_id}.
+COLLECTION_ID = re.compile(r"^[\w\-.~]+$")
 JSON_SCHEMA_DRAFT = "https://json-schema.org/draft/2019-09/schema"
 # Links that depend on where the API is served; the gateway builds them per request.
 STRUCTURAL_RELS = frozenset({"self", "root", "parent", "child", "collection", "items"})
@@ -47,7 +48,7 @@ def check_collection_id(collection_id: str) -> str:
     """The id if it is a valid openEO collection id; BadRequest otherwise."""
     if not COLLECTION_ID.match(collection_id) or len(collection_id) > MAX_COLLECTION_ID_LENGTH:
         raise BadRequest(
-            reason=f"collection id {collection_id!r} must match ^[\\w\\-\\.~/]+$ and have at "
+            reason=f"collection id {collection_id!r} must match ^[\\w\\-\\.~]+$ and have at "
             f"most {MAX_COLLECTION_ID_LENGTH} characters"
         )
     return collection_id
