@@ -27,6 +27,9 @@ from eoplex.servers import (
     weed_spec,
 )
 
+# The end-to-end stack and the in-process catalog, as fixtures for every test tier.
+pytest_plugins = ["tests.stack", "tests.catalog_server"]
+
 
 @dataclass(frozen=True)
 class Infrastructure:

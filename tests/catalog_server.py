@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+import pytest
 from nats.aio.client import Client as NATS
 
+from conftest import Infrastructure
 from eoplex_common.events import connect_nats
 from eoplex_common.mongo import connect_mongo
 from eoplex_common.rpc import GrpcService, open_channel
@@ -67,6 +69,15 @@ async def running_catalog(*, mongodb_url: str, nats_url: str) -> AsyncIterator[R
         await nats.drain()
         await client.drop_database(database_name)
         await client.close()
+
+
+@pytest.fixture
+async def catalog(infrastructure: Infrastructure) -> AsyncIterator[RunningCatalog]:
+    """The catalog service in-process on a fresh database."""
+    async with running_catalog(
+        mongodb_url=infrastructure.mongodb_url, nats_url=infrastructure.nats_url
+    ) as running:
+        yield running
 
 
 def collection_document(collection_id: str, **extra: Any) -> dict[str, Any]:

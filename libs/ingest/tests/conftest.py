@@ -1,6 +1,6 @@
 """Fixtures of the ingest tests: small GeoTIFFs written with rasterio, the catalog in-process."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -8,9 +8,6 @@ import numpy as np
 import pytest
 import rasterio
 from rasterio.transform import Affine
-
-from conftest import Infrastructure
-from tests.catalog_server import RunningCatalog, running_catalog
 
 WriteTiff = Callable[..., Path]
 
@@ -55,12 +52,3 @@ def write_tiff(
 def tiff() -> WriteTiff:
     """`tiff(path, epsg=..., size=..., tags=...)` writes a GeoTIFF and returns its path."""
     return write_tiff
-
-
-@pytest.fixture
-async def catalog(infrastructure: Infrastructure) -> AsyncIterator[RunningCatalog]:
-    """The catalog service in-process on a fresh database."""
-    async with running_catalog(
-        mongodb_url=infrastructure.mongodb_url, nats_url=infrastructure.nats_url
-    ) as running:
-        yield running

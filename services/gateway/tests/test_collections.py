@@ -10,7 +10,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conftest import Infrastructure
 from eoplex_common.errors import BadRequest
 from eoplex_gateway.app import create_app
 from eoplex_gateway.routes.collections import (
@@ -25,21 +24,12 @@ from tests.catalog_server import (
     collection_document,
     item_document,
     register,
-    running_catalog,
 )
 from tests.openapi_validation import validate_error, validate_response
 from tests.stac_validation import validate_stac_collection, validate_stac_item
 
 API = "/openeo/1.2"
 ROOT = f"http://testserver{API}/"
-
-
-@pytest.fixture
-async def catalog(infrastructure: Infrastructure) -> AsyncIterator[RunningCatalog]:
-    async with running_catalog(
-        mongodb_url=infrastructure.mongodb_url, nats_url=infrastructure.nats_url
-    ) as running:
-        yield running
 
 
 @pytest.fixture
