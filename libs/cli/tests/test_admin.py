@@ -1,6 +1,5 @@
 """`eoplex admin ...` against the auth service running in-process on a real MongoDB."""
 
-import asyncio
 import io
 import json
 from collections.abc import AsyncIterator
@@ -8,11 +7,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from conftest import Infrastructure
-from eoplex.admin import render_table, run_admin
-from eoplex.cli import build_parser
+from eoplex.admin import render_table
 from eoplex.servers import free_port
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from services.auth.tests.auth_server import RunningAuth, auth_settings, running_auth
+from tests.admin_command import admin
 
 
 @pytest.fixture
@@ -23,14 +22,6 @@ async def auth(
     async with running_auth(mongodb_url=infrastructure.mongodb_url, settings=settings) as running:
         monkeypatch.setenv("OPENEO_AUTH_ADDRESS", running.address)
         yield running
-
-
-async def admin(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run `eoplex admin <argv>` (in a thread: the command runs its own event loop)."""
-    args = build_parser().parse_args(["admin", *argv])
-    status = await asyncio.to_thread(run_admin, args)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 async def login(auth: RunningAuth, name: str, password: str) -> str:

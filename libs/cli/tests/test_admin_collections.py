@@ -1,6 +1,5 @@
 """`eoplex admin collections ...` against the catalog in-process (real MongoDB, NATS, S3)."""
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -11,8 +10,7 @@ import rasterio
 from rasterio.transform import Affine
 
 from conftest import Infrastructure
-from eoplex.admin import run_admin
-from eoplex.cli import build_parser
+from tests.admin_command import admin
 from tests.catalog_server import RunningCatalog, running_catalog
 
 
@@ -27,14 +25,6 @@ async def catalog(
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("OPENEO_DATA_DISCOVERY_ADDRESS", running.address)
         yield running
-
-
-async def admin(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run `eoplex admin <argv>` (in a thread: the command runs its own event loop)."""
-    args = build_parser().parse_args(["admin", *argv])
-    status = await asyncio.to_thread(run_admin, args)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 def write_tiff(path: Path, *, tags: dict[str, str] | None = None) -> None:
