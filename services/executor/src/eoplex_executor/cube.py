@@ -1,0 +1,113 @@
+"""The data the engine passes between processes, and the conventions every process follows.
+
+Conventions (followed by every process implementation):
+
+- **Raster data cubes** are `RasterCube`s: a lazy (dask-backed) `xarray.DataArray`
+  plus the CRS of its spatial dimensions and the openEO type of every dimension.
+  Dimensions are named as the collection advertises: `t` (temporal), `bands`,
+  `y`, `x` (spatial), in that order; other dimensions keep the name they are given.
+  Temporal labels are `datetime64[ns]` (UTC); band labels are strings.
+- **Type promotion**: `load_collection` reads integer bands of up to 16 bits into
+  float32 and wider integers into float64, so arithmetic whose openEO result is not
+  an integer (NDVI on uint16 with red > nir, divisions, means) is computed in
+  floating point and cannot wrap around. Comparisons and logic on cubes return
+  boolean arrays.
+- **No-data / null**: in a cube, no-data is NaN. Reducers skip NaN when
+  `ignore_nodata` is true and return NaN when a NaN is present and it is false.
+  A cube-level comparison or logical operation on no-data yields `false`, since
+  boolean rasters cannot hold null; `is_valid`/`is_nodata` tell the two apart.
+  On plain JSON values (scalars and arrays outside cubes) `null` follows each
+  process's spec exactly.
+- **Child processes** (callbacks) see, as `x` (apply) the cube's DataArray, and
+  as `data` (reduce_dimension, apply_dimension, ...) a `DimensionArray`: every
+  pixel's values along one dimension. Reducers reduce it along that dimension;
+  `array_element` picks labels or indices from it.
+- **Empty cubes** (a filter that leaves no label) are an error
+  (`ProcessParameterInvalid` of the filter) rather than an empty file.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+SPATIAL, TEMPORAL, BANDS, OTHER = "spatial", "temporal", "bands", "other"
+DIMENSION_ORDER = ("t", "bands", "y", "x")
+
+
+@dataclass(frozen=True)
+class RasterCube:
+    """An openEO raster data cube: labelled array, CRS and dimension types."""
+
+    data: xr.DataArray
+    crs: str | None
+    dimension_types: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return tuple(str(dim) for dim in self.data.dims)
+
+    def dimension_of_type(self, kind: str) -> str | None:
+        """The first dimension of `kind` (e.g. TEMPORAL), or None."""
+        return next((dim for dim in self.dims if self.dimension_types.get(dim) == kind), None)
+
+    def dimensions_of_type(self, kind: str) -> list[str]:
+        """Every dimension of `kind`."""
+        return [dim for dim in self.dims if self.dimension_types.get(dim) == kind]
+
+    def labels(self, dimension: str) -> list[Any]:
+        """The labels of `dimension` as Python values (ISO strings for time)."""
+        return label_values(self.data.coords[dimension].values)
+
+    def with_data(self, data: xr.DataArray, **changes: Any) -> "RasterCube":
+        """The same cube metadata around new data; dimension types of dropped dims are dropped."""
+        types = changes.pop("dimension_types", self.dimension_types)
+        kept = {str(dim): types[dim] for dim in data.dims if dim in types}
+        return replace(self, data=data, dimension_types=kept, **changes)
+
+    @property
+    def pixel_count(self) -> int:
+        """The number of values in the cube."""
+        return int(np.prod([self.data.sizes[dim] for dim in self.data.dims], dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class DimensionArray:
+    """The `data` of a child process: every pixel's values along `dimension`."""
+
+    data: xr.DataArray
+    dimension: str
+
+    def labels(self) -> list[Any]:
+        return label_values(self.data.coords[self.dimension].values)
+
+
+def label_values(values: np.ndarray) -> list[Any]:
+    """Labels as JSON-friendly Python values; datetimes as RFC 3339 strings."""
+    if np.issubdtype(values.dtype, np.datetime64):
+        return [format_datetime(value) for value in values]
+    return [value.item() if isinstance(value, np.generic) else value for value in values]
+
+
+def format_datetime(value: np.datetime64) -> str:
+    """`2022-06-01T00:00:00Z` for a datetime64 label."""
+    return str(np.datetime_as_string(value, unit="s")) + "Z"
+
+
+def parse_datetime(value: str) -> np.datetime64:
+    """A datetime64[ns] (UTC, naive) for an RFC 3339 date or date-time string."""
+    text = value.strip().replace("z", "Z")
+    if text.endswith("Z"):
+        text = text[:-1]
+    elif len(text) > 19 and text[-6] in "+-":
+        instant = np.datetime64(text[:-6], "ns")
+        sign = 1 if text[-6] == "+" else -1
+        hours, minutes = int(text[-5:-3]), int(text[-2:])
+        return instant - sign * np.timedelta64(hours * 60 + minutes, "m")
+    return np.datetime64(text, "ns")
+
+
+def is_raster_cube(value: Any) -> bool:
+    return isinstance(value, RasterCube)

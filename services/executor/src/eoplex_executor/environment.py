@@ -1,0 +1,72 @@
+"""What a running process graph may use beyond its arguments: catalog, scratch space, limits.
+
+One `Environment` per execution. Processes that need it are registered with
+`environment=True` (see `eoplex_executor.registry`).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Catalog(Protocol):
+    """The part of the data-discovery service the executor reads."""
+
+    def collection(self, collection_id: str) -> dict[str, Any]:
+        """The STAC Collection; CollectionNotFound if there is none."""
+        ...
+
+    def search_items(
+        self,
+        *,
+        collection_id: str,
+        bbox: list[float] | None,
+        bbox_crs: str,
+        start: str,
+        end: str,
+        bands: list[str],
+    ) -> list[dict[str, Any]]:
+        """Every STAC Item intersecting the box and the half-open interval [start, end)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ResultFile:
+    """One file written by `save_result`."""
+
+    path: Path
+    media_type: str
+    # The STAC asset roles and extra asset fields (e.g. datetime of a per-date GTiff).
+    roles: tuple[str, ...] = ("data",)
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one execution may do. Zero means no limit."""
+
+    max_pixels: int = 0
+    # A synchronous request writes one file; a batch job may write one per date.
+    single_file: bool = True
+
+
+UserProcesses = Callable[[str], dict[str, Any] | None]
+
+
+def no_user_processes(process_id: str) -> dict[str, Any] | None:
+    """The user-process lookup of an execution that has none."""
+    return None
+
+
+@dataclass
+class Environment:
+    """The catalog, scratch directory, limits and outputs of one execution."""
+
+    catalog: Catalog
+    scratch_dir: Path
+    limits: Limits = field(default_factory=Limits)
+    user_processes: UserProcesses = no_user_processes
+    outputs: list[ResultFile] = field(default_factory=list)
+    # Pixels read so far, checked against `limits.max_pixels` by load_collection.
+    pixels: int = 0

@@ -1,0 +1,11 @@
+"""Every implemented openEO process; importing this package registers them all."""
+
+from eoplex_executor.processes import (  # noqa: F401
+    arithmetic,
+    cubes,
+    filters,
+    loading,
+    reducers,
+    resampling,
+    saving,
+)

@@ -1,0 +1,1 @@
+"""Math, comparison and logic processes on numbers, arrays and cube values."""

@@ -1,0 +1,1 @@
+"""Filters on raster data cubes: bbox, temporal, bands, spatial, labels."""

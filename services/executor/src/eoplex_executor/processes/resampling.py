@@ -1,0 +1,1 @@
+"""Spatial resampling: resample_spatial, resample_cube_spatial."""

@@ -1,0 +1,1 @@
+"""save_result and the output file formats."""

@@ -1,0 +1,49 @@
+"""The registry of implemented processes: process id -> Python function.
+
+A process is a function whose keyword arguments are named as the parameters of its
+openEO specification; the evaluator fills in the spec's defaults. A function that
+needs the execution environment (catalog, outputs, limits) is registered with
+`environment=True` and receives it as the keyword argument `env`. Child processes
+arrive as `Callback`s (see `eoplex_executor.graph`).
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+ProcessFunction = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One registered process."""
+
+    process_id: str
+    function: ProcessFunction
+    environment: bool
+
+
+REGISTRY: dict[str, Implementation] = {}
+
+
+def process(
+    process_id: str | None = None, *, environment: bool = False
+) -> Callable[[ProcessFunction], ProcessFunction]:
+    """Register the decorated function as the openEO process `process_id` (default: its name,
+    without a trailing underscore, so `and_` is `and`)."""
+
+    def register(function: ProcessFunction) -> ProcessFunction:
+        name = process_id or function.__name__.rstrip("_")
+        if name in REGISTRY:
+            raise ValueError(f"process {name!r} is registered twice")
+        REGISTRY[name] = Implementation(name, function, environment)
+        return function
+
+    return register
+
+
+def implementations() -> dict[str, Implementation]:
+    """Every registered process, once all process modules are imported."""
+    import eoplex_executor.processes  # noqa: F401  (registers on import)
+
+    return REGISTRY
