@@ -9,7 +9,9 @@ from eoplex_common.settings import ServiceAddresses
 from eoplex_proto.openeo.auth.v1 import auth_pb2_grpc
 from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2_grpc
 from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
+from eoplex_proto.openeo.executor.v1 import executor_pb2_grpc
 from eoplex_proto.openeo.files.v1 import files_pb2_grpc
+from eoplex_proto.openeo.processes.v1 import processes_pb2_grpc
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,8 @@ class Backends:
     capabilities: capabilities_pb2_grpc.CapabilitiesServiceStub
     catalog: catalog_pb2_grpc.CatalogServiceStub
     files: files_pb2_grpc.FilesServiceStub
+    processes: processes_pb2_grpc.ProcessesServiceStub
+    executor: executor_pb2_grpc.ExecutorServiceStub
     channels: tuple[grpc.aio.Channel, ...]
 
     async def close(self) -> None:
@@ -30,13 +34,15 @@ class Backends:
 
 def open_backends(*, addresses: ServiceAddresses, timeout_seconds: float) -> Backends:
     """One channel per service called; an unreachable one answers `ServiceUnavailable`."""
-    auth, capabilities, catalog, files = (
+    auth, capabilities, catalog, files, processes, executor = (
         open_channel(service=name, address=address, timeout_seconds=timeout_seconds)
         for name, address in (
             ("auth", addresses.auth_address),
             ("capabilities", addresses.capabilities_address),
             ("data-discovery", addresses.data_discovery_address),
             ("files", addresses.files_address),
+            ("processes", addresses.processes_address),
+            ("executor", addresses.executor_address),
         )
     )
     return Backends(
@@ -44,5 +50,7 @@ def open_backends(*, addresses: ServiceAddresses, timeout_seconds: float) -> Bac
         capabilities=capabilities_pb2_grpc.CapabilitiesServiceStub(capabilities),
         catalog=catalog_pb2_grpc.CatalogServiceStub(catalog),
         files=files_pb2_grpc.FilesServiceStub(files),
-        channels=(auth, capabilities, catalog, files),
+        processes=processes_pb2_grpc.ProcessesServiceStub(processes),
+        executor=executor_pb2_grpc.ExecutorServiceStub(executor),
+        channels=(auth, capabilities, catalog, files, processes, executor),
     )

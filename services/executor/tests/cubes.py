@@ -1,0 +1,68 @@
+"""Small in-memory raster cubes and an environment for process tests (no servers needed)."""
+
+from pathlib import Path
+from typing import Any
+
+import dask.array
+import numpy as np
+import xarray as xr
+
+from eoplex_executor.cube import BANDS, SPATIAL, TEMPORAL, RasterCube
+from eoplex_executor.environment import Environment, Limits
+from eoplex_executor.graph import execute
+
+CRS = "EPSG:32632"
+WEST, NORTH, RESOLUTION = 675000.0, 5155000.0, 10.0
+
+
+def make_cube(
+    values: np.ndarray | None = None,
+    *,
+    dates: list[str] | None = None,
+    bands: list[str] | None = None,
+    shape: tuple[int, int] = (4, 5),
+    chunked: bool = True,
+) -> RasterCube:
+    """A (t, bands, y, x) cube on a 10 m grid in EPSG:32632; dask-backed unless `chunked=False`.
+
+    Without `values`, pixel (t, b, y, x) holds `1000 * t + 100 * b + 10 * y + x` as float32.
+    """
+    dates = dates if dates is not None else ["2022-06-01", "2022-06-06", "2022-06-11"]
+    bands = bands if bands is not None else ["B04", "B08"]
+    rows, cols = shape
+    if values is None:
+        t, b, y, x = np.meshgrid(
+            np.arange(len(dates)), np.arange(len(bands)), np.arange(rows), np.arange(cols),
+            indexing="ij",
+        )
+        values = (1000 * t + 100 * b + 10 * y + x).astype(np.float32)
+    data = dask.array.from_array(values, chunks=-1) if chunked else values
+    array = xr.DataArray(
+        data,
+        dims=("t", "bands", "y", "x"),
+        coords={
+            "t": np.array(dates, dtype="datetime64[ns]"),
+            "bands": bands,
+            "y": NORTH - RESOLUTION * (np.arange(rows) + 0.5),
+            "x": WEST + RESOLUTION * (np.arange(cols) + 0.5),
+        },
+    )
+    types = {"t": TEMPORAL, "bands": BANDS, "y": SPATIAL, "x": SPATIAL}
+    return RasterCube(data=array, crs=CRS, dimension_types=types)
+
+
+def make_environment(tmp_path: Path, *, catalog: Any = None, max_pixels: int = 0) -> Environment:
+    """An environment writing into `tmp_path`; `catalog` only for load_collection tests."""
+    return Environment(catalog=catalog, scratch_dir=tmp_path, limits=Limits(max_pixels=max_pixels))
+
+
+def run_graph(graph: dict[str, Any], env: Environment, **parameters: Any) -> Any:
+    """Execute `{"process_graph": graph}` in `env`; its result node's value."""
+    return execute({"process_graph": graph}, env, **parameters)
+
+
+def run_process(process_id: str, env: Environment, **arguments: Any) -> Any:
+    """One process called with already evaluated arguments (cubes, callbacks as graphs)."""
+    from eoplex_executor.graph import call_process
+
+    return call_process(process_id, None, arguments, env)
