@@ -1,1 +1,465 @@
-"""load_collection: reads the needed windows of a collection's assets into a lazy raster cube."""
+"""load_collection: reads the needed windows of a collection's assets into a lazy raster cube.
+
+The cube lies on the collection's own grid (`cube:dimensions` x/y: CRS, step and
+origin), cropped to the requested extent and snapped to whole pixels. Every
+(date, band) plane is split into square chunks; a chunk task opens the assets of
+its date and band and reads only the window it needs: directly when an asset lies
+on the cube's grid, through a `WarpedVRT` (which uses overviews when it can) when it
+does not. Items of one date are mosaicked, first valid pixel first. Values become
+float (see `eoplex_executor.cube`): integer bands of up to 16 bits float32, wider
+ones float64, no-data NaN.
+"""
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dask.array
+import numpy as np
+import rasterio
+import xarray as xr
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+from rasterio.enums import Resampling
+from rasterio.transform import Affine
+from rasterio.vrt import WarpedVRT
+from rasterio.windows import Window
+
+from eoplex_common.errors import ProcessGraphComplexity, ProcessParameterInvalid
+from eoplex_executor.cube import BANDS, SPATIAL, TEMPORAL, RasterCube, parse_datetime
+from eoplex_executor.environment import Environment
+from eoplex_executor.registry import process
+
+CHUNK = 1024
+PROCESS = "load_collection"
+# Data types whose values float32 holds exactly.
+FLOAT32_EXACT = {"uint8", "int8", "uint16", "int16", "float16", "float32"}
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The cube's pixel grid: CRS, top-left corner, resolution and size."""
+
+    crs: str
+    west: float
+    north: float
+    resolution: float
+    width: int
+    height: int
+
+    def transform(self, row: int = 0, col: int = 0) -> Affine:
+        """The affine transform of the grid's pixel (row, col) as a window's origin."""
+        return Affine(
+            self.resolution,
+            0.0,
+            self.west + col * self.resolution,
+            0.0,
+            -self.resolution,
+            self.north - row * self.resolution,
+        )
+
+    def x_centres(self) -> np.ndarray:
+        return self.west + self.resolution * (np.arange(self.width) + 0.5)
+
+    def y_centres(self) -> np.ndarray:
+        return self.north - self.resolution * (np.arange(self.height) + 0.5)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One asset file and the grid its pixels lie on."""
+
+    href: str
+    crs: str
+    transform: Affine
+    nodata: float | None
+
+
+@process("load_collection", environment=True)
+def load_collection(
+    id: str,
+    spatial_extent: Any,
+    temporal_extent: Any,
+    bands: list[str] | None,
+    properties: Mapping[str, Callable[..., Any]] | None,
+    env: Environment,
+) -> RasterCube:
+    """`load_collection`: the collection as a lazy cube (t, bands, y, x).
+
+    Raises CollectionNotFound (from the catalog), ProcessParameterInvalid for unknown
+    bands, malformed extents or an extent without data, ProcessGraphComplexity when
+    the cube exceeds the request's pixel limit.
+    """
+    collection = env.catalog.collection(id)
+    dimensions = collection.get("cube:dimensions", {})
+    band_info = _band_info(collection)
+    band_names = _resolve_bands(bands, band_info) if bands else list(band_info)
+    grid = _grid(dimensions, spatial_extent)
+    start, end = _interval(temporal_extent)
+    items = env.catalog.search_items(
+        collection_id=id,
+        bbox=[
+            grid.west,
+            grid.north - grid.height * grid.resolution,
+            grid.west + grid.width * grid.resolution,
+            grid.north,
+        ],
+        bbox_crs=grid.crs,
+        start=start,
+        end=end,
+        bands=band_names,
+    )
+    items = [item for item in items if _matches(item, properties or {})]
+    if not items:
+        raise ProcessParameterInvalid(
+            process=PROCESS,
+            parameter="temporal_extent",
+            reason=f"collection '{id}' has no data in the requested extents and properties.",
+        )
+    dates, sources = _sources_by_date(items, band_names, band_info)
+    _count_pixels(env, len(dates) * len(band_names) * grid.width * grid.height)
+    dtype = np.dtype(_float_type(band_info, band_names))
+    data = _lazy_planes(grid, sources, dtype)
+    array = xr.DataArray(
+        data,
+        dims=("t", "bands", "y", "x"),
+        coords={"t": dates, "bands": band_names, "y": grid.y_centres(), "x": grid.x_centres()},
+        name=id,
+    )
+    types = {"t": TEMPORAL, "bands": BANDS, "y": SPATIAL, "x": SPATIAL}
+    return RasterCube(data=array, crs=grid.crs, dimension_types=types)
+
+
+def _band_info(collection: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Band name -> {common_name, data_type, nodata}, from the collection's summaries."""
+    summaries = collection.get("summaries", {})
+    names = collection.get("cube:dimensions", {}).get("bands", {}).get("values", [])
+    eo_bands = {band["name"]: band for band in summaries.get("eo:bands", [])}
+    raster_bands = summaries.get("raster:bands", [])
+    info: dict[str, dict[str, Any]] = {}
+    for index, name in enumerate(names or list(eo_bands)):
+        raster = raster_bands[index] if index < len(raster_bands) else {}
+        info[name] = {
+            "common_name": eo_bands.get(name, {}).get("common_name"),
+            "data_type": raster.get("data_type", "float64"),
+            "nodata": raster.get("nodata"),
+        }
+    return info
+
+
+def _resolve_bands(requested: list[str], info: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Band names for names or common names, in the requested order."""
+    resolved = []
+    for band in requested:
+        if band in info:
+            resolved.append(band)
+            continue
+        matches = [name for name, meta in info.items() if meta["common_name"] == band]
+        if len(matches) != 1:
+            reason = (
+                f"band '{band}' is ambiguous: {matches}"
+                if matches
+                else f"band '{band}' does not exist; available: {sorted(info)}"
+            )
+            raise ProcessParameterInvalid(process=PROCESS, parameter="bands", reason=reason)
+        resolved.append(matches[0])
+    return resolved
+
+
+def _grid(dimensions: Mapping[str, Any], spatial_extent: Any) -> Grid:
+    """The collection grid cropped to the extent and snapped outwards to whole pixels."""
+    x, y = dimensions.get("x", {}), dimensions.get("y", {})
+    crs = f"EPSG:{x.get('reference_system', 4326)}"
+    resolution = float(x.get("step") or y.get("step") or 0)
+    if resolution <= 0:
+        raise ProcessParameterInvalid(
+            process=PROCESS, parameter="id", reason="the collection has no regular x/y grid."
+        )
+    (west, east), (south, north) = x["extent"], y["extent"]
+    if spatial_extent is not None:
+        minx, miny, maxx, maxy = _extent_bounds(spatial_extent, crs)
+        west, south = max(west, minx), max(south, miny)
+        east, north = min(east, maxx), min(north, maxy)
+        if west >= east or south >= north:
+            raise ProcessParameterInvalid(
+                process=PROCESS,
+                parameter="spatial_extent",
+                reason="the extent does not overlap the collection's extent.",
+            )
+    x0, y0 = x["extent"][0], y["extent"][1]
+    first_col = math.floor((west - x0) / resolution + 1e-9)
+    last_col = math.ceil((east - x0) / resolution - 1e-9)
+    first_row = math.floor((y0 - north) / resolution + 1e-9)
+    last_row = math.ceil((y0 - south) / resolution - 1e-9)
+    return Grid(
+        crs=crs,
+        west=x0 + first_col * resolution,
+        north=y0 - first_row * resolution,
+        resolution=resolution,
+        width=max(last_col - first_col, 1),
+        height=max(last_row - first_row, 1),
+    )
+
+
+def _extent_bounds(extent: Any, crs: str) -> tuple[float, float, float, float]:
+    """minx, miny, maxx, maxy in `crs` of a bounding box or of GeoJSON geometries."""
+    if isinstance(extent, Mapping) and "west" in extent:
+        try:
+            west, south = float(extent["west"]), float(extent["south"])
+            east, north = float(extent["east"]), float(extent["north"])
+            source = CRS.from_user_input(extent.get("crs") or 4326)
+        except (KeyError, TypeError, ValueError, CRSError):
+            raise ProcessParameterInvalid(
+                process=PROCESS,
+                parameter="spatial_extent",
+                reason="a bounding box needs numbers west, south, east, north and a valid crs.",
+            ) from None
+    else:
+        west, south, east, north = _geojson_bounds(extent)
+        source = CRS.from_epsg(4326)
+    if west > east or south > north:
+        raise ProcessParameterInvalid(
+            process=PROCESS,
+            parameter="spatial_extent",
+            reason="west must not exceed east and south must not exceed north.",
+        )
+    transformer = Transformer.from_crs(source, CRS.from_user_input(crs), always_xy=True)
+    bounds = transformer.transform_bounds(west, south, east, north, densify_pts=21)
+    return bounds[0], bounds[1], bounds[2], bounds[3]
+
+
+def _geojson_bounds(value: Any) -> tuple[float, float, float, float]:
+    from shapely.geometry import shape
+
+    features = value.get("features", []) if isinstance(value, Mapping) else None
+    geometries = (
+        [feature.get("geometry") for feature in features]
+        if features is not None and value.get("type") == "FeatureCollection"
+        else [value.get("geometry") if value.get("type") == "Feature" else value]
+        if isinstance(value, Mapping)
+        else []
+    )
+    try:
+        shapes = [shape(geometry) for geometry in geometries]
+    except (AttributeError, TypeError, ValueError, KeyError):
+        shapes = []
+    if not shapes:
+        raise ProcessParameterInvalid(
+            process=PROCESS,
+            parameter="spatial_extent",
+            reason="expected a bounding box, GeoJSON geometries or null.",
+        )
+    bounds = np.array([geometry.bounds for geometry in shapes])
+    return (
+        float(bounds[:, 0].min()),
+        float(bounds[:, 1].min()),
+        float(bounds[:, 2].max()),
+        float(bounds[:, 3].max()),
+    )
+
+
+def _interval(temporal_extent: Any) -> tuple[str, str]:
+    """The half-open interval as RFC 3339 instants ("" for an open end)."""
+    if temporal_extent is None:
+        return "", ""
+    if not isinstance(temporal_extent, list | tuple) or len(temporal_extent) != 2:
+        raise ProcessParameterInvalid(
+            process=PROCESS, parameter="temporal_extent", reason="expected [start, end]."
+        )
+    instants = []
+    for value in temporal_extent:
+        if value is None:
+            instants.append("")
+            continue
+        try:
+            instant = parse_datetime(str(value))
+        except ValueError:
+            raise ProcessParameterInvalid(
+                process=PROCESS,
+                parameter="temporal_extent",
+                reason=f"'{value}' is not a date or an RFC 3339 date-time.",
+            ) from None
+        instants.append(str(np.datetime_as_string(instant, unit="ms")) + "Z")
+    if instants[0] and instants[1] and instants[0] >= instants[1]:
+        raise ProcessParameterInvalid(
+            process=PROCESS,
+            parameter="temporal_extent",
+            reason="the start must be earlier than the end (the end is excluded).",
+        )
+    return instants[0], instants[1]
+
+
+def _matches(item: Mapping[str, Any], properties: Mapping[str, Callable[..., Any]]) -> bool:
+    """Whether every property condition (a child process called with `value`) holds."""
+    values = item.get("properties", {})
+    return all(bool(condition(value=values.get(name))) for name, condition in properties.items())
+
+
+def _sources_by_date(
+    items: list[dict[str, Any]], bands: list[str], info: Mapping[str, Mapping[str, Any]]
+) -> tuple[np.ndarray, list[list[list[Source]]]]:
+    """Sorted date labels and, per date and band, the assets to mosaic."""
+    by_date: dict[np.datetime64, list[dict[str, Any]]] = {}
+    for item in items:
+        by_date.setdefault(parse_datetime(item["properties"]["datetime"]), []).append(item)
+    dates = sorted(by_date)
+    sources = [
+        [
+            [
+                source
+                for item in by_date[date]
+                if (source := _source(item, band, info[band])) is not None
+            ]
+            for band in bands
+        ]
+        for date in dates
+    ]
+    return np.array(dates, dtype="datetime64[ns]"), sources
+
+
+def _source(item: Mapping[str, Any], band: str, info: Mapping[str, Any]) -> Source | None:
+    asset = item.get("assets", {}).get(band)
+    if asset is None:
+        return None
+    properties = item.get("properties", {})
+    epsg = asset.get("proj:epsg", properties.get("proj:epsg"))
+    transform = asset.get("proj:transform", properties.get("proj:transform"))
+    raster = (asset.get("raster:bands") or [{}])[0]
+    nodata = raster.get("nodata", info.get("nodata"))
+    return Source(
+        href=_gdal_path(asset["href"]),
+        crs=f"EPSG:{epsg}" if epsg else "",
+        transform=Affine(*transform[:6]) if transform else Affine.identity(),
+        nodata=float("nan") if nodata == "nan" else nodata,
+    )
+
+
+def _gdal_path(href: str) -> str:
+    """`s3://bucket/key` -> `/vsis3/bucket/key`; URLs through `/vsicurl/`; paths as they are."""
+    if href.startswith("s3://"):
+        return "/vsis3/" + href.removeprefix("s3://")
+    if href.startswith(("http://", "https://")):
+        return "/vsicurl/" + href
+    return href
+
+
+def _float_type(info: Mapping[str, Mapping[str, Any]], bands: list[str]) -> str:
+    exact = all(str(info[band]["data_type"]) in FLOAT32_EXACT for band in bands)
+    return "float32" if exact else "float64"
+
+
+def _count_pixels(env: Environment, pixels: int) -> None:
+    env.pixels += pixels
+    limit = env.limits.max_pixels
+    if limit and env.pixels > limit:
+        raise ProcessGraphComplexity(
+            f"The request would read {env.pixels:,} pixels, more than the {limit:,} allowed "
+            "for synchronous processing. Reduce the spatial or temporal extent or the bands, "
+            "or run it as a batch job."
+        )
+
+
+def _lazy_planes(grid: Grid, sources: list[list[list[Source]]], dtype: np.dtype) -> Any:
+    """A dask array (t, bands, y, x) whose chunks read their windows when computed."""
+    shape = (len(sources), len(sources[0]), grid.height, grid.width)
+    chunks = (1, 1, min(CHUNK, grid.height), min(CHUNK, grid.width))
+
+    def read_block(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
+        assert block_info is not None
+        (t, _), (b, _), (row0, row1), (col0, col1) = block_info[None]["array-location"]
+        plane = read_window(grid, sources[t][b], row0, row1, col0, col1, dtype)
+        return plane[np.newaxis, np.newaxis]
+
+    template = dask.array.empty(shape, dtype=dtype, chunks=chunks)
+    return dask.array.map_blocks(read_block, template, dtype=dtype, meta=np.empty((0,) * 4, dtype))
+
+
+def read_window(
+    grid: Grid,
+    sources: list[Source],
+    row0: int,
+    row1: int,
+    col0: int,
+    col1: int,
+    dtype: np.dtype,
+) -> np.ndarray:
+    """The grid's window [row0:row1, col0:col1] from `sources`, mosaicked, no-data as NaN."""
+    out = np.full((row1 - row0, col1 - col0), np.nan, dtype=dtype)
+    for source in sources:
+        with rasterio.open(source.href) as dataset:
+            values = _read_source(dataset, source, grid, row0, col0, out.shape)
+        if values is None:
+            continue
+        fill = np.isnan(out)
+        np.copyto(out, values, where=fill & ~np.isnan(values))
+        if not np.isnan(out).any():
+            break
+    return out
+
+
+def _read_source(
+    dataset: Any, source: Source, grid: Grid, row0: int, col0: int, shape: tuple[int, int]
+) -> np.ndarray | None:
+    """The source's values on the window as floats with NaN, or None when it does not cover it."""
+    nodata = source.nodata if source.nodata is not None else dataset.nodata
+    offset = _aligned_offset(dataset, grid, row0, col0)
+    if offset is None:
+        return _read_warped(dataset, grid, row0, col0, shape, nodata)
+    row_off, col_off = offset
+    # Intersect the window with the file's extent and read only that part.
+    top, left = max(row_off, 0), max(col_off, 0)
+    bottom = min(row_off + shape[0], dataset.height)
+    right = min(col_off + shape[1], dataset.width)
+    if top >= bottom or left >= right:
+        return None
+    raw = dataset.read(1, window=Window(left, top, right - left, bottom - top))
+    values = np.full(shape, np.nan, dtype=np.float64 if raw.dtype.itemsize > 2 else np.float32)
+    part = values[top - row_off : bottom - row_off, left - col_off : right - col_off]
+    part[...] = raw
+    if nodata is not None and not math.isnan(nodata):
+        part[raw == nodata] = np.nan
+    return values
+
+
+def _aligned_offset(dataset: Any, grid: Grid, row0: int, col0: int) -> tuple[int, int] | None:
+    """(row, col) of the window's origin in the file when the file lies on the cube's grid."""
+    transform = dataset.transform
+    if dataset.crs is None or dataset.crs != CRS.from_user_input(grid.crs):
+        return None
+    if transform.b != 0 or transform.d != 0:
+        return None
+    if not (
+        math.isclose(transform.a, grid.resolution) and math.isclose(-transform.e, grid.resolution)
+    ):
+        return None
+    col = (grid.west + col0 * grid.resolution - transform.c) / grid.resolution
+    row = (transform.f - (grid.north - row0 * grid.resolution)) / grid.resolution
+    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+        return None
+    return round(row), round(col)
+
+
+def _read_warped(
+    dataset: Any,
+    grid: Grid,
+    row0: int,
+    col0: int,
+    shape: tuple[int, int],
+    nodata: float | None,
+) -> np.ndarray:
+    """The window reprojected/resampled from a file on another grid (nearest neighbour)."""
+    options: dict[str, Any] = {
+        "crs": grid.crs,
+        "transform": grid.transform(row0, col0),
+        "width": shape[1],
+        "height": shape[0],
+        "resampling": Resampling.nearest,
+        "dtype": "float64",
+        "nodata": np.nan,
+    }
+    if nodata is not None:
+        options["src_nodata"] = nodata
+    with WarpedVRT(dataset, **options) as warped:
+        values: np.ndarray = warped.read(1)
+    return values

@@ -1,0 +1,70 @@
+"""A catalog of documents in memory, for load_collection tests without servers.
+
+Built from a folder of GeoTIFFs by the real ingest code (`eoplex_ingest`), with
+local paths as hrefs; searches filter like the data-discovery service does (WGS84
+bbox intersection, half-open time interval, bands).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pyproj import Transformer
+
+from eoplex_common.errors import CollectionNotFound
+from eoplex_ingest.folder import NamingRules
+from eoplex_ingest.ingest import FolderOptions, ingest_folder
+from eoplex_ingest.stac import CollectionMetadata
+from eoplex_ingest.storage import LocalReference
+
+
+@dataclass
+class LocalCatalog:
+    """`Catalog` over collections and items held in memory."""
+
+    collections: dict[str, dict[str, Any]]
+    items: dict[str, list[dict[str, Any]]]
+
+    @classmethod
+    def from_folder(cls, folder: Path, *, collection_id: str, rules: NamingRules) -> "LocalCatalog":
+        metadata = CollectionMetadata(
+            collection_id=collection_id, title=collection_id, description="test"
+        )
+        options = FolderOptions(rules=rules, reference=True, cog=False)
+        documents = ingest_folder(
+            folder, metadata=metadata, options=options, store=LocalReference()
+        )
+        return cls({collection_id: documents.collection}, {collection_id: documents.items})
+
+    def collection(self, collection_id: str) -> dict[str, Any]:
+        if collection_id not in self.collections:
+            raise CollectionNotFound()
+        return self.collections[collection_id]
+
+    def search_items(
+        self,
+        *,
+        collection_id: str,
+        bbox: list[float] | None,
+        bbox_crs: str,
+        start: str,
+        end: str,
+        bands: list[str],
+    ) -> list[dict[str, Any]]:
+        self.collection(collection_id)
+        found = []
+        box = None
+        if bbox:
+            to_wgs84 = Transformer.from_crs(bbox_crs or "EPSG:4326", "EPSG:4326", always_xy=True)
+            box = to_wgs84.transform_bounds(*bbox, densify_pts=21)
+        for item in self.items[collection_id]:
+            west, south, east, north = item["bbox"]
+            if box and (east < box[0] or west > box[2] or north < box[1] or south > box[3]):
+                continue
+            instant = item["properties"]["datetime"]
+            if (start and instant < start) or (end and instant >= end):
+                continue
+            if bands and not any(band in item["assets"] for band in bands):
+                continue
+            found.append(item)
+        return found
