@@ -2,17 +2,21 @@
 
 Crossing a service boundary happens here and only here:
 - `OpenEOErrorInterceptor` (server side) turns an `OpenEOError` raised by a servicer
-  into a gRPC status whose trailing metadata carries the openEO code; any other
-  exception becomes `Internal` and is logged, so a bug never leaks a traceback.
-- `CallContextInterceptor` (client side) puts a deadline on every call, forwards the
-  request id and trace context, and turns a failed call back into the same
-  `OpenEOError`; an unreachable service becomes `ServiceUnavailable`.
+  (unary, or streaming: before or while it streams) into a gRPC status whose trailing
+  metadata carries the openEO code; any other exception becomes `Internal` and is
+  logged, so a bug never leaks a traceback.
+- `CallContextInterceptor` and `StreamCallContextInterceptor` (client side) put a
+  deadline on every call, forward the request id and trace context, and turn a failed
+  call back into the same `OpenEOError`; an unreachable service becomes
+  `ServiceUnavailable`.
 """
 
 import asyncio
+import contextlib
+import inspect
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import grpc
@@ -49,7 +53,12 @@ def status_code_for(error: OpenEOError) -> grpc.StatusCode:
 
 
 class OpenEOErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Server side of the error boundary; also binds the request id and trace context."""
+    """Server side of the error boundary; also binds the request id and trace context.
+
+    Guards unary-unary and unary-stream handlers. A streaming handler that raises
+    before or while it streams ends the call with the openEO code in the trailing
+    metadata; the client has then received the messages sent before.
+    """
 
     async def intercept_service(
         self,
@@ -57,42 +66,91 @@ class OpenEOErrorInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        if handler is None:
             return handler
         method = handler_call_details.method
         metadata = {key: value for key, value in handler_call_details.invocation_metadata or ()}
-        behaviour = handler.unary_unary
+        if handler.unary_unary is not None:
+            return _guard_unary(handler, method=method, metadata=metadata)
+        if handler.unary_stream is not None:
+            return _guard_unary_stream(handler, method=method, metadata=metadata)
+        return handler
 
-        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            request_token = request_id.set(str(metadata.get(REQUEST_ID_HEADER, "-")))
-            trace_token = otel_context.attach(extract_trace_context(metadata))  # type: ignore[arg-type]
+
+@contextlib.contextmanager
+def _caller_context(metadata: Mapping[str, Any]) -> Iterator[None]:
+    """The request id and trace context the caller sent, bound for the duration of one call."""
+    request_token = request_id.set(str(metadata.get(REQUEST_ID_HEADER, "-")))
+    trace_token = otel_context.attach(extract_trace_context(metadata))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        otel_context.detach(trace_token)
+        request_id.reset(request_token)
+
+
+async def _abort(context: grpc.aio.ServicerContext, error: Exception, *, method: str) -> None:
+    """End the call with the openEO error, or with `Internal` (logged) for anything else."""
+    if isinstance(error, OpenEOError):
+        code, message, openeo_code = status_code_for(error), error.message, error.code
+    else:
+        log.error("unhandled error in %s", method, exc_info=error)
+        code, message = (
+            grpc.StatusCode.INTERNAL,
+            "Server error: an unexpected error occurred, it has been logged.",
+        )
+        openeo_code = "Internal"
+    await context.abort(code, message, trailing_metadata=((ERROR_CODE_KEY, openeo_code),))
+
+
+def _guard_unary(
+    handler: grpc.RpcMethodHandler, *, method: str, metadata: Mapping[str, Any]
+) -> grpc.RpcMethodHandler:
+    behaviour = handler.unary_unary
+
+    async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        with _caller_context(metadata):
             try:
                 with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER):
                     return await behaviour(request, context)
-            except OpenEOError as error:
-                await context.abort(
-                    status_code_for(error),
-                    error.message,
-                    trailing_metadata=((ERROR_CODE_KEY, error.code),),
-                )
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("unhandled error in %s", method)
-                await context.abort(
-                    grpc.StatusCode.INTERNAL,
-                    "Server error: an unexpected error occurred, it has been logged.",
-                    trailing_metadata=((ERROR_CODE_KEY, "Internal"),),
-                )
-            finally:
-                otel_context.detach(trace_token)
-                request_id.reset(request_token)
+            except Exception as error:
+                await _abort(context, error, method=method)
 
-        return grpc.unary_unary_rpc_method_handler(
-            guarded,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+    return grpc.unary_unary_rpc_method_handler(
+        guarded,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _guard_unary_stream(
+    handler: grpc.RpcMethodHandler, *, method: str, metadata: Mapping[str, Any]
+) -> grpc.RpcMethodHandler:
+    behaviour = handler.unary_stream
+
+    async def guarded(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        with _caller_context(metadata):
+            try:
+                with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER):
+                    responses = behaviour(request, context)
+                    if inspect.isasyncgen(responses):
+                        async for response in responses:
+                            yield response
+                    else:
+                        # A handler may also stream with `context.write` and return nothing.
+                        await responses
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                await _abort(context, error, method=method)
+
+    return grpc.unary_stream_rpc_method_handler(
+        guarded,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
 
 
 class GrpcService:
@@ -145,12 +203,31 @@ def error_from_rpc(error: grpc.aio.AioRpcError, *, service: str) -> OpenEOError:
     return OpenEOError("an internal service call failed.")
 
 
-class CallContextInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
-    """Client side of the error boundary: deadline, request id, trace context, error mapping."""
+class _CallContext:
+    """What every client call carries: a deadline, the request id and the trace context."""
 
     def __init__(self, *, service: str, timeout_seconds: float) -> None:
         self.service = service
         self.timeout_seconds = timeout_seconds
+
+    def with_context(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        """`details` with the default deadline (unless the caller set one) and our metadata."""
+        metadata = grpc.aio.Metadata(*(details.metadata or ()))
+        carrier: dict[str, str] = {REQUEST_ID_HEADER: request_id.get()}
+        inject_trace_context(carrier)
+        for key, value in carrier.items():
+            metadata.add(key, value)
+        return grpc.aio.ClientCallDetails(
+            method=details.method,
+            timeout=details.timeout or self.timeout_seconds,
+            metadata=metadata,
+            credentials=details.credentials,
+            wait_for_ready=details.wait_for_ready,
+        )
+
+
+class CallContextInterceptor(_CallContext, grpc.aio.UnaryUnaryClientInterceptor):
+    """Client side of the error boundary: deadline, request id, trace context, error mapping."""
 
     async def intercept_unary_unary(
         self,
@@ -158,21 +235,35 @@ class CallContextInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> Any:
-        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()))
-        carrier: dict[str, str] = {REQUEST_ID_HEADER: request_id.get()}
-        inject_trace_context(carrier)
-        for key, value in carrier.items():
-            metadata.add(key, value)
-        details = grpc.aio.ClientCallDetails(
-            method=client_call_details.method,
-            timeout=client_call_details.timeout or self.timeout_seconds,
-            metadata=metadata,
-            credentials=client_call_details.credentials,
-            wait_for_ready=client_call_details.wait_for_ready,
-        )
-        call = await continuation(details, request)
+        call = await continuation(self.with_context(client_call_details), request)
         try:
             return await call
+        except grpc.aio.AioRpcError as error:
+            raise error_from_rpc(error, service=self.service) from None
+
+
+class StreamCallContextInterceptor(_CallContext, grpc.aio.UnaryStreamClientInterceptor):
+    """`CallContextInterceptor` for unary-stream calls (a channel files an interceptor under
+    one kind of call only, so each kind needs its own object).
+
+    The deadline covers the whole stream. An error the server raises before or while
+    it streams arrives as the same `OpenEOError` when the caller reads the next message;
+    `cancel()` on the call cancels it on the server too.
+    """
+
+    async def intercept_unary_stream(
+        self,
+        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: Any,
+    ) -> AsyncIterator[Any]:
+        call = await continuation(self.with_context(client_call_details), request)
+        return self._responses(call)
+
+    async def _responses(self, call: grpc.aio.UnaryStreamCall) -> AsyncIterator[Any]:
+        try:
+            async for response in call:
+                yield response
         except grpc.aio.AioRpcError as error:
             raise error_from_rpc(error, service=self.service) from None
 
@@ -191,7 +282,10 @@ def open_channel(*, service: str, address: str, timeout_seconds: float) -> grpc.
     return grpc.aio.insecure_channel(
         address,
         options=CHANNEL_OPTIONS,
-        interceptors=[CallContextInterceptor(service=service, timeout_seconds=timeout_seconds)],
+        interceptors=[
+            CallContextInterceptor(service=service, timeout_seconds=timeout_seconds),
+            StreamCallContextInterceptor(service=service, timeout_seconds=timeout_seconds),
+        ],
     )
 
 
