@@ -1,0 +1,383 @@
+"""`validate_process`: one test per problem it reports, and that it reports all and never raises."""
+
+from typing import Any
+
+import pytest
+
+from eoplex_common.errors import OpenEOError
+from eoplex_common.process_graph import GraphLimits, referenced_collections, validate_process
+from eoplex_common.process_specs import IMPLEMENTED_PROCESSES, process_spec
+
+Node = dict[str, Any]
+# A data cube argument whose value validation cannot know.
+CUBE = {"from_parameter": "cube"}
+
+
+def node(process_id: str, result: bool = False, **arguments: Any) -> Node:
+    built: Node = {"process_id": process_id, "arguments": arguments}
+    if result:
+        built["result"] = True
+    return built
+
+
+def child(graph: dict[str, Node]) -> dict[str, Any]:
+    return {"process_graph": graph}
+
+
+def mean_reducer() -> dict[str, Any]:
+    return child({"m": node("mean", result=True, data={"from_parameter": "data"})})
+
+
+def ndvi_process(collection_id: Any = "S2") -> dict[str, Any]:
+    """load_collection -> reduce_dimension(mean) -> save_result, all valid."""
+    return {
+        "process_graph": {
+            "load": node(
+                "load_collection",
+                id=collection_id,
+                spatial_extent={"west": 11.0, "south": 46.0, "east": 11.1, "north": 46.1},
+                temporal_extent=["2022-05-01", "2022-06-01"],
+                bands=["B04", "B08"],
+            ),
+            "reduce": node(
+                "reduce_dimension",
+                data={"from_node": "load"},
+                reducer=mean_reducer(),
+                dimension="t",
+            ),
+            "save": node("save_result", result=True, data={"from_node": "reduce"}, format="GTiff"),
+        }
+    }
+
+
+def single(process_id: str, **arguments: Any) -> dict[str, Any]:
+    return {"process_graph": {"n": node(process_id, result=True, **arguments)}}
+
+
+def codes(errors: list[OpenEOError]) -> list[str]:
+    return [error.code for error in errors]
+
+
+def only(errors: list[OpenEOError], code: str) -> OpenEOError:
+    assert codes(errors) == [code], [error.message for error in errors]
+    return errors[0]
+
+
+def test_a_valid_process_has_no_errors() -> None:
+    assert validate_process(ndvi_process(), collection_exists={"S2"}.__contains__) == []
+
+
+@pytest.mark.parametrize(
+    "process",
+    [{}, {"process_graph": None}, {"process_graph": [1, 2]}, {"process_graph": "x"}, [], "text"],
+)
+def test_a_process_without_a_graph_object_is_process_graph_missing(process: Any) -> None:
+    only(validate_process(process), "ProcessGraphMissing")
+
+
+@pytest.mark.parametrize(
+    ("graph", "named"),
+    [
+        ({"a": "absolute", "b": node("absolute", result=True, x=1)}, "node 'a' is not an object"),
+        ({"a": {"arguments": {}, "result": True}}, "node 'a' needs a `process_id`"),
+        ({"a": {"process_id": "pi", "result": True}}, "node 'a' needs an `arguments` object"),
+        ({"a": {**node("absolute", x=1), "result": "yes"}}, "`result` of node 'a'"),
+    ],
+)
+def test_malformed_nodes_are_process_graph_invalid(graph: dict[str, Any], named: str) -> None:
+    errors = validate_process({"process_graph": graph})
+    invalid = [error for error in errors if error.code == "ProcessGraphInvalid"]
+    assert any(named in error.message for error in invalid), [e.message for e in errors]
+
+
+@pytest.mark.parametrize("results", [0, 2])
+def test_a_graph_needs_exactly_one_result_node(results: int) -> None:
+    graph = {f"n{i}": node("absolute", result=i < results, x=i) for i in range(2)}
+    error = only(validate_process({"process_graph": graph}), "ProcessGraphInvalid")
+    assert f"exactly one result node, found {results}" in error.message
+
+
+def test_a_child_graph_needs_exactly_one_result_node() -> None:
+    reducer = child({"m": node("mean", data={"from_parameter": "data"})})
+    process = single("reduce_dimension", data=CUBE, reducer=reducer, dimension="t")
+    error = only(validate_process(process), "ProcessGraphInvalid")
+    assert "child process graph at 'n/reducer'" in error.message
+    assert "found 0" in error.message
+
+
+@pytest.mark.parametrize(
+    "x", [{"from_node": "nope"}, [1, {"from_node": "nope"}], {"a": {"from_node": "nope"}}]
+)
+def test_from_node_must_name_a_node_of_the_same_graph(x: Any) -> None:
+    process = single("if", value=True, accept=x)
+    error = only(validate_process(process), "ProcessGraphInvalid")
+    assert "node 'n' reads from node 'nope', which does not exist" in error.message
+
+
+def test_from_node_cannot_reach_into_the_parent_graph() -> None:
+    reducer = child({"m": node("mean", result=True, data={"from_node": "load"})})
+    process = {
+        "process_graph": {
+            "load": node("absolute", x=1),
+            "n": node("reduce_dimension", result=True, data=CUBE, reducer=reducer, dimension="t"),
+        }
+    }
+    error = only(validate_process(process), "ProcessGraphInvalid")
+    assert "'n/reducer'" in error.message and "node 'load'" in error.message
+
+
+@pytest.mark.parametrize(
+    "graph",
+    [
+        {
+            "a": node("absolute", x={"from_node": "b"}),
+            "b": node("absolute", result=True, x={"from_node": "a"}),
+        },
+        {"a": node("absolute", result=True, x={"from_node": "a"})},
+    ],
+)
+def test_cycles_are_process_graph_invalid(graph: dict[str, Any]) -> None:
+    error = only(validate_process({"process_graph": graph}), "ProcessGraphInvalid")
+    assert "cycle through node" in error.message
+
+
+def test_process_ids_must_be_implemented() -> None:
+    assert process_spec("aggregate_spatial") is not None
+    assert "aggregate_spatial" not in IMPLEMENTED_PROCESSES
+    for process_id in ("aggregate_spatial", "no_such_process"):
+        error = only(validate_process(single(process_id)), "ProcessUnsupported")
+        assert error.params == {"process": process_id, "namespace": "backend"}
+
+
+@pytest.mark.parametrize("namespace", ["https://example.org/processes", "vito", 3])
+def test_other_namespaces_are_process_unsupported(namespace: Any) -> None:
+    process = {
+        "process_graph": {"n": {**node("absolute", result=True, x=1), "namespace": namespace}}
+    }
+    error = only(validate_process(process), "ProcessUnsupported")
+    assert error.params == {"process": "absolute", "namespace": namespace}
+
+
+def test_backend_namespace_is_the_predefined_processes() -> None:
+    process = {
+        "process_graph": {"n": {**node("absolute", result=True, x=1), "namespace": "backend"}}
+    }
+    assert validate_process(process) == []
+
+
+def test_user_processes_resolve_through_the_callback() -> None:
+    udp = {"parameters": [{"name": "cube", "schema": {"type": "object"}}], "process_graph": {}}
+    lookup = {"my_ndvi": udp}.get
+    process = single("my_ndvi", cube={"x": 1})
+    assert codes(validate_process(process)) == ["ProcessUnsupported"]
+    assert validate_process(process, user_process=lookup) == []
+    user_namespace = {
+        "process_graph": {"n": {**process["process_graph"]["n"], "namespace": "user"}}
+    }
+    assert validate_process(user_namespace, user_process=lookup) == []
+    assert codes(validate_process(single("my_ndvi"), user_process=lookup)) == [
+        "ProcessParameterRequired"
+    ]
+    unknown = single("my_ndvi", cube={}, scale=2)
+    assert codes(validate_process(unknown, user_process=lookup)) == ["ProcessParameterUnsupported"]
+
+
+def test_the_user_namespace_excludes_predefined_processes() -> None:
+    process = {"process_graph": {"n": {**node("absolute", result=True, x=1), "namespace": "user"}}}
+    error = only(validate_process(process, user_process=lambda _: None), "ProcessUnsupported")
+    assert error.params["namespace"] == "user"
+
+
+def test_unknown_arguments_are_process_parameter_unsupported() -> None:
+    error = only(validate_process(single("absolute", x=1, y=2)), "ProcessParameterUnsupported")
+    assert error.params == {"process": "absolute", "parameter": "y"}
+
+
+def test_missing_required_arguments_are_process_parameter_required() -> None:
+    errors = validate_process(single("add", x=1))
+    error = only(errors, "ProcessParameterRequired")
+    assert error.params == {"process": "add", "parameter": "y"}
+    # `quantiles` has only optional parameters besides `data`.
+    assert validate_process(single("quantiles", data=[1, 2], q=4)) == []
+
+
+@pytest.mark.parametrize(
+    ("process_id", "arguments", "parameter"),
+    [
+        ("add", {"x": "one", "y": 2}, "x"),
+        ("add", {"x": 1, "y": [2]}, "y"),
+        ("add", {"x": True, "y": 2}, "x"),
+        ("array_element", {"data": [1], "index": 1.5}, "index"),
+        ("array_element", {"data": "abc", "index": 0}, "data"),
+        ("reduce_dimension", {"data": CUBE, "reducer": "mean", "dimension": "t"}, "reducer"),
+        (
+            "reduce_dimension",
+            {"data": CUBE, "reducer": mean_reducer(), "dimension": None},
+            "dimension",
+        ),
+    ],
+)
+def test_literal_values_of_the_wrong_json_type_are_process_parameter_invalid(
+    process_id: str, arguments: dict[str, Any], parameter: str
+) -> None:
+    error = only(validate_process(single(process_id, **arguments)), "ProcessParameterInvalid")
+    assert error.params["parameter"] == parameter
+    assert "expected" in error.message
+
+
+@pytest.mark.parametrize(
+    ("process_id", "arguments"),
+    [
+        ("add", {"x": 1, "y": 2.5}),
+        ("add", {"x": None, "y": -3}),
+        ("array_element", {"data": [1], "index": 2.0}),
+        ("add", {"x": {"from_parameter": "value"}, "y": 1}),
+        ("if", {"value": True, "accept": "anything", "reject": [1, {"a": None}]}),
+        ("array_element", {"data": [1], "label": "B04"}),
+    ],
+)
+def test_values_that_may_match_the_schema_are_accepted(
+    process_id: str, arguments: dict[str, Any]
+) -> None:
+    assert validate_process(single(process_id, **arguments)) == []
+
+
+def test_child_graphs_are_validated_like_the_top_level_graph() -> None:
+    reducer = child(
+        {
+            "m": node("nonexistent", data={"from_parameter": "data"}),
+            "a": node("absolute", result=True, x={"from_node": "m"}, extra=1),
+        }
+    )
+    process = single("reduce_dimension", data=CUBE, reducer=reducer, dimension="t")
+    assert codes(validate_process(process)) == [
+        "ProcessUnsupported",
+        "ProcessParameterUnsupported",
+    ]
+
+
+def test_child_graphs_inside_arrays_and_objects_are_found() -> None:
+    filters = {"eo:cloud_cover": child({"c": node("lte", result=True, x=1)})}
+    process = ndvi_process()
+    process["process_graph"]["load"]["arguments"]["properties"] = filters
+    error = only(validate_process(process), "ProcessParameterRequired")
+    assert error.params == {"process": "lte", "parameter": "y"}
+
+
+def test_top_level_parameters_must_be_declared_when_the_process_declares_any() -> None:
+    graph = single("absolute", x={"from_parameter": "scale"})["process_graph"]
+    assert validate_process({"process_graph": graph}) == []
+    declared = [{"name": "scale", "description": "", "schema": {"type": "number"}}]
+    assert validate_process({"process_graph": graph, "parameters": declared}) == []
+    error = only(
+        validate_process({"process_graph": graph, "parameters": []}), "ProcessGraphInvalid"
+    )
+    assert "parameter 'scale'" in error.message
+
+
+def test_child_graphs_may_read_any_parameter() -> None:
+    reducer = child({"m": node("mean", result=True, data={"from_parameter": "anything"})})
+    process = single("reduce_dimension", data=CUBE, reducer=reducer, dimension="t")
+    declared = [{"name": "cube", "description": "", "schema": {"type": "object"}}]
+    assert validate_process({**process, "parameters": declared}) == []
+
+
+def test_literal_collection_ids_are_checked_when_a_lookup_is_given() -> None:
+    error = only(
+        validate_process(ndvi_process("S3"), collection_exists={"S2"}.__contains__),
+        "CollectionNotFound",
+    )
+    assert error.params == {"identifier": "S3"}
+    assert validate_process(ndvi_process("S3")) == []
+    parameterised = ndvi_process({"from_parameter": "collection"})
+
+    def never(collection_id: str) -> bool:
+        raise AssertionError(f"looked up {collection_id}")
+
+    assert validate_process(parameterised, collection_exists=never) == []
+
+
+def test_referenced_collections_include_child_graphs_and_skip_references() -> None:
+    process = ndvi_process()
+    load_in_child = child({"l": node("load_collection", result=True, id="INNER")})
+    process["process_graph"]["reduce"]["arguments"]["context"] = load_in_child
+    process["process_graph"]["other"] = node("load_collection", id={"from_parameter": "c"})
+    assert referenced_collections(process) == {"S2", "INNER"}
+    assert referenced_collections({"process_graph": 1}) == set()
+
+
+def chain(length: int) -> dict[str, Any]:
+    graph = {"n0": node("absolute", x=1)}
+    for i in range(1, length):
+        graph[f"n{i}"] = node("absolute", x={"from_node": f"n{i - 1}"})
+    graph[f"n{length - 1}"]["result"] = True
+    return {"process_graph": graph}
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """`depth` levels of child graphs below the top-level graph (one node each)."""
+    graph = {"a": node("absolute", result=True, x=1)}
+    for _ in range(depth):
+        graph = {"a": node("apply", result=True, data=CUBE, process=child(graph))}
+    return {"process_graph": graph}
+
+
+def test_node_count_limit_counts_child_graphs() -> None:
+    limits = GraphLimits(max_nodes=5)
+    assert validate_process(chain(5), limits=limits) == []
+    error = only(validate_process(chain(6), limits=limits), "ProcessGraphComplexity")
+    assert "more than 5 nodes" in error.message
+    assert validate_process(nested(4), limits=limits) == []
+    assert codes(validate_process(nested(5), limits=limits)) == ["ProcessGraphComplexity"]
+
+
+def test_depth_limit_of_child_graphs() -> None:
+    limits = GraphLimits(max_depth=3)
+    assert validate_process(nested(3), limits=limits) == []
+    error = only(validate_process(nested(4), limits=limits), "ProcessGraphComplexity")
+    assert "deeper than 3 levels" in error.message
+    assert codes(validate_process(nested(11))) == ["ProcessGraphComplexity"]
+    assert referenced_collections(nested(4), limits=limits) == set()
+
+
+def test_every_problem_is_reported_not_only_the_first() -> None:
+    process = {
+        "process_graph": {
+            "a": node("absolute", x="text"),
+            "b": node("unknown_process"),
+            "c": node("add", result=True, x={"from_node": "gone"}, z=1),
+        }
+    }
+    assert sorted(codes(validate_process(process))) == [
+        "ProcessGraphInvalid",
+        "ProcessParameterInvalid",
+        "ProcessParameterRequired",
+        "ProcessParameterUnsupported",
+        "ProcessUnsupported",
+    ]
+
+
+def test_large_and_deep_input_never_raises() -> None:
+    # Deeper than the interpreter's recursion limit: walks must be iterative.
+    deep: Any = 1
+    for _ in range(5000):
+        deep = [deep]
+    assert codes(validate_process(single("absolute", x=deep))) == ["ProcessParameterInvalid"]
+    long_cycle = chain(3000)
+    long_cycle["process_graph"]["n0"]["arguments"]["x"] = {"from_node": "n2999"}
+    limits = GraphLimits(max_nodes=5000)
+    assert codes(validate_process(long_cycle, limits=limits)) == ["ProcessGraphInvalid"]
+    weird: list[Any] = [
+        {"process_graph": {"n": {"process_id": 5, "arguments": [], "result": True}}},
+        {"process_graph": {"n": node("apply", result=True, data=1, process={"process_graph": 3})}},
+        {"process_graph": {"n": node("add", result=True, x={"from_node": 7}, y=None)}},
+        {
+            "process_graph": {
+                "n": {"process_id": "absolute", "arguments": {"x": {"from_node": "n"}}}
+            }
+        },
+        {"process_graph": {}, "parameters": [None, {"name": 3}]},
+    ]
+    for process in weird:
+        errors = validate_process(process)
+        assert errors and all(isinstance(error, OpenEOError) for error in errors)
