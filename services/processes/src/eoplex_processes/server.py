@@ -1,25 +1,62 @@
-"""Wiring of the processes service: settings -> MongoDB -> gRPC server (health only so far)."""
+"""Wiring of the processes service: settings -> MongoDB, the catalog's channel -> gRPC server."""
+
+import grpc
 
 from eoplex_common.entrypoint import run_service
 from eoplex_common.mongo import connect_mongo, service_database
-from eoplex_common.rpc import GrpcService
+from eoplex_common.rpc import GrpcService, open_channel
+from eoplex_common.settings import ServiceAddresses
+from eoplex_processes.catalog import CatalogCollections
+from eoplex_processes.service import ProcessesService
+from eoplex_processes.servicer import ProcessesServicer
 from eoplex_processes.settings import ProcessesSettings
+from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
+from eoplex_proto.openeo.processes.v1 import processes_pb2_grpc
 
 
-async def serve(settings: ProcessesSettings) -> None:
+def build_processes_server(
+    *, settings: ProcessesSettings, catalog_channel: grpc.aio.Channel
+) -> GrpcService:
+    """A not yet started gRPC server for `openeo.processes.v1`, validating collection ids
+    against the catalog behind `catalog_channel`."""
+    collections = CatalogCollections(catalog_pb2_grpc.CatalogServiceStub(catalog_channel))
+    service = ProcessesService(collections=collections, limits=settings.graph_limits())
+    grpc_service = GrpcService(
+        name="processes", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
+    )
+    processes_pb2_grpc.add_ProcessesServiceServicer_to_server(
+        ProcessesServicer(service), grpc_service.server
+    )
+    return grpc_service
+
+
+async def serve(settings: ProcessesSettings, addresses: ServiceAddresses) -> None:
     """Run the processes service until SIGTERM/SIGINT; fail at start if MongoDB does not answer."""
     mongo = connect_mongo(settings.mongodb_url)
     try:
         # Ping before serving, so SERVING means the service's own database answers.
         await service_database(mongo, "processes").command("ping")
-        grpc_service = GrpcService(
-            name="processes", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
+        catalog_channel = open_channel(
+            service="data-discovery",
+            address=addresses.data_discovery_address,
+            timeout_seconds=settings.rpc_timeout_seconds,
         )
-        await grpc_service.run_until_signal()
+        try:
+            grpc_service = build_processes_server(
+                settings=settings, catalog_channel=catalog_channel
+            )
+            await grpc_service.run_until_signal()
+        finally:
+            await catalog_channel.close()
     finally:
         await mongo.close()
 
 
 def main() -> None:
     """Entry point: `python -m eoplex_processes`."""
-    run_service(name="processes", settings=ProcessesSettings(), serve=serve)
+    addresses = ServiceAddresses()
+
+    async def serve_with_addresses(settings: ProcessesSettings) -> None:
+        await serve(settings, addresses)
+
+    run_service(name="processes", settings=ProcessesSettings(), serve=serve_with_addresses)

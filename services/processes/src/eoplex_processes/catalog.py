@@ -1,0 +1,21 @@
+"""The data-discovery service as the processes service sees it: which collections exist."""
+
+from eoplex_common.errors import CollectionNotFound
+from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2, catalog_pb2_grpc
+
+
+class CatalogCollections:
+    """Answers whether a collection exists by asking the catalog (`GetCollection`)."""
+
+    def __init__(self, catalog: catalog_pb2_grpc.CatalogServiceStub) -> None:
+        self.catalog = catalog
+
+    async def exists(self, collection_id: str) -> bool:
+        """Whether the catalog has the collection; ServiceUnavailable if it does not answer."""
+        try:
+            await self.catalog.GetCollection(
+                catalog_pb2.GetCollectionRequest(collection_id=collection_id)
+            )
+        except CollectionNotFound:
+            return False
+        return True
