@@ -1,0 +1,129 @@
+"""run_to_file: one process graph to one result file, validated first, saved by default."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import Affine
+
+from eoplex_common.errors import (
+    ProcessGraphInvalid,
+    ProcessGraphMissing,
+    ProcessParameterInvalid,
+    ProcessUnsupported,
+)
+from eoplex_executor.environment import Environment, Limits
+from eoplex_executor.run import default_format, run_to_file
+from eoplex_ingest.folder import NamingRules
+from services.executor.tests.catalog import LocalCatalog
+from services.executor.tests.cubes import make_cube, make_environment
+
+WEST, NORTH, SIZE = 675000.0, 5155000.0, 8
+RULES = NamingRules(
+    datetime_pattern=r"_(?P<datetime>\d{8})_", band_pattern=r"_(?P<band>B\d\d)\.tif$"
+)
+
+
+def node(process_id: str, result: bool = False, **arguments: Any) -> dict[str, Any]:
+    return {"process_id": process_id, "arguments": arguments, "result": result}
+
+
+def test_pure_math_graph_without_save_result_is_saved_as_json(tmp_path: Path) -> None:
+    graph = {
+        "a": node("add", x=1.5, y=2),
+        "m": node("multiply", result=True, x={"from_node": "a"}, y=4),
+    }
+    env = make_environment(tmp_path)
+    result = run_to_file({"process_graph": graph}, env)
+    assert result.media_type == "application/json"
+    assert result.path.parent == tmp_path
+    assert json.loads(result.path.read_text()) == (1.5 + 2) * 4
+    assert env.outputs == [result]
+
+
+def test_graph_with_its_own_save_result_is_not_saved_again(tmp_path: Path) -> None:
+    graph = {
+        "a": node("subtract", x=10, y=3),
+        "s": node("save_result", result=True, data={"from_node": "a"}, format="json"),
+    }
+    env = make_environment(tmp_path)
+    result = run_to_file({"process_graph": graph}, env)
+    assert json.loads(result.path.read_text()) == 7
+    assert len(env.outputs) == 1
+
+
+def test_raster_cube_result_is_saved_as_geotiff(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    values = np.arange(SIZE * SIZE, dtype=np.uint16).reshape(SIZE, SIZE) + 1
+    profile = {
+        "driver": "GTiff",
+        "width": SIZE,
+        "height": SIZE,
+        "count": 1,
+        "dtype": "uint16",
+        "crs": "EPSG:32632",
+        "transform": Affine(10.0, 0.0, WEST, 0.0, -10.0, NORTH),
+        "nodata": 0,
+    }
+    with rasterio.open(folder / "S2_20220601_B04.tif", "w", **profile) as dataset:
+        dataset.write(values, 1)
+    catalog = LocalCatalog.from_folder(folder, collection_id="S2", rules=RULES)
+    graph = {
+        "load": node("load_collection", id="S2", spatial_extent=None, temporal_extent=None),
+        "scale": node(
+            "apply",
+            result=True,
+            data={"from_node": "load"},
+            process={
+                "process_graph": {
+                    "m": node("multiply", result=True, x={"from_parameter": "x"}, y=2)
+                }
+            },
+        ),
+    }
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = Environment(catalog=catalog, scratch_dir=scratch, limits=Limits(single_file=True))
+    result = run_to_file({"process_graph": graph}, env)
+    assert result.media_type.startswith("image/tiff")
+    with rasterio.open(result.path) as dataset:
+        np.testing.assert_array_equal(dataset.read(1), values * 2.0)
+    assert env.pixels == SIZE * SIZE
+
+
+def test_default_format_by_result_type() -> None:
+    assert default_format(make_cube()) == "GTiff"
+    assert default_format(3.5) == "JSON"
+    assert default_format([1, None]) == "JSON"
+
+
+@pytest.mark.parametrize(
+    ("process", "error"),
+    [
+        ({"parameters": []}, ProcessGraphMissing),
+        ({"process_graph": {"a": node("add", x=1, y=2)}}, ProcessGraphInvalid),
+        ({"process_graph": {"a": node("no_such_process", result=True)}}, ProcessUnsupported),
+    ],
+)
+def test_validation_errors_are_raised_before_anything_runs(
+    tmp_path: Path, process: dict[str, Any], error: type[Exception]
+) -> None:
+    env = make_environment(tmp_path)
+    with pytest.raises(error):
+        run_to_file(process, env)
+    assert env.outputs == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_two_files_point_to_batch_jobs(tmp_path: Path) -> None:
+    graph = {
+        "a": node("add", x=1, y=2),
+        "s1": node("save_result", data={"from_node": "a"}, format="JSON"),
+        "s2": node("save_result", result=True, data={"from_node": "a"}, format="JSON"),
+    }
+    with pytest.raises(ProcessParameterInvalid, match="batch job"):
+        run_to_file({"process_graph": graph}, make_environment(tmp_path))
