@@ -194,8 +194,9 @@ def ndvi(
     cannot wrap around; no-data where nir + red is 0. Bands are found by label or by common
     name (`eoplex_executor.bands`). Without `target_band` the bands dimension is dropped,
     with it the index is appended as a new band. Raises ProcessParameterInvalid for a cube
-    without exactly one bands dimension (DimensionAmbiguous), unresolvable bands
-    (NirBandAmbiguous/RedBandAmbiguous) or an existing `target_band` (BandExists)."""
+    without exactly one bands dimension (DimensionAmbiguous), a `nir` or `red` that names
+    no band (the spec's NirBandAmbiguous/RedBandAmbiguous; the reason lists the bands) or
+    an existing `target_band` (BandExists)."""
     cube = _require_cube(data, "ndvi", "data")
     bands = cube.dimensions_of_type(BANDS)
     if len(bands) != 1:
@@ -452,11 +453,14 @@ def aggregate_temporal_period(
         )
     dim = _temporal_dimension(cube, dimension, "aggregate_temporal_period")
     instants = _instants(cube, dim, "aggregate_temporal_period").astype("datetime64[us]").tolist()
-    keys = [calendar.start(instant) for instant in instants]
-    starts = [min(keys)]
-    while starts[-1] < max(keys):
+    positions: dict[datetime, list[int]] = {}
+    for position, instant in enumerate(instants):
+        positions.setdefault(calendar.start(instant), []).append(position)
+    # Every period from the first to the last, with values or not, as the spec requires.
+    starts, last = [min(positions)], max(positions)
+    while starts[-1] < last:
         starts.append(calendar.following(starts[-1]))
-    groups = [np.flatnonzero([key == start for key in keys]) for start in starts]
+    groups = [np.array(positions.get(start, []), dtype=int) for start in starts]
     labels = np.array([calendar.label(start) for start in starts])
     return _aggregate(cube, dim, groups, labels, reducer, context, "aggregate_temporal_period")
 
