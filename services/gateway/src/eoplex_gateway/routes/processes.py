@@ -1,5 +1,61 @@
-"""Routes answered by the processes service: `GET /processes`, `POST /validation`."""
+"""Routes answered by the processes service: `GET /processes` (public), `POST /validation`."""
 
-from fastapi import APIRouter
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+
+from eoplex_gateway.dependencies import Principal, Services, Settings
+from eoplex_gateway.routes.collections import Limit, Token, _link, page_url
+from eoplex_gateway.urls import api_url
+from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
 
 router = APIRouter()
+
+# The request body is the process itself; anything but a JSON object is a BadRequest.
+ProcessBody = Annotated[dict[str, Any], Body()]
+
+
+def build_processes_page(
+    response: pb.ListProcessesResponse, *, root: str, limit: int | None
+) -> dict[str, Any]:
+    """`GET /processes`: one page of process specifications and its `next` link."""
+    base = f"{root}processes"
+    links = [_link(base, "self")]
+    if response.next_page_token:
+        links.append(_link(page_url(base, limit=limit, token=response.next_page_token), "next"))
+    return {"processes": [json.loads(text) for text in response.processes_json], "links": links}
+
+
+def build_validation_result(response: pb.ValidateProcessResponse) -> dict[str, Any]:
+    """`POST /validation`: the problems found, as openEO errors (empty when valid)."""
+    return {"errors": [{"code": e.code, "message": e.message} for e in response.errors]}
+
+
+@router.get("/processes")
+async def list_processes(
+    request: Request, settings: Settings, backends: Services, limit: Limit = None, token: Token = ""
+) -> JSONResponse:
+    """`GET /processes`: the predefined processes; BadRequest for a bad limit or token."""
+    query = pb.ListProcessesRequest(limit=limit or 0, page_token=token)
+    response = await backends.processes.ListProcesses(query)
+    root = api_url(request, settings)
+    return JSONResponse(build_processes_page(response, root=root, limit=limit))
+
+
+@router.post("/validation")
+async def validate_process(
+    process: ProcessBody, principal: Principal, backends: Services
+) -> dict[str, Any]:
+    """`POST /validation`: 200 with the problems of the process, whatever they are.
+
+    Raises AuthenticationRequired (401), TokenInvalid (403), BadRequest (400) when the
+    body is not a JSON object, ServiceUnavailable (503) when the catalog does not answer.
+    """
+    query = pb.ValidateProcessRequest(
+        process_json=json.dumps(process),
+        user_id=principal.user_id,
+        tenant_id=principal.tenant_id,
+    )
+    return build_validation_result(await backends.processes.ValidateProcess(query))

@@ -1,0 +1,197 @@
+"""`GET /processes` and `POST /validation` through the real processes service, which looks
+collections up in the real catalog (real MongoDB and NATS); bodies checked against openapi.yaml.
+"""
+
+import copy
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import cache
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft4Validator
+
+from eoplex.servers import free_port
+from eoplex_common.process_specs import IMPLEMENTED_PROCESSES
+from eoplex_gateway.app import create_app
+from eoplex_gateway.settings import GatewaySettings
+from services.gateway.tests.conftest import Stack
+from services.processes.tests.processes_server import running_processes
+from tests.catalog_server import RunningCatalog, collection_document, register
+from tests.openapi_validation import _spec, response_schema, validate_error, validate_response
+
+API = "/openeo/1.2"
+ROOT = f"http://testserver{API}/"
+Headers = Callable[[str], dict[str, str]]
+
+
+@asynccontextmanager
+async def gateway(stack: Stack, *, catalog_address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A gateway whose processes service is the real one, checking the catalog given."""
+    async with running_processes(catalog_address=catalog_address) as processes:
+        addresses = stack.addresses.model_copy(update={"processes_address": processes.address})
+        app = create_app(settings=GatewaySettings(rpc_timeout_seconds=5), addresses=addresses)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                yield c
+
+
+@pytest.fixture
+async def http(stack: Stack, catalog: RunningCatalog) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway(stack, catalog_address=catalog.address) as client:
+        yield client
+
+
+@pytest.fixture
+async def without_catalog(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    """A gateway whose processes service finds no catalog answering."""
+    async with gateway(stack, catalog_address=f"127.0.0.1:{free_port()}") as client:
+        yield client
+
+
+@cache
+def _components_with_overlapping_data_types() -> dict[str, Any]:
+    components = copy.deepcopy(_spec()["components"])
+    data_type = components["schemas"]["process_json_schema"]
+    data_type["anyOf"] = data_type.pop("oneOf")
+    return dict(components)
+
+
+def validate_processes_page(body: dict[str, Any]) -> None:
+    """`validate_processes_page(body)`, except that a parameter's data type
+    may match several branches of `process_json_schema`.
+
+    openapi.yaml declares those branches `oneOf`, but they overlap: every ordinary schema such
+    as `{"type": "string"}` matches all three, so no real process passes
+    (Open-EO/openeo-api#600); they are read as `anyOf`.
+    """
+    schema = response_schema("GET", "/processes", 200)
+    root = {"allOf": [schema], "components": _components_with_overlapping_data_types()}
+    problems = [
+        f"/{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in Draft4Validator(root).iter_errors(body)
+    ]
+    assert not problems, problems[:10]
+
+
+def load_and_save(collection_id: str) -> dict[str, Any]:
+    return {
+        "process_graph": {
+            "load": {
+                "process_id": "load_collection",
+                "arguments": {"id": collection_id, "spatial_extent": None, "temporal_extent": None},
+            },
+            "save": {
+                "process_id": "save_result",
+                "arguments": {"data": {"from_node": "load"}, "format": "GTiff"},
+                "result": True,
+            },
+        }
+    }
+
+
+async def test_processes_are_public_and_exactly_the_implemented_ones(
+    without_catalog: httpx.AsyncClient,
+) -> None:
+    response = await without_catalog.get(f"{API}/processes")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    validate_processes_page(body)
+    assert [process["id"] for process in body["processes"]] == sorted(IMPLEMENTED_PROCESSES)
+    assert [(link["rel"], link["href"]) for link in body["links"]] == [("self", f"{ROOT}processes")]
+
+
+async def test_processes_are_paged_by_next_links(without_catalog: httpx.AsyncClient) -> None:
+    url: str | None = f"{API}/processes?limit=30"
+    seen: list[str] = []
+    sizes: list[int] = []
+    while url:
+        response = await without_catalog.get(url)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        validate_processes_page(body)
+        seen += [process["id"] for process in body["processes"]]
+        sizes.append(len(body["processes"]))
+        url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+        assert url is None or url.startswith(f"{ROOT}processes?limit=30&token=")
+    assert seen == sorted(IMPLEMENTED_PROCESSES)
+    full, rest = divmod(len(IMPLEMENTED_PROCESSES), 30)
+    assert sizes == [30] * full + ([rest] if rest else [])
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "token=garbage"])
+async def test_bad_paging_parameters_are_bad_requests(
+    without_catalog: httpx.AsyncClient, query: str
+) -> None:
+    response = await without_catalog.get(f"{API}/processes?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "BadRequest"
+    validate_error(response.json())
+
+
+async def test_validation_needs_authentication(without_catalog: httpx.AsyncClient) -> None:
+    response = await without_catalog.post(f"{API}/validation", json=load_and_save("S2"))
+    assert response.status_code == 401
+    assert response.json()["code"] == "AuthenticationRequired"
+    validate_error(response.json())
+
+
+async def test_a_valid_process_has_no_errors(
+    http: httpx.AsyncClient, catalog: RunningCatalog, bearer: Headers
+) -> None:
+    await register(catalog.catalog, collection_document("S2"), [])
+    response = await http.post(f"{API}/validation", json=load_and_save("S2"), headers=bearer("bob"))
+    assert response.status_code == 200, response.text
+    validate_response("POST", "/validation", 200, response.json())
+    assert response.json() == {"errors": []}
+
+
+async def test_problems_are_listed_with_status_200(
+    http: httpx.AsyncClient, bearer: Headers
+) -> None:
+    process = load_and_save("MISSING")
+    process["process_graph"]["save"]["arguments"]["colour"] = "red"
+    process["process_graph"]["load"]["process_id"] = "load_collection"
+    process["process_graph"]["extra"] = {"process_id": "teleport", "arguments": {}}
+    response = await http.post(f"{API}/validation", json=process, headers=bearer("alice"))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    validate_response("POST", "/validation", 200, body)
+    assert sorted(error["code"] for error in body["errors"]) == [
+        "CollectionNotFound",
+        "ProcessParameterUnsupported",
+        "ProcessUnsupported",
+    ]
+    assert "Collection 'MISSING' does not exist." in [error["message"] for error in body["errors"]]
+
+
+async def test_a_process_without_graph_is_reported_not_refused(
+    http: httpx.AsyncClient, bearer: Headers
+) -> None:
+    response = await http.post(f"{API}/validation", json={"title": "x"}, headers=bearer("alice"))
+    assert response.status_code == 200
+    assert [error["code"] for error in response.json()["errors"]] == ["ProcessGraphMissing"]
+
+
+@pytest.mark.parametrize("content", [b"[1, 2]", b'"process"', b"{broken", b""])
+async def test_a_body_that_is_not_a_json_object_is_a_bad_request(
+    http: httpx.AsyncClient, bearer: Headers, content: bytes
+) -> None:
+    headers = {**bearer("alice"), "Content-Type": "application/json"}
+    response = await http.post(f"{API}/validation", content=content, headers=headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "BadRequest"
+    validate_error(response.json())
+
+
+async def test_an_unreachable_catalog_is_service_unavailable(
+    without_catalog: httpx.AsyncClient, bearer: Headers
+) -> None:
+    response = await without_catalog.post(
+        f"{API}/validation", json=load_and_save("S2"), headers=bearer("alice")
+    )
+    assert response.status_code == 503
+    assert response.json()["code"] == "ServiceUnavailable"
+    validate_error(response.json())
