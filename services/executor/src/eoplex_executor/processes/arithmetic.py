@@ -10,6 +10,9 @@ Every process has two rules, and `_elementwise` picks one:
   `eoplex_executor.cube`). Integers are widened before arithmetic so that nothing
   wraps around (`uint16` red minus a smaller NIR stays negative).
 
+A JSON argument of the wrong type (a string for `add`, a number for `and`) raises
+`ProcessParameterInvalid`, as does a list next to cube values.
+
 Array rules run under `np.errstate(all="ignore")` in each chunk: a division by zero is
 `inf`/NaN as IEEE 754 and the spec say, and must not surface as a warning when dask
 computes the cube much later.
@@ -276,7 +279,8 @@ def _false_like(*operands: Any) -> Any:
 @process()
 def eq(x: Any, y: Any, delta: Any = None, case_sensitive: bool = True) -> Any:
     """openEO `eq`: x equals y (within `delta` for numbers, ignoring case for strings when
-    `case_sensitive` is false); null if either is null, false on no-data in cubes."""
+    `case_sensitive` is false); null if either is null, false on no-data in cubes. Cube values
+    are numbers, so `case_sensitive` applies to JSON strings only."""
     return _elementwise(
         "eq",
         lambda x, y: _eq_scalar(x, y, delta, case_sensitive),
