@@ -1,17 +1,167 @@
 """What the back-end can really do: file formats, UDF runtimes, service types, conformance.
 
-Nothing is listed here that the back-end cannot do. The raster executor does not
-exist yet, so the file format maps are empty; the issue that adds the executor
-registers its formats here, and `GET /file_formats` follows.
+Nothing is listed here that the back-end cannot do. The file formats are the ones
+the executor reads (`load_collection`) and writes (`save_result`); services never
+import each other, so their descriptions live here and an executor test checks
+that `save_result` accepts exactly the output formats and options listed.
 """
 
 from typing import Any
 
 OPENEO_API_CONFORMANCE = "https://api.openeo.org/1.2.0"
 
+_GTIFF_LINKS = [
+    {
+        "href": "https://gdal.org/drivers/raster/cog.html",
+        "rel": "about",
+        "title": "GDAL on the Cloud-Optimized GeoTIFF format",
+    },
+    {
+        "href": "https://gdal.org/drivers/raster/gtiff.html",
+        "rel": "about",
+        "title": "GDAL on the GeoTIFF format",
+    },
+]
+
 # GDAL-named formats the executor can read from (`input`) and write to (`output`).
-INPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {}
-OUTPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {}
+INPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {
+    "GTiff": {
+        "title": "GeoTIFF",
+        "description": (
+            "The assets of collections: Cloud-Optimized GeoTIFFs and plain GeoTIFFs, which "
+            "`load_collection` reads window by window. Each band of the data cube is a band "
+            "of an asset; each date is the datetime of a STAC item."
+        ),
+        "gis_data_types": ["raster"],
+        "parameters": {},
+        "links": _GTIFF_LINKS,
+    },
+}
+
+OUTPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {
+    "GTiff": {
+        "title": "Cloud-Optimized GeoTIFF",
+        "description": (
+            "Cloud-Optimized GeoTIFFs (deflate-compressed tiles of 512 by 512 pixels) of a "
+            "raster data cube with the spatial dimensions `x` and `y` and, optionally, a "
+            "temporal dimension `t` and a bands dimension `bands`; other dimensions must be "
+            "reduced first. Every band "
+            "is a band of the file, described by its label; no-data is the file's no-data "
+            "value (NaN for floating-point data). With a temporal dimension, a synchronous "
+            "request writes one file whose bands are every date and band, date by date, "
+            "described as `<date> <band>` and tagged with their `datetime`; a batch job writes "
+            "one file per date, `result_<date>.tif`, whose asset has that `datetime`."
+        ),
+        "gis_data_types": ["raster"],
+        "parameters": {
+            "datatype": {
+                "type": ["string", "null"],
+                "enum": [
+                    "uint8",
+                    "int8",
+                    "uint16",
+                    "int16",
+                    "uint32",
+                    "int32",
+                    "float32",
+                    "float64",
+                    None,
+                ],
+                "default": None,
+                "description": (
+                    "The pixel type of the file; by default the data's (booleans as uint8). "
+                    "Floating-point values written as integers are rounded and clipped to the "
+                    "type's range; their no-data is then the type's largest value (unsigned "
+                    "types) or smallest (signed), which no valid value takes."
+                ),
+            },
+            "overviews": {
+                "type": "boolean",
+                "default": True,
+                "description": (
+                    "Whether to add overviews (reduced-resolution copies for fast display): "
+                    "averages of floating-point data, nearest neighbours of integers."
+                ),
+            },
+        },
+        "links": _GTIFF_LINKS,
+    },
+    "netCDF": {
+        "title": "netCDF",
+        "description": (
+            "A netCDF-4 file following the CF-1.8 conventions: one variable per band, named "
+            "by the band's label (`data` for a cube without bands dimension), over the other "
+            "dimensions of the cube (`t`, `y`, `x`, ...). `t` is a CF time coordinate; `x` and "
+            "`y` hold pixel centres with the standard names and units of the CRS's axes; the "
+            "grid-mapping variable `crs` holds the CRS (`crs_wkt`, `spatial_ref`). No-data is "
+            "NaN (`_FillValue`); variables are deflate-compressed."
+        ),
+        "gis_data_types": ["raster"],
+        "parameters": {},
+        "links": [
+            {
+                "href": "https://gdal.org/drivers/raster/netcdf.html",
+                "rel": "about",
+                "title": "GDAL on the netCDF format",
+            },
+            {
+                "href": "https://cfconventions.org/",
+                "rel": "about",
+                "title": "The CF metadata conventions",
+            },
+        ],
+    },
+    "JSON": {
+        "title": "JSON",
+        "description": (
+            "Numbers, strings, booleans, arrays and objects as JSON; no-data (NaN) and "
+            "infinite numbers as `null`. A raster data cube of at most 1,000,000 values is an "
+            "object: `dimensions` maps each dimension's name to its `type` (`spatial`, "
+            "`temporal`, `bands` or `other`) and `labels` (dates as RFC 3339 strings, x and "
+            "y as pixel centres), in the order in which `data` nests them; `crs` is the CRS "
+            "of the spatial dimensions; `data` holds the values as nested arrays. Larger "
+            "cubes: GTiff or netCDF."
+        ),
+        "gis_data_types": ["raster", "other"],
+        "parameters": {},
+    },
+    "PNG": {
+        "title": "PNG",
+        "description": (
+            "An 8-bit preview image, without georeferencing, of a raster data cube with the "
+            "spatial dimensions `x` and `y`, at most one date, and one band (grayscale) or "
+            "three (RGB, in the order of the bands dimension). Values are stretched linearly "
+            "from `min` to `max` onto 1 to 255; a pixel that is no-data in any band is 0 in "
+            "every band, the value the file declares transparent."
+        ),
+        "gis_data_types": ["raster"],
+        "parameters": {
+            "min": {
+                "type": ["number", "null"],
+                "default": None,
+                "description": (
+                    "The value shown as 1, the darkest; by default the 2nd percentile of the "
+                    "values of all bands."
+                ),
+            },
+            "max": {
+                "type": ["number", "null"],
+                "default": None,
+                "description": (
+                    "The value shown as 255, the brightest; by default the 98th percentile of "
+                    "the values of all bands. Must be greater than `min`."
+                ),
+            },
+        },
+        "links": [
+            {
+                "href": "https://gdal.org/drivers/raster/png.html",
+                "rel": "about",
+                "title": "GDAL on the PNG format",
+            },
+        ],
+    },
+}
 
 # UDFs run only once the executor supports them.
 UDF_RUNTIMES: dict[str, dict[str, Any]] = {}
