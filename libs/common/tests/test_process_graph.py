@@ -209,6 +209,7 @@ def test_missing_required_arguments_are_process_parameter_required() -> None:
         ("add", {"x": True, "y": 2}, "x"),
         ("array_element", {"data": [1], "index": 1.5}, "index"),
         ("array_element", {"data": "abc", "index": 0}, "data"),
+        ("array_element", {"data": [1], "return_nodata": None}, "return_nodata"),
         ("reduce_dimension", {"data": CUBE, "reducer": "mean", "dimension": "t"}, "reducer"),
         (
             "reduce_dimension",
@@ -234,6 +235,8 @@ def test_literal_values_of_the_wrong_json_type_are_process_parameter_invalid(
         ("add", {"x": {"from_parameter": "value"}, "y": 1}),
         ("if", {"value": True, "accept": "anything", "reject": [1, {"a": None}]}),
         ("array_element", {"data": [1], "label": "B04"}),
+        ("array_element", {"data": [1], "index": 0, "label": None}),
+        ("quantiles", {"data": [1], "probabilities": None, "q": 2}),
     ],
 )
 def test_values_that_may_match_the_schema_are_accepted(

@@ -366,7 +366,11 @@ class _Checker:
             if parameter is None:
                 self.errors.append(ProcessParameterUnsupported(process=process_id, parameter=name))
                 continue
-            problem = _type_problem(value, parameter.get("schema"))
+            # An optional parameter without a default is null when omitted (so the evaluator
+            # fills it in), though some schemas do not admit null, e.g. `array_element`'s `index`:
+            # null passed explicitly means the same.
+            omitted = value is None and _is_optional(parameter) and parameter.get("default") is None
+            problem = None if omitted else _type_problem(value, parameter.get("schema"))
             if problem is not None:
                 self.errors.append(
                     ProcessParameterInvalid(process=process_id, parameter=name, reason=problem)
