@@ -14,6 +14,7 @@ import xarray as xr
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.cube import DimensionArray
 from eoplex_executor.environment import Environment
+from eoplex_executor.registry import implementations
 from services.executor.tests.cubes import make_cube, make_environment, run_graph, run_process
 
 NAN = np.nan
@@ -329,3 +330,23 @@ def test_xarray_inputs_are_not_computed_by_the_reducers(env: Environment) -> Non
     for process_id in ("mean", "median", "first", "count", "extrema"):
         run_process(process_id, env, data=data)
     run_process("array_element", env, data=data, index=0)
+
+
+@pytest.mark.parametrize("reducer", ["max", "min", "sum", "mean"])
+@pytest.mark.parametrize("ignore_nodata", [True, False])
+def test_a_dimension_split_in_chunks_is_reduced_without_rechunking(
+    reducer: str, ignore_nodata: bool
+) -> None:
+    """One chunk per date, as load_collection reads: reduced chunk by chunk in a tree (memory
+    bounded whatever the number of dates), with the same values as the one-chunk kernel."""
+    values = np.random.default_rng(3).random((6, 2, 4, 5)).astype(np.float32)
+    values[:, 0, 0, 0] = np.nan
+    values[2, 1, 1, 1] = np.nan
+    cube = make_cube(values, dates=[f"2022-06-0{i + 1}" for i in range(6)])
+    per_date = cube.data.chunk({"t": 1})
+    function = implementations()[reducer].function
+    split = function(data=DimensionArray(per_date, "t"), ignore_nodata=ignore_nodata)
+    whole = function(data=DimensionArray(cube.data, "t"), ignore_nodata=ignore_nodata)
+    assert not any("rechunk" in str(name) for name in split.data.dask.layers)
+    assert split.dtype == np.float32
+    np.testing.assert_allclose(split.values, whole.values, rtol=1e-6, equal_nan=True)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, NoReturn
 
+import dask.array
 import numpy as np
 import xarray as xr
 
@@ -149,6 +150,8 @@ def _reduce_dimension_array(
 ) -> Any:
     values = data.data if data.data.dtype.kind == "f" else data.data.astype(np.float64)
     dimension, dtype = data.dimension, values.dtype
+    if size is None and kernel in TREE_REDUCIBLE and _chunked_along(values, dimension):
+        return values.reduce(partial(_tree_reduction, kernel, ignore_nodata), dim=dimension)
 
     def run(chunk: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):
@@ -172,6 +175,42 @@ def _reduce_dimension_array(
         return result
     labelled = result.assign_coords({dimension: np.arange(size)}).transpose(*values.dims)
     return DimensionArray(labelled, dimension)
+
+
+# Kernels that combine partial results, so a dimension split into chunks (e.g. one per
+# date) is reduced chunk by chunk, in a tree, and memory does not grow with its length.
+TREE_REDUCIBLE = (_max, _min, _sum, _mean)
+
+
+def _chunked_along(values: xr.DataArray, dimension: str) -> bool:
+    chunks = values.chunks
+    return chunks is not None and len(chunks[values.get_axis_num(dimension)]) > 1
+
+
+def _tree_reduction(
+    kernel: Kernel, ignore_nodata: bool, values: dask.array.Array, axis: int
+) -> dask.array.Array:
+    """max, min, sum or mean of a dask array along `axis`, with the kernels' no-data rules."""
+    valid = (~dask.array.isnan(values)).sum(axis=axis)
+    if kernel in (_max, _min):
+        # fmax/fmin skip NaN (and give NaN for only NaN) without warnings; maximum/minimum
+        # propagate it, which is the rule when no-data is not ignored.
+        skip, keep = (np.fmax, np.maximum) if kernel is _max else (np.fmin, np.minimum)
+        combine = partial(_ufunc_reduce, skip if ignore_nodata else keep)
+        return dask.array.reduction(
+            values, chunk=combine, aggregate=combine, axis=axis, dtype=values.dtype
+        )
+    total = dask.array.nansum(values, axis=axis) if ignore_nodata else values.sum(axis=axis)
+    if kernel is _mean:
+        total = total / dask.array.maximum(valid, 1)
+    return dask.array.where(valid > 0, total, np.nan).astype(values.dtype)
+
+
+def _ufunc_reduce(
+    ufunc: np.ufunc, values: np.ndarray, axis: Any = None, keepdims: bool = False
+) -> np.ndarray:
+    result: np.ndarray = ufunc.reduce(values, axis=axis, keepdims=keepdims)
+    return result
 
 
 def _dimension_array(data: Any) -> DimensionArray | None:
