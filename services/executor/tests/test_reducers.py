@@ -342,7 +342,7 @@ def test_a_dimension_split_in_chunks_is_reduced_without_rechunking(
     values = np.random.default_rng(3).random((6, 2, 4, 5)).astype(np.float32)
     values[:, 0, 0, 0] = np.nan
     values[2, 1, 1, 1] = np.nan
-    cube = make_cube(values, dates=[f"2022-06-0{i + 1}" for i in range(6)])
+    cube = make_cube(values, dates=[f"2022-06-0{i + 1}" for i in range(6)], chunked=False)
     per_date = cube.data.chunk({"t": 1})
     function = implementations()[reducer].function
     split = function(data=DimensionArray(per_date, "t"), ignore_nodata=ignore_nodata)
