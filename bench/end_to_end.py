@@ -1,0 +1,84 @@
+"""`POST /result` end to end: the local stack, the bench data registered, the openeo client.
+
+The stack starts as the end-to-end tests start it (`tests/stack.py`: free port,
+temporary state directory, a known demo password); the data is registered with
+the operator command `eoplex admin collections ingest --reference` (files stay where
+they are, as `tests/test_e2e_ingest.py` does); then the official `openeo` client
+downloads the maximum NDVI as GTiff, timed from request to file on disk.
+"""
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import openeo
+from openeo.rest.datacube import DataCube
+
+from bench.data import RULES
+from eoplex.servers import free_port
+from eoplex.stack import LocalStack, StackConfig
+
+COLLECTION_ID = "BENCH_S2"
+INGEST_TIMEOUT_SECONDS = 300
+
+
+def ingest(stack: LocalStack, folder: Path) -> None:
+    """Register `folder` as the collection, its files referenced in place."""
+    assert RULES.datetime_pattern and RULES.band_pattern
+    argv = [sys.executable, "-m", "eoplex", "admin", "collections", "ingest"]
+    argv += ["--id", COLLECTION_ID, "--from", str(folder.absolute()), "--reference"]
+    argv += ["--datetime-pattern", RULES.datetime_pattern]
+    argv += ["--band-pattern", RULES.band_pattern]
+    done = subprocess.run(
+        argv,
+        env={**os.environ, **stack.env},
+        capture_output=True,
+        text=True,
+        timeout=INGEST_TIMEOUT_SECONDS,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"ingest failed: {done.stderr.strip()[-300:]}")
+
+
+def download_times(stack: LocalStack, output: Path, repetitions: int) -> list[float]:
+    """Seconds of each `download` of the maximum NDVI; the last result stays in `output`."""
+    connection = openeo.connect(stack.api_url)
+    connection.authenticate_basic(stack.demo_user, stack.demo_password)
+    cube = connection.load_collection(COLLECTION_ID, bands=["B04", "B08"])
+    result: DataCube = cube.ndvi(nir="B08", red="B04").max_time()
+    seconds = []
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        result.download(output, format="GTiff")
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def measure_end_to_end(
+    folder: Path, output: Path, *, repetitions: int, env: Mapping[str, str]
+) -> dict[str, Any]:
+    """Start the stack, register the data, time the downloads; the stack is stopped after."""
+    state_dir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
+    config = StackConfig(
+        port=free_port(),
+        state_dir=state_dir,
+        demo_password=secrets.token_urlsafe(12),
+        extra_env=dict(env),
+    )
+    stack = LocalStack(config=config)
+    try:
+        stack.start()
+        # The demo collections are generated in the background: let them finish first.
+        stack.wait_for_demo_data(timeout_seconds=300)
+        ingest(stack, folder)
+        return {"seconds": download_times(stack, output, repetitions)}
+    finally:
+        stack.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)

@@ -1,0 +1,369 @@
+"""`make bench`: the executor against the hand-written floor, on the same data, in one run.
+
+Measured, each side in a process of its own (so that peak memory is its own), the
+repetitions interleaved (floor, executor, floor, executor, ...) so that a machine
+that slows down slows both:
+
+- work time: the floor (`bench.floor`) and the executor on the equivalent process
+  graph (`bench.executor_run`), median of the repetitions, and their ratio;
+- peak memory (VmHWM) of each and the ratio; the executor's with 6 and 12 dates,
+  which must not grow with the number of dates;
+- correctness: both results against a float64 numpy reference computed here from
+  the COGs: largest absolute difference, identical no-data masks, identical grid;
+- `POST /result` end to end through the local stack and the `openeo` client, when
+  the stack can run (else "unavailable: <reason>").
+
+Targets (the issue's): executor work <= 1.3x the floor, end to end <= 2x the floor,
+peak memory <= 2x the floor's and not growing with dates, results within 1e-6 of
+the reference with identical no-data masks. These are ratios measured in the same
+run, never assertions of the test suite.
+
+Results are printed as a table and written to `.state/bench/results.json`.
+"""
+
+import argparse
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from openeo.rest.datacube import DataCube
+
+from bench.data import DATES, DEFAULT_FOLDER, dates, ensure_data, expected_files
+from bench.executor_run import COLLECTION_ID
+
+WORK_DIR = Path(".state/bench")
+TOLERANCE = 1e-6
+GROWTH_TOLERANCE = 1.10  # peak memory with 12 dates over that with 6
+TARGETS = {"executor_work": 1.3, "end_to_end": 2.0, "peak_memory": 2.0}
+# The same for both sides, and what a worker of the `serve` pool uses by default
+# (`OPENEO_EXECUTOR_GDAL_CACHEMAX_MB`), so neither gets a bigger GDAL block cache.
+GDAL_CACHEMAX_MB = 256
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Run:
+    """One child process: its work's wall and CPU time, its whole life, its memory."""
+
+    seconds: float
+    wall_seconds: float
+    cpu_seconds: float
+    peak_rss_bytes: int
+    baseline_rss_bytes: int
+
+
+def child_environment() -> dict[str, str]:
+    """The environment of every measured process: the same GDAL block cache, UTC."""
+    return {
+        **os.environ,
+        "GDAL_CACHEMAX": str(GDAL_CACHEMAX_MB),
+        "OPENEO_EXECUTOR_GDAL_CACHEMAX_MB": str(GDAL_CACHEMAX_MB),
+        "TZ": "UTC",
+    }
+
+
+def warm_page_cache(folder: Path) -> None:
+    """Read every input once, so the first measured run does not pay for the disk alone."""
+    for path in expected_files(folder):
+        path.read_bytes()
+
+
+def client_graph(date_count: int) -> dict[str, Any]:
+    """The process graph the official `openeo` client writes for NDVI, max over time, GTiff."""
+    first, end = dates()[0], dates(date_count + 1)[-1]  # the end is excluded
+    extent = None if date_count == DATES else [f"{first:%Y-%m-%d}", f"{end:%Y-%m-%d}"]
+    cube = DataCube.load_collection(
+        COLLECTION_ID, connection=None, bands=["B04", "B08"], temporal_extent=extent
+    )
+    graph: dict[str, Any] = (
+        cube.ndvi(nir="B08", red="B04").max_time().save_result("GTiff").flat_graph()
+    )
+    return graph
+
+
+def run_child(argv: list[str]) -> Run:
+    """Run `python -m <argv>` and read the report of its last line of output."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", *argv], env=child_environment(), capture_output=True, text=True
+    )
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed:\n{done.stderr.strip()[-2000:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return Run(
+        seconds=report["seconds"],
+        wall_seconds=wall,
+        cpu_seconds=report["cpu_seconds"],
+        peak_rss_bytes=report["peak_rss_bytes"],
+        baseline_rss_bytes=report["baseline_rss_bytes"],
+    )
+
+
+def floor_argv(folder: Path, output: Path, date_count: int) -> list[str]:
+    return ["bench.floor", str(folder), str(output), "--dates", str(date_count)]
+
+
+def executor_argv(folder: Path, output: Path, date_count: int, work: Path) -> list[str]:
+    graph_path = work / f"graph_{date_count}_dates.json"
+    graph_path.write_text(json.dumps(client_graph(date_count), indent=1))
+    return ["bench.executor_run", str(folder), str(graph_path), str(output)]
+
+
+def reference_ndvi_max(folder: Path) -> np.ndarray:
+    """Maximum NDVI over every date in float64, NaN where no date has both bands."""
+    maximum: np.ndarray | None = None
+    for instant in dates():
+        values = []
+        for band in ("B04", "B08"):
+            with rasterio.open(folder / f"S2_{instant:%Y%m%d}_{band}.tif") as dataset:
+                raw = dataset.read(1)
+                values.append(np.where(raw == dataset.nodata, np.nan, raw.astype(np.float64)))
+        red, nir = values
+        ndvi = (nir - red) / (nir + red)
+        maximum = ndvi if maximum is None else np.fmax(maximum, ndvi)
+    assert maximum is not None
+    return maximum
+
+
+def compare(output: Path, reference: np.ndarray, folder: Path) -> dict[str, Any]:
+    """Largest difference to the reference, and whether no-data masks and grids are equal."""
+    with rasterio.open(output) as dataset:
+        values = dataset.read(1).astype(np.float64)
+        grid = (dataset.crs, dataset.transform, dataset.shape)
+        nodata = dataset.nodata
+    with rasterio.open(expected_files(folder)[0]) as source:
+        same_grid = grid == (source.crs, source.transform, source.shape)
+    if values.shape != reference.shape:
+        return {"same_grid": False, "masks_identical": False, "max_abs_diff": None}
+    masks_identical = bool(np.array_equal(np.isnan(values), np.isnan(reference)))
+    valid = ~np.isnan(values) & ~np.isnan(reference)
+    difference = float(np.abs(values[valid] - reference[valid]).max()) if valid.any() else 0.0
+    return {
+        "same_grid": bool(same_grid),
+        "masks_identical": masks_identical,
+        "max_abs_diff": difference,
+        "nodata_pixels": int(np.isnan(values).sum()),
+        "reference_nodata_pixels": int(np.isnan(reference).sum()),
+        "nodata_value_is_nan": nodata is not None and bool(np.isnan(nodata)),
+    }
+
+
+def measure_pair(folder: Path, work: Path, repetitions: int) -> dict[str, list[Run]]:
+    """Floor and executor on every date, interleaved, `repetitions` times each."""
+    runs: dict[str, list[Run]] = {"floor": [], "executor": []}
+    for _ in range(repetitions):
+        runs["floor"].append(run_child(floor_argv(folder, work / "floor.tif", DATES)))
+        argv = executor_argv(folder, work / "executor.tif", DATES, work)
+        runs["executor"].append(run_child(argv))
+    return runs
+
+
+def measure_growth(folder: Path, work: Path) -> dict[str, Run]:
+    """Both sides once on half the dates, for the growth of peak memory with dates."""
+    half = DATES // 2
+    return {
+        "floor": run_child(floor_argv(folder, work / f"floor_{half}.tif", half)),
+        "executor": run_child(executor_argv(folder, work / f"executor_{half}.tif", half, work)),
+    }
+
+
+def measure_end_to_end_safely(folder: Path, work: Path, repetitions: int) -> dict[str, Any]:
+    """The end-to-end figures, or why they could not be measured."""
+    try:
+        from bench.end_to_end import measure_end_to_end
+
+        output = work / "end_to_end.tif"
+        figures = measure_end_to_end(
+            folder, output, repetitions=repetitions, env=child_environment()
+        )
+        return {**figures, "output": output}
+    except Exception as error:  # whatever stops the stack or the request, the rest stands
+        reason = f"{type(error).__name__}: {error}".strip().splitlines()
+        return {"unavailable": reason[0][:300] if reason else type(error).__name__}
+
+
+def profile_executor(folder: Path, work: Path, top: int = 20) -> None:
+    """Run the executor once, profiled with one dask thread so that the task times add up
+    to the wall time, and print where its time goes."""
+    stats_path = work / "executor.prof"
+    argv = executor_argv(folder, work / "executor_profiled.tif", DATES, work)
+    run = run_child([*argv, "--profile", str(stats_path), "--threads", "1"])
+    print(f"\nprofiled executor (1 dask thread): {run.seconds:.2f} s of work; dask tasks:")
+    for kind, figures in json.loads(stats_path.with_suffix(".tasks.json").read_text()).items():
+        print(f"  {kind:40}{figures['tasks']:6.0f} tasks {figures['seconds']:8.2f} s")
+    print("calling thread (cProfile), by cumulative time, engine and GDAL calls:")
+    stats = pstats.Stats(str(stats_path)).sort_stats("cumulative")
+    stats.print_stats(r"eoplex_executor|rasterio|dask/array/core.py:\d+\(store\)", top)
+
+
+def summarise(runs: list[Run]) -> dict[str, float]:
+    """Medians of the repetitions (peak memory: the largest)."""
+    return {
+        "seconds": statistics.median(run.seconds for run in runs),
+        "wall_seconds": statistics.median(run.wall_seconds for run in runs),
+        "cpu_seconds": statistics.median(run.cpu_seconds for run in runs),
+        "peak_rss_bytes": max(run.peak_rss_bytes for run in runs),
+        "baseline_rss_bytes": max(run.baseline_rss_bytes for run in runs),
+    }
+
+
+def verdict(ratio: float | None, target: float) -> str:
+    if ratio is None:
+        return "n/a"
+    return "ok" if ratio <= target else "MISSED"
+
+
+def build_results(
+    pair: dict[str, list[Run]],
+    growth: dict[str, Run],
+    correctness: dict[str, dict[str, Any]],
+    end_to_end: dict[str, Any],
+) -> dict[str, Any]:
+    """Every figure and ratio, as written to results.json."""
+    floor, executor = summarise(pair["floor"]), summarise(pair["executor"])
+    half = {side: run.peak_rss_bytes for side, run in growth.items()}
+    results: dict[str, Any] = {
+        "environment": {
+            "GDAL_CACHEMAX_MB": GDAL_CACHEMAX_MB,
+            "cpus": os.cpu_count(),
+            "load_average_at_end": os.getloadavg()[0],
+        },
+        "floor": floor,
+        "executor": executor,
+        "runs": {side: [asdict(run) for run in runs] for side, runs in pair.items()},
+        "ratios": {
+            "executor_work": executor["seconds"] / floor["seconds"],
+            "peak_memory": executor["peak_rss_bytes"] / floor["peak_rss_bytes"],
+            "work_memory": (executor["peak_rss_bytes"] - executor["baseline_rss_bytes"])
+            / (floor["peak_rss_bytes"] - floor["baseline_rss_bytes"]),
+            "executor_memory_growth": executor["peak_rss_bytes"] / half["executor"],
+            "floor_memory_growth": floor["peak_rss_bytes"] / half["floor"],
+        },
+        "half_dates": {side: asdict(run) for side, run in growth.items()},
+        "correctness": correctness,
+        "end_to_end": {key: value for key, value in end_to_end.items() if key != "output"},
+    }
+    if "seconds" in end_to_end:
+        median = statistics.median(end_to_end["seconds"])
+        results["end_to_end"]["median_seconds"] = median
+        results["ratios"]["end_to_end"] = median / floor["seconds"]
+    return results
+
+
+def row(label: str, floor: float, executor: float, digits: int, target: float | None = None) -> str:
+    """One line of the table: both sides, their ratio and, if any, the target it is held to."""
+    ratio = executor / floor
+    judged = f"  <= {target} {verdict(ratio, target)}" if target is not None else ""
+    return f"{label:34}{floor:12.{digits}f}{executor:12.{digits}f}{ratio:9.2f}{judged}"
+
+
+def table(results: dict[str, Any]) -> str:
+    """The results as a readable table."""
+    floor, executor, half = results["floor"], results["executor"], results["half_dates"]
+
+    def mib(figures: dict[str, Any], key: str = "peak_rss_bytes") -> float:
+        return float(figures[key]) / MIB
+
+    lines = [
+        f"{'':34}{'floor':>12}{'executor':>12}{'ratio':>9}  target",
+        row("work time, median (s)", floor["seconds"], executor["seconds"], 2,
+            TARGETS["executor_work"]),
+        row("work CPU time, median (s)", floor["cpu_seconds"], executor["cpu_seconds"], 2),
+        row("process life incl. imports (s)", floor["wall_seconds"], executor["wall_seconds"], 2),
+        row(f"peak RSS, {DATES} dates (MiB)", mib(floor), mib(executor), 0,
+            TARGETS["peak_memory"]),
+        row("  of which after imports (MiB)",
+            mib(floor) - mib(floor, "baseline_rss_bytes"),
+            mib(executor) - mib(executor, "baseline_rss_bytes"), 0),
+        row(f"peak RSS, {DATES // 2} dates (MiB)", mib(half["floor"]), mib(half["executor"]), 0),
+        f"{f'peak RSS growth {DATES} / {DATES // 2} dates':34}"
+        f"{results['ratios']['floor_memory_growth']:12.2f}"
+        f"{results['ratios']['executor_memory_growth']:12.2f}{'':9}  <= {GROWTH_TOLERANCE} "
+        f"{verdict(results['ratios']['executor_memory_growth'], GROWTH_TOLERANCE)}",
+    ]  # fmt: skip
+    lines += correctness_lines(results["correctness"])
+    lines += end_to_end_lines(results)
+    lines.append(
+        f"same environment for both: GDAL_CACHEMAX={GDAL_CACHEMAX_MB} MB, TZ=UTC, "
+        f"{os.cpu_count()} CPUs; the executor's dask uses every CPU, the floor one thread; "
+        f"load average at the end {results['environment']['load_average_at_end']:.1f} "
+        "(other work on the machine inflates both sides)."
+    )
+    return "\n".join(lines)
+
+
+def correctness_lines(correctness: dict[str, dict[str, Any]]) -> list[str]:
+    lines = []
+    for side, figures in correctness.items():
+        difference = figures["max_abs_diff"]
+        ok = (
+            difference is not None
+            and difference <= TOLERANCE
+            and figures["masks_identical"]
+            and figures["same_grid"]
+        )
+        lines.append(
+            f"correctness {side + ':':12} max |diff| vs float64 = {difference!s:<24}"
+            f"masks identical: {figures['masks_identical']}, grid identical: "
+            f"{figures['same_grid']}  {'ok' if ok else 'MISSED'}"
+        )
+    return lines
+
+
+def end_to_end_lines(results: dict[str, Any]) -> list[str]:
+    figures = results["end_to_end"]
+    if "unavailable" in figures:
+        return [f"POST /result end to end: unavailable: {figures['unavailable']}"]
+    ratio = results["ratios"]["end_to_end"]
+    runs = ", ".join(f"{seconds:.2f}" for seconds in figures["seconds"])
+    return [
+        f"POST /result end to end (openeo client download), median {figures['median_seconds']:.2f}"
+        f" s (runs: {runs}); ratio to the floor's work time {ratio:.2f}  <= "
+        f"{TARGETS['end_to_end']} {verdict(ratio, TARGETS['end_to_end'])}"
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_FOLDER, help="the COG folder")
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--no-end-to-end", action="store_true", help="skip POST /result")
+    parser.add_argument("--profile", action="store_true", help="also cProfile the executor")
+    args = parser.parse_args()
+    work = WORK_DIR / "out"
+    work.mkdir(parents=True, exist_ok=True)
+    folder = ensure_data(args.data)
+    warm_page_cache(folder)
+    print(f"data: {DATES} dates x 2 bands of 2048 x 2048 uint16 COGs in {folder}", flush=True)
+    pair = measure_pair(folder, work, args.repetitions)
+    growth = measure_growth(folder, work)
+    reference = reference_ndvi_max(folder)
+    correctness = {
+        "floor": compare(work / "floor.tif", reference, folder),
+        "executor": compare(work / "executor.tif", reference, folder),
+    }
+    end_to_end: dict[str, Any] = {"unavailable": "skipped (--no-end-to-end)"}
+    if not args.no_end_to_end:
+        end_to_end = measure_end_to_end_safely(folder, work, args.repetitions)
+        if "output" in end_to_end:
+            correctness["end_to_end"] = compare(end_to_end["output"], reference, folder)
+    results = build_results(pair, growth, correctness, end_to_end)
+    (WORK_DIR / "results.json").write_text(json.dumps(results, indent=1))
+    print(table(results))
+    print(f"written: {WORK_DIR / 'results.json'}")
+    if args.profile:
+        profile_executor(folder, work)
+
+
+if __name__ == "__main__":
+    main()
