@@ -70,9 +70,10 @@ OUTPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {
                 "default": None,
                 "description": (
                     "The pixel type of the file; by default the data's (booleans as uint8). "
-                    "Floating-point values written as integers are rounded and clipped to the "
-                    "type's range; their no-data is then the type's largest value (unsigned "
-                    "types) or smallest (signed), which no valid value takes."
+                    "Floating-point values written as integers are rounded to the nearest "
+                    "integer (halves to even) and clipped to the type's range; their no-data is "
+                    "then the type's largest value (unsigned types) or smallest (signed), which "
+                    "no valid value takes."
                 ),
             },
             "overviews": {

@@ -1,0 +1,425 @@
+"""save_result: every output format written, reopened with its own reader and compared with
+the cube's values; the formats and options equal what /file_formats lists."""
+
+import json
+import threading
+import warnings
+from pathlib import Path
+from typing import Any
+
+import dask.array
+import numpy as np
+import pyproj
+import pytest
+import rasterio
+import xarray as xr
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.transform import Affine
+
+from eoplex_capabilities import registry
+from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_executor.cube import RasterCube
+from eoplex_executor.environment import Environment, Limits, ResultFile
+from eoplex_executor.processes.saving import GTIFF_DATATYPES, OUTPUT_FORMATS
+from services.executor.tests.cubes import (
+    CRS,
+    NORTH,
+    RESOLUTION,
+    WEST,
+    make_cube,
+    make_environment,
+    run_process,
+)
+
+GTIFF = "image/tiff; application=geotiff; profile=cloud-optimized"
+DATES = ["2022-06-01T00:00:00Z", "2022-06-06T00:00:00Z", "2022-06-11T00:00:00Z"]
+TRANSFORM = Affine(RESOLUTION, 0.0, WEST, 0.0, -RESOLUTION, NORTH)
+
+
+def environment(path: Path, *, single_file: bool = True) -> Environment:
+    path.mkdir(parents=True, exist_ok=True)
+    env = make_environment(path)
+    env.limits = Limits(single_file=single_file)
+    return env
+
+
+def save(env: Environment, data: Any, format: str, **options: Any) -> list[ResultFile]:
+    assert run_process("save_result", env, data=data, format=format, options=options) is True
+    return env.outputs
+
+
+def values_of(cube: RasterCube) -> np.ndarray:
+    return np.asarray(cube.data.values)
+
+
+def cube_with_nan() -> RasterCube:
+    cube = make_cube()
+    values = values_of(cube).copy()
+    values[0, 1, 2, 3] = np.nan
+    return make_cube(values)
+
+
+def first_date(cube: RasterCube) -> RasterCube:
+    return cube.with_data(cube.data.isel(t=0, drop=True))
+
+
+def invalid(env: Environment, data: Any, format: str, **options: Any) -> ProcessParameterInvalid:
+    with pytest.raises(ProcessParameterInvalid) as raised:
+        run_process("save_result", env, data=data, format=format, options=options)
+    assert env.outputs == []
+    return raised.value
+
+
+# ---------------------------------------------------------------- GTiff
+
+
+def test_gtiff_of_a_synchronous_request_is_one_cog_of_every_date_and_band(
+    tmp_path: Path,
+) -> None:
+    cube = cube_with_nan()
+    env = make_environment(tmp_path)
+    assert save(env, cube, "GTiff") == [ResultFile(tmp_path / "result.tif", GTIFF)]
+    with rasterio.open(tmp_path / "result.tif") as tif:
+        assert tif.crs == rasterio.CRS.from_string(CRS)
+        assert tif.transform == TRANSFORM
+        assert tif.dtypes == ("float32",) * 6
+        assert np.isnan(tif.nodata)
+        np.testing.assert_array_equal(tif.read(), values_of(cube).reshape(6, 4, 5))
+        assert tif.read(2, masked=True).mask[2, 3]
+        assert tif.descriptions == tuple(f"{d} {b}" for d in DATES for b in ("B04", "B08"))
+        assert [tif.tags(band)["datetime"] for band in (1, 2, 3)] == [DATES[0]] * 2 + [DATES[1]]
+        assert tif.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        assert tif.profile["compress"] == "deflate"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["result.tif"]
+
+
+def test_gtiff_of_a_batch_job_is_one_cog_per_date(tmp_path: Path) -> None:
+    cube = make_cube()
+    env = environment(tmp_path, single_file=False)
+    names = [f"result_{date.replace(':', '-')}.tif" for date in DATES]
+    assert save(env, cube, "GTiff") == [
+        ResultFile(tmp_path / name, GTIFF, properties={"datetime": date})
+        for name, date in zip(names, DATES, strict=True)
+    ]
+    for index, name in enumerate(names):
+        with rasterio.open(tmp_path / name) as tif:
+            np.testing.assert_array_equal(tif.read(), values_of(cube)[index])
+            assert tif.descriptions == ("B04", "B08")
+            assert tif.tags(2)["datetime"] == DATES[index]
+            assert tif.transform == TRANSFORM
+    assert sorted(path.name for path in tmp_path.iterdir()) == names
+
+
+def test_gtiff_without_temporal_or_bands_dimension(tmp_path: Path) -> None:
+    cube = first_date(make_cube())
+    ndvi = cube.with_data(cube.data.isel(bands=1, drop=True))
+    save(environment(tmp_path / "bands"), cube, "GTiff")
+    save(environment(tmp_path / "ndvi"), ndvi, "GTiff")
+    with rasterio.open(tmp_path / "bands" / "result.tif") as tif:
+        np.testing.assert_array_equal(tif.read(), values_of(cube))
+        assert tif.descriptions == ("B04", "B08")
+        assert tif.tags(1) == {}
+    with rasterio.open(tmp_path / "ndvi" / "result.tif") as tif:
+        np.testing.assert_array_equal(tif.read(1), values_of(ndvi))
+        assert tif.descriptions == (None,)
+
+
+def test_gtiff_streams_chunks_that_do_not_match_its_tiles_and_computes_each_once(
+    tmp_path: Path,
+) -> None:
+    shape = (3, 2, 600, 700)
+    expected = np.random.default_rng(1).random(shape).astype(np.float32)
+    computed: list[tuple[int, ...]] = []
+    lock = threading.Lock()
+
+    def count(block: np.ndarray, block_info: dict[Any, Any]) -> np.ndarray:
+        with lock:
+            computed.append(tuple(start for start, _ in block_info[None]["array-location"]))
+        return block
+
+    # Blocks spanning every date and band: each is read by all six planes.
+    values = dask.array.from_array(expected, chunks=(-1, -1, 250, 300)).map_blocks(
+        count, dtype=np.float32
+    )
+    cube = make_cube(expected, shape=(600, 700))
+    cube = cube.with_data(cube.data.copy(data=values))
+    env = environment(tmp_path, single_file=False)
+    save(env, cube, "gtiff")
+    assert len(computed) == len(set(computed)) == 3 * 3
+    for index, output in enumerate(env.outputs):
+        with rasterio.open(output.path) as tif:
+            np.testing.assert_array_equal(tif.read(), expected[index])
+
+
+def test_gtiff_overviews_unless_switched_off(tmp_path: Path) -> None:
+    values = np.arange(1024 * 1024, dtype=np.float32).reshape(1, 1, 1024, 1024)
+    cube = make_cube(values, dates=["2022-06-01"], bands=["B04"], shape=(1024, 1024))
+    save(environment(tmp_path / "default"), cube, "GTiff")
+    save(environment(tmp_path / "none"), cube, "GTiff", overviews=False)
+    with rasterio.open(tmp_path / "default" / "result.tif") as tif:
+        assert tif.overviews(1) == [2]
+        assert tif.block_shapes == [(512, 512)]
+        # Averaged: the overview pixel is the mean of its 2x2 source pixels.
+        overview = tif.read(1, out_shape=(512, 512))
+        assert overview[0, 0] == values[0, 0, :2, :2].mean()
+    with rasterio.open(tmp_path / "none" / "result.tif") as tif:
+        assert tif.overviews(1) == []
+        assert tif.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+
+
+def test_gtiff_of_a_boolean_cube_is_uint8_without_nodata(tmp_path: Path) -> None:
+    cube = make_cube()
+    mask = cube.with_data(cube.data > 1010)
+    save(make_environment(tmp_path), mask, "GTiff")
+    with rasterio.open(tmp_path / "result.tif") as tif:
+        assert tif.dtypes == ("uint8",) * 6
+        assert tif.nodata is None
+        expected = (values_of(cube) > 1010).astype(np.uint8).reshape(6, 4, 5)
+        np.testing.assert_array_equal(tif.read(), expected)
+
+
+@pytest.mark.parametrize(
+    ("datatype", "expected", "nodata"),
+    [
+        ("uint8", [254, 0, 12, 12, 255], 255),
+        ("int16", [301, -5, 12, 12, -32768], -32768),
+        ("float64", [300.7, -5.0, 12.4, 12.5, np.nan], np.nan),
+    ],
+)
+def test_gtiff_datatype_rounds_half_to_even_and_clips_keeping_nodata_apart(
+    tmp_path: Path, datatype: str, expected: list[float], nodata: float
+) -> None:
+    values = np.array([300.7, -5.0, 12.4, 12.5, np.nan], dtype=np.float32).reshape(1, 1, 1, 5)
+    cube = make_cube(values, dates=["2022-06-01"], bands=["B04"], shape=(1, 5))
+    save(make_environment(tmp_path), cube, "GTiff", datatype=datatype)
+    with rasterio.open(tmp_path / "result.tif") as tif:
+        assert tif.dtypes == (datatype,)
+        np.testing.assert_array_equal(tif.nodata, nodata)
+        # float32 values widened, so 300.7 is float32's nearest value.
+        np.testing.assert_array_equal(tif.read(1)[0], np.array(expected, dtype=np.float32))
+
+
+def test_gtiff_refuses_what_it_cannot_hold(tmp_path: Path) -> None:
+    env = make_environment(tmp_path)
+    cube = make_cube()
+    extra = cube.with_data(cube.data.expand_dims(z=[1, 2]))
+    error = invalid(env, extra, "GTiff")
+    assert error.params["parameter"] == "format"
+    assert "z" in error.message and "netCDF" in error.message
+    error = invalid(env, [1, 2, 3], "GTiff")
+    assert error.params["parameter"] == "format" and "JSON" in error.message
+    single_pixel = make_cube(shape=(1, 1))
+    assert "single pixel" in invalid(env, single_pixel, "GTiff").message
+
+
+# ---------------------------------------------------------------- netCDF
+
+
+def test_netcdf_is_cf_with_a_variable_per_band(tmp_path: Path) -> None:
+    cube = cube_with_nan()
+    env = make_environment(tmp_path)
+    assert save(env, cube, "netCDF") == [ResultFile(tmp_path / "result.nc", "application/x-netcdf")]
+    with xr.open_dataset(tmp_path / "result.nc") as dataset:
+        dataset.load()
+    assert set(dataset.data_vars) == {"B04", "B08", "crs"}
+    for index, band in enumerate(("B04", "B08")):
+        assert dataset[band].dims == ("t", "y", "x")
+        np.testing.assert_array_equal(dataset[band].values, values_of(cube)[:, index])
+        assert dataset[band].attrs["grid_mapping"] == "crs"
+        assert np.isnan(dataset[band].encoding["_FillValue"])
+    np.testing.assert_array_equal(dataset["t"].values, cube.data["t"].values)
+    assert "since" in dataset["t"].encoding["units"]
+    np.testing.assert_array_equal(dataset["x"].values, cube.data["x"].values)
+    assert dataset["x"].attrs["standard_name"] == "projection_x_coordinate"
+    assert dataset["y"].attrs["standard_name"] == "projection_y_coordinate"
+    assert pyproj.CRS(dataset["crs"].attrs["crs_wkt"]) == pyproj.CRS(CRS)
+    assert pyproj.CRS(dataset["crs"].attrs["spatial_ref"]) == pyproj.CRS(CRS)
+    assert dataset["crs"].attrs["grid_mapping_name"] == "transverse_mercator"
+    assert cube.data["x"].attrs == {}, "the saved cube keeps its own coordinates"
+
+
+def test_netcdf_is_georeferenced_for_gdal(tmp_path: Path) -> None:
+    save(make_environment(tmp_path), make_cube(), "NETCDF")
+    with rasterio.open(f"netcdf:{tmp_path / 'result.nc'}:B08") as band:
+        assert band.crs == rasterio.CRS.from_string(CRS)
+        assert band.transform == TRANSFORM
+        np.testing.assert_array_equal(band.read(2), values_of(make_cube())[1, 1])
+
+
+def test_netcdf_of_a_cube_without_bands_has_one_variable(tmp_path: Path) -> None:
+    cube = make_cube()
+    ndvi = cube.with_data(cube.data.isel(bands=0, drop=True))
+    save(make_environment(tmp_path), ndvi, "netcdf")
+    with xr.open_dataset(tmp_path / "result.nc") as dataset:
+        np.testing.assert_array_equal(dataset["data"].values, values_of(ndvi))
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def test_json_of_plain_values(tmp_path: Path) -> None:
+    value = {"mean": np.float32(2.5), "counts": np.array([1, 2]), "gaps": [np.nan, None, 1.0]}
+    env = make_environment(tmp_path)
+    assert save(env, value, "JSON") == [ResultFile(tmp_path / "result.json", "application/json")]
+    document = json.loads((tmp_path / "result.json").read_text())
+    assert document == {"mean": 2.5, "counts": [1, 2], "gaps": [None, None, 1.0]}
+
+
+def test_json_of_a_scalar_nan_is_null(tmp_path: Path) -> None:
+    save(make_environment(tmp_path), float("nan"), "json")
+    assert (tmp_path / "result.json").read_text() == "null"
+
+
+def test_json_of_a_small_cube(tmp_path: Path) -> None:
+    cube = cube_with_nan()
+    save(make_environment(tmp_path), cube, "JSON")
+    document = json.loads((tmp_path / "result.json").read_text())
+    assert document["crs"] == CRS
+    assert list(document["dimensions"]) == ["t", "bands", "y", "x"]
+    assert document["dimensions"]["t"] == {"type": "temporal", "labels": DATES}
+    assert document["dimensions"]["bands"] == {"type": "bands", "labels": ["B04", "B08"]}
+    assert document["dimensions"]["x"]["labels"] == [
+        675005.0,
+        675015.0,
+        675025.0,
+        675035.0,
+        675045.0,
+    ]
+    assert document["dimensions"]["y"]["type"] == "spatial"
+    data = np.array(document["data"], dtype=np.float64)
+    np.testing.assert_array_equal(data, values_of(cube))
+    assert document["data"][0][1][2][3] is None
+
+
+def test_json_of_a_bare_data_array(tmp_path: Path) -> None:
+    array = xr.DataArray(np.array([[True, False]]), dims=("bands", "other"))
+    save(make_environment(tmp_path), array, "JSON")
+    assert json.loads((tmp_path / "result.json").read_text()) == {
+        "dimensions": {
+            "bands": {"type": "bands", "labels": [0]},
+            "other": {"type": "other", "labels": [0, 1]},
+        },
+        "crs": None,
+        "data": [[True, False]],
+    }
+
+
+def test_json_refuses_large_cubes(tmp_path: Path) -> None:
+    values = dask.array.zeros((1, 1, 1001, 1000), chunks=-1, dtype=np.float32)
+    cube = make_cube(shape=(1001, 1000), dates=["2022-06-01"], bands=["B04"])
+    cube = cube.with_data(cube.data.copy(data=values))
+    error = invalid(make_environment(tmp_path), cube, "JSON")
+    assert error.params["parameter"] == "format"
+    assert "GTiff" in error.message and "netCDF" in error.message
+
+
+# ---------------------------------------------------------------- PNG
+
+
+def read_png(path: Path) -> tuple[np.ndarray, float | None]:
+    # PNG holds no georeferencing, which rasterio warns about.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path) as png:
+            assert png.driver == "PNG"
+            return png.read(), png.nodata
+
+
+def stretched(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    expected = np.rint(1 + np.clip((values - low) / (high - low), 0, 1) * 254)
+    expected[:, np.isnan(values).any(axis=0)] = 0
+    return expected.astype(np.uint8)
+
+
+def test_png_of_one_band_is_grayscale_stretched_between_percentiles(tmp_path: Path) -> None:
+    cube = first_date(cube_with_nan())
+    gray = cube.with_data(cube.data.isel(bands=[1]))
+    env = make_environment(tmp_path)
+    assert save(env, gray, "PNG") == [ResultFile(tmp_path / "result.png", "image/png")]
+    values = values_of(gray).astype(np.float64)
+    low, high = np.nanpercentile(values, [2, 98])
+    pixels, nodata = read_png(tmp_path / "result.png")
+    assert nodata == 0
+    np.testing.assert_array_equal(pixels, stretched(values, low, high))
+    assert pixels[0, 2, 3] == 0 and pixels.min() == 0 and pixels.max() == 255
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["result.png"]
+
+
+def test_png_of_three_bands_is_rgb_between_min_and_max(tmp_path: Path) -> None:
+    values = np.random.default_rng(2).random((1, 3, 4, 5)).astype(np.float32)
+    values[0, 2, 1, 1] = np.nan
+    cube = make_cube(values, dates=["2022-06-01"], bands=["B04", "B03", "B02"])
+    save(make_environment(tmp_path), cube, "png", min=0.2, max=0.8)
+    pixels, _ = read_png(tmp_path / "result.png")
+    expected = stretched(values[0].astype(np.float64), 0.2, 0.8)
+    np.testing.assert_array_equal(pixels, expected)
+    assert list(pixels[:, 1, 1]) == [0, 0, 0], "a pixel missing in one band is transparent"
+
+
+def test_png_refuses_what_one_image_cannot_show(tmp_path: Path) -> None:
+    env = make_environment(tmp_path)
+    cube = make_cube()
+    error = invalid(env, first_date(cube), "PNG")
+    assert error.params["parameter"] == "format"
+    assert "2" in error.message and "filter_bands" in error.message
+    three_dates = cube.with_data(cube.data.isel(bands=[0]))
+    assert "reduce" in invalid(env, three_dates, "PNG").message
+    one_band = first_date(three_dates)
+    assert invalid(env, one_band, "PNG", min=5, max=1).params["parameter"] == "options"
+
+
+# ---------------------------------------------------------------- formats and options
+
+
+def test_format_names_are_case_insensitive_without_aliases(tmp_path: Path) -> None:
+    env = make_environment(tmp_path)
+    save(env, 1, "json")
+    save(env, 2, "Json")
+    assert [output.path.name for output in env.outputs] == ["result.json", "result_2.json"]
+    # The openEO API forbids aliases such as GeoTIFF for GTiff.
+    for name in ("GeoTIFF", "tiff", "nc", "XYZ"):
+        error = invalid(environment(tmp_path / name), make_cube(), name)
+        assert error.params["parameter"] == "format"
+        assert "supported: GTiff, netCDF, JSON, PNG" in error.message
+
+
+@pytest.mark.parametrize(
+    ("format", "options"),
+    [
+        ("GTiff", {"compress": "LZW"}),
+        ("GTiff", {"overviews": "yes"}),
+        ("GTiff", {"datatype": "complex64"}),
+        ("netCDF", {"datatype": "float32"}),
+        ("PNG", {"min": "low"}),
+    ],
+)
+def test_unknown_options_and_wrong_values_are_refused(
+    tmp_path: Path, format: str, options: dict[str, Any]
+) -> None:
+    error = invalid(make_environment(tmp_path), first_date(make_cube()), format, **options)
+    assert error.params["parameter"] == "options"
+    assert next(iter(options)) in error.message
+
+
+def test_save_result_writes_exactly_the_formats_file_formats_lists() -> None:
+    listed = registry.OUTPUT_FILE_FORMATS
+    assert set(OUTPUT_FORMATS) == set(listed)
+    for name, output_format in OUTPUT_FORMATS.items():
+        parameters = listed[name]["parameters"]
+        assert {option: parameters[option]["default"] for option in parameters} == {
+            option: accepted.default for option, accepted in output_format.options.items()
+        }, name
+    assert listed["GTiff"]["parameters"]["datatype"]["enum"] == [*GTIFF_DATATYPES, None]
+
+
+@pytest.mark.parametrize("name", list(registry.OUTPUT_FILE_FORMATS))
+def test_every_listed_format_accepts_every_listed_option(tmp_path: Path, name: str) -> None:
+    parameters = registry.OUTPUT_FILE_FORMATS[name]["parameters"]
+    cube = first_date(make_cube())
+    image = cube.with_data(cube.data.isel(bands=[0]))
+    defaults = {option: schema["default"] for option, schema in parameters.items()}
+    assert save(make_environment(tmp_path), image, name, **defaults)
+    for option, schema in parameters.items():
+        for value in schema.get("enum", []):
+            env = environment(tmp_path / f"{option}-{value}")
+            assert save(env, image, name, **{option: value})
