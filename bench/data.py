@@ -40,6 +40,7 @@ PARCEL = 32  # pixels per side of a field
 EMPTY_CORNER = 64  # pixels per side of the top-left square without data on any date
 SPECKS = 0.001  # share of pixels with no data in one band only
 NODATA = 0
+COLLECTION_ID = "BENCH_S2"  # as the executor's catalog and the stack register the folder
 DEFAULT_FOLDER = Path(".state/bench/data")
 RULES = NamingRules(
     datetime_pattern=r"_(?P<datetime>\d{8})_", band_pattern=r"_(?P<band>B\d\d)\.tif$"

@@ -21,11 +21,10 @@ from typing import Any
 import openeo
 from openeo.rest.datacube import DataCube
 
-from bench.data import RULES
+from bench.data import COLLECTION_ID, RULES
 from eoplex.servers import free_port
 from eoplex.stack import LocalStack, StackConfig
 
-COLLECTION_ID = "BENCH_S2"
 INGEST_TIMEOUT_SECONDS = 300
 
 

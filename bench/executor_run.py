@@ -25,14 +25,12 @@ import dask
 from dask.diagnostics import Profiler
 from dask.utils import key_split
 
-from bench.data import RULES
+from bench.data import COLLECTION_ID, RULES
 from bench.measure import measure, print_report
 from eoplex_executor.environment import Environment, Limits
 from eoplex_executor.graph import execute
 from eoplex_executor.registry import implementations
 from services.executor.tests.catalog import LocalCatalog
-
-COLLECTION_ID = "BENCH_S2"
 
 
 def run_graph(process: dict[str, Any], env: Environment, profile: Path | None) -> None:

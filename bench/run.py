@@ -37,8 +37,14 @@ import numpy as np
 import rasterio
 from openeo.rest.datacube import DataCube
 
-from bench.data import DATES, DEFAULT_FOLDER, dates, ensure_data, expected_files
-from bench.executor_run import COLLECTION_ID
+from bench.data import (
+    COLLECTION_ID,
+    DATES,
+    DEFAULT_FOLDER,
+    dates,
+    ensure_data,
+    expected_files,
+)
 
 WORK_DIR = Path(".state/bench")
 TOLERANCE = 1e-6
