@@ -41,7 +41,13 @@ def _json_schema(node: Any) -> Any:
 @cache
 def _spec() -> dict[str, Any]:
     text = resources.files("eoplex_common").joinpath("specs/openapi.yaml").read_text()
-    return dict(_json_schema(yaml.safe_load(text)))
+    spec = dict(_json_schema(yaml.safe_load(text)))
+    # The branches of a process parameter's data type are declared `oneOf` but overlap:
+    # an ordinary schema such as {"type": "string"} matches all three, so no real process
+    # or file format document could pass (Open-EO/openeo-api#600). Read them as `anyOf`.
+    data_type = spec["components"]["schemas"]["process_json_schema"]
+    data_type["anyOf"] = data_type.pop("oneOf")
+    return spec
 
 
 def _response(method: str, path_template: str, status: int) -> dict[str, Any]:

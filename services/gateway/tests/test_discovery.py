@@ -97,7 +97,6 @@ async def test_forwarded_headers_count_only_when_trusted(
                 ]
             },
         ),
-        ("/file_formats", {"input": {}, "output": {}}),
         ("/udf_runtimes", {}),
         ("/service_types", {}),
     ],
