@@ -1,18 +1,66 @@
-"""Wiring of the executor's `serve` entry point: settings -> gRPC server (health only so far)."""
+"""Wiring of the executor's `serve` entry point: settings -> worker pool -> gRPC server."""
 
 from eoplex_common.entrypoint import run_service
 from eoplex_common.rpc import GrpcService
+from eoplex_common.settings import ServiceAddresses
+from eoplex_executor.run import run_to_file
+from eoplex_executor.service import SyncProcessingService, WorkerPool
+from eoplex_executor.servicer import ExecutorServicer
 from eoplex_executor.settings import ExecutorSettings
+from eoplex_executor.worker import Runner, WorkerConfig, gdal_environment
+from eoplex_proto.openeo.executor.v1 import executor_pb2_grpc
 
 
-async def serve(settings: ExecutorSettings) -> None:
-    """Run the executor's gRPC server until SIGTERM/SIGINT."""
+def worker_config(
+    settings: ExecutorSettings, *, catalog_address: str, run: Runner = run_to_file
+) -> WorkerConfig:
+    """How each worker is set up: GDAL and S3, dask threads, the catalog, logging."""
+    return WorkerConfig(
+        environment=gdal_environment(settings, cachemax_mb=settings.gdal_cachemax_mb),
+        dask_threads=settings.dask_threads,
+        catalog_address=catalog_address,
+        catalog_timeout_seconds=settings.rpc_timeout_seconds,
+        log_level=settings.log_level,
+        log_format=settings.log_format,
+        run=run,
+    )
+
+
+def build_executor_server(settings: ExecutorSettings, pool: WorkerPool) -> GrpcService:
+    """A gRPC server (not yet started) answering `openeo.executor.v1` with `pool`."""
+    service = SyncProcessingService(
+        pool=pool,
+        scratch_root=settings.scratch_dir,
+        max_concurrent_per_user=settings.max_concurrent_per_user,
+        timeout_seconds=settings.sync_timeout_seconds,
+        cost_per_megapixel=settings.cost_per_megapixel,
+    )
     grpc_service = GrpcService(
         name="executor", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
     )
-    await grpc_service.run_until_signal()
+    executor_pb2_grpc.add_ExecutorServiceServicer_to_server(
+        ExecutorServicer(service), grpc_service.server
+    )
+    return grpc_service
+
+
+async def serve(settings: ExecutorSettings, addresses: ServiceAddresses) -> None:
+    """Start the workers, serve until SIGTERM/SIGINT, let running requests finish within
+    the grace period, then stop the workers."""
+    config = worker_config(settings, catalog_address=addresses.data_discovery_address)
+    pool = WorkerPool(size=settings.workers, config=config)
+    await pool.start()
+    try:
+        await build_executor_server(settings, pool).run_until_signal()
+    finally:
+        await pool.stop()
 
 
 def main() -> None:
     """Entry point: `python -m eoplex_executor`."""
-    run_service(name="executor", settings=ExecutorSettings(), serve=serve)
+    addresses = ServiceAddresses()
+
+    async def serve_with_addresses(settings: ExecutorSettings) -> None:
+        await serve(settings, addresses)
+
+    run_service(name="executor", settings=ExecutorSettings(), serve=serve_with_addresses)

@@ -1,13 +1,46 @@
 """Settings of the executor service (prefix `OPENEO_EXECUTOR_`)."""
 
+import os
+import tempfile
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from eoplex_common.settings import ServiceSettings
 
 
+def _default_scratch_dir() -> Path:
+    return Path(tempfile.gettempdir()) / "eoplex-executor"
+
+
 class ExecutorSettings(ServiceSettings):
-    """Where the executor service listens; infrastructure URLs come from `ServiceSettings`."""
+    """The `serve` pool for synchronous processing (`POST /result`) and what it may use.
+
+    - `workers`: warm worker processes; each runs one request at a time.
+    - `max_concurrent_per_user`: synchronous requests one user may run at once; one
+      more is refused at once with TooManyRequests (429), not queued.
+    - `sync_timeout_seconds`: how long a request may wait for a worker and compute;
+      beyond it the worker is killed and replaced and the request fails with
+      RequestTimeout (408).
+    - `scratch_dir`: where each request gets a scratch directory of its own, removed
+      once its result has been sent.
+    - `dask_threads`: threads of the dask scheduler inside each worker (default: the
+      number of CPUs).
+    - `gdal_cachemax_mb`: GDAL's raster block cache of each worker, in megabytes.
+    - `cost_per_megapixel`: the price of a synchronous request is
+      `pixels read / 1e6 * cost_per_megapixel`, in EUR, where "pixels read" counts
+      every (date, band, y, x) value `load_collection` reads. It is sent as the
+      `OpenEO-Costs` header.
+    """
 
     model_config = SettingsConfigDict(env_prefix="OPENEO_EXECUTOR_", extra="ignore")
 
     listen: str = "127.0.0.1:50067"
+    workers: int = Field(2, ge=1)
+    max_concurrent_per_user: int = Field(2, ge=1)
+    sync_timeout_seconds: float = Field(300.0, gt=0)
+    scratch_dir: Path = Field(default_factory=_default_scratch_dir)
+    dask_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    gdal_cachemax_mb: int = Field(256, ge=1)
+    cost_per_megapixel: float = Field(0.01, ge=0)

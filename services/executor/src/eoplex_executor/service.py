@@ -1,0 +1,259 @@
+"""Synchronous processing (`POST /result`): per-user limits, a pool of warm worker processes.
+
+Process graphs run in worker processes, never in the server's process: a worker
+that runs too long, whose client went away, or that crashed (e.g. killed for lack
+of memory) is killed and replaced without touching the others. Every request gets
+a scratch directory of its own, removed when the request fails or, once the result
+has been sent, by `discard`.
+"""
+
+import asyncio
+import logging
+import multiprocessing
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from eoplex_common.context import request_id
+from eoplex_common.errors import Internal, RequestTimeout, TooManyRequests, error_for_code
+from eoplex_executor.worker import PRELOADED_MODULES, Done, Failed, Job, WorkerConfig, worker_main
+
+log = logging.getLogger(__name__)
+
+STOP_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class _Worker:
+    process: BaseProcess
+    connection: Connection
+
+
+class WorkerPool:
+    """`size` worker processes, each running one job at a time; a request waits for a free one.
+
+    Workers are forked from a forkserver that imported the heavy modules once
+    (`PRELOADED_MODULES`), so replacing a worker takes milliseconds.
+    """
+
+    def __init__(self, *, size: int, config: WorkerConfig) -> None:
+        self.size = size
+        self.config = config
+        self._context = multiprocessing.get_context("forkserver")
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._workers: set[_Worker] = set()
+        self._replacements: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    async def start(self) -> None:
+        """Start every worker; the first start also starts the forkserver and its imports."""
+        self._context.set_forkserver_preload(list(PRELOADED_MODULES))
+        for _ in range(self.size):
+            self._add(await asyncio.to_thread(self._spawn))
+
+    async def run(self, job: Job, *, timeout_seconds: float) -> Done | Failed:
+        """Run `job` on the next free worker, waiting for one within the same timeout.
+
+        Raises RequestTimeout after `timeout_seconds`, Internal when the worker died;
+        in both cases, and when the caller is cancelled, the worker is replaced.
+        """
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                worker = await self._idle.get()
+                return await self._run_on(worker, job)
+        except TimeoutError:
+            raise RequestTimeout() from None
+        except (EOFError, OSError):
+            log.error("an executor worker died while it ran a request")
+            raise Internal(
+                "Server error: the process ended unexpectedly, e.g. for lack of memory. "
+                "A batch job may have the resources it needs."
+            ) from None
+
+    async def stop(self) -> None:
+        """Let replacements finish, then end every worker (killing those still busy)."""
+        self._closing = True
+        await asyncio.gather(*self._replacements, return_exceptions=True)
+        workers = list(self._workers)
+        for worker in workers:
+            worker.connection.close()
+        await asyncio.to_thread(_end, workers)
+        self._workers.clear()
+
+    async def _run_on(self, worker: _Worker, job: Job) -> Done | Failed:
+        try:
+            worker.connection.send(job)
+            reply: Done | Failed = await _receive(worker.connection)
+        except BaseException:
+            # Timed out, cancelled, or dead: nobody knows what the worker does now.
+            self._replace(worker)
+            raise
+        self._idle.put_nowait(worker)
+        return reply
+
+    def _spawn(self) -> _Worker:
+        parent_end, child_end = self._context.Pipe()
+        process = self._context.Process(
+            target=worker_main, args=(child_end, self.config), name="executor-worker", daemon=True
+        )
+        process.start()
+        # Only the worker holds its end now, so its death reads as end-of-file here.
+        child_end.close()
+        return _Worker(process, parent_end)
+
+    def _add(self, worker: _Worker) -> None:
+        self._workers.add(worker)
+        self._idle.put_nowait(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        log.warning("replacing executor worker %s", worker.process.pid)
+        worker.process.kill()
+        worker.connection.close()
+        self._workers.discard(worker)
+        if self._closing:
+            return
+        task = asyncio.create_task(self._respawn(worker))
+        self._replacements.add(task)
+        task.add_done_callback(self._replacements.discard)
+
+    async def _respawn(self, old: _Worker) -> None:
+        try:
+            await asyncio.to_thread(_end, [old])
+            self._add(await asyncio.to_thread(self._spawn))
+        except Exception:
+            log.exception("cannot start an executor worker; the pool has one worker less")
+
+
+async def _receive(connection: Connection) -> Any:
+    """The worker's next message, awaited without blocking the event loop.
+
+    Raises EOFError when the worker died.
+    """
+    loop = asyncio.get_running_loop()
+    readable = loop.create_future()
+    fd = connection.fileno()
+    loop.add_reader(fd, _set_ready, readable)
+    try:
+        await readable
+    finally:
+        loop.remove_reader(fd)
+    return connection.recv()
+
+
+def _set_ready(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _end(workers: list[_Worker]) -> None:
+    """Wait for workers to exit (they do once their pipe is closed), killing stragglers."""
+    for worker in workers:
+        worker.process.join(STOP_SECONDS)
+        if worker.process.is_alive():
+            worker.process.kill()
+            worker.process.join()
+        worker.process.close()
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncRequest:
+    """`POST /result`: the process (`{"process_graph": ...}`) and who asks, within which limit."""
+
+    process: Mapping[str, Any]
+    user_id: str
+    # The tenant's most pixels one synchronous request may read; 0: no limit.
+    max_pixels: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncResult:
+    """The one result file of a synchronous request, in its own scratch directory."""
+
+    path: Path
+    media_type: str
+    costs: float
+    scratch_dir: Path
+
+    @property
+    def size(self) -> int:
+        """The file's size in bytes."""
+        return self.path.stat().st_size
+
+
+class SyncProcessingService:
+    """Runs synchronous requests on a `WorkerPool`, at most `max_concurrent_per_user` per user."""
+
+    def __init__(
+        self,
+        *,
+        pool: WorkerPool,
+        scratch_root: Path,
+        max_concurrent_per_user: int,
+        timeout_seconds: float,
+        cost_per_megapixel: float,
+    ) -> None:
+        self.pool = pool
+        self.scratch_root = scratch_root
+        self.max_concurrent_per_user = max_concurrent_per_user
+        self.timeout_seconds = timeout_seconds
+        self.cost_per_megapixel = cost_per_megapixel
+        self._running: Counter[str] = Counter()
+
+    async def execute(self, request: SyncRequest) -> SyncResult:
+        """`POST /result`: run the process to its one result file.
+
+        Raises TooManyRequests at once when the user already runs
+        `max_concurrent_per_user` requests, RequestTimeout, Internal (the worker died),
+        and every openEO error of validation and of the processes (ProcessGraphInvalid,
+        ProcessUnsupported, ProcessParameterInvalid, CollectionNotFound,
+        ProcessGraphComplexity, ...). Hand the result to `discard` once it is sent.
+        """
+        if self._running[request.user_id] >= self.max_concurrent_per_user:
+            raise TooManyRequests(
+                f"You already run {self.max_concurrent_per_user} synchronous requests, the "
+                "most allowed at once. Wait until one has finished, or use batch jobs."
+            )
+        self._running[request.user_id] += 1
+        try:
+            return await self._run(request)
+        finally:
+            self._running[request.user_id] -= 1
+            if not self._running[request.user_id]:
+                del self._running[request.user_id]
+
+    def discard(self, result: SyncResult) -> None:
+        """Remove the result's scratch directory (after it was sent, or when sending stopped)."""
+        shutil.rmtree(result.scratch_dir, ignore_errors=True)
+
+    def costs(self, pixels: int) -> float:
+        """The price of reading `pixels` (see `ExecutorSettings.cost_per_megapixel`)."""
+        return round(pixels / 1e6 * self.cost_per_megapixel, 6)
+
+    async def _run(self, request: SyncRequest) -> SyncResult:
+        self.scratch_root.mkdir(parents=True, exist_ok=True)
+        scratch_dir = Path(tempfile.mkdtemp(prefix="sync-", dir=self.scratch_root))
+        job = Job(
+            process=request.process,
+            scratch_dir=scratch_dir,
+            max_pixels=request.max_pixels,
+            request_id=request_id.get(),
+        )
+        try:
+            reply = await self.pool.run(job, timeout_seconds=self.timeout_seconds)
+            if isinstance(reply, Failed):
+                raise error_for_code(reply.code, reply.message)
+        except BaseException:
+            shutil.rmtree(scratch_dir, ignore_errors=True)
+            raise
+        return SyncResult(
+            path=reply.path,
+            media_type=reply.media_type,
+            costs=self.costs(reply.pixels),
+            scratch_dir=scratch_dir,
+        )

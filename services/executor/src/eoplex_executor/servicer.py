@@ -1,0 +1,63 @@
+"""gRPC <-> domain for synchronous processing (openeo.executor.v1)."""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import IO, Any
+
+import grpc
+
+from eoplex_common.errors import BadRequest, ProcessGraphMissing
+from eoplex_executor.service import SyncProcessingService, SyncRequest
+from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
+from eoplex_proto.openeo.executor.v1 import executor_pb2_grpc
+
+# Well below gRPC's default 4 MiB message limit.
+CHUNK_BYTES = 1024 * 1024
+
+
+def _process(text: str) -> dict[str, Any]:
+    try:
+        process = json.loads(text)
+    except json.JSONDecodeError:
+        raise BadRequest(reason="the process is not valid JSON") from None
+    if not isinstance(process, dict):
+        raise ProcessGraphMissing()
+    return process
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    file: IO[bytes] = await asyncio.to_thread(path.open, "rb")
+    with file:
+        while data := await asyncio.to_thread(file.read, CHUNK_BYTES):
+            yield data
+
+
+class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
+    """Thin adapter from `openeo.executor.v1.ExecutorService` to `SyncProcessingService`."""
+
+    def __init__(self, service: SyncProcessingService) -> None:
+        self.service = service
+
+    async def Execute(
+        self, request: pb.ExecuteRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.ResultChunk]:
+        """The result's metadata, then its bytes; the scratch directory goes in any case."""
+        sync_request = SyncRequest(
+            process=_process(request.process_json),
+            user_id=request.user_id,
+            max_pixels=request.max_pixels,
+        )
+        result = await self.service.execute(sync_request)
+        try:
+            yield pb.ResultChunk(
+                media_type=result.media_type,
+                filename=result.path.name,
+                size=result.size,
+                costs=result.costs,
+            )
+            async for data in _file_chunks(result.path):
+                yield pb.ResultChunk(data=data)
+        finally:
+            self.service.discard(result)

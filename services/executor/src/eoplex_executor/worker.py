@@ -1,0 +1,142 @@
+"""The worker process side of the `serve` pool: one process graph at a time, over a pipe.
+
+A worker is forked from a forkserver that has already imported the modules in
+`PRELOADED_MODULES`, so a new worker (at start-up, or replacing a killed one) is
+ready at once. It receives a `Job`, runs it with `run_to_file` and answers `Done`
+or `Failed`; it exits when the pool closes its end of the pipe.
+"""
+
+import logging
+import os
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import dask
+
+from eoplex_common.context import request_id
+from eoplex_common.errors import OpenEOError
+from eoplex_common.logs import configure_logging
+from eoplex_common.settings import InfrastructureSettings
+from eoplex_executor.catalog import GrpcCatalog
+from eoplex_executor.environment import Catalog, Environment, Limits, ResultFile
+from eoplex_executor.run import run_to_file
+
+log = logging.getLogger(__name__)
+
+# Imported once by the forkserver, so that no request waits for them.
+PRELOADED_MODULES = (
+    "numpy",
+    "xarray",
+    "dask.array",
+    "rasterio",
+    "eoplex_executor.processes",
+    "eoplex_executor.worker",
+)
+
+INTERNAL_MESSAGE = "Server error: an unexpected error occurred, it has been logged."
+
+Runner = Callable[[Mapping[str, Any], Environment], ResultFile]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerConfig:
+    """What every worker of a pool is set up with."""
+
+    # GDAL and S3 configuration (see `gdal_environment`).
+    environment: Mapping[str, str]
+    dask_threads: int
+    catalog_address: str
+    catalog_timeout_seconds: float
+    log_level: str = "INFO"
+    log_format: str = "json"
+    # What runs a job; tests give a function of their own (it must be importable by name).
+    run: Runner = run_to_file
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job:
+    """One synchronous request, as the worker runs it."""
+
+    process: Mapping[str, Any]
+    scratch_dir: Path
+    max_pixels: int
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The result file of a job and the pixels it read."""
+
+    path: Path
+    media_type: str
+    pixels: int
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The openEO error a job ended with (`Internal` for a bug, details only in the log)."""
+
+    code: str
+    message: str
+
+
+def gdal_environment(infrastructure: InfrastructureSettings, *, cachemax_mb: int) -> dict[str, str]:
+    """The environment GDAL reads in a worker: a bounded block cache, no directory
+    listings when opening remote files, and `/vsis3/` on the back-end's S3 server."""
+    endpoint = urlsplit(infrastructure.s3_endpoint)
+    return {
+        # GDAL reads a number below 100000 as megabytes.
+        "GDAL_CACHEMAX": str(cachemax_mb),
+        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+        "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff",
+        "AWS_S3_ENDPOINT": endpoint.netloc,
+        "AWS_HTTPS": "NO" if endpoint.scheme == "http" else "YES",
+        "AWS_VIRTUAL_HOSTING": "FALSE",
+        "AWS_ACCESS_KEY_ID": infrastructure.s3_access_key,
+        "AWS_SECRET_ACCESS_KEY": infrastructure.s3_secret_key,
+        "AWS_REGION": infrastructure.s3_region,
+    }
+
+
+def worker_main(connection: Connection, config: WorkerConfig) -> None:
+    """Entry point of a worker process: set up, then run jobs until the pipe closes."""
+    # Ctrl-C in a terminal reaches the whole process group; the pool decides when
+    # running requests stop (graceful shutdown), not the signal.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # GDAL reads these when it opens a file, not when rasterio is imported, so setting
+    # them after the forkserver's imports still holds for every read of this worker.
+    os.environ.update(config.environment)
+    configure_logging(service="executor", level=config.log_level, fmt=config.log_format)
+    dask.config.set(scheduler="threads", num_workers=config.dask_threads)
+    catalog = GrpcCatalog(config.catalog_address, config.catalog_timeout_seconds)
+    while True:
+        try:
+            job = connection.recv()
+        except EOFError:
+            return
+        connection.send(run_job(job, catalog=catalog, run=config.run))
+
+
+def run_job(job: Job, *, catalog: Catalog, run: Runner = run_to_file) -> Done | Failed:
+    """Run one job in a fresh environment; its result file, or the error it ended with."""
+    token = request_id.set(job.request_id)
+    env = Environment(
+        catalog=catalog,
+        scratch_dir=job.scratch_dir,
+        limits=Limits(max_pixels=job.max_pixels, single_file=True),
+    )
+    try:
+        result = run(job.process, env)
+    except OpenEOError as error:
+        return Failed(error.code, error.message)
+    except Exception:
+        log.exception("a synchronous request failed unexpectedly")
+        return Failed("Internal", INTERNAL_MESSAGE)
+    finally:
+        request_id.reset(token)
+    return Done(result.path, result.media_type, env.pixels)
