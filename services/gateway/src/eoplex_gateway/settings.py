@@ -21,3 +21,7 @@ class GatewaySettings(ServiceSettings):
     public_url: str | None = None
     # Honour X-Forwarded-Proto/-Host/-For: only behind a proxy that sets them itself.
     trust_proxy_headers: bool = False
+    # The deadline of one `POST /result`, computing and sending the file: above the
+    # executor's own timeout (OPENEO_EXECUTOR_SYNC_TIMEOUT_SECONDS, 300 s by default), so
+    # a slow computation ends as the executor's RequestTimeout, not as this deadline.
+    result_timeout_seconds: float = 600.0

@@ -1,5 +1,106 @@
 """Synchronous processing, answered by the executor's serve pool: `POST /result`."""
 
-from fastapi import APIRouter
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import StreamingResponse
+
+from eoplex_common.errors import BadRequest, ProcessGraphMissing
+from eoplex_gateway.dependencies import Principal, Services, Settings
+from eoplex_proto.openeo.auth.v1 import auth_pb2
+from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
 
 router = APIRouter()
+
+# `{"process": {"process_graph": ...}, "budget": ..., ...}`; not a JSON object: BadRequest.
+ResultBody = Annotated[dict[str, Any], Body()]
+
+
+def process_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The body's `process`; ProcessGraphMissing when it has no `process_graph`."""
+    process = body.get("process")
+    if not isinstance(process, dict) or "process_graph" not in process:
+        raise ProcessGraphMissing()
+    return process
+
+
+def result_headers(first: pb.ResultChunk) -> dict[str, str]:
+    """The headers the executor's first chunk announces: length and costs."""
+    return {"Content-Length": str(first.size), "OpenEO-Costs": str(first.costs)}
+
+
+async def file_bytes(call: Any, chunks: AsyncIterator[pb.ResultChunk]) -> AsyncIterator[bytes]:
+    """The file's bytes as they arrive; the call ends with the response, however it ends."""
+    try:
+        async for chunk in chunks:
+            yield chunk.data
+    finally:
+        # After a client disconnect this stops the executor and removes its scratch files;
+        # after the last chunk it does nothing.
+        call.cancel()
+
+
+async def client_disconnect(request: Request) -> None:
+    """Returns when the client has gone away (its body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def first_chunk(
+    call: Any, chunks: AsyncIterator[pb.ResultChunk], request: Request
+) -> pb.ResultChunk:
+    """The executor's first chunk, which arrives once the result is computed.
+
+    A client that disconnects meanwhile cancels the call, so its worker stops at once
+    instead of computing for nobody; the call's errors are raised as they are.
+    """
+    first = asyncio.ensure_future(anext(chunks))
+    gone = asyncio.ensure_future(client_disconnect(request))
+    try:
+        await asyncio.wait((first, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not first.done():
+            call.cancel()
+            first.cancel()
+    if first.cancelled():
+        raise BadRequest(reason="the client disconnected before the result was computed")
+    return first.result()
+
+
+@router.post("/result")
+async def process_synchronously(
+    body: ResultBody,
+    request: Request,
+    principal: Principal,
+    settings: Settings,
+    backends: Services,
+) -> StreamingResponse:
+    """`POST /result`: run the process and stream its one result file.
+
+    Errors are answered before the first byte, as openEO errors: AuthenticationRequired
+    (401), TokenInvalid (403), BadRequest (400), ProcessGraphMissing (400), every
+    error of the executor (ProcessGraphInvalid, ProcessUnsupported,
+    ProcessParameterInvalid, CollectionNotFound, ProcessGraphComplexity above the
+    tenant's pixel quota, TooManyRequests (429), RequestTimeout (408)), and
+    ServiceUnavailable (503).
+    """
+    process = process_of(body)
+    quota = await backends.auth.GetTenantQuota(
+        auth_pb2.GetTenantQuotaRequest(tenant_id=principal.tenant_id)
+    )
+    execute = pb.ExecuteRequest(
+        process_json=json.dumps(process),
+        user_id=principal.user_id,
+        tenant_id=principal.tenant_id,
+        max_pixels=quota.max_sync_pixels,
+    )
+    call = backends.executor.Execute(execute, timeout=settings.result_timeout_seconds)
+    chunks = aiter(call)
+    first = await first_chunk(call, chunks, request)
+    return StreamingResponse(
+        file_bytes(call, chunks), media_type=first.media_type, headers=result_headers(first)
+    )
