@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import rasterio
 import requests
 import xarray as xr
 from openeo.rest import OpenEoApiError
+from rasterio.errors import NotGeoreferencedWarning
 
 from eoplex.stack import LocalStack
 from eoplex_common.process_specs import IMPLEMENTED_PROCESSES
@@ -160,7 +162,9 @@ def test_netcdf_result_has_time_bands_and_crs(
         assert float(dataset["B04"].max()) > 0
 
 
-def test_json_result_of_a_small_cube(connection: openeo.Connection, tmp_path: Path) -> None:
+def test_json_result_of_a_small_cube(
+    connection: openeo.Connection, local_stack: LocalStack, tmp_path: Path
+) -> None:
     tiny = {"west": 11.30, "south": 46.48, "east": 11.3005, "north": 46.4805}
     cube = connection.load_collection(
         S2, spatial_extent=tiny, temporal_extent=["2022-06-01", "2022-06-06"], bands=["B08"]
@@ -168,13 +172,27 @@ def test_json_result_of_a_small_cube(connection: openeo.Connection, tmp_path: Pa
     path = tmp_path / "cube.json"
     cube.download(path, format="JSON")
     document = json.loads(path.read_text())
-    assert document
+    dimensions = document["dimensions"]
+    assert dimensions["t"]["labels"] == ["2022-06-05T00:00:00Z"]
+    assert dimensions["bands"]["labels"] == ["B08"]
+    values = np.array(document["data"], dtype=float)[0, 0]
+    with rasterio.open(demo_band(local_stack, "2022-06-05", "B08")) as nir:
+        expected = [
+            [next(nir.sample([(x, y)]))[0] for x in dimensions["x"]["labels"]]
+            for y in dimensions["y"]["labels"]
+        ]
+    np.testing.assert_array_equal(values, np.array(expected, dtype=float))
 
 
 def test_png_preview_is_8_bit(connection: openeo.Connection, tmp_path: Path) -> None:
     path = tmp_path / "ndvi.png"
     ndvi_max_cube(connection).download(path, format="PNG")
-    with rasterio.open(path) as png:
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # A PNG carries no georeferencing, which rasterio warns about.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        png = rasterio.open(path)
+    with png:
         assert png.driver == "PNG"
         assert png.dtypes[0] == "uint8"
         assert png.read(1).max() > 0
