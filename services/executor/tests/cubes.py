@@ -32,7 +32,10 @@ def make_cube(
     rows, cols = shape
     if values is None:
         t, b, y, x = np.meshgrid(
-            np.arange(len(dates)), np.arange(len(bands)), np.arange(rows), np.arange(cols),
+            np.arange(len(dates)),
+            np.arange(len(bands)),
+            np.arange(rows),
+            np.arange(cols),
             indexing="ij",
         )
         values = (1000 * t + 100 * b + 10 * y + x).astype(np.float32)
