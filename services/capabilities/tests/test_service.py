@@ -38,6 +38,7 @@ def test_capabilities_document() -> None:
         "title": "T",
         "description": "D",
         "production": True,
+        "billing": {"currency": "EUR"},
         "conformsTo": [
             "https://api.openeo.org/1.2.0",
             "https://api.stacspec.org/v1.0.0/collections",

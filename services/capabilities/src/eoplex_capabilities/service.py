@@ -64,6 +64,7 @@ def build_capabilities(
         "title": settings.title,
         "description": settings.description,
         "production": settings.production,
+        "billing": {"currency": settings.billing_currency},
         "conformsTo": list(registry.CONFORMANCE_CLASSES),
         "endpoints": [
             {"path": endpoint.path, "methods": list(endpoint.methods)} for endpoint in endpoints

@@ -18,3 +18,5 @@ class CapabilitiesSettings(ServiceSettings):
     terms_of_service_url: str | None = None
     privacy_policy_url: str | None = None
     health_timeout_seconds: float = 2.0
+    # The currency of the `OpenEO-Costs` the executor reports (its `cost_per_megapixel`).
+    billing_currency: str = "EUR"

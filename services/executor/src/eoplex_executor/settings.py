@@ -29,7 +29,8 @@ class ExecutorSettings(ServiceSettings):
       number of CPUs).
     - `gdal_cachemax_mb`: GDAL's raster block cache of each worker, in megabytes.
     - `cost_per_megapixel`: the price of a synchronous request is
-      `pixels read / 1e6 * cost_per_megapixel`, in EUR, where "pixels read" counts
+      `pixels read / 1e6 * cost_per_megapixel`, in the currency `GET /` declares
+      (`OPENEO_CAPABILITIES_BILLING_CURRENCY`, default EUR), where "pixels read" counts
       every (date, band, y, x) value `load_collection` reads. It is sent as the
       `OpenEO-Costs` header.
     """
