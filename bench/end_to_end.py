@@ -3,8 +3,9 @@
 The stack starts as the end-to-end tests start it (`tests/stack.py`: free port,
 temporary state directory, a known demo password); the data is registered with
 the operator command `eoplex admin collections ingest --reference` (files stay where
-they are, as `tests/test_e2e_ingest.py` does); then the official `openeo` client
-downloads the maximum NDVI as GTiff, timed from request to file on disk.
+they are, as `tests/test_e2e_ingest.py` does) and the demo tenant's synchronous
+pixel limit raised to the cube's size; then the official `openeo` client downloads
+the maximum NDVI as GTiff, timed from request to file on disk.
 """
 
 import os
@@ -21,29 +22,42 @@ from typing import Any
 import openeo
 from openeo.rest.datacube import DataCube
 
-from bench.data import COLLECTION_ID, RULES
+from bench.data import BANDS, COLLECTION_ID, DATES, RULES, SIZE
+from eoplex.demo import DEMO_TENANT
 from eoplex.servers import free_port
 from eoplex.stack import LocalStack, StackConfig
 
-INGEST_TIMEOUT_SECONDS = 300
+ADMIN_TIMEOUT_SECONDS = 300
+CUBE_PIXELS = DATES * len(BANDS) * SIZE * SIZE
 
 
-def ingest(stack: LocalStack, folder: Path) -> None:
-    """Register `folder` as the collection, its files referenced in place."""
-    assert RULES.datetime_pattern and RULES.band_pattern
-    argv = [sys.executable, "-m", "eoplex", "admin", "collections", "ingest"]
-    argv += ["--id", COLLECTION_ID, "--from", str(folder.absolute()), "--reference"]
-    argv += ["--datetime-pattern", RULES.datetime_pattern]
-    argv += ["--band-pattern", RULES.band_pattern]
+def admin(stack: LocalStack, *argv: str) -> None:
+    """Run `eoplex admin <argv>` against the stack, as an operator would."""
     done = subprocess.run(
-        argv,
+        [sys.executable, "-m", "eoplex", "admin", *argv],
         env={**os.environ, **stack.env},
         capture_output=True,
         text=True,
-        timeout=INGEST_TIMEOUT_SECONDS,
+        timeout=ADMIN_TIMEOUT_SECONDS,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"ingest failed: {done.stderr.strip()[-300:]}")
+        raise RuntimeError(f"eoplex admin {argv[0]} {argv[1]}: {done.stderr.strip()[-300:]}")
+
+
+def prepare(stack: LocalStack, folder: Path) -> None:
+    """Register `folder` as the collection (files referenced in place), and let the demo
+    tenant read the whole cube synchronously: its default limit is just below it."""
+    assert RULES.datetime_pattern and RULES.band_pattern
+    admin(
+        stack,
+        "collections", "ingest",
+        "--id", COLLECTION_ID,
+        "--from", str(folder.absolute()),
+        "--reference",
+        "--datetime-pattern", RULES.datetime_pattern,
+        "--band-pattern", RULES.band_pattern,
+    )  # fmt: skip
+    admin(stack, "tenants", "set-quota", DEMO_TENANT, "--max-sync-pixels", str(CUBE_PIXELS))
 
 
 def download_times(stack: LocalStack, output: Path, repetitions: int) -> list[float]:
@@ -76,7 +90,7 @@ def measure_end_to_end(
         stack.start()
         # The demo collections are generated in the background: let them finish first.
         stack.wait_for_demo_data(timeout_seconds=300)
-        ingest(stack, folder)
+        prepare(stack, folder)
         return {"seconds": download_times(stack, output, repetitions)}
     finally:
         stack.stop()
