@@ -6,8 +6,8 @@ that slows down slows both:
 
 - work time: the floor (`bench.floor`) and the executor on the equivalent process
   graph (`bench.executor_run`), median of the repetitions, and their ratio;
-- peak memory (VmHWM) of each and the ratio; the executor's with 6 and 12 dates,
-  which must not grow with the number of dates;
+- peak memory (VmHWM, median of the repetitions) of each and the ratio, with 12
+  dates and with 6, since it must not grow with the number of dates;
 - correctness: both results against a float64 numpy reference computed here from
   the COGs: largest absolute difference, identical no-data masks, identical grid;
 - `POST /result` end to end through the local stack and the `openeo` client, when
@@ -29,7 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ TARGETS = {"executor_work": 1.3, "end_to_end": 2.0, "peak_memory": 2.0}
 # (`OPENEO_EXECUTOR_GDAL_CACHEMAX_MB`), so neither gets a bigger GDAL block cache.
 GDAL_CACHEMAX_MB = 256
 MIB = 1024 * 1024
+SIDES = ("floor", "executor", "floor_half", "executor_half")
 
 
 @dataclass(frozen=True)
@@ -164,23 +165,19 @@ def compare(output: Path, reference: np.ndarray, folder: Path) -> dict[str, Any]
     }
 
 
-def measure_pair(folder: Path, work: Path, repetitions: int) -> dict[str, list[Run]]:
-    """Floor and executor on every date, interleaved, `repetitions` times each."""
-    runs: dict[str, list[Run]] = {"floor": [], "executor": []}
-    for _ in range(repetitions):
-        runs["floor"].append(run_child(floor_argv(folder, work / "floor.tif", DATES)))
-        argv = executor_argv(folder, work / "executor.tif", DATES, work)
-        runs["executor"].append(run_child(argv))
-    return runs
-
-
-def measure_growth(folder: Path, work: Path) -> dict[str, Run]:
-    """Both sides once on half the dates, for the growth of peak memory with dates."""
+def measure_sides(folder: Path, work: Path, repetitions: int) -> dict[str, list[Run]]:
+    """Floor and executor on every date and on half of them, interleaved, `repetitions`
+    times each; keyed `floor`, `executor`, `floor_half`, `executor_half`."""
     half = DATES // 2
-    return {
-        "floor": run_child(floor_argv(folder, work / f"floor_{half}.tif", half)),
-        "executor": run_child(executor_argv(folder, work / f"executor_{half}.tif", half, work)),
-    }
+    runs: dict[str, list[Run]] = {side: [] for side in SIDES}
+    for _ in range(repetitions):
+        for count, suffix in ((DATES, ""), (half, "_half")):
+            floor_output = work / f"floor{suffix}.tif"
+            runs["floor" + suffix].append(run_child(floor_argv(folder, floor_output, count)))
+            executor_output = work / f"executor{suffix}.tif"
+            argv = executor_argv(folder, executor_output, count, work)
+            runs["executor" + suffix].append(run_child(argv))
+    return runs
 
 
 def measure_end_to_end_safely(folder: Path, work: Path, repetitions: int) -> dict[str, Any]:
@@ -213,14 +210,9 @@ def profile_executor(folder: Path, work: Path, top: int = 20) -> None:
 
 
 def summarise(runs: list[Run]) -> dict[str, float]:
-    """Medians of the repetitions (peak memory: the largest)."""
-    return {
-        "seconds": statistics.median(run.seconds for run in runs),
-        "wall_seconds": statistics.median(run.wall_seconds for run in runs),
-        "cpu_seconds": statistics.median(run.cpu_seconds for run in runs),
-        "peak_rss_bytes": max(run.peak_rss_bytes for run in runs),
-        "baseline_rss_bytes": max(run.baseline_rss_bytes for run in runs),
-    }
+    """The median of each figure over the repetitions."""
+    names = [figure.name for figure in fields(Run)]
+    return {name: statistics.median(getattr(run, name) for run in runs) for name in names}
 
 
 def verdict(ratio: float | None, target: float) -> str:
@@ -230,14 +222,13 @@ def verdict(ratio: float | None, target: float) -> str:
 
 
 def build_results(
-    pair: dict[str, list[Run]],
-    growth: dict[str, Run],
+    runs: dict[str, list[Run]],
     correctness: dict[str, dict[str, Any]],
     end_to_end: dict[str, Any],
 ) -> dict[str, Any]:
     """Every figure and ratio, as written to results.json."""
-    floor, executor = summarise(pair["floor"]), summarise(pair["executor"])
-    half = {side: run.peak_rss_bytes for side, run in growth.items()}
+    floor, executor = summarise(runs["floor"]), summarise(runs["executor"])
+    half = {side: summarise(runs[f"{side}_half"]) for side in ("floor", "executor")}
     results: dict[str, Any] = {
         "environment": {
             "GDAL_CACHEMAX_MB": GDAL_CACHEMAX_MB,
@@ -246,16 +237,17 @@ def build_results(
         },
         "floor": floor,
         "executor": executor,
-        "runs": {side: [asdict(run) for run in runs] for side, runs in pair.items()},
+        "half_dates": half,
+        "runs": {side: [asdict(run) for run in side_runs] for side, side_runs in runs.items()},
         "ratios": {
             "executor_work": executor["seconds"] / floor["seconds"],
             "peak_memory": executor["peak_rss_bytes"] / floor["peak_rss_bytes"],
             "work_memory": (executor["peak_rss_bytes"] - executor["baseline_rss_bytes"])
             / (floor["peak_rss_bytes"] - floor["baseline_rss_bytes"]),
-            "executor_memory_growth": executor["peak_rss_bytes"] / half["executor"],
-            "floor_memory_growth": floor["peak_rss_bytes"] / half["floor"],
+            "executor_memory_growth": executor["peak_rss_bytes"]
+            / half["executor"]["peak_rss_bytes"],
+            "floor_memory_growth": floor["peak_rss_bytes"] / half["floor"]["peak_rss_bytes"],
         },
-        "half_dates": {side: asdict(run) for side, run in growth.items()},
         "correctness": correctness,
         "end_to_end": {key: value for key, value in end_to_end.items() if key != "output"},
     }
@@ -286,12 +278,13 @@ def table(results: dict[str, Any]) -> str:
             TARGETS["executor_work"]),
         row("work CPU time, median (s)", floor["cpu_seconds"], executor["cpu_seconds"], 2),
         row("process life incl. imports (s)", floor["wall_seconds"], executor["wall_seconds"], 2),
-        row(f"peak RSS, {DATES} dates (MiB)", mib(floor), mib(executor), 0,
+        row(f"peak RSS, {DATES} dates, median (MiB)", mib(floor), mib(executor), 0,
             TARGETS["peak_memory"]),
         row("  of which after imports (MiB)",
             mib(floor) - mib(floor, "baseline_rss_bytes"),
             mib(executor) - mib(executor, "baseline_rss_bytes"), 0),
-        row(f"peak RSS, {DATES // 2} dates (MiB)", mib(half["floor"]), mib(half["executor"]), 0),
+        row(f"peak RSS, {DATES // 2} dates, median (MiB)", mib(half["floor"]),
+            mib(half["executor"]), 0),
         f"{f'peak RSS growth {DATES} / {DATES // 2} dates':34}"
         f"{results['ratios']['floor_memory_growth']:12.2f}"
         f"{results['ratios']['executor_memory_growth']:12.2f}{'':9}  <= {GROWTH_TOLERANCE} "
@@ -351,8 +344,7 @@ def main() -> None:
     folder = ensure_data(args.data)
     warm_page_cache(folder)
     print(f"data: {DATES} dates x 2 bands of 2048 x 2048 uint16 COGs in {folder}", flush=True)
-    pair = measure_pair(folder, work, args.repetitions)
-    growth = measure_growth(folder, work)
+    runs = measure_sides(folder, work, args.repetitions)
     reference = reference_ndvi_max(folder)
     correctness = {
         "floor": compare(work / "floor.tif", reference, folder),
@@ -363,7 +355,7 @@ def main() -> None:
         end_to_end = measure_end_to_end_safely(folder, work, args.repetitions)
         if "output" in end_to_end:
             correctness["end_to_end"] = compare(end_to_end["output"], reference, folder)
-    results = build_results(pair, growth, correctness, end_to_end)
+    results = build_results(runs, correctness, end_to_end)
     (WORK_DIR / "results.json").write_text(json.dumps(results, indent=1))
     print(table(results))
     print(f"written: {WORK_DIR / 'results.json'}")
