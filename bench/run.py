@@ -44,6 +44,7 @@ from bench.data import (
     dates,
     ensure_data,
     expected_files,
+    file_name,
 )
 
 WORK_DIR = Path(".state/bench")
@@ -132,7 +133,7 @@ def reference_ndvi_max(folder: Path) -> np.ndarray:
     for instant in dates():
         values = []
         for band in ("B04", "B08"):
-            with rasterio.open(folder / f"S2_{instant:%Y%m%d}_{band}.tif") as dataset:
+            with rasterio.open(folder / file_name(instant, band)) as dataset:
                 raw = dataset.read(1)
                 values.append(np.where(raw == dataset.nodata, np.nan, raw.astype(np.float64)))
         red, nir = values
@@ -183,6 +184,7 @@ def measure_sides(folder: Path, work: Path, repetitions: int) -> dict[str, list[
 def measure_end_to_end_safely(folder: Path, work: Path, repetitions: int) -> dict[str, Any]:
     """The end-to-end figures, or why they could not be measured."""
     try:
+        # Imported here: a stack that cannot even be imported is one more reason to report.
         from bench.end_to_end import measure_end_to_end
 
         output = work / "end_to_end.tif"
