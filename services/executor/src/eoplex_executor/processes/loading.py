@@ -385,17 +385,23 @@ def read_window(
     dtype: np.dtype,
 ) -> np.ndarray:
     """The grid's window [row0:row1, col0:col1] from `sources`, mosaicked, no-data as NaN."""
-    out = np.full((row1 - row0, col1 - col0), np.nan, dtype=dtype)
+    shape = (row1 - row0, col1 - col0)
+    out: np.ndarray | None = None
     for source in sources:
         with rasterio.open(source.href) as dataset:
-            values = _read_source(dataset, source, grid, row0, col0, out.shape)
+            values = _read_source(dataset, source, grid, row0, col0, shape)
         if values is None:
             continue
-        fill = np.isnan(out)
-        np.copyto(out, values, where=fill & ~np.isnan(values))
+        if out is None:
+            # The first source fills the window as it is: no mosaic pass for one file.
+            out = values.astype(dtype, copy=False)
+            if len(sources) == 1:
+                break
+        else:
+            np.copyto(out, values, where=np.isnan(out) & ~np.isnan(values))
         if not np.isnan(out).any():
             break
-    return out
+    return out if out is not None else np.full(shape, np.nan, dtype=dtype)
 
 
 def _read_source(
@@ -414,9 +420,14 @@ def _read_source(
     if top >= bottom or left >= right:
         return None
     raw = dataset.read(1, window=Window(left, top, right - left, bottom - top))
-    values = np.full(shape, np.nan, dtype=np.float64 if raw.dtype.itemsize > 2 else np.float32)
-    part = values[top - row_off : bottom - row_off, left - col_off : right - col_off]
-    part[...] = raw
+    dtype = np.float64 if raw.dtype.itemsize > 2 else np.float32
+    if raw.shape == shape:
+        values = raw.astype(dtype)
+        part = values
+    else:
+        values = np.full(shape, np.nan, dtype=dtype)
+        part = values[top - row_off : bottom - row_off, left - col_off : right - col_off]
+        part[...] = raw
     if nodata is not None and not math.isnan(nodata):
         part[raw == nodata] = np.nan
     return values
