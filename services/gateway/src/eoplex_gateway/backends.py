@@ -11,6 +11,7 @@ from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2_grpc
 from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
 from eoplex_proto.openeo.executor.v1 import executor_pb2_grpc
 from eoplex_proto.openeo.files.v1 import files_pb2_grpc
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2_grpc
 from eoplex_proto.openeo.processes.v1 import processes_pb2_grpc
 
 
@@ -24,6 +25,7 @@ class Backends:
     files: files_pb2_grpc.FilesServiceStub
     processes: processes_pb2_grpc.ProcessesServiceStub
     executor: executor_pb2_grpc.ExecutorServiceStub
+    jobs: jobs_pb2_grpc.JobsServiceStub
     channels: tuple[grpc.aio.Channel, ...]
 
     async def close(self) -> None:
@@ -34,7 +36,7 @@ class Backends:
 
 def open_backends(*, addresses: ServiceAddresses, timeout_seconds: float) -> Backends:
     """One channel per service called; an unreachable one answers `ServiceUnavailable`."""
-    auth, capabilities, catalog, files, processes, executor = (
+    auth, capabilities, catalog, files, processes, executor, jobs = (
         open_channel(service=name, address=address, timeout_seconds=timeout_seconds)
         for name, address in (
             ("auth", addresses.auth_address),
@@ -43,6 +45,7 @@ def open_backends(*, addresses: ServiceAddresses, timeout_seconds: float) -> Bac
             ("files", addresses.files_address),
             ("processes", addresses.processes_address),
             ("executor", addresses.executor_address),
+            ("jobs", addresses.jobs_address),
         )
     )
     return Backends(
@@ -52,5 +55,6 @@ def open_backends(*, addresses: ServiceAddresses, timeout_seconds: float) -> Bac
         files=files_pb2_grpc.FilesServiceStub(files),
         processes=processes_pb2_grpc.ProcessesServiceStub(processes),
         executor=executor_pb2_grpc.ExecutorServiceStub(executor),
-        channels=(auth, capabilities, catalog, files, processes, executor),
+        jobs=jobs_pb2_grpc.JobsServiceStub(jobs),
+        channels=(auth, capabilities, catalog, files, processes, executor, jobs),
     )

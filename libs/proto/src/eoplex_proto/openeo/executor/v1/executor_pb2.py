@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!openeo/executor/v1/executor.proto\x12\x12openeo.executor.v1\"^\n\x0e\x45xecuteRequest\x12\x14\n\x0cprocess_json\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\x12\n\nmax_pixels\x18\x04 \x01(\x03\"^\n\x0bResultChunk\x12\x12\n\nmedia_type\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\r\n\x05\x63osts\x18\x04 \x01(\x01\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x32\x63\n\x0f\x45xecutorService\x12P\n\x07\x45xecute\x12\".openeo.executor.v1.ExecuteRequest\x1a\x1f.openeo.executor.v1.ResultChunk0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!openeo/executor/v1/executor.proto\x12\x12openeo.executor.v1\"^\n\x0e\x45xecuteRequest\x12\x14\n\x0cprocess_json\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\x12\n\nmax_pixels\x18\x04 \x01(\x03\"^\n\x0bResultChunk\x12\x12\n\nmedia_type\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\r\n\x05\x63osts\x18\x04 \x01(\x01\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"K\n\x0f\x45stimateRequest\x12\x14\n\x0cprocess_json\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\ttenant_id\x18\x03 \x01(\t\"\x81\x01\n\x10\x45stimateResponse\x12\x13\n\x0bpixels_read\x18\x01 \x01(\x03\x12\x12\n\nbytes_read\x18\x02 \x01(\x03\x12\x16\n\x0epixels_written\x18\x03 \x01(\x03\x12\x15\n\rbytes_written\x18\x04 \x01(\x03\x12\x15\n\rfiles_written\x18\x05 \x01(\x05\x32\xba\x01\n\x0f\x45xecutorService\x12P\n\x07\x45xecute\x12\".openeo.executor.v1.ExecuteRequest\x1a\x1f.openeo.executor.v1.ResultChunk0\x01\x12U\n\x08\x45stimate\x12#.openeo.executor.v1.EstimateRequest\x1a$.openeo.executor.v1.EstimateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,6 +35,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXECUTEREQUEST']._serialized_end=151
   _globals['_RESULTCHUNK']._serialized_start=153
   _globals['_RESULTCHUNK']._serialized_end=247
-  _globals['_EXECUTORSERVICE']._serialized_start=249
-  _globals['_EXECUTORSERVICE']._serialized_end=348
+  _globals['_ESTIMATEREQUEST']._serialized_start=249
+  _globals['_ESTIMATEREQUEST']._serialized_end=324
+  _globals['_ESTIMATERESPONSE']._serialized_start=327
+  _globals['_ESTIMATERESPONSE']._serialized_end=456
+  _globals['_EXECUTORSERVICE']._serialized_start=459
+  _globals['_EXECUTORSERVICE']._serialized_end=645
 # @@protoc_insertion_point(module_scope)

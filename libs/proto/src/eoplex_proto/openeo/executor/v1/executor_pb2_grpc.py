@@ -39,6 +39,11 @@ class ExecutorServiceStub:
                 request_serializer=openeo_dot_executor_dot_v1_dot_executor__pb2.ExecuteRequest.SerializeToString,
                 response_deserializer=openeo_dot_executor_dot_v1_dot_executor__pb2.ResultChunk.FromString,
                 _registered_method=True)
+        self.Estimate = channel.unary_unary(
+                '/openeo.executor.v1.ExecutorService/Estimate',
+                request_serializer=openeo_dot_executor_dot_v1_dot_executor__pb2.EstimateRequest.SerializeToString,
+                response_deserializer=openeo_dot_executor_dot_v1_dot_executor__pb2.EstimateResponse.FromString,
+                _registered_method=True)
 
 
 class ExecutorServiceServicer:
@@ -53,6 +58,14 @@ class ExecutorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Estimate(self, request, context):
+        """GET /jobs/{job_id}/estimate (through the jobs service): the graph evaluated lazily,
+        nothing read or written; the same openEO errors as Execute.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExecutorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +73,11 @@ def add_ExecutorServiceServicer_to_server(servicer, server):
                     servicer.Execute,
                     request_deserializer=openeo_dot_executor_dot_v1_dot_executor__pb2.ExecuteRequest.FromString,
                     response_serializer=openeo_dot_executor_dot_v1_dot_executor__pb2.ResultChunk.SerializeToString,
+            ),
+            'Estimate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Estimate,
+                    request_deserializer=openeo_dot_executor_dot_v1_dot_executor__pb2.EstimateRequest.FromString,
+                    response_serializer=openeo_dot_executor_dot_v1_dot_executor__pb2.EstimateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -89,6 +107,33 @@ class ExecutorService:
             '/openeo.executor.v1.ExecutorService/Execute',
             openeo_dot_executor_dot_v1_dot_executor__pb2.ExecuteRequest.SerializeToString,
             openeo_dot_executor_dot_v1_dot_executor__pb2.ResultChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Estimate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.executor.v1.ExecutorService/Estimate',
+            openeo_dot_executor_dot_v1_dot_executor__pb2.EstimateRequest.SerializeToString,
+            openeo_dot_executor_dot_v1_dot_executor__pb2.EstimateResponse.FromString,
             options,
             channel_credentials,
             insecure,
