@@ -119,6 +119,7 @@ def _load(collection_id: str = S2) -> dict[str, Any]:
         ({"a": _node("add", {"x": 1, "y": {"from_node": "ghost"}}, True)}, "ProcessGraphInvalid"),
         ({"a": _load("NO_SUCH_COLLECTION") | {"result": True}}, "CollectionNotFound"),
         ({"a": _node("add", {"x": 1, "y": 2, "z": 3}, True)}, "ProcessParameterUnsupported"),
+        ({"a": _node("add", {"x": "one", "y": 2}, True)}, "ProcessParameterInvalid"),
         (
             {f"n{i}": _node("add", {"x": 1, "y": 2}, i == 0) for i in range(1200)},
             "ProcessGraphComplexity",
