@@ -14,12 +14,12 @@ from fastapi.responses import JSONResponse
 
 from eoplex_common.errors import BadRequest
 from eoplex_gateway.dependencies import Services, Settings
+from eoplex_gateway.links import Limit, Token, link, page_url
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
 
 router = APIRouter()
 
-JSON = "application/json"
 GEOJSON = "application/geo+json"
 SCHEMA_JSON = "application/schema+json"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
@@ -30,23 +30,10 @@ LISTING_OMITS = frozenset({"summaries", "cube:dimensions"})
 # Stored times have millisecond precision (BSON dates): an instant covers its millisecond.
 INSTANT = timedelta(milliseconds=1)
 
-Limit = Annotated[int | None, Query(ge=1, le=1000)]
-Token = Annotated[str, Query(max_length=2000)]
-
-
-def _link(href: str, rel: str, media_type: str = JSON, **extra: str) -> dict[str, str]:
-    return {"href": href, "rel": rel, "type": media_type, **extra}
-
 
 def collection_url(root: str, collection_id: str) -> str:
     """`<api>/collections/<id>`, the id escaped as a path (ids may contain `/`)."""
     return f"{root}collections/{quote(collection_id, safe='')}"
-
-
-def page_url(base: str, *, limit: int | None, token: str) -> str:
-    """A page link carrying the opaque token as `?token=`."""
-    query = {"limit": limit, "token": token} if limit else {"token": token}
-    return f"{base}?{urlencode(query)}"
 
 
 def license_links(collection: dict[str, Any]) -> list[dict[str, str]]:
@@ -56,18 +43,18 @@ def license_links(collection: dict[str, Any]) -> list[dict[str, str]]:
         return []
     if not license_id or license_id in NON_SPDX_LICENSES:
         return []
-    return [_link(f"https://spdx.org/licenses/{license_id}.html", "license", "text/html")]
+    return [link(f"https://spdx.org/licenses/{license_id}.html", "license", "text/html")]
 
 
 def build_collection(collection: dict[str, Any], *, root: str) -> dict[str, Any]:
     """`GET /collections/{id}`: the stored collection with self, root, parent, items links."""
     url = collection_url(root, collection["id"])
     links = [
-        _link(url, "self"),
-        _link(root, "root"),
-        _link(root, "parent"),
-        _link(f"{url}/items", "items", GEOJSON),
-        _link(f"{url}/queryables", QUERYABLES_REL, SCHEMA_JSON),
+        link(url, "self"),
+        link(root, "root"),
+        link(root, "parent"),
+        link(f"{url}/items", "items", GEOJSON),
+        link(f"{url}/queryables", QUERYABLES_REL, SCHEMA_JSON),
         *collection.get("links", []),
         *license_links(collection),
     ]
@@ -85,11 +72,11 @@ def build_collections_page(
 ) -> dict[str, Any]:
     """`GET /collections`: one page of collections and its next/prev links."""
     base = f"{root}collections"
-    links = [_link(base, "self"), _link(root, "root")]
+    links = [link(base, "self"), link(root, "root")]
     if response.next_page_token:
-        links.append(_link(page_url(base, limit=limit, token=response.next_page_token), "next"))
+        links.append(link(page_url(base, limit=limit, token=response.next_page_token), "next"))
     if response.prev_page_token:
-        links.append(_link(page_url(base, limit=limit, token=response.prev_page_token), "prev"))
+        links.append(link(page_url(base, limit=limit, token=response.prev_page_token), "prev"))
     collections = [
         build_collection(listed_collection(json.loads(text)), root=root)
         for text in response.collections_json
@@ -103,7 +90,7 @@ def build_item(item: dict[str, Any], *, root: str) -> dict[str, Any]:
     There is no `self` link: single items are not served at `/items/{item_id}`.
     """
     url = collection_url(root, item["collection"])
-    links = [_link(url, "collection"), _link(url, "parent"), _link(root, "root")]
+    links = [link(url, "collection"), link(url, "parent"), link(root, "root")]
     return {**item, "links": [*links, *item.get("links", [])]}
 
 
@@ -117,13 +104,13 @@ def build_item_collection(
     """`GET /collections/{id}/items`: a GeoJSON FeatureCollection with paging links."""
     items_url = f"{collection_url(root, collection_id)}/items"
     links = [
-        _link(items_url, "self", GEOJSON),
-        _link(root, "root"),
-        _link(collection_url(root, collection_id), "collection"),
+        link(items_url, "self", GEOJSON),
+        link(root, "root"),
+        link(collection_url(root, collection_id), "collection"),
     ]
     if response.next_page_token:
         next_query = urlencode({**query, "token": response.next_page_token})
-        links.append(_link(f"{items_url}?{next_query}", "next", GEOJSON))
+        links.append(link(f"{items_url}?{next_query}", "next", GEOJSON))
     features = [build_item(json.loads(text), root=root) for text in response.items_json]
     return {
         "type": "FeatureCollection",
