@@ -51,6 +51,16 @@ class Limits:
     single_file: bool = True
 
 
+@dataclass
+class Estimate:
+    """What an execution would write, tallied by `save_result` in estimate mode instead of
+    writing (pixels and bytes in the output's data type, uncompressed)."""
+
+    pixels_written: int = 0
+    bytes_written: int = 0
+    files_written: int = 0
+
+
 UserProcesses = Callable[[str], dict[str, Any] | None]
 
 
@@ -70,3 +80,13 @@ class Environment:
     outputs: list[ResultFile] = field(default_factory=list)
     # Pixels read so far, checked against `limits.max_pixels` by load_collection.
     pixels: int = 0
+    # Bytes those pixels take in their source data types.
+    bytes_read: int = 0
+    # Estimate mode (`GET /jobs/{job_id}/estimate`): load_collection reads no pixel anyway,
+    # and save_result tallies what it would write here instead of writing.
+    estimate: Estimate | None = None
+
+    @property
+    def saved(self) -> bool:
+        """Whether a `save_result` ran (wrote, or in estimate mode would have written)."""
+        return bool(self.outputs) or (self.estimate is not None and self.estimate.files_written > 0)

@@ -1,4 +1,5 @@
-"""Run one process graph to one result file: what a synchronous request (`POST /result`) does.
+"""Run one process graph to its result files: a batch job (every file) or a synchronous
+request (`POST /result`, exactly one file).
 
 The graph is validated before it reads any data. A graph without `save_result`
 still answers with a file: its result is saved in a default format, a raster cube
@@ -20,21 +21,30 @@ def default_format(value: Any) -> str:
     return "GTiff" if isinstance(value, RasterCube) else "JSON"
 
 
-def run_to_file(process: Mapping[str, Any], env: Environment) -> ResultFile:
-    """Validate and run `process` (`{"process_graph": ...}`); the one file it wrote.
+def run_process(process: Mapping[str, Any], env: Environment) -> list[ResultFile]:
+    """Validate and run `process` (`{"process_graph": ...}`); every file it wrote.
 
     Raises the first error of `validate_process` (ProcessGraphMissing,
-    ProcessGraphInvalid, ProcessUnsupported, ProcessParameter*, ...), any error of the
-    processes themselves, and ProcessParameterInvalid of `save_result` when the graph
-    wrote more than one file, which only a batch job can return.
+    ProcessGraphInvalid, ProcessUnsupported, ProcessParameter*, ...) and any error of
+    the processes themselves.
     """
     problems = validate_process(process, user_process=env.user_processes)
     if problems:
         raise problems[0]
     value = execute(process, env)
-    if not env.outputs:
+    if not env.saved:
         arguments = {"data": value, "format": default_format(value)}
         call_process("save_result", None, arguments, env)
+    return env.outputs
+
+
+def run_to_file(process: Mapping[str, Any], env: Environment) -> ResultFile:
+    """`run_process` for a synchronous request: the one file it wrote.
+
+    Raises what `run_process` raises, and ProcessParameterInvalid of `save_result` when
+    the graph wrote more than one file, which only a batch job can return.
+    """
+    run_process(process, env)
     if len(env.outputs) > 1:
         raise ProcessParameterInvalid(
             process="save_result",

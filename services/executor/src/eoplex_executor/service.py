@@ -22,6 +22,9 @@ from typing import Any
 
 from eoplex_common.context import request_id
 from eoplex_common.errors import Internal, RequestTimeout, TooManyRequests, error_for_code
+from eoplex_executor.catalog import GrpcCatalog
+from eoplex_executor.environment import Catalog
+from eoplex_executor.estimate import ProcessEstimate, estimate_process
 from eoplex_executor.worker import PRELOADED_MODULES, Done, Failed, Job, WorkerConfig, worker_main
 
 log = logging.getLogger(__name__)
@@ -187,7 +190,8 @@ class SyncResult:
 
 
 class SyncProcessingService:
-    """Runs synchronous requests on a `WorkerPool`, at most `max_concurrent_per_user` per user."""
+    """Runs synchronous requests on a `WorkerPool`, at most `max_concurrent_per_user` per user,
+    and estimates batch jobs in this process (they read no pixel)."""
 
     def __init__(
         self,
@@ -197,8 +201,13 @@ class SyncProcessingService:
         max_concurrent_per_user: int,
         timeout_seconds: float,
         cost_per_megapixel: float,
+        catalog: Catalog | None = None,
     ) -> None:
         self.pool = pool
+        # Estimates ask the same catalog as the workers do, unless a test gives its own.
+        self.catalog = catalog or GrpcCatalog(
+            pool.config.catalog_address, pool.config.catalog_timeout_seconds
+        )
         self.scratch_root = scratch_root
         self.max_concurrent_per_user = max_concurrent_per_user
         self.timeout_seconds = timeout_seconds
@@ -226,6 +235,16 @@ class SyncProcessingService:
             self._running[request.user_id] -= 1
             if not self._running[request.user_id]:
                 del self._running[request.user_id]
+
+    async def estimate(self, process: Mapping[str, Any]) -> ProcessEstimate:
+        """`GET /jobs/{job_id}/estimate` (through the jobs service): what `process` would read
+        and write as a batch job, evaluated lazily in a thread (the catalog calls block).
+
+        Raises the openEO errors of validation and of the processes before they read data
+        (ProcessGraphInvalid, ProcessUnsupported, ProcessParameterInvalid,
+        CollectionNotFound, ...).
+        """
+        return await asyncio.to_thread(estimate_process, process, self.catalog)
 
     def discard(self, result: SyncResult) -> None:
         """Remove the result's scratch directory (after it was sent, or when sending stopped)."""

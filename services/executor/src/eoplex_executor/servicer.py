@@ -1,4 +1,4 @@
-"""gRPC <-> domain for synchronous processing (openeo.executor.v1)."""
+"""gRPC <-> domain for synchronous processing and batch-job estimates (openeo.executor.v1)."""
 
 import asyncio
 import json
@@ -39,6 +39,19 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
 
     def __init__(self, service: SyncProcessingService) -> None:
         self.service = service
+
+    async def Estimate(
+        self, request: pb.EstimateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.EstimateResponse:
+        """What the process would read and write as a batch job, without reading a pixel."""
+        estimate = await self.service.estimate(_process(request.process_json))
+        return pb.EstimateResponse(
+            pixels_read=estimate.pixels_read,
+            bytes_read=estimate.bytes_read,
+            pixels_written=estimate.pixels_written,
+            bytes_written=estimate.bytes_written,
+            files_written=estimate.files_written,
+        )
 
     async def Execute(
         self, request: pb.ExecuteRequest, context: grpc.aio.ServicerContext

@@ -118,7 +118,9 @@ def load_collection(
             reason=f"collection '{id}' has no data in the requested extents and properties.",
         )
     dates, sources = _sources_by_date(items, band_names, band_info)
-    _count_pixels(env, len(dates) * len(band_names) * grid.width * grid.height)
+    plane = len(dates) * grid.width * grid.height
+    _count_pixels(env, plane * len(band_names))
+    env.bytes_read += plane * sum(_source_size(band_info[band]) for band in band_names)
     dtype = np.dtype(_float_type(band_info, band_names))
     data = _lazy_planes(grid, sources, dtype)
     array = xr.DataArray(
@@ -347,6 +349,14 @@ def _gdal_path(href: str) -> str:
 def _float_type(info: Mapping[str, Mapping[str, Any]], bands: list[str]) -> str:
     exact = all(str(info[band]["data_type"]) in FLOAT32_EXACT for band in bands)
     return "float32" if exact else "float64"
+
+
+def _source_size(info: Mapping[str, Any]) -> int:
+    """Bytes of one pixel of a band in its source data type (8 for a type numpy lacks)."""
+    try:
+        return np.dtype(str(info["data_type"])).itemsize
+    except TypeError:
+        return 8
 
 
 def _count_pixels(env: Environment, pixels: int) -> None:

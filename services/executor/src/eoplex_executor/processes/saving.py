@@ -94,8 +94,37 @@ def save_result(data: Any, format: str, options: Any, env: Environment) -> bool:
     """
     output_format = _output_format(format)
     chosen = _checked_options(output_format, options)
+    if env.estimate is not None:
+        _tally_output(output_format.name, data, chosen, env)
+        return True
     env.outputs.extend(output_format.write(data, chosen, env))
     return True
+
+
+def _tally_output(
+    format_name: str, data: Any, options: Mapping[str, Any], env: Environment
+) -> None:
+    """Estimate mode: count the values, bytes (output data type, uncompressed) and files the
+    format would write, after the checks its writer makes before computing anything."""
+    assert env.estimate is not None
+    files = 1
+    if format_name == "JSON" and not isinstance(data, RasterCube | xr.DataArray):
+        values, size = 0, len(json.dumps(_jsonable(data)))
+    elif format_name == "GTiff":
+        planes = _planes(_raster_cube(data, format_name), format_name)
+        dtype = _gtiff_datatype(np.dtype(planes.data.dtype), options["datatype"])
+        values, size = int(planes.data.size), int(planes.data.size) * dtype.itemsize
+        if planes.time is not None and not env.limits.single_file:
+            files = planes.data.sizes[planes.time]
+    elif format_name == "PNG":
+        planes = _png_planes(_raster_cube(data, format_name))
+        values = size = int(planes.data.size)
+    else:
+        cube = _raster_cube(data, format_name)
+        values, size = cube.pixel_count, cube.pixel_count * cube.data.dtype.itemsize
+    env.estimate.pixels_written += values
+    env.estimate.bytes_written += size
+    env.estimate.files_written += files
 
 
 def _output_format(name: Any) -> OutputFormat:

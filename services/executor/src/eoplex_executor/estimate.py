@@ -1,0 +1,54 @@
+"""What a process would read and write, found without reading or writing any pixel.
+
+`GET /jobs/{job_id}/estimate` (through the jobs service, which prices it): the process
+is validated and evaluated as a batch job would run it, but lazily. `load_collection`
+only asks the catalog and builds its lazy cube, counting the pixels and the bytes they
+take in the collection's data types; `save_result` counts the values, bytes and files it
+would write instead of computing the cube.
+"""
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eoplex_executor.environment import Catalog, Environment, Estimate, Limits
+from eoplex_executor.run import run_process
+
+
+@dataclass(frozen=True)
+class ProcessEstimate:
+    """What running a process as a batch job would read and write (see `estimate_process`)."""
+
+    pixels_read: int
+    bytes_read: int
+    pixels_written: int
+    bytes_written: int
+    files_written: int
+
+
+def estimate_process(process: Mapping[str, Any], catalog: Catalog) -> ProcessEstimate:
+    """Evaluate `process` in estimate mode; what it would read and write as a batch job.
+
+    Blocking (catalog calls). Raises what validation and the processes raise before
+    reading data: ProcessGraphMissing, ProcessGraphInvalid, ProcessUnsupported,
+    ProcessParameterInvalid, CollectionNotFound, ...
+    """
+    tally = Estimate()
+    # Nothing is written in estimate mode; the directory only keeps a mistake contained.
+    with tempfile.TemporaryDirectory(prefix="eoplex-estimate-") as scratch:
+        env = Environment(
+            catalog=catalog,
+            scratch_dir=Path(scratch),
+            limits=Limits(single_file=False),
+            estimate=tally,
+        )
+        run_process(process, env)
+    return ProcessEstimate(
+        pixels_read=env.pixels,
+        bytes_read=env.bytes_read,
+        pixels_written=tally.pixels_written,
+        bytes_written=tally.bytes_written,
+        files_written=tally.files_written,
+    )
