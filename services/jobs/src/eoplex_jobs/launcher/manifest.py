@@ -1,0 +1,162 @@
+"""The Kubernetes `batch/v1` Job that runs one batch job: a pure function of the job and
+the settings, so tests compare it with an expected dict."""
+
+import hashlib
+import re
+from typing import Any
+
+from kubernetes.utils import parse_quantity
+
+from eoplex_common.errors import BadRequest
+from eoplex_jobs.launcher.protocol import Document
+from eoplex_jobs.launcher.settings import LauncherSettings
+
+EXECUTOR_UID = 10001
+# The job options (as the openEO client's `job_options`) that set the executor's resources.
+RESOURCE_OPTIONS = ("memory", "cpu")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+_LABEL_VALUE_MAX = 63
+# A positive Kubernetes quantity (no sign), as the API server accepts it.
+_QUANTITY = re.compile(r"([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[mkMGTPE]|[eE][0-9]+)?")
+
+
+def job_name(job_id: str) -> str:
+    """The name of the Kubernetes Job of a batch job."""
+    return f"eoplex-job-{job_id}"
+
+
+def job_labels(job: Document) -> dict[str, str]:
+    """The labels of the Job and its pods: what runs, for which job, user and tenant."""
+    return {
+        "app.kubernetes.io/name": "eoplex-executor",
+        "eoplex.io/job-id": label_value(job["_id"]),
+        "eoplex.io/user-id": label_value(job["user_id"]),
+        "eoplex.io/tenant-id": label_value(job["tenant_id"]),
+    }
+
+
+def label_value(value: str) -> str:
+    """`value` if it is a valid label value; otherwise its valid characters and a hash
+    of it (user ids are often e-mail addresses or OIDC subjects), so distinct ids keep
+    distinct labels."""
+    if len(value) <= _LABEL_VALUE_MAX and _LABEL_VALUE.fullmatch(value):
+        return value
+    digest = hashlib.sha256(value.encode()).hexdigest()[:12]
+    readable = re.sub(r"[^A-Za-z0-9_.-]", "_", value)[:48].strip("-_.")
+    return f"{readable}-{digest}" if readable else digest
+
+
+def job_resources(job_options: Document, settings: LauncherSettings) -> dict[str, dict[str, str]]:
+    """Requests and limits: the settings' defaults, replaced by the job options `memory`
+    and `cpu` (e.g. `{"memory": "4Gi", "cpu": 2}`) for both requests and limits.
+
+    Raises BadRequest for a value that is not a positive Kubernetes quantity or that is
+    over the settings' `max_limits`.
+    """
+    requests, limits = dict(settings.default_requests), dict(settings.default_limits)
+    for name in RESOURCE_OPTIONS:
+        if name in job_options:
+            value = _quantity(name, job_options[name])
+            maximum = settings.max_limits.get(name)
+            if maximum is not None and parse_quantity(value) > parse_quantity(maximum):
+                raise BadRequest(
+                    reason=f"job option '{name}' asks for {value}, more than the maximum {maximum}."
+                )
+            requests[name] = limits[name] = value
+    return {"requests": requests, "limits": limits}
+
+
+def build_job_manifest(job: Document, settings: LauncherSettings) -> Document:
+    """The `batch/v1` Job running `python -m eoplex_executor run-job <job_id>`.
+
+    One attempt (`backoffLimit: 0`: the executor reports its own failures), a deadline,
+    clean-up after `ttlSecondsAfterFinished`, a non-root read-only container whose only
+    writable place is an emptyDir at /tmp. Raises BadRequest for invalid resource options.
+    """
+    labels = job_labels(job)
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name(job["_id"]),
+            "namespace": settings.namespace,
+            "labels": labels,
+            # Annotations take any string: the ids as they are, for operators.
+            "annotations": {
+                "eoplex.io/user-id": job["user_id"],
+                "eoplex.io/tenant-id": job["tenant_id"],
+            },
+        },
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": settings.active_deadline_seconds,
+            "ttlSecondsAfterFinished": settings.ttl_seconds_after_finished,
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": _pod_spec(job, settings),
+            },
+        },
+    }
+
+
+def _pod_spec(job: Document, settings: LauncherSettings) -> Document:
+    return {
+        "restartPolicy": "Never",
+        "serviceAccountName": settings.service_account,
+        # The executor never talks to the Kubernetes API.
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": EXECUTOR_UID,
+            "runAsGroup": EXECUTOR_UID,
+            "fsGroup": EXECUTOR_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "nodeSelector": dict(settings.node_selector),
+        "tolerations": [dict(toleration) for toleration in settings.tolerations],
+        "containers": [
+            {
+                "name": "executor",
+                "image": settings.executor_image,
+                "imagePullPolicy": settings.image_pull_policy,
+                "command": ["python", "-m", "eoplex_executor", "run-job", job["_id"]],
+                "env": _environment(settings),
+                "resources": job_resources(job.get("job_options") or {}, settings),
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "runAsNonRoot": True,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+                "volumeMounts": [{"name": "scratch", "mountPath": "/tmp"}],
+            }
+        ],
+        "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": settings.scratch_size_limit}}],
+    }
+
+
+def _environment(settings: LauncherSettings) -> list[dict[str, Any]]:
+    """Literal variables, then those read from Secrets (which win over a literal)."""
+    literal = [
+        {"name": name, "value": value}
+        for name, value in sorted(settings.env.items())
+        if name not in settings.secret_env
+    ]
+    secret = [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
+        for name, ref in sorted(settings.secret_env.items())
+    ]
+    return literal + secret
+
+
+def _quantity(name: str, value: Any) -> str:
+    """A job option as a positive Kubernetes quantity string; BadRequest otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadRequest(reason=f"job option '{name}' must be a quantity such as '2Gi' or 2.")
+    text = str(value)
+    if not _QUANTITY.fullmatch(text) or parse_quantity(text) <= 0:
+        raise BadRequest(
+            reason=f"job option '{name}' must be a positive quantity such as '2Gi' or 2, "
+            f"got {text!r}."
+        )
+    return text
