@@ -1,32 +1,218 @@
-"""Wiring of the jobs service: settings -> MongoDB, NATS JetStream -> gRPC server (health only)."""
+"""Wiring of the jobs service: settings -> MongoDB, NATS JetStream, S3, the processes
+service (validation) and the executor (estimates) -> gRPC server, event consumer,
+scheduler and reconciler."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import grpc
+from minio import Minio
+from nats.js import JetStreamContext
+from pymongo.asynchronous.database import AsyncDatabase
 
 from eoplex_common.entrypoint import run_service
+from eoplex_common.errors import OpenEOError, error_for_code
 from eoplex_common.events import connect_nats
 from eoplex_common.mongo import connect_mongo, service_database
-from eoplex_common.rpc import GrpcService
-from eoplex_jobs.events import ensure_jobs_stream
+from eoplex_common.rpc import GrpcService, open_channel
+from eoplex_common.s3 import connect_s3
+from eoplex_common.settings import ServiceAddresses
+from eoplex_jobs.estimate import ExecutorFigures
+from eoplex_jobs.events import JobEventConsumer, WorkQueue
+from eoplex_jobs.launcher import make_launcher
+from eoplex_jobs.launcher.protocol import Launcher
+from eoplex_jobs.launcher.settings import LauncherSettings
+from eoplex_jobs.service import JobsService, ResultObjects
+from eoplex_jobs.servicer import JobsServicer
 from eoplex_jobs.settings import JobsSettings
+from eoplex_jobs.store import JobStore
+from eoplex_proto.openeo.executor.v1 import executor_pb2, executor_pb2_grpc
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2_grpc
+from eoplex_proto.openeo.processes.v1 import processes_pb2, processes_pb2_grpc
 
 
-async def serve(settings: JobsSettings) -> None:
-    """Run the jobs service until SIGTERM/SIGINT; fail at start if MongoDB or NATS do not answer."""
+class ProcessesValidation:
+    """Validation by the processes service (`ValidateProcess`), whose answers come back as
+    the openEO errors it found."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.processes = processes_pb2_grpc.ProcessesServiceStub(channel)
+
+    async def validate(self, process_json: str) -> list[OpenEOError]:
+        """Every problem of the process; ServiceUnavailable if the service does not answer."""
+        request = processes_pb2.ValidateProcessRequest(process_json=process_json)
+        response = await self.processes.ValidateProcess(request)
+        return [error_for_code(error.code, error.message) for error in response.errors]
+
+
+class ExecutorEstimates:
+    """The executor's `Estimate`: the graph evaluated lazily, nothing read or written."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.executor = executor_pb2_grpc.ExecutorServiceStub(channel)
+
+    async def estimate(self, process_json: str, *, user_id: str, tenant_id: str) -> ExecutorFigures:
+        """What the process would read and write; the executor's openEO errors propagate."""
+        request = executor_pb2.EstimateRequest(
+            process_json=process_json, user_id=user_id, tenant_id=tenant_id
+        )
+        response = await self.executor.Estimate(request)
+        return ExecutorFigures(
+            pixels_read=response.pixels_read,
+            bytes_read=response.bytes_read,
+            pixels_written=response.pixels_written,
+            bytes_written=response.bytes_written,
+            files_written=response.files_written,
+        )
+
+
+def result_signer(settings: JobsSettings) -> Minio:
+    """A client that signs URLs for the endpoint clients reach (`OPENEO_S3_PUBLIC_ENDPOINT`,
+    else the internal one); signing is local, so it never connects."""
+    if not settings.s3_public_endpoint:
+        return connect_s3(settings)
+    endpoint = urlsplit(settings.s3_public_endpoint)
+    return Minio(
+        endpoint.netloc,
+        access_key=settings.s3_access_key,
+        secret_key=settings.s3_secret_key,
+        secure=endpoint.scheme == "https",
+        region=settings.s3_region,
+    )
+
+
+@dataclass
+class JobsServer:
+    """The jobs service's parts that run: the gRPC server and the event consumer (and,
+    with them, the scheduler and reconciler)."""
+
+    grpc: GrpcService
+    consumer: JobEventConsumer
+    service: JobsService
+    store: JobStore
+    background: list[Any] = field(default_factory=list)
+
+    async def start_background(self) -> None:
+        """Consume events (and schedule, reconcile) before serving, so the first RPC
+        already sees what was reported while the service was down."""
+        await self.consumer.start()
+        for part in self.background:
+            await part.start()
+
+    async def stop_background(self) -> None:
+        """Stop in reverse order; unacknowledged events stay in the stream."""
+        for part in reversed(self.background):
+            await part.stop()
+        await self.consumer.stop()
+
+    async def start(self) -> None:
+        """Start everything (tests; `run_until_signal` in production)."""
+        await self.start_background()
+        await self.grpc.start()
+
+    async def stop(self) -> None:
+        """Stop serving within the grace period, then the background parts."""
+        await self.grpc.stop()
+        await self.stop_background()
+
+    async def run_until_signal(self) -> None:
+        """Serve until SIGTERM or SIGINT, then stop gracefully."""
+        await self.start_background()
+        try:
+            await self.grpc.run_until_signal()
+        finally:
+            await self.stop_background()
+
+
+async def build_jobs_server(
+    *,
+    settings: JobsSettings,
+    database: AsyncDatabase[dict[str, Any]],
+    js: JetStreamContext,
+    processes_channel: grpc.aio.Channel,
+    executor_channel: grpc.aio.Channel,
+    launcher: Launcher,
+) -> JobsServer:
+    """A not yet started jobs service with its indexes and streams prepared."""
+    store = JobStore(database)
+    await store.ensure_indexes()
+    queue = WorkQueue(js=js)
+    await queue.ensure_stream()
+    results = ResultObjects(
+        client=connect_s3(settings),
+        signer=result_signer(settings),
+        bucket=settings.results_bucket,
+        expiry=timedelta(seconds=settings.result_url_expiry_seconds),
+    )
+    service = JobsService(
+        store=store,
+        validator=ProcessesValidation(processes_channel),
+        estimator=ExecutorEstimates(executor_channel),
+        launcher=launcher,
+        queue=queue,
+        results=results,
+        cost_per_megapixel=settings.cost_per_megapixel,
+        megapixels_per_second=settings.estimate_megapixels_per_second,
+    )
+    grpc_service = GrpcService(
+        name="jobs", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
+    )
+    jobs_pb2_grpc.add_JobsServiceServicer_to_server(JobsServicer(service), grpc_service.server)
+    return JobsServer(
+        grpc=grpc_service,
+        consumer=JobEventConsumer(js=js, store=store),
+        service=service,
+        store=store,
+    )
+
+
+async def serve(
+    settings: JobsSettings, launcher_settings: LauncherSettings, addresses: ServiceAddresses
+) -> None:
+    """Run the jobs service until SIGTERM/SIGINT; fail at start if MongoDB or NATS do not
+    answer."""
     mongo = connect_mongo(settings.mongodb_url)
     try:
+        database = service_database(mongo, "jobs")
         # Ping before serving, so SERVING means the service's own database answers.
-        await service_database(mongo, "jobs").command("ping")
+        await database.command("ping")
         nats = await connect_nats(settings.nats_url, name="jobs")
+        processes_channel = open_channel(
+            service="processes",
+            address=addresses.processes_address,
+            timeout_seconds=settings.rpc_timeout_seconds,
+        )
+        executor_channel = open_channel(
+            service="executor",
+            address=addresses.executor_address,
+            timeout_seconds=settings.rpc_timeout_seconds,
+        )
         try:
-            await ensure_jobs_stream(nats.jetstream())
-            grpc_service = GrpcService(
-                name="jobs", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
+            server = await build_jobs_server(
+                settings=settings,
+                database=database,
+                js=nats.jetstream(),
+                processes_channel=processes_channel,
+                executor_channel=executor_channel,
+                launcher=make_launcher(launcher_settings),
             )
-            await grpc_service.run_until_signal()
+            await server.run_until_signal()
         finally:
-            await nats.close()
+            await executor_channel.close()
+            await processes_channel.close()
+            await nats.drain()
     finally:
         await mongo.close()
 
 
 def main() -> None:
     """Entry point: `python -m eoplex_jobs`."""
-    run_service(name="jobs", settings=JobsSettings(), serve=serve)
+    addresses = ServiceAddresses()
+    launcher_settings = LauncherSettings()
+
+    async def serve_with_parts(settings: JobsSettings) -> None:
+        await serve(settings, launcher_settings, addresses)
+
+    run_service(name="jobs", settings=JobsSettings(), serve=serve_with_parts)

@@ -1,0 +1,398 @@
+"""The jobs service's logic: batch jobs of one owner, from creation to results.
+
+Transport-free: the servicer converts protobuf to the arguments here. Every operation
+on a job first loads it through `JobStore.owned`, so another user's job answers
+JobNotFound exactly like a missing one. Status changes are the store's atomic
+transitions; the scheduler, the event consumer and the reconciler do the rest of the
+state machine.
+"""
+
+import asyncio
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from minio import Minio
+from minio.deleteobjects import DeleteObject
+
+from eoplex_common.errors import (
+    BadRequest,
+    BudgetInvalid,
+    JobLocked,
+    JobNotFinished,
+    JobNotFound,
+    NoDataForUpdate,
+    OpenEOError,
+    ProcessGraphInvalid,
+    PropertyNotEditable,
+)
+from eoplex_jobs.estimate import ExecutorFigures, estimate_document
+from eoplex_jobs.results import results_document
+from eoplex_jobs.store import ACTIVE_STATUSES, LOG_LEVELS, Document, JobStore
+
+# A job can be edited or started again in these statuses.
+STARTABLE_STATUSES = ("created", "canceled", "error")
+EDITABLE_FIELDS = ("title", "description", "process_json", "plan", "budget", "job_options_json")
+
+
+class ProcessValidator(Protocol):
+    """Validates an openEO process (the processes service's `POST /validation`)."""
+
+    async def validate(self, process_json: str) -> list[OpenEOError]:
+        """Every problem of the process; empty if it is valid."""
+        ...
+
+
+class Estimator(Protocol):
+    """Sizes a process without running it (the executor's `Estimate`)."""
+
+    async def estimate(self, process_json: str, *, user_id: str, tenant_id: str) -> ExecutorFigures:
+        """What running the process would read and write."""
+        ...
+
+
+class Launcher(Protocol):
+    """What the service needs of `eoplex_jobs.launcher`: stopping a job's executor."""
+
+    async def cancel(self, job: Document) -> None:
+        """Stop the executor of `job`, if it still runs."""
+        ...
+
+
+class JobQueue(Protocol):
+    """The work queue the scheduler admits jobs from."""
+
+    async def publish(self, job_id: str) -> None:
+        """Ask for the job to be admitted."""
+        ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Owner:
+    """Who is asking: every call is confined to this user's jobs in this tenant."""
+
+    user_id: str
+    tenant_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobDraft:
+    """The user's fields of a job (`POST /jobs`, `PATCH /jobs/{job_id}`)."""
+
+    process_json: str = ""
+    title: str = ""
+    description: str = ""
+    plan: str = ""
+    budget: float = 0.0
+    job_options_json: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobsPage:
+    """One page of `GET /jobs` and the token of the next one ("" for none)."""
+
+    jobs: list[Document]
+    next_token: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogsPage:
+    """One page of `GET /jobs/{job_id}/logs`."""
+
+    logs: list[Document]
+    next_offset: str
+    level: str
+
+
+class ResultObjects:
+    """The result files of jobs in S3: `<bucket>/jobs/<job_id>/<file>`."""
+
+    def __init__(self, *, client: Minio, signer: Minio, bucket: str, expiry: timedelta) -> None:
+        # `signer` is a client for the endpoint users reach; signing needs no connection.
+        self.client = client
+        self.signer = signer
+        self.bucket = bucket
+        self.expiry = expiry
+
+    def presign(self, key: str) -> str:
+        """A URL that downloads `key` without credentials until `expiry` from now."""
+        return self.signer.presigned_get_object(self.bucket, key, expires=self.expiry)
+
+    async def remove_job(self, job_id: str) -> None:
+        """Delete every result file of the job (what a canceled or deleted job leaves)."""
+
+        def remove() -> None:
+            if not self.client.bucket_exists(self.bucket):
+                return
+            listed = self.client.list_objects(self.bucket, prefix=f"jobs/{job_id}/", recursive=True)
+            keys = [DeleteObject(item.object_name) for item in listed if item.object_name]
+            for error in self.client.remove_objects(self.bucket, keys):
+                raise RuntimeError(f"removing {error.name} failed: {error.message}")
+
+        await asyncio.to_thread(remove)
+
+
+def _parse_process(process_json: str) -> Any:
+    try:
+        return json.loads(process_json)
+    except (json.JSONDecodeError, RecursionError):
+        raise ProcessGraphInvalid("Invalid process graph: the process is not valid JSON.") from None
+
+
+def _parse_job_options(text: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        options = json.loads(text)
+    except json.JSONDecodeError:
+        options = None
+    if not isinstance(options, dict):
+        raise BadRequest(reason="job options must be a JSON object")
+    return options
+
+
+def _budget(value: float) -> float | None:
+    """The budget to store: none for 0 (not given); BudgetInvalid below 0."""
+    if value < 0:
+        raise BudgetInvalid()
+    return value or None
+
+
+def _encode_token(job: Document) -> str:
+    payload = json.dumps({"created": job["created"].isoformat(), "id": job["_id"]})
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def _decode_token(token: str) -> tuple[datetime, str]:
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        return datetime.fromisoformat(payload["created"]), str(payload["id"])
+    except (binascii.Error, ValueError, TypeError, KeyError):
+        raise BadRequest(reason="the page token is invalid") from None
+
+
+def _levels_from(level: str) -> tuple[str, ...]:
+    if level not in LOG_LEVELS:
+        raise BadRequest(reason=f"unknown log level {level!r}")
+    return LOG_LEVELS[LOG_LEVELS.index(level) :]
+
+
+def _log_offset(offset: str) -> int:
+    """The sequence number after which logs are listed: the `id` of the last entry seen."""
+    if not offset:
+        return 0
+    if not offset.isdigit():
+        raise BadRequest(reason=f"the log offset {offset!r} is invalid")
+    return int(offset)
+
+
+class JobsService:
+    """The batch jobs behind `/jobs` and below, and `GetJobSpec` for `run-job`."""
+
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        validator: ProcessValidator,
+        estimator: Estimator,
+        launcher: Launcher,
+        queue: JobQueue,
+        results: ResultObjects,
+        cost_per_megapixel: float,
+        megapixels_per_second: float,
+    ) -> None:
+        self.store = store
+        self.validator = validator
+        self.estimator = estimator
+        self.launcher = launcher
+        self.queue = queue
+        self.result_objects = results
+        self.cost_per_megapixel = cost_per_megapixel
+        self.megapixels_per_second = megapixels_per_second
+
+    async def _validated_process(self, process_json: str) -> dict[str, Any]:
+        """The process, if valid; else its first openEO error (ProcessGraphMissing,
+        ProcessUnsupported, CollectionNotFound, ...) is raised."""
+        process = _parse_process(process_json)
+        errors = await self.validator.validate(process_json)
+        if errors:
+            raise errors[0]
+        return dict(process)
+
+    async def create_job(self, owner: Owner, draft: JobDraft) -> Document:
+        """`POST /jobs`: validate, then store the job as `created`.
+
+        Raises the process's first validation error, BudgetInvalid, BadRequest (job options).
+        """
+        process = await self._validated_process(draft.process_json)
+        return await self.store.create(
+            {
+                "user_id": owner.user_id,
+                "tenant_id": owner.tenant_id,
+                "title": draft.title or None,
+                "description": draft.description or None,
+                "process": process,
+                "plan": draft.plan or None,
+                "budget": _budget(draft.budget),
+                "job_options": _parse_job_options(draft.job_options_json),
+            }
+        )
+
+    async def list_jobs(self, owner: Owner, *, limit: int, page_token: str) -> JobsPage:
+        """`GET /jobs`: the owner's jobs, newest first; `limit` 0 lists all.
+
+        Raises BadRequest for a negative limit or a malformed token.
+        """
+        if limit < 0:
+            raise BadRequest(reason="limit must not be negative")
+        after = _decode_token(page_token) if page_token else None
+        fetch = 0 if limit == 0 else limit + 1
+        jobs = await self.store.list_owned(owner.user_id, owner.tenant_id, limit=fetch, after=after)
+        if limit == 0 or len(jobs) <= limit:
+            return JobsPage(jobs=jobs)
+        page = jobs[:limit]
+        return JobsPage(jobs=page, next_token=_encode_token(page[-1]))
+
+    async def get_job(self, owner: Owner, job_id: str) -> Document:
+        """`GET /jobs/{job_id}`: JobNotFound."""
+        return await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+
+    async def update_job(
+        self, owner: Owner, job_id: str, draft: JobDraft, fields: list[str]
+    ) -> Document:
+        """`PATCH /jobs/{job_id}`: change the named fields of a job that is not queued or
+        running.
+
+        Raises JobNotFound, JobLocked, NoDataForUpdate, PropertyNotEditable, the new
+        process's first validation error, BudgetInvalid, BadRequest.
+        """
+        job = await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+        if job["status"] in ACTIVE_STATUSES:
+            raise JobLocked()
+        if not fields:
+            raise NoDataForUpdate()
+        for name in fields:
+            if name not in EDITABLE_FIELDS:
+                raise PropertyNotEditable(property=name)
+        changes: Document = {}
+        if "process_json" in fields:
+            changes["process"] = await self._validated_process(draft.process_json)
+        for name in ("title", "description", "plan"):
+            if name in fields:
+                changes[name] = getattr(draft, name) or None
+        if "budget" in fields:
+            changes["budget"] = _budget(draft.budget)
+        if "job_options_json" in fields:
+            changes["job_options"] = _parse_job_options(draft.job_options_json)
+        editable = ("created", "canceled", "error", "finished")
+        updated = await self.store.update_in_status(job_id, statuses=editable, fields=changes)
+        if updated is None:
+            # Started (or deleted) since it was read: the edit must not reach a running job.
+            await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+            raise JobLocked()
+        return updated
+
+    async def start_job(self, owner: Owner, job_id: str) -> None:
+        """`POST /jobs/{job_id}/results`: `created|canceled|error -> queued`, and the job on
+        the work queue; a queued, running or finished job is left as it is. JobNotFound."""
+        await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+        fields = {
+            "queued_at": datetime.now(UTC),
+            "progress": 0.0,
+            "started_at": None,
+            "finished_at": None,
+            "heartbeat_at": None,
+            "error": None,
+            "assets": [],
+            "usage": {},
+            "costs": None,
+            "launcher_ref": None,
+        }
+        job = await self.store.transition(
+            job_id, expected=STARTABLE_STATUSES, to="queued", fields=fields
+        )
+        if job is not None:
+            await self.queue.publish(job_id)
+
+    async def _stop(self, job_id: str) -> None:
+        """`queued|running -> canceled`, the executor stopped, the partial results removed."""
+        job = await self.store.transition(
+            job_id,
+            expected=ACTIVE_STATUSES,
+            to="canceled",
+            fields={"finished_at": datetime.now(UTC)},
+        )
+        if job is None:
+            return
+        await self.launcher.cancel(job)
+        await self.result_objects.remove_job(job_id)
+        await self.store.update_fields(job_id, {"assets": []})
+
+    async def cancel_job(self, owner: Owner, job_id: str) -> None:
+        """`DELETE /jobs/{job_id}/results`: stop a queued or running job; otherwise nothing
+        changes. JobNotFound."""
+        await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+        await self._stop(job_id)
+
+    async def delete_job(self, owner: Owner, job_id: str) -> None:
+        """`DELETE /jobs/{job_id}`: stop it if needed, then delete its results, logs and
+        record. JobNotFound."""
+        await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+        await self._stop(job_id)
+        await self.result_objects.remove_job(job_id)
+        await self.store.delete(job_id)
+
+    async def results(self, owner: Owner, job_id: str) -> Document:
+        """`GET /jobs/{job_id}/results`: the STAC Item with freshly presigned asset URLs.
+
+        Raises JobNotFound, JobNotFinished (any status but finished).
+        """
+        job = await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+        if job["status"] != "finished":
+            raise JobNotFinished()
+        expires = datetime.now(UTC) + self.result_objects.expiry
+        return results_document(job, sign=self.result_objects.presign, expires=expires)
+
+    async def logs(
+        self, owner: Owner, job_id: str, *, offset: str, level: str, limit: int
+    ) -> LogsPage:
+        """`GET /jobs/{job_id}/logs`: entries after `offset` (the last `id` seen) of at
+        least `level` (default debug), at most `limit` (0: all), in any status.
+
+        Raises JobNotFound, BadRequest (level, offset or limit).
+        """
+        await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+        level = level or "debug"
+        if limit < 0:
+            raise BadRequest(reason="limit must not be negative")
+        records = await self.store.logs(
+            job_id, after_seq=_log_offset(offset), levels=_levels_from(level), limit=limit
+        )
+        next_offset = records[-1]["id"] if records else ""
+        return LogsPage(logs=records, next_offset=next_offset, level=level)
+
+    async def estimate(self, owner: Owner, job_id: str) -> Document:
+        """`GET /jobs/{job_id}/estimate`: costs, duration and size derived from what the
+        executor finds the process would read and write.
+
+        Raises JobNotFound, and the executor's openEO errors (e.g. CollectionNotFound).
+        """
+        job = await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+        figures = await self.estimator.estimate(
+            json.dumps(job["process"]), user_id=owner.user_id, tenant_id=owner.tenant_id
+        )
+        return estimate_document(
+            figures,
+            cost_per_megapixel=self.cost_per_megapixel,
+            megapixels_per_second=self.megapixels_per_second,
+        )
+
+    async def job_spec(self, job_id: str) -> Document:
+        """`GetJobSpec` (internal, for `run-job`): the job whoever owns it. JobNotFound."""
+        job = await self.store.get(job_id)
+        if job is None:
+            raise JobNotFound(identifier=job_id)
+        return job
