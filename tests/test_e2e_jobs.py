@@ -1,0 +1,358 @@
+"""End to end: batch jobs through the `openeo` client against the whole local stack.
+
+The user's example (create, start and wait, logs, results equal to the synchronous
+result, estimate, update, stop, delete), isolation between users, the tenant's queue
+limit, and faults: the executor killed, the jobs service restarted, NATS restarted, a
+job started twice at once. Every JSON body the client receives is checked against
+openapi.yaml, and every wait is bounded.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import numpy as np
+import openeo
+import pytest
+import rasterio
+import requests
+from openeo.rest import OpenEoApiError
+from openeo.rest.job import BatchJob
+
+from eoplex.stack import LocalStack
+from tests.test_e2e_client import SchemaChecker
+
+S2 = "SENTINEL2_L2A_DEMO"
+EXTENT = {"west": 11.28, "south": 46.47, "east": 11.33, "north": 46.50}
+JUNE = ["2022-06-01", "2022-07-01"]
+# Every date of the demo collection over its whole area, one file per date: a job
+# that runs for seconds, long enough to be seen running, queued behind others, or killed.
+ALL_DATES = ["2022-05-01", "2022-07-06"]
+FINAL = ("finished", "error", "canceled")
+ACTIVE = ("queued", "running")
+PASSWORD = "jobs-e2e-secret-1"
+
+
+def wait_until(
+    condition: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.2
+) -> Any:
+    """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting {what}"
+        time.sleep(interval)
+    return value
+
+
+def wait_for_status(job: BatchJob, statuses: tuple[str, ...], *, timeout: float) -> str:
+    """The job's status once it is one of `statuses`."""
+    status: str = wait_until(
+        lambda: (s := job.status()) in statuses and s,
+        timeout=timeout,
+        what=f"for job {job.job_id} to be {'/'.join(statuses)}",
+    )
+    return status
+
+
+def admin(stack: LocalStack, *argv: str) -> None:
+    """`eoplex admin <argv>` against the running stack (as an operator would)."""
+    command = [sys.executable, "-m", "eoplex", "admin", *argv]
+    env = {**os.environ, **stack.env}
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=60)
+
+
+def user_connection(stack: LocalStack, name: str, checker: SchemaChecker) -> openeo.Connection:
+    connection = openeo.connect(stack.api_url)
+    connection.session.hooks["response"].append(checker)
+    connection.authenticate_basic(name, PASSWORD)
+    return connection
+
+
+def run_job_pids(job_id: str) -> set[int]:
+    """The pids of `python -m eoplex_executor run-job <job_id>` processes, their own
+    children (same command line) left out."""
+    found: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if b"run-job" in argv and job_id.encode() in argv:
+            found[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return {pid for pid, parent in found.items() if parent not in found}
+
+
+def ndvi_max_cube(connection: openeo.Connection) -> Any:
+    cube = connection.load_collection(
+        S2, spatial_extent=EXTENT, temporal_extent=JUNE, bands=["B04", "B08"]
+    )
+    return cube.ndvi(nir="B08", red="B04").max_time()
+
+
+def long_cube(connection: openeo.Connection) -> Any:
+    cube = connection.load_collection(S2, temporal_extent=ALL_DATES, bands=["B04", "B08"])
+    return cube.ndvi(nir="B08", red="B04")
+
+
+def read_tiff(path: Path) -> tuple[np.ndarray, Any, Any]:
+    with rasterio.open(path) as dataset:
+        return dataset.read(), dataset.crs, dataset.transform
+
+
+@pytest.fixture(scope="module")
+def checker() -> SchemaChecker:
+    return SchemaChecker()
+
+
+@pytest.fixture(scope="module")
+def connection(local_stack: LocalStack, checker: SchemaChecker) -> openeo.Connection:
+    assert local_stack.wait_for_demo_data(timeout_seconds=180)
+    connection = openeo.connect(local_stack.api_url)
+    connection.session.hooks["response"].append(checker)
+    connection.authenticate_basic(local_stack.demo_user, local_stack.demo_password)
+    return connection
+
+
+@pytest.fixture(scope="module")
+def other_user(local_stack: LocalStack, checker: SchemaChecker) -> openeo.Connection:
+    """Another user of the demo tenant."""
+    admin(local_stack, "users", "add", "jobs-other", "--tenant", "demo", "--password", PASSWORD)
+    return user_connection(local_stack, "jobs-other", checker)
+
+
+@pytest.fixture(scope="module")
+def finished_job(connection: openeo.Connection) -> Iterator[BatchJob]:
+    """A finished NDVI-max job of the demo user."""
+    job = ndvi_max_cube(connection).create_job(title="finished")
+    job.start()
+    assert wait_for_status(job, FINAL, timeout=90) == "finished"
+    yield job
+    job.delete()
+
+
+def test_user_example(connection: openeo.Connection, tmp_path: Path) -> None:
+    job = ndvi_max_cube(connection).create_job(title="ndvi", job_options={"memory": "2Gi"})
+    described = job.describe()
+    assert (described["status"], described["title"]) == ("created", "ndvi")
+    assert described["process"]["process_graph"]
+
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(job.start_and_wait, print=lambda *_: None, max_poll_interval=1)
+        logs_while_active = []
+        while not waiting.done():
+            status, logs = job.status(), job.logs(level="info")
+            if status in ACTIVE:
+                logs_while_active.append(len(logs))
+            time.sleep(0.1)
+        waiting.result(timeout=120)
+    assert job.status() == "finished"
+    assert any(logs_while_active), f"no info logs while queued or running: {logs_while_active}"
+    logs = job.logs(level="info")
+    assert logs and {entry["level"] for entry in logs} <= {"info", "warning", "error"}
+
+    described = job.describe()
+    assert described["progress"] == 100
+    assert described["usage"]
+
+    results = job.get_results()
+    assets = results.get_metadata()["assets"]
+    downloaded = results.download_files(tmp_path / "out")
+    tiffs = [path for path in downloaded if path.suffix == ".tif"]
+    assert len(tiffs) == 1 == len(assets)
+    (asset,) = assets.values()
+    assert asset["file:size"] == tiffs[0].stat().st_size
+    assert "data" in asset["roles"] and asset["type"].startswith("image/tiff")
+
+    synchronous = tmp_path / "sync.tif"
+    ndvi_max_cube(connection).download(synchronous)
+    batch_values, batch_crs, batch_transform = read_tiff(tiffs[0])
+    sync_values, sync_crs, sync_transform = read_tiff(synchronous)
+    assert (batch_crs, batch_transform) == (sync_crs, sync_transform)
+    assert batch_values.shape == sync_values.shape
+    np.testing.assert_array_equal(batch_values, sync_values)
+
+    estimate = job.estimate()
+    assert estimate["costs"] > 0 and estimate["size"] > 0 and estimate["duration"].startswith("P")
+
+    connection.patch(f"/jobs/{job.job_id}", json={"title": "x"}, expected_status=204)
+    assert job.describe()["title"] == "x"
+    job.stop()
+    assert job.status() == "finished"
+    href = asset["href"]
+    assert requests.get(href, timeout=30).status_code == 200
+    job.delete()
+    with pytest.raises(OpenEoApiError) as raised:
+        job.describe()
+    assert raised.value.code == "JobNotFound"
+    assert requests.get(href, timeout=30).status_code != 200, "results outlive their job"
+
+
+def test_jobs_are_listed(connection: openeo.Connection, finished_job: BatchJob) -> None:
+    listed = {job["id"]: job for job in connection.list_jobs()}
+    assert listed[finished_job.job_id]["status"] == "finished"
+    assert "process" not in listed[finished_job.job_id]
+
+
+def test_another_user_gets_job_not_found_for_every_operation(
+    finished_job: BatchJob, other_user: openeo.Connection
+) -> None:
+    job_id = finished_job.job_id
+    foreign = other_user.job(job_id)
+    operations: dict[str, Callable[[], Any]] = {
+        "describe": foreign.describe,
+        "update": lambda: other_user.patch(f"/jobs/{job_id}", json={"title": "mine"}),
+        "start": foreign.start,
+        "stop": foreign.stop,
+        "results": foreign.get_results().get_metadata,
+        "logs": foreign.logs,
+        "estimate": foreign.estimate,
+        "delete": foreign.delete,
+    }
+    for name, operation in operations.items():
+        with pytest.raises(OpenEoApiError) as raised:
+            operation()
+        assert (raised.value.http_status_code, raised.value.code) == (404, "JobNotFound"), name
+    assert job_id not in {job["id"] for job in other_user.list_jobs()}
+    assert finished_job.describe()["title"] == "finished"
+    assert finished_job.status() == "finished"
+
+
+def test_a_result_url_with_a_tampered_signature_is_refused(finished_job: BatchJob) -> None:
+    (asset,) = finished_job.get_results().get_metadata()["assets"].values()
+    url = urlsplit(asset["href"])
+    query = dict(parse_qsl(url.query))
+    signature = next(key for key in query if key.lower() in ("x-amz-signature", "signature"))
+    original = query[signature]
+    query[signature] = original[:-1] + ("0" if original[-1] != "0" else "1")
+    tampered = urlunsplit(url._replace(query=urlencode(query)))
+    assert requests.get(tampered, timeout=30).status_code == 403
+    assert requests.get(asset["href"], timeout=30).status_code == 200
+
+
+def test_a_tenant_runs_at_most_its_limit_of_jobs(
+    local_stack: LocalStack, checker: SchemaChecker
+) -> None:
+    admin(local_stack, "tenants", "add", "jobs-queue", "--max-concurrent-jobs", "2")
+    for name in ("queue-a", "queue-b"):
+        admin(local_stack, "users", "add", name, "--tenant", "jobs-queue", "--password", PASSWORD)
+    first, second = (user_connection(local_stack, n, checker) for n in ("queue-a", "queue-b"))
+    # Two of the first user and the third of another: only the tenant's limit holds it.
+    jobs = [long_cube(first).create_job(), long_cube(first).create_job()]
+    third = long_cube(second).create_job()
+    for job in jobs:
+        job.start()
+    wait_until(
+        lambda: all(job.status() == "running" for job in jobs),
+        timeout=60,
+        what="for the first two jobs to run",
+    )
+    third.start()
+    seen_queued_behind_two = 0
+    deadline = time.monotonic() + 150
+    while (third_status := third.status()) not in FINAL:
+        assert time.monotonic() < deadline, "the third job never ended"
+        # Statuses only move forward: polled after the third, the first two were no
+        # further along when the third was polled.
+        others = [job.status() for job in jobs]
+        if all(status in ACTIVE for status in others):
+            assert third_status == "queued", f"three jobs at once: {[*others, third_status]}"
+            seen_queued_behind_two += 1
+        time.sleep(0.2)
+    assert third_status == "finished"
+    assert seen_queued_behind_two > 0
+    for job in jobs:
+        assert wait_for_status(job, FINAL, timeout=60) == "finished"
+
+
+def test_a_killed_executor_makes_the_job_fail_with_a_reason(
+    connection: openeo.Connection,
+) -> None:
+    job = long_cube(connection).create_job(title="to be killed")
+    job.start()
+    (pid,) = wait_until(
+        lambda: run_job_pids(job.job_id), timeout=60, what="for the executor to start"
+    )
+    os.kill(pid, signal.SIGKILL)
+    assert wait_for_status(job, FINAL, timeout=60) == "error"
+    errors = job.logs(level="error")
+    assert errors and all(entry["message"] for entry in errors), errors
+    job.delete()
+
+
+def test_a_stopped_job_is_canceled_and_its_executor_ends(connection: openeo.Connection) -> None:
+    job = long_cube(connection).create_job(title="to be stopped")
+    job.start()
+    wait_until(lambda: run_job_pids(job.job_id), timeout=60, what="for the executor to start")
+    job.stop()
+    assert job.status() == "canceled"
+    wait_until(
+        lambda: not run_job_pids(job.job_id), timeout=20, what="for the executor to be stopped"
+    )
+    with pytest.raises(OpenEoApiError) as raised:
+        job.get_results().get_metadata()
+    assert raised.value.code == "JobNotFinished"
+    time.sleep(2)
+    assert job.status() == "canceled", "a late event revived a canceled job"
+    job.delete()
+
+
+def test_a_job_survives_a_restart_of_the_jobs_service(
+    local_stack: LocalStack, connection: openeo.Connection
+) -> None:
+    job = long_cube(connection).create_job(title="survives")
+    job.start()
+    wait_for_status(job, ("running",), timeout=60)
+    local_stack.kill("jobs")
+    local_stack.wait_until_ready("jobs")
+    assert wait_for_status(job, FINAL, timeout=120) == "finished"
+    assert job.get_results().get_metadata()["assets"]
+    job.delete()
+
+
+def test_no_status_is_lost_while_nats_restarts(
+    local_stack: LocalStack, connection: openeo.Connection
+) -> None:
+    job = long_cube(connection).create_job(title="through a NATS restart")
+    job.start()
+    wait_for_status(job, ("running",), timeout=60)
+    local_stack.kill("nats")
+    local_stack.wait_until_ready("nats")
+    assert wait_for_status(job, FINAL, timeout=120) == "finished"
+    assert job.get_results().get_metadata()["assets"]
+    job.delete()
+
+
+def test_a_job_started_twice_at_once_runs_once(connection: openeo.Connection) -> None:
+    job = long_cube(connection).create_job(title="started twice")
+    start_together = threading.Barrier(2)
+
+    def start() -> None:
+        start_together.wait(timeout=10)
+        job.start()
+
+    with ThreadPoolExecutor(2) as pool:
+        for started in [pool.submit(start) for _ in range(2)]:
+            started.result(timeout=30)
+    executors: set[int] = set()
+    deadline = time.monotonic() + 120
+    while (status := job.status()) not in FINAL:
+        assert time.monotonic() < deadline, "the job never ended"
+        executors |= run_job_pids(job.job_id)
+        time.sleep(0.05)
+    assert status == "finished"
+    assert len(executors) == 1, f"executor processes seen: {executors}"
+    repeated = [m for m, n in Counter(e["message"] for e in job.logs()).items() if n > 1]
+    assert not repeated, f"log entries written twice: {repeated}"
+    job.delete()
