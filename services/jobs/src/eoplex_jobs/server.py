@@ -20,7 +20,7 @@ from eoplex_common.rpc import GrpcService, open_channel
 from eoplex_common.s3 import connect_s3
 from eoplex_common.settings import ServiceAddresses
 from eoplex_jobs.estimate import ExecutorFigures
-from eoplex_jobs.events import JobEventConsumer, WorkQueue
+from eoplex_jobs.events import EVENTS_CONSUMER, JobEventConsumer, WorkQueue
 from eoplex_jobs.launcher import make_launcher
 from eoplex_jobs.launcher.protocol import Launcher
 from eoplex_jobs.launcher.settings import LauncherSettings
@@ -134,8 +134,10 @@ async def build_jobs_server(
     processes_channel: grpc.aio.Channel,
     executor_channel: grpc.aio.Channel,
     launcher: Launcher,
+    events_durable: str = EVENTS_CONSUMER,
 ) -> JobsServer:
-    """A not yet started jobs service with its indexes and streams prepared."""
+    """A not yet started jobs service with its indexes and streams prepared; it consumes
+    `JOBS` through the durable consumer `events_durable`."""
     store = JobStore(database)
     await store.ensure_indexes()
     queue = WorkQueue(js=js)
@@ -162,7 +164,7 @@ async def build_jobs_server(
     jobs_pb2_grpc.add_JobsServiceServicer_to_server(JobsServicer(service), grpc_service.server)
     return JobsServer(
         grpc=grpc_service,
-        consumer=JobEventConsumer(js=js, store=store),
+        consumer=JobEventConsumer(js=js, store=store, durable=events_durable),
         service=service,
         store=store,
     )
