@@ -1,3 +1,23 @@
-from eoplex_executor.server import main
+"""`python -m eoplex_executor [serve]` serves synchronous processing and estimates;
+`python -m eoplex_executor run-job JOB_ID` runs one batch job (started by the jobs service)."""
 
-main()
+import sys
+
+
+def _dispatch(arguments: list[str]) -> None:
+    match arguments:
+        case [] | ["serve"]:
+            from eoplex_executor.server import main
+
+            main()
+        case ["run-job", job_id]:
+            from eoplex_executor.batch import main as run_job
+
+            run_job(job_id)
+        case _:
+            sys.exit("usage: python -m eoplex_executor [serve | run-job JOB_ID]")
+
+
+# Only when run as a program: multiprocessing may import this module in its children.
+if __name__ == "__main__":
+    _dispatch(sys.argv[1:])

@@ -4,7 +4,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from eoplex_common.settings import ServiceSettings
@@ -33,6 +33,14 @@ class ExecutorSettings(ServiceSettings):
       (`OPENEO_CAPABILITIES_BILLING_CURRENCY`, default EUR), where "pixels read" counts
       every (date, band, y, x) value `load_collection` reads. It is sent as the
       `OpenEO-Costs` header.
+
+    Batch jobs (`run-job`):
+    - `results_bucket`: the S3 bucket results go to, under `jobs/<job_id>/`; read from
+      `OPENEO_JOBS_RESULTS_BUCKET`, the jobs service's own setting, since both must agree.
+    - `job_heartbeat_seconds`: how often a running job reports its progress; the jobs
+      service gives a job up when it has not heard from it for a minute.
+    - `job_event_retry_seconds`: how long a job keeps trying to publish an event while
+      NATS is unreachable, so that no status is lost to a short outage.
     """
 
     model_config = SettingsConfigDict(env_prefix="OPENEO_EXECUTOR_", extra="ignore")
@@ -45,3 +53,8 @@ class ExecutorSettings(ServiceSettings):
     dask_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     gdal_cachemax_mb: int = Field(256, ge=1)
     cost_per_megapixel: float = Field(0.01, ge=0)
+    results_bucket: str = Field(
+        "eoplex-results", validation_alias=AliasChoices("OPENEO_JOBS_RESULTS_BUCKET")
+    )
+    job_heartbeat_seconds: float = Field(5.0, gt=0, le=10)
+    job_event_retry_seconds: float = Field(30.0, ge=0)

@@ -1,0 +1,419 @@
+"""`run-job` against the real NATS and S3, a fake jobs service (GetJobSpec) in-process,
+and GeoTIFFs registered in a catalog held in memory."""
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+import pytest
+import rasterio
+from minio import Minio
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from rasterio.transform import Affine
+
+from conftest import Infrastructure
+from eoplex_common import job_events
+from eoplex_common.errors import CollectionNotFound
+from eoplex_common.events import connect_nats, publish_event
+from eoplex_common.job_events import JobEvent, LogEvent, ProgressEvent, StatusEvent
+from eoplex_common.rpc import open_channel
+from eoplex_common.s3 import connect_s3
+from eoplex_executor.batch import EXIT_CANCELED, BatchJob, JobEvents, run_job
+from eoplex_executor.environment import Environment, Limits
+from eoplex_executor.run import run_process
+from eoplex_executor.settings import ExecutorSettings
+from eoplex_ingest.folder import NamingRules
+from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2, catalog_pb2_grpc
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from services.executor.tests.catalog import LocalCatalog
+
+WEST, NORTH, SIZE = 675000.0, 5155000.0, 64
+DATES = {"20220601": "2022-06-01T00:00:00Z", "20220606": "2022-06-06T00:00:00Z"}
+BANDS = ("B04", "B08")
+RULES = NamingRules(
+    datetime_pattern=r"_(?P<datetime>\d{8})_", band_pattern=r"_(?P<band>B\d\d)\.tif$"
+)
+BUCKET = "eoplex-results-test"
+
+
+def _load(collection: str = "S2") -> dict[str, Any]:
+    arguments = {"id": collection, "spatial_extent": None, "temporal_extent": None}
+    return {"process_id": "load_collection", "arguments": arguments}
+
+
+SAVE_GTIFF = {
+    "process_id": "save_result",
+    "arguments": {"data": {"from_node": "load"}, "format": "GTiff"},
+    "result": True,
+}
+GRAPH = {"process_graph": {"load": _load(), "save": SAVE_GTIFF}}
+
+
+@dataclass
+class SlowCatalog:
+    """`LocalCatalog` whose searches take a while, so that a run outlasts a heartbeat."""
+
+    catalog: LocalCatalog
+    seconds: float = 0.6
+
+    def collection(self, collection_id: str) -> dict[str, Any]:
+        return self.catalog.collection(collection_id)
+
+    def search_items(self, **query: Any) -> list[dict[str, Any]]:
+        time.sleep(self.seconds)
+        return self.catalog.search_items(**query)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalCatalog, dict[Any, Any]]:
+    """Two dates of B04 and B08 (uint16, nodata 0) on a 64 x 64 10 m grid; the arrays."""
+    folder = tmp_path_factory.mktemp("s2")
+    rng = np.random.default_rng(7)
+    profile = {
+        "driver": "GTiff",
+        "width": SIZE,
+        "height": SIZE,
+        "count": 1,
+        "dtype": "uint16",
+        "crs": "EPSG:32632",
+        "transform": Affine(10.0, 0.0, WEST, 0.0, -10.0, NORTH),
+        "nodata": 0,
+    }
+    arrays = {}
+    for date in DATES:
+        for band in BANDS:
+            values = rng.integers(1, 10000, size=(SIZE, SIZE), dtype=np.uint16)
+            arrays[(date, band)] = values
+            with rasterio.open(folder / f"S2_{date}_{band}.tif", "w", **profile) as dataset:
+                dataset.write(values, 1)
+    return LocalCatalog.from_folder(folder, collection_id="S2", rules=RULES), arrays
+
+
+class FakeJobs(jobs_pb2_grpc.JobsServiceServicer):
+    """GetJobSpec over jobs held in a dict: job id -> (status, process)."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def add(self, process: dict[str, Any], *, status: str = "running") -> str:
+        job_id = "j-" + secrets.token_hex(12)
+        self.jobs[job_id] = (status, process)
+        return job_id
+
+    async def GetJobSpec(
+        self, request: jobs_pb2.JobIdRequest, context: grpc.aio.ServicerContext
+    ) -> jobs_pb2.JobSpec:
+        status, process = self.jobs[request.job_id]
+        job = jobs_pb2.Job(job_id=request.job_id, status=status, process_json=json.dumps(process))
+        return jobs_pb2.JobSpec(job=job, owner=jobs_pb2.Owner(user_id="alice", tenant_id="t1"))
+
+
+class HangingCatalog(catalog_pb2_grpc.CatalogServiceServicer):
+    """A data-discovery service that never answers, so a job stays busy until canceled."""
+
+    async def GetCollection(
+        self, request: catalog_pb2.GetCollectionRequest, context: grpc.aio.ServicerContext
+    ) -> Any:
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+@dataclass
+class Harness:
+    """The fake jobs service, NATS and S3 of one test, and how to run a job against them."""
+
+    jobs: FakeJobs
+    jobs_address: str
+    stub: jobs_pb2_grpc.JobsServiceStub
+    nats: NATS
+    js: JetStreamContext
+    s3: Minio
+    settings: ExecutorSettings
+    servers: list[grpc.aio.Server] = field(default_factory=list)
+
+    async def run(self, job_id: str, catalog: Any, publish: Any = None) -> int:
+        job = BatchJob(
+            job_id=job_id,
+            settings=self.settings,
+            jobs=self.stub,
+            catalog=catalog,
+            s3=self.s3,
+            publish=publish or self.publish,
+        )
+        return await run_job(job)
+
+    async def publish(self, subject: str, payload: bytes) -> None:
+        await publish_event(self.js, subject, payload)
+
+    async def events(self, job_id: str, *, wait: float = 1.0) -> list[JobEvent]:
+        """Every event of the job in the `JOBS` stream, in stream order."""
+        subscription = await self.js.subscribe(f"jobs.{job_id}.*", ordered_consumer=True)
+        found: list[JobEvent] = []
+        try:
+            while True:
+                message = await subscription.next_msg(timeout=wait)
+                _, kind = job_events.parse_subject(message.subject)
+                found.append(job_events.parse_event(kind, message.data))
+        except TimeoutError:
+            return found
+        finally:
+            await subscription.unsubscribe()
+
+
+async def _serve(servicer: Any, add: Callable[[Any, grpc.aio.Server], None]) -> tuple[Any, str]:
+    server = grpc.aio.server()
+    add(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, f"127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def harness(infrastructure: Infrastructure, tmp_path: Path) -> AsyncIterator[Harness]:
+    jobs = FakeJobs()
+    server, address = await _serve(jobs, jobs_pb2_grpc.add_JobsServiceServicer_to_server)
+    settings = ExecutorSettings(
+        nats_url=infrastructure.nats_url,
+        s3_endpoint=infrastructure.s3_endpoint,
+        s3_access_key=infrastructure.s3_credentials.access_key,
+        s3_secret_key=infrastructure.s3_credentials.secret_key,
+        scratch_dir=tmp_path / "scratch",
+        results_bucket=BUCKET,
+        job_heartbeat_seconds=0.2,
+        job_event_retry_seconds=5.0,
+        dask_threads=2,
+    )
+    nats = await connect_nats(infrastructure.nats_url, name="run-job-test")
+    js = nats.jetstream()
+    await job_events.ensure_jobs_stream(js)
+    channel = open_channel(service="jobs", address=address, timeout_seconds=5)
+    try:
+        yield Harness(
+            jobs=jobs,
+            jobs_address=address,
+            stub=jobs_pb2_grpc.JobsServiceStub(channel),
+            nats=nats,
+            js=js,
+            s3=connect_s3(settings),
+            settings=settings,
+            servers=[server],
+        )
+    finally:
+        await channel.close()
+        await nats.close()
+        await server.stop(0)
+
+
+def _statuses(events: list[JobEvent]) -> list[StatusEvent]:
+    return [event for event in events if isinstance(event, StatusEvent)]
+
+
+def _logs(events: list[JobEvent]) -> list[LogEvent]:
+    return [event for event in events if isinstance(event, LogEvent)]
+
+
+async def test_finished_job_reports_assets_and_usage_and_uploads_per_date_gtiffs(
+    harness: Harness, written: tuple[LocalCatalog, dict[Any, Any]], tmp_path: Path
+) -> None:
+    catalog, arrays = written
+    job_id = harness.jobs.add(GRAPH)
+
+    assert await harness.run(job_id, SlowCatalog(catalog)) == 0
+
+    events = await harness.events(job_id)
+    statuses = _statuses(events)
+    assert [event.status for event in statuses] == ["running", "finished"]
+    assert events[0] == statuses[0] and events[-1] == statuses[-1]
+    assert any(isinstance(event, ProgressEvent) for event in events)
+    messages = [event.message for event in _logs(events)]
+    assert messages[0] == f"job {job_id} started"
+    assert any(
+        message.startswith("read 16,384 input pixels (32,768 bytes)") for message in messages
+    )
+    names = [f"result_{iso.replace(':', '-')}.tif" for iso in DATES.values()]
+    for name in names:
+        assert any(message.startswith(f"wrote {name}") for message in messages)
+
+    # What save_result writes for the same graph, independently of run-job.
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    env = Environment(catalog=catalog, scratch_dir=reference, limits=Limits(single_file=False))
+    expected = {output.path.name: output.path.read_bytes() for output in run_process(GRAPH, env)}
+    assert sorted(expected) == sorted(names)
+
+    finished = statuses[-1]
+    assert [asset["name"] for asset in finished.assets] == names
+    for asset, (date, iso) in zip(finished.assets, DATES.items(), strict=True):
+        key = f"jobs/{job_id}/{asset['name']}"
+        stored = harness.s3.get_object(BUCKET, key).read()
+        assert stored == expected[asset["name"]]
+        assert asset == {
+            "name": asset["name"],
+            "key": key,
+            "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+            "roles": ["data"],
+            "file:size": len(stored),
+            "datetime": iso,
+            "proj:epsg": 32632,
+            "proj:shape": [SIZE, SIZE],
+            "proj:transform": [10.0, 0.0, WEST, 0.0, -10.0, NORTH],
+            "proj:bbox": [WEST, NORTH - 10 * SIZE, WEST + 10 * SIZE, NORTH],
+            "bands": [{"name": band, "data_type": "float32", "nodata": "nan"} for band in BANDS],
+        }
+        content_type = harness.s3.stat_object(BUCKET, key).content_type
+        assert content_type == asset["type"]
+        local = tmp_path / asset["name"]
+        local.write_bytes(stored)
+        with rasterio.open(local) as dataset:
+            for index, band in enumerate(BANDS, start=1):
+                np.testing.assert_array_equal(dataset.read(index), arrays[(date, band)])
+
+    usage = finished.usage
+    pixels = len(DATES) * len(BANDS) * SIZE * SIZE
+    assert usage["input_pixels"] == {"value": pixels, "unit": "pixels"}
+    assert usage["input"] == {"value": pixels * 2, "unit": "bytes"}
+    sizes = sum(len(content) for content in expected.values())
+    assert usage["output"] == {"value": sizes, "unit": "bytes"}
+    assert usage["duration"]["value"] >= 0.6
+    assert usage["cpu"]["value"] > 0 and usage["memory"]["value"] > 0
+
+
+async def test_openeo_error_is_reported_with_its_message(
+    harness: Harness, written: tuple[LocalCatalog, dict[Any, Any]]
+) -> None:
+    job_id = harness.jobs.add({"process_graph": {"load": {**_load("S3"), "result": True}}})
+
+    assert await harness.run(job_id, written[0]) == 1
+
+    events = await harness.events(job_id)
+    message = CollectionNotFound().message
+    assert [(event.status, event.message) for event in _statuses(events)] == [
+        ("running", ""),
+        ("error", message),
+    ]
+    errors = [event for event in _logs(events) if event.level == "error"]
+    assert [(event.message, event.data) for event in errors] == [
+        (message, {"code": "CollectionNotFound"})
+    ]
+
+
+async def test_unexpected_exception_is_an_internal_error(harness: Harness) -> None:
+    class BrokenCatalog:
+        def collection(self, collection_id: str) -> dict[str, Any]:
+            raise RuntimeError("the catalog has a bug")
+
+    job_id = harness.jobs.add(GRAPH)
+
+    assert await harness.run(job_id, BrokenCatalog()) == 1
+
+    statuses = _statuses(await harness.events(job_id))
+    assert [(event.status, event.message) for event in statuses] == [
+        ("running", ""),
+        ("error", "internal error (RuntimeError)"),
+    ]
+
+
+async def test_job_that_is_not_running_is_left_alone(
+    harness: Harness, written: tuple[LocalCatalog, dict[Any, Any]]
+) -> None:
+    job_id = harness.jobs.add(GRAPH, status="canceled")
+
+    assert await harness.run(job_id, written[0]) == 0
+
+    assert await harness.events(job_id, wait=0.5) == []
+    assert list(harness.s3.list_objects(BUCKET, prefix=f"jobs/{job_id}/")) == []
+
+
+async def test_final_status_survives_a_publisher_failing_for_a_while(
+    harness: Harness, written: tuple[LocalCatalog, dict[Any, Any]]
+) -> None:
+    failures = {"finished": 3}
+
+    async def flaky(subject: str, payload: bytes) -> None:
+        status = json.loads(payload).get("status")
+        if failures.get(status, 0) > 0:
+            failures[status] -= 1
+            raise ConnectionError("NATS is restarting")
+        await harness.publish(subject, payload)
+
+    job_id = harness.jobs.add(GRAPH)
+
+    assert await harness.run(job_id, written[0], publish=flaky) == 0
+
+    assert failures == {"finished": 0}
+    statuses = _statuses(await harness.events(job_id))
+    assert [event.status for event in statuses] == ["running", "finished"]
+
+
+async def test_publishing_gives_up_after_the_retry_window() -> None:
+    attempts: list[float] = []
+
+    async def down(subject: str, payload: bytes) -> None:
+        attempts.append(time.monotonic())
+        raise ConnectionError("NATS is down")
+
+    events = JobEvents("j-1", down, retry_seconds=1.0)
+    with pytest.raises(ConnectionError):
+        await events.status("running")
+    assert len(attempts) >= 2
+    assert 1.0 <= attempts[-1] - attempts[0] < 2.0
+
+
+async def test_sigterm_ends_the_job_at_once_without_a_final_status(
+    harness: Harness, infrastructure: Infrastructure, tmp_path: Path
+) -> None:
+    catalog_server, catalog_address = await _serve(
+        HangingCatalog(), catalog_pb2_grpc.add_CatalogServiceServicer_to_server
+    )
+    job_id = harness.jobs.add(GRAPH)
+    env = {
+        **os.environ,
+        **infrastructure.env,
+        "OPENEO_JOBS_ADDRESS": harness.jobs_address,
+        "OPENEO_DATA_DISCOVERY_ADDRESS": catalog_address,
+        "OPENEO_JOBS_RESULTS_BUCKET": BUCKET,
+        "OPENEO_EXECUTOR_SCRATCH_DIR": str(tmp_path / "scratch"),
+        "OPENEO_RPC_TIMEOUT_SECONDS": "60",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "eoplex_executor", "run-job", job_id, env=env
+    )
+    try:
+        await _eventually(lambda: _has_started(harness, job_id), seconds=30)
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        code = await asyncio.wait_for(process.wait(), timeout=10)
+        assert time.monotonic() - started < 5
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await catalog_server.stop(0)
+    assert code == EXIT_CANCELED
+    statuses = _statuses(await harness.events(job_id))
+    assert [event.status for event in statuses] == ["running"]
+
+
+async def _has_started(harness: Harness, job_id: str) -> bool:
+    return any(
+        isinstance(event, LogEvent) and event.message.endswith("started")
+        for event in await harness.events(job_id, wait=0.3)
+    )
+
+
+async def _eventually(condition: Callable[[], Awaitable[bool]], *, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not await condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.2)
