@@ -38,7 +38,8 @@ class LocalLauncher:
         process = await asyncio.to_thread(_spawn, command, log_path, self.settings.env)
         # Unreaped, the child is at least a zombie, so its /proc entry exists here.
         started = _process_start_time(process.pid)
-        assert started is not None
+        if started is None:
+            raise RuntimeError(f"no /proc/{process.pid}/stat: the local launcher needs Linux")
         self._children[(process.pid, started)] = process
         return {"kind": "local", "pid": process.pid, "started": started, "log": str(log_path)}
 
