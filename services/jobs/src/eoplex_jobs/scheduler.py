@@ -139,15 +139,16 @@ class Scheduler:
                 await message.ack()
                 continue
             candidates[job["_id"]] = (job, message)
-        running = {}
-        for job, _ in candidates.values():
-            user = (job["tenant_id"], job["user_id"])
-            if user not in running:
-                running[user] = (
-                    await self.store.running_counts(tenant_id=user[0], user_id=user[1])
-                )[1]
-        for job in fair_order([job for job, _ in candidates.values()], running):
+        jobs = [job for job, _ in candidates.values()]
+        for job in fair_order(jobs, await self._running_per_user(jobs)):
             await self._admit(job, candidates[job["_id"]][1])
+
+    async def _running_per_user(self, jobs: list[Document]) -> dict[tuple[str, str], int]:
+        users = {(job["tenant_id"], job["user_id"]) for job in jobs}
+        return {
+            (tenant, user): (await self.store.running_counts(tenant_id=tenant, user_id=user))[1]
+            for tenant, user in users
+        }
 
     async def _admit(self, job: Document, message: Msg) -> None:
         try:
