@@ -2,9 +2,10 @@
 real NATS JetStream and a fresh S3 bucket, and a stub talking to it.
 
 The launcher is given by the test (by default `RecordingLauncher`, which starts nothing
-and records what it was asked); the processes service and the executor are reached at
-the addresses given (an address where nothing answers is fine for tests that do not
-create jobs or ask for estimates).
+and records what it was asked); the processes service, the executor and the auth
+service are reached at the addresses given (an address where nothing answers is fine
+for tests that do not create jobs, ask for estimates, or need jobs admitted: without
+auth the scheduler cannot read the tenant's quota and leaves started jobs queued).
 """
 
 import secrets
@@ -90,6 +91,7 @@ async def running_jobs(
     *,
     processes_address: str | None = None,
     executor_address: str | None = None,
+    auth_address: str | None = None,
     launcher: Any = None,
     settings: JobsSettings | None = None,
     database_name: str | None = None,
@@ -113,6 +115,10 @@ async def running_jobs(
         address=executor_address or f"127.0.0.1:{free_port()}",
         timeout_seconds=10,
     )
+    # Without an auth service, the scheduler cannot read tenant quotas: jobs stay queued.
+    auth_channel = open_channel(
+        service="auth", address=auth_address or f"127.0.0.1:{free_port()}", timeout_seconds=10
+    )
     launcher = launcher if launcher is not None else RecordingLauncher()
     try:
         server = await build_jobs_server(
@@ -121,6 +127,7 @@ async def running_jobs(
             js=nats.jetstream(),
             processes_channel=processes_channel,
             executor_channel=executor_channel,
+            auth_channel=auth_channel,
             launcher=launcher,
             events_durable=events_durable or f"jobs-test-{secrets.token_hex(6)}",
         )
@@ -142,9 +149,10 @@ async def running_jobs(
             await channel.close()
             await server.stop()
     finally:
+        await auth_channel.close()
         await executor_channel.close()
         await processes_channel.close()
-        await nats.drain()
+        await nats.close()
         if database_name is None:
             await client.drop_database(name)
         await client.close()

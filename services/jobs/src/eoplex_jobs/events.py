@@ -14,7 +14,6 @@ import contextlib
 import logging
 
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, RetentionPolicy, StreamConfig
 from nats.js.errors import NotFoundError
@@ -162,7 +161,8 @@ class JobEventConsumer:
         while True:
             try:
                 messages = await subscription.fetch(self.batch, timeout=1.0)
-            except NatsTimeoutError:
+            except TimeoutError:
+                # No event within the second (nats-py raises its own or asyncio's).
                 continue
             except Exception:
                 # NATS down or reconnecting: the messages stay in the stream.

@@ -24,6 +24,8 @@ from eoplex_jobs.events import EVENTS_CONSUMER, JobEventConsumer, WorkQueue
 from eoplex_jobs.launcher import make_launcher
 from eoplex_jobs.launcher.protocol import Launcher
 from eoplex_jobs.launcher.settings import LauncherSettings
+from eoplex_jobs.reconciler import Reconciler
+from eoplex_jobs.scheduler import Scheduler, tenant_job_limit_from_auth
 from eoplex_jobs.service import JobsService, ResultObjects
 from eoplex_jobs.servicer import JobsServicer
 from eoplex_jobs.settings import JobsSettings
@@ -85,14 +87,14 @@ def result_signer(settings: JobsSettings) -> Minio:
 
 @dataclass
 class JobsServer:
-    """The jobs service's parts that run: the gRPC server and the event consumer (and,
-    with them, the scheduler and reconciler)."""
+    """The jobs service's parts that run: the gRPC server, the event consumer, and in
+    the background the scheduler and the reconciler."""
 
     grpc: GrpcService
     consumer: JobEventConsumer
     service: JobsService
     store: JobStore
-    background: list[Any] = field(default_factory=list)
+    background: list[Scheduler | Reconciler] = field(default_factory=list)
 
     async def start_background(self) -> None:
         """Consume events (and schedule, reconcile) before serving, so the first RPC
@@ -133,6 +135,7 @@ async def build_jobs_server(
     js: JetStreamContext,
     processes_channel: grpc.aio.Channel,
     executor_channel: grpc.aio.Channel,
+    auth_channel: grpc.aio.Channel,
     launcher: Launcher,
     events_durable: str = EVENTS_CONSUMER,
 ) -> JobsServer:
@@ -162,11 +165,27 @@ async def build_jobs_server(
         name="jobs", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
     )
     jobs_pb2_grpc.add_JobsServiceServicer_to_server(JobsServicer(service), grpc_service.server)
+    scheduler = Scheduler(
+        js=js,
+        store=store,
+        launcher=launcher,
+        tenant_job_limit=tenant_job_limit_from_auth(auth_channel),
+        max_concurrent_per_user=settings.max_concurrent_per_user,
+        retry_delay_seconds=settings.scheduler_retry_delay_seconds,
+    )
+    reconciler = Reconciler(
+        store=store,
+        launcher=launcher,
+        interval_seconds=settings.reconcile_interval_seconds,
+        exit_grace_seconds=settings.exit_grace_seconds,
+        heartbeat_timeout_seconds=settings.heartbeat_timeout_seconds,
+    )
     return JobsServer(
         grpc=grpc_service,
         consumer=JobEventConsumer(js=js, store=store, durable=events_durable),
         service=service,
         store=store,
+        background=[scheduler, reconciler],
     )
 
 
@@ -191,6 +210,11 @@ async def serve(
             address=addresses.executor_address,
             timeout_seconds=settings.rpc_timeout_seconds,
         )
+        auth_channel = open_channel(
+            service="auth",
+            address=addresses.auth_address,
+            timeout_seconds=settings.rpc_timeout_seconds,
+        )
         try:
             server = await build_jobs_server(
                 settings=settings,
@@ -198,10 +222,12 @@ async def serve(
                 js=nats.jetstream(),
                 processes_channel=processes_channel,
                 executor_channel=executor_channel,
+                auth_channel=auth_channel,
                 launcher=make_launcher(launcher_settings),
             )
             await server.run_until_signal()
         finally:
+            await auth_channel.close()
             await executor_channel.close()
             await processes_channel.close()
             await nats.drain()
