@@ -23,7 +23,7 @@ from eoplex.servers import free_port
 from eoplex_common.events import connect_nats
 from eoplex_common.mongo import connect_mongo
 from eoplex_common.rpc import open_channel
-from eoplex_common.s3 import connect_s3, ensure_bucket
+from eoplex_common.s3 import connect_s3
 from eoplex_jobs.launcher.protocol import LaunchStatus
 from eoplex_jobs.server import JobsServer, build_jobs_server
 from eoplex_jobs.settings import JobsSettings
@@ -104,7 +104,6 @@ async def running_jobs(
     name = database_name or f"test_jobs_{secrets.token_hex(6)}"
     nats = await connect_nats(settings.nats_url, name="jobs-test")
     s3 = connect_s3(settings)
-    ensure_bucket(s3, settings.results_bucket)
     processes_channel = open_channel(
         service="processes",
         address=processes_address or f"127.0.0.1:{free_port()}",

@@ -105,9 +105,11 @@ class JobsServer:
 
     async def stop_background(self) -> None:
         """Stop in reverse order; unacknowledged events stay in the stream."""
-        for part in reversed(self.background):
-            await part.stop()
-        await self.consumer.stop()
+        try:
+            for part in reversed(self.background):
+                await part.stop()
+        finally:
+            await self.consumer.stop()
 
     async def start(self) -> None:
         """Start everything (tests; `run_until_signal` in production)."""
@@ -151,6 +153,7 @@ async def build_jobs_server(
         bucket=settings.results_bucket,
         expiry=timedelta(seconds=settings.result_url_expiry_seconds),
     )
+    await results.ensure_bucket()
     service = JobsService(
         store=store,
         validator=ProcessesValidation(processes_channel),

@@ -29,6 +29,7 @@ from eoplex_common.errors import (
     ProcessGraphInvalid,
     PropertyNotEditable,
 )
+from eoplex_common.s3 import ensure_bucket
 from eoplex_jobs.estimate import ExecutorFigures, estimate_document
 from eoplex_jobs.results import results_document
 from eoplex_jobs.store import ACTIVE_STATUSES, LOG_LEVELS, Document, JobStore
@@ -116,6 +117,10 @@ class ResultObjects:
         self.signer = signer
         self.bucket = bucket
         self.expiry = expiry
+
+    async def ensure_bucket(self) -> None:
+        """Create the results bucket at start-up if it does not exist."""
+        await asyncio.to_thread(ensure_bucket, self.client, self.bucket)
 
     def presign(self, key: str) -> str:
         """A URL that downloads `key` without credentials until `expiry` from now."""
