@@ -29,7 +29,7 @@ from openeo.rest import OpenEoApiError
 from openeo.rest.job import BatchJob
 
 from eoplex.stack import LocalStack
-from tests.test_e2e_client import SchemaChecker
+from tests.openapi_validation import validate_error, validate_response
 
 S2 = "SENTINEL2_L2A_DEMO"
 EXTENT = {"west": 11.28, "south": 46.47, "east": 11.33, "north": 46.50}
@@ -40,6 +40,30 @@ ALL_DATES = ["2022-05-01", "2022-07-06"]
 FINAL = ("finished", "error", "canceled")
 ACTIVE = ("queued", "running")
 PASSWORD = "jobs-e2e-secret-1"
+PLACEHOLDERS = {"jobs": "{job_id}", "collections": "{collection_id}"}
+
+
+class SchemaChecker:
+    """A `requests` response hook validating every JSON body of the API against
+    openapi.yaml, the path's ids replaced by the spec's placeholders."""
+
+    def __init__(self, api_url: str) -> None:
+        self.api_path = urlsplit(api_url).path.rstrip("/")
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        path = urlsplit(response.url).path
+        if not path.startswith(self.api_path) or not response.headers.get(
+            "Content-Type", ""
+        ).startswith("application/json"):
+            return
+        if response.status_code >= 400:
+            validate_error(response.json())
+            return
+        parts = path.removeprefix(self.api_path).split("/")
+        if len(parts) > 2 and parts[1] in PLACEHOLDERS:
+            parts[2] = PLACEHOLDERS[parts[1]]
+        method = response.request.method or "GET"
+        validate_response(method, "/".join(parts) or "/", response.status_code, response.json())
 
 
 def wait_until(
@@ -112,8 +136,8 @@ def read_tiff(path: Path) -> tuple[np.ndarray, Any, Any]:
 
 
 @pytest.fixture(scope="module")
-def checker() -> SchemaChecker:
-    return SchemaChecker()
+def checker(local_stack: LocalStack) -> SchemaChecker:
+    return SchemaChecker(local_stack.api_url)
 
 
 @pytest.fixture(scope="module")
@@ -148,15 +172,26 @@ def test_user_example(connection: openeo.Connection, tmp_path: Path) -> None:
     assert (described["status"], described["title"]) == ("created", "ndvi")
     assert described["process"]["process_graph"]
 
-    with ThreadPoolExecutor(1) as pool:
-        waiting = pool.submit(job.start_and_wait, print=lambda *_: None, max_poll_interval=1)
-        logs_while_active = []
-        while not waiting.done():
-            status, logs = job.status(), job.logs(level="info")
-            if status in ACTIVE:
-                logs_while_active.append(len(logs))
-            time.sleep(0.1)
-        waiting.result(timeout=120)
+    outcome: list[BaseException | None] = []
+
+    def start_and_wait() -> None:
+        try:
+            job.start_and_wait(print=lambda *_: None, max_poll_interval=1)
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    # A daemon: a job that never ends fails the test below instead of hanging the run.
+    threading.Thread(target=start_and_wait, daemon=True).start()
+    logs_while_active = []
+    deadline = time.monotonic() + 120
+    while not outcome:
+        assert time.monotonic() < deadline, f"job still {job.status()} after 120 s"
+        status, logs = job.status(), job.logs(level="info")
+        if status in ACTIVE:
+            logs_while_active.append(len(logs))
+        time.sleep(0.1)
+    assert outcome == [None]
     assert job.status() == "finished"
     assert any(logs_while_active), f"no info logs while queued or running: {logs_while_active}"
     logs = job.logs(level="info")
