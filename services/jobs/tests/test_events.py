@@ -76,7 +76,8 @@ async def test_progress_logs_and_the_finish_are_applied(infrastructure: Infrastr
         assets = [{"name": "out.tif", "key": f"jobs/{job_id}/out.tif", "type": "image/tiff"}]
         usage = {
             "duration": {"value": 3, "unit": "seconds"},
-            "costs": {"value": 0.25, "unit": "EUR"},
+            # 25 Mpixel at the default 0.01 per Mpixel.
+            "input_pixels": {"value": 25_000_000, "unit": "pixels"},
         }
         finished = status_payload("finished", assets=assets, usage=usage)
         await publish(running, job_id, "status", finished)
@@ -132,8 +133,8 @@ async def test_a_redelivered_event_is_applied_once(infrastructure: Infrastructur
     async with running_jobs(infrastructure) as running:
         job_id = await running_job(running)
         event = LogEvent("warning", "twice", datetime.now(UTC))
-        await apply_event(running.store, job_id, event, event_id="17")
-        await apply_event(running.store, job_id, event, event_id="17")
+        for _ in range(2):
+            await apply_event(running.store, job_id, event, event_id="17", cost_per_megapixel=0.01)
         assert await log_messages(running, job_id) == ["twice"]
 
 

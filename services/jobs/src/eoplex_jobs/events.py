@@ -12,6 +12,7 @@ stream and are applied when it comes back.
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -66,9 +67,12 @@ class WorkQueue:
         await publish_event(self.js, JOBQUEUE_SUBJECT, job_id.encode())
 
 
-async def apply_event(store: JobStore, job_id: str, event: JobEvent, *, event_id: str) -> None:
+async def apply_event(
+    store: JobStore, job_id: str, event: JobEvent, *, event_id: str, cost_per_megapixel: float
+) -> None:
     """Apply one event of a job; an event for a job that is no longer running (canceled,
-    deleted, already finished) changes nothing."""
+    deleted, already finished) changes nothing. A finished job costs what a synchronous
+    request reading as many pixels would (`input_pixels` of its usage)."""
     if isinstance(event, LogEvent):
         await store.append_log(
             job_id,
@@ -82,10 +86,14 @@ async def apply_event(store: JobStore, job_id: str, event: JobEvent, *, event_id
         fields = {"progress": event.progress, "heartbeat_at": event.time}
         await store.update_in_status(job_id, statuses=("running",), fields=fields)
     else:
-        await _apply_status(store, job_id, event, event_id=event_id)
+        await _apply_status(
+            store, job_id, event, event_id=event_id, cost_per_megapixel=cost_per_megapixel
+        )
 
 
-async def _apply_status(store: JobStore, job_id: str, event: StatusEvent, *, event_id: str) -> None:
+async def _apply_status(
+    store: JobStore, job_id: str, event: StatusEvent, *, event_id: str, cost_per_megapixel: float
+) -> None:
     if event.status == "running":
         fields = {"heartbeat_at": event.time}
         await store.update_in_status(job_id, statuses=("running",), fields=fields)
@@ -93,7 +101,7 @@ async def _apply_status(store: JobStore, job_id: str, event: StatusEvent, *, eve
         fields = {
             "assets": event.assets,
             "usage": event.usage,
-            "costs": _costs(event.usage),
+            "costs": _costs(event.usage, cost_per_megapixel),
             "finished_at": event.time,
             "heartbeat_at": event.time,
             "progress": 100.0,
@@ -109,13 +117,14 @@ async def _apply_status(store: JobStore, job_id: str, event: StatusEvent, *, eve
             )
 
 
-def _costs(usage: dict[str, object]) -> float | None:
-    """The costs the executor reported in `usage` (`{"costs": {"value": ..., ...}}` or a
-    number), if any."""
-    costs = usage.get("costs")
-    if isinstance(costs, dict):
-        costs = costs.get("value")
-    return float(costs) if isinstance(costs, int | float) else None
+def _costs(usage: dict[str, Any], cost_per_megapixel: float) -> float | None:
+    """`input_pixels / 1e6 * cost_per_megapixel`; None if the executor did not report
+    the pixels it read."""
+    pixels = usage.get("input_pixels")
+    value = pixels.get("value") if isinstance(pixels, dict) else None
+    if not isinstance(value, int | float):
+        return None
+    return round(value / 1e6 * cost_per_megapixel, 6)
 
 
 class JobEventConsumer:
@@ -126,12 +135,14 @@ class JobEventConsumer:
         *,
         js: JetStreamContext,
         store: JobStore,
+        cost_per_megapixel: float,
         durable: str = EVENTS_CONSUMER,
         batch: int = 100,
         retry_delay_seconds: float = 1.0,
     ) -> None:
         self.js = js
         self.store = store
+        self.cost_per_megapixel = cost_per_megapixel
         self.durable = durable
         self.batch = batch
         self.retry_delay_seconds = retry_delay_seconds
@@ -182,7 +193,11 @@ class JobEventConsumer:
             return
         try:
             await apply_event(
-                self.store, job_id, event, event_id=str(message.metadata.sequence.stream)
+                self.store,
+                job_id,
+                event,
+                event_id=str(message.metadata.sequence.stream),
+                cost_per_megapixel=self.cost_per_megapixel,
             )
         except Exception:
             # MongoDB unreachable: redeliver later rather than lose the event.

@@ -185,7 +185,12 @@ async def build_jobs_server(
     )
     return JobsServer(
         grpc=grpc_service,
-        consumer=JobEventConsumer(js=js, store=store, durable=events_durable),
+        consumer=JobEventConsumer(
+            js=js,
+            store=store,
+            cost_per_megapixel=settings.cost_per_megapixel,
+            durable=events_durable,
+        ),
         service=service,
         store=store,
         background=[scheduler, reconciler],
