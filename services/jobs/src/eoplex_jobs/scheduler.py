@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 
 import grpc
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 
@@ -121,7 +120,7 @@ class Scheduler:
         while True:
             try:
                 messages = await subscription.fetch(self.batch, timeout=1.0)
-            except NatsTimeoutError:
+            except TimeoutError:  # nats-py raises its own subclass or asyncio's
                 continue
             try:
                 await self.schedule(messages)
