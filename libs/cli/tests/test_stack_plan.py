@@ -78,6 +78,7 @@ def test_with_every_server_configured_only_services_and_gateway_run() -> None:
         "OPENEO_MONGODB_URL": "mongodb://db:27017",
         "OPENEO_NATS_URL": "nats://bus:4222",
         "OPENEO_S3_ENDPOINT": "http://s3:9000",
+        "OPENEO_JOBS_STATE_DIR": "/state/jobs",
         **ADDRESSES,
     }
     assert [[spec.name for spec in stage] for stage in stages] == [list(SERVICES), ["gateway"]]

@@ -119,6 +119,8 @@ def stack_env(config: StackConfig, plan: StackPlan) -> dict[str, str]:
         env["OPENEO_S3_SECRET_KEY"] = plan.s3_credentials.secret_key
     for service, port in plan.service_ports.items():
         env[service_variable(service, "ADDRESS")] = f"127.0.0.1:{port}"
+    # The local launcher keeps each batch job's executor output with the stack's state.
+    env["OPENEO_JOBS_STATE_DIR"] = str(config.state_dir / "jobs")
     return {**config.extra_env, **env}
 
 
