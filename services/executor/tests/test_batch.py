@@ -24,7 +24,7 @@ from rasterio.transform import Affine
 
 from conftest import Infrastructure
 from eoplex_common import job_events
-from eoplex_common.errors import CollectionNotFound
+from eoplex_common.errors import CollectionNotFound, ServiceUnavailable
 from eoplex_common.events import connect_nats, publish_event
 from eoplex_common.job_events import JobEvent, LogEvent, ProgressEvent, StatusEvent
 from eoplex_common.rpc import open_channel
@@ -417,3 +417,28 @@ async def _eventually(condition: Callable[[], Awaitable[bool]], *, seconds: floa
     while not await condition():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.2)
+
+
+async def test_the_job_is_asked_for_again_while_the_jobs_service_restarts() -> None:
+    """GetJobSpec failing with ServiceUnavailable (the jobs service restarting) is retried."""
+
+    class Restarting:
+        calls = 0
+
+        async def GetJobSpec(self, request: jobs_pb2.JobIdRequest) -> jobs_pb2.JobSpec:
+            self.calls += 1
+            if self.calls < 3:
+                raise ServiceUnavailable(service="jobs")
+            return jobs_pb2.JobSpec(job=jobs_pb2.Job(job_id=request.job_id, status="queued"))
+
+    jobs = Restarting()
+    job = BatchJob(
+        job_id="j-1",
+        settings=ExecutorSettings(),
+        jobs=jobs,  # type: ignore[arg-type]
+        catalog=None,  # type: ignore[arg-type]
+        s3=None,  # type: ignore[arg-type]
+        publish=None,  # type: ignore[arg-type]
+    )
+    assert await run_job(job) == 0
+    assert jobs.calls == 3

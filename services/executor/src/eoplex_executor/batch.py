@@ -34,7 +34,7 @@ from minio import Minio
 
 from eoplex_common import job_events
 from eoplex_common.context import request_id
-from eoplex_common.errors import OpenEOError
+from eoplex_common.errors import OpenEOError, ServiceUnavailable
 from eoplex_common.events import connect_nats, publish_event
 from eoplex_common.job_events import EventKind
 from eoplex_common.logs import configure_logging
@@ -58,6 +58,8 @@ EXIT_CANCELED = 128 + signal.SIGTERM
 RETRY_INTERVAL_SECONDS = 0.5
 # Progress while computing runs up to here; uploading takes the rest.
 COMPUTED_PERCENT = 90.0
+# How long run-job waits for an unavailable jobs service at start (e.g. while it restarts).
+JOB_SPEC_RETRY_SECONDS = 45.0
 
 Publish = Callable[[str, bytes], Awaitable[None]]
 T = TypeVar("T")
@@ -146,7 +148,7 @@ async def run_job(job: BatchJob) -> int:
     Every openEO error ends as an `error` event with its message; anything else as an
     `error` event "internal error", its traceback only in this process's log.
     """
-    spec = await job.jobs.GetJobSpec(jobs_pb2.JobIdRequest(job_id=job.job_id))
+    spec = await _job_spec(job)
     if spec.job.status != "running":
         log.info("job %s is %s, not running: nothing to do", job.job_id, spec.job.status)
         return EXIT_FINISHED
@@ -174,6 +176,23 @@ async def run_job(job: BatchJob) -> int:
         return EXIT_ERROR
     await events.status("finished", assets=assets, usage=usage)
     return EXIT_FINISHED
+
+
+async def _job_spec(job: BatchJob) -> jobs_pb2.JobSpec:
+    """The job to run; retried while the jobs service is unavailable (e.g. restarting), for
+    less than the reconciler's heartbeat timeout, so a restart does not fail the job."""
+    deadline = time.monotonic() + JOB_SPEC_RETRY_SECONDS
+    while True:
+        try:
+            spec: jobs_pb2.JobSpec = await job.jobs.GetJobSpec(
+                jobs_pb2.JobIdRequest(job_id=job.job_id)
+            )
+            return spec
+        except ServiceUnavailable:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning("the jobs service is unavailable; asking again for job %s", job.job_id)
+            await asyncio.sleep(1.0)
 
 
 def _scratch_root(job: BatchJob) -> Path:
