@@ -16,9 +16,11 @@ async def connect_nats(url: str, *, name: str) -> NATS:
     return client
 
 
-async def ensure_stream(js: JetStreamContext, *, name: str, subjects: list[str]) -> None:
-    """Declare a stream, or update its subjects if it exists."""
-    config = StreamConfig(name=name, subjects=subjects)
+async def ensure_stream(
+    js: JetStreamContext, *, name: str, subjects: list[str], max_age_seconds: float | None = None
+) -> None:
+    """Declare a stream, or update its subjects (and message age limit) if it exists."""
+    config = StreamConfig(name=name, subjects=subjects, max_age=max_age_seconds)
     try:
         await js.stream_info(name)
     except NotFoundError:

@@ -66,9 +66,16 @@ class LogEvent:
 JobEvent = StatusEvent | ProgressEvent | LogEvent
 
 
+# The jobs service applies events within seconds and keeps logs in MongoDB; a week of
+# history covers any outage, and the stream does not grow forever.
+JOBS_STREAM_MAX_AGE_SECONDS = 7 * 24 * 3600.0
+
+
 async def ensure_jobs_stream(js: JetStreamContext) -> None:
     """Declare the `JOBS` stream, so that events published before any consumer are kept."""
-    await ensure_stream(js, name=JOBS_STREAM, subjects=JOBS_SUBJECTS)
+    await ensure_stream(
+        js, name=JOBS_STREAM, subjects=JOBS_SUBJECTS, max_age_seconds=JOBS_STREAM_MAX_AGE_SECONDS
+    )
 
 
 def subject(job_id: str, kind: EventKind) -> str:
