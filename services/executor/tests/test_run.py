@@ -10,6 +10,7 @@ import rasterio
 from rasterio.transform import Affine
 
 from eoplex_common.errors import (
+    ProcessGraphComplexity,
     ProcessGraphInvalid,
     ProcessGraphMissing,
     ProcessParameterInvalid,
@@ -17,6 +18,7 @@ from eoplex_common.errors import (
 )
 from eoplex_executor.environment import Environment, Limits
 from eoplex_executor.run import default_format, run_to_file
+from eoplex_executor.settings import ExecutorSettings
 from eoplex_ingest.folder import NamingRules
 from services.executor.tests.catalog import LocalCatalog
 from services.executor.tests.cubes import make_cube, make_environment
@@ -127,3 +129,23 @@ def test_two_files_point_to_batch_jobs(tmp_path: Path) -> None:
     }
     with pytest.raises(ProcessParameterInvalid, match="batch job"):
         run_to_file({"process_graph": graph}, make_environment(tmp_path))
+
+
+def test_graph_limits_of_the_processes_service_apply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The executor reads the processes service's limit variables, so a graph that
+    /validation refuses as too large is refused here too."""
+    monkeypatch.setenv("OPENEO_PROCESSES_MAX_GRAPH_NODES", "2")
+    limits = ExecutorSettings().graph_limits()
+    assert limits.max_nodes == 2
+    graph = {
+        "a": {"process_id": "add", "arguments": {"x": 1, "y": 2}},
+        "b": {"process_id": "add", "arguments": {"x": {"from_node": "a"}, "y": 2}},
+        "c": {"process_id": "add", "arguments": {"x": {"from_node": "b"}, "y": 2}, "result": True},
+    }
+    env = Environment(catalog=None, scratch_dir=tmp_path, limits=Limits(graph=limits))
+    with pytest.raises(ProcessGraphComplexity):
+        run_to_file({"process_graph": graph}, env)
+    env = Environment(catalog=None, scratch_dir=tmp_path)
+    assert json.loads(run_to_file({"process_graph": graph}, env).path.read_text()) == 7

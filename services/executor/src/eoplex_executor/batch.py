@@ -211,7 +211,9 @@ async def _run(
     started = time.monotonic()
     await events.log("info", f"job {job.job_id} started")
     env = Environment(
-        catalog=job.catalog, scratch_dir=scratch_dir, limits=Limits(single_file=False)
+        catalog=job.catalog,
+        scratch_dir=scratch_dir,
+        limits=Limits(single_file=False, graph=job.settings.graph_limits()),
     )
     process = json.loads(spec.job.process_json)
     outputs = await _in_daemon_thread(partial(_compute, process, env, progress))

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from eoplex_common.process_graph import GraphLimits
+
 
 class Catalog(Protocol):
     """The part of the data-discovery service the executor reads."""
@@ -49,6 +51,8 @@ class Limits:
     max_pixels: int = 0
     # A synchronous request writes one file; a batch job may write one per date.
     single_file: bool = True
+    # Node and depth limits of the process (ProcessGraphComplexity), as /validation has them.
+    graph: GraphLimits = field(default_factory=GraphLimits)
 
 
 @dataclass

@@ -28,7 +28,7 @@ def run_process(process: Mapping[str, Any], env: Environment) -> list[ResultFile
     ProcessGraphInvalid, ProcessUnsupported, ProcessParameter*, ...) and any error of
     the processes themselves.
     """
-    problems = validate_process(process, user_process=env.user_processes)
+    problems = validate_process(process, user_process=env.user_processes, limits=env.limits.graph)
     if problems:
         raise problems[0]
     value = execute(process, env)

@@ -22,6 +22,7 @@ def worker_config(
         catalog_timeout_seconds=settings.rpc_timeout_seconds,
         log_level=settings.log_level,
         log_format=settings.log_format,
+        graph_limits=settings.graph_limits(),
         run=run,
     )
 

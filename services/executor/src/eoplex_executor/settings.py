@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from eoplex_common.process_graph import GraphLimits
 from eoplex_common.settings import ServiceSettings
 
 
@@ -53,6 +54,18 @@ class ExecutorSettings(ServiceSettings):
     dask_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     gdal_cachemax_mb: int = Field(256, ge=1)
     cost_per_megapixel: float = Field(0.01, ge=0)
+    # The processes service's limits (same variables), so a graph /validation accepts runs.
+    max_graph_nodes: int = Field(
+        GraphLimits().max_nodes, validation_alias=AliasChoices("OPENEO_PROCESSES_MAX_GRAPH_NODES")
+    )
+    max_graph_depth: int = Field(
+        GraphLimits().max_depth, validation_alias=AliasChoices("OPENEO_PROCESSES_MAX_GRAPH_DEPTH")
+    )
+
+    def graph_limits(self) -> GraphLimits:
+        """The node and depth limits every process is validated against."""
+        return GraphLimits(max_nodes=self.max_graph_nodes, max_depth=self.max_graph_depth)
+
     results_bucket: str = Field(
         "eoplex-results", validation_alias=AliasChoices("OPENEO_JOBS_RESULTS_BUCKET")
     )

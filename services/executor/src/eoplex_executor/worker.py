@@ -10,7 +10,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import dask
 from eoplex_common.context import request_id
 from eoplex_common.errors import OpenEOError
 from eoplex_common.logs import configure_logging
+from eoplex_common.process_graph import GraphLimits
 from eoplex_common.settings import InfrastructureSettings
 from eoplex_executor.catalog import GrpcCatalog
 from eoplex_executor.environment import Catalog, Environment, Limits, ResultFile
@@ -54,6 +55,7 @@ class WorkerConfig:
     catalog_timeout_seconds: float
     log_level: str = "INFO"
     log_format: str = "json"
+    graph_limits: GraphLimits = field(default_factory=GraphLimits)
     # What runs a job; tests give a function of their own (it must be importable by name).
     run: Runner = run_to_file
 
@@ -119,16 +121,26 @@ def worker_main(connection: Connection, config: WorkerConfig) -> None:
             job = connection.recv()
         except EOFError:
             return
-        connection.send(run_job(job, catalog=catalog, run=config.run))
+        connection.send(
+            run_job(job, catalog=catalog, run=config.run, graph_limits=config.graph_limits)
+        )
 
 
-def run_job(job: Job, *, catalog: Catalog, run: Runner = run_to_file) -> Done | Failed:
+def run_job(
+    job: Job,
+    *,
+    catalog: Catalog,
+    run: Runner = run_to_file,
+    graph_limits: GraphLimits | None = None,
+) -> Done | Failed:
     """Run one job in a fresh environment; its result file, or the error it ended with."""
     token = request_id.set(job.request_id)
     env = Environment(
         catalog=catalog,
         scratch_dir=job.scratch_dir,
-        limits=Limits(max_pixels=job.max_pixels, single_file=True),
+        limits=Limits(
+            max_pixels=job.max_pixels, single_file=True, graph=graph_limits or GraphLimits()
+        ),
     )
     try:
         result = run(job.process, env)
