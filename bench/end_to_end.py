@@ -5,7 +5,8 @@ temporary state directory, a known demo password); the data is registered with
 the operator command `eoplex admin collections ingest --reference` (files stay where
 they are, as `tests/test_e2e_ingest.py` does) and the demo tenant's synchronous
 pixel limit raised to the cube's size; then the official `openeo` client downloads
-the maximum NDVI as GTiff, timed from request to file on disk.
+the maximum NDVI as GTiff, timed from request to file on disk. The same stack then
+times a trivial batch job against `POST /result` (`bench.jobs`).
 """
 
 import os
@@ -23,6 +24,7 @@ import openeo
 from openeo.rest.datacube import DataCube
 
 from bench.data import BANDS, COLLECTION_ID, DATES, RULES, SIZE
+from bench.jobs import measure_batch_job
 from eoplex.demo import DEMO_TENANT
 from eoplex.servers import free_port
 from eoplex.stack import LocalStack, StackConfig
@@ -77,7 +79,8 @@ def download_times(stack: LocalStack, output: Path, repetitions: int) -> list[fl
 def measure_end_to_end(
     folder: Path, output: Path, *, repetitions: int, env: Mapping[str, str]
 ) -> dict[str, Any]:
-    """Start the stack, register the data, time the downloads; the stack is stopped after."""
+    """Start the stack, register the data, time the downloads, then the trivial batch job
+    (`bench.jobs`); the stack is stopped after."""
     state_dir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
     config = StackConfig(
         port=free_port(),
@@ -91,7 +94,12 @@ def measure_end_to_end(
         # The demo collections are generated in the background: let them finish first.
         stack.wait_for_demo_data(timeout_seconds=300)
         prepare(stack, folder)
-        return {"seconds": download_times(stack, output, repetitions)}
+        figures: dict[str, Any] = {"seconds": download_times(stack, output, repetitions)}
+        try:
+            figures["batch_job"] = measure_batch_job(stack, output.parent, repetitions=repetitions)
+        except Exception as error:  # whatever stops the jobs, the downloads' figures stand
+            figures["batch_job"] = {"unavailable": f"{type(error).__name__}: {error}"[:300]}
+        return figures
     finally:
         stack.stop()
         shutil.rmtree(state_dir, ignore_errors=True)

@@ -11,7 +11,13 @@ that slows down slows both:
 - correctness: both results against a float64 numpy reference computed here from
   the COGs: largest absolute difference, identical no-data masks, identical grid;
 - `POST /result` end to end through the local stack and the `openeo` client, when
-  the stack can run (else "unavailable: <reason>").
+  the stack can run (else "unavailable: <reason>");
+- on the same stack, a trivial batch job (`add(1, 2)`) from `create_job` to
+  `finished` with the local launcher, against the same graph through `POST /result`
+  (`bench.jobs`);
+- the jobs service's queue in-process on real NATS and MongoDB: jobs started,
+  admitted and tracked to `finished` per second, the executor stood in for by a
+  launcher that reports at once (`bench.job_queue`).
 
 Targets (the issue's): executor work <= 1.3x the floor, end to end <= 2x the floor,
 peak memory <= 2x the floor's and not growing with dates, results within 1e-6 of
@@ -197,6 +203,16 @@ def measure_end_to_end_safely(folder: Path, work: Path, repetitions: int) -> dic
         return {"unavailable": reason[0][:300] if reason else type(error).__name__}
 
 
+def measure_job_queue_safely() -> dict[str, Any]:
+    """The queue's throughput, or why it could not be measured."""
+    try:
+        from bench.job_queue import measure_queue_throughput
+
+        return measure_queue_throughput()
+    except Exception as error:  # whatever stops the servers or the jobs, the rest stands
+        return {"unavailable": f"{type(error).__name__}: {error}"[:300]}
+
+
 def profile_executor(folder: Path, work: Path, top: int = 20) -> None:
     """Run the executor once, profiled with one dask thread so that the task times add up
     to the wall time, and print where its time goes."""
@@ -227,6 +243,7 @@ def build_results(
     runs: dict[str, list[Run]],
     correctness: dict[str, dict[str, Any]],
     end_to_end: dict[str, Any],
+    job_queue: dict[str, Any],
 ) -> dict[str, Any]:
     """Every figure and ratio, as written to results.json."""
     floor, executor = summarise(runs["floor"]), summarise(runs["executor"])
@@ -251,7 +268,12 @@ def build_results(
             "floor_memory_growth": floor["peak_rss_bytes"] / half["floor"]["peak_rss_bytes"],
         },
         "correctness": correctness,
-        "end_to_end": {key: value for key, value in end_to_end.items() if key != "output"},
+        "end_to_end": {
+            key: value for key, value in end_to_end.items() if key not in ("output", "batch_job")
+        },
+        # Measured on the end-to-end stack, so unavailable for the same reason as it.
+        "batch_job": end_to_end.get("batch_job", {"unavailable": end_to_end.get("unavailable")}),
+        "job_queue": job_queue,
     }
     if "seconds" in end_to_end:
         median = statistics.median(end_to_end["seconds"])
@@ -294,6 +316,7 @@ def table(results: dict[str, Any]) -> str:
     ]  # fmt: skip
     lines += correctness_lines(results["correctness"])
     lines += end_to_end_lines(results)
+    lines += batch_job_lines(results)
     lines.append(
         f"same environment for both: GDAL_CACHEMAX={GDAL_CACHEMAX_MB} MB, TZ=UTC, "
         f"{os.cpu_count()} CPUs; the executor's dask uses every CPU, the floor one thread; "
@@ -334,11 +357,35 @@ def end_to_end_lines(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def batch_job_lines(results: dict[str, Any]) -> list[str]:
+    """The trivial batch job against `POST /result`, and the queue's throughput."""
+    job, queue = results["batch_job"], results["job_queue"]
+    if "unavailable" in job:
+        lines = [f"trivial batch job: unavailable: {job['unavailable']}"]
+    else:
+        runs = ", ".join(f"{seconds:.2f}" for seconds in job["seconds"])
+        lines = [
+            f"trivial batch job add(1, 2), create_job -> finished (local launcher), median "
+            f"{job['median_seconds']:.2f} s (runs: {runs}); POST /result of the same graph, "
+            f"median {job['sync_median_seconds']:.3f} s"
+        ]
+    if "unavailable" in queue:
+        return [*lines, f"job queue: unavailable: {queue['unavailable']}"]
+    return [
+        *lines,
+        f"job queue (in-process, real NATS + MongoDB, launcher reporting at once): "
+        f"{queue['jobs']} jobs started -> finished in {queue['seconds']:.2f} s = "
+        f"{queue['jobs_per_second']:.1f} jobs/s admitted and tracked (starting them all: "
+        f"{queue['start_seconds']:.2f} s)",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_FOLDER, help="the COG folder")
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--no-end-to-end", action="store_true", help="skip POST /result")
+    parser.add_argument("--no-job-queue", action="store_true", help="skip the queue throughput")
     parser.add_argument("--profile", action="store_true", help="also cProfile the executor")
     args = parser.parse_args()
     work = WORK_DIR / "out"
@@ -357,7 +404,10 @@ def main() -> None:
         end_to_end = measure_end_to_end_safely(folder, work, args.repetitions)
         if "output" in end_to_end:
             correctness["end_to_end"] = compare(end_to_end["output"], reference, folder)
-    results = build_results(runs, correctness, end_to_end)
+    job_queue: dict[str, Any] = {"unavailable": "skipped (--no-job-queue)"}
+    if not args.no_job_queue:
+        job_queue = measure_job_queue_safely()
+    results = build_results(runs, correctness, end_to_end, job_queue)
     (WORK_DIR / "results.json").write_text(json.dumps(results, indent=1))
     print(table(results))
     print(f"written: {WORK_DIR / 'results.json'}")
