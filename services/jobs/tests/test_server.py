@@ -1,5 +1,6 @@
 """`python -m eoplex_jobs` declares the JOBS stream, serves health, stops on SIGTERM."""
 
+import time
 from pathlib import Path
 
 import nats
@@ -9,7 +10,9 @@ from conftest import Infrastructure, ServiceProcess
 
 def test_serves_and_stops_cleanly(infrastructure: Infrastructure, tmp_path: Path) -> None:
     with ServiceProcess("jobs", env=infrastructure.env, log_dir=tmp_path) as service:
-        pass
+        # Long enough for the scheduler and the event consumer to be waiting in a fetch,
+        # which a NATS drain at shutdown used to wait out until the SIGKILL.
+        time.sleep(2)
     assert service.returncode == 0, service.log()
 
 

@@ -238,7 +238,10 @@ async def serve(
             await auth_channel.close()
             await executor_channel.close()
             await processes_channel.close()
-            await nats.drain()
+            # Not drain(): it waits out the pull subscriptions' pending fetches (SIGKILL by
+            # the supervisor after 10 s). Every publish was acknowledged already, and what
+            # was fetched but not acknowledged is redelivered to the next start.
+            await nats.close()
     finally:
         await mongo.close()
 
