@@ -56,7 +56,8 @@ class LocalCatalog:
         box = None
         if bbox:
             to_wgs84 = Transformer.from_crs(bbox_crs or "EPSG:4326", "EPSG:4326", always_xy=True)
-            box = to_wgs84.transform_bounds(*bbox, densify_pts=21)
+            minx, miny, maxx, maxy = bbox
+            box = to_wgs84.transform_bounds(minx, miny, maxx, maxy, densify_pts=21)
         for item in self.items[collection_id]:
             west, south, east, north = item["bbox"]
             if box and (east < box[0] or west > box[2] or north < box[1] or south > box[3]):
