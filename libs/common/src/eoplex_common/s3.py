@@ -7,9 +7,10 @@ from minio import Minio
 from eoplex_common.settings import InfrastructureSettings
 
 
-def connect_s3(settings: InfrastructureSettings) -> Minio:
-    """A client for the configured S3 endpoint (`OPENEO_S3_ENDPOINT`, keys, region)."""
-    endpoint = urlsplit(settings.s3_endpoint)
+def connect_s3(settings: InfrastructureSettings, *, endpoint_url: str | None = None) -> Minio:
+    """A client for the configured S3 endpoint (`OPENEO_S3_ENDPOINT`, keys, region), or for
+    `endpoint_url` with the same keys (e.g. the address clients reach, for signing URLs)."""
+    endpoint = urlsplit(endpoint_url or settings.s3_endpoint)
     return Minio(
         endpoint.netloc,
         access_key=settings.s3_access_key,

@@ -5,7 +5,6 @@ scheduler and reconciler."""
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import grpc
 from minio import Minio
@@ -73,16 +72,7 @@ class ExecutorEstimates:
 def result_signer(settings: JobsSettings) -> Minio:
     """A client that signs URLs for the endpoint clients reach (`OPENEO_S3_PUBLIC_ENDPOINT`,
     else the internal one); signing is local, so it never connects."""
-    if not settings.s3_public_endpoint:
-        return connect_s3(settings)
-    endpoint = urlsplit(settings.s3_public_endpoint)
-    return Minio(
-        endpoint.netloc,
-        access_key=settings.s3_access_key,
-        secret_key=settings.s3_secret_key,
-        secure=endpoint.scheme == "https",
-        region=settings.s3_region,
-    )
+    return connect_s3(settings, endpoint_url=settings.s3_public_endpoint or None)
 
 
 @dataclass
