@@ -7,7 +7,7 @@ its parameters are what validation and the evaluator read.
 
 import inspect
 
-from eoplex_common.process_specs import IMPLEMENTED_PROCESSES, process_spec
+from eoplex_common.process_specs import IMPLEMENTED, IMPLEMENTED_PROCESSES, process_spec
 from eoplex_executor.registry import implementations
 
 
@@ -41,3 +41,22 @@ def test_registered_functions_take_the_parameters_of_their_specification() -> No
         if taken != expected:
             mismatched[process_id] = (sorted(taken), sorted(expected))
     assert not mismatched, mismatched
+
+
+def test_each_implemented_list_names_the_processes_of_its_module() -> None:
+    """`implemented/<module>.txt` lists exactly what `eoplex_executor.processes.<module>`
+    registers, so the list stays next to the code it describes."""
+    by_module: dict[str, set[str]] = {}
+    for process_id, implementation in implementations().items():
+        module = implementation.function.__module__.rsplit(".", 1)[-1]
+        by_module.setdefault(module, set()).add(process_id)
+    listed = {
+        entry.name.removesuffix(".txt"): {
+            line.split("#", 1)[0].strip()
+            for line in entry.read_text(encoding="utf-8").splitlines()
+            if line.split("#", 1)[0].strip()
+        }
+        for entry in IMPLEMENTED.iterdir()
+        if entry.name.endswith(".txt")
+    }
+    assert listed == by_module

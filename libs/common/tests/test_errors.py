@@ -9,7 +9,13 @@ from eoplex_common import errors
 from eoplex_common.errors import ERRORS, OpenEOError, error_for_code
 
 SPEC = json.loads(resources.files("eoplex_common").joinpath("specs/errors.json").read_text())
-OWN_CODES = {"ServiceUnavailable", "TooManyRequests", "PayloadTooLarge", "BadRequest"}
+OWN_CODES = {
+    "ServiceUnavailable",
+    "TooManyRequests",
+    "PayloadTooLarge",
+    "RangeNotSatisfiable",
+    "BadRequest",
+}
 
 
 def test_every_spec_code_has_a_class() -> None:

@@ -5,7 +5,8 @@ transport knowledge; the gRPC interceptor carries `code` and `message` across
 the boundary (see `eoplex_common.grpc`) and the gateway renders them as
 `{id, code, message, links}` with `status` as the HTTP status. The spec's codes
 are checked against `specs/errors.json` by a test; the back-end's own codes
-(`ServiceUnavailable`, `TooManyRequests`, `PayloadTooLarge`, `BadRequest`) follow
+(`ServiceUnavailable`, `TooManyRequests`, `PayloadTooLarge`, `RangeNotSatisfiable`,
+`BadRequest`) follow
 the spec's advice to add codes where none fits.
 """
 
@@ -555,3 +556,12 @@ class BadRequest(OpenEOError):
     code = "BadRequest"
     status = 400
     message_template = "Invalid request: {reason}"
+
+
+@_register
+class RangeNotSatisfiable(OpenEOError):
+    """A `Range` request for bytes a file does not have (`GET /files/{path}`)."""
+
+    code = "RangeNotSatisfiable"
+    status = 416
+    message_template = "The requested range is not satisfiable: the file has {size} bytes."

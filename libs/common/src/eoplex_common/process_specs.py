@@ -15,80 +15,25 @@ ProcessSpec = dict[str, Any]
 
 SPECS = files("eoplex_common") / "specs" / "openeo-processes"
 
+IMPLEMENTED = files("eoplex_common") / "implemented"
+
+
+def _implemented_processes() -> frozenset[str]:
+    """The ids listed in `implemented/*.txt`: one file per executor module of processes
+    (`implemented/cubes.txt` for `eoplex_executor.processes.cubes`), one id per line,
+    `#` starting a comment."""
+    ids: set[str] = set()
+    for entry in IMPLEMENTED.iterdir():
+        if entry.name.endswith(".txt"):
+            for line in entry.read_text(encoding="utf-8").splitlines():
+                process_id = line.split("#", 1)[0].strip()
+                if process_id:
+                    ids.add(process_id)
+    return frozenset(ids)
+
+
 # Every process the executor implements; `GET /processes` lists exactly these.
-IMPLEMENTED_PROCESSES: frozenset[str] = frozenset(
-    {
-        # data cubes: loading, saving, filtering, reshaping
-        "load_collection",
-        "save_result",
-        "filter_bbox",
-        "filter_temporal",
-        "filter_bands",
-        "filter_spatial",
-        "filter_labels",
-        "reduce_dimension",
-        "apply",
-        "apply_dimension",
-        "aggregate_temporal",
-        "aggregate_temporal_period",
-        "resample_spatial",
-        "resample_cube_spatial",
-        "merge_cubes",
-        "mask",
-        "mask_polygon",
-        "ndvi",
-        "normalized_difference",
-        "rename_labels",
-        "rename_dimension",
-        "add_dimension",
-        "drop_dimension",
-        "dimension_labels",
-        # math
-        "add",
-        "subtract",
-        "multiply",
-        "divide",
-        "power",
-        "absolute",
-        "sqrt",
-        "ln",
-        "log",
-        "exp",
-        "linear_scale_range",
-        "clip",
-        # comparison and logic
-        "eq",
-        "neq",
-        "lt",
-        "lte",
-        "gt",
-        "gte",
-        "between",
-        "and",
-        "or",
-        "not",
-        "xor",
-        "if",
-        "is_nan",
-        "is_nodata",
-        "is_valid",
-        # reducers and arrays
-        "mean",
-        "median",
-        "min",
-        "max",
-        "sum",
-        "count",
-        "sd",
-        "variance",
-        "quantiles",
-        "first",
-        "last",
-        "product",
-        "extrema",
-        "array_element",
-    }
-)
+IMPLEMENTED_PROCESSES: frozenset[str] = _implemented_processes()
 
 
 @cache

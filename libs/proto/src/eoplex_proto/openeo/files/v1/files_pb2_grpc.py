@@ -39,6 +39,26 @@ class FilesServiceStub:
                 request_serializer=openeo_dot_files_dot_v1_dot_files__pb2.GetStorageUsageRequest.SerializeToString,
                 response_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.GetStorageUsageResponse.FromString,
                 _registered_method=True)
+        self.ListFiles = channel.unary_unary(
+                '/openeo.files.v1.FilesService/ListFiles',
+                request_serializer=openeo_dot_files_dot_v1_dot_files__pb2.ListFilesRequest.SerializeToString,
+                response_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.ListFilesResponse.FromString,
+                _registered_method=True)
+        self.UploadFile = channel.stream_unary(
+                '/openeo.files.v1.FilesService/UploadFile',
+                request_serializer=openeo_dot_files_dot_v1_dot_files__pb2.UploadChunk.SerializeToString,
+                response_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.UploadFileResponse.FromString,
+                _registered_method=True)
+        self.DownloadFile = channel.unary_stream(
+                '/openeo.files.v1.FilesService/DownloadFile',
+                request_serializer=openeo_dot_files_dot_v1_dot_files__pb2.DownloadFileRequest.SerializeToString,
+                response_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.DownloadChunk.FromString,
+                _registered_method=True)
+        self.DeleteFile = channel.unary_unary(
+                '/openeo.files.v1.FilesService/DeleteFile',
+                request_serializer=openeo_dot_files_dot_v1_dot_files__pb2.DeleteFileRequest.SerializeToString,
+                response_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.DeleteFileResponse.FromString,
+                _registered_method=True)
 
 
 class FilesServiceServicer:
@@ -51,6 +71,37 @@ class FilesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListFiles(self, request, context):
+        """GET /files, sorted by path.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadFile(self, request_iterator, context):
+        """PUT /files/{path}: replaces a file of the same path. FilePathInvalid,
+        FileSizeExceeded (over the per-file limit), StorageQuotaExceeded (the user's files
+        would exceed `quota_bytes`); nothing is kept of a failed upload.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadFile(self, request, context):
+        """GET /files/{path} (and the executor reading a user's file): FileNotFound,
+        FilePathInvalid, RangeNotSatisfiable.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteFile(self, request, context):
+        """DELETE /files/{path}: FileNotFound, FilePathInvalid.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FilesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -58,6 +109,26 @@ def add_FilesServiceServicer_to_server(servicer, server):
                     servicer.GetStorageUsage,
                     request_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.GetStorageUsageRequest.FromString,
                     response_serializer=openeo_dot_files_dot_v1_dot_files__pb2.GetStorageUsageResponse.SerializeToString,
+            ),
+            'ListFiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFiles,
+                    request_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.ListFilesRequest.FromString,
+                    response_serializer=openeo_dot_files_dot_v1_dot_files__pb2.ListFilesResponse.SerializeToString,
+            ),
+            'UploadFile': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadFile,
+                    request_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.UploadChunk.FromString,
+                    response_serializer=openeo_dot_files_dot_v1_dot_files__pb2.UploadFileResponse.SerializeToString,
+            ),
+            'DownloadFile': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadFile,
+                    request_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.DownloadFileRequest.FromString,
+                    response_serializer=openeo_dot_files_dot_v1_dot_files__pb2.DownloadChunk.SerializeToString,
+            ),
+            'DeleteFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteFile,
+                    request_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.DeleteFileRequest.FromString,
+                    response_serializer=openeo_dot_files_dot_v1_dot_files__pb2.DeleteFileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -87,6 +158,114 @@ class FilesService:
             '/openeo.files.v1.FilesService/GetStorageUsage',
             openeo_dot_files_dot_v1_dot_files__pb2.GetStorageUsageRequest.SerializeToString,
             openeo_dot_files_dot_v1_dot_files__pb2.GetStorageUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.files.v1.FilesService/ListFiles',
+            openeo_dot_files_dot_v1_dot_files__pb2.ListFilesRequest.SerializeToString,
+            openeo_dot_files_dot_v1_dot_files__pb2.ListFilesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadFile(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/openeo.files.v1.FilesService/UploadFile',
+            openeo_dot_files_dot_v1_dot_files__pb2.UploadChunk.SerializeToString,
+            openeo_dot_files_dot_v1_dot_files__pb2.UploadFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/openeo.files.v1.FilesService/DownloadFile',
+            openeo_dot_files_dot_v1_dot_files__pb2.DownloadFileRequest.SerializeToString,
+            openeo_dot_files_dot_v1_dot_files__pb2.DownloadChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.files.v1.FilesService/DeleteFile',
+            openeo_dot_files_dot_v1_dot_files__pb2.DeleteFileRequest.SerializeToString,
+            openeo_dot_files_dot_v1_dot_files__pb2.DeleteFileResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#openeo/processes/v1/processes.proto\x12\x13openeo.processes.v1\"9\n\x14ListProcessesRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"H\n\x15ListProcessesResponse\x12\x16\n\x0eprocesses_json\x18\x01 \x03(\t\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"R\n\x16ValidateProcessRequest\x12\x14\n\x0cprocess_json\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\ttenant_id\x18\x03 \x01(\t\"0\n\x0fValidationError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"O\n\x17ValidateProcessResponse\x12\x34\n\x06\x65rrors\x18\x01 \x03(\x0b\x32$.openeo.processes.v1.ValidationError2\xe8\x01\n\x10ProcessesService\x12\x66\n\rListProcesses\x12).openeo.processes.v1.ListProcessesRequest\x1a*.openeo.processes.v1.ListProcessesResponse\x12l\n\x0fValidateProcess\x12+.openeo.processes.v1.ValidateProcessRequest\x1a,.openeo.processes.v1.ValidateProcessResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#openeo/processes/v1/processes.proto\x12\x13openeo.processes.v1\"9\n\x14ListProcessesRequest\x12\r\n\x05limit\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"H\n\x15ListProcessesResponse\x12\x16\n\x0eprocesses_json\x18\x01 \x03(\t\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"R\n\x16ValidateProcessRequest\x12\x14\n\x0cprocess_json\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\ttenant_id\x18\x03 \x01(\t\"0\n\x0fValidationError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"O\n\x17ValidateProcessResponse\x12\x34\n\x06\x65rrors\x18\x01 \x03(\x0b\x32$.openeo.processes.v1.ValidationError\"+\n\x05Owner\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"h\n\x18ListUserProcessesRequest\x12)\n\x05owner\x18\x01 \x01(\x0b\x32\x1a.openeo.processes.v1.Owner\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"L\n\x19ListUserProcessesResponse\x12\x16\n\x0eprocesses_json\x18\x01 \x03(\t\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"Y\n\x12UserProcessRequest\x12)\n\x05owner\x18\x01 \x01(\x0b\x32\x1a.openeo.processes.v1.Owner\x12\x18\n\x10process_graph_id\x18\x02 \x01(\t\"+\n\x13UserProcessResponse\x12\x14\n\x0cprocess_json\x18\x01 \x01(\t\"r\n\x15PutUserProcessRequest\x12)\n\x05owner\x18\x01 \x01(\x0b\x32\x1a.openeo.processes.v1.Owner\x12\x18\n\x10process_graph_id\x18\x02 \x01(\t\x12\x14\n\x0cprocess_json\x18\x03 \x01(\t\"\x07\n\x05\x45mpty2\xf5\x04\n\x10ProcessesService\x12\x66\n\rListProcesses\x12).openeo.processes.v1.ListProcessesRequest\x1a*.openeo.processes.v1.ListProcessesResponse\x12l\n\x0fValidateProcess\x12+.openeo.processes.v1.ValidateProcessRequest\x1a,.openeo.processes.v1.ValidateProcessResponse\x12r\n\x11ListUserProcesses\x12-.openeo.processes.v1.ListUserProcessesRequest\x1a..openeo.processes.v1.ListUserProcessesResponse\x12\x63\n\x0eGetUserProcess\x12\'.openeo.processes.v1.UserProcessRequest\x1a(.openeo.processes.v1.UserProcessResponse\x12X\n\x0ePutUserProcess\x12*.openeo.processes.v1.PutUserProcessRequest\x1a\x1a.openeo.processes.v1.Empty\x12X\n\x11\x44\x65leteUserProcess\x12\'.openeo.processes.v1.UserProcessRequest\x1a\x1a.openeo.processes.v1.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,6 +41,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VALIDATIONERROR']._serialized_end=325
   _globals['_VALIDATEPROCESSRESPONSE']._serialized_start=327
   _globals['_VALIDATEPROCESSRESPONSE']._serialized_end=406
-  _globals['_PROCESSESSERVICE']._serialized_start=409
-  _globals['_PROCESSESSERVICE']._serialized_end=641
+  _globals['_OWNER']._serialized_start=408
+  _globals['_OWNER']._serialized_end=451
+  _globals['_LISTUSERPROCESSESREQUEST']._serialized_start=453
+  _globals['_LISTUSERPROCESSESREQUEST']._serialized_end=557
+  _globals['_LISTUSERPROCESSESRESPONSE']._serialized_start=559
+  _globals['_LISTUSERPROCESSESRESPONSE']._serialized_end=635
+  _globals['_USERPROCESSREQUEST']._serialized_start=637
+  _globals['_USERPROCESSREQUEST']._serialized_end=726
+  _globals['_USERPROCESSRESPONSE']._serialized_start=728
+  _globals['_USERPROCESSRESPONSE']._serialized_end=771
+  _globals['_PUTUSERPROCESSREQUEST']._serialized_start=773
+  _globals['_PUTUSERPROCESSREQUEST']._serialized_end=887
+  _globals['_EMPTY']._serialized_start=889
+  _globals['_EMPTY']._serialized_end=896
+  _globals['_PROCESSESSERVICE']._serialized_start=899
+  _globals['_PROCESSESSERVICE']._serialized_end=1528
 # @@protoc_insertion_point(module_scope)

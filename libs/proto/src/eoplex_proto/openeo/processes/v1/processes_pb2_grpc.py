@@ -44,6 +44,26 @@ class ProcessesServiceStub:
                 request_serializer=openeo_dot_processes_dot_v1_dot_processes__pb2.ValidateProcessRequest.SerializeToString,
                 response_deserializer=openeo_dot_processes_dot_v1_dot_processes__pb2.ValidateProcessResponse.FromString,
                 _registered_method=True)
+        self.ListUserProcesses = channel.unary_unary(
+                '/openeo.processes.v1.ProcessesService/ListUserProcesses',
+                request_serializer=openeo_dot_processes_dot_v1_dot_processes__pb2.ListUserProcessesRequest.SerializeToString,
+                response_deserializer=openeo_dot_processes_dot_v1_dot_processes__pb2.ListUserProcessesResponse.FromString,
+                _registered_method=True)
+        self.GetUserProcess = channel.unary_unary(
+                '/openeo.processes.v1.ProcessesService/GetUserProcess',
+                request_serializer=openeo_dot_processes_dot_v1_dot_processes__pb2.UserProcessRequest.SerializeToString,
+                response_deserializer=openeo_dot_processes_dot_v1_dot_processes__pb2.UserProcessResponse.FromString,
+                _registered_method=True)
+        self.PutUserProcess = channel.unary_unary(
+                '/openeo.processes.v1.ProcessesService/PutUserProcess',
+                request_serializer=openeo_dot_processes_dot_v1_dot_processes__pb2.PutUserProcessRequest.SerializeToString,
+                response_deserializer=openeo_dot_processes_dot_v1_dot_processes__pb2.Empty.FromString,
+                _registered_method=True)
+        self.DeleteUserProcess = channel.unary_unary(
+                '/openeo.processes.v1.ProcessesService/DeleteUserProcess',
+                request_serializer=openeo_dot_processes_dot_v1_dot_processes__pb2.UserProcessRequest.SerializeToString,
+                response_deserializer=openeo_dot_processes_dot_v1_dot_processes__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class ProcessesServiceServicer:
@@ -63,6 +83,35 @@ class ProcessesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListUserProcesses(self, request, context):
+        """GET /process_graphs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUserProcess(self, request, context):
+        """GET /process_graphs/{id}, and the executor resolving a call with namespace `user` or
+        null: ProcessGraphNotFound.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutUserProcess(self, request, context):
+        """PUT /process_graphs/{id}: stores or replaces the process.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteUserProcess(self, request, context):
+        """DELETE /process_graphs/{id}: ProcessGraphNotFound.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ProcessesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +124,26 @@ def add_ProcessesServiceServicer_to_server(servicer, server):
                     servicer.ValidateProcess,
                     request_deserializer=openeo_dot_processes_dot_v1_dot_processes__pb2.ValidateProcessRequest.FromString,
                     response_serializer=openeo_dot_processes_dot_v1_dot_processes__pb2.ValidateProcessResponse.SerializeToString,
+            ),
+            'ListUserProcesses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUserProcesses,
+                    request_deserializer=openeo_dot_processes_dot_v1_dot_processes__pb2.ListUserProcessesRequest.FromString,
+                    response_serializer=openeo_dot_processes_dot_v1_dot_processes__pb2.ListUserProcessesResponse.SerializeToString,
+            ),
+            'GetUserProcess': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserProcess,
+                    request_deserializer=openeo_dot_processes_dot_v1_dot_processes__pb2.UserProcessRequest.FromString,
+                    response_serializer=openeo_dot_processes_dot_v1_dot_processes__pb2.UserProcessResponse.SerializeToString,
+            ),
+            'PutUserProcess': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutUserProcess,
+                    request_deserializer=openeo_dot_processes_dot_v1_dot_processes__pb2.PutUserProcessRequest.FromString,
+                    response_serializer=openeo_dot_processes_dot_v1_dot_processes__pb2.Empty.SerializeToString,
+            ),
+            'DeleteUserProcess': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteUserProcess,
+                    request_deserializer=openeo_dot_processes_dot_v1_dot_processes__pb2.UserProcessRequest.FromString,
+                    response_serializer=openeo_dot_processes_dot_v1_dot_processes__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -131,6 +200,114 @@ class ProcessesService:
             '/openeo.processes.v1.ProcessesService/ValidateProcess',
             openeo_dot_processes_dot_v1_dot_processes__pb2.ValidateProcessRequest.SerializeToString,
             openeo_dot_processes_dot_v1_dot_processes__pb2.ValidateProcessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUserProcesses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.processes.v1.ProcessesService/ListUserProcesses',
+            openeo_dot_processes_dot_v1_dot_processes__pb2.ListUserProcessesRequest.SerializeToString,
+            openeo_dot_processes_dot_v1_dot_processes__pb2.ListUserProcessesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUserProcess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.processes.v1.ProcessesService/GetUserProcess',
+            openeo_dot_processes_dot_v1_dot_processes__pb2.UserProcessRequest.SerializeToString,
+            openeo_dot_processes_dot_v1_dot_processes__pb2.UserProcessResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutUserProcess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.processes.v1.ProcessesService/PutUserProcess',
+            openeo_dot_processes_dot_v1_dot_processes__pb2.PutUserProcessRequest.SerializeToString,
+            openeo_dot_processes_dot_v1_dot_processes__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteUserProcess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.processes.v1.ProcessesService/DeleteUserProcess',
+            openeo_dot_processes_dot_v1_dot_processes__pb2.UserProcessRequest.SerializeToString,
+            openeo_dot_processes_dot_v1_dot_processes__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,
