@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from eoplex_common.errors import FileNotFound
 from eoplex_common.process_graph import GraphLimits
 
 
@@ -65,12 +66,30 @@ class Estimate:
     files_written: int = 0
 
 
+# The calling user's process (as GET /process_graphs/{id} shows it) by id, or None.
 UserProcesses = Callable[[str], dict[str, Any] | None]
 
 
 def no_user_processes(process_id: str) -> dict[str, Any] | None:
     """The user-process lookup of an execution that has none."""
     return None
+
+
+class UserFiles(Protocol):
+    """The calling user's workspace (`/files`), read-only; nobody else's files are reachable."""
+
+    def download(self, path: str, target: Path) -> Path:
+        """Copy the user's file `path` (as the user names it under /files) to `target`;
+        return `target`. Raises FileNotFound (also for what is not the user's) or
+        FilePathInvalid."""
+        ...
+
+
+class NoUserFiles:
+    """The workspace of an execution that has none: every file is missing."""
+
+    def download(self, path: str, target: Path) -> Path:
+        raise FileNotFound(file=path)
 
 
 @dataclass
@@ -81,6 +100,7 @@ class Environment:
     scratch_dir: Path
     limits: Limits = field(default_factory=Limits)
     user_processes: UserProcesses = no_user_processes
+    user_files: UserFiles = field(default_factory=NoUserFiles)
     outputs: list[ResultFile] = field(default_factory=list)
     # Pixels read so far, checked against `limits.max_pixels` by load_collection.
     pixels: int = 0
