@@ -5,6 +5,7 @@ from eoplex_executor.processes import (  # noqa: F401
     cubes,
     filters,
     loading,
+    math,
     reducers,
     resampling,
     saving,

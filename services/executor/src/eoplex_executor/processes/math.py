@@ -1,0 +1,351 @@
+"""Rounding, modulo, sign, constants, trigonometric and hyperbolic processes.
+
+They follow the two-rule pattern of `eoplex_executor.processes.arithmetic` (`_elementwise`):
+a scalar rule that follows each spec exactly for JSON values, and a numpy rule run lazily
+on every chunk of cube values. Typing decisions (see also `eoplex_executor.cube`):
+
+- *Integer-valued* processes (`ceil`, `floor`, `int`, `sgn`, `round` with `p <= 0`) return
+  JSON integers (exact Python ints, of any size) for finite JSON numbers; NaN and +-inf
+  cannot be integers and pass through as they are. On cube values, floats keep their
+  dtype (NaN stays no-data) and integer arrays keep their integer dtype.
+- *Floating* processes (trigonometry, hyperbolic functions) give floats, also for JSON
+  integers; an integer too large for a float counts as +-infinity instead of failing.
+- Booleans are not numbers in JSON (`ProcessParameterInvalid`); boolean cube values count
+  as 0 and 1, as in the arithmetic processes.
+"""
+
+import math
+from collections.abc import Callable
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from typing import Any
+
+import numpy as np
+
+from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_executor.processes.arithmetic import (
+    ARRAY_TYPES,
+    _as_float,
+    _as_wide_integer,
+    _elementwise,
+    _is_number,
+    _kind,
+    _require,
+)
+from eoplex_executor.registry import process
+
+Formula = Callable[..., Any]
+
+
+def _float64(value: int | float) -> np.float64:
+    """A JSON number as float64; an integer beyond the float range as +-infinity."""
+    try:
+        return np.float64(value)
+    except OverflowError:
+        return np.float64(math.copysign(math.inf, value))
+
+
+def _floating(process_id: str, formula: Formula, **values: Any) -> Any:
+    """A process whose result is a float: null if any argument is null (spec), NaN for
+    arguments outside the domain (IEEE 754, no exception), no-data passing through cubes."""
+
+    def scalar_rule(*arguments: Any) -> float | None:
+        for name, value in zip(values, arguments, strict=True):
+            _require(process_id, name, value, _is_number, "a number")
+        if any(value is None for value in arguments):
+            return None
+        with np.errstate(all="ignore"):
+            return float(formula(*map(_float64, arguments)))
+
+    return _elementwise(
+        process_id, scalar_rule, lambda *operands: formula(*map(_as_float, operands)), **values
+    )
+
+
+def _integral(process_id: str, scalar: Formula, array: Formula, x: Any) -> Any:
+    """ceil/floor/int: `scalar` on finite JSON numbers (ints pass as they are); `array` on
+    float arrays; integer arrays are integral already."""
+
+    def scalar_rule(x: Any) -> Any:
+        _require(process_id, "x", x, _is_number, "a number")
+        if x is None or isinstance(x, int | np.integer) or not math.isfinite(x):
+            return x
+        return int(scalar(x))
+
+    def array_rule(x: Any) -> Any:
+        kind = _kind(x)
+        if kind == "b":
+            return np.asarray(x, dtype=np.uint8)
+        return array(x) if kind in "fc" else x
+
+    return _elementwise(process_id, scalar_rule, array_rule, x=x)
+
+
+@process()
+def ceil(x: Any) -> Any:
+    """openEO `ceil`: the least integer >= x; no-data passes through."""
+    return _integral("ceil", math.ceil, np.ceil, x)
+
+
+@process()
+def floor(x: Any) -> Any:
+    """openEO `floor`: the greatest integer <= x; no-data passes through."""
+    return _integral("floor", math.floor, np.floor, x)
+
+
+@process()
+def int_(x: Any) -> Any:
+    """openEO `int`: the integer part of x (towards zero, so int(-3.5) is -3)."""
+    return _integral("int", math.trunc, np.trunc, x)
+
+
+# round
+
+
+@process()
+def round_(x: Any, p: Any = 0) -> Any:
+    """openEO `round`: x rounded to `p` decimal places (tens, hundreds, ... for negative p),
+    halves to the even neighbour (IEEE 754). ProcessParameterInvalid unless p is an integer."""
+    if isinstance(p, bool) or not isinstance(p, int):
+        raise ProcessParameterInvalid(
+            process="round", parameter="p", reason="expected an integer number of decimal places."
+        )
+    return _elementwise("round", lambda x: _round_number(x, p), lambda x: _round_array(x, p), x=x)
+
+
+def _round_number(x: Any, p: int) -> Any:
+    """A JSON number rounded on its decimal digits, as the spec's examples read them
+    (0.35 rounds to 0.4 although the binary float is slightly below 0.35)."""
+    _require("round", "x", x, _is_number, "a number")
+    if x is None:
+        return None
+    if isinstance(x, int | np.integer):
+        return int(x) if p >= 0 else _round_integer(int(x), 10**-p)
+    if not math.isfinite(x):
+        return x
+    digits = Decimal(repr(float(x)))
+    exponent = digits.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite, so not 'n'/'N'/'F'
+    if -exponent <= p:
+        return float(x) if p > 0 else int(x)  # no digits beyond place p: nothing to round
+    if p < -400:
+        return 0  # beyond any float's magnitude
+    with localcontext() as context:
+        # Enough precision for the quantized coefficient, whatever p is.
+        context.prec = len(digits.as_tuple().digits) + abs(p) + 2
+        rounded = digits.quantize(Decimal(1).scaleb(-p), rounding=ROUND_HALF_EVEN)
+    return float(rounded) if p > 0 else int(rounded)
+
+
+def _round_integer(x: int, unit: int) -> int:
+    """x rounded to a multiple of `unit`, halves to the even multiple, exactly."""
+    quotient, remainder = divmod(x, unit)
+    up = remainder > unit - remainder or (remainder == unit - remainder and quotient % 2 == 1)
+    return (quotient + up) * unit
+
+
+def _round_array(x: Any, p: int) -> Any:
+    kind = _kind(x)
+    if kind == "b":
+        x, kind = np.asarray(x, dtype=np.uint8), "u"
+    if kind in "iu":
+        if p >= 0:
+            return x
+        if np.asarray(x).dtype.itemsize <= 4:
+            return _round_small_integers(x, p)
+        # 64-bit integers round in float64: a rounded value beyond their range cannot wrap.
+        x = _as_float(x)
+    rounded = np.round(x, p)
+    finite = np.isfinite(x)
+    if p > 0:
+        # Scaling by 10**p overflows for large values, which have no such digits anyway.
+        return np.where(finite & ~np.isfinite(rounded), x, rounded)
+    # Dividing by 10**-p underflows to 0 * inf = NaN for large -p: those round to 0.
+    return np.where(finite & np.isnan(rounded), 0, rounded).astype(rounded.dtype)
+
+
+def _round_small_integers(x: Any, p: int) -> Any:
+    """Integers of up to 32 bits rounded exactly in int64 (half to even); their magnitude is
+    below 5e9, so a unit of 1e18 (any p <= -18) rounds everything to 0 without overflow."""
+    values = np.asarray(x, dtype=np.int64)
+    unit = 10 ** min(-p, 18)
+    quotient = np.floor_divide(values, unit)
+    remainder = values - quotient * unit
+    half = unit - remainder
+    up = (remainder > half) | ((remainder == half) & (quotient % 2 == 1))
+    return (quotient + up) * unit
+
+
+# mod
+
+
+@process()
+def mod(x: Any, y: Any) -> Any:
+    """openEO `mod`: the remainder of x / y with the sign of the divisor (-27 mod 5 is 3);
+    null if either is null; by 0 it is +inf (x > 0), -inf (x < 0) or NaN (x = 0), as the
+    spec says."""
+
+    def scalar_rule(x: Any, y: Any) -> Any:
+        for name, value in (("x", x), ("y", y)):
+            _require("mod", name, value, _is_number, "a number")
+        if x is None or y is None:
+            return None
+        if isinstance(x, int) and isinstance(y, int) and y != 0:
+            return x % y  # exact at any size, with the divisor's sign like the spec's
+        with np.errstate(all="ignore"):
+            if y == 0:
+                return float(np.divide(_float64(x), 0.0))
+            # numpy's mod, like Python's, takes the divisor's sign; it also answers for inf.
+            return float(np.mod(_float64(x), _float64(y)))
+
+    return _elementwise("mod", scalar_rule, _mod_array, x=x, y=y)
+
+
+def _mod_array(x: Any, y: Any) -> Any:
+    if _kind(x) in "biu" and _kind(y) in "biu" and np.ndim(y) == 0 and y != 0:
+        return np.mod(_as_wide_integer(x), y)  # integers stay exact integers
+    # Otherwise in floating point, so that a remainder by 0 can be +-inf or NaN.
+    x, y = _as_float(x), _as_float(y)
+    return np.where(y == 0, x / y, np.mod(x, y))
+
+
+# sgn
+
+
+@process()
+def sgn(x: Any) -> Any:
+    """openEO `sgn`: -1, 0 or 1 by the sign of x (0 for 0 and -0.0); no-data passes through."""
+
+    def scalar_rule(x: Any) -> Any:
+        _require("sgn", "x", x, _is_number, "a number")
+        if x is None or (isinstance(x, float | np.floating) and math.isnan(x)):
+            return x
+        return (x > 0) - (x < 0)
+
+    def array_rule(x: Any) -> Any:
+        return np.sign(np.asarray(x, dtype=np.uint8) if _kind(x) == "b" else x)
+
+    return _elementwise("sgn", scalar_rule, array_rule, x=x)
+
+
+# Constants.
+
+
+@process()
+def e() -> float:
+    """openEO `e`: Euler's number."""
+    return math.e
+
+
+@process()
+def pi() -> float:
+    """openEO `pi`: the ratio of a circle's circumference to its diameter."""
+    return math.pi
+
+
+@process()
+def nan() -> float:
+    """openEO `nan` (proposal): not a number."""
+    return math.nan
+
+
+@process()
+def constant(x: Any) -> Any:
+    """openEO `constant`: x itself, of any type, to reuse one value in several places."""
+    return x
+
+
+@process()
+def is_infinite(x: Any) -> Any:
+    """openEO `is_infinite` (proposal): true for +-infinity only; false for NaN, null and any
+    other type. On cube values, a boolean per value."""
+
+    def array_rule(x: Any) -> Any:
+        return np.isinf(x) if _kind(x) in "fc" else np.zeros(np.shape(x), dtype=bool)
+
+    def scalar_rule(x: Any) -> bool:
+        return isinstance(x, float | np.floating) and math.isinf(x)
+
+    if not isinstance(x, ARRAY_TYPES):
+        return scalar_rule(x)  # any JSON value, lists and objects included, is simply false
+    return _elementwise("is_infinite", scalar_rule, array_rule, x=x)
+
+
+# Trigonometric and hyperbolic functions (radians).
+
+
+@process()
+def sin(x: Any) -> Any:
+    """openEO `sin`: the sine of x."""
+    return _floating("sin", np.sin, x=x)
+
+
+@process()
+def cos(x: Any) -> Any:
+    """openEO `cos`: the cosine of x."""
+    return _floating("cos", np.cos, x=x)
+
+
+@process()
+def tan(x: Any) -> Any:
+    """openEO `tan`: the tangent of x."""
+    return _floating("tan", np.tan, x=x)
+
+
+@process()
+def arcsin(x: Any) -> Any:
+    """openEO `arcsin`: the arc sine; NaN outside [-1, 1]."""
+    return _floating("arcsin", np.arcsin, x=x)
+
+
+@process()
+def arccos(x: Any) -> Any:
+    """openEO `arccos`: the arc cosine; NaN outside [-1, 1]."""
+    return _floating("arccos", np.arccos, x=x)
+
+
+@process()
+def arctan(x: Any) -> Any:
+    """openEO `arctan`: the arc tangent."""
+    return _floating("arctan", np.arctan, x=x)
+
+
+@process()
+def arctan2(y: Any, x: Any) -> Any:
+    """openEO `arctan2`: the angle of the point (x, y), the signs choosing the quadrant."""
+    return _floating("arctan2", np.arctan2, y=y, x=x)
+
+
+@process()
+def sinh(x: Any) -> Any:
+    """openEO `sinh`: the hyperbolic sine."""
+    return _floating("sinh", np.sinh, x=x)
+
+
+@process()
+def cosh(x: Any) -> Any:
+    """openEO `cosh`: the hyperbolic cosine."""
+    return _floating("cosh", np.cosh, x=x)
+
+
+@process()
+def tanh(x: Any) -> Any:
+    """openEO `tanh`: the hyperbolic tangent."""
+    return _floating("tanh", np.tanh, x=x)
+
+
+@process()
+def arsinh(x: Any) -> Any:
+    """openEO `arsinh`: the inverse hyperbolic sine."""
+    return _floating("arsinh", np.arcsinh, x=x)
+
+
+@process()
+def arcosh(x: Any) -> Any:
+    """openEO `arcosh`: the inverse hyperbolic cosine; NaN below 1."""
+    return _floating("arcosh", np.arccosh, x=x)
+
+
+@process()
+def artanh(x: Any) -> Any:
+    """openEO `artanh`: the inverse hyperbolic tangent; +-inf at +-1, NaN beyond."""
+    return _floating("artanh", np.arctanh, x=x)
