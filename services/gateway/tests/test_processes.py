@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import Infrastructure
 from eoplex.servers import free_port
 from eoplex_common.process_specs import IMPLEMENTED_PROCESSES
 from eoplex_gateway.app import create_app
@@ -24,9 +25,13 @@ Headers = Callable[[str], dict[str, str]]
 
 
 @asynccontextmanager
-async def gateway(stack: Stack, *, catalog_address: str) -> AsyncIterator[httpx.AsyncClient]:
+async def gateway(
+    stack: Stack, *, catalog_address: str, mongodb_url: str
+) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway whose processes service is the real one, checking the catalog given."""
-    async with running_processes(catalog_address=catalog_address) as processes:
+    async with running_processes(
+        catalog_address=catalog_address, mongodb_url=mongodb_url
+    ) as processes:
         addresses = stack.addresses.model_copy(update={"processes_address": processes.address})
         app = create_app(settings=GatewaySettings(rpc_timeout_seconds=5), addresses=addresses)
         async with app.router.lifespan_context(app):
@@ -36,15 +41,24 @@ async def gateway(stack: Stack, *, catalog_address: str) -> AsyncIterator[httpx.
 
 
 @pytest.fixture
-async def http(stack: Stack, catalog: RunningCatalog) -> AsyncIterator[httpx.AsyncClient]:
-    async with gateway(stack, catalog_address=catalog.address) as client:
+async def http(
+    stack: Stack, catalog: RunningCatalog, infrastructure: Infrastructure
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway(
+        stack, catalog_address=catalog.address, mongodb_url=infrastructure.mongodb_url
+    ) as client:
         yield client
 
 
 @pytest.fixture
-async def without_catalog(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+async def without_catalog(
+    stack: Stack, infrastructure: Infrastructure
+) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway whose processes service finds no catalog answering."""
-    async with gateway(stack, catalog_address=f"127.0.0.1:{free_port()}") as client:
+    address = f"127.0.0.1:{free_port()}"
+    async with gateway(
+        stack, catalog_address=address, mongodb_url=infrastructure.mongodb_url
+    ) as client:
         yield client
 
 

@@ -101,7 +101,9 @@ async def service(
     executor: tuple[str, FakeExecutor],
 ) -> AsyncIterator[RunningJobs]:
     await register(catalog.catalog, collection_document("S2"), [])
-    async with running_processes(catalog_address=catalog.address) as processes:
+    async with running_processes(
+        catalog_address=catalog.address, mongodb_url=infrastructure.mongodb_url
+    ) as processes:
         async with running_jobs(
             infrastructure, processes_address=processes.address, executor_address=executor[0]
         ) as running:

@@ -1,14 +1,20 @@
-"""The processes service in-process for tests: a real gRPC server and a stub talking to it.
+"""The processes service in-process for tests: a real gRPC server on a fresh MongoDB
+database, and a stub talking to it.
 
-Used by the processes service's tests and the gateway's `/processes` tests.
+Used by the processes service's tests, the gateway's `/processes` and `/process_graphs`
+tests and the jobs service's tests.
 """
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
+from pymongo.asynchronous.database import AsyncDatabase
 
+from eoplex_common.mongo import connect_mongo
 from eoplex_common.rpc import GrpcService, open_channel
 from eoplex_processes.server import build_processes_server
 from eoplex_processes.settings import ProcessesSettings
@@ -17,10 +23,11 @@ from eoplex_proto.openeo.processes.v1 import processes_pb2_grpc
 
 @dataclass
 class RunningProcesses:
-    """A started processes service and a stub talking to it."""
+    """A started processes service, a stub talking to it, and its database."""
 
     server: GrpcService
     processes: processes_pb2_grpc.ProcessesServiceStub
+    database: AsyncDatabase[dict[str, Any]]
 
     @property
     def address(self) -> str:
@@ -29,22 +36,33 @@ class RunningProcesses:
 
 @asynccontextmanager
 async def running_processes(
-    *, catalog_address: str, settings: ProcessesSettings | None = None
+    *, catalog_address: str, mongodb_url: str, settings: ProcessesSettings | None = None
 ) -> AsyncIterator[RunningProcesses]:
-    """Start the processes service, checking collections in the catalog at `catalog_address`."""
+    """Start the processes service, checking collections in the catalog at `catalog_address`
+    and keeping user-defined processes in a fresh database, dropped after."""
     settings = settings or ProcessesSettings()
     settings = settings.model_copy(update={"listen": "127.0.0.1:0", "shutdown_grace_seconds": 0.1})
+    client = connect_mongo(mongodb_url)
+    database_name = f"test_processes_{secrets.token_hex(6)}"
     catalog_channel = open_channel(
         service="data-discovery", address=catalog_address, timeout_seconds=5
     )
-    server = build_processes_server(settings=settings, catalog_channel=catalog_channel)
-    await server.start()
-    channel: grpc.aio.Channel = open_channel(
-        service="processes", address=f"127.0.0.1:{server.port}", timeout_seconds=10
-    )
     try:
-        yield RunningProcesses(server, processes_pb2_grpc.ProcessesServiceStub(channel))
+        server = await build_processes_server(
+            settings=settings, catalog_channel=catalog_channel, database=client[database_name]
+        )
+        await server.start()
+        channel: grpc.aio.Channel = open_channel(
+            service="processes", address=f"127.0.0.1:{server.port}", timeout_seconds=10
+        )
+        try:
+            yield RunningProcesses(
+                server, processes_pb2_grpc.ProcessesServiceStub(channel), client[database_name]
+            )
+        finally:
+            await channel.close()
+            await server.stop()
     finally:
-        await channel.close()
-        await server.stop()
         await catalog_channel.close()
+        await client.drop_database(database_name)
+        await client.close()

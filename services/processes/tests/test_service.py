@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from conftest import Infrastructure
 from eoplex.servers import free_port
 from eoplex_common.errors import BadRequest, ServiceUnavailable
 from eoplex_common.process_specs import IMPLEMENTED_PROCESSES, process_spec
@@ -17,16 +18,22 @@ from tests.catalog_server import RunningCatalog, collection_document, register
 
 
 @pytest.fixture
-async def offline() -> AsyncIterator[RunningProcesses]:
+async def offline(infrastructure: Infrastructure) -> AsyncIterator[RunningProcesses]:
     """The processes service with no catalog answering at its address."""
-    async with running_processes(catalog_address=f"127.0.0.1:{free_port()}") as running:
+    async with running_processes(
+        catalog_address=f"127.0.0.1:{free_port()}", mongodb_url=infrastructure.mongodb_url
+    ) as running:
         yield running
 
 
 @pytest.fixture
-async def online(catalog: RunningCatalog) -> AsyncIterator[RunningProcesses]:
+async def online(
+    infrastructure: Infrastructure, catalog: RunningCatalog
+) -> AsyncIterator[RunningProcesses]:
     """The processes service checking collections in the real catalog."""
-    async with running_processes(catalog_address=catalog.address) as running:
+    async with running_processes(
+        catalog_address=catalog.address, mongodb_url=infrastructure.mongodb_url
+    ) as running:
         yield running
 
 
@@ -146,11 +153,15 @@ async def test_an_unreachable_catalog_fails_the_call_with_service_unavailable(
     assert await validate(offline, without_collections) == []
 
 
-async def test_graph_limits_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_graph_limits_come_from_the_settings(
+    monkeypatch: pytest.MonkeyPatch, infrastructure: Infrastructure
+) -> None:
     monkeypatch.setenv("OPENEO_PROCESSES_MAX_GRAPH_NODES", "1")
     settings = ProcessesSettings()
     address = f"127.0.0.1:{free_port()}"
-    async with running_processes(catalog_address=address, settings=settings) as running:
+    async with running_processes(
+        catalog_address=address, mongodb_url=infrastructure.mongodb_url, settings=settings
+    ) as running:
         errors = await validate(running, load_and_save("S2"))
     assert [code for code, _ in errors] == ["ProcessGraphComplexity"]
     assert "more than 1 nodes" in errors[0][1]

@@ -41,9 +41,14 @@ class ProcessesValidation:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self.processes = processes_pb2_grpc.ProcessesServiceStub(channel)
 
-    async def validate(self, process_json: str) -> list[OpenEOError]:
-        """Every problem of the process; ServiceUnavailable if the service does not answer."""
-        request = processes_pb2.ValidateProcessRequest(process_json=process_json)
+    async def validate(
+        self, process_json: str, *, user_id: str, tenant_id: str
+    ) -> list[OpenEOError]:
+        """Every problem of the process, which may call the owner's user-defined processes;
+        ServiceUnavailable if the service does not answer."""
+        request = processes_pb2.ValidateProcessRequest(
+            process_json=process_json, user_id=user_id, tenant_id=tenant_id
+        )
         response = await self.processes.ValidateProcess(request)
         return [error_for_code(error.code, error.message) for error in response.errors]
 

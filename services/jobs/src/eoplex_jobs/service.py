@@ -42,8 +42,11 @@ EDITABLE_FIELDS = ("title", "description", "process_json", "plan", "budget", "jo
 class ProcessValidator(Protocol):
     """Validates an openEO process (the processes service's `POST /validation`)."""
 
-    async def validate(self, process_json: str) -> list[OpenEOError]:
-        """Every problem of the process; empty if it is valid."""
+    async def validate(
+        self, process_json: str, *, user_id: str, tenant_id: str
+    ) -> list[OpenEOError]:
+        """Every problem of the process, calls of the owner's user-defined processes
+        included; empty if it is valid."""
         ...
 
 
@@ -218,11 +221,14 @@ class JobsService:
         self.cost_per_megapixel = cost_per_megapixel
         self.megapixels_per_second = megapixels_per_second
 
-    async def _validated_process(self, process_json: str) -> dict[str, Any]:
-        """The process, if valid; else its first openEO error (ProcessGraphMissing,
-        ProcessUnsupported, CollectionNotFound, ...) is raised."""
+    async def _validated_process(self, process_json: str, owner: Owner) -> dict[str, Any]:
+        """The process, if valid (it may call the owner's user-defined processes); else its
+        first openEO error (ProcessGraphMissing, ProcessUnsupported, CollectionNotFound,
+        ...) is raised."""
         process = _parse_process(process_json)
-        errors = await self.validator.validate(process_json)
+        errors = await self.validator.validate(
+            process_json, user_id=owner.user_id, tenant_id=owner.tenant_id
+        )
         if errors:
             raise errors[0]
         return dict(process)
@@ -232,7 +238,7 @@ class JobsService:
 
         Raises the process's first validation error, BudgetInvalid, BadRequest (job options).
         """
-        process = await self._validated_process(draft.process_json)
+        process = await self._validated_process(draft.process_json, owner)
         return await self.store.create(
             {
                 "user_id": owner.user_id,
@@ -284,7 +290,7 @@ class JobsService:
                 raise PropertyNotEditable(property=name)
         changes: Document = {}
         if "process_json" in fields:
-            changes["process"] = await self._validated_process(draft.process_json)
+            changes["process"] = await self._validated_process(draft.process_json, owner)
         for name in ("title", "description", "plan"):
             if name in fields:
                 changes[name] = getattr(draft, name) or None

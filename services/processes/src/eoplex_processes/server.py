@@ -1,6 +1,9 @@
 """Wiring of the processes service: settings -> MongoDB, the catalog's channel -> gRPC server."""
 
+from typing import Any
+
 import grpc
+from pymongo.asynchronous.database import AsyncDatabase
 
 from eoplex_common.entrypoint import run_service
 from eoplex_common.mongo import connect_mongo, service_database
@@ -10,17 +13,24 @@ from eoplex_processes.catalog import CatalogCollections
 from eoplex_processes.service import ProcessesService
 from eoplex_processes.servicer import ProcessesServicer
 from eoplex_processes.settings import ProcessesSettings
+from eoplex_processes.store import UserProcessStore
 from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
 from eoplex_proto.openeo.processes.v1 import processes_pb2_grpc
 
 
-def build_processes_server(
-    *, settings: ProcessesSettings, catalog_channel: grpc.aio.Channel
+async def build_processes_server(
+    *,
+    settings: ProcessesSettings,
+    catalog_channel: grpc.aio.Channel,
+    database: AsyncDatabase[dict[str, Any]],
 ) -> GrpcService:
     """A not yet started gRPC server for `openeo.processes.v1`, validating collection ids
-    against the catalog behind `catalog_channel`."""
+    against the catalog behind `catalog_channel`, keeping user-defined processes in
+    `database` (its indexes are created here)."""
     collections = CatalogCollections(catalog_pb2_grpc.CatalogServiceStub(catalog_channel))
-    service = ProcessesService(collections=collections, limits=settings.graph_limits())
+    store = UserProcessStore(database)
+    await store.ensure_indexes()
+    service = ProcessesService(collections=collections, limits=settings.graph_limits(), store=store)
     grpc_service = GrpcService(
         name="processes", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
     )
@@ -34,16 +44,17 @@ async def serve(settings: ProcessesSettings, addresses: ServiceAddresses) -> Non
     """Run the processes service until SIGTERM/SIGINT; fail at start if MongoDB does not answer."""
     mongo = connect_mongo(settings.mongodb_url)
     try:
+        database = service_database(mongo, "processes")
         # Ping before serving, so SERVING means the service's own database answers.
-        await service_database(mongo, "processes").command("ping")
+        await database.command("ping")
         catalog_channel = open_channel(
             service="data-discovery",
             address=addresses.data_discovery_address,
             timeout_seconds=settings.rpc_timeout_seconds,
         )
         try:
-            grpc_service = build_processes_server(
-                settings=settings, catalog_channel=catalog_channel
+            grpc_service = await build_processes_server(
+                settings=settings, catalog_channel=catalog_channel, database=database
             )
             await grpc_service.run_until_signal()
         finally:

@@ -1,8 +1,10 @@
-"""The processes service's logic: predefined processes (`GET /processes`) and validation.
+"""The processes service's logic: predefined processes (`GET /processes`), user-defined
+processes (`/process_graphs`) and validation (`POST /validation`).
 
 Only what the executor implements is listed and accepted (`IMPLEMENTED_PROCESSES`);
-the documents are the official openEO specifications of those processes.
-User-defined processes arrive with `/process_graphs` in a later issue.
+the documents are the official openEO specifications of those processes. User-defined
+processes belong to one user of one tenant; a process may call the caller's own
+user-defined processes (namespace `user`, or null), never anybody else's.
 """
 
 import asyncio
@@ -13,9 +15,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from eoplex_common.errors import BadRequest, OpenEOError, ProcessGraphInvalid
+from eoplex_common.errors import (
+    BadRequest,
+    OpenEOError,
+    ProcessGraphInvalid,
+    ProcessGraphMissing,
+    ProcessGraphNotFound,
+)
 from eoplex_common.process_graph import GraphLimits, referenced_collections, validate_process
 from eoplex_common.process_specs import ProcessSpec, implemented_process_specs
+from eoplex_processes.store import Owner, UserProcessStore
+from eoplex_processes.user_processes import (
+    call_chain_problem,
+    called_user_processes,
+    check_process_id,
+    listed,
+    metadata_problem,
+)
 
 # What `GET /processes` shows of a specification; e.g. `process_graph`, the reference
 # implementation some specifications carry, is left out: it is not how the back-end runs.
@@ -71,12 +87,31 @@ def _decode_token(token: str) -> str:
     return str(payload["after"])
 
 
-class ProcessesService:
-    """The predefined processes behind `GET /processes`, and `POST /validation`."""
+def _page(processes: list[dict[str, Any]], *, limit: int) -> ProcessesPage:
+    """The first `limit` (0: all) of `processes` sorted by id, with the next page's token."""
+    if limit == 0 or len(processes) <= limit:
+        return ProcessesPage(processes=processes)
+    page = processes[:limit]
+    return ProcessesPage(processes=page, next_token=_encode_token(page[-1]["id"]))
 
-    def __init__(self, *, collections: CollectionLookup, limits: GraphLimits) -> None:
+
+def _parse(process_json: str) -> Any:
+    try:
+        return json.loads(process_json)
+    except (json.JSONDecodeError, RecursionError):
+        return None
+
+
+class ProcessesService:
+    """The predefined processes behind `GET /processes`, the user-defined processes behind
+    `/process_graphs`, and `POST /validation`."""
+
+    def __init__(
+        self, *, collections: CollectionLookup, limits: GraphLimits, store: UserProcessStore
+    ) -> None:
         self.collections = collections
         self.limits = limits
+        self.store = store
         self.documents = [process_document(spec) for spec in implemented_process_specs()]
 
     def list_processes(self, *, limit: int, page_token: str) -> ProcessesPage:
@@ -88,25 +123,120 @@ class ProcessesService:
             raise BadRequest(reason="limit must not be negative")
         after = _decode_token(page_token) if page_token else ""
         remaining = [document for document in self.documents if document["id"] > after]
-        if limit == 0 or len(remaining) <= limit:
-            return ProcessesPage(processes=remaining)
-        page = remaining[:limit]
-        return ProcessesPage(processes=page, next_token=_encode_token(page[-1]["id"]))
+        return _page(remaining, limit=limit)
 
-    async def validate(self, process_json: str) -> list[OpenEOError]:
+    async def validate(self, process_json: str, owner: Owner | None = None) -> list[OpenEOError]:
         """`POST /validation`: every problem of the process, empty if it is valid.
 
-        Malformed JSON is reported as ProcessGraphInvalid; collections are looked up in
-        the catalog, whose ServiceUnavailable propagates.
+        Calls of `owner`'s user-defined processes are checked against their declared
+        parameters (ProcessParameterRequired, ...); a missing one, or any with no owner,
+        is ProcessUnsupported. Malformed JSON is reported as ProcessGraphInvalid;
+        collections are looked up in the catalog, whose ServiceUnavailable propagates.
         """
-        try:
-            process = json.loads(process_json)
-        except (json.JSONDecodeError, RecursionError):
+        process = _parse(process_json)
+        if process is None:
             return [ProcessGraphInvalid("Invalid process graph: the process is not valid JSON.")]
+        return await self._problems(process, owner=owner)
+
+    async def _problems(
+        self,
+        process: Any,
+        *,
+        owner: Owner | None,
+        stored: dict[str, dict[str, Any]] | None = None,
+    ) -> list[OpenEOError]:
+        """`validate_process` with the collections and the owner's user-defined processes it
+        names looked up first; `stored` may hold some of them already."""
         existing = await self._existing(referenced_collections(process, limits=self.limits))
+        user_processes = dict(stored or {})
+        if owner is not None and owner.user_id and isinstance(process, dict):
+            wanted = called_user_processes(process) - user_processes.keys()
+            user_processes.update(await self.store.get_many(owner, wanted))
         return validate_process(
-            process, collection_exists=existing.__contains__, limits=self.limits
+            process,
+            collection_exists=existing.__contains__,
+            user_process=user_processes.get,
+            limits=self.limits,
         )
+
+    async def list_user_processes(
+        self, owner: Owner, *, limit: int, page_token: str
+    ) -> ProcessesPage:
+        """`GET /process_graphs`: the owner's processes sorted by id, without their process
+        graphs (nor exceptions, examples, links); `limit` 0 lists all of them.
+
+        Raises BadRequest for a negative limit or a malformed token.
+        """
+        if limit < 0:
+            raise BadRequest(reason="limit must not be negative")
+        after = _decode_token(page_token) if page_token else ""
+        # One more than asked, to know whether a next page exists.
+        found = await self.store.list(owner, after=after, limit=limit + 1 if limit else 0)
+        return _page([listed(process) for process in found], limit=limit)
+
+    async def get_user_process(self, owner: Owner, process_id: str) -> dict[str, Any]:
+        """`GET /process_graphs/{process_graph_id}`: the full process; ProcessGraphNotFound,
+        also for another user's process."""
+        process = await self.store.get(owner, process_id)
+        if process is None:
+            raise ProcessGraphNotFound(identifier=process_id)
+        return process
+
+    async def put_user_process(self, owner: Owner, process_id: str, process_json: str) -> None:
+        """`PUT /process_graphs/{process_graph_id}`: store or replace the process.
+
+        The id in the body, if any, is replaced by `process_id` (as the spec says).
+        Raises ProcessInvalid (an id not matching `^\\w+$`, malformed metadata),
+        PredefinedProcessExists, BadRequest (not JSON), ProcessGraphMissing, the first
+        validation error (ProcessGraphInvalid, ProcessUnsupported for a missing user-defined
+        process, ProcessParameterRequired, ...), ProcessGraphInvalid when the process would
+        call itself, directly or through others, and ProcessGraphComplexity when calls of
+        user-defined processes would nest deeper than the graph depth limit.
+        """
+        check_process_id(process_id)
+        process = _parse(process_json)
+        if process is None:
+            raise BadRequest(reason="the process is not valid JSON")
+        if not isinstance(process, dict) or not isinstance(process.get("process_graph"), dict):
+            raise ProcessGraphMissing()
+        problem = metadata_problem(process)
+        if problem is not None:
+            raise problem
+        process["id"] = process_id
+        reached = await self._reachable(owner, process_id, process)
+        errors = await self._problems(process, owner=owner, stored=reached)
+        if errors:
+            raise errors[0]
+        problem = call_chain_problem(process_id, reached, max_depth=self.limits.max_depth)
+        if problem is not None:
+            raise problem
+        await self.store.put(owner, process_id, process)
+
+    async def delete_user_process(self, owner: Owner, process_id: str) -> None:
+        """`DELETE /process_graphs/{process_graph_id}`: ProcessGraphNotFound, also for another
+        user's process. Processes and jobs calling it are left as they are (as the spec says)."""
+        if not await self.store.delete(owner, process_id):
+            raise ProcessGraphNotFound(identifier=process_id)
+
+    async def _reachable(
+        self, owner: Owner, process_id: str, process: dict[str, Any]
+    ) -> dict[str, dict[str, Any]]:
+        """`process` (as `process_id`) and every stored process of the owner it calls,
+        directly or through others, by id."""
+        reached: dict[str, dict[str, Any]] = {process_id: process}
+        asked = {process_id}
+        wanted = called_user_processes(process) - asked
+        while wanted:
+            found = await self.store.get_many(owner, wanted)
+            reached.update(found)
+            # A missing one is asked for once: validation reports it (ProcessUnsupported).
+            asked |= wanted
+            wanted = {
+                callee
+                for callee_process in found.values()
+                for callee in called_user_processes(callee_process)
+            } - asked
+        return reached
 
     async def _existing(self, collection_ids: Iterable[str]) -> set[str]:
         ids = sorted(collection_ids)
