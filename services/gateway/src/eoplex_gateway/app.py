@@ -9,7 +9,15 @@ from eoplex_common.settings import ServiceAddresses
 from eoplex_gateway import middleware
 from eoplex_gateway.backends import open_backends
 from eoplex_gateway.errors import install_error_handlers
-from eoplex_gateway.routes import account, capabilities, collections, jobs, processes, results
+from eoplex_gateway.routes import (
+    account,
+    capabilities,
+    collections,
+    jobs,
+    process_graphs,
+    processes,
+    results,
+)
 from eoplex_gateway.settings import GatewaySettings
 from eoplex_gateway.urls import API_PREFIX
 
@@ -38,6 +46,7 @@ def create_app(*, settings: GatewaySettings, addresses: ServiceAddresses) -> Fas
     app.include_router(processes.router, prefix=API_PREFIX)
     app.include_router(results.router, prefix=API_PREFIX)
     app.include_router(jobs.router, prefix=API_PREFIX)
+    app.include_router(process_graphs.router, prefix=API_PREFIX)
     app.include_router(capabilities.well_known_router)
     install_error_handlers(app)
     # Added innermost first: the last one added sees the request first.
