@@ -9,4 +9,5 @@ from eoplex_executor.processes import (  # noqa: F401
     reducers,
     resampling,
     saving,
+    udf,
 )

@@ -1,0 +1,394 @@
+"""run_udf: user-defined Python functions, written against the `openeo.udf` API, on data cubes.
+
+A UDF is Python source code defining one of the entry points of the openeo UDF API
+(`openeo.udf.run_code.run_udf_code` finds and calls it):
+
+- `apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray` (or the
+  same with `XarrayDataCube`), `apply_hypercube`;
+- `apply_timeseries(series: pandas.Series, context: dict) -> pandas.Series`, called
+  for every pixel's values along `t`;
+- a function taking one `UdfData` argument, which replaces its data cube list.
+
+What the UDF sees depends on where `run_udf` is called (see `eoplex_executor.cube`):
+
+- as the child of `apply` (`x`): every dask chunk of the cube, as it is; the result
+  must have the chunk's dimensions and shape (apply keeps the cube's shape);
+- as the child of `apply_dimension` / `reduce_dimension` (`data`, a DimensionArray):
+  chunks holding the whole `dimension` (the cube is rechunked along it); the result
+  may change its length or drop it (a reducer); a length of one is dropped, so the
+  same UDF serves both processes;
+- on a cube (`run_udf(data=cube)`): spatial chunks holding every label of the other
+  dimensions, which the result may drop or resize; x and y stay as they are.
+
+Chunks run lazily with `map_blocks`, in the process that computes the graph: a
+synchronous worker or a batch job's `run-job` process, never the gRPC server (which
+only estimates, and never runs UDF code). The first chunk is computed when the graph is
+built, to learn the result's dimensions and data type; its result is reused. An
+exception in the UDF becomes ProcessParameterInvalid of `udf`, whose reason carries
+the traceback's UDF frames; the worker keeps serving.
+
+UDF code runs with the worker's own permissions; `openeo.udf` caches a module per code
+text within a process, as the openeo UDF API documents (so UDFs can cache too).
+"""
+
+import logging
+import platform
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import dask.array
+import numpy as np
+import xarray as xr
+
+from eoplex_common.errors import EstimateComplexity, ProcessParameterInvalid
+from eoplex_executor.cube import SPATIAL, DimensionArray, RasterCube
+from eoplex_executor.environment import Environment
+from eoplex_executor.registry import process
+
+PROCESS = "run_udf"
+RUNTIME = "Python"
+# The source name compiled UDF code carries; openeo.udf executes it as "<string>".
+UDF_FILENAME = "<string>"
+ENTRY_POINTS = (
+    "apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray",
+    "apply_timeseries(series: pandas.Series, context: dict) -> pandas.Series",
+    "a function taking one UdfData argument",
+)
+
+# openeo.udf logs every call it dispatches at INFO: once per chunk would flood the job log.
+logging.getLogger("openeo.udf.run_code").setLevel(logging.WARNING)
+
+
+def runtime_versions() -> tuple[str, ...]:
+    """The versions `run_udf` accepts for the Python runtime: this interpreter's `3.11`, `3`
+    and `3.11.x` (`GET /udf_runtimes` lists `3.11` as the default)."""
+    major, minor = sys.version_info[:2]
+    return (f"{major}.{minor}", str(major), platform.python_version())
+
+
+@process("run_udf", environment=True)
+def run_udf(
+    data: Any,
+    udf: str,
+    runtime: str,
+    env: Environment,
+    version: str | None = None,
+    context: Any = None,
+) -> Any:
+    """openEO `run_udf`: run Python UDF code (inline, or a file of the user's workspace) on
+    `data` chunk by chunk (see the module's documentation).
+
+    Raises ProcessParameterInvalid for another runtime (InvalidRuntime) or version
+    (InvalidVersion), UDFs by URL, code with a syntax error, a UDF that raises (its
+    traceback in the reason), defines no entry point or returns the wrong type or shape,
+    and data that is no raster data cube; FileNotFound for a missing workspace file;
+    EstimateComplexity when estimating a UDF whose result shape only running it tells.
+    """
+    _check_runtime(runtime, version)
+    program = UdfProgram.compile(_udf_code(udf, env))
+    if isinstance(data, RasterCube):
+        whole = [dim for dim in data.dims if data.dimension_types.get(dim) != SPATIAL]
+        return data.with_data(_map_udf(data.data, whole, program, context, env=env))
+    if isinstance(data, DimensionArray):
+        result = _map_udf(data.data, [data.dimension], program, context, env=env)
+        if data.dimension in result.dims and result.sizes[data.dimension] == 1:
+            # One value per pixel: a reducer's result (apply_dimension expands it again).
+            result = result.squeeze(data.dimension, drop=True)
+        return result
+    if isinstance(data, xr.DataArray):
+        return _map_udf(data, [], program, context, env=env)
+    raise ProcessParameterInvalid(
+        process=PROCESS,
+        parameter="data",
+        reason="eoplex runs UDFs on raster data cubes: call run_udf on a cube, or as the "
+        "child process of apply, apply_dimension or reduce_dimension",
+    )
+
+
+def _check_runtime(runtime: str, version: str | None) -> None:
+    if str(runtime).lower() != RUNTIME.lower():
+        raise ProcessParameterInvalid(
+            process=PROCESS,
+            parameter="runtime",
+            reason=f"InvalidRuntime: the runtime {runtime!r} is not supported; "
+            f"GET /udf_runtimes lists {RUNTIME!r}",
+        )
+    if version is not None and version not in runtime_versions():
+        raise ProcessParameterInvalid(
+            process=PROCESS,
+            parameter="version",
+            reason=f"InvalidVersion: {RUNTIME} {version} is not available; "
+            f"the runtime is {RUNTIME} {runtime_versions()[0]}",
+        )
+
+
+def _udf_code(udf: str, env: Environment) -> str:
+    """The UDF's source: inline code (it has a line break, as the spec says), or a file of
+    the user's workspace. URLs are refused: fetching code from anywhere is not offered."""
+    if not isinstance(udf, str) or not udf.strip():
+        raise ProcessParameterInvalid(
+            process=PROCESS, parameter="udf", reason="expected the UDF's source code"
+        )
+    if "\n" in udf or "\r" in udf:
+        return udf
+    if udf.lower().startswith(("http://", "https://")):
+        raise ProcessParameterInvalid(
+            process=PROCESS,
+            parameter="udf",
+            reason="UDFs by URL are not supported; give the code inline or upload it to your "
+            "workspace (/files) and give its path",
+        )
+    target = env.scratch_dir / f"udf-{abs(hash(udf))}.py"
+    return Path(env.user_files.download(udf, target)).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class UdfProgram:
+    """Checked UDF source code, run on one chunk at a time through `openeo.udf`."""
+
+    code: str
+
+    @classmethod
+    def compile(cls, code: str) -> "UdfProgram":
+        """Parse the code (without running it) so a syntax error is reported before any data
+        is read; ProcessParameterInvalid naming the line otherwise."""
+        try:
+            compile(code, UDF_FILENAME, "exec")
+        except (SyntaxError, ValueError) as error:
+            where = ""
+            if isinstance(error, SyntaxError) and error.lineno:
+                where = f" on line {error.lineno}: {(error.text or '').strip()}"
+            raise ProcessParameterInvalid(
+                process=PROCESS,
+                parameter="udf",
+                reason=f"the UDF code has a syntax error{where} ({error.__class__.__name__}: "
+                f"{getattr(error, 'msg', error)})",
+            ) from None
+        return cls(code)
+
+    def run(self, block: xr.DataArray, context: Any) -> xr.DataArray:
+        """The UDF's result for one chunk, as a DataArray; ProcessParameterInvalid when the
+        UDF raises, defines no entry point or returns something else."""
+        from openeo.udf import OpenEoUdfException, UdfData, XarrayDataCube, run_udf_code
+        from openeo.udf.run_code import load_module_from_string
+
+        try:
+            # Cached per code text by openeo.udf, so this runs the module once per process.
+            module = load_module_from_string(self.code)
+        except (Exception, SystemExit) as error:
+            raise self._failure(error, None) from None
+        data = UdfData(datacube_list=[XarrayDataCube(block)], user_context=context)
+        try:
+            result = run_udf_code(self.code, data)
+        except OpenEoUdfException as error:
+            if str(error) == "No UDF found.":
+                reason = f"the UDF defines none of the entry points: {'; '.join(ENTRY_POINTS)}"
+            elif _udf_frames(error.__traceback__, module, []):
+                raise self._failure(error, module) from None
+            else:
+                # Raised by openeo.udf on what the UDF returned.
+                reason = f"the UDF must return an xarray.DataArray (or XarrayDataCube): {error}"
+            raise ProcessParameterInvalid(process=PROCESS, parameter="udf", reason=reason) from None
+        except (Exception, SystemExit) as error:
+            raise self._failure(error, module) from None
+        cubes = result.get_datacube_list() or []
+        if len(cubes) != 1 or not isinstance(cubes[0], XarrayDataCube):
+            got = ", ".join(type(cube).__name__ for cube in cubes) or "no data cube"
+            raise ProcessParameterInvalid(
+                process=PROCESS,
+                parameter="udf",
+                reason=f"the UDF must return one xarray.DataArray (or XarrayDataCube), not {got}",
+            )
+        array = cubes[0].get_array()
+        if not isinstance(array, xr.DataArray):
+            raise ProcessParameterInvalid(
+                process=PROCESS,
+                parameter="udf",
+                reason=f"the UDF must return an xarray.DataArray, not {type(array).__name__}",
+            )
+        return array
+
+    def _failure(
+        self, error: BaseException, module: Mapping[str, Any] | None
+    ) -> ProcessParameterInvalid:
+        """The UDF's exception with the traceback trimmed to the UDF's own frames."""
+        frames = _udf_frames(error.__traceback__, module, self.code.splitlines())
+        trace = (
+            "Traceback (UDF frames, most recent call last):\n" + "\n".join(frames)
+            if frames
+            else "(raised by the UDF runtime while handling the UDF's result)"
+        )
+        summary = "".join(traceback.format_exception_only(error)).strip()
+        return ProcessParameterInvalid(
+            process=PROCESS, parameter="udf", reason=f"the UDF failed: {summary}\n{trace}"
+        )
+
+
+def _udf_frames(
+    tb: TracebackType | None, module: Mapping[str, Any] | None, lines: Sequence[str]
+) -> list[str]:
+    """`File "<udf>", line N, in f` and the line's code for every frame of the UDF's code:
+    functions whose globals are the UDF module, or the module's own top level."""
+    frames = []
+    while tb is not None:
+        frame = tb.tb_frame
+        ours = frame.f_code.co_filename == UDF_FILENAME and (
+            frame.f_globals is module if module is not None else True
+        )
+        if ours:
+            line = lines[tb.tb_lineno - 1].strip() if 0 < tb.tb_lineno <= len(lines) else ""
+            frames.append(f'  File "<udf>", line {tb.tb_lineno}, in {frame.f_code.co_name}')
+            if line:
+                frames.append(f"    {line}")
+        tb = tb.tb_next
+    return frames
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the UDF makes of a chunk: its dimensions, the lengths of the whole dimensions it
+    keeps, their labels and the data type."""
+
+    dims: tuple[str, ...]
+    sizes: Mapping[str, int]
+    labels: Mapping[str, np.ndarray]
+    dtype: np.dtype
+
+
+def _map_udf(
+    array: xr.DataArray,
+    whole: Sequence[str],
+    program: UdfProgram,
+    context: Any,
+    *,
+    env: Environment,
+) -> xr.DataArray:
+    """`program` on every chunk of `array`, lazily; `whole` dimensions are in one chunk each
+    and may be resized or dropped by the UDF, the others keep their chunks and labels."""
+    dims = tuple(str(dim) for dim in array.dims)
+    values = array.data
+    if not isinstance(values, dask.array.Array):
+        values = dask.array.from_array(values, chunks=-1)
+    source = values.rechunk({dims.index(dim): -1 for dim in whole})
+    coords = {dim: array.coords[dim].values for dim in dims if dim in array.coords}
+
+    def chunk_of(block: np.ndarray, location: Sequence[tuple[int, int]]) -> xr.DataArray:
+        labels = {
+            dim: coords[dim][start:stop]
+            for dim, (start, stop) in zip(dims, location, strict=True)
+            if dim in coords
+        }
+        return xr.DataArray(block, dims=dims, coords=labels, name=array.name)
+
+    # The first chunk's result, computed to learn the layout, is handed out once.
+    first: dict[str, np.ndarray] = {}
+    if env.estimate is None:
+        origin = tuple(0 for _ in dims)
+        location = [(0, chunks[0]) for chunks in source.chunks]
+        probe = program.run(chunk_of(source.blocks[origin].compute(), location), context)
+        layout = _layout(probe, dims, whole, array)
+        sizes = {dim: chunks[0] for dim, chunks in zip(dims, source.chunks, strict=True)}
+        first["values"] = _conformed(probe, layout, whole, sizes)
+    elif whole:
+        # Estimates run in the gRPC server, which never runs UDF code.
+        raise EstimateComplexity(
+            "The process is too complex to calculate an estimate: the shape of a UDF's result "
+            "along the dimensions it sees whole is only known by running it."
+        )
+    else:
+        layout = _Layout(dims, {}, {}, array.dtype)
+
+    def run_block(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
+        assert block_info is not None
+        if "values" in first and not any(block_info[0]["chunk-location"]):
+            return first.pop("values")
+        location = block_info[0]["array-location"]
+        chunk = chunk_of(block, location)
+        result = program.run(chunk, context)
+        sizes = {dim: stop - start for dim, (start, stop) in zip(dims, location, strict=True)}
+        return _conformed(result, layout, whole, sizes)
+
+    kept = [index for index, dim in enumerate(dims) if dim in layout.dims]
+    chunks = tuple(
+        (layout.sizes[dims[index]],) if dims[index] in whole else source.chunks[index]
+        for index in kept
+    )
+    mapped = dask.array.map_blocks(
+        run_block,
+        source,
+        dtype=layout.dtype,
+        chunks=chunks,
+        drop_axis=[index for index in range(len(dims)) if index not in kept],
+        meta=np.empty((0,) * len(kept), dtype=layout.dtype),
+    )
+    out_coords = {
+        dim: layout.labels[dim] if dim in layout.labels else coords[dim]
+        for dim in layout.dims
+        if dim in coords or dim in layout.labels
+    }
+    return xr.DataArray(mapped, dims=layout.dims, coords=out_coords, name=array.name)
+
+
+def _shape_error(reason: str) -> ProcessParameterInvalid:
+    return ProcessParameterInvalid(process=PROCESS, parameter="udf", reason=reason)
+
+
+def _layout(
+    result: xr.DataArray, dims: tuple[str, ...], whole: Sequence[str], array: xr.DataArray
+) -> _Layout:
+    """The layout of every chunk's result, from the first chunk's; only `whole` dimensions
+    may be dropped or resized, and no dimension added."""
+    extra = [str(dim) for dim in result.dims if dim not in dims]
+    if extra:
+        raise _shape_error(
+            f"the UDF returned the dimensions {', '.join(extra)}, which the data lacks; "
+            f"its dimensions are {', '.join(dims)}"
+        )
+    dropped = [dim for dim in dims if dim not in result.dims and dim not in whole]
+    if dropped:
+        raise _shape_error(
+            f"the UDF dropped the dimensions {', '.join(dropped)}, which it sees in chunks "
+            "and must keep"
+        )
+    if result.dtype == object:
+        raise _shape_error("the UDF returned objects, not numbers or booleans")
+    kept = tuple(dim for dim in dims if dim in result.dims)
+    sizes = {dim: int(result.sizes[dim]) for dim in kept if dim in whole}
+    labels: dict[str, np.ndarray] = {}
+    for dim, size in sizes.items():
+        if size == array.sizes[dim]:
+            continue
+        own = result.coords[dim].values if dim in result.coords else None
+        labels[dim] = own if own is not None and len(own) == size else np.arange(size)
+    return _Layout(kept, sizes, labels, result.dtype)
+
+
+def _conformed(
+    result: xr.DataArray, layout: _Layout, whole: Sequence[str], sizes: Mapping[str, int]
+) -> np.ndarray:
+    """A chunk's result as an array in `layout` (dimension order, data type); an error when
+    its dimensions or shape differ from what the chunk (of `sizes`) must give."""
+    if set(map(str, result.dims)) != set(layout.dims):
+        raise _shape_error(
+            f"the UDF returned the dimensions {', '.join(map(str, result.dims))} for one chunk "
+            f"but {', '.join(layout.dims)} for another"
+        )
+    ordered = result.transpose(*layout.dims)
+    expected = tuple(layout.sizes[dim] if dim in whole else sizes[dim] for dim in layout.dims)
+    if ordered.shape != expected:
+        shape = dict(zip(layout.dims, ordered.shape, strict=True))
+        wanted = dict(zip(layout.dims, expected, strict=True))
+        raise _shape_error(
+            f"the UDF returned a chunk of shape {shape}, expected {wanted}: "
+            + (
+                "apply keeps the shape of the data"
+                if not whole
+                else f"only the dimensions {', '.join(whole)} may change length"
+            )
+        )
+    return np.asarray(ordered.values, dtype=layout.dtype)
