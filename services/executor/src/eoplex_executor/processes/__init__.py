@@ -3,11 +3,14 @@
 from eoplex_executor.processes import (  # noqa: F401
     arithmetic,
     cubes,
+    dates,
     filters,
     loading,
+    logic,
     math,
     reducers,
     resampling,
     saving,
+    text,
     udf,
 )
