@@ -1,5 +1,9 @@
 """The pure builders of the discovery documents, compared with expected documents."""
 
+import subprocess
+import sys
+from importlib.metadata import version
+
 import pytest
 
 from eoplex_capabilities import registry
@@ -14,6 +18,7 @@ from eoplex_capabilities.service import (
     well_known_url,
 )
 from eoplex_capabilities.settings import CapabilitiesSettings
+from tests.openapi_validation import validate_response
 
 API_URL = "https://openeo.example/openeo/1.2/"
 
@@ -106,8 +111,42 @@ def test_documents_list_nothing_the_back_end_cannot_do() -> None:
             "https://api.stacspec.org/v1.0.0/collections",
         ]
     }
-    assert build_udf_runtimes() == {}
     assert build_service_types() == {}
+
+
+def test_udf_runtimes_list_python_with_the_installed_libraries() -> None:
+    document = build_udf_runtimes()
+    validate_response("GET", "/udf_runtimes", 200, document)
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    runtime = document["Python"]
+    assert (runtime["type"], runtime["default"], list(runtime["versions"])) == (
+        "language",
+        python,
+        [python],
+    )
+    libraries = runtime["versions"][python]["libraries"]
+    for name in ("numpy", "xarray", "pandas", "scipy", "openeo"):
+        assert libraries[name] == {"version": version(name)}
+
+
+def test_udf_runtimes_leave_out_libraries_that_are_not_installed() -> None:
+    document = build_udf_runtimes(installed=lambda name: "1.0" if name == "numpy" else None)
+    python = document["Python"]["default"]
+    assert document["Python"]["versions"][python]["libraries"] == {"numpy": {"version": "1.0"}}
+    validate_response("GET", "/udf_runtimes", 200, document)
+
+
+def test_udf_runtime_versions_are_read_without_importing_the_libraries() -> None:
+    code = (
+        "import sys\n"
+        "from eoplex_capabilities.service import build_udf_runtimes\n"
+        "build_udf_runtimes()\n"
+        "print(sorted({'numpy', 'xarray', 'pandas', 'openeo'} & set(sys.modules)))\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert output.stdout.strip() == "[]"
 
 
 def test_file_formats_follow_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
+from eoplex_capabilities.service import build_udf_runtimes
 from tests.openapi_validation import validate_response
 
 API = "/openeo/1.2"
@@ -97,7 +98,7 @@ async def test_forwarded_headers_count_only_when_trusted(
                 ]
             },
         ),
-        ("/udf_runtimes", {}),
+        ("/udf_runtimes", build_udf_runtimes()),
         ("/service_types", {}),
     ],
 )

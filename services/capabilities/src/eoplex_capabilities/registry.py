@@ -164,8 +164,41 @@ OUTPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {
     },
 }
 
-# UDFs run only once the executor supports them.
-UDF_RUNTIMES: dict[str, dict[str, Any]] = {}
+# The UDF runtime of `run_udf` (the executor's `eoplex_executor.processes.udf`): Python code
+# written against the openeo UDF API, run by the executor's own interpreter. Its version and
+# library versions are read when the document is built (`build_udf_runtimes`).
+PYTHON_UDF_RUNTIME: dict[str, Any] = {
+    "title": "Python",
+    "description": (
+        "Python UDFs written against the openeo UDF API (`openeo.udf`): define "
+        "`apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray`, "
+        "`apply_timeseries(series: pandas.Series, context: dict) -> pandas.Series` or a "
+        "function taking one `UdfData`. As the child process of `apply` the UDF sees every "
+        "chunk of the cube; of `apply_dimension` and `reduce_dimension` chunks holding the "
+        "whole dimension; called on a cube, spatial chunks holding every date and band. The "
+        "code is given inline or as a path in the user's workspace; URLs are refused."
+    ),
+    "type": "language",
+    "links": [
+        {
+            "href": "https://open-eo.github.io/openeo-python-client/udf.html",
+            "rel": "about",
+            "title": "User-defined functions in the openeo Python client",
+        }
+    ],
+}
+
+# Distributions UDFs may import, listed with the version installed (when it is installed).
+UDF_LIBRARIES: tuple[str, ...] = (
+    "numpy",
+    "xarray",
+    "pandas",
+    "scipy",
+    "dask",
+    "shapely",
+    "pyproj",
+    "openeo",
+)
 
 # Secondary web services (WMTS, XYZ, ...) are not offered.
 SERVICE_TYPES: dict[str, dict[str, Any]] = {}

@@ -1,8 +1,9 @@
 """The capabilities service's logic: pure builders of the openEO discovery documents."""
 
-from collections.abc import Iterable
+import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urljoin
 
@@ -91,9 +92,33 @@ def build_file_formats() -> dict[str, Any]:
     }
 
 
-def build_udf_runtimes() -> dict[str, Any]:
-    """`GET /udf_runtimes`: the UDF runtimes the executor offers."""
-    return dict(registry.UDF_RUNTIMES)
+def installed_version(distribution: str) -> str | None:
+    """The installed version of `distribution`, read from its metadata (nothing is imported),
+    or None when it is not installed."""
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
+def build_udf_runtimes(
+    installed: Callable[[str], str | None] = installed_version,
+) -> dict[str, Any]:
+    """`GET /udf_runtimes`: the Python runtime of `run_udf`, whose one version is this
+    interpreter's (`3.11`, also the default), with the libraries of `registry.UDF_LIBRARIES`
+    that are installed and their versions; a library missing here is left out."""
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    libraries = {
+        name: {"version": found}
+        for name in registry.UDF_LIBRARIES
+        if (found := installed(name)) is not None
+    }
+    runtime = {
+        **registry.PYTHON_UDF_RUNTIME,
+        "default": python,
+        "versions": {python: {"libraries": libraries}},
+    }
+    return {"Python": runtime}
 
 
 def build_service_types() -> dict[str, Any]:
