@@ -74,6 +74,8 @@ class Source:
     crs: str
     transform: Affine
     nodata: float | None
+    # The band of the file that holds the cube's band (1-based, as GDAL counts).
+    band: int = 1
 
 
 @process("load_collection", environment=True)
@@ -93,10 +95,10 @@ def load_collection(
     """
     collection = env.catalog.collection(id)
     dimensions = collection.get("cube:dimensions", {})
-    band_info = _band_info(collection)
-    band_names = _resolve_bands(bands, band_info) if bands else list(band_info)
-    grid = _grid(dimensions, spatial_extent)
-    start, end = _interval(temporal_extent)
+    info = band_info(collection)
+    band_names = resolve_bands(bands, info) if bands else list(info)
+    grid = collection_grid(dimensions, spatial_extent)
+    start, end = temporal_interval(temporal_extent)
     items = env.catalog.search_items(
         collection_id=id,
         bbox=[
@@ -110,30 +112,46 @@ def load_collection(
         end=end,
         bands=band_names,
     )
-    items = [item for item in items if _matches(item, properties or {})]
+    items = [item for item in items if matches_properties(item, properties or {})]
     if not items:
         raise ProcessParameterInvalid(
             process=PROCESS,
             parameter="temporal_extent",
             reason=f"collection '{id}' has no data in the requested extents and properties.",
         )
-    dates, sources = _sources_by_date(items, band_names, band_info)
+    dates, sources = _sources_by_date(items, band_names, info)
+    return cube_from_sources(grid, dates, sources, band_names, info, env=env, name=id)
+
+
+def cube_from_sources(
+    grid: Grid,
+    dates: np.ndarray,
+    sources: list[list[list[Source]]],
+    band_names: list[str],
+    info: Mapping[str, Mapping[str, Any]],
+    *,
+    env: Environment,
+    name: str,
+) -> RasterCube:
+    """The lazy cube (t, bands, y, x) on `grid` whose (date, band) planes mosaic `sources`
+    (per date, per band), as load_collection and load_stac build it; the pixels it reads are
+    counted against the request's limit (ProcessGraphComplexity)."""
     plane = len(dates) * grid.width * grid.height
     _count_pixels(env, plane * len(band_names))
-    env.bytes_read += plane * sum(_source_size(band_info[band]) for band in band_names)
-    dtype = np.dtype(_float_type(band_info, band_names))
+    env.bytes_read += plane * sum(_source_size(info[band]) for band in band_names)
+    dtype = np.dtype(_float_type(info, band_names))
     data = _lazy_planes(grid, sources, dtype)
     array = xr.DataArray(
         data,
         dims=("t", "bands", "y", "x"),
         coords={"t": dates, "bands": band_names, "y": grid.y_centres(), "x": grid.x_centres()},
-        name=id,
+        name=name,
     )
     types = {"t": TEMPORAL, "bands": BANDS, "y": SPATIAL, "x": SPATIAL}
     return RasterCube(data=array, crs=grid.crs, dimension_types=types)
 
 
-def _band_info(collection: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def band_info(collection: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Band name -> {common_name, data_type, nodata}, from the collection's summaries."""
     summaries = collection.get("summaries", {})
     names = collection.get("cube:dimensions", {}).get("bands", {}).get("values", [])
@@ -150,7 +168,7 @@ def _band_info(collection: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return info
 
 
-def _resolve_bands(requested: list[str], info: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def resolve_bands(requested: list[str], info: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Band names for names or common names, in the requested order."""
     resolved = []
     for band in requested:
@@ -169,7 +187,7 @@ def _resolve_bands(requested: list[str], info: Mapping[str, Mapping[str, Any]]) 
     return resolved
 
 
-def _grid(dimensions: Mapping[str, Any], spatial_extent: Any) -> Grid:
+def collection_grid(dimensions: Mapping[str, Any], spatial_extent: Any) -> Grid:
     """The collection grid cropped to the extent and snapped outwards to whole pixels."""
     x, y = dimensions.get("x", {}), dimensions.get("y", {})
     crs = f"EPSG:{x.get('reference_system', 4326)}"
@@ -261,7 +279,7 @@ def _geojson_bounds(value: Any) -> tuple[float, float, float, float]:
     )
 
 
-def _interval(temporal_extent: Any) -> tuple[str, str]:
+def temporal_interval(temporal_extent: Any) -> tuple[str, str]:
     """The half-open interval as RFC 3339 instants ("" for an open end)."""
     if temporal_extent is None:
         return "", ""
@@ -292,7 +310,9 @@ def _interval(temporal_extent: Any) -> tuple[str, str]:
     return instants[0], instants[1]
 
 
-def _matches(item: Mapping[str, Any], properties: Mapping[str, Callable[..., Any]]) -> bool:
+def matches_properties(
+    item: Mapping[str, Any], properties: Mapping[str, Callable[..., Any]]
+) -> bool:
     """Whether every property condition (a child process called with `value`) holds."""
     values = item.get("properties", {})
     return all(bool(condition(value=values.get(name))) for name, condition in properties.items())
@@ -330,14 +350,14 @@ def _source(item: Mapping[str, Any], band: str, info: Mapping[str, Any]) -> Sour
     raster = (asset.get("raster:bands") or [{}])[0]
     nodata = raster.get("nodata", info.get("nodata"))
     return Source(
-        href=_gdal_path(asset["href"]),
+        href=gdal_path(asset["href"]),
         crs=f"EPSG:{epsg}" if epsg else "",
         transform=Affine(*transform[:6]) if transform else Affine.identity(),
         nodata=float("nan") if nodata == "nan" else nodata,
     )
 
 
-def _gdal_path(href: str) -> str:
+def gdal_path(href: str) -> str:
     """`s3://bucket/key` -> `/vsis3/bucket/key`; URLs through `/vsicurl/`; paths as they are."""
     if href.startswith("s3://"):
         return "/vsis3/" + href.removeprefix("s3://")
@@ -421,7 +441,7 @@ def _read_source(
     nodata = source.nodata if source.nodata is not None else dataset.nodata
     offset = _aligned_offset(dataset, grid, row0, col0)
     if offset is None:
-        return _read_warped(dataset, grid, row0, col0, shape, nodata)
+        return _read_warped(dataset, source.band, grid, row0, col0, shape, nodata)
     row_off, col_off = offset
     # Intersect the window with the file's extent and read only that part.
     top, left = max(row_off, 0), max(col_off, 0)
@@ -429,7 +449,7 @@ def _read_source(
     right = min(col_off + shape[1], dataset.width)
     if top >= bottom or left >= right:
         return None
-    raw = dataset.read(1, window=Window(left, top, right - left, bottom - top))
+    raw = dataset.read(source.band, window=Window(left, top, right - left, bottom - top))
     dtype = np.float64 if raw.dtype.itemsize > 2 else np.float32
     if raw.shape == shape:
         values = raw.astype(dtype)
@@ -463,6 +483,7 @@ def _aligned_offset(dataset: Any, grid: Grid, row0: int, col0: int) -> tuple[int
 
 def _read_warped(
     dataset: Any,
+    band: int,
     grid: Grid,
     row0: int,
     col0: int,
@@ -482,5 +503,5 @@ def _read_warped(
     if nodata is not None:
         options["src_nodata"] = nodata
     with WarpedVRT(dataset, **options) as warped:
-        values: np.ndarray = warped.read(1)
+        values: np.ndarray = warped.read(band)
     return values
