@@ -41,7 +41,7 @@ def _float64(value: int | float) -> np.float64:
     try:
         return np.float64(value)
     except OverflowError:
-        return np.float64(math.copysign(math.inf, value))
+        return np.float64(math.inf if value > 0 else -math.inf)
 
 
 def _floating(process_id: str, formula: Formula, **values: Any) -> Any:
