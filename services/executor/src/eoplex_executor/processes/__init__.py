@@ -8,6 +8,7 @@ from eoplex_executor.processes import (  # noqa: F401
     loading,
     logic,
     math,
+    neighborhood,
     reducers,
     resampling,
     saving,
