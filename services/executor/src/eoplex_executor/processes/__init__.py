@@ -2,6 +2,7 @@
 
 from eoplex_executor.processes import (  # noqa: F401
     arithmetic,
+    arrays,
     cubes,
     dates,
     filters,
