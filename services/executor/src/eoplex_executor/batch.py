@@ -47,6 +47,7 @@ from eoplex_executor.environment import Catalog, Environment, Limits, ResultFile
 from eoplex_executor.run import run_process
 from eoplex_executor.settings import ExecutorSettings
 from eoplex_executor.worker import gdal_environment
+from eoplex_executor.workspace import Workspace, caller_workspace
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,8 @@ class BatchJob:
     catalog: Catalog
     s3: Minio
     publish: Publish
+    # The processes and files services: the job owner's user-defined processes and files.
+    workspace: Workspace | None = None
 
 
 async def run_job(job: BatchJob) -> int:
@@ -210,10 +213,15 @@ async def _run(
     """Compute, upload and describe the results; (assets, usage)."""
     started = time.monotonic()
     await events.log("info", f"job {job.job_id} started")
+    caller = caller_workspace(
+        job.workspace, user_id=spec.owner.user_id, tenant_id=spec.owner.tenant_id
+    )
     env = Environment(
         catalog=job.catalog,
         scratch_dir=scratch_dir,
         limits=Limits(single_file=False, graph=job.settings.graph_limits()),
+        user_processes=caller.user_processes,
+        user_files=caller.user_files,
     )
     process = json.loads(spec.job.process_json)
     outputs = await _in_daemon_thread(partial(_compute, process, env, progress))
@@ -366,6 +374,11 @@ async def _run_connected(job_id: str, settings: ExecutorSettings) -> int:
         service="jobs", address=addresses.jobs_address, timeout_seconds=settings.rpc_timeout_seconds
     )
     catalog = GrpcCatalog(addresses.data_discovery_address, settings.rpc_timeout_seconds)
+    workspace = Workspace(
+        processes_address=addresses.processes_address,
+        files_address=addresses.files_address,
+        timeout_seconds=settings.rpc_timeout_seconds,
+    )
     nats = await connect_nats(settings.nats_url, name="executor-job")
     try:
         js = nats.jetstream()
@@ -377,10 +390,12 @@ async def _run_connected(job_id: str, settings: ExecutorSettings) -> int:
             catalog=catalog,
             s3=connect_s3(settings),
             publish=partial(publish_event, js),
+            workspace=workspace,
         )
         return await run_job(job)
     finally:
         await nats.close()
+        workspace.close()
         catalog.close()
         await channel.close()
 

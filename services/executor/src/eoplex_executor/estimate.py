@@ -15,6 +15,7 @@ from typing import Any
 
 from eoplex_executor.environment import Catalog, Environment, Estimate, Limits
 from eoplex_executor.run import run_process
+from eoplex_executor.workspace import CallerWorkspace
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,11 @@ class ProcessEstimate:
     files_written: int
 
 
-def estimate_process(process: Mapping[str, Any], catalog: Catalog) -> ProcessEstimate:
-    """Evaluate `process` in estimate mode; what it would read and write as a batch job.
+def estimate_process(
+    process: Mapping[str, Any], catalog: Catalog, *, caller: CallerWorkspace | None = None
+) -> ProcessEstimate:
+    """Evaluate `process` in estimate mode, with the `caller`'s user-defined processes and
+    files; what it would read and write as a batch job.
 
     Blocking (catalog calls). Raises what validation and the processes raise before
     reading data: ProcessGraphMissing, ProcessGraphInvalid, ProcessUnsupported,
@@ -43,6 +47,8 @@ def estimate_process(process: Mapping[str, Any], catalog: Catalog) -> ProcessEst
             scratch_dir=Path(scratch),
             limits=Limits(single_file=False),
             estimate=tally,
+            user_processes=(caller or CallerWorkspace()).user_processes,
+            user_files=(caller or CallerWorkspace()).user_files,
         )
         run_process(process, env)
     return ProcessEstimate(

@@ -5,7 +5,9 @@ nodes are evaluated once each, depth-first from the result node and every other
 sink node (a node no other node reads, e.g. a second `save_result`). A child process
 graph becomes a `Callback` that a process calls with its parameters (`x`, `data`,
 `context`, ...); inside it `from_parameter` resolves the callback's own parameters
-first, then those of the enclosing graphs.
+first, then those of the enclosing graphs. A user-defined process runs in a scope of its
+own parameters (its defaults filled in), which knows the chain of user-defined processes
+it was called through, so a process calling itself is refused instead of recursing.
 """
 
 from collections.abc import Mapping
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eoplex_common.errors import (
+    ProcessGraphComplexity,
     ProcessGraphInvalid,
     ProcessParameterRequired,
     ProcessParameterUnsupported,
@@ -31,6 +34,8 @@ class Scope:
 
     parameters: Mapping[str, Any]
     parent: "Scope | None" = None
+    # The user-defined processes being evaluated, outermost first, this graph's included.
+    calls: tuple[str, ...] = ()
 
     def lookup(self, name: str) -> Any:
         scope: Scope | None = self
@@ -50,7 +55,8 @@ class Callback:
         self.env = env
 
     def __call__(self, **parameters: Any) -> Any:
-        return evaluate_graph(self.graph, Scope(parameters, parent=self.scope), self.env)
+        scope = Scope(parameters, parent=self.scope, calls=self.scope.calls)
+        return evaluate_graph(self.graph, scope, self.env)
 
     def single_process(self) -> str | None:
         """The process id when the graph is one node reading only its parameters, e.g. a plain
@@ -179,8 +185,45 @@ def _call_user_process(
     env: Environment,
     scope: Scope | None,
 ) -> Any:
+    """Evaluate a user-defined process in a scope of its own parameters: the arguments, the
+    defaults of the parameters left out.
+
+    Raises ProcessGraphInvalid when it calls itself (directly or through others: it may
+    have changed since validation), ProcessGraphComplexity beyond the depth limit,
+    ProcessParameterRequired and ProcessParameterUnsupported (against its declared
+    parameters; a process declaring none takes the arguments as they are).
+    """
+    calls = scope.calls if scope is not None else ()
+    if process_id in calls:
+        loop = " -> ".join([*calls[calls.index(process_id) :], process_id])
+        raise ProcessGraphInvalid(
+            f"Invalid process graph: the user-defined process '{process_id}' calls itself "
+            f"({loop}); recursion is not supported."
+        )
+    if len(calls) >= env.limits.graph.max_depth:
+        raise ProcessGraphComplexity(
+            "The process is too complex: calls of user-defined processes nest deeper than "
+            f"{env.limits.graph.max_depth} levels ({' -> '.join([*calls, process_id])})."
+        )
+    graph = process.get("process_graph")
+    if not isinstance(graph, Mapping) or not graph:
+        raise ProcessGraphInvalid(f"The user-defined process '{process_id}' has no process graph.")
+    declared = process.get("parameters")
+    parameters = (
+        dict(arguments) if declared is None else _bind_parameters(process_id, declared, arguments)
+    )
+    return evaluate_graph(graph, Scope(parameters, calls=(*calls, process_id)), env)
+
+
+def _bind_parameters(
+    process_id: str, declared: list[Mapping[str, Any]], arguments: dict[str, Any]
+) -> dict[str, Any]:
+    names = {parameter["name"] for parameter in declared}
+    for name in arguments:
+        if name not in names:
+            raise ProcessParameterUnsupported(process=process_id, parameter=name)
     parameters: dict[str, Any] = {}
-    for parameter in process.get("parameters") or []:
+    for parameter in declared:
         name = parameter["name"]
         if name in arguments:
             parameters[name] = arguments[name]
@@ -188,4 +231,4 @@ def _call_user_process(
             parameters[name] = parameter.get("default")
         else:
             raise ProcessParameterRequired(process=process_id, parameter=name)
-    return evaluate_graph(process["process_graph"], Scope(parameters), env)
+    return parameters

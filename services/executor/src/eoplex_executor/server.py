@@ -12,14 +12,22 @@ from eoplex_proto.openeo.executor.v1 import executor_pb2_grpc
 
 
 def worker_config(
-    settings: ExecutorSettings, *, catalog_address: str, run: Runner = run_to_file
+    settings: ExecutorSettings,
+    *,
+    catalog_address: str,
+    processes_address: str | None = None,
+    files_address: str | None = None,
+    run: Runner = run_to_file,
 ) -> WorkerConfig:
-    """How each worker is set up: GDAL and S3, dask threads, the catalog, logging."""
+    """How each worker is set up: GDAL and S3, dask threads, the catalog, the processes and
+    files services (the caller's user-defined processes and files), logging."""
     return WorkerConfig(
         environment=gdal_environment(settings, cachemax_mb=settings.gdal_cachemax_mb),
         dask_threads=settings.dask_threads,
         catalog_address=catalog_address,
         catalog_timeout_seconds=settings.rpc_timeout_seconds,
+        processes_address=processes_address,
+        files_address=files_address,
         log_level=settings.log_level,
         log_format=settings.log_format,
         graph_limits=settings.graph_limits(),
@@ -48,7 +56,12 @@ def build_executor_server(settings: ExecutorSettings, pool: WorkerPool) -> GrpcS
 async def serve(settings: ExecutorSettings, addresses: ServiceAddresses) -> None:
     """Start the workers, serve until SIGTERM/SIGINT, let running requests finish within
     the grace period, then stop the workers."""
-    config = worker_config(settings, catalog_address=addresses.data_discovery_address)
+    config = worker_config(
+        settings,
+        catalog_address=addresses.data_discovery_address,
+        processes_address=addresses.processes_address,
+        files_address=addresses.files_address,
+    )
     pool = WorkerPool(size=settings.workers, config=config)
     await pool.start()
     try:

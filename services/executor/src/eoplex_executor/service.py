@@ -25,7 +25,16 @@ from eoplex_common.errors import Internal, RequestTimeout, TooManyRequests, erro
 from eoplex_executor.catalog import GrpcCatalog
 from eoplex_executor.environment import Catalog
 from eoplex_executor.estimate import ProcessEstimate, estimate_process
-from eoplex_executor.worker import PRELOADED_MODULES, Done, Failed, Job, WorkerConfig, worker_main
+from eoplex_executor.worker import (
+    PRELOADED_MODULES,
+    Done,
+    Failed,
+    Job,
+    WorkerConfig,
+    worker_main,
+    worker_workspace,
+)
+from eoplex_executor.workspace import Workspace, caller_workspace
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +179,7 @@ class SyncRequest:
 
     process: Mapping[str, Any]
     user_id: str
+    tenant_id: str = ""
     # The tenant's most pixels one synchronous request may read; 0: no limit.
     max_pixels: int = 0
 
@@ -202,12 +212,15 @@ class SyncProcessingService:
         timeout_seconds: float,
         cost_per_megapixel: float,
         catalog: Catalog | None = None,
+        workspace: Workspace | None = None,
     ) -> None:
         self.pool = pool
-        # Estimates ask the same catalog as the workers do, unless a test gives its own.
+        # Estimates ask the same catalog and services as the workers do, unless a test
+        # gives its own.
         self.catalog = catalog or GrpcCatalog(
             pool.config.catalog_address, pool.config.catalog_timeout_seconds
         )
+        self.workspace = workspace or worker_workspace(pool.config)
         self.scratch_root = scratch_root
         self.max_concurrent_per_user = max_concurrent_per_user
         self.timeout_seconds = timeout_seconds
@@ -236,15 +249,19 @@ class SyncProcessingService:
             if not self._running[request.user_id]:
                 del self._running[request.user_id]
 
-    async def estimate(self, process: Mapping[str, Any]) -> ProcessEstimate:
+    async def estimate(
+        self, process: Mapping[str, Any], *, user_id: str, tenant_id: str
+    ) -> ProcessEstimate:
         """`GET /jobs/{job_id}/estimate` (through the jobs service): what `process` would read
-        and write as a batch job, evaluated lazily in a thread (the catalog calls block).
+        and write as a batch job, with the user-defined processes and files of its owner,
+        evaluated lazily in a thread (the catalog calls block).
 
         Raises the openEO errors of validation and of the processes before they read data
         (ProcessGraphInvalid, ProcessUnsupported, ProcessParameterInvalid,
         CollectionNotFound, ...).
         """
-        return await asyncio.to_thread(estimate_process, process, self.catalog)
+        caller = caller_workspace(self.workspace, user_id=user_id, tenant_id=tenant_id)
+        return await asyncio.to_thread(estimate_process, process, self.catalog, caller=caller)
 
     def discard(self, result: SyncResult) -> None:
         """Remove the result's scratch directory (after it was sent, or when sending stopped)."""
@@ -262,6 +279,8 @@ class SyncProcessingService:
             scratch_dir=scratch_dir,
             max_pixels=request.max_pixels,
             request_id=request_id.get(),
+            user_id=request.user_id,
+            tenant_id=request.tenant_id,
         )
         try:
             reply = await self.pool.run(job, timeout_seconds=self.timeout_seconds)

@@ -44,7 +44,9 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         self, request: pb.EstimateRequest, context: grpc.aio.ServicerContext
     ) -> pb.EstimateResponse:
         """What the process would read and write as a batch job, without reading a pixel."""
-        estimate = await self.service.estimate(_process(request.process_json))
+        estimate = await self.service.estimate(
+            _process(request.process_json), user_id=request.user_id, tenant_id=request.tenant_id
+        )
         return pb.EstimateResponse(
             pixels_read=estimate.pixels_read,
             bytes_read=estimate.bytes_read,
@@ -60,6 +62,7 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         sync_request = SyncRequest(
             process=_process(request.process_json),
             user_id=request.user_id,
+            tenant_id=request.tenant_id,
             max_pixels=request.max_pixels,
         )
         result = await self.service.execute(sync_request)

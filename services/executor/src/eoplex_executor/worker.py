@@ -26,6 +26,7 @@ from eoplex_common.settings import InfrastructureSettings
 from eoplex_executor.catalog import GrpcCatalog
 from eoplex_executor.environment import Catalog, Environment, Limits, ResultFile
 from eoplex_executor.run import run_to_file
+from eoplex_executor.workspace import Workspace, caller_workspace
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,10 @@ class WorkerConfig:
     dask_threads: int
     catalog_address: str
     catalog_timeout_seconds: float
+    # The processes and files services (the caller's user-defined processes and files);
+    # None where an executor has none, whose executions then see neither.
+    processes_address: str | None = None
+    files_address: str | None = None
     log_level: str = "INFO"
     log_format: str = "json"
     graph_limits: GraphLimits = field(default_factory=GraphLimits)
@@ -68,6 +73,9 @@ class Job:
     scratch_dir: Path
     max_pixels: int
     request_id: str
+    # Who asks: the owner of the user-defined processes and files the process may use.
+    user_id: str = ""
+    tenant_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,14 +124,32 @@ def worker_main(connection: Connection, config: WorkerConfig) -> None:
     configure_logging(service="executor", level=config.log_level, fmt=config.log_format)
     dask.config.set(scheduler="threads", num_workers=config.dask_threads)
     catalog = GrpcCatalog(config.catalog_address, config.catalog_timeout_seconds)
+    workspace = worker_workspace(config)
     while True:
         try:
             job = connection.recv()
         except EOFError:
             return
         connection.send(
-            run_job(job, catalog=catalog, run=config.run, graph_limits=config.graph_limits)
+            run_job(
+                job,
+                catalog=catalog,
+                run=config.run,
+                graph_limits=config.graph_limits,
+                workspace=workspace,
+            )
         )
+
+
+def worker_workspace(config: WorkerConfig) -> Workspace | None:
+    """The connections to the processes and files services, if the config names both."""
+    if config.processes_address is None or config.files_address is None:
+        return None
+    return Workspace(
+        processes_address=config.processes_address,
+        files_address=config.files_address,
+        timeout_seconds=config.catalog_timeout_seconds,
+    )
 
 
 def run_job(
@@ -132,15 +158,20 @@ def run_job(
     catalog: Catalog,
     run: Runner = run_to_file,
     graph_limits: GraphLimits | None = None,
+    workspace: Workspace | None = None,
 ) -> Done | Failed:
-    """Run one job in a fresh environment; its result file, or the error it ended with."""
+    """Run one job in a fresh environment, with the caller's user-defined processes and
+    files; its result file, or the error it ended with."""
     token = request_id.set(job.request_id)
+    caller = caller_workspace(workspace, user_id=job.user_id, tenant_id=job.tenant_id)
     env = Environment(
         catalog=catalog,
         scratch_dir=job.scratch_dir,
         limits=Limits(
             max_pixels=job.max_pixels, single_file=True, graph=graph_limits or GraphLimits()
         ),
+        user_processes=caller.user_processes,
+        user_files=caller.user_files,
     )
     try:
         result = run(job.process, env)

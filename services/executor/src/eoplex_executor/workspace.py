@@ -1,0 +1,165 @@
+"""The calling user's own things an execution may use: their user-defined processes (the
+processes service) and their files (the files service), over synchronous gRPC.
+
+Processes run in worker threads and processes without an event loop, so these use
+gRPC's blocking API, like `eoplex_executor.catalog`; failed calls become the openEO
+error the service raised. A `Workspace` holds the channels of one executor process;
+`for_owner` binds them to the caller of one execution, so nothing reaches another
+user's processes or files.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import grpc
+
+from eoplex_common.errors import ProcessGraphNotFound, ServiceUnavailable
+from eoplex_common.rpc import CHANNEL_OPTIONS, error_from_rpc
+from eoplex_executor.environment import NoUserFiles, UserFiles, UserProcesses, no_user_processes
+from eoplex_proto.openeo.files.v1 import files_pb2, files_pb2_grpc
+from eoplex_proto.openeo.processes.v1 import processes_pb2, processes_pb2_grpc
+
+# A whole download, however large, must end within this (the per-call timeout bounds
+# only small calls); a stalled files service fails the execution instead of hanging it.
+DOWNLOAD_TIMEOUT_SECONDS = 600.0
+
+
+@dataclass(frozen=True)
+class CallerWorkspace:
+    """What one execution may use of its caller's workspace (nothing by default)."""
+
+    user_processes: UserProcesses = no_user_processes
+    user_files: UserFiles = field(default_factory=NoUserFiles)
+
+
+class GrpcUserProcesses:
+    """`UserProcesses` of one owner over the processes service's `GetUserProcess`.
+
+    Each process is fetched once per execution, so validation and evaluation see the
+    same version of it.
+    """
+
+    def __init__(
+        self,
+        stub: processes_pb2_grpc.ProcessesServiceStub,
+        *,
+        user_id: str,
+        tenant_id: str,
+        timeout_seconds: float,
+    ) -> None:
+        self.stub = stub
+        self.owner = processes_pb2.Owner(user_id=user_id, tenant_id=tenant_id)
+        self.timeout_seconds = timeout_seconds
+        self._fetched: dict[str, dict[str, Any] | None] = {}
+
+    def __call__(self, process_id: str) -> dict[str, Any] | None:
+        """The owner's process (with `process_graph` and `parameters`), or None if the owner
+        has none of this id. Raises ServiceUnavailable when the service does not answer."""
+        if process_id not in self._fetched:
+            self._fetched[process_id] = self._fetch(process_id)
+        return self._fetched[process_id]
+
+    def _fetch(self, process_id: str) -> dict[str, Any] | None:
+        request = processes_pb2.UserProcessRequest(owner=self.owner, process_graph_id=process_id)
+        try:
+            response = self.stub.GetUserProcess(request, timeout=self.timeout_seconds)
+        except grpc.RpcError as error:
+            openeo_error = error_from_rpc(cast(Any, error), service="processes")
+            if isinstance(openeo_error, ProcessGraphNotFound):
+                return None
+            raise openeo_error from None
+        process: dict[str, Any] = json.loads(response.process_json)
+        return process
+
+
+class GrpcUserFiles:
+    """`UserFiles` of one owner over the files service's `DownloadFile` stream."""
+
+    def __init__(
+        self,
+        stub: files_pb2_grpc.FilesServiceStub,
+        *,
+        user_id: str,
+        tenant_id: str,
+        timeout_seconds: float = DOWNLOAD_TIMEOUT_SECONDS,
+    ) -> None:
+        self.stub = stub
+        self.owner = files_pb2.Owner(user_id=user_id, tenant_id=tenant_id)
+        self.timeout_seconds = timeout_seconds
+
+    def download(self, path: str, target: Path) -> Path:
+        """Copy the owner's file `path` to `target` (its folder created); return `target`.
+
+        Raises FileNotFound (also for another user's file), FilePathInvalid, and
+        ServiceUnavailable when the service does not answer or the stream ends short;
+        nothing is left at `target` then.
+        """
+        request = files_pb2.DownloadFileRequest(owner=self.owner, path=path, offset=0, length=-1)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._write(self.stub.DownloadFile(request, timeout=self.timeout_seconds), target)
+        except grpc.RpcError as error:
+            target.unlink(missing_ok=True)
+            raise error_from_rpc(cast(Any, error), service="files") from None
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        return target
+
+    @staticmethod
+    def _write(chunks: Any, target: Path) -> None:
+        """The header first (the length that follows), then the data, checked for length."""
+        expected: int | None = None
+        written = 0
+        with target.open("wb") as file:
+            for chunk in chunks:
+                if chunk.WhichOneof("part") == "header":
+                    expected = chunk.header.length
+                else:
+                    file.write(chunk.data)
+                    written += len(chunk.data)
+        if expected is None or written != expected:
+            # The stream ended without its header or short of it: the service broke off.
+            raise ServiceUnavailable(service="files")
+
+
+class Workspace:
+    """Channels to the processes and files services, shared by the executions of one
+    executor process."""
+
+    def __init__(
+        self, *, processes_address: str, files_address: str, timeout_seconds: float
+    ) -> None:
+        self._processes_channel = grpc.insecure_channel(processes_address, options=CHANNEL_OPTIONS)
+        self._files_channel = grpc.insecure_channel(files_address, options=CHANNEL_OPTIONS)
+        self.processes = processes_pb2_grpc.ProcessesServiceStub(self._processes_channel)
+        self.files = files_pb2_grpc.FilesServiceStub(self._files_channel)
+        self.timeout_seconds = timeout_seconds
+
+    def for_owner(self, *, user_id: str, tenant_id: str) -> CallerWorkspace:
+        """The user-defined processes and files of this caller, for one execution."""
+        return CallerWorkspace(
+            user_processes=GrpcUserProcesses(
+                self.processes,
+                user_id=user_id,
+                tenant_id=tenant_id,
+                timeout_seconds=self.timeout_seconds,
+            ),
+            user_files=GrpcUserFiles(self.files, user_id=user_id, tenant_id=tenant_id),
+        )
+
+    def close(self) -> None:
+        """Close both channels."""
+        self._processes_channel.close()
+        self._files_channel.close()
+
+
+def caller_workspace(
+    workspace: Workspace | None, *, user_id: str, tenant_id: str
+) -> CallerWorkspace:
+    """The caller's workspace, or an empty one where no workspace is configured."""
+    if workspace is None:
+        return CallerWorkspace()
+    return workspace.for_owner(user_id=user_id, tenant_id=tenant_id)
