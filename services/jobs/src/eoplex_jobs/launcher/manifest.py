@@ -46,18 +46,21 @@ def label_value(value: str) -> str:
     return f"{readable}-{digest}" if readable else digest
 
 
-def job_resources(job_options: Document, settings: LauncherSettings) -> dict[str, dict[str, str]]:
+def job_resources(
+    job_options: Document, settings: LauncherSettings, *, tenant_id: str | None = None
+) -> dict[str, dict[str, str]]:
     """Requests and limits: the settings' defaults, replaced by the job options `memory`
     and `cpu` (e.g. `{"memory": "4Gi", "cpu": 2}`) for both requests and limits.
 
     Raises BadRequest for a value that is not a positive Kubernetes quantity or that is
-    over the settings' `max_limits`.
+    over the tenant's maximum (`max_limits_for`; `max_limits` without a tenant).
     """
     requests, limits = dict(settings.default_requests), dict(settings.default_limits)
+    maximums = settings.max_limits if tenant_id is None else settings.max_limits_for(tenant_id)
     for name in RESOURCE_OPTIONS:
         if name in job_options:
             value = _quantity(name, job_options[name])
-            maximum = settings.max_limits.get(name)
+            maximum = maximums.get(name)
             if maximum is not None and parse_quantity(value) > parse_quantity(maximum):
                 raise BadRequest(
                     reason=f"job option '{name}' asks for {value}, more than the maximum {maximum}."
@@ -121,7 +124,9 @@ def _pod_spec(job: Document, settings: LauncherSettings) -> Document:
                 "imagePullPolicy": settings.image_pull_policy,
                 "command": ["python", "-m", "eoplex_executor", "run-job", job["_id"]],
                 "env": _environment(settings),
-                "resources": job_resources(job.get("job_options") or {}, settings),
+                "resources": job_resources(
+                    job.get("job_options") or {}, settings, tenant_id=job["tenant_id"]
+                ),
                 "securityContext": {
                     "allowPrivilegeEscalation": False,
                     "readOnlyRootFilesystem": True,

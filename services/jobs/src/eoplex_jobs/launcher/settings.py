@@ -45,6 +45,9 @@ class LauncherSettings(BaseSettings):
     default_limits: dict[str, str] = {"memory": "2Gi", "cpu": "1"}
     # The most a job's options may ask for; over it the job is refused, not clamped.
     max_limits: dict[str, str] = {"memory": "16Gi", "cpu": "4"}
+    # Per tenant, replacing `max_limits` resource by resource, e.g.
+    # `{"research": {"memory": "64Gi", "cpu": "16"}}`; other tenants get `max_limits`.
+    tenant_max_limits: dict[str, dict[str, str]] = {}
     scratch_size_limit: str = "10Gi"
     node_selector: dict[str, str] = {}
     tolerations: list[dict[str, Any]] = []
@@ -55,3 +58,7 @@ class LauncherSettings(BaseSettings):
     env: dict[str, str] = {}
     # Environment variables taken from Secrets, so no key appears in a manifest.
     secret_env: dict[str, SecretKeyRef] = {}
+
+    def max_limits_for(self, tenant_id: str) -> dict[str, str]:
+        """The most one job of `tenant_id` may ask for: its own limits over the defaults."""
+        return {**self.max_limits, **self.tenant_max_limits.get(tenant_id, {})}
