@@ -3,6 +3,7 @@
 from eoplex_executor.processes import (  # noqa: F401
     arithmetic,
     arrays,
+    climatology,
     cubes,
     dates,
     filters,
