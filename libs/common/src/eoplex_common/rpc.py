@@ -55,7 +55,7 @@ def status_code_for(error: OpenEOError) -> grpc.StatusCode:
 class OpenEOErrorInterceptor(grpc.aio.ServerInterceptor):
     """Server side of the error boundary; also binds the request id and trace context.
 
-    Guards unary-unary and unary-stream handlers. A streaming handler that raises
+    Guards unary-unary, unary-stream and stream-unary handlers. A streaming handler that raises
     before or while it streams ends the call with the openEO code in the trailing
     metadata; the client has then received the messages sent before.
     """
@@ -74,6 +74,8 @@ class OpenEOErrorInterceptor(grpc.aio.ServerInterceptor):
             return _guard_unary(handler, method=method, metadata=metadata)
         if handler.unary_stream is not None:
             return _guard_unary_stream(handler, method=method, metadata=metadata)
+        if handler.stream_unary is not None:
+            return _guard_stream_unary(handler, method=method, metadata=metadata)
         return handler
 
 
@@ -147,6 +149,28 @@ def _guard_unary_stream(
                 await _abort(context, error, method=method)
 
     return grpc.unary_stream_rpc_method_handler(
+        guarded,
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _guard_stream_unary(
+    handler: grpc.RpcMethodHandler, *, method: str, metadata: Mapping[str, Any]
+) -> grpc.RpcMethodHandler:
+    behaviour = handler.stream_unary
+
+    async def guarded(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
+        with _caller_context(metadata):
+            try:
+                with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER):
+                    return await behaviour(requests, context)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                await _abort(context, error, method=method)
+
+    return grpc.stream_unary_rpc_method_handler(
         guarded,
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
@@ -268,6 +292,42 @@ class StreamCallContextInterceptor(_CallContext, grpc.aio.UnaryStreamClientInter
             raise error_from_rpc(error, service=self.service) from None
 
 
+class StreamUnaryCallContextInterceptor(_CallContext, grpc.aio.StreamUnaryClientInterceptor):
+    """`CallContextInterceptor` for stream-unary calls (uploads): the deadline covers the
+    whole upload; the caller writes with `call.write()` / `done_writing()` or passes an
+    iterator, and awaiting the call raises the server's `OpenEOError`."""
+
+    async def intercept_stream_unary(
+        self,
+        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[Any]],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request_iterator: Any,
+    ) -> Any:
+        call = await continuation(self.with_context(client_call_details), request_iterator)
+        # A stream-unary interceptor must hand back a call (not the response, as a
+        # unary-unary one may), so the error mapping wraps the call's await.
+        return _ErrorMappingCall(call, service=self.service)
+
+
+class _ErrorMappingCall:
+    """A stream-unary call whose await raises the service's `OpenEOError`; everything
+    else (write, done_writing, cancel, ...) is the call's own."""
+
+    def __init__(self, call: grpc.aio.StreamUnaryCall, *, service: str) -> None:
+        self._call = call
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._call, name)
+
+    def __await__(self) -> Any:
+        try:
+            response = yield from self._call.__await__()
+        except grpc.aio.AioRpcError as error:
+            raise error_from_rpc(error, service=self._service) from None
+        return response
+
+
 # A restarted service (pod or local process) is reachable again within ~2 s, instead of
 # after gRPC's default reconnect backoff of up to two minutes.
 CHANNEL_OPTIONS = [
@@ -285,6 +345,7 @@ def open_channel(*, service: str, address: str, timeout_seconds: float) -> grpc.
         interceptors=[
             CallContextInterceptor(service=service, timeout_seconds=timeout_seconds),
             StreamCallContextInterceptor(service=service, timeout_seconds=timeout_seconds),
+            StreamUnaryCallContextInterceptor(service=service, timeout_seconds=timeout_seconds),
         ],
     )
 
