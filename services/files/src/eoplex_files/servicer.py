@@ -1,9 +1,45 @@
 """gRPC <-> domain for the files service (openeo.files.v1)."""
 
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC
+
 import grpc
 
-from eoplex_files.service import FilesService
+from eoplex_common.errors import BadRequest
+from eoplex_files.service import FilesService, workspace_of
+from eoplex_files.store import StoredFile, Workspace
 from eoplex_proto.openeo.files.v1 import files_pb2, files_pb2_grpc
+
+
+def file_info(stored: StoredFile) -> files_pb2.FileInfo:
+    """A file as `GET /files` lists it; `modified` in RFC 3339 UTC."""
+    modified = stored.modified.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return files_pb2.FileInfo(path=stored.path, size=stored.size, modified=modified)
+
+
+def workspace(owner: files_pb2.Owner) -> Workspace:
+    """The owner's workspace; BadRequest without ids."""
+    return workspace_of(tenant_id=owner.tenant_id, user_id=owner.user_id)
+
+
+async def upload_header(requests: AsyncIterator[files_pb2.UploadChunk]) -> files_pb2.UploadHeader:
+    """The first message of an upload; BadRequest if it is missing or not a header."""
+    first = await anext(requests, None)
+    if first is None or first.WhichOneof("part") != "header":
+        raise BadRequest(reason="an upload starts with its header")
+    return first.header
+
+
+async def upload_data(requests: AsyncIterator[files_pb2.UploadChunk]) -> AsyncIterator[bytes]:
+    """The content after the header. A second header aborts the upload (BadRequest): a
+    caller whose source failed says so in-band, as gRPC hands the server the end of a
+    canceled stream like a complete one."""
+    async for message in requests:
+        if message.WhichOneof("part") != "data":
+            raise BadRequest(reason="an upload has one header, in its first message")
+        if message.data:
+            yield message.data
 
 
 class FilesServicer(files_pb2_grpc.FilesServiceServicer):
@@ -19,3 +55,53 @@ class FilesServicer(files_pb2_grpc.FilesServiceServicer):
             tenant_id=request.tenant_id, user_id=request.user_id
         )
         return files_pb2.GetStorageUsageResponse(used_bytes=used)
+
+    async def ListFiles(
+        self, request: files_pb2.ListFilesRequest, context: grpc.aio.ServicerContext
+    ) -> files_pb2.ListFilesResponse:
+        files, next_token = await self.service.list_files(
+            workspace(request.owner), limit=request.limit, page_token=request.page_token
+        )
+        return files_pb2.ListFilesResponse(
+            files=[file_info(file) for file in files], next_page_token=next_token
+        )
+
+    async def UploadFile(
+        self,
+        request_iterator: AsyncIterator[files_pb2.UploadChunk],
+        context: grpc.aio.ServicerContext,
+    ) -> files_pb2.UploadFileResponse:
+        requests = aiter(request_iterator)
+        header = await upload_header(requests)
+        stored = await self.service.upload(
+            workspace(header.owner),
+            path=header.path,
+            quota_bytes=header.quota_bytes,
+            size=header.size,
+            chunks=upload_data(requests),
+        )
+        return files_pb2.UploadFileResponse(file=file_info(stored))
+
+    async def DownloadFile(
+        self, request: files_pb2.DownloadFileRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[files_pb2.DownloadChunk]:
+        download = await self.service.download(
+            workspace(request.owner),
+            path=request.path,
+            offset=request.offset,
+            length=request.length,
+        )
+        header = files_pb2.DownloadHeader(
+            info=file_info(download.file), offset=download.offset, length=download.length
+        )
+        yield files_pb2.DownloadChunk(header=header)
+        # Closed also when the caller goes away, which releases the S3 connection.
+        async with contextlib.aclosing(download.chunks) as chunks:
+            async for data in chunks:
+                yield files_pb2.DownloadChunk(data=data)
+
+    async def DeleteFile(
+        self, request: files_pb2.DeleteFileRequest, context: grpc.aio.ServicerContext
+    ) -> files_pb2.DeleteFileResponse:
+        await self.service.delete(workspace(request.owner), path=request.path)
+        return files_pb2.DeleteFileResponse()

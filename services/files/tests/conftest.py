@@ -1,0 +1,40 @@
+"""Fixtures of the files service tests: the service over the session's real S3 and NATS."""
+
+from collections.abc import AsyncIterator
+
+import nats
+import pytest
+from minio import Minio
+from nats.aio.client import Client as NATS
+
+from conftest import Infrastructure
+from eoplex_common.s3 import connect_s3
+from eoplex_common.settings import InfrastructureSettings
+from services.files.tests.workspace import FilesUnderTest, start_files_service
+
+
+@pytest.fixture
+def s3(infrastructure: Infrastructure) -> Minio:
+    return connect_s3(InfrastructureSettings(**infrastructure.env))
+
+
+@pytest.fixture
+async def nats_connection(infrastructure: Infrastructure) -> AsyncIterator[NATS]:
+    connection = await nats.connect(infrastructure.nats_url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def files(s3: Minio, nats_connection: NATS) -> AsyncIterator[FilesUnderTest]:
+    """A files service (limit `MAX_FILE_BYTES`, idle timeout 1 s) on a bucket of its own."""
+    server, under_test = await start_files_service(
+        s3=s3, nats=nats_connection, idle_timeout_seconds=1.0
+    )
+    try:
+        yield under_test
+    finally:
+        await server.stop()
+        await under_test.events.close()

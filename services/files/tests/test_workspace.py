@@ -1,0 +1,355 @@
+"""The user workspace through the files service's gRPC API, on the real S3 and NATS of the
+test session: upload, list, download, delete, and every way an upload can fail."""
+
+import asyncio
+import json
+import logging
+import os
+import re
+
+import pytest
+from nats.aio.client import Client as NATS
+
+from eoplex_common.errors import (
+    BadRequest,
+    FileNotFound,
+    FileOperationUnsupported,
+    FilePathInvalid,
+    FileSizeExceeded,
+    RangeNotSatisfiable,
+    RequestTimeout,
+    StorageQuotaExceeded,
+)
+from eoplex_files.store import DOWNLOAD_CHUNK_BYTES, PART_BYTES
+from eoplex_proto.openeo.files.v1 import files_pb2
+from services.files.tests.workspace import (
+    ALICE,
+    BOB,
+    MAX_FILE_BYTES,
+    PIECE_BYTES,
+    FilesUnderTest,
+    download,
+    list_paths,
+    upload,
+    upload_messages,
+)
+
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+async def usage(files: FilesUnderTest, owner: files_pb2.Owner) -> int:
+    query = files_pb2.GetStorageUsageRequest(tenant_id=owner.tenant_id, user_id=owner.user_id)
+    return int((await files.stub.GetStorageUsage(query)).used_bytes)
+
+
+async def test_upload_list_download_delete(files: FilesUnderTest) -> None:
+    # Over two parts of a multipart upload, and not a multiple of anything.
+    data = os.urandom(2 * PART_BYTES + 12345)
+    info = await upload(files, ALICE, "aoi//./big.bin", data)
+    assert (info.path, info.size) == ("aoi/big.bin", len(data))
+    assert RFC3339.match(info.modified)
+    assert files.keys() == ["t1/alice/aoi/big.bin"]
+
+    listed = await files.stub.ListFiles(files_pb2.ListFilesRequest(owner=ALICE))
+    assert list(listed.files) == [info]
+    assert listed.next_page_token == ""
+
+    header, pieces = await download(files, ALICE, "aoi/big.bin")
+    assert (header.info, header.offset, header.length) == (info, 0, len(data))
+    assert b"".join(pieces) == data
+    assert max(len(piece) for piece in pieces) <= DOWNLOAD_CHUNK_BYTES
+    assert await usage(files, ALICE) == len(data)
+
+    await files.stub.DeleteFile(files_pb2.DeleteFileRequest(owner=ALICE, path="aoi/big.bin"))
+    assert await list_paths(files, ALICE) == []
+    assert files.keys() == []
+    with pytest.raises(FileNotFound, match=r"'aoi/big\.bin' does not exist"):
+        await download(files, ALICE, "aoi/big.bin")
+
+
+async def test_an_empty_file(files: FilesUnderTest) -> None:
+    info = await upload(files, ALICE, "empty.txt", b"")
+    assert info.size == 0
+    header, pieces = await download(files, ALICE, "empty.txt")
+    assert (header.info.size, header.length, pieces) == (0, 0, [])
+
+
+async def test_upload_replaces_a_file(files: FilesUnderTest) -> None:
+    await upload(files, ALICE, "notes.txt", b"first version, rather long")
+    await upload(files, ALICE, "notes.txt", b"second")
+    _, pieces = await download(files, ALICE, "notes.txt")
+    assert b"".join(pieces) == b"second"
+    assert await usage(files, ALICE) == len(b"second")
+
+
+async def test_listing_is_sorted_and_paged(files: FilesUnderTest) -> None:
+    paths = ["b.txt", "a/x.txt", "a.txt", "a0.txt", "c/d/e.txt", "ü.txt"]
+    for path in paths:
+        await upload(files, ALICE, path, path.encode())
+    await upload(files, BOB, "bobs.txt", b"bob")
+    assert await list_paths(files, ALICE) == sorted(paths)
+
+    seen: list[str] = []
+    token = ""
+    for _ in range(10):
+        request = files_pb2.ListFilesRequest(owner=ALICE, limit=4, page_token=token)
+        page = await files.stub.ListFiles(request)
+        assert len(page.files) <= 4
+        seen += [file.path for file in page.files]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == sorted(paths)
+    assert [file.size for file in (await files.stub.ListFiles(request)).files] == [
+        len(path.encode()) for path in sorted(paths)[4:]
+    ]
+
+
+@pytest.mark.parametrize("token", ["!!!", "bm90IGEgcGF0aA==/", "Li4veA"])
+async def test_a_forged_page_token_is_a_bad_request(files: FilesUnderTest, token: str) -> None:
+    with pytest.raises(BadRequest, match="page token"):
+        await files.stub.ListFiles(files_pb2.ListFilesRequest(owner=ALICE, page_token=token))
+
+
+@pytest.mark.parametrize(
+    ("offset", "length", "expected"),
+    [
+        (0, -1, slice(0, 1000)),
+        (10, 20, slice(10, 30)),
+        (990, -1, slice(990, 1000)),
+        (990, 100, slice(990, 1000)),
+        (999, 1, slice(999, 1000)),
+        (1000, -1, slice(1000, 1000)),
+        (1000, 0, slice(1000, 1000)),
+        (0, 0, slice(0, 0)),
+    ],
+)
+async def test_ranges(files: FilesUnderTest, offset: int, length: int, expected: slice) -> None:
+    data = os.urandom(1000)
+    await upload(files, ALICE, "r.bin", data)
+    header, pieces = await download(files, ALICE, "r.bin", offset=offset, length=length)
+    assert (header.offset, header.length, header.info.size) == (
+        expected.start,
+        expected.stop - expected.start,
+        1000,
+    )
+    assert b"".join(pieces) == data[expected]
+
+
+@pytest.mark.parametrize(("offset", "length"), [(1001, -1), (1000, 1), (5000, 10)])
+async def test_a_range_past_the_end_is_not_satisfiable(
+    files: FilesUnderTest, offset: int, length: int
+) -> None:
+    await upload(files, ALICE, "r.bin", os.urandom(1000))
+    with pytest.raises(RangeNotSatisfiable, match="the file has 1000 bytes"):
+        await download(files, ALICE, "r.bin", offset=offset, length=length)
+
+
+async def test_another_users_file_is_not_found(files: FilesUnderTest) -> None:
+    await upload(files, ALICE, "secret.txt", b"alice's")
+    other_tenant = files_pb2.Owner(tenant_id="t2", user_id="alice")
+    for owner in (BOB, other_tenant):
+        with pytest.raises(FileNotFound):
+            await download(files, owner, "secret.txt")
+        with pytest.raises(FileNotFound):
+            await files.stub.DeleteFile(files_pb2.DeleteFileRequest(owner=owner, path="secret.txt"))
+        assert await list_paths(files, owner) == []
+    # Nor can a path reach into the neighbour's prefix.
+    for path in ("../bob/secret.txt", "../../t1/alice/secret.txt", "/t1/alice/secret.txt"):
+        with pytest.raises(FilePathInvalid):
+            await download(files, BOB, path)
+    assert files.keys() == ["t1/alice/secret.txt"]
+
+
+@pytest.mark.parametrize(
+    "path", ["../x", "/etc/passwd", "a\\b", "a\x00b", "a\nb", "c:x", "", "a/" + "x" * 256]
+)
+async def test_invalid_paths_are_refused_and_nothing_is_written(
+    files: FilesUnderTest, path: str
+) -> None:
+    with pytest.raises(FilePathInvalid):
+        await upload(files, ALICE, path, b"data")
+    with pytest.raises(FilePathInvalid):
+        await download(files, ALICE, path)
+    with pytest.raises(FilePathInvalid):
+        await files.stub.DeleteFile(files_pb2.DeleteFileRequest(owner=ALICE, path=path))
+    assert files.keys() == []
+
+
+async def test_a_path_is_either_a_file_or_a_folder(files: FilesUnderTest) -> None:
+    await upload(files, ALICE, "folder/file.txt", b"x")
+    with pytest.raises(FilePathInvalid, match="'folder' is a folder"):
+        await upload(files, ALICE, "folder", b"x")
+    with pytest.raises(FilePathInvalid, match=r"'folder/file\.txt' is a file"):
+        await upload(files, ALICE, "folder/file.txt/below", b"x")
+    with pytest.raises(FileOperationUnsupported):
+        await download(files, ALICE, "folder")
+    with pytest.raises(FileOperationUnsupported):
+        await files.stub.DeleteFile(files_pb2.DeleteFileRequest(owner=ALICE, path="folder"))
+    assert await list_paths(files, ALICE) == ["folder/file.txt"]
+
+
+async def test_an_announced_size_over_the_limit_is_refused_before_any_byte(
+    files: FilesUnderTest,
+) -> None:
+    async def header_then_stall() -> object:
+        header = files_pb2.UploadHeader(owner=ALICE, path="huge.bin", size=MAX_FILE_BYTES + 1)
+        yield files_pb2.UploadChunk(header=header)
+        await asyncio.sleep(30)
+
+    with pytest.raises(FileSizeExceeded, match=f"Maximum file size: {MAX_FILE_BYTES}"):
+        await asyncio.wait_for(files.stub.UploadFile(header_then_stall()), timeout=5)
+    assert files.keys() == []
+
+
+@pytest.mark.parametrize("announced", [-1, MAX_FILE_BYTES])
+async def test_more_bytes_than_the_limit_are_refused_and_the_old_file_stays(
+    files: FilesUnderTest, announced: int
+) -> None:
+    await upload(files, ALICE, "data.bin", b"old content")
+    with pytest.raises(FileSizeExceeded):
+        await upload(files, ALICE, "data.bin", os.urandom(MAX_FILE_BYTES + 1), size=announced)
+    _, pieces = await download(files, ALICE, "data.bin")
+    assert b"".join(pieces) == b"old content"
+    assert files.keys() == ["t1/alice/data.bin"]
+
+
+async def test_fewer_bytes_than_announced_keep_nothing(files: FilesUnderTest) -> None:
+    with pytest.raises(BadRequest, match="ended after 3 of 10 bytes"):
+        await upload(files, ALICE, "short.bin", b"abc", size=10)
+    assert files.keys() == []
+
+
+async def test_quota(files: FilesUnderTest) -> None:
+    await upload(files, ALICE, "a.bin", os.urandom(600), quota=1000)
+    # Announced over the quota: refused up front.
+    with pytest.raises(StorageQuotaExceeded):
+        await upload(files, ALICE, "b.bin", os.urandom(401), quota=1000)
+    # Not announced: refused while it arrives.
+    with pytest.raises(StorageQuotaExceeded):
+        await upload(files, ALICE, "b.bin", os.urandom(401), quota=1000, size=-1)
+    assert await list_paths(files, ALICE) == ["a.bin"]
+    # Exactly full is fine; replacing a file frees its bytes first.
+    await upload(files, ALICE, "b.bin", os.urandom(400), quota=1000)
+    await upload(files, ALICE, "a.bin", os.urandom(600), quota=1000)
+    with pytest.raises(StorageQuotaExceeded):
+        await upload(files, ALICE, "a.bin", os.urandom(601), quota=1000, size=-1)
+    assert await usage(files, ALICE) == 1000
+    # Another user's bytes do not count; no quota means no limit.
+    await upload(files, BOB, "b.bin", os.urandom(1000), quota=1000)
+    await upload(files, ALICE, "c.bin", os.urandom(5000))
+
+
+async def test_a_canceled_upload_keeps_nothing(files: FilesUnderTest) -> None:
+    # gRPC hands the server the end of a canceled stream like a complete one: the
+    # announced size tells them apart.
+    await upload(files, ALICE, "data.bin", b"old content")
+    sent = asyncio.Event()
+
+    async def part_then_stall() -> object:
+        header = files_pb2.UploadHeader(owner=ALICE, path="data.bin", size=2 * PART_BYTES)
+        yield files_pb2.UploadChunk(header=header)
+        for _ in range(PART_BYTES // PIECE_BYTES + 1):
+            yield files_pb2.UploadChunk(data=os.urandom(PIECE_BYTES))
+        sent.set()
+        await asyncio.sleep(30)
+
+    task = asyncio.ensure_future(files.stub.UploadFile(part_then_stall()))
+    await sent.wait()
+    await asyncio.sleep(0.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(1)
+    _, pieces = await download(files, ALICE, "data.bin")
+    assert b"".join(pieces) == b"old content"
+    assert files.keys() == ["t1/alice/data.bin"]
+
+
+async def test_a_header_after_the_content_aborts_the_upload(files: FilesUnderTest) -> None:
+    await upload(files, ALICE, "data.bin", b"old content")
+
+    async def part_then_abort() -> object:
+        header = files_pb2.UploadHeader(owner=ALICE, path="data.bin", size=-1)
+        yield files_pb2.UploadChunk(header=header)
+        for _ in range(PART_BYTES // PIECE_BYTES + 1):
+            yield files_pb2.UploadChunk(data=os.urandom(PIECE_BYTES))
+        yield files_pb2.UploadChunk(header=files_pb2.UploadHeader())
+
+    with pytest.raises(BadRequest, match="one header"):
+        await files.stub.UploadFile(part_then_abort())
+    _, pieces = await download(files, ALICE, "data.bin")
+    assert b"".join(pieces) == b"old content"
+    assert files.keys() == ["t1/alice/data.bin"]
+
+
+async def test_a_stalled_upload_times_out(files: FilesUnderTest) -> None:
+    async def stall() -> object:
+        header = files_pb2.UploadHeader(owner=ALICE, path="slow.bin", size=-1)
+        yield files_pb2.UploadChunk(header=header)
+        yield files_pb2.UploadChunk(data=b"some")
+        await asyncio.sleep(30)
+
+    with pytest.raises(RequestTimeout, match="No data of the upload arrived for 1 s"):
+        await asyncio.wait_for(files.stub.UploadFile(stall()), timeout=10)
+    assert files.keys() == []
+
+
+async def test_an_upload_starts_with_one_header(files: FilesUnderTest) -> None:
+    async def data_first() -> object:
+        yield files_pb2.UploadChunk(data=b"x")
+
+    async def two_headers() -> object:
+        async for message in upload_messages(ALICE, "x.bin", b"x"):
+            yield message
+        yield files_pb2.UploadChunk(header=files_pb2.UploadHeader(owner=ALICE, path="y"))
+
+    async def nothing() -> object:
+        return
+        yield
+
+    for messages in (data_first(), two_headers(), nothing()):
+        with pytest.raises(BadRequest, match="header"):
+            await files.stub.UploadFile(messages)
+    assert files.keys() == []
+
+
+async def test_events_on_upload_and_delete(files: FilesUnderTest, nats_connection: NATS) -> None:
+    owner = files_pb2.Owner(tenant_id="t.1", user_id="carol@example.org")
+    subscription = await nats_connection.subscribe("files.t%2E1.carol@example%2Eorg.*")
+    await upload(files, owner, "dir/f.txt", b"12345")
+    await files.stub.DeleteFile(files_pb2.DeleteFileRequest(owner=owner, path="dir/f.txt"))
+    uploaded = await subscription.next_msg(timeout=5)
+    deleted = await subscription.next_msg(timeout=5)
+    await subscription.unsubscribe()
+    assert uploaded.subject.endswith(".uploaded")
+    assert deleted.subject.endswith(".deleted")
+    body = json.loads(uploaded.data)
+    assert {key: body[key] for key in ("path", "size", "tenant_id", "user_id")} == {
+        "path": "dir/f.txt",
+        "size": 5,
+        "tenant_id": "t.1",
+        "user_id": "carol@example.org",
+    }
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$", body["time"])
+    assert json.loads(deleted.data)["path"] == "dir/f.txt"
+    stream = await nats_connection.jetstream().stream_info("FILES")
+    assert stream.config.subjects == ["files.>"]
+
+
+async def test_a_nats_outage_does_not_fail_an_upload(
+    files: FilesUnderTest, caplog: pytest.LogCaptureFixture
+) -> None:
+    await files.events.js._nc.close()  # type: ignore[attr-defined]
+    with caplog.at_level(logging.WARNING, logger="eoplex_files.events"):
+        info = await upload(files, ALICE, "kept.txt", b"kept")
+        await files.events.close()
+    assert info.size == 4
+    assert await list_paths(files, ALICE) == ["kept.txt"]
+    assert "file event on files.t1.alice.uploaded not published" in caplog.text
+
+
+async def test_unknown_owner_is_a_bad_request(files: FilesUnderTest) -> None:
+    for owner in (files_pb2.Owner(), files_pb2.Owner(tenant_id="t1/alice", user_id="x")):
+        with pytest.raises(BadRequest):
+            await files.stub.ListFiles(files_pb2.ListFilesRequest(owner=owner))
