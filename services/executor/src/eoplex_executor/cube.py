@@ -22,6 +22,16 @@ Conventions (followed by every process implementation):
   as `data` (reduce_dimension, apply_dimension, ...) a `DimensionArray`: every
   pixel's values along one dimension. Reducers reduce it along that dimension;
   `array_element` picks labels or indices from it.
+- **Labels in array processes** on a `DimensionArray` (`processes/arrays.py`): its
+  dimension labels are its array labels (`array_labels`, `array_find_label`; RFC 3339
+  strings find temporal ones). Labels stay where values keep their label (`cumsum`,
+  `array_interpolate_linear`, `array_apply`, a filter on index or label), move with
+  them where all pixels move alike (`rearrange` with a JSON order), and become 0..n-1
+  where each pixel moves differently (`sort`, `order`, a filter on values, which
+  leaves a pixel's missing values as NaN at its end). Joining keeps labels only when
+  both sides are DimensionArrays (`array_concat`, `array_modify`; a conflict is an
+  error), `array_append` labels the new value `label` or its index. `apply_dimension`
+  then keeps the cube's labels if the length is unchanged, else numbers them 0..n-1.
 - **Empty cubes** (a filter that leaves no label) are an error
   (`ProcessParameterInvalid` of the filter) rather than an empty file.
 """
