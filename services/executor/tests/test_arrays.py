@@ -487,3 +487,182 @@ def test_array_apply_per_pixel_with_and_without_the_index(env: Environment) -> N
 
 def array_apply(process: dict[str, Any]) -> dict[str, Any]:
     return node("array_apply", data=param("data"), process=process)
+
+
+def test_appending_and_concatenating_change_the_length_of_a_dimension(env: Environment) -> None:
+    cube = series(SERIES)
+    appended = child(
+        m=node("max", data=param("data")),
+        a=node("array_append", data=param("data"), value={"from_node": "m"}),
+    )
+    result = run_graph(along_time(appended), env, cube=cube)
+    assert pixels(result) == [[3, None, 1, 2, 3], [None] * 5, [5, 5, None, 4, 5]]
+    assert result.labels("t") == [0, 1, 2, 3, 4]  # apply_dimension enumerates a new length
+    doubled = child(c=node("array_concat", array1=[0, None], array2=param("data")))
+    result = run_graph(along_time(doubled), env, cube=cube)
+    assert pixels(result)[0] == [0, None, 3, None, 1, 2]
+    with pytest.raises(ProcessParameterInvalid, match="ArrayLabelConflict"):
+        run_graph(
+            along_time(child(c=node("array_concat", array1=param("data"), array2=param("data")))),
+            env,
+            cube=cube,
+        )
+    with pytest.raises(ProcessParameterInvalid, match="LabelExists"):
+        run_graph(
+            along_time(
+                child(a=node("array_append", data=param("data"), value=1, label="2022-06-01"))
+            ),
+            env,
+            cube=cube,
+        )
+
+
+def test_labels_inside_the_child_follow_the_array_processes(env: Environment) -> None:
+    """Where array_find_label finds a label after each process (one answer for all pixels,
+    broadcast by reduce_dimension)."""
+    cube = series(SERIES)
+
+    def position(label: Any, process_id: str, **arguments: Any) -> float:
+        graph = child(
+            p=node(process_id, data=param("data"), **arguments),
+            n=node("array_find_label", data={"from_node": "p"}, label=label),
+        )
+        return float(computed(run_graph(along_time(graph, reduce=True), env, cube=cube))[0, 0, 0])
+
+    assert position(4, "array_append", value=0) == 4  # the new value's label: its index
+    assert position("2022-06-04T00:00:00Z", "array_append", value=0) == 2  # dates stay
+    assert position(3, "sort") == 3  # sorted per pixel: labels 0..3
+    assert np.isnan(position("2022-06-04T00:00:00Z", "sort"))
+    assert position("2022-06-04T00:00:00Z", "cumsum") == 2  # dates kept
+    assert np.isnan(position(3, "cumsum"))
+    assert position("2022-06-08T00:00:00Z", "rearrange", order=[3, 0]) == 0  # moved along
+
+
+def test_array_filter_along_a_dimension(env: Environment) -> None:
+    cube = series(SERIES)
+    by_label = child(
+        f=node(
+            "array_filter",
+            data=param("data"),
+            condition=child(n=node("neq", x=param("label"), y="2022-06-02T00:00:00Z")),
+        )
+    )
+    result = run_graph(along_time(by_label), env, cube=cube)
+    assert pixels(result) == [[3, 1, 2], [None] * 3, [5, None, 4]]
+    by_value = child(
+        f=node(
+            "array_filter",
+            data=param("data"),
+            condition=child(n=node("gte", x=param("x"), y=2)),
+        )
+    )
+    result = run_graph(along_time(by_value), env, cube=cube)
+    assert pixels(result) == [[3, 2, None, None], [None] * 4, [5, 5, 4, None]]
+    assert result.labels("t") == [f"{d}T00:00:00Z" for d in DATES]  # same length: kept
+    every_other = child(
+        f=node(
+            "array_filter",
+            data=param("data"),
+            condition=child(
+                m=node("mod", x=param("index"), y=2),
+                e=node("eq", x={"from_node": "m"}, y=0),
+            ),
+        )
+    )
+    result = run_graph(along_time(every_other), env, cube=cube)
+    assert pixels(result) == [[3, 1], [None] * 2, [5, None]]
+
+
+def test_array_modify_and_create_along_a_dimension(env: Environment) -> None:
+    cube = series(SERIES)
+    replaced = child(
+        m=node("array_modify", data=param("data"), values=[7, 8], index=1, length=2),
+    )
+    assert pixels(run_graph(along_time(replaced), env, cube=cube))[0] == [3, 7, 8, 2]
+    removed = child(m=node("array_modify", data=param("data"), values=[], index=0, length=3))
+    assert pixels(run_graph(along_time(removed), env, cube=cube)) == [[2], [None], [4]]
+    with pytest.raises(ProcessParameterInvalid, match="ArrayElementNotAvailable"):
+        run_graph(
+            along_time(child(m=node("array_modify", data=param("data"), values=[], index=5))),
+            env,
+            cube=cube,
+        )
+    repeated = child(c=node("array_create", data=param("data"), repeat=2))
+    assert pixels(run_graph(along_time(repeated), env, cube=cube))[2] == [5, 5, None, 4] * 2
+
+
+def test_array_create_labeled_relabels_a_dimension(env: Environment) -> None:
+    cube = series(SERIES)
+    graph = child(
+        l=node("array_create_labeled", data=param("data"), labels=["a", "b", "c", "d"]),
+        e=node("array_element", data={"from_node": "l"}, label="c"),
+    )
+    result = run_graph(along_time(graph, reduce=True), env, cube=cube)
+    assert pixels_of(result) == [1, None, None]
+    with pytest.raises(ProcessParameterInvalid, match="ArrayLengthMismatch"):
+        run_graph(
+            along_time(child(l=node("array_create_labeled", data=param("data"), labels=["a"]))),
+            env,
+            cube=cube,
+        )
+
+
+def test_cube_values_in_plain_lists_are_stacked(env: Environment) -> None:
+    """`sort([max(data), min(data), first(data)])`: per pixel, as the reducers read such lists."""
+    cube = series(SERIES)
+    graph = child(
+        a=node("max", data=param("data")),
+        b=node("min", data=param("data")),
+        s=node("cumsum", data=[{"from_node": "a"}, {"from_node": "b"}]),
+        e=node("array_element", data={"from_node": "s"}, index=1),
+    )
+    result = run_graph(along_time(graph, reduce=True), env, cube=cube)
+    assert pixels_of(result) == [4, None, 9]
+
+
+def random_series() -> np.ndarray:
+    """(t=6, bands=2, y=3, x=4) float32 with ties and scattered no-data."""
+    rng = np.random.default_rng(3)
+    values = rng.integers(0, 5, size=(6, 2, 3, 4)).astype(np.float32)
+    values[rng.random(values.shape) < 0.3] = NAN
+    values[:, 0, 0, 0] = NAN
+    return values
+
+
+def test_per_pixel_results_match_numpy_with_one_chunk_per_date(env: Environment) -> None:
+    values = random_series()
+    dates = [f"2022-06-0{day}" for day in range(1, 7)]
+    cube = make_cube(values, dates=dates, shape=(3, 4))
+    cube = RasterCube(cube.data.chunk({"t": 1}), cube.crs, cube.dimension_types)
+    ordered = run_graph(along_time(child(s=node("sort", data=param("data")))), env, cube=cube)
+    np.testing.assert_array_equal(computed(ordered), np.sort(values, axis=0))
+    summed = run_graph(along_time(child(s=node("cumsum", data=param("data")))), env, cube=cube)
+    expected = np.where(np.isnan(values), NAN, np.nancumsum(values, axis=0))
+    np.testing.assert_allclose(computed(summed), expected, equal_nan=True)
+    descending = child(
+        o=node("order", data=param("data"), asc=False, nodata=True),
+        r=node("rearrange", data=param("data"), order={"from_node": "o"}),
+    )
+    result = computed(run_graph(along_time(descending), env, cube=cube))
+    for pixel in np.ndindex(values.shape[1:]):
+        series_ = values[(slice(None), *pixel)]
+        valid = series_[~np.isnan(series_)]
+        expected_pixel = np.concatenate([np.sort(valid)[::-1], np.full(6 - valid.size, NAN)])
+        np.testing.assert_array_equal(result[(slice(None), *pixel)], expected_pixel)
+    filled = computed(
+        run_graph(
+            along_time(child(i=node("array_interpolate_linear", data=param("data")))),
+            env,
+            cube=cube,
+        )
+    )
+    days = np.arange(6, dtype=np.float64)
+    for pixel in np.ndindex(values.shape[1:]):
+        series_ = values[(slice(None), *pixel)].astype(np.float64)
+        known = ~np.isnan(series_)
+        if known.sum() < 2:
+            np.testing.assert_array_equal(filled[(slice(None), *pixel)], series_)
+            continue
+        inside = (days >= days[known][0]) & (days <= days[known][-1])
+        reference = np.where(inside, np.interp(days, days[known], series_[known]), NAN)
+        np.testing.assert_allclose(filled[(slice(None), *pixel)], reference, equal_nan=True)
