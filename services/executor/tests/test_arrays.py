@@ -666,3 +666,22 @@ def test_per_pixel_results_match_numpy_with_one_chunk_per_date(env: Environment)
         inside = (days >= days[known][0]) & (days <= days[known][-1])
         reference = np.where(inside, np.interp(days, days[known], series_[known]), NAN)
         np.testing.assert_allclose(filled[(slice(None), *pixel)], reference, equal_nan=True)
+
+
+def test_an_emptied_dimension_and_nested_values(env: Environment) -> None:
+    cube = series(SERIES)
+    nothing = child(n=node("lt", x=param("index"), y=0))
+    emptied = child(
+        f=node("array_filter", data=param("data"), condition=nothing),
+        a=node("array_append", data={"from_node": "f"}, value=1),
+        c=node("array_contains", data={"from_node": "f"}, value=1),
+        s=node("sum", data={"from_node": "a"}),
+        i=node("if", value={"from_node": "c"}, accept=-1, reject={"from_node": "s"}),
+    )
+    assert pixels_of(run_graph(along_time(emptied, reduce=True), env, cube=cube)) == [1, 1, 1]
+    with pytest.raises(ProcessParameterInvalid, match="one number, not list"):
+        run_graph(
+            along_time(child(a=node("array_append", data=param("data"), value=[1]))),
+            env,
+            cube=cube,
+        )

@@ -112,7 +112,10 @@ def _floating(values: xr.DataArray) -> xr.DataArray:
 
 
 def _slice_template(data: DimensionArray) -> xr.DataArray:
-    """One value per pixel: the shape a child process returns for one element."""
+    """One value per pixel: the shape a child process returns for one element (also when
+    the dimension has no labels left, e.g. after a filter)."""
+    if data.data.sizes[data.dimension] == 0:
+        return data.data.sum(dim=data.dimension)
     return data.data.isel({data.dimension: 0}, drop=True)
 
 
@@ -130,6 +133,14 @@ def _values_along(
                 f"{like.dimension!r}).",
             )
         return items.data.drop_vars(like.dimension, errors="ignore")
+    for item in items:
+        if not (item is None or isinstance(item, bool | int | float | np.generic | xr.DataArray)):
+            _invalid(
+                process_id,
+                parameter,
+                f"a pixel holds one number, not {type(item).__name__} (nested arrays cannot "
+                "join a dimension).",
+            )
     template = _slice_template(like)
     if not items:
         return template.expand_dims({like.dimension: 0})
