@@ -13,6 +13,7 @@ from eoplex_executor.processes import (  # noqa: F401
     neighborhood,
     reducers,
     resampling,
+    reshaping,
     saving,
     text,
     udf,
