@@ -27,9 +27,10 @@ from eoplex_common.errors import (
 from eoplex_common.process_graph import GraphLimits
 from eoplex_common.rpc import GrpcService
 from eoplex_executor.environment import Environment, Limits
+from eoplex_executor.estimate import estimate_process
 from eoplex_executor.graph import execute
 from eoplex_executor.run import run_process
-from eoplex_executor.workspace import GrpcUserProcesses, Workspace
+from eoplex_executor.workspace import CallerWorkspace, GrpcUserProcesses, Workspace
 from eoplex_proto.openeo.files.v1 import files_pb2, files_pb2_grpc
 from eoplex_proto.openeo.processes.v1 import processes_pb2, processes_pb2_grpc
 from services.processes.tests.processes_server import RunningProcesses, running_processes
@@ -184,6 +185,16 @@ def test_nesting_beyond_the_depth_limit_is_too_complex(tmp_path: Path) -> None:
     assert execute(call("p4"), environment(tmp_path, processes, max_depth=5)) == 2
     with pytest.raises(ProcessGraphComplexity, match="deeper than 5 levels"):
         execute(call("p5"), environment(tmp_path, processes, max_depth=5))
+
+
+def test_an_estimate_sees_the_callers_user_processes(tmp_path: Path) -> None:
+    process = call("scale", x=1, factor=2)
+    with pytest.raises(ProcessUnsupported):
+        estimate_process(process, catalog=None)  # type: ignore[arg-type]
+    caller = CallerWorkspace(user_processes={"scale": SCALE}.get)
+    estimate = estimate_process(process, catalog=None, caller=caller)  # type: ignore[arg-type]
+    # A number saved as JSON: nothing read, one file written.
+    assert (estimate.pixels_read, estimate.files_written) == (0, 1)
 
 
 # The workspace clients against services.
