@@ -32,8 +32,31 @@ Conventions (followed by every process implementation):
   both sides are DimensionArrays (`array_concat`, `array_modify`; a conflict is an
   error), `array_append` labels the new value `label` or its index. `apply_dimension`
   then keeps the cube's labels if the length is unchanged, else numbers them 0..n-1.
+- **Vector data cubes** are `VectorCube`s (`eoplex_executor.vector`): geometries (shapely)
+  in one CRS (EPSG:4326 for GeoJSON), each with its Feature id and properties, and
+  optional values, an `xarray.DataArray` whose first dimension is `geometry` (type
+  `geometry`, coordinate 0..n-1 indexing the geometries) followed by the dimensions kept
+  from a raster cube (`t`, `bands`, ...). `aggregate_spatial` makes them from raster cubes;
+  processes taking GeoJSON geometries take a VectorCube too. A geometry that covers no
+  pixel (or is empty) keeps its label and holds no-data.
 - **Empty cubes** (a filter that leaves no label) are an error
   (`ProcessParameterInvalid` of the filter) rather than an empty file.
+- **Scalar result types**: on JSON numbers, integer-valued processes (`ceil`, `floor`,
+  `int`, `sgn`, `round` with `p <= 0`) return exact Python ints of any size (NaN and
+  +-inf pass through as floats); floating processes (`sin`, `arcosh`, ...) return floats,
+  also for JSON ints, and read an int beyond the float range as +-inf; `mod` of two ints
+  is an exact int. On cube values the same processes keep float dtypes (float32 stays
+  float32, NaN stays no-data), keep integer dtypes where the result is an integer, and
+  compute in float64 only where a result needs it (trigonometry of ints, `mod` by 0,
+  which is +-inf or NaN as its spec says). A boolean is never a JSON number
+  (`ProcessParameterInvalid`); boolean cube values count as 0 and 1.
+- **Logical reducers** (`all`, `any`) along a dimension give a boolean per pixel; a
+  number counts as true when neither 0 nor NaN; an outcome that the spec makes null
+  (`ignore_nodata` false) is false, like logic on no-data.
+- **Text and dates** are JSON values only (cube values are numbers); temporal labels reach
+  child processes as RFC 3339 strings. A date is midnight UTC; `date_shift` keeps the form
+  (a date stays a date) and the offset it was given; a leap second (`:60`) reads as the
+  second before it.
 """
 
 from collections.abc import Mapping
