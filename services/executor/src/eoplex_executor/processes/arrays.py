@@ -228,8 +228,7 @@ def array_create(data: Any = None, repeat: Any = 1) -> Any:
     if dimension_array is not None:
         if repeat == 1:
             return dimension_array
-        labels = None
-        return _joined([dimension_array.data] * repeat, labels, dimension_array)
+        return _joined([dimension_array.data] * repeat, None, dimension_array)
     items = _sequence("array_create", data)
     # The repeated labels would not be unique, so a labeled array keeps them only once.
     return _relabeled(items, _labels_of(data)) if repeat == 1 else items * repeat
