@@ -8,15 +8,23 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 MANIFESTS := pyproject.toml uv.lock $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: help install run test lint proto proto-check bench
+.PHONY: help install run test lint proto proto-check bench k8s-validate
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(UV):
 	python3 -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+# checkov pins old versions of packages the project uses: it gets a venv of its own.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := .tools/checkov/bin/checkov
+
+$(CHECKOV):
+	python3 -m venv .tools/checkov
+	.tools/checkov/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 
 $(VENV)/.installed: $(UV) $(MANIFESTS)
 	$(UV) sync --all-packages --frozen --python python3.11
@@ -44,3 +52,6 @@ proto: install ## Regenerate the gRPC stubs from proto/ into libs/proto
 
 proto-check: proto ## Fail when the committed stubs are stale
 	git diff --exit-code -- libs/proto || (echo "stubs are stale: run make proto and commit" >&2; exit 1)
+
+k8s-validate: install $(CHECKOV) ## Lint the Dockerfiles, render, validate and policy-scan deploy/k8s
+	$(PY) deploy/k8s/validate.py --checkov $(CHECKOV)
