@@ -15,6 +15,7 @@ from eoplex_executor.processes import (  # noqa: F401
     resampling,
     reshaping,
     saving,
+    temporal_resampling,
     text,
     udf,
 )
