@@ -62,7 +62,15 @@ def test_discovery_and_basic_auth(local_stack: LocalStack, checker: SchemaChecke
     account = connection.describe_account()
     assert account["name"] == "demo"
     assert account["storage"]["quota"] >= account["storage"]["free"] >= 0
-    assert set(connection.list_file_formats()["output"]) == {"GTiff", "netCDF", "JSON", "PNG"}
+    assert set(connection.list_file_formats()["output"]) == {
+        "GTiff",
+        "netCDF",
+        "JSON",
+        "PNG",
+        "GeoJSON",
+        "CSV",
+        "Parquet",
+    }
     assert {"200 /", "200 /credentials/basic", "200 /me", "200 /file_formats"} <= set(
         checker.checked
     )

@@ -17,8 +17,16 @@ FORMATS = [
 
 def test_the_document_lists_what_the_executor_reads_and_writes() -> None:
     document = build_file_formats()
-    assert set(document["input"]) == {"GTiff"}
-    assert set(document["output"]) == {"GTiff", "netCDF", "JSON", "PNG"}
+    assert set(document["input"]) == {"GTiff", "GeoJSON"}
+    assert set(document["output"]) == {
+        "GTiff",
+        "netCDF",
+        "JSON",
+        "PNG",
+        "GeoJSON",
+        "CSV",
+        "Parquet",
+    }
 
 
 def test_the_document_matches_the_api_spec() -> None:

@@ -109,4 +109,4 @@ async def test_documents_over_grpc() -> None:
         await service.stop()
     assert capabilities["endpoints"] == [{"path": "/me", "methods": ["GET"]}]
     assert capabilities["backend_version"] == version("eoplex-capabilities")
-    assert set(formats["output"]) == {"GTiff", "netCDF", "JSON", "PNG"}
+    assert set(formats["output"]) == {"GTiff", "netCDF", "JSON", "PNG", "GeoJSON", "CSV", "Parquet"}

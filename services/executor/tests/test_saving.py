@@ -12,6 +12,7 @@ import numpy as np
 import pyproj
 import pytest
 import rasterio
+import shapely
 import xarray as xr
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import Affine
@@ -21,6 +22,7 @@ from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.cube import RasterCube
 from eoplex_executor.environment import Environment, Limits, ResultFile
 from eoplex_executor.processes.saving import GTIFF_DATATYPES, OUTPUT_FORMATS
+from eoplex_executor.vector import VectorCube
 from services.executor.tests.cubes import (
     CRS,
     NORTH,
@@ -416,7 +418,9 @@ def test_save_result_writes_exactly_the_formats_file_formats_lists() -> None:
 def test_every_listed_format_accepts_every_listed_option(tmp_path: Path, name: str) -> None:
     parameters = registry.OUTPUT_FILE_FORMATS[name]["parameters"]
     cube = first_date(make_cube())
-    image = cube.with_data(cube.data.isel(bands=[0]))
+    image: Any = cube.with_data(cube.data.isel(bands=[0]))
+    if "raster" not in registry.OUTPUT_FILE_FORMATS[name]["gis_data_types"]:
+        image = VectorCube((shapely.Point(WEST + 5, NORTH - 5),), CRS)
     defaults = {option: schema["default"] for option, schema in parameters.items()}
     assert save(make_environment(tmp_path), image, name, **defaults)
     for option, schema in parameters.items():

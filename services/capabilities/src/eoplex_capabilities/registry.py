@@ -23,6 +23,19 @@ _GTIFF_LINKS = [
     },
 ]
 
+_GEOJSON_LINK = {
+    "href": "https://www.rfc-editor.org/rfc/rfc7946",
+    "rel": "about",
+    "title": "RFC 7946: The GeoJSON Format",
+}
+
+# Vector data cubes (e.g. of aggregate_spatial) in a table: how columns are named.
+_VECTOR_COLUMNS = (
+    "Every combination of the labels of the cube's dimensions besides `geometry` (e.g. date "
+    "and band) is a column named by those labels joined by spaces (`2022-06-01T00:00:00Z "
+    "B04`), or `value` for a cube without other dimensions; no-data is null."
+)
+
 # GDAL-named formats the executor can read from (`input`) and write to (`output`).
 INPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {
     "GTiff": {
@@ -30,11 +43,26 @@ INPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {
         "description": (
             "The assets of collections: Cloud-Optimized GeoTIFFs and plain GeoTIFFs, which "
             "`load_collection` reads window by window. Each band of the data cube is a band "
-            "of an asset; each date is the datetime of a STAC item."
+            "of an asset; each date is the datetime of a STAC item. `load_uploaded_files` reads "
+            "one north-up GeoTIFF with a CRS from the user's workspace as a cube (`bands`, "
+            "`y`, `x`), bands labelled by their descriptions (else 1, 2, ...), integer values "
+            "as floating point and the file's no-data value as no-data."
         ),
         "gis_data_types": ["raster"],
         "parameters": {},
         "links": _GTIFF_LINKS,
+    },
+    "GeoJSON": {
+        "title": "GeoJSON",
+        "description": (
+            "GeoJSON (RFC 7946, WGS 84) files of the user's workspace, read by "
+            "`load_uploaded_files` as one vector data cube: one geometry per Feature (or per "
+            "Geometry), Feature ids and properties kept, the files' features in order. Empty "
+            "and unlocated features keep their place and aggregate to no-data."
+        ),
+        "gis_data_types": ["vector"],
+        "parameters": {},
+        "links": [_GEOJSON_LINK],
     },
 }
 
@@ -121,10 +149,62 @@ OUTPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {
             "`temporal`, `bands` or `other`) and `labels` (dates as RFC 3339 strings, x and "
             "y as pixel centres), in the order in which `data` nests them; `crs` is the CRS "
             "of the spatial dimensions; `data` holds the values as nested arrays. Larger "
-            "cubes: GTiff or netCDF."
+            "cubes: GTiff or netCDF. A vector data cube is the same object whose first "
+            "dimension is `geometry` (type `geometry`, labelled 0, 1, ...), its `crs` the "
+            "geometries' CRS, plus `geometries`: a GeoJSON FeatureCollection of the geometries "
+            "(in WGS 84) with their ids and properties, in label order."
         ),
-        "gis_data_types": ["raster", "other"],
+        "gis_data_types": ["raster", "vector", "other"],
         "parameters": {},
+    },
+    "GeoJSON": {
+        "title": "GeoJSON",
+        "description": (
+            "A vector data cube (e.g. of `aggregate_spatial`) as a GeoJSON FeatureCollection "
+            "in WGS 84 (RFC 7946): one Feature per geometry with its id and properties, its "
+            "values added as properties (a value wins over a property of the same name). "
+            + _VECTOR_COLUMNS
+        ),
+        "gis_data_types": ["vector"],
+        "parameters": {},
+        "links": [_GEOJSON_LINK],
+    },
+    "CSV": {
+        "title": "Comma-separated values",
+        "description": (
+            "A vector data cube as a long table (RFC 4180, UTF-8, with a header): one row per "
+            "geometry and combination of the labels of its other dimensions. Columns: "
+            "`feature` (the Feature's id, else the geometry's position counted from 0), one "
+            "column per other dimension named after it holding the label (dates as RFC 3339), "
+            "`value` (empty for no-data) and `geometry` as WKT in the cube's CRS. Feature "
+            "properties are not repeated here; GeoJSON and Parquet hold them."
+        ),
+        "gis_data_types": ["vector"],
+        "parameters": {},
+        "links": [
+            {
+                "href": "https://www.rfc-editor.org/rfc/rfc4180",
+                "rel": "about",
+                "title": "RFC 4180: Comma-Separated Values",
+            }
+        ],
+    },
+    "Parquet": {
+        "title": "GeoParquet",
+        "description": (
+            "A vector data cube as a GeoParquet 1.1 file: one row per geometry with the "
+            "Feature ids (`id`), the properties, the values and `geometry` (WKB in the "
+            "cube's CRS, given as PROJJSON in the `geo` metadata). " + _VECTOR_COLUMNS
+        ),
+        "gis_data_types": ["vector"],
+        "parameters": {},
+        "links": [
+            {
+                "href": "https://geoparquet.org/releases/v1.1.0/",
+                "rel": "about",
+                "title": "GeoParquet 1.1",
+            }
+        ],
     },
     "PNG": {
         "title": "PNG",

@@ -18,4 +18,5 @@ from eoplex_executor.processes import (  # noqa: F401
     temporal_resampling,
     text,
     udf,
+    vector,
 )

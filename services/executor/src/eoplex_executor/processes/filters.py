@@ -19,11 +19,11 @@ from eoplex_executor.geometry import (
     WGS84,
     bbox_in_crs,
     cube_crs,
-    geometries_from_geojson,
     geometry_mask,
     reproject_geometries,
 )
 from eoplex_executor.registry import process
+from eoplex_executor.vector import wgs84_geometries
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 
@@ -89,10 +89,10 @@ def filter_bands(
 
 @process()
 def filter_spatial(data: RasterCube, geometries: Mapping[str, Any]) -> RasterCube:
-    """openEO `filter_spatial`: the cube cropped to the geometries (GeoJSON), pixels they do not
-    cover set to no-data. Raises ProcessParameterInvalid for invalid GeoJSON or geometries
-    that cover no pixel."""
-    shapes = geometries_from_geojson(geometries, process="filter_spatial", parameter="geometries")
+    """openEO `filter_spatial`: the cube cropped to the geometries (GeoJSON or a vector cube),
+    pixels they do not cover set to no-data. Raises ProcessParameterInvalid for invalid
+    GeoJSON or geometries that cover no pixel."""
+    shapes = wgs84_geometries(geometries, process="filter_spatial", parameter="geometries")
     covered = _covered_pixels(_raster_cube(data, "filter_spatial"), shapes, "filter_spatial")
     # The extent of the covered pixels, not the geometries' bounding box: a point's or a
     # line's box may hold no pixel centre at all.
@@ -111,11 +111,12 @@ def mask_polygon(
     data: RasterCube, mask: Mapping[str, Any], replacement: Any, inside: bool
 ) -> RasterCube:
     """openEO `mask_polygon`: pixels whose centre is outside every polygon (inside one, if
-    `inside`) replaced by `replacement` (null: no-data); no-data stays untouched. Raises
-    ProcessParameterInvalid for invalid GeoJSON, non-polygons or a non-numeric replacement."""
+    `inside`) replaced by `replacement` (null: no-data); no-data stays untouched. `mask` is
+    GeoJSON or a vector cube. Raises ProcessParameterInvalid for invalid GeoJSON,
+    non-polygons or a non-numeric replacement."""
     if isinstance(replacement, str):
         raise _invalid("mask_polygon", "replacement", "a raster cube holds numbers, not strings")
-    polygons = geometries_from_geojson(mask, process="mask_polygon", parameter="mask")
+    polygons = wgs84_geometries(mask, process="mask_polygon", parameter="mask")
     if any(polygon.geom_type not in POLYGON_TYPES for polygon in polygons):
         raise _invalid("mask_polygon", "mask", "only Polygons and MultiPolygons can mask")
     covered = _covered_pixels(_raster_cube(data, "mask_polygon"), polygons, "mask_polygon")

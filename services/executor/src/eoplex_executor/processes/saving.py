@@ -1,4 +1,5 @@
-"""save_result and the output file formats: GTiff (COG), netCDF (CF), JSON and PNG.
+"""save_result and the output file formats: GTiff (COG), netCDF (CF), JSON and PNG for raster
+cubes; GeoJSON, CSV, Parquet (GeoParquet) and JSON for vector cubes (`vector_formats`).
 
 Clients learn the formats and their options from `GET /file_formats`, which the
 capabilities service builds from `eoplex_capabilities.registry.OUTPUT_FILE_FORMATS`;
@@ -44,11 +45,21 @@ from eoplex_executor.cube import (
 )
 from eoplex_executor.environment import Environment, ResultFile
 from eoplex_executor.registry import process
+from eoplex_executor.vector import VectorCube
+from eoplex_executor.vector_formats import (
+    vector_document,
+    write_csv,
+    write_geojson,
+    write_parquet,
+)
 
 GTIFF_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 NETCDF_MEDIA_TYPE = "application/x-netcdf"
 JSON_MEDIA_TYPE = "application/json"
 PNG_MEDIA_TYPE = "image/png"
+GEOJSON_MEDIA_TYPE = "application/geo+json"
+CSV_MEDIA_TYPE = "text/csv"
+PARQUET_MEDIA_TYPE = "application/vnd.apache.parquet"
 
 # The pixel types the GTiff option `datatype` offers.
 GTIFF_DATATYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64")
@@ -108,7 +119,12 @@ def _tally_output(
     format would write, after the checks its writer makes before computing anything."""
     assert env.estimate is not None
     files = 1
-    if format_name == "JSON" and not isinstance(data, RasterCube | xr.DataArray):
+    if format_name in VECTOR_FORMATS or (format_name == "JSON" and isinstance(data, VectorCube)):
+        # Values and geometries (counted as one value each), 8 bytes a value.
+        vectors = _vector_cube(data, format_name)
+        values = len(vectors) + (0 if vectors.values is None else int(vectors.values.size))
+        size = 8 * values
+    elif format_name == "JSON" and not isinstance(data, RasterCube | xr.DataArray):
         values, size = 0, len(json.dumps(_jsonable(data)))
     elif format_name == "GTiff":
         planes = _planes(_raster_cube(data, format_name), format_name)
@@ -201,6 +217,11 @@ def _raster_cube(data: Any, format_name: str) -> RasterCube:
     if isinstance(data, xr.DataArray):
         types = {str(dim): CONVENTIONAL_TYPES.get(str(dim), OTHER) for dim in data.dims}
         return RasterCube(data=data, crs=None, dimension_types=types)
+    if isinstance(data, VectorCube):
+        raise _unsuitable(
+            f"{format_name} holds raster data cubes, not vector data cubes; use GeoJSON, CSV, "
+            "Parquet or JSON."
+        )
     raise _unsuitable(f"{format_name} holds raster data cubes, not {_kind(data)}; use JSON.")
 
 
@@ -521,6 +542,8 @@ def _jsonable(value: Any) -> Any:
     """`value` as JSON values: NaN and infinities as null, numpy values as Python values."""
     if isinstance(value, RasterCube | xr.DataArray):
         return _cube_document(_raster_cube(value, "JSON"))
+    if isinstance(value, VectorCube):
+        return vector_document(value)
     if isinstance(value, Mapping):
         return {str(key): _jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -642,6 +665,31 @@ def _stretch(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.rint(pixels).astype(np.uint8)
 
 
+# ---------------------------------------------------------------- vector cubes
+
+
+def _vector_cube(data: Any, format_name: str) -> VectorCube:
+    """`data` as a VectorCube; FormatUnsuitable (ProcessParameterInvalid) for anything else."""
+    if isinstance(data, VectorCube):
+        return data
+    raise _unsuitable(
+        f"{format_name} holds vector data cubes (e.g. of aggregate_spatial), not "
+        f"{'raster data cubes' if isinstance(data, RasterCube | xr.DataArray) else _kind(data)}; "
+        "use GTiff, netCDF or JSON."
+    )
+
+
+def _vector_writer(
+    format_name: str, suffix: str, media_type: str, write: Callable[[VectorCube, Path], None]
+) -> Writer:
+    def write_vector(data: Any, options: Mapping[str, Any], env: Environment) -> list[ResultFile]:
+        path = _free_path(env, "result", suffix)
+        write(_vector_cube(data, format_name), path)
+        return [ResultFile(path, media_type)]
+
+    return write_vector
+
+
 # ---------------------------------------------------------------- the formats
 
 
@@ -684,8 +732,17 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
                 "max": Option(None, _is_number_or_null, "a number or null"),
             },
         ),
+        OutputFormat(
+            "GeoJSON", _vector_writer("GeoJSON", ".geojson", GEOJSON_MEDIA_TYPE, write_geojson)
+        ),
+        OutputFormat("CSV", _vector_writer("CSV", ".csv", CSV_MEDIA_TYPE, write_csv)),
+        OutputFormat(
+            "Parquet", _vector_writer("Parquet", ".parquet", PARQUET_MEDIA_TYPE, write_parquet)
+        ),
     )
 }
+# The formats that hold vector data cubes only.
+VECTOR_FORMATS = ("GeoJSON", "CSV", "Parquet")
 _FORMATS_BY_LOWER_NAME = {
     name.lower(): output_format for name, output_format in OUTPUT_FORMATS.items()
 }

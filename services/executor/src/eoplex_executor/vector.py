@@ -1,0 +1,200 @@
+"""Vector data cubes: geometries with a CRS, their feature properties and optional values.
+
+A `VectorCube` follows the openEO vector data cube model: its first dimension is
+`geometry` (of type `geometry`), whose labels are the geometries themselves; further
+dimensions (`t`, `bands`, ...) come from the raster cube a process such as
+`aggregate_spatial` reduced. GeoJSON arrives in EPSG:4326 (RFC 7946) and keeps it;
+`vector_reproject` changes it. Empty geometries (and unlocated GeoJSON Features) keep
+their label and hold no-data, as the spec asks.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pyproj
+import shapely
+import xarray as xr
+from shapely.geometry.base import BaseGeometry
+
+from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_executor.geometry import WGS84, crs_name, geometries_from_geojson, reproject_geometries
+
+# The name and the type of the dimension whose labels are the geometries.
+GEOMETRY = "geometry"
+EMPTY = shapely.GeometryCollection()
+
+
+@dataclass(frozen=True)
+class VectorCube:
+    """An openEO vector data cube.
+
+    `values` (optional) has the dimensions (`geometry`, ...), its `geometry` coordinate
+    0..n-1 indexing `geometries`; `dimension_types` holds the types of the other ones.
+    `ids` are the GeoJSON Feature ids (None where a feature had none).
+    """
+
+    geometries: tuple[BaseGeometry, ...]
+    crs: str = "EPSG:4326"
+    properties: tuple[Mapping[str, Any], ...] = ()
+    ids: tuple[Any, ...] = ()
+    values: xr.DataArray | None = None
+    dimension_types: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        count = len(self.geometries)
+        # Absent properties and ids are filled in, so every consumer can index them.
+        if not self.properties:
+            object.__setattr__(self, "properties", ({},) * count)
+        if not self.ids:
+            object.__setattr__(self, "ids", (None,) * count)
+        if len(self.properties) != count or len(self.ids) != count:
+            raise ValueError("one properties mapping and one id per geometry are needed")
+        if self.values is not None and (
+            self.values.dims[:1] != (GEOMETRY,) or self.values.sizes[GEOMETRY] != count
+        ):
+            raise ValueError("values need the geometry dimension first, one row per geometry")
+
+    def __len__(self) -> int:
+        return len(self.geometries)
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """`geometry`, then the dimensions of the values."""
+        if self.values is None:
+            return (GEOMETRY,)
+        return tuple(str(dim) for dim in self.values.dims)
+
+    @property
+    def value_dims(self) -> tuple[str, ...]:
+        """The dimensions of the values besides `geometry`."""
+        return self.dims[1:]
+
+    def with_values(
+        self, values: xr.DataArray | None, dimension_types: Mapping[str, str]
+    ) -> "VectorCube":
+        """The same geometries with new values (geometry coordinate set to 0..n-1)."""
+        if values is not None:
+            values = values.assign_coords({GEOMETRY: np.arange(len(self))})
+        return replace(self, values=values, dimension_types=dict(dimension_types))
+
+    def select(self, indices: Sequence[int]) -> "VectorCube":
+        """The geometries at `indices` (in that order, repeats allowed) with their values."""
+        positions = [int(index) for index in indices]
+        values = None
+        if self.values is not None:
+            values = self.values.isel({GEOMETRY: positions})
+            values = values.assign_coords({GEOMETRY: np.arange(len(positions))})
+        return replace(
+            self,
+            geometries=tuple(self.geometries[i] for i in positions),
+            properties=tuple(self.properties[i] for i in positions),
+            ids=tuple(self.ids[i] for i in positions),
+            values=values,
+        )
+
+    def with_geometries(self, geometries: Sequence[BaseGeometry], crs: str) -> "VectorCube":
+        """New geometries (one per label) in `crs`; properties, ids and values kept."""
+        return replace(self, geometries=tuple(geometries), crs=crs)
+
+    def in_crs(self, crs: Any) -> list[BaseGeometry]:
+        """The geometries transformed into `crs`."""
+        return reproject_geometries(self.geometries, self.crs, crs)
+
+
+def is_vector_cube(value: Any) -> bool:
+    return isinstance(value, VectorCube)
+
+
+def vector_cube_from_geojson(value: Any, *, process: str, parameter: str) -> VectorCube:
+    """A VectorCube (EPSG:4326) of a GeoJSON Geometry, Feature or FeatureCollection: one
+    label per Feature (its properties and id kept) or Geometry; members of a
+    GeometryCollection become labels of their own (the spec refuses those; older
+    clients still send them). Empty and unlocated geometries keep their label.
+
+    Raises ProcessParameterInvalid for invalid GeoJSON or invalid geometries.
+    """
+    if not isinstance(value, Mapping):
+        raise _invalid(process, parameter, "expected GeoJSON or a vector data cube")
+    kind = value.get("type")
+    if kind == "FeatureCollection":
+        features = value.get("features")
+        if not isinstance(features, list):
+            raise _invalid(process, parameter, "a FeatureCollection needs a list of features")
+        # A legacy `crs` member sits on the collection; its check needs the whole document.
+        if value.get("crs") is not None:
+            geometries_from_geojson(value, process=process, parameter=parameter)
+    else:
+        features = [value] if kind == "Feature" else [{"type": "Feature", "geometry": value}]
+    geometries: list[BaseGeometry] = []
+    properties: list[Mapping[str, Any]] = []
+    ids: list[Any] = []
+    for feature in features:
+        if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
+            raise _invalid(process, parameter, "a FeatureCollection holds only Features")
+        found = _feature_geometries(feature.get("geometry"), process=process, parameter=parameter)
+        for geometry in found:
+            geometries.append(geometry)
+            properties.append(dict(feature.get("properties") or {}))
+            ids.append(feature.get("id"))
+    if not geometries:
+        raise _invalid(process, parameter, "the GeoJSON holds no geometry")
+    return VectorCube(tuple(geometries), crs_name(WGS84), tuple(properties), tuple(ids))
+
+
+def _feature_geometries(value: Any, *, process: str, parameter: str) -> list[BaseGeometry]:
+    """The geometries of a Feature's `geometry`: one (maybe empty), or a collection's members."""
+    if value is None:
+        return [EMPTY]
+    if isinstance(value, Mapping) and value.get("type") == "GeometryCollection":
+        members = value.get("geometries")
+        if not isinstance(members, list):
+            raise _invalid(process, parameter, "a GeometryCollection needs a list of geometries")
+        return [
+            geometry
+            for member in members
+            for geometry in _feature_geometries(member, process=process, parameter=parameter)
+        ]
+    if _is_empty(value):
+        return [EMPTY]
+    return geometries_from_geojson(value, process=process, parameter=parameter)
+
+
+def _is_empty(value: Any) -> bool:
+    """Whether a GeoJSON geometry has no coordinates at all (valid in RFC 7946)."""
+    if not isinstance(value, Mapping):
+        return False
+    coordinates = value.get("coordinates")
+    return isinstance(coordinates, list) and not coordinates
+
+
+def as_vector_cube(value: Any, *, process: str, parameter: str) -> VectorCube:
+    """`value` itself when it is a VectorCube, else its GeoJSON as one."""
+    if isinstance(value, VectorCube):
+        return value
+    return vector_cube_from_geojson(value, process=process, parameter=parameter)
+
+
+def wgs84_geometries(value: Any, *, process: str, parameter: str) -> list[BaseGeometry]:
+    """The non-empty geometries, in EPSG:4326, of GeoJSON or a VectorCube, for processes
+    that only need shapes (filter_spatial, mask_polygon). Raises ProcessParameterInvalid
+    for invalid GeoJSON or when there is no non-empty geometry."""
+    if not isinstance(value, VectorCube):
+        return geometries_from_geojson(value, process=process, parameter=parameter)
+    shapes = [geometry for geometry in value.in_crs(WGS84) if not geometry.is_empty]
+    if not shapes:
+        raise _invalid(process, parameter, "the vector data cube holds no non-empty geometry")
+    return shapes
+
+
+def crs_units_are_metres(crs: Any) -> bool:
+    """Whether every axis of a projected CRS is in metres (vector_buffer's UnitMismatch)."""
+    parsed = pyproj.CRS(crs)
+    return parsed.is_projected and all(
+        axis.unit_name in ("metre", "meter") for axis in parsed.axis_info
+    )
+
+
+def _invalid(process: str, parameter: str, reason: str) -> ProcessParameterInvalid:
+    return ProcessParameterInvalid(process=process, parameter=parameter, reason=reason)

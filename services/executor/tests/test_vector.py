@@ -1,0 +1,700 @@
+"""Vector data cubes: aggregate_spatial and friends on small cubes, against numpy references
+computed here from pixel centres (shapely), and the vector output formats parsed back."""
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import dask.array
+import numpy as np
+import pyarrow.parquet as pq
+import pyproj
+import pytest
+import rasterio
+import shapely
+from rasterio.transform import Affine
+
+from eoplex_common.errors import FileNotFound, FilePathInvalid, ProcessParameterInvalid
+from eoplex_executor.cube import RasterCube
+from eoplex_executor.environment import Environment
+from eoplex_executor.vector import VectorCube
+from services.executor.tests.cubes import (
+    CRS,
+    NORTH,
+    RESOLUTION,
+    WEST,
+    make_cube,
+    make_environment,
+    run_graph,
+    run_process,
+)
+
+TO_WGS84 = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+TO_UTM = pyproj.Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
+# Two polygons in the cube's CRS on a 6 x 8 grid of 10 m pixels, edges between centres.
+FIELD_A = [(675012, 5154998), (675058, 5154993), (675071, 5154951), (675033, 5154942)]
+FIELD_B = [(675041, 5154979), (675079, 5154979), (675079, 5154941), (675041, 5154941)]
+
+
+class FolderFiles:
+    """A user workspace served from a local folder, as the files service would."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def download(self, path: str, target: Path) -> Path:
+        relative = Path(path.lstrip("/"))
+        if ".." in relative.parts:
+            raise FilePathInvalid(reason="outside the workspace")
+        source = self.root / relative
+        if not source.is_file():
+            raise FileNotFound(file=path)
+        target.write_bytes(source.read_bytes())
+        return target
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Environment:
+    environment = make_environment(tmp_path / "scratch")
+    environment.scratch_dir.mkdir()
+    environment.user_files = FolderFiles(tmp_path / "files")
+    (tmp_path / "files").mkdir()
+    return environment
+
+
+def polygon_geojson(utm_ring: list[tuple[float, float]]) -> dict[str, Any]:
+    ring = [list(TO_WGS84.transform(x, y)) for x, y in [*utm_ring, utm_ring[0]]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def fields() -> dict[str, Any]:
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": "a",
+                "geometry": polygon_geojson(FIELD_A),
+                "properties": {"crop": "maize"},
+            },
+            {
+                "type": "Feature",
+                "id": "b",
+                "geometry": polygon_geojson(FIELD_B),
+                "properties": {"crop": "wheat"},
+            },
+        ],
+    }
+
+
+def inside(cube: RasterCube, utm_ring: list[tuple[float, float]]) -> np.ndarray:
+    """The (y, x) pixel centres inside the polygon as it arrives (through EPSG:4326)."""
+    ring = polygon_geojson(utm_ring)["coordinates"][0]
+    polygon = shapely.Polygon([TO_UTM.transform(lon, lat) for lon, lat in ring])
+    x, y = np.meshgrid(cube.data.coords["x"].values, cube.data.coords["y"].values)
+    return np.asarray(shapely.contains_xy(polygon, x, y))
+
+
+def reducer(process_id: str, **arguments: Any) -> dict[str, Any]:
+    node = {"process_id": process_id, "arguments": {"data": {"from_parameter": "data"}}}
+    node["arguments"] |= arguments
+    return {"process_graph": {"r": node | {"result": True}}}
+
+
+def call(env: Environment, process_id: str, data: Any, **arguments: Any) -> Any:
+    """A process through the graph evaluator, so child graphs become real child processes."""
+    graph = {
+        "p": {
+            "process_id": process_id,
+            "arguments": {"data": {"from_parameter": "cube"}, **arguments},
+            "result": True,
+        }
+    }
+    return run_graph(graph, env, cube=data)
+
+
+def aggregate(
+    env: Environment, cube: RasterCube, geometries: Any, child: dict[str, Any], **more: Any
+) -> VectorCube:
+    result = call(env, "aggregate_spatial", cube, geometries=geometries, reducer=child, **more)
+    assert isinstance(result, VectorCube)
+    return result
+
+
+def with_nodata(cube: RasterCube) -> RasterCube:
+    values = cube.data.values.copy()
+    values[:, :, 1, 2] = np.nan  # inside field A
+    values[0, :, 3, 5] = np.nan  # inside field A and B, first date
+    return cube.with_data(cube.data.copy(data=dask.array.from_array(values)))
+
+
+# A reducer the fast path does not take: mean through a child graph of two nodes.
+MEAN_GRAPH = {
+    "process_graph": {
+        "m": {"process_id": "mean", "arguments": {"data": {"from_parameter": "data"}}},
+        "r": {
+            "process_id": "multiply",
+            "arguments": {"x": {"from_node": "m"}, "y": 1},
+            "result": True,
+        },
+    }
+}
+
+
+# aggregate_spatial
+
+
+@pytest.mark.parametrize("child", [reducer("mean"), MEAN_GRAPH], ids=["fast", "child graph"])
+def test_mean_per_polygon_equals_numpy(env: Environment, child: dict[str, Any]) -> None:
+    cube = with_nodata(make_cube(shape=(6, 8)))
+
+    result = aggregate(env, cube, fields(), child)
+
+    assert isinstance(result.values.data, dask.array.Array)  # lazy until saved
+    assert result.dims == ("geometry", "t", "bands")
+    assert result.crs == "EPSG:4326" and result.ids == ("a", "b")
+    assert [p["crop"] for p in result.properties] == ["maize", "wheat"]
+    values = cube.data.values
+    for index, ring in enumerate([FIELD_A, FIELD_B]):
+        mask = inside(cube, ring)
+        assert 4 <= mask.sum() < mask.size
+        expected = np.nanmean(values[:, :, mask], axis=-1)
+        np.testing.assert_allclose(result.values.values[index], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("process_id", "numpy_reducer"),
+    [
+        ("max", np.nanmax),
+        ("min", np.nanmin),
+        ("sum", np.nansum),
+        ("sd", lambda v, axis: np.nanstd(v, axis=axis, ddof=1)),
+        ("variance", lambda v, axis: np.nanvar(v, axis=axis, ddof=1)),
+        ("median", np.nanmedian),
+        ("count", lambda v, axis: np.sum(~np.isnan(v), axis=axis)),
+    ],
+)
+def test_reducers_per_polygon_equal_numpy(
+    env: Environment, process_id: str, numpy_reducer: Any
+) -> None:
+    cube = with_nodata(make_cube(shape=(6, 8)))
+
+    result = aggregate(env, cube, fields(), reducer(process_id))
+
+    for index, ring in enumerate([FIELD_A, FIELD_B]):
+        expected = numpy_reducer(cube.data.values[:, :, inside(cube, ring)], axis=-1)
+        np.testing.assert_allclose(result.values.values[index], expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "child",
+    [reducer("mean", ignore_nodata=False), {"process_graph": {**MEAN_GRAPH["process_graph"]}}],
+    ids=["fast", "child graph"],
+)
+def test_nodata_is_not_ignored_when_the_reducer_says_so(
+    env: Environment, child: dict[str, Any]
+) -> None:
+    if "m" in child["process_graph"]:
+        child["process_graph"]["m"] = {
+            "process_id": "mean",
+            "arguments": {"data": {"from_parameter": "data"}, "ignore_nodata": False},
+        }
+    cube = with_nodata(make_cube(shape=(6, 8)))
+
+    result = aggregate(env, cube, fields(), child)
+
+    for index, ring in enumerate([FIELD_A, FIELD_B]):
+        expected = np.mean(cube.data.values[:, :, inside(cube, ring)], axis=-1)  # NaN propagates
+        np.testing.assert_allclose(result.values.values[index], expected, rtol=1e-6)
+    assert np.isnan(result.values.values[1, 0]).all()  # field B holds a NaN on the first date
+    assert not np.isnan(result.values.values[1, 1:]).any()
+
+
+def test_points_and_lines_take_the_pixels_they_lie_in(env: Environment) -> None:
+    cube = make_cube(shape=(6, 8))
+    point = TO_WGS84.transform(WEST + 33, NORTH - 21)  # pixel row 2, column 3
+    line_utm = [(WEST + 5, NORTH - 15), (WEST + 35, NORTH - 15)]  # row 1, columns 0..3
+    line = [list(TO_WGS84.transform(x, y)) for x, y in line_utm]
+    geometries = {
+        "type": "GeometryCollection",
+        "geometries": [
+            {"type": "Point", "coordinates": list(point)},
+            {"type": "LineString", "coordinates": line},
+        ],
+    }
+
+    result = aggregate(env, cube, geometries, reducer("mean"))
+
+    values = cube.data.values
+    np.testing.assert_allclose(result.values.values[0], values[:, :, 2, 3])
+    np.testing.assert_allclose(result.values.values[1], values[:, :, 1, 0:4].mean(axis=-1))
+
+
+def test_overlapping_polygons_each_get_all_their_pixels(env: Environment) -> None:
+    cube = make_cube(shape=(6, 8))
+    big = [(675001, 5154999), (675079, 5154999), (675079, 5154941), (675001, 5154941)]
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": polygon_geojson(ring), "properties": {}}
+            for ring in (big, FIELD_B, FIELD_A)
+        ],
+    }
+
+    result = aggregate(env, cube, collection, reducer("sum"))
+
+    for index, ring in enumerate((big, FIELD_B, FIELD_A)):
+        expected = cube.data.values[:, :, inside(cube, ring)].sum(axis=-1)
+        np.testing.assert_allclose(result.values.values[index], expected, rtol=1e-6)
+
+
+def test_geometries_in_the_cube_crs_give_the_same_values(env: Environment) -> None:
+    cube = make_cube(shape=(6, 8))
+    in_wgs84 = run_process("load_geojson", env, data=fields())
+    in_utm = run_process("vector_reproject", env, data=in_wgs84, projection=32632)
+    assert in_utm.crs == "EPSG:32632"
+    assert in_utm.geometries[0].bounds[0] == pytest.approx(675012, abs=1e-3)
+
+    from_utm = aggregate(env, cube, in_utm, reducer("mean"))
+    from_wgs84 = aggregate(env, cube, in_wgs84, reducer("mean"))
+
+    assert from_utm.crs == "EPSG:32632"  # the geometries' CRS, not the cube's
+    np.testing.assert_allclose(from_utm.values.values, from_wgs84.values.values)
+
+
+def test_geometries_without_pixels_get_null(env: Environment) -> None:
+    cube = make_cube(shape=(6, 8))
+    far = polygon_geojson([(700000, 5100000), (700100, 5100000), (700100, 5100100)])
+    tiny = polygon_geojson([(675012, 5154998), (675014, 5154998), (675014, 5154996)])
+    features = [
+        {"type": "Feature", "geometry": geometry, "properties": {}}
+        for geometry in (far, polygon_geojson(FIELD_A), tiny, None)
+    ]
+
+    result = aggregate(
+        env, cube, {"type": "FeatureCollection", "features": features}, reducer("mean")
+    )
+    only_outside = aggregate(env, cube, far, reducer("mean"), target_dimension="stats")
+
+    values = result.values.values
+    assert len(result) == 4 and result.geometries[3].is_empty
+    assert np.isnan(values[[0, 2, 3]]).all() and not np.isnan(values[1]).any()
+    assert only_outside.values.sel(stats="value").isnull().all()
+    assert (only_outside.values.sel(stats="total_count") == 0).all()
+
+
+def test_target_dimension_counts_pixels(env: Environment) -> None:
+    cube = with_nodata(make_cube(shape=(6, 8)))
+
+    for child in (reducer("max"), reducer("median")):
+        result = aggregate(env, cube, fields(), child, target_dimension="result")
+
+        assert result.dims == ("geometry", "t", "bands", "result")
+        assert result.values.coords["result"].values.tolist() == [
+            "value",
+            "total_count",
+            "valid_count",
+        ]
+        mask = inside(cube, FIELD_B)
+        valid = (~np.isnan(cube.data.values[:, :, mask])).sum(axis=-1)
+        np.testing.assert_array_equal(result.values.values[1, ..., 1], mask.sum())
+        np.testing.assert_array_equal(result.values.values[1, ..., 2], valid)
+
+
+def test_existing_target_dimension_is_refused(env: Environment) -> None:
+    with pytest.raises(ProcessParameterInvalid, match="TargetDimensionExists"):
+        aggregate(env, make_cube(), fields(), reducer("mean"), target_dimension="bands")
+
+
+def test_context_reaches_the_reducer(env: Environment) -> None:
+    child = {
+        "process_graph": {
+            "m": {"process_id": "max", "arguments": {"data": {"from_parameter": "data"}}},
+            "r": {
+                "process_id": "add",
+                "arguments": {"x": {"from_node": "m"}, "y": {"from_parameter": "context"}},
+                "result": True,
+            },
+        }
+    }
+    cube = make_cube(shape=(6, 8))
+
+    result = aggregate(env, cube, fields(), child, context=1000)
+
+    expected = cube.data.values[:, :, inside(cube, FIELD_A)].max(axis=-1) + 1000
+    np.testing.assert_allclose(result.values.values[0], expected)
+
+
+def test_a_reducer_that_does_not_reduce_is_refused(env: Environment) -> None:
+    child = {
+        "process_graph": {
+            "r": {"process_id": "absolute", "arguments": {"x": {"from_parameter": "data"}}}
+        }
+    }
+    child["process_graph"]["r"]["result"] = True
+    with pytest.raises(ProcessParameterInvalid, match="reducer"):
+        aggregate(env, make_cube(shape=(6, 8)), fields(), child).values.compute()
+
+
+def test_many_geometries_are_aggregated_quickly(env: Environment) -> None:
+    """2,000 polygons of varying size on a 500 x 500 cube, by the fast and the general path."""
+    cube = make_cube(shape=(500, 500), dates=["2022-06-01"], bands=["B04"])
+    rng = np.random.default_rng(1)
+    corners = rng.uniform([WEST, NORTH - 4900], [WEST + 4900, NORTH], size=(2000, 2))
+    sizes = rng.uniform(5, 100, size=(2000, 1))
+    boxes = shapely.box(corners[:, 0], corners[:, 1], *(corners + sizes).T)
+    vectors = VectorCube(tuple(boxes), CRS)
+
+    import time
+
+    started = time.perf_counter()
+    fast = aggregate(env, cube, vectors, reducer("mean")).values.values
+    fast_seconds = time.perf_counter() - started
+    general = aggregate(env, cube, vectors, MEAN_GRAPH).values.values
+
+    x, y = cube.data.coords["x"].values, cube.data.coords["y"].values
+    box = boxes[7]
+    rows = (y > box.bounds[1]) & (y < box.bounds[3])
+    cols = (x > box.bounds[0]) & (x < box.bounds[2])
+    expected = cube.data.values[0, 0][np.ix_(rows, cols)].mean()
+    assert fast[7, 0, 0] == pytest.approx(expected)
+    np.testing.assert_allclose(fast, general, rtol=1e-6)
+    assert fast_seconds < 5
+
+
+# save_result of vector cubes
+
+
+def aggregated(env: Environment) -> VectorCube:
+    return aggregate(env, with_nodata(make_cube(shape=(6, 8))), fields(), reducer("mean"))
+
+
+def save(env: Environment, data: Any, format: str) -> Path:
+    before = len(env.outputs)
+    assert run_process("save_result", env, data=data, format=format, options={})
+    (output,) = env.outputs[before:]
+    return output.path
+
+
+def test_geojson_output_holds_values_as_properties(env: Environment) -> None:
+    cube = aggregated(env)
+
+    path = save(env, cube, "GeoJSON")
+
+    document = json.loads(path.read_text())
+    assert env.outputs[-1].media_type == "application/geo+json"
+    assert [feature["id"] for feature in document["features"]] == ["a", "b"]
+    first = document["features"][0]
+    assert first["properties"]["crop"] == "maize"
+    assert shapely.geometry.shape(first["geometry"]).equals_exact(cube.geometries[0], 1e-9)
+    expected = cube.values.values
+    assert first["properties"]["2022-06-06T00:00:00Z B08"] == pytest.approx(expected[0, 1, 1])
+    assert len(first["properties"]) == 1 + 3 * 2
+
+
+def test_csv_output_has_a_row_per_geometry_and_label(env: Environment) -> None:
+    cube = aggregate(env, with_nodata(make_cube(shape=(6, 8))), fields(), reducer("max"))
+    cube_b = cube.values.values.copy()
+    # A geometry with no-data: field B holds NaN on the first date when nodata is not ignored.
+    strict = aggregate(
+        env, with_nodata(make_cube(shape=(6, 8))), fields(), reducer("max", ignore_nodata=False)
+    )
+
+    with save(env, cube, "CSV").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    with save(env, strict, "CSV").open(newline="") as file:
+        strict_rows = list(csv.DictReader(file))
+
+    assert list(rows[0]) == ["feature", "t", "bands", "value", "geometry"]
+    assert len(rows) == 2 * 3 * 2
+    row = next(r for r in rows if r["feature"] == "b" and r["t"].startswith("2022-06-11"))
+    assert row["bands"] == "B04" and float(row["value"]) == pytest.approx(cube_b[1, 2, 0])
+    assert shapely.from_wkt(row["geometry"]).equals_exact(cube.geometries[1], 1e-9)
+    assert [r["value"] for r in strict_rows if r["feature"] == "b"][:2] == ["", ""]
+
+
+def test_parquet_output_is_geoparquet(env: Environment) -> None:
+    cube = aggregated(env)
+
+    table = pq.read_table(save(env, cube, "Parquet"))
+
+    geo = json.loads(table.schema.metadata[b"geo"])
+    assert geo["primary_column"] == "geometry"
+    assert geo["columns"]["geometry"]["encoding"] == "WKB"
+    assert geo["columns"]["geometry"]["geometry_types"] == ["Polygon"]
+    assert pyproj.CRS.from_json_dict(geo["columns"]["geometry"]["crs"]).to_epsg() == 4326
+    columns = table.to_pydict()
+    assert columns["id"] == ["a", "b"] and columns["crop"] == ["maize", "wheat"]
+    assert shapely.from_wkb(columns["geometry"][1]).equals(cube.geometries[1])
+    assert columns["2022-06-01T00:00:00Z B04"][1] == pytest.approx(cube.values.values[1, 0, 0])
+
+
+def test_json_output_nests_values_by_dimension(env: Environment) -> None:
+    cube = aggregated(env)
+
+    document = json.loads(save(env, cube, "JSON").read_text())
+
+    assert list(document["dimensions"]) == ["geometry", "t", "bands"]
+    assert document["dimensions"]["geometry"] == {"type": "geometry", "labels": [0, 1]}
+    assert document["dimensions"]["bands"]["labels"] == ["B04", "B08"]
+    assert document["geometries"]["features"][1]["id"] == "b"
+    np.testing.assert_allclose(np.array(document["data"], dtype=float), cube.values.values)
+
+
+@pytest.mark.parametrize("format", ["GTiff", "netCDF", "PNG"])
+def test_raster_formats_refuse_vector_cubes(env: Environment, format: str) -> None:
+    with pytest.raises(ProcessParameterInvalid, match="vector data cubes; use GeoJSON"):
+        save(env, aggregated(env), format)
+
+
+@pytest.mark.parametrize("format", ["GeoJSON", "CSV", "Parquet"])
+def test_vector_formats_refuse_raster_cubes(env: Environment, format: str) -> None:
+    with pytest.raises(ProcessParameterInvalid, match="holds vector data cubes"):
+        save(env, make_cube(), format)
+
+
+# load_geojson, load_uploaded_files
+
+
+def test_load_geojson_makes_a_property_dimension(env: Environment) -> None:
+    document = fields()
+    document["features"][0]["properties"] |= {"yield": 7.5, "area": 2}
+    document["features"][1]["properties"] |= {"yield": None, "area": 3}
+
+    cube = run_process("load_geojson", env, data=document, properties=["yield", "area"])
+
+    assert cube.dims == ("geometry", "properties")
+    assert cube.values.coords["properties"].values.tolist() == ["yield", "area"]
+    np.testing.assert_array_equal(cube.values.values, [[7.5, 2], [np.nan, 3]])
+
+
+def write_geotiff(path: Path) -> np.ndarray:
+    values = np.arange(2 * 6 * 8, dtype=np.uint16).reshape(2, 6, 8)
+    values[0, 0, 0] = 0
+    transform = Affine(RESOLUTION, 0.0, WEST, 0.0, -RESOLUTION, NORTH)
+    profile = {"driver": "GTiff", "width": 8, "height": 6, "count": 2, "dtype": "uint16"}
+    with rasterio.open(path, "w", crs=CRS, transform=transform, nodata=0, **profile) as file:
+        file.write(values)
+        file.set_band_description(1, "B04")
+    return values
+
+
+def test_load_uploaded_geojson_aggregates_like_inline_geojson(
+    env: Environment, tmp_path: Path
+) -> None:
+    (tmp_path / "files" / "fields").mkdir()
+    (tmp_path / "files" / "fields" / "two.geojson").write_text(json.dumps(fields()))
+    cube = with_nodata(make_cube(shape=(6, 8)))
+
+    uploaded = run_process(
+        "load_uploaded_files", env, paths=["/fields/two.geojson"], format="geojson"
+    )
+
+    assert isinstance(uploaded, VectorCube) and uploaded.ids == ("a", "b")
+    from_file = aggregate(env, cube, uploaded, reducer("mean"))
+    inline = aggregate(env, cube, fields(), reducer("mean"))
+    np.testing.assert_allclose(from_file.values.values, inline.values.values)
+
+
+def test_load_uploaded_geotiff_is_a_raster_cube(env: Environment, tmp_path: Path) -> None:
+    values = write_geotiff(tmp_path / "files" / "image.tif")
+
+    cube = run_process("load_uploaded_files", env, paths=["image.tif"], format="GTiff")
+
+    assert isinstance(cube, RasterCube) and cube.crs == CRS
+    assert cube.dims == ("bands", "y", "x") and cube.labels("bands") == ["B04", "2"]
+    expected = np.where(values == 0, np.nan, values).astype(np.float32)
+    np.testing.assert_array_equal(cube.data.values, expected)
+    assert cube.data.coords["x"].values[0] == WEST + RESOLUTION / 2
+
+
+def test_load_uploaded_files_errors(env: Environment, tmp_path: Path) -> None:
+    (tmp_path / "files" / "notes.geojson").write_text("not json")
+    write_geotiff(tmp_path / "files" / "image.tif")
+
+    with pytest.raises(FileNotFound):
+        run_process("load_uploaded_files", env, paths=["missing.geojson"], format="GeoJSON")
+    with pytest.raises(ProcessParameterInvalid, match=r"FormatUnsuitable.*not JSON"):
+        run_process("load_uploaded_files", env, paths=["notes.geojson"], format="GeoJSON")
+    with pytest.raises(ProcessParameterInvalid, match=r"FormatUnsuitable.*not JSON"):
+        run_process("load_uploaded_files", env, paths=["image.tif"], format="GeoJSON")
+    with pytest.raises(ProcessParameterInvalid, match=r"FormatUnsuitable.*not a GeoTIFF"):
+        run_process("load_uploaded_files", env, paths=["notes.geojson"], format="GTiff")
+    with pytest.raises(ProcessParameterInvalid, match=r"FormatUnsuitable.*Shapefile"):
+        run_process("load_uploaded_files", env, paths=["image.tif"], format="Shapefile")
+
+
+# filter_spatial, mask_polygon with vector cubes
+
+
+def test_filter_spatial_and_mask_polygon_take_vector_cubes(env: Environment) -> None:
+    cube = make_cube(shape=(6, 8))
+    vectors = run_process("load_geojson", env, data=fields())
+
+    masked = run_process("mask_polygon", env, data=cube, mask=vectors)
+    filtered = run_process("filter_spatial", env, data=cube, geometries=vectors)
+
+    covered = inside(cube, FIELD_A) | inside(cube, FIELD_B)
+    expected = np.where(covered, cube.data.values, np.nan)
+    np.testing.assert_array_equal(masked.data.values, expected)
+    assert np.nansum(filtered.data.values) == np.nansum(expected)
+
+
+# apply_polygon
+
+
+def test_apply_polygon_runs_the_process_per_polygon(env: Environment) -> None:
+    cube = make_cube(shape=(10, 8))
+    field_c = [(675002, 5154938), (675030, 5154938), (675030, 5154902), (675002, 5154902)]
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": polygon_geojson(ring), "properties": {}}
+            for ring in (FIELD_A, field_c)
+        ],
+    }
+    seen: list[RasterCube] = []
+
+    def shifted(data: RasterCube, context: Any) -> RasterCube:
+        seen.append(data)
+        return data.with_data(data.data - context)
+
+    result = run_process(
+        "apply_polygon",
+        env,
+        data=cube,
+        geometries=collection,
+        process=shifted,
+        mask_value=-1000,
+        context=5,
+    )
+
+    values = cube.data.values
+    expected = np.full(values.shape, np.nan, dtype=np.float32)
+    for sub, ring in zip(seen, (FIELD_A, field_c), strict=True):
+        mask = inside(cube, ring)
+        assert mask.sum() >= 4
+        rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+        window = values[:, :, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        sub_mask = mask[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        np.testing.assert_array_equal(sub.data.values, np.where(sub_mask, window, -1000))
+        expected = np.where(mask, values - 5, expected)
+    np.testing.assert_array_equal(result.data.values, expected)
+
+
+def test_apply_polygon_refuses_overlaps(env: Environment) -> None:
+    collection = fields()  # A and B share pixels
+    identity = {
+        "process_graph": {
+            "r": {
+                "process_id": "apply",
+                "arguments": {
+                    "data": {"from_parameter": "data"},
+                    "process": {
+                        "process_graph": {
+                            "a": {
+                                "process_id": "absolute",
+                                "arguments": {"x": {"from_parameter": "x"}},
+                                "result": True,
+                            }
+                        }
+                    },
+                },
+                "result": True,
+            }
+        }
+    }
+    with pytest.raises(ProcessParameterInvalid, match="GeometriesOverlap"):
+        call(env, "apply_polygon", make_cube(shape=(6, 8)), geometries=collection, process=identity)
+
+
+# vector processes
+
+
+def test_filter_vector_keeps_the_geometries_in_relation(env: Environment) -> None:
+    vectors = run_process("load_geojson", env, data=fields())
+    base = {"type": "Polygon", "coordinates": polygon_geojson(FIELD_A)["coordinates"]}
+
+    within = run_process("filter_vector", env, data=vectors, geometries=base, relation="within")
+    touching = run_process("filter_vector", env, data=vectors, geometries=base)
+
+    assert within.ids == ("a",) and touching.ids == ("a", "b")
+
+
+def test_vector_buffer_needs_metres(env: Environment) -> None:
+    vectors = run_process("load_geojson", env, data=fields())
+    with pytest.raises(ProcessParameterInvalid, match="UnitMismatch"):
+        run_process("vector_buffer", env, geometries=vectors, distance=10)
+
+    in_utm = run_process("vector_reproject", env, data=vectors, projection=32632)
+    buffered = run_process("vector_buffer", env, geometries=in_utm, distance=10)
+
+    assert buffered.geometries[1].area == pytest.approx(38 * 38 + 4 * 38 * 10 + np.pi * 100, 1e-2)
+
+
+def test_vector_to_regular_points(env: Environment) -> None:
+    square = shapely.box(675000, 5154900, 675030, 5154920)
+    line = shapely.LineString([(675000, 5155000), (675025, 5155000)])
+    vectors = VectorCube((square, line), CRS, ids=("s", "l"))
+
+    grouped = run_process("vector_to_regular_points", env, data=vectors, distance=10)
+    single = run_process("vector_to_regular_points", env, data=vectors, distance=10, group=False)
+
+    centres = sorted(shapely.get_coordinates(grouped.geometries[0]).tolist())
+    assert centres == [[x, y] for x in (675005, 675015, 675025) for y in (5154905, 5154915)]
+    along = shapely.get_coordinates(grouped.geometries[1])[:, 0].tolist()
+    assert along == [675000, 675010, 675020]
+    assert grouped.ids == ("s", "l") and len(single) == 9 and single.ids == (None,) * 9
+
+
+def test_vector_to_random_points_is_seeded_and_inside(env: Environment) -> None:
+    vectors = run_process("load_geojson", env, data=fields())
+
+    first = run_process("vector_to_random_points", env, data=vectors, geometry_count=5, seed=42)
+    again = run_process("vector_to_random_points", env, data=vectors, geometry_count=5, seed=42)
+    spread = run_process("vector_to_random_points", env, data=vectors, total_count=3, seed=1)
+
+    for sample, polygon in zip(first.geometries, vectors.geometries, strict=True):
+        assert len(sample.geoms) == 5 and polygon.contains(sample)
+    assert [g.wkt for g in first.geometries] == [g.wkt for g in again.geometries]
+    assert [len(g.geoms) for g in spread.geometries] == [2, 1]
+    with pytest.raises(ProcessParameterInvalid, match="CountMismatch"):
+        run_process("vector_to_random_points", env, data=vectors, total_count=1)
+
+
+# aggregate_spatial_window
+
+
+@pytest.mark.parametrize(
+    ("boundary", "align", "rows", "cols"),
+    [
+        ("pad", "upper-left", [slice(0, 3), slice(3, 6)], [slice(0, 3), slice(3, 6), slice(6, 8)]),
+        ("trim", "upper-left", [slice(0, 3), slice(3, 6)], [slice(0, 3), slice(3, 6)]),
+        ("trim", "lower-right", [slice(0, 3), slice(3, 6)], [slice(2, 5), slice(5, 8)]),
+    ],
+)
+def test_aggregate_spatial_window_means_blocks(
+    env: Environment, boundary: str, align: str, rows: list[slice], cols: list[slice]
+) -> None:
+    cube = make_cube(shape=(6, 8))
+
+    result = call(
+        env,
+        "aggregate_spatial_window",
+        cube,
+        reducer=reducer("mean"),
+        size=[3, 3],
+        boundary=boundary,
+        align=align,
+    )
+
+    values = cube.data.values
+    expected = [[values[..., r, c].mean(axis=(-2, -1)) for c in cols] for r in rows]
+    np.testing.assert_allclose(result.data.values, np.moveaxis(np.array(expected), (0, 1), (2, 3)))
+    x, y = cube.data.coords["x"].values, cube.data.coords["y"].values
+    assert result.data.coords["y"].values.tolist() == [y[r].mean() for r in rows]
+    # A padded window's centre lies beyond the cube's last pixel centre.
+    step = x[1] - x[0]
+    assert result.data.coords["x"].values.tolist() == [x[c.start] + step for c in cols]
+    assert result.dims == cube.dims and result.crs == cube.crs
