@@ -44,6 +44,7 @@ from eoplex_common.settings import ServiceAddresses
 from eoplex_common.tracing import configure_tracing
 from eoplex_executor.catalog import GrpcCatalog
 from eoplex_executor.environment import Catalog, Environment, Limits, ResultFile
+from eoplex_executor.processes.inspection import forwarded_logs
 from eoplex_executor.run import run_process
 from eoplex_executor.settings import ExecutorSettings
 from eoplex_executor.worker import gdal_environment
@@ -224,7 +225,14 @@ async def _run(
         user_files=caller.user_files,
     )
     process = json.loads(spec.job.process_json)
-    outputs = await _in_daemon_thread(partial(_compute, process, env, progress))
+    loop = asyncio.get_running_loop()
+
+    def job_log(level: str, message: str, data: Any) -> None:
+        # `inspect` runs in the compute threads; its entries join the job's log events in order.
+        asyncio.run_coroutine_threadsafe(events.log(level, message, data), loop)
+
+    with forwarded_logs(job_log):
+        outputs = await _in_daemon_thread(partial(_compute, process, env, progress))
     await events.log(
         "info",
         f"read {env.pixels:,} input pixels ({env.bytes_read:,} bytes) and wrote "

@@ -7,6 +7,7 @@ from eoplex_executor.processes import (  # noqa: F401
     cubes,
     dates,
     filters,
+    inspection,
     loading,
     logic,
     math,
