@@ -274,3 +274,9 @@ def test_invalid_types_are_parameter_errors(
 ) -> None:
     with pytest.raises(ProcessParameterInvalid):
         run_process(process_id, env, **arguments)
+
+
+def test_integers_beyond_the_float_range_are_infinite_in_floating_math(env: Environment) -> None:
+    """`divide(10**400, 1)` is +inf (IEEE 754), not an OverflowError."""
+    assert run_process("divide", env, x=10**400, y=1) == float("inf")
+    assert run_process("divide", env, x=-(10**400), y=2) == float("-inf")

@@ -116,6 +116,14 @@ def _as_wide_integer(value: Any) -> Any:
     return value
 
 
+def float64_of(value: int | float) -> np.float64:
+    """A JSON number as float64; an integer beyond the float range as +-infinity."""
+    try:
+        return np.float64(value)
+    except OverflowError:
+        return np.float64(math.inf if value > 0 else -math.inf)
+
+
 def _math(process_id: str, formula: Rule, *, floating: bool, **values: Any) -> Any:
     """A numeric process: null if any argument is null (spec), NaN passes through arrays.
 
@@ -129,7 +137,7 @@ def _math(process_id: str, formula: Rule, *, floating: bool, **values: Any) -> A
             return None
         if floating:
             with np.errstate(all="ignore"):
-                return _plain(formula(*(np.float64(value) for value in arguments)))
+                return _plain(formula(*(float64_of(value) for value in arguments)))
         return _plain(formula(*arguments))
 
     widen = _as_float if floating else _as_wide_integer

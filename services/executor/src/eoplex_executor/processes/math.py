@@ -30,18 +30,11 @@ from eoplex_executor.processes.arithmetic import (
     _is_number,
     _kind,
     _require,
+    float64_of,
 )
 from eoplex_executor.registry import process
 
 Formula = Callable[..., Any]
-
-
-def _float64(value: int | float) -> np.float64:
-    """A JSON number as float64; an integer beyond the float range as +-infinity."""
-    try:
-        return np.float64(value)
-    except OverflowError:
-        return np.float64(math.inf if value > 0 else -math.inf)
 
 
 def _floating(process_id: str, formula: Formula, **values: Any) -> Any:
@@ -54,7 +47,7 @@ def _floating(process_id: str, formula: Formula, **values: Any) -> Any:
         if any(value is None for value in arguments):
             return None
         with np.errstate(all="ignore"):
-            return float(formula(*map(_float64, arguments)))
+            return float(formula(*map(float64_of, arguments)))
 
     return _elementwise(
         process_id, scalar_rule, lambda *operands: formula(*map(_as_float, operands)), **values
@@ -193,9 +186,9 @@ def mod(x: Any, y: Any) -> Any:
             return x % y  # exact at any size, with the divisor's sign like the spec's
         with np.errstate(all="ignore"):
             if y == 0:
-                return float(np.divide(_float64(x), 0.0))
+                return float(np.divide(float64_of(x), 0.0))
             # numpy's mod, like Python's, takes the divisor's sign; it also answers for inf.
-            return float(np.mod(_float64(x), _float64(y)))
+            return float(np.mod(float64_of(x), float64_of(y)))
 
     return _elementwise("mod", scalar_rule, _mod_array, x=x, y=y)
 
