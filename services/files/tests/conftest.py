@@ -36,5 +36,6 @@ async def files(s3: Minio, nats_connection: NATS) -> AsyncIterator[FilesUnderTes
     try:
         yield under_test
     finally:
+        await under_test.channel.close()
         await server.stop()
         await under_test.events.close()

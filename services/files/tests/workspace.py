@@ -4,6 +4,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import grpc
 from minio import Minio
 from nats.aio.client import Client as NATS
 
@@ -25,6 +26,8 @@ class FilesUnderTest:
     """A running files service: its client, the bucket behind it and its events."""
 
     stub: files_pb2_grpc.FilesServiceStub
+    channel: grpc.aio.Channel
+    address: str
     s3: Minio
     bucket: str
     events: FileEvents
@@ -54,8 +57,10 @@ async def start_files_service(
     server = GrpcService(name="files", listen="127.0.0.1:0", grace_seconds=0.1)
     files_pb2_grpc.add_FilesServiceServicer_to_server(FilesServicer(service), server.server)
     await server.start()
-    channel = open_channel(service="files", address=f"127.0.0.1:{server.port}", timeout_seconds=30)
-    return server, FilesUnderTest(files_pb2_grpc.FilesServiceStub(channel), s3, bucket, events)
+    address = f"127.0.0.1:{server.port}"
+    channel = open_channel(service="files", address=address, timeout_seconds=30)
+    stub = files_pb2_grpc.FilesServiceStub(channel)
+    return server, FilesUnderTest(stub, channel, address, s3, bucket, events)
 
 
 async def upload_messages(

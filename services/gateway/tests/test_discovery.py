@@ -16,7 +16,8 @@ API = "/openeo/1.2"
 def served_routes(app: FastAPI) -> set[tuple[str, str]]:
     """(openEO path, method) of every versioned route except `GET /`, from the app itself."""
     return {
-        (route.path.removeprefix(API), method)
+        # `{path:path}` is `{path}` in openEO.
+        (route.path.removeprefix(API).replace(":path}", "}"), method)
         for route in iter_route_contexts(app.routes)
         if route.path and route.path.startswith(f"{API}/") and route.path != f"{API}/"
         for method in route.methods or ()

@@ -13,6 +13,7 @@ from eoplex_gateway.routes import (
     account,
     capabilities,
     collections,
+    files,
     jobs,
     process_graphs,
     processes,
@@ -47,10 +48,16 @@ def create_app(*, settings: GatewaySettings, addresses: ServiceAddresses) -> Fas
     app.include_router(results.router, prefix=API_PREFIX)
     app.include_router(jobs.router, prefix=API_PREFIX)
     app.include_router(process_graphs.router, prefix=API_PREFIX)
+    app.include_router(files.router, prefix=API_PREFIX)
     app.include_router(capabilities.well_known_router)
     install_error_handlers(app)
     # Added innermost first: the last one added sees the request first.
-    app.add_middleware(middleware.BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Uploads stream to the files service, which enforces its own file size limit.
+    app.add_middleware(
+        middleware.BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        unlimited=[("PUT", f"{API_PREFIX}/files/")],
+    )
     app.add_middleware(middleware.ErrorGuard)
     app.add_middleware(middleware.Cors)
     app.add_middleware(middleware.RequestContext)

@@ -1,5 +1,6 @@
 """The endpoint list of `GET /`, read from the routes the app really serves."""
 
+import re
 from collections.abc import Iterable
 
 from fastapi.routing import iter_route_contexts
@@ -22,7 +23,8 @@ def served_endpoints(routes: Iterable[BaseRoute]) -> list[capabilities_pb2.Endpo
     for route in iter_route_contexts(list(routes)):
         if not route.path or not route.path.startswith(f"{API_PREFIX}/"):
             continue
-        path = route.path.removeprefix(API_PREFIX)
+        # `/files/{path:path}` is `/files/{path}` in openEO: no converters.
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path.removeprefix(API_PREFIX))
         if path != "/":
             methods = methods_by_path.setdefault(path, set())
             methods.update(method for method in route.methods or () if method in OPENEO_METHODS)

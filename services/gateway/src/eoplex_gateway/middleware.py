@@ -9,6 +9,7 @@ openEO-shaped body.
 import logging
 import re
 import time
+from collections.abc import Sequence
 
 from opentelemetry import trace
 from starlette.datastructures import Headers, MutableHeaders
@@ -27,6 +28,8 @@ SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 ALLOWED_METHODS = "OPTIONS, GET, POST, PATCH, PUT, DELETE"
 ALLOWED_HEADERS = ("Authorization", "Content-Type")
 EXPOSED_HEADERS = "Location, OpenEO-Identifier, OpenEO-Costs, Link, X-Request-ID"
+# The scope key under which `CollapseSlashes` keeps the path as the client sent it.
+PATH_AS_SENT = "eoplex.path_as_sent"
 
 
 class CollapseSlashes:
@@ -37,7 +40,9 @@ class CollapseSlashes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and "//" in scope["path"]:
-            scope = dict(scope, path=re.sub(r"/{2,}", "/", scope["path"]))
+            # The original is kept for `/files/{path}`, where `//` belongs to the file path.
+            collapsed = re.sub(r"/{2,}", "/", scope["path"])
+            scope = dict(scope, path=collapsed, **{PATH_AS_SENT: scope["path"]})
             if scope.get("raw_path"):
                 scope["raw_path"] = re.sub(rb"/{2,}", b"/", scope["raw_path"])
         await self.app(scope, receive, send)
@@ -167,14 +172,24 @@ class ErrorGuard:
 
 
 class BodySizeLimit:
-    """`413 PayloadTooLarge` for bodies above the limit, by `Content-Length` and by counting."""
+    """`413 PayloadTooLarge` for bodies above the limit, by `Content-Length` and by counting.
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    Requests matching one of `unlimited` (method, path prefix) pass unchecked: their
+    route streams the body to a service that enforces its own limit (file uploads).
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, unlimited: Sequence[tuple[str, str]] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.unlimited = tuple(unlimited)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or any(
+            scope["method"] == method and scope["path"].startswith(prefix)
+            for method, prefix in self.unlimited
+        ):
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")

@@ -25,3 +25,7 @@ class GatewaySettings(ServiceSettings):
     # executor's own timeout (OPENEO_EXECUTOR_SYNC_TIMEOUT_SECONDS, 300 s by default), so
     # a slow computation ends as the executor's RequestTimeout, not as this deadline.
     result_timeout_seconds: float = 600.0
+    # The deadline of one upload or download of a workspace file (`/files/{path}`), for
+    # a file of the maximum size over a slow link; a stalled upload ends sooner, at the
+    # files service's OPENEO_FILES_UPLOAD_IDLE_TIMEOUT_SECONDS.
+    file_transfer_timeout_seconds: float = 3600.0

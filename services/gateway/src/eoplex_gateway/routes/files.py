@@ -1,0 +1,344 @@
+"""The user workspace, answered by the files service: `/files` and `/files/{path}`.
+
+Uploads and downloads stream: the request body goes to the files service in pieces
+as it arrives (the general body limit does not apply; the service enforces the file
+size limit and the tenant's storage quota), and a download is sent as the service
+reads it from S3. Paths are the caller's own: the service confines them to the
+caller's workspace, so another user's file answers FileNotFound, as a missing one.
+"""
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.requests import ClientDisconnect
+
+from eoplex_common.errors import BadRequest, OpenEOError, RangeNotSatisfiable
+from eoplex_gateway.backends import Backends
+from eoplex_gateway.dependencies import Principal, Services, Settings
+from eoplex_gateway.errors import error_response
+from eoplex_gateway.links import Limit, Token, link, page_url
+from eoplex_gateway.middleware import PATH_AS_SENT
+from eoplex_gateway.urls import API_PREFIX, api_url
+from eoplex_proto.openeo.auth.v1 import auth_pb2
+from eoplex_proto.openeo.files.v1 import files_pb2 as pb
+
+router = APIRouter()
+
+# Pieces of an upload as sent to the files service: fewer, larger gRPC messages than
+# the server's reads of the socket (well below gRPC's 4 MiB message limit).
+UPLOAD_PIECE_BYTES = 1024 * 1024
+# After the service refused an upload, the rest of the body is read (and dropped) up to
+# this much, so that the client, still sending, gets to read the error; beyond it the
+# connection is closed.
+DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
+# `{path}` of `/files/{path}` in the path as sent, before `//` were collapsed.
+_FILES_PATH = re.compile(
+    "^" + "/+".join(re.escape(part) for part in API_PREFIX.split("/")) + "/+files/(.*)$",
+    re.DOTALL,
+)
+_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+
+
+def owner_of(principal: auth_pb2.Principal) -> pb.Owner:
+    """The owner the files service confines every call to."""
+    return pb.Owner(user_id=principal.user_id, tenant_id=principal.tenant_id)
+
+
+def file_document(info: pb.FileInfo) -> dict[str, Any]:
+    """A workspace file as openEO shows it."""
+    return {"path": info.path, "size": info.size, "modified": info.modified}
+
+
+def build_files_page(
+    response: pb.ListFilesResponse, *, root: str, limit: int | None
+) -> dict[str, Any]:
+    """`GET /files`: one page of the caller's files and its `next` link."""
+    base = f"{root}files"
+    links = [link(base, "self")]
+    if response.next_page_token:
+        links.append(link(page_url(base, limit=limit, token=response.next_page_token), "next"))
+    return {"files": [file_document(info) for info in response.files], "links": links}
+
+
+def user_path(request: Request, path: str) -> str:
+    """`{path}` as the client sent it (still to be normalised by the files service).
+
+    The gateway merges `//` in URLs (careless joins), but inside a file path `//`
+    means an absolute path (`/files//etc/passwd`), which the service must see to
+    refuse it, not a file `etc/passwd` of the caller's.
+    """
+    sent = request.scope.get(PATH_AS_SENT)
+    match = _FILES_PATH.match(sent) if isinstance(sent, str) else None
+    return match.group(1) if match else path
+
+
+def declared_length(request: Request) -> int:
+    """`Content-Length`, or -1 for a body of unknown length (chunked). BadRequest when
+    it is not a number."""
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return -1
+    if not declared.isdigit():
+        raise BadRequest(reason="Content-Length is not a number")
+    return int(declared)
+
+
+@dataclass(frozen=True)
+class ByteRange:
+    """One range of a `Range: bytes=...` header: `first-last`, `first-` or `-suffix`."""
+
+    first: int | None
+    last: int | None
+
+    def resolve(self, size: int) -> tuple[int, int] | None:
+        """(offset, length) within a file of `size` bytes, or None if unsatisfiable."""
+        if self.first is None:
+            suffix = self.last or 0
+            if suffix == 0 or size == 0:
+                return None
+            offset = max(size - suffix, 0)
+            return offset, size - offset
+        if self.first >= size:
+            return None
+        last = size - 1 if self.last is None else min(self.last, size - 1)
+        return self.first, last - self.first + 1
+
+
+def parse_range(header: str | None) -> ByteRange | None:
+    """The single byte range asked for, or None to send the whole file: without a
+    header, and (as RFC 9110 allows) for a malformed one or several ranges."""
+    match = _RANGE.match(header or "")
+    if match is None:
+        return None
+    first, last = (int(value) if value else None for value in match.groups())
+    if first is None and last is None:
+        return None
+    if first is not None and last is not None and last < first:
+        return None
+    return ByteRange(first=first, last=last)
+
+
+def http_date(modified: str) -> str:
+    """RFC 3339 (`2026-01-03T10:55:29Z`) -> HTTP date (`Sat, 03 Jan 2026 10:55:29 GMT`)."""
+    return format_datetime(datetime.fromisoformat(modified.replace("Z", "+00:00")), usegmt=True)
+
+
+async def upload_pieces(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The request body regrouped into pieces of about `UPLOAD_PIECE_BYTES`."""
+    pending: list[bytes] = []
+    pending_bytes = 0
+    async for data in body:
+        pending.append(data)
+        pending_bytes += len(data)
+        if pending_bytes >= UPLOAD_PIECE_BYTES:
+            yield b"".join(pending)
+            pending, pending_bytes = [], 0
+    if pending_bytes:
+        yield b"".join(pending)
+
+
+async def drain(body: AsyncIterator[bytes], *, remaining: int) -> None:
+    """Read the rest of a refused upload (dropped) when it is small enough to be worth it."""
+    if remaining > DRAIN_LIMIT_BYTES:
+        return
+    read = 0
+    with contextlib.suppress(ClientDisconnect):
+        async for data in body:
+            read += len(data)
+            if read > DRAIN_LIMIT_BYTES:
+                return
+
+
+@router.get("/files")
+async def list_files(
+    request: Request,
+    principal: Principal,
+    settings: Settings,
+    backends: Services,
+    limit: Limit = None,
+    token: Token = "",
+) -> JSONResponse:
+    """`GET /files`: the caller's files sorted by path, paged; BadRequest for a bad
+    limit or token."""
+    query = pb.ListFilesRequest(owner=owner_of(principal), limit=limit or 0, page_token=token)
+    response = await backends.files.ListFiles(query)
+    root = api_url(request, settings)
+    return JSONResponse(build_files_page(response, root=root, limit=limit))
+
+
+@router.put("/files/{path:path}")
+async def upload_file(
+    path: str, request: Request, principal: Principal, settings: Settings, backends: Services
+) -> JSONResponse:
+    """`PUT /files/{path}`: store the body as the caller's file (replacing one of that
+    path); 200 with the file.
+
+    Raises FilePathInvalid, FileSizeExceeded (over `OPENEO_FILES_MAX_FILE_BYTES`),
+    StorageQuotaExceeded (the tenant's `max_storage_bytes` per user), BadRequest (a
+    body that ends early), RequestTimeout (a stalled body), StorageFailure, and the
+    authentication errors. Nothing is kept of a failed upload.
+    """
+    account = await backends.auth.GetAccount(auth_pb2.GetAccountRequest(user_id=principal.user_id))
+    size = declared_length(request)
+    header = pb.UploadHeader(
+        owner=owner_of(principal),
+        path=user_path(request, path),
+        quota_bytes=account.quota.max_storage_bytes,
+        size=size,
+    )
+    body = request.stream()
+    call = backends.files.UploadFile(timeout=settings.file_transfer_timeout_seconds)
+    sent = await send_upload(call, header, body)
+    try:
+        response = await call
+    except OpenEOError:
+        await drain(body, remaining=size - sent if size >= 0 else 0)
+        raise
+    return JSONResponse(file_document(response.file))
+
+
+async def send_upload(call: Any, header: pb.UploadHeader, body: AsyncIterator[bytes]) -> int:
+    """Write the header and the body to the upload call; the bytes sent. Stops early
+    when the service has answered already (a refusal, which awaiting the call raises).
+
+    A client that disconnects aborts the upload with a second header: gRPC would hand
+    the service a canceled stream as a complete one.
+    """
+    sent = 0
+    try:
+        await call.write(pb.UploadChunk(header=header))
+        async for piece in upload_pieces(body):
+            await call.write(pb.UploadChunk(data=piece))
+            sent += len(piece)
+    except asyncio.InvalidStateError:
+        return sent
+    except ClientDisconnect:
+        # Written before the end of the stream, so the service sees it before an end.
+        with contextlib.suppress(asyncio.InvalidStateError):
+            await call.write(pb.UploadChunk(header=pb.UploadHeader()))
+            await call.done_writing()
+        with contextlib.suppress(OpenEOError):
+            await call
+        raise BadRequest(reason="the client disconnected during the upload") from None
+    with contextlib.suppress(asyncio.InvalidStateError):
+        await call.done_writing()
+    return sent
+
+
+@router.get("/files/{path:path}")
+async def download_file(
+    path: str, request: Request, principal: Principal, settings: Settings, backends: Services
+) -> Response:
+    """`GET /files/{path}`: the file as `application/octet-stream`, streamed.
+
+    A single `Range: bytes=...` gets 206 with `Content-Range`, an unsatisfiable one 416
+    (RangeNotSatisfiable, `Content-Range: bytes */<size>`); a malformed or multiple
+    range, or an `If-Range` that no longer matches, gets the whole file. Raises
+    FilePathInvalid, FileNotFound, FileOperationUnsupported (a folder), and the
+    authentication errors.
+    """
+    download = FileDownload(
+        backends=backends,
+        owner=owner_of(principal),
+        path=user_path(request, path),
+        timeout_seconds=settings.file_transfer_timeout_seconds,
+    )
+    wanted = parse_range(request.headers.get("range"))
+    if wanted is None:
+        header, call, chunks = await download.open(offset=0, length=-1)
+        return download.response(header, call, chunks, partial=False)
+    # A range needs the size (for `-suffix` and for the answer to an unsatisfiable one).
+    probe, probe_call, _ = await download.open(offset=0, length=0)
+    probe_call.cancel()
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range != http_date(probe.info.modified):
+        header, call, chunks = await download.open(offset=0, length=-1)
+        return download.response(header, call, chunks, partial=False)
+    resolved = wanted.resolve(probe.info.size)
+    if resolved is None:
+        unsatisfiable = RangeNotSatisfiable(size=probe.info.size)
+        return error_response(
+            unsatisfiable, headers={"Content-Range": f"bytes */{probe.info.size}"}
+        )
+    offset, length = resolved
+    header, call, chunks = await download.open(offset=offset, length=length)
+    return download.response(header, call, chunks, partial=True)
+
+
+@dataclass(frozen=True)
+class FileDownload:
+    """`DownloadFile` calls for one file of the caller's."""
+
+    backends: Backends
+    owner: pb.Owner
+    path: str
+    timeout_seconds: float
+
+    async def open(
+        self, *, offset: int, length: int
+    ) -> tuple[pb.DownloadHeader, Any, AsyncIterator[pb.DownloadChunk]]:
+        """The header of the range, the call, and its remaining messages; the service's
+        errors are raised here, before any byte is sent."""
+        request = pb.DownloadFileRequest(
+            owner=self.owner, path=self.path, offset=offset, length=length
+        )
+        call = self.backends.files.DownloadFile(request, timeout=self.timeout_seconds)
+        chunks = aiter(call)
+        try:
+            first = await anext(chunks)
+        except BaseException:
+            call.cancel()
+            raise
+        return first.header, call, chunks
+
+    def response(
+        self,
+        header: pb.DownloadHeader,
+        call: Any,
+        chunks: AsyncIterator[pb.DownloadChunk],
+        *,
+        partial: bool,
+    ) -> StreamingResponse:
+        """200 (or 206 with `Content-Range`) streaming the range the header announced."""
+        headers = {
+            "Content-Length": str(header.length),
+            "Accept-Ranges": "bytes",
+            "Last-Modified": http_date(header.info.modified),
+        }
+        if partial:
+            last = header.offset + header.length - 1
+            headers["Content-Range"] = f"bytes {header.offset}-{last}/{header.info.size}"
+        return StreamingResponse(
+            file_bytes(call, chunks),
+            status_code=206 if partial else 200,
+            media_type="application/octet-stream",
+            headers=headers,
+        )
+
+
+async def file_bytes(call: Any, chunks: AsyncIterator[pb.DownloadChunk]) -> AsyncIterator[bytes]:
+    """The file's bytes as they arrive; the call ends with the response, however it ends."""
+    try:
+        async for chunk in chunks:
+            yield chunk.data
+    finally:
+        call.cancel()
+
+
+@router.delete("/files/{path:path}")
+async def delete_file(
+    path: str, request: Request, principal: Principal, backends: Services
+) -> Response:
+    """`DELETE /files/{path}`: 204. FilePathInvalid, FileNotFound,
+    FileOperationUnsupported (a folder)."""
+    query = pb.DeleteFileRequest(owner=owner_of(principal), path=user_path(request, path))
+    await backends.files.DeleteFile(query)
+    return Response(status_code=204)
