@@ -9,7 +9,7 @@ belong to several geometries. The result is one flat list of covered pixels orde
 geometry, on which numpy's `reduceat` reduces every geometry at once.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,8 @@ from eoplex_executor.geometry import grid_transform
 POLYGONAL = ("Polygon", "MultiPolygon")
 # Reducers computed by `reduce_zones` without calling the child process.
 FAST_REDUCERS = frozenset({"mean", "sum", "min", "max", "count", "sd", "variance"})
+# Covered pixels of all planes up to this size are reduced as one chunk by child processes.
+ONE_CHUNK_BYTES = 256 * 2**20
 
 
 @dataclass(frozen=True)
@@ -196,15 +198,41 @@ def _reduce(
     return variance if reducer == "variance" else np.sqrt(variance)
 
 
-def zone_pixels(
-    data: xr.DataArray, zones: Zones, members: Sequence[int], size: int
-) -> xr.DataArray:
-    """The values of the `size` pixels of each geometry in `members` (all of that many pixels)
-    as (..., geometry, pixel), lazily: one pointwise selection on the cropped cube."""
-    flat = np.stack([zones.pixels_of(i) for i in members])
-    width = zones.shape[1]
-    rows = xr.DataArray(flat // width, dims=("geometry", "pixel"))
-    cols = xr.DataArray(flat % width, dims=("geometry", "pixel"))
-    return data.isel(y=rows, x=cols).assign_coords(
-        {"geometry": np.asarray(members), "pixel": np.arange(size)}
+def pixels_by_size(data: xr.DataArray, zones: Zones) -> Iterator[xr.DataArray]:
+    """For every distinct pixel count n, the values of the geometries of n pixels as
+    (..., geometry, pixel), lazily. The covered pixels are gathered once per plane, sorted
+    by their geometry's pixel count, so each group is a contiguous run that only needs a
+    reshape (dask's pointwise indexing per group would be far slower)."""
+    nonempty = np.flatnonzero(zones.counts)
+    by_size = nonempty[np.argsort(zones.counts[nonempty], kind="stable")]
+    order = np.concatenate([zones.pixels_of(i) for i in by_size] or [np.empty(0, np.int64)])
+    gathered = xr.apply_ufunc(
+        _gather,
+        data,
+        kwargs={"order": order},
+        input_core_dims=[["y", "x"]],
+        output_core_dims=[["gathered"]],
+        dask="parallelized",
+        output_dtypes=[data.dtype],
+        dask_gufunc_kwargs={"allow_rechunk": True, "output_sizes": {"gathered": len(order)}},
     )
+    if gathered.chunks is not None and gathered.nbytes <= ONE_CHUNK_BYTES:
+        # Few, larger tasks: every group would otherwise cost tasks per date and band.
+        gathered = gathered.chunk(dict.fromkeys(gathered.dims, -1))
+    sizes = zones.counts[by_size]
+    offset = 0
+    for size in np.unique(sizes):
+        members = by_size[sizes == size]
+        run = gathered.isel(gathered=slice(offset, offset + len(members) * int(size)))
+        offset += len(members) * int(size)
+        values = run.data.reshape((*run.shape[:-1], len(members), int(size)))
+        labels = {dim: run.coords[dim] for dim in run.dims[:-1] if dim in run.coords}
+        yield xr.DataArray(
+            values,
+            dims=(*run.dims[:-1], "geometry", "pixel"),
+            coords={**labels, "geometry": members, "pixel": np.arange(size)},
+        )
+
+
+def _gather(block: np.ndarray, order: np.ndarray) -> np.ndarray:
+    return block.reshape((*block.shape[:-2], -1))[..., order]

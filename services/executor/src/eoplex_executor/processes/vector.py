@@ -37,7 +37,7 @@ from eoplex_executor.vector import (
     crs_units_are_metres,
     vector_cube_from_geojson,
 )
-from eoplex_executor.zonal import FAST_REDUCERS, Zones, reduce_zones, zone_pixels, zones
+from eoplex_executor.zonal import FAST_REDUCERS, Zones, pixels_by_size, reduce_zones, zones
 
 ChildProcess = Callable[..., Any]
 # The labels of aggregate_spatial's `target_dimension`.
@@ -159,9 +159,8 @@ def _aggregate_by_size(
     (..., geometry, pixel) array without padding, so any child graph sees exactly its
     geometry's values."""
     parts = []
-    for size in np.unique(found.counts[found.counts > 0]):
-        members = np.flatnonzero(found.counts == size)
-        pixels = zone_pixels(cropped, found, members.tolist(), int(size)).reset_coords(drop=True)
+    for pixels in pixels_by_size(cropped.reset_coords(drop=True), found):
+        size = pixels.sizes["pixel"]
         template = pixels.isel(pixel=0, drop=True)
         reduced = reducer(data=DimensionArray(pixels, "pixel"), context=context)
         value = _one_value(reduced, template, "aggregate_spatial", "pixel")
