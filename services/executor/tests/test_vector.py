@@ -16,6 +16,7 @@ import shapely
 from rasterio.transform import Affine
 
 from eoplex_common.errors import FileNotFound, FilePathInvalid, ProcessParameterInvalid
+from eoplex_executor import zonal
 from eoplex_executor.cube import RasterCube
 from eoplex_executor.environment import Environment
 from eoplex_executor.vector import VectorCube
@@ -335,6 +336,37 @@ def test_a_reducer_that_does_not_reduce_is_refused(env: Environment) -> None:
     child["process_graph"]["r"]["result"] = True
     with pytest.raises(ProcessParameterInvalid, match="reducer"):
         aggregate(env, make_cube(shape=(6, 8)), fields(), child).values.compute()
+
+
+@pytest.mark.parametrize("process_id", ["mean", "sd", "median"])
+def test_chunks_and_tiles_do_not_change_the_result(
+    env: Environment, monkeypatch: pytest.MonkeyPatch, process_id: str
+) -> None:
+    cube = with_nodata(make_cube(shape=(6, 8)))
+    chunked = cube.with_data(cube.data.chunk({"t": 1, "bands": 1, "y": 2, "x": 3}))
+    monkeypatch.setattr(zonal, "TILE", 3)  # label images of 3 x 3 pixels
+
+    result = aggregate(env, chunked, fields(), reducer(process_id))
+
+    numpy_reducer = {
+        "mean": np.nanmean,
+        "sd": lambda v, axis: np.nanstd(v, axis=axis, ddof=1),
+        "median": np.nanmedian,
+    }[process_id]
+    for index, ring in enumerate([FIELD_A, FIELD_B]):
+        expected = numpy_reducer(cube.data.values[:, :, inside(cube, ring)], axis=-1)
+        np.testing.assert_allclose(result.values.values[index], expected, rtol=1e-6)
+
+
+def test_cubes_in_memory_are_aggregated_too(env: Environment) -> None:
+    cube = with_nodata(make_cube(shape=(6, 8)))
+    in_memory = cube.with_data(cube.data.compute())
+
+    for child in (reducer("mean"), MEAN_GRAPH):
+        result = aggregate(env, in_memory, fields(), child)
+
+        expected = np.nanmean(cube.data.values[:, :, inside(cube, FIELD_B)], axis=-1)
+        np.testing.assert_allclose(result.values.values[1], expected, rtol=1e-6)
 
 
 def test_many_geometries_are_aggregated_quickly(env: Environment) -> None:

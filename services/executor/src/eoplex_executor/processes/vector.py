@@ -128,24 +128,13 @@ def _fast_reducer(reducer: Any) -> tuple[str, bool] | None:
 def _fast_aggregate(
     cropped: xr.DataArray, found: Zones, reducer: str, ignore_nodata: bool, target: str | None
 ) -> xr.DataArray:
-    """Every geometry reduced at once, plane by plane (each (y, x) plane becomes one chunk)."""
-    core = [GEOMETRY] if target is None else [GEOMETRY, target]
-    sizes = {GEOMETRY: len(found.counts)} | ({} if target is None else {target: 3})
-    return xr.apply_ufunc(
-        reduce_zones,
-        cropped.reset_coords(drop=True),
-        kwargs={
-            "zones": found,
-            "reducer": reducer,
-            "ignore_nodata": ignore_nodata,
-            "with_counts": target is not None,
-        },
-        input_core_dims=[["y", "x"]],
-        output_core_dims=[core],
-        dask="parallelized",
-        output_dtypes=[np.float64],
-        dask_gufunc_kwargs={"allow_rechunk": True, "output_sizes": sizes},
-    )
+    """Every geometry reduced at once from partial statistics of each chunk."""
+    data = cropped.reset_coords(drop=True).transpose(..., "y", "x")
+    values = reduce_zones(data, found, reducer, ignore_nodata, with_counts=target is not None)
+    lead = [str(dim) for dim in data.dims[:-2]]
+    labels = {dim: data.coords[dim] for dim in lead if dim in data.coords}
+    dims = [*lead, GEOMETRY, *([] if target is None else [target])]
+    return xr.DataArray(values, dims=dims, coords=labels)
 
 
 def _aggregate_by_size(
@@ -159,7 +148,7 @@ def _aggregate_by_size(
     (..., geometry, pixel) array without padding, so any child graph sees exactly its
     geometry's values."""
     parts = []
-    for pixels in pixels_by_size(cropped.reset_coords(drop=True), found):
+    for pixels in pixels_by_size(cropped.reset_coords(drop=True).transpose(..., "y", "x"), found):
         size = pixels.sizes["pixel"]
         template = pixels.isel(pixel=0, drop=True)
         reduced = reducer(data=DimensionArray(pixels, "pixel"), context=context)
