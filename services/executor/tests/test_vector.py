@@ -18,7 +18,7 @@ from rasterio.transform import Affine
 from eoplex_common.errors import FileNotFound, FilePathInvalid, ProcessParameterInvalid
 from eoplex_executor import zonal
 from eoplex_executor.cube import RasterCube
-from eoplex_executor.environment import Environment
+from eoplex_executor.environment import Environment, Estimate
 from eoplex_executor.vector import VectorCube
 from services.executor.tests.cubes import (
     CRS,
@@ -486,6 +486,20 @@ def test_vector_formats_refuse_raster_cubes(env: Environment, format: str) -> No
         save(env, make_cube(), format)
 
 
+def test_estimates_count_vector_outputs_and_refuse_mismatches(env: Environment) -> None:
+    cube = aggregated(env)
+    env.estimate = Estimate()
+
+    assert run_process("save_result", env, data=cube, format="CSV", options={})
+
+    assert env.estimate.files_written == 1 and not env.outputs
+    assert env.estimate.pixels_written == 2 + 2 * 3 * 2  # geometries and values
+    with pytest.raises(ProcessParameterInvalid, match="holds vector data cubes"):
+        run_process("save_result", env, data=make_cube(), format="Parquet", options={})
+    with pytest.raises(ProcessParameterInvalid, match="vector data cubes; use GeoJSON"):
+        run_process("save_result", env, data=cube, format="GTiff", options={})
+
+
 # load_geojson, load_uploaded_files
 
 
@@ -499,6 +513,23 @@ def test_load_geojson_makes_a_property_dimension(env: Environment) -> None:
     assert cube.dims == ("geometry", "properties")
     assert cube.values.coords["properties"].values.tolist() == ["yield", "area"]
     np.testing.assert_array_equal(cube.values.values, [[7.5, 2], [np.nan, 3]])
+
+
+def test_load_geojson_array_property_and_invalid_input(env: Environment) -> None:
+    document = fields()
+    document["features"][0]["properties"]["series"] = [1, 2, 3]
+    document["features"][1]["properties"]["series"] = [4]
+
+    cube = run_process("load_geojson", env, data=document, properties=["series"])
+
+    assert cube.values.coords["properties"].values.tolist() == [0, 1, 2]
+    np.testing.assert_array_equal(cube.values.values, [[1, 2, 3], [4, np.nan, np.nan]])
+    nested = {"type": "Feature", "geometry": {"type": "GeometryCollection", "geometries": []}}
+    legacy = fields() | {"crs": {"type": "name", "properties": {"name": "EPSG:32632"}}}
+    bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+    for invalid in (nested, legacy, bowtie, [1, 2]):
+        with pytest.raises(ProcessParameterInvalid, match="'data'"):
+            run_process("load_geojson", env, data=invalid)
 
 
 def write_geotiff(path: Path) -> np.ndarray:
@@ -652,6 +683,11 @@ def test_filter_vector_keeps_the_geometries_in_relation(env: Environment) -> Non
     touching = run_process("filter_vector", env, data=vectors, geometries=base)
 
     assert within.ids == ("a",) and touching.ids == ("a", "b")
+    with pytest.raises(ProcessParameterInvalid, match="'relation'"):
+        run_process("filter_vector", env, data=vectors, geometries=base, relation="near")
+    far = polygon_geojson([(700000, 5100000), (700100, 5100000), (700100, 5100100)])
+    with pytest.raises(ProcessParameterInvalid, match="no geometry"):
+        run_process("filter_vector", env, data=vectors, geometries=far)
 
 
 def test_vector_buffer_needs_metres(env: Environment) -> None:
@@ -660,6 +696,8 @@ def test_vector_buffer_needs_metres(env: Environment) -> None:
         run_process("vector_buffer", env, geometries=vectors, distance=10)
 
     in_utm = run_process("vector_reproject", env, data=vectors, projection=32632)
+    with pytest.raises(ProcessParameterInvalid, match="DimensionNotAvailable"):
+        run_process("vector_reproject", env, data=vectors, projection=32632, dimension="t")
     buffered = run_process("vector_buffer", env, geometries=in_utm, distance=10)
 
     assert buffered.geometries[1].area == pytest.approx(38 * 38 + 4 * 38 * 10 + np.pi * 100, 1e-2)

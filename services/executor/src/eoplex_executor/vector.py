@@ -109,7 +109,7 @@ def is_vector_cube(value: Any) -> bool:
 
 def vector_cube_from_geojson(value: Any, *, process: str, parameter: str) -> VectorCube:
     """A VectorCube (EPSG:4326) of a GeoJSON Geometry, Feature or FeatureCollection: one
-    label per Feature (its properties and id kept) or Geometry; members of a
+    label per Feature (its properties and id kept) or Geometry; members of a top-level
     GeometryCollection become labels of their own (the spec refuses those; older
     clients still send them). Empty and unlocated geometries keep their label.
 
@@ -122,9 +122,15 @@ def vector_cube_from_geojson(value: Any, *, process: str, parameter: str) -> Vec
         features = value.get("features")
         if not isinstance(features, list):
             raise _invalid(process, parameter, "a FeatureCollection needs a list of features")
-        # A legacy `crs` member sits on the collection; its check needs the whole document.
         if value.get("crs") is not None:
-            geometries_from_geojson(value, process=process, parameter=parameter)
+            # geometry.py refuses a legacy `crs` other than WGS 84; a stand-in point carries it.
+            stand_in = {"type": "Point", "coordinates": [0, 0], "crs": value["crs"]}
+            geometries_from_geojson(stand_in, process=process, parameter=parameter)
+    elif kind == "GeometryCollection":
+        members = value.get("geometries")
+        if not isinstance(members, list):
+            raise _invalid(process, parameter, "a GeometryCollection needs a list of geometries")
+        features = [{"type": "Feature", "geometry": member} for member in members]
     else:
         features = [value] if kind == "Feature" else [{"type": "Feature", "geometry": value}]
     geometries: list[BaseGeometry] = []
@@ -133,32 +139,25 @@ def vector_cube_from_geojson(value: Any, *, process: str, parameter: str) -> Vec
     for feature in features:
         if not isinstance(feature, Mapping) or feature.get("type") != "Feature":
             raise _invalid(process, parameter, "a FeatureCollection holds only Features")
-        found = _feature_geometries(feature.get("geometry"), process=process, parameter=parameter)
-        for geometry in found:
-            geometries.append(geometry)
-            properties.append(dict(feature.get("properties") or {}))
-            ids.append(feature.get("id"))
+        geometries.append(
+            _feature_geometry(feature.get("geometry"), process=process, parameter=parameter)
+        )
+        properties.append(dict(feature.get("properties") or {}))
+        ids.append(feature.get("id"))
     if not geometries:
         raise _invalid(process, parameter, "the GeoJSON holds no geometry")
     return VectorCube(tuple(geometries), crs_name(WGS84), tuple(properties), tuple(ids))
 
 
-def _feature_geometries(value: Any, *, process: str, parameter: str) -> list[BaseGeometry]:
-    """The geometries of a Feature's `geometry`: one (maybe empty), or a collection's members."""
-    if value is None:
-        return [EMPTY]
+def _feature_geometry(value: Any, *, process: str, parameter: str) -> BaseGeometry:
+    """The geometry of a Feature: one (maybe empty: null or without coordinates)."""
+    if value is None or _is_empty(value):
+        return EMPTY
     if isinstance(value, Mapping) and value.get("type") == "GeometryCollection":
-        members = value.get("geometries")
-        if not isinstance(members, list):
-            raise _invalid(process, parameter, "a GeometryCollection needs a list of geometries")
-        return [
-            geometry
-            for member in members
-            for geometry in _feature_geometries(member, process=process, parameter=parameter)
-        ]
-    if _is_empty(value):
-        return [EMPTY]
-    return geometries_from_geojson(value, process=process, parameter=parameter)
+        reason = "a Feature's GeometryCollection is not supported; use a Multi* geometry"
+        raise _invalid(process, parameter, reason)
+    (geometry,) = geometries_from_geojson(value, process=process, parameter=parameter)
+    return geometry
 
 
 def _is_empty(value: Any) -> bool:
