@@ -685,3 +685,15 @@ def test_an_emptied_dimension_and_nested_values(env: Environment) -> None:
             env,
             cube=cube,
         )
+
+
+def test_an_array_of_reduced_values_becomes_the_new_dimension(env: Environment) -> None:
+    """`array_create([min(data), max(data)])` in apply_dimension: two values per pixel."""
+    extremes = child(
+        lo=node("min", data=param("data")),
+        hi=node("max", data=param("data")),
+        a=node("array_create", data=[{"from_node": "lo"}, {"from_node": "hi"}]),
+    )
+    result = run_graph(along_time(extremes), env, cube=series(SERIES))
+    assert pixels(result) == [[1, 3], [None, None], [4, 5]]
+    assert result.labels("t") == [0, 1]

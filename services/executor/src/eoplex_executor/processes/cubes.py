@@ -27,6 +27,7 @@ from eoplex_executor.cube import (
     RasterCube,
     parse_datetime,
 )
+from eoplex_executor.processes.reducers import LIST_DIMENSION
 from eoplex_executor.registry import process
 
 ChildProcess = Callable[..., Any]
@@ -153,6 +154,10 @@ def apply_dimension(
     cube = _require_cube(data, "apply_dimension", "data")
     _require_dimension(cube, dimension, "apply_dimension", "dimension")
     result = process(data=DimensionArray(cube.data, dimension), context=context)
+    if isinstance(result, DimensionArray) and result.dimension == LIST_DIMENSION:
+        # An array built of per-pixel values, e.g. `array_create([min(data), max(data)])`:
+        # its elements are the new values along the processed dimension.
+        result = DimensionArray(result.data.rename({LIST_DIMENSION: dimension}), dimension)
     values = _conform(
         result, _without(cube, dimension), "apply_dimension", "process", along=dimension
     )
