@@ -477,7 +477,7 @@ def vector_to_regular_points(data: Any, distance: float, group: bool = True) -> 
         raise _invalid("vector_to_regular_points", "distance", "a positive number of metres")
     _require_metres(cube, "vector_to_regular_points")
     samples = [_regular_points(geometry, float(distance)) for geometry in cube.geometries]
-    return _points_cube(cube, samples, group)
+    return _points_cube(cube, samples, group, "vector_to_regular_points")
 
 
 def _regular_points(geometry: BaseGeometry, distance: float) -> np.ndarray:
@@ -534,7 +534,7 @@ def vector_to_random_points(
         counts = share if geometry_count is None else np.minimum(counts, share)
     rng = np.random.default_rng(seed)
     samples = [_random_points(g, int(n), rng) for g, n in zip(cube.geometries, counts, strict=True)]
-    return _points_cube(cube, samples, group)
+    return _points_cube(cube, samples, group, "vector_to_random_points")
 
 
 def _random_points(geometry: BaseGeometry, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -563,7 +563,9 @@ def _random_points(geometry: BaseGeometry, count: int, rng: np.random.Generator)
     return points[rng.choice(len(points), size=min(count, len(points)), replace=False)]
 
 
-def _points_cube(cube: VectorCube, samples: list[np.ndarray], group: bool) -> VectorCube:
+def _points_cube(
+    cube: VectorCube, samples: list[np.ndarray], group: bool, process_id: str
+) -> VectorCube:
     """One MultiPoint per geometry (ids, properties and values kept), or one Point per
     sample (properties and values of its geometry, no id)."""
     if group:
@@ -571,7 +573,7 @@ def _points_cube(cube: VectorCube, samples: list[np.ndarray], group: bool) -> Ve
         return cube.with_geometries(multipoints, cube.crs)
     owners = [index for index, points in enumerate(samples) for _ in range(len(points))]
     if not owners:
-        raise _invalid("vector_to_random_points", "data", "no point could be sampled")
+        raise _invalid(process_id, "data", "every geometry is empty: no point to sample")
     points = shapely.points(np.concatenate([points for points in samples if len(points)]))
     selected = cube.select(owners)
     return VectorCube(
