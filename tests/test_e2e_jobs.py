@@ -323,6 +323,10 @@ def test_a_killed_executor_makes_the_job_fail_with_a_reason(
     assert wait_for_status(job, FINAL, timeout=60) == "error"
     errors = job.logs(level="error")
     assert errors and all(entry["message"] for entry in errors), errors
+    with pytest.raises(OpenEoApiError) as raised:
+        job.get_results().get_metadata()
+    assert raised.value.http_status_code == 424
+    assert errors[-1]["message"] in raised.value.message
     job.delete()
 
 

@@ -14,6 +14,7 @@ OWN_CODES = {
     "TooManyRequests",
     "PayloadTooLarge",
     "RangeNotSatisfiable",
+    "JobFailed",
     "BadRequest",
 }
 

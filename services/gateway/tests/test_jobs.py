@@ -169,7 +169,10 @@ class FakeJobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         self, request: pb.JobRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetResultsResponse:
         self.requests.append(request)
-        if self._owned(request.owner, request.job_id).status != "finished":
+        status = self._owned(request.owner, request.job_id).status
+        if status == "error":
+            raise errors.JobFailed(reason="band B99 does not exist")
+        if status != "finished":
             raise errors.JobNotFinished()
         return pb.GetResultsResponse(document_json=json.dumps(RESULTS))
 
@@ -505,13 +508,25 @@ async def test_results_are_the_services_document(
     assert check(response, "GET", "/jobs/{job_id}/results", 200) == RESULTS
 
 
-@pytest.mark.parametrize("status", ["created", "queued", "running", "error", "canceled"])
+@pytest.mark.parametrize("status", ["created", "queued", "running", "canceled"])
 async def test_results_of_an_unfinished_job(
     http: httpx.AsyncClient, jobs: FakeJobsServicer, bearer: Headers, status: str
 ) -> None:
     jobs.add(ALICE, status=status)
     response = await http.get(f"{API}/jobs/j-1/results", headers=bearer("alice"))
     assert check(response, "GET", "/jobs/{job_id}/results", 400)["code"] == "JobNotFinished"
+
+
+async def test_results_of_a_failed_job_are_its_last_error_as_a_log_entry(
+    http: httpx.AsyncClient, jobs: FakeJobsServicer, bearer: Headers
+) -> None:
+    jobs.add(ALICE, status="error")
+    response = await http.get(f"{API}/jobs/j-1/results", headers=bearer("alice"))
+    assert response.status_code == 424, response.text
+    entry = response.json()
+    validate_response("GET", "/jobs/{job_id}/results", 424, entry)  # a log_entry
+    assert entry["code"] == "JobFailed"
+    assert entry["level"] == "error" and "band B99 does not exist" in entry["message"]
 
 
 async def test_logs_with_level_and_next_link(

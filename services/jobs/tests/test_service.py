@@ -20,6 +20,7 @@ from eoplex_common.errors import (
     BadRequest,
     BudgetInvalid,
     CollectionNotFound,
+    JobFailed,
     JobLocked,
     JobNotFinished,
     JobNotFound,
@@ -362,10 +363,23 @@ def tif_asset(key: str, size: int) -> dict[str, Any]:
 
 async def test_results_are_refused_until_the_job_finished(service: RunningJobs) -> None:
     job_id = (await create(service)).job_id
-    for status in ("created", "queued", "running", "error", "canceled"):
+    for status in ("created", "queued", "running", "canceled"):
         await force_status(service, job_id, status)
         with pytest.raises(JobNotFinished):
             await service.jobs.GetResults(pb.JobRequest(owner=ALICE, job_id=job_id))
+
+
+async def test_results_of_a_failed_job_are_its_last_error(service: RunningJobs) -> None:
+    """HTTP 424 with the last error the job logged, as the spec asks for status `error`."""
+    job_id = (await create(service)).job_id
+    await force_status(service, job_id, "error")
+    with pytest.raises(JobFailed, match="no error message was recorded"):
+        await service.jobs.GetResults(pb.JobRequest(owner=ALICE, job_id=job_id))
+    await service.store.append_log(job_id, level="error", message="first failure")
+    await service.store.append_log(job_id, level="error", message="band B99 does not exist")
+    await service.store.append_log(job_id, level="info", message="cleaned up")
+    with pytest.raises(JobFailed, match="band B99 does not exist"):
+        await service.jobs.GetResults(pb.JobRequest(owner=ALICE, job_id=job_id))
 
 
 async def test_results_are_a_stac_item_whose_signed_urls_download_the_files(

@@ -6,7 +6,7 @@ the boundary (see `eoplex_common.grpc`) and the gateway renders them as
 `{id, code, message, links}` with `status` as the HTTP status. The spec's codes
 are checked against `specs/errors.json` by a test; the back-end's own codes
 (`ServiceUnavailable`, `TooManyRequests`, `PayloadTooLarge`, `RangeNotSatisfiable`,
-`BadRequest`) follow
+`JobFailed`, `BadRequest`) follow
 the spec's advice to add codes where none fits.
 """
 
@@ -565,3 +565,13 @@ class RangeNotSatisfiable(OpenEOError):
     code = "RangeNotSatisfiable"
     status = 416
     message_template = "The requested range is not satisfiable: the file has {size} bytes."
+
+
+@_register
+class JobFailed(OpenEOError):
+    """`GET /jobs/{job_id}/results` of a job whose status is `error` (HTTP 424): the
+    message is the job's last error; the gateway renders it as a log entry."""
+
+    code = "JobFailed"
+    status = 424
+    message_template = "The batch job failed: {reason}"

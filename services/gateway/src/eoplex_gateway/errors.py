@@ -14,7 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from eoplex_common.context import request_id
-from eoplex_common.errors import AuthenticationRequired, BadRequest, NotFound, OpenEOError
+from eoplex_common.errors import (
+    AuthenticationRequired,
+    BadRequest,
+    JobFailed,
+    NotFound,
+    OpenEOError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +30,9 @@ def error_response(
 ) -> JSONResponse:
     """The openEO error body; its `id` is the request id, so users can quote it to operators."""
     body = {"id": request_id.get(), "code": error.code, "message": error.message, "links": []}
+    if isinstance(error, JobFailed):
+        # The spec answers a failed job's results with its last error as a log entry.
+        body["level"] = "error"
     all_headers = {**error.headers, **(headers or {})}
     if isinstance(error, AuthenticationRequired):
         # RFC 7235: a 401 names the scheme to use; routes choose it via the `challenge` param.

@@ -21,6 +21,7 @@ from minio.deleteobjects import DeleteObject
 from eoplex_common.errors import (
     BadRequest,
     BudgetInvalid,
+    JobFailed,
     JobLocked,
     JobNotFinished,
     JobNotFound,
@@ -359,9 +360,13 @@ class JobsService:
     async def results(self, owner: Owner, job_id: str) -> Document:
         """`GET /jobs/{job_id}/results`: the STAC Item with freshly presigned asset URLs.
 
-        Raises JobNotFound, JobNotFinished (any status but finished).
+        Raises JobNotFound, JobFailed (status error, with the job's last error message),
+        JobNotFinished (any other status but finished).
         """
         job = await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+        if job["status"] == "error":
+            last = await self.store.last_log(job_id, level="error")
+            raise JobFailed(reason=last["message"] if last else "no error message was recorded")
         if job["status"] != "finished":
             raise JobNotFinished()
         expires = datetime.now(UTC) + self.result_objects.expiry

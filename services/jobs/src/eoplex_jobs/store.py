@@ -181,6 +181,12 @@ class JobStore:
         cursor = cursor.sort("seq", ASCENDING)
         return [record async for record in (cursor.limit(limit) if limit > 0 else cursor)]
 
+    async def last_log(self, job_id: str, *, level: str) -> Document | None:
+        """The job's most recent log record of `level`, or None."""
+        cursor = self.log_records.find({"job_id": job_id, "level": level})
+        records = [record async for record in cursor.sort("seq", DESCENDING).limit(1)]
+        return records[0] if records else None
+
     async def delete(self, job_id: str) -> None:
         """Remove the job and its logs."""
         await self.jobs.delete_one({"_id": job_id})
