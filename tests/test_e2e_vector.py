@@ -7,11 +7,14 @@ files (`<state>/demo-data`), not by the engine.
 
 import csv
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import openeo
+import pyarrow.parquet as pq
 import pyproj
 import pytest
 import rasterio
@@ -175,3 +178,42 @@ def test_a_missing_upload_is_file_not_found(connection: openeo.Connection) -> No
     with pytest.raises(OpenEoApiError) as raised:
         uploaded(connection, "vector/none.geojson").download(format="GeoJSON")
     assert raised.value.code == "FileNotFound"
+
+
+def test_a_batch_job_writes_the_means_as_geoparquet(
+    connection: openeo.Connection, local_stack: LocalStack, tmp_path: Path
+) -> None:
+    job = aggregated(connection).create_job(out_format="Parquet", title="field means")
+    outcome: list[BaseException | None] = []
+
+    def start_and_wait() -> None:
+        try:
+            job.start_and_wait(print=lambda *_: None, max_poll_interval=1)
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    # A daemon: a job that never ends fails the test below instead of hanging the run.
+    threading.Thread(target=start_and_wait, daemon=True).start()
+    deadline = time.monotonic() + 90
+    while not outcome:
+        assert time.monotonic() < deadline, f"job still {job.status()} after 90 s"
+        time.sleep(0.2)
+    assert outcome == [None]
+
+    results = job.get_results()
+    (asset,) = results.get_metadata()["assets"].values()
+    assert asset["type"] == "application/vnd.apache.parquet"
+    downloaded = results.download_files(tmp_path / "out")
+    (path,) = [file for file in downloaded if file.suffix == ".parquet"]
+    table = pq.read_table(path)
+    assert json.loads(table.schema.metadata[b"geo"])["columns"]["geometry"]["encoding"] == "WKB"
+    columns = table.to_pydict()
+    expected = expected_means(local_stack)
+    assert columns["id"] == list(FIELDS) and columns["name"] == list(FIELDS)
+    for row, name in enumerate(columns["id"]):
+        for date in DATES:
+            for band in ("B04", "B08"):
+                value = columns[f"{date}T00:00:00Z {band}"][row]
+                assert value == pytest.approx(expected[(name, date, band)], rel=1e-6)
+    job.delete()
