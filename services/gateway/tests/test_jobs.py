@@ -263,6 +263,7 @@ async def test_create_job_answers_201_with_location_and_identifier(
     assert (request.title, request.description, request.plan) == ("ndvi", "max NDVI", "free")
     assert request.budget == 12.5
     assert json.loads(request.job_options_json) == {"memory": "2Gi", "driver-cores": 2}
+    assert request.log_level == "info"
 
 
 async def test_create_job_without_optional_members(

@@ -463,7 +463,7 @@ async def test_urls_are_signed_for_the_public_endpoint(infrastructure: Infrastru
 async def test_logs_are_filtered_paged_and_available_while_queued_and_running(
     service: RunningJobs,
 ) -> None:
-    job_id = (await create(service)).job_id
+    job_id = (await create(service, log_level="debug")).job_id
 
     async def logs(**fields: Any) -> tuple[list[tuple[str, str]], str, str]:
         response = await service.jobs.GetLogs(
@@ -534,3 +534,21 @@ async def test_the_job_spec_is_given_without_owner_check(service: RunningJobs) -
     assert json.loads(spec.job.process_json) == ABSOLUTE
     with pytest.raises(JobNotFound):
         await service.jobs.GetJobSpec(pb.JobIdRequest(job_id="j-" + "0" * 24))
+
+
+async def test_a_job_keeps_log_entries_from_its_log_level_on(service: RunningJobs) -> None:
+    """`log_level` (default info) is the least severe level a job stores; PATCH changes it."""
+    job = await create(service)
+    assert job.log_level == "info"
+    await service.store.append_log(job.job_id, level="debug", message="dropped")
+    await service.store.append_log(job.job_id, level="info", message="kept")
+    request = pb.UpdateJobRequest(
+        owner=ALICE, job_id=job.job_id, fields=["log_level"], log_level="error"
+    )
+    assert (await service.jobs.UpdateJob(request)).log_level == "error"
+    await service.store.append_log(job.job_id, level="warning", message="dropped too")
+    await service.store.append_log(job.job_id, level="error", message="failed")
+    response = await service.jobs.GetLogs(pb.GetLogsRequest(owner=ALICE, job_id=job.job_id))
+    assert [json.loads(text)["message"] for text in response.logs_json] == ["kept", "failed"]
+    with pytest.raises(BadRequest):
+        await create(service, log_level="loud")

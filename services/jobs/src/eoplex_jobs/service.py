@@ -37,7 +37,17 @@ from eoplex_jobs.store import ACTIVE_STATUSES, LOG_LEVELS, Document, JobStore
 
 # A job can be edited or started again in these statuses.
 STARTABLE_STATUSES = ("created", "canceled", "error")
-EDITABLE_FIELDS = ("title", "description", "process_json", "plan", "budget", "job_options_json")
+EDITABLE_FIELDS = (
+    "title",
+    "description",
+    "process_json",
+    "plan",
+    "budget",
+    "job_options_json",
+    "log_level",
+)
+# The openEO default of `log_level` (min_log_level_default).
+DEFAULT_LOG_LEVEL = "info"
 
 
 class ProcessValidator(Protocol):
@@ -93,6 +103,8 @@ class JobDraft:
     plan: str = ""
     budget: float = 0.0
     job_options_json: str = ""
+    # The least severe log level the job keeps; empty for the spec's default, info.
+    log_level: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,6 +195,11 @@ def _decode_token(token: str) -> tuple[datetime, str]:
         raise BadRequest(reason="the page token is invalid") from None
 
 
+def _log_level(level: str) -> str:
+    """A job's `log_level`: BadRequest unless a level or empty (the default, info)."""
+    return _levels_from(level or DEFAULT_LOG_LEVEL)[0]
+
+
 def _levels_from(level: str) -> tuple[str, ...]:
     if level not in LOG_LEVELS:
         raise BadRequest(reason=f"unknown log level {level!r}")
@@ -250,6 +267,7 @@ class JobsService:
                 "plan": draft.plan or None,
                 "budget": _budget(draft.budget),
                 "job_options": _parse_job_options(draft.job_options_json),
+                "log_level": _log_level(draft.log_level),
             }
         )
 
@@ -299,6 +317,8 @@ class JobsService:
             changes["budget"] = _budget(draft.budget)
         if "job_options_json" in fields:
             changes["job_options"] = _parse_job_options(draft.job_options_json)
+        if "log_level" in fields:
+            changes["log_level"] = _log_level(draft.log_level)
         editable = ("created", "canceled", "error", "finished")
         updated = await self.store.update_in_status(job_id, statuses=editable, fields=changes)
         if updated is None:

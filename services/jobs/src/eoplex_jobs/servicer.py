@@ -39,6 +39,7 @@ def job_message(job: dict[str, Any], *, with_process: bool = True) -> pb.Job:
         budget=float(job.get("budget") or 0.0),
         usage_json=json.dumps(job["usage"]) if job.get("usage") else "",
         job_options_json=json.dumps(job.get("job_options") or {}),
+        log_level=job.get("log_level") or "info",
     )
 
 
@@ -50,6 +51,7 @@ def _draft(request: pb.CreateJobRequest | pb.UpdateJobRequest) -> JobDraft:
         plan=request.plan,
         budget=request.budget,
         job_options_json=request.job_options_json,
+        log_level=request.log_level,
     )
 
 

@@ -143,10 +143,13 @@ class JobStore:
         time: datetime | None = None,
         event_id: str | None = None,
     ) -> bool:
-        """Add a log record with the job's next sequence number; False if the job is gone
-        or the record with this `event_id` (a redelivered event) is already stored."""
+        """Add a log record with the job's next sequence number; False if the job is gone,
+        keeps no record of this `level` (its `log_level` is more severe), or the record
+        with this `event_id` (a redelivered event) is already stored."""
+        rank = LOG_LEVELS.index(level) if level in LOG_LEVELS else len(LOG_LEVELS)
+        more_severe = LOG_LEVELS[rank + 1 :]
         job = await self.jobs.find_one_and_update(
-            {"_id": job_id},
+            {"_id": job_id, "log_level": {"$nin": list(more_severe)}},
             {"$inc": {"log_seq": 1}},
             projection={"log_seq": 1},
             return_document=ReturnDocument.AFTER,

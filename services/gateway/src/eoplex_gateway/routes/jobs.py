@@ -36,6 +36,7 @@ UPDATABLE = {
     "plan": "plan",
     "budget": "budget",
     "job_options": "job_options_json",
+    "log_level": "log_level",
 }
 
 
@@ -103,6 +104,7 @@ def create_request(body: dict[str, Any], owner: pb.Owner) -> pb.CreateJobRequest
         plan=_text(body, "plan"),
         budget=_budget(body),
         job_options_json=json.dumps(job_options_of(body)),
+        log_level=body.get("log_level") or "",
     )
 
 
@@ -130,6 +132,8 @@ def update_request(body: dict[str, Any], owner: pb.Owner, job_id: str) -> pb.Upd
         request.budget = _budget(body)
     if "job_options" in given:
         request.job_options_json = json.dumps(_options(body["job_options"]))
+    if "log_level" in given:
+        request.log_level = body["log_level"] or ""
     return request
 
 

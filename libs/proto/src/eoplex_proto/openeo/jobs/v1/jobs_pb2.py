@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19openeo/jobs/v1/jobs.proto\x12\x0eopeneo.jobs.v1\"+\n\x05Owner\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"\xee\x01\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x14\n\x0cprocess_json\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x10\n\x08progress\x18\x06 \x01(\x01\x12\x0f\n\x07\x63reated\x18\x07 \x01(\t\x12\x0f\n\x07updated\x18\x08 \x01(\t\x12\x0c\n\x04plan\x18\t \x01(\t\x12\r\n\x05\x63osts\x18\n \x01(\x01\x12\x0e\n\x06\x62udget\x18\x0b \x01(\x01\x12\x12\n\nusage_json\x18\x0c \x01(\t\x12\x18\n\x10job_options_json\x18\r \x01(\t\"\xaa\x01\n\x10\x43reateJobRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x14\n\x0cprocess_json\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0c\n\x04plan\x18\x05 \x01(\t\x12\x0e\n\x06\x62udget\x18\x06 \x01(\x01\x12\x18\n\x10job_options_json\x18\x07 \x01(\t\"Z\n\x0fListJobsRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"N\n\x10ListJobsResponse\x12!\n\x04jobs\x18\x01 \x03(\x0b\x32\x13.openeo.jobs.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"B\n\nJobRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"\xca\x01\n\x10UpdateJobRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ields\x18\x03 \x03(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x14\n\x0cprocess_json\x18\x06 \x01(\t\x12\x0c\n\x04plan\x18\x07 \x01(\t\x12\x0e\n\x06\x62udget\x18\x08 \x01(\x01\x12\x18\n\x10job_options_json\x18\t \x01(\t\"\x07\n\x05\x45mpty\"+\n\x12GetResultsResponse\x12\x15\n\rdocument_json\x18\x01 \x01(\t\"t\n\x0eGetLogsRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\t\x12\r\n\x05level\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\"H\n\x0fGetLogsResponse\x12\x11\n\tlogs_json\x18\x01 \x03(\t\x12\x13\n\x0bnext_offset\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\t\")\n\x10\x45stimateResponse\x12\x15\n\restimate_json\x18\x01 \x01(\t\"\x1e\n\x0cJobIdRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"Q\n\x07JobSpec\x12 \n\x03job\x18\x01 \x01(\x0b\x32\x13.openeo.jobs.v1.Job\x12$\n\x05owner\x18\x02 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner2\x8a\x06\n\x0bJobsService\x12\x42\n\tCreateJob\x12 .openeo.jobs.v1.CreateJobRequest\x1a\x13.openeo.jobs.v1.Job\x12M\n\x08ListJobs\x12\x1f.openeo.jobs.v1.ListJobsRequest\x1a .openeo.jobs.v1.ListJobsResponse\x12\x39\n\x06GetJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x13.openeo.jobs.v1.Job\x12\x42\n\tUpdateJob\x12 .openeo.jobs.v1.UpdateJobRequest\x1a\x13.openeo.jobs.v1.Job\x12>\n\tDeleteJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x15.openeo.jobs.v1.Empty\x12=\n\x08StartJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x15.openeo.jobs.v1.Empty\x12>\n\tCancelJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x15.openeo.jobs.v1.Empty\x12L\n\nGetResults\x12\x1a.openeo.jobs.v1.JobRequest\x1a\".openeo.jobs.v1.GetResultsResponse\x12J\n\x07GetLogs\x12\x1e.openeo.jobs.v1.GetLogsRequest\x1a\x1f.openeo.jobs.v1.GetLogsResponse\x12K\n\x0b\x45stimateJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a .openeo.jobs.v1.EstimateResponse\x12\x43\n\nGetJobSpec\x12\x1c.openeo.jobs.v1.JobIdRequest\x1a\x17.openeo.jobs.v1.JobSpecb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19openeo/jobs/v1/jobs.proto\x12\x0eopeneo.jobs.v1\"+\n\x05Owner\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"\x81\x02\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x14\n\x0cprocess_json\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x10\n\x08progress\x18\x06 \x01(\x01\x12\x0f\n\x07\x63reated\x18\x07 \x01(\t\x12\x0f\n\x07updated\x18\x08 \x01(\t\x12\x0c\n\x04plan\x18\t \x01(\t\x12\r\n\x05\x63osts\x18\n \x01(\x01\x12\x0e\n\x06\x62udget\x18\x0b \x01(\x01\x12\x12\n\nusage_json\x18\x0c \x01(\t\x12\x18\n\x10job_options_json\x18\r \x01(\t\x12\x11\n\tlog_level\x18\x0e \x01(\t\"\xbd\x01\n\x10\x43reateJobRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x14\n\x0cprocess_json\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0c\n\x04plan\x18\x05 \x01(\t\x12\x0e\n\x06\x62udget\x18\x06 \x01(\x01\x12\x18\n\x10job_options_json\x18\x07 \x01(\t\x12\x11\n\tlog_level\x18\x08 \x01(\t\"Z\n\x0fListJobsRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"N\n\x10ListJobsResponse\x12!\n\x04jobs\x18\x01 \x03(\x0b\x32\x13.openeo.jobs.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"B\n\nJobRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"\xdd\x01\n\x10UpdateJobRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ields\x18\x03 \x03(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x14\n\x0cprocess_json\x18\x06 \x01(\t\x12\x0c\n\x04plan\x18\x07 \x01(\t\x12\x0e\n\x06\x62udget\x18\x08 \x01(\x01\x12\x18\n\x10job_options_json\x18\t \x01(\t\x12\x11\n\tlog_level\x18\n \x01(\t\"\x07\n\x05\x45mpty\"+\n\x12GetResultsResponse\x12\x15\n\rdocument_json\x18\x01 \x01(\t\"t\n\x0eGetLogsRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\t\x12\r\n\x05level\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\"H\n\x0fGetLogsResponse\x12\x11\n\tlogs_json\x18\x01 \x03(\t\x12\x13\n\x0bnext_offset\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\t\")\n\x10\x45stimateResponse\x12\x15\n\restimate_json\x18\x01 \x01(\t\"\x1e\n\x0cJobIdRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"Q\n\x07JobSpec\x12 \n\x03job\x18\x01 \x01(\x0b\x32\x13.openeo.jobs.v1.Job\x12$\n\x05owner\x18\x02 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner2\x8a\x06\n\x0bJobsService\x12\x42\n\tCreateJob\x12 .openeo.jobs.v1.CreateJobRequest\x1a\x13.openeo.jobs.v1.Job\x12M\n\x08ListJobs\x12\x1f.openeo.jobs.v1.ListJobsRequest\x1a .openeo.jobs.v1.ListJobsResponse\x12\x39\n\x06GetJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x13.openeo.jobs.v1.Job\x12\x42\n\tUpdateJob\x12 .openeo.jobs.v1.UpdateJobRequest\x1a\x13.openeo.jobs.v1.Job\x12>\n\tDeleteJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x15.openeo.jobs.v1.Empty\x12=\n\x08StartJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x15.openeo.jobs.v1.Empty\x12>\n\tCancelJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x15.openeo.jobs.v1.Empty\x12L\n\nGetResults\x12\x1a.openeo.jobs.v1.JobRequest\x1a\".openeo.jobs.v1.GetResultsResponse\x12J\n\x07GetLogs\x12\x1e.openeo.jobs.v1.GetLogsRequest\x1a\x1f.openeo.jobs.v1.GetLogsResponse\x12K\n\x0b\x45stimateJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a .openeo.jobs.v1.EstimateResponse\x12\x43\n\nGetJobSpec\x12\x1c.openeo.jobs.v1.JobIdRequest\x1a\x17.openeo.jobs.v1.JobSpecb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,31 +34,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OWNER']._serialized_start=45
   _globals['_OWNER']._serialized_end=88
   _globals['_JOB']._serialized_start=91
-  _globals['_JOB']._serialized_end=329
-  _globals['_CREATEJOBREQUEST']._serialized_start=332
-  _globals['_CREATEJOBREQUEST']._serialized_end=502
-  _globals['_LISTJOBSREQUEST']._serialized_start=504
-  _globals['_LISTJOBSREQUEST']._serialized_end=594
-  _globals['_LISTJOBSRESPONSE']._serialized_start=596
-  _globals['_LISTJOBSRESPONSE']._serialized_end=674
-  _globals['_JOBREQUEST']._serialized_start=676
-  _globals['_JOBREQUEST']._serialized_end=742
-  _globals['_UPDATEJOBREQUEST']._serialized_start=745
-  _globals['_UPDATEJOBREQUEST']._serialized_end=947
-  _globals['_EMPTY']._serialized_start=949
-  _globals['_EMPTY']._serialized_end=956
-  _globals['_GETRESULTSRESPONSE']._serialized_start=958
-  _globals['_GETRESULTSRESPONSE']._serialized_end=1001
-  _globals['_GETLOGSREQUEST']._serialized_start=1003
-  _globals['_GETLOGSREQUEST']._serialized_end=1119
-  _globals['_GETLOGSRESPONSE']._serialized_start=1121
-  _globals['_GETLOGSRESPONSE']._serialized_end=1193
-  _globals['_ESTIMATERESPONSE']._serialized_start=1195
-  _globals['_ESTIMATERESPONSE']._serialized_end=1236
-  _globals['_JOBIDREQUEST']._serialized_start=1238
-  _globals['_JOBIDREQUEST']._serialized_end=1268
-  _globals['_JOBSPEC']._serialized_start=1270
-  _globals['_JOBSPEC']._serialized_end=1351
-  _globals['_JOBSSERVICE']._serialized_start=1354
-  _globals['_JOBSSERVICE']._serialized_end=2132
+  _globals['_JOB']._serialized_end=348
+  _globals['_CREATEJOBREQUEST']._serialized_start=351
+  _globals['_CREATEJOBREQUEST']._serialized_end=540
+  _globals['_LISTJOBSREQUEST']._serialized_start=542
+  _globals['_LISTJOBSREQUEST']._serialized_end=632
+  _globals['_LISTJOBSRESPONSE']._serialized_start=634
+  _globals['_LISTJOBSRESPONSE']._serialized_end=712
+  _globals['_JOBREQUEST']._serialized_start=714
+  _globals['_JOBREQUEST']._serialized_end=780
+  _globals['_UPDATEJOBREQUEST']._serialized_start=783
+  _globals['_UPDATEJOBREQUEST']._serialized_end=1004
+  _globals['_EMPTY']._serialized_start=1006
+  _globals['_EMPTY']._serialized_end=1013
+  _globals['_GETRESULTSRESPONSE']._serialized_start=1015
+  _globals['_GETRESULTSRESPONSE']._serialized_end=1058
+  _globals['_GETLOGSREQUEST']._serialized_start=1060
+  _globals['_GETLOGSREQUEST']._serialized_end=1176
+  _globals['_GETLOGSRESPONSE']._serialized_start=1178
+  _globals['_GETLOGSRESPONSE']._serialized_end=1250
+  _globals['_ESTIMATERESPONSE']._serialized_start=1252
+  _globals['_ESTIMATERESPONSE']._serialized_end=1293
+  _globals['_JOBIDREQUEST']._serialized_start=1295
+  _globals['_JOBIDREQUEST']._serialized_end=1325
+  _globals['_JOBSPEC']._serialized_start=1327
+  _globals['_JOBSPEC']._serialized_end=1408
+  _globals['_JOBSSERVICE']._serialized_start=1411
+  _globals['_JOBSSERVICE']._serialized_end=2189
 # @@protoc_insertion_point(module_scope)

@@ -15,7 +15,7 @@ class Owner(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., tenant_id: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("job_id", "title", "description", "process_json", "status", "progress", "created", "updated", "plan", "costs", "budget", "usage_json", "job_options_json")
+    __slots__ = ("job_id", "title", "description", "process_json", "status", "progress", "created", "updated", "plan", "costs", "budget", "usage_json", "job_options_json", "log_level")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +29,7 @@ class Job(_message.Message):
     BUDGET_FIELD_NUMBER: _ClassVar[int]
     USAGE_JSON_FIELD_NUMBER: _ClassVar[int]
     JOB_OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     title: str
     description: str
@@ -42,10 +43,11 @@ class Job(_message.Message):
     budget: float
     usage_json: str
     job_options_json: str
-    def __init__(self, job_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., status: _Optional[str] = ..., progress: _Optional[float] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., plan: _Optional[str] = ..., costs: _Optional[float] = ..., budget: _Optional[float] = ..., usage_json: _Optional[str] = ..., job_options_json: _Optional[str] = ...) -> None: ...
+    log_level: str
+    def __init__(self, job_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., status: _Optional[str] = ..., progress: _Optional[float] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., plan: _Optional[str] = ..., costs: _Optional[float] = ..., budget: _Optional[float] = ..., usage_json: _Optional[str] = ..., job_options_json: _Optional[str] = ..., log_level: _Optional[str] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
-    __slots__ = ("owner", "process_json", "title", "description", "plan", "budget", "job_options_json")
+    __slots__ = ("owner", "process_json", "title", "description", "plan", "budget", "job_options_json", "log_level")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     PROCESS_JSON_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +55,7 @@ class CreateJobRequest(_message.Message):
     PLAN_FIELD_NUMBER: _ClassVar[int]
     BUDGET_FIELD_NUMBER: _ClassVar[int]
     JOB_OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
     owner: Owner
     process_json: str
     title: str
@@ -60,7 +63,8 @@ class CreateJobRequest(_message.Message):
     plan: str
     budget: float
     job_options_json: str
-    def __init__(self, owner: _Optional[_Union[Owner, _Mapping]] = ..., process_json: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., plan: _Optional[str] = ..., budget: _Optional[float] = ..., job_options_json: _Optional[str] = ...) -> None: ...
+    log_level: str
+    def __init__(self, owner: _Optional[_Union[Owner, _Mapping]] = ..., process_json: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., plan: _Optional[str] = ..., budget: _Optional[float] = ..., job_options_json: _Optional[str] = ..., log_level: _Optional[str] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
     __slots__ = ("owner", "limit", "page_token")
@@ -89,7 +93,7 @@ class JobRequest(_message.Message):
     def __init__(self, owner: _Optional[_Union[Owner, _Mapping]] = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class UpdateJobRequest(_message.Message):
-    __slots__ = ("owner", "job_id", "fields", "title", "description", "process_json", "plan", "budget", "job_options_json")
+    __slots__ = ("owner", "job_id", "fields", "title", "description", "process_json", "plan", "budget", "job_options_json", "log_level")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
@@ -99,6 +103,7 @@ class UpdateJobRequest(_message.Message):
     PLAN_FIELD_NUMBER: _ClassVar[int]
     BUDGET_FIELD_NUMBER: _ClassVar[int]
     JOB_OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
+    LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
     owner: Owner
     job_id: str
     fields: _containers.RepeatedScalarFieldContainer[str]
@@ -108,7 +113,8 @@ class UpdateJobRequest(_message.Message):
     plan: str
     budget: float
     job_options_json: str
-    def __init__(self, owner: _Optional[_Union[Owner, _Mapping]] = ..., job_id: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., plan: _Optional[str] = ..., budget: _Optional[float] = ..., job_options_json: _Optional[str] = ...) -> None: ...
+    log_level: str
+    def __init__(self, owner: _Optional[_Union[Owner, _Mapping]] = ..., job_id: _Optional[str] = ..., fields: _Optional[_Iterable[str]] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., plan: _Optional[str] = ..., budget: _Optional[float] = ..., job_options_json: _Optional[str] = ..., log_level: _Optional[str] = ...) -> None: ...
 
 class Empty(_message.Message):
     __slots__ = ()
