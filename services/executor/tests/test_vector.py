@@ -3,6 +3,7 @@ computed here from pixel centres (shapely), and the vector output formats parsed
 
 import csv
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -377,8 +378,6 @@ def test_many_geometries_are_aggregated_quickly(env: Environment) -> None:
     sizes = rng.uniform(5, 100, size=(2000, 1))
     boxes = shapely.box(corners[:, 0], corners[:, 1], *(corners + sizes).T)
     vectors = VectorCube(tuple(boxes), CRS)
-
-    import time
 
     started = time.perf_counter()
     fast = aggregate(env, cube, vectors, reducer("mean")).values.values

@@ -79,7 +79,8 @@ def zones(geometries: Sequence[BaseGeometry], x: np.ndarray, y: np.ndarray) -> Z
                 pixels.append(flat)
     owner = np.concatenate(owners) if owners else np.empty(0, dtype=np.int64)
     flat = np.concatenate(pixels) if pixels else np.empty(0, dtype=np.int64)
-    sort = np.lexsort((flat, owner))
+    # Stable: within a geometry, pixels stay in tile order (reducers see them unordered).
+    sort = np.argsort(owner, kind="stable")
     counts = np.bincount(owner, minlength=len(geometries)).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     return Zones(window, (height, width), flat[sort], starts, counts)
