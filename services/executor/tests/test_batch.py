@@ -270,7 +270,12 @@ async def test_finished_job_reports_assets_and_usage_and_uploads_per_date_gtiffs
             "proj:transform": [10.0, 0.0, WEST, 0.0, -10.0, NORTH],
             "proj:bbox": [WEST, NORTH - 10 * SIZE, WEST + 10 * SIZE, NORTH],
             "bands": [{"name": band, "data_type": "float32", "nodata": "nan"} for band in BANDS],
+            "bbox": asset["bbox"],
         }
+        # The footprint in WGS 84, for the results Item: UTM 32N near 11.2 E, 46.5 N.
+        west, south, east, north = asset["bbox"]
+        assert 11.2 < west < east < 11.3 and 46.5 < south < north < 46.6
+        assert (east - west) * 75_000 == pytest.approx(10 * SIZE, rel=0.05)
         content_type = harness.s3.stat_object(BUCKET, key).content_type
         assert content_type == asset["type"]
         local = tmp_path / asset["name"]

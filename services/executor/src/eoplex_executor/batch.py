@@ -31,6 +31,7 @@ import dask
 import rasterio
 from dask.callbacks import Callback
 from minio import Minio
+from rasterio.warp import transform_bounds
 
 from eoplex_common import job_events
 from eoplex_common.context import request_id
@@ -306,7 +307,15 @@ def _raster_metadata(path: Path) -> dict[str, Any]:
             "proj:transform": list(dataset.transform)[:6],
             "proj:bbox": list(dataset.bounds),
             "bands": bands,
+            # WGS 84, for the results Item's bbox and geometry.
+            **({"bbox": _wgs84_bounds(dataset)} if dataset.crs else {}),
         }
+
+
+def _wgs84_bounds(dataset: Any) -> list[float]:
+    """A dataset's bounds in WGS 84 (edges densified, since they bend when reprojected)."""
+    bounds = transform_bounds(dataset.crs, "EPSG:4326", *dataset.bounds, densify_pts=21)
+    return [round(value, 9) for value in bounds]
 
 
 def job_usage(
