@@ -16,6 +16,14 @@ def link(href: str, rel: str, media_type: str = JSON, **extra: str) -> dict[str,
     return {"href": href, "rel": rel, "type": media_type, **extra}
 
 
+def page_links(base: str, *, limit: int | None, next_token: str) -> list[dict[str, str]]:
+    """The `self` link of a listing and, when there is a next page, its `next` link."""
+    links = [link(base, "self")]
+    if next_token:
+        links.append(link(page_url(base, limit=limit, token=next_token), "next"))
+    return links
+
+
 def page_url(base: str, *, limit: int | None, token: str) -> str:
     """A page link carrying the opaque token as `?token=`."""
     query = {"limit": limit, "token": token} if limit else {"token": token}

@@ -24,7 +24,7 @@ from eoplex_common.errors import BadRequest, OpenEOError, RangeNotSatisfiable
 from eoplex_gateway.backends import Backends
 from eoplex_gateway.dependencies import Principal, Services, Settings
 from eoplex_gateway.errors import error_response
-from eoplex_gateway.links import Limit, Token, link, page_url
+from eoplex_gateway.links import Limit, Token, page_links
 from eoplex_gateway.middleware import PATH_AS_SENT
 from eoplex_gateway.urls import API_PREFIX, api_url
 from eoplex_proto.openeo.auth.v1 import auth_pb2
@@ -62,9 +62,7 @@ def build_files_page(
 ) -> dict[str, Any]:
     """`GET /files`: one page of the caller's files and its `next` link."""
     base = f"{root}files"
-    links = [link(base, "self")]
-    if response.next_page_token:
-        links.append(link(page_url(base, limit=limit, token=response.next_page_token), "next"))
+    links = page_links(base, limit=limit, next_token=response.next_page_token)
     return {"files": [file_document(info) for info in response.files], "links": links}
 
 

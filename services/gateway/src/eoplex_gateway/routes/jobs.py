@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from eoplex_common.errors import BadRequest
 from eoplex_gateway.dependencies import Principal, Services, Settings
-from eoplex_gateway.links import Limit, Token, link, page_url
+from eoplex_gateway.links import Limit, Token, link, page_links
 from eoplex_gateway.routes.results import process_of
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.auth.v1 import auth_pb2
@@ -170,9 +170,7 @@ def build_jobs_page(
 ) -> dict[str, Any]:
     """`GET /jobs`: one page of the caller's jobs and its `next` link."""
     base = f"{root}jobs"
-    links = [link(base, "self")]
-    if response.next_page_token:
-        links.append(link(page_url(base, limit=limit, token=response.next_page_token), "next"))
+    links = page_links(base, limit=limit, next_token=response.next_page_token)
     return {"jobs": [build_job(job, full=False) for job in response.jobs], "links": links}
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 
 from eoplex_gateway.dependencies import Principal, Services, Settings
-from eoplex_gateway.links import Limit, Token, link, page_url
+from eoplex_gateway.links import Limit, Token, page_links
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
@@ -32,9 +32,7 @@ def build_user_processes_page(
 ) -> dict[str, Any]:
     """`GET /process_graphs`: one page of the caller's processes and its `next` link."""
     base = f"{root}process_graphs"
-    links = [link(base, "self")]
-    if response.next_page_token:
-        links.append(link(page_url(base, limit=limit, token=response.next_page_token), "next"))
+    links = page_links(base, limit=limit, next_token=response.next_page_token)
     return {"processes": [json.loads(text) for text in response.processes_json], "links": links}
 
 

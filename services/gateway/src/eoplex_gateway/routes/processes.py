@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
 from eoplex_gateway.dependencies import Principal, Services, Settings
-from eoplex_gateway.links import Limit, Token, link, page_url
+from eoplex_gateway.links import Limit, Token, page_links
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
 
@@ -22,9 +22,7 @@ def build_processes_page(
 ) -> dict[str, Any]:
     """`GET /processes`: one page of process specifications and its `next` link."""
     base = f"{root}processes"
-    links = [link(base, "self")]
-    if response.next_page_token:
-        links.append(link(page_url(base, limit=limit, token=response.next_page_token), "next"))
+    links = page_links(base, limit=limit, next_token=response.next_page_token)
     return {"processes": [json.loads(text) for text in response.processes_json], "links": links}
 
 
