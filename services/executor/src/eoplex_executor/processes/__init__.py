@@ -16,6 +16,7 @@ from eoplex_executor.processes import (  # noqa: F401
     resampling,
     reshaping,
     saving,
+    stac,
     temporal_resampling,
     text,
     udf,

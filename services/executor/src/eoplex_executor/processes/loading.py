@@ -198,7 +198,7 @@ def collection_grid(dimensions: Mapping[str, Any], spatial_extent: Any) -> Grid:
         )
     (west, east), (south, north) = x["extent"], y["extent"]
     if spatial_extent is not None:
-        minx, miny, maxx, maxy = _extent_bounds(spatial_extent, crs)
+        minx, miny, maxx, maxy = extent_bounds(spatial_extent, crs)
         west, south = max(west, minx), max(south, miny)
         east, north = min(east, maxx), min(north, maxy)
         if west >= east or south >= north:
@@ -222,7 +222,7 @@ def collection_grid(dimensions: Mapping[str, Any], spatial_extent: Any) -> Grid:
     )
 
 
-def _extent_bounds(extent: Any, crs: str) -> tuple[float, float, float, float]:
+def extent_bounds(extent: Any, crs: str) -> tuple[float, float, float, float]:
     """minx, miny, maxx, maxy in `crs` of a bounding box or of GeoJSON geometries."""
     if isinstance(extent, Mapping) and "west" in extent:
         try:

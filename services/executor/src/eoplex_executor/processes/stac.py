@@ -1,0 +1,658 @@
+"""load_stac: a static STAC catalog, collection or item, or a STAC API collection, as a cube.
+
+Where the STAC documents come from (`url`):
+
+- an `http(s)://` URL, read with httpx (`StacSettings.timeout_seconds`, documents of at
+  most `max_document_bytes`);
+- a local path (or `file://` URL) only inside a directory of
+  `OPENEO_EXECUTOR_STAC_LOCAL_ROOTS` (paths separated by `:`; empty by default, so no
+  server path is readable unless an operator allows it). Local asset files are held to
+  the same roots, whichever catalog names them.
+
+A Collection with an `items` link is a STAC API collection: its items are searched on
+the API's `/search` (POST, or GET where POST is refused) with the bbox and datetime of
+the extents, page by page. Any other Catalog or Collection is walked through its
+`child` and `item` links; a FeatureCollection is taken as an item list; an Item as it is.
+
+Items become a cube exactly as in load_collection (`cube_from_sources`): the grid is the
+collection's `cube:dimensions` when it has a regular x/y grid, otherwise the grid of the
+first item (its CRS and resolution), extended over every selected item and cropped to
+`spatial_extent`. A band is a single-band data asset (named by its band's `name`, else
+its key) or one band of a multi-band asset (`eo:bands` / `bands`). Assets are GeoTIFFs
+(COGs read window by window) by http(s), on the back-end's S3 (`s3://` in the buckets
+of `OPENEO_EXECUTOR_STAC_S3_BUCKETS`, by default the ingested collections' bucket) or
+local within the allowed roots.
+"""
+
+import json
+import math
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpx
+import numpy as np
+import rasterio
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from pyproj import CRS, Transformer
+from rasterio.errors import RasterioError
+from rasterio.transform import Affine
+
+from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_executor.cube import RasterCube, parse_datetime
+from eoplex_executor.environment import Environment
+from eoplex_executor.processes.loading import (
+    Source,
+    band_info,
+    collection_grid,
+    cube_from_sources,
+    extent_bounds,
+    gdal_path,
+    matches_properties,
+    resolve_bands,
+    temporal_interval,
+)
+from eoplex_executor.registry import process
+
+PROCESS = "load_stac"
+GEOTIFF_EXTENSIONS = (".tif", ".tiff")
+SEARCH_PAGE_SIZE = 250
+MAX_CATALOG_DEPTH = 8
+
+
+class StacSettings(BaseSettings):
+    """What load_stac may read (prefix `OPENEO_EXECUTOR_STAC_`), read from the environment of
+    the process that runs the graph (a synchronous worker or `run-job`) when it runs.
+
+    - `local_roots`: directories (separated by `:`) whose STAC documents and assets may be
+      read by local path or `file://` URL; empty: none.
+    - `s3_buckets`: buckets (separated by `,`) whose `s3://` assets may be read with the
+      back-end's S3 credentials; by default the ingested collections' bucket, which
+      load_collection serves to every user anyway.
+    - `timeout_seconds`, `max_document_bytes`: per STAC document fetched over http(s).
+    - `max_documents`, `max_items`: bounds of a static catalog walk and of a search.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="OPENEO_EXECUTOR_STAC_", extra="ignore")
+
+    local_roots: str = ""
+    s3_buckets: str = "eoplex-collections"
+    timeout_seconds: float = Field(30.0, gt=0)
+    max_document_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    max_documents: int = Field(2000, gt=0)
+    max_items: int = Field(10000, gt=0)
+
+    def roots(self) -> list[Path]:
+        """The allowed local directories, resolved (symbolic links followed)."""
+        return [Path(root).resolve() for root in self.local_roots.split(os.pathsep) if root]
+
+    def buckets(self) -> set[str]:
+        return {bucket.strip() for bucket in self.s3_buckets.split(",") if bucket.strip()}
+
+
+def _invalid(reason: str, parameter: str = "url") -> ProcessParameterInvalid:
+    return ProcessParameterInvalid(process=PROCESS, parameter=parameter, reason=reason)
+
+
+@process("load_stac", environment=True)
+def load_stac(
+    url: str,
+    spatial_extent: Any,
+    temporal_extent: Any,
+    bands: list[str] | None,
+    properties: Mapping[str, Callable[..., Any]] | None,
+    env: Environment,
+) -> RasterCube:
+    """openEO `load_stac`: the items of a static STAC catalog or a STAC API collection as a
+    lazy cube (t, bands, y, x), read as load_collection reads (see the module).
+
+    Raises ProcessParameterInvalid for a URL that is not http(s) or an allowed local path,
+    unreachable or oversized documents, JSON that is not STAC, assets outside what may be
+    read, unknown bands, malformed extents and when no item matches (NoDataAvailable);
+    ProcessGraphComplexity beyond the request's pixel limit.
+    """
+    settings = StacSettings()
+    with StacReader(settings) as reader, _as_load_stac():
+        location = reader.locate(url)
+        document = reader.read_json(location)
+        start, end = temporal_interval(temporal_extent)
+        box = extent_bounds(spatial_extent, "EPSG:4326") if spatial_extent is not None else None
+        collection, items = _find_items(reader, document, location, box, start, end)
+        items = [item for item in items if matches_properties(item.document, properties or {})]
+        if not items:
+            raise _invalid(
+                "NoDataAvailable: no STAC item matches the extents and properties.",
+                "temporal_extent",
+            )
+        info = _band_table(collection, items)
+        band_names = resolve_bands(bands, info) if bands else list(info)
+        items = [item for item in items if any(band in item.bands for band in band_names)]
+        if not items:
+            raise _invalid("NoDataAvailable: no STAC item has the requested bands.", "bands")
+        dimensions = _grid_dimensions(collection, items, band_names, settings)
+        grid = collection_grid(dimensions, spatial_extent)
+        dates, sources = _sources(items, band_names, info, settings)
+        name = str((collection or {}).get("id") or PROCESS)
+        return cube_from_sources(grid, dates, sources, band_names, info, env=env, name=name)
+
+
+@contextmanager
+def _as_load_stac() -> Iterator[None]:
+    """Errors of load_collection's shared machinery, named as errors of load_stac."""
+    try:
+        yield
+    except ProcessParameterInvalid as error:
+        if error.params.get("process") != "load_collection":
+            raise
+        parameter = str(error.params.get("parameter"))
+        raise _invalid(
+            str(error.params.get("reason")), "url" if parameter == "id" else parameter
+        ) from None
+
+
+# --- reading STAC documents -----------------------------------------------------------------
+
+
+class StacReader:
+    """Reads STAC documents by http(s) or from the allowed local roots, within the limits."""
+
+    def __init__(self, settings: StacSettings) -> None:
+        self.settings = settings
+        self.client = httpx.Client(
+            timeout=settings.timeout_seconds, follow_redirects=True, max_redirects=5
+        )
+        self.documents = 0
+
+    def __enter__(self) -> "StacReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+
+    def locate(self, href: str, base: str | None = None) -> str:
+        """See `locate`."""
+        return locate(href, base, self.settings)
+
+    def read_json(self, location: str) -> dict[str, Any]:
+        """The JSON object at `location` (see `locate`)."""
+        return self.request_json("GET", location)
+
+    def request_json(
+        self,
+        method: str,
+        location: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The JSON object a request answers, or ProcessParameterInvalid saying why not."""
+        self.documents += 1
+        if self.documents > self.settings.max_documents:
+            raise _invalid(
+                f"the catalog has more than {self.settings.max_documents} documents to read"
+            )
+        raw = self._fetch(method, location, body, params) if _is_http(location) else None
+        if raw is None:
+            raw = self._read_local(location)
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            raise _invalid(f"{location} is not JSON, so not a STAC document") from None
+        if not isinstance(document, dict):
+            raise _invalid(f"{location} is not a STAC document (a JSON object)")
+        return document
+
+    def _fetch(self, method: str, url: str, body: Any, params: Mapping[str, str] | None) -> bytes:
+        limit = self.settings.max_document_bytes
+        try:
+            with self.client.stream(method, url, json=body, params=params) as response:
+                if response.status_code != 200:
+                    raise HttpStatus(response.status_code, url)
+                content = bytearray()
+                for chunk in response.iter_bytes():
+                    content.extend(chunk)
+                    if len(content) > limit:
+                        raise _invalid(f"{url} is larger than {limit} bytes")
+                return bytes(content)
+        except httpx.HTTPError as error:
+            raise _invalid(f"cannot read {url}: {error.__class__.__name__}: {error}") from None
+
+    def _read_local(self, location: str) -> bytes:
+        path = local_path(location, self.settings)
+        try:
+            if path.stat().st_size > self.settings.max_document_bytes:
+                raise _invalid(
+                    f"{location} is larger than {self.settings.max_document_bytes} bytes"
+                )
+            return path.read_bytes()
+        except OSError as error:
+            raise _invalid(f"cannot read {location}: {error.strerror or error}") from None
+
+
+def locate(href: str, base: str | None, settings: StacSettings) -> str:
+    """An absolute http(s) URL or a resolved local path inside the allowed roots for `href`
+    (relative hrefs against `base`); ProcessParameterInvalid otherwise."""
+    if not isinstance(href, str) or not href:
+        raise _invalid("expected the URL of a STAC catalog, collection or item")
+    if base is not None and "://" not in href and not href.startswith("/"):
+        href = urljoin(base, href) if _is_http(base) else str(Path(base).parent / href)
+    if _is_http(href):
+        return href
+    if href.startswith("file://"):
+        href = unquote(urlsplit(href).path)
+    if not href.startswith("/"):
+        raise _invalid(f"{href!r} is neither an http(s) URL nor an absolute path")
+    return str(local_path(href, settings))
+
+
+def local_path(href: str, settings: StacSettings) -> Path:
+    """The resolved path, if it lies inside an allowed root (ProcessParameterInvalid)."""
+    path = Path(href).resolve()
+    if not any(path.is_relative_to(root) for root in settings.roots()):
+        raise _invalid(
+            "local paths are readable only inside the directories the operator allowed "
+            f"(OPENEO_EXECUTOR_STAC_LOCAL_ROOTS); {href!r} is not inside one"
+        )
+    return path
+
+
+class HttpStatus(ProcessParameterInvalid):
+    """A STAC document answered with an HTTP status other than 200."""
+
+    def __init__(self, status: int, url: str) -> None:
+        super().__init__(process=PROCESS, parameter="url", reason=f"{url} answered HTTP {status}")
+        self.status_code = status
+
+
+def _is_http(href: str) -> bool:
+    return href.lower().startswith(("http://", "https://"))
+
+
+def _link(document: Mapping[str, Any], rel: str) -> Mapping[str, Any] | None:
+    links = [link for link in document.get("links", []) if isinstance(link, dict)]
+    return next((link for link in links if link.get("rel") == rel), None)
+
+
+# --- finding the items --------------------------------------------------------------------
+
+
+@dataclass
+class StacItem:
+    """A selected STAC item: its document, location, date and the bands its assets hold."""
+
+    document: dict[str, Any]
+    location: str
+    date: np.datetime64
+    # band name -> (asset, 1-based band of the asset's file, the band's metadata)
+    bands: dict[str, tuple[dict[str, Any], int, dict[str, Any]]] = field(default_factory=dict)
+
+
+Box = tuple[float, float, float, float]
+
+
+def _find_items(
+    reader: StacReader,
+    document: dict[str, Any],
+    location: str,
+    box: Box | None,
+    start: str,
+    end: str,
+) -> tuple[dict[str, Any] | None, list[StacItem]]:
+    """The collection (if any) and the items of `document` within the box and interval."""
+    kind = document.get("type")
+    if kind == "Feature":
+        found = [_item(document, location, box, start, end)]
+        return None, [item for item in found if item is not None]
+    if kind == "FeatureCollection":
+        found = [_item(feature, location, box, start, end) for feature in features_of(document)]
+        return None, [item for item in found if item is not None]
+    if kind not in ("Collection", "Catalog"):
+        raise _invalid(
+            f"{location} is not a STAC Catalog, Collection, Item or ItemCollection "
+            f"(its type is {kind!r})"
+        )
+    collection = document if kind == "Collection" else None
+    if collection is not None and _link(collection, "items") is not None:
+        return collection, _search(reader, collection, location, box, start, end)
+    return collection, _walk(reader, document, location, box, start, end)
+
+
+def _walk(
+    reader: StacReader,
+    catalog: dict[str, Any],
+    location: str,
+    box: Box | None,
+    start: str,
+    end: str,
+) -> list[StacItem]:
+    """Every item below a static catalog, following `child` and `item` links."""
+    items: list[StacItem] = []
+    pending = [(catalog, location, 0)]
+    seen = {location}
+    while pending:
+        document, where, depth = pending.pop(0)
+        for link in document.get("links", []):
+            rel = link.get("rel") if isinstance(link, dict) else None
+            if rel not in ("child", "item") or not isinstance(link.get("href"), str):
+                continue
+            target = reader.locate(link["href"], where)
+            if target in seen:
+                continue
+            seen.add(target)
+            child = reader.read_json(target)
+            if rel == "item" or child.get("type") == "Feature":
+                item = _item(child, target, box, start, end)
+                if item is not None:
+                    items.append(item)
+                    _check_count(items, reader.settings)
+            elif depth < MAX_CATALOG_DEPTH:
+                pending.append((child, target, depth + 1))
+    return items
+
+
+def _search(
+    reader: StacReader,
+    collection: dict[str, Any],
+    location: str,
+    box: Box | None,
+    start: str,
+    end: str,
+) -> list[StacItem]:
+    """The collection's items from its STAC API's item search, every page."""
+    url = _search_url(reader, collection, location)
+    body: dict[str, Any] = {"collections": [collection.get("id")], "limit": SEARCH_PAGE_SIZE}
+    if box is not None:
+        body["bbox"] = list(box)
+    if start or end:
+        body["datetime"] = f"{start or '..'}/{end or '..'}"
+    method = "POST"
+    try:
+        page = reader.request_json("POST", url, body=body)
+    except HttpStatus as error:
+        if error.status_code not in (404, 405):
+            raise
+        method = "GET"
+        page = reader.request_json("GET", url, params=_query(body))
+    items: list[StacItem] = []
+    while True:
+        if page.get("type") != "FeatureCollection":
+            raise _invalid(f"the item search {url} did not answer a FeatureCollection")
+        for feature in features_of(page):
+            item = _item(feature, url, box, start, end)
+            if item is not None:
+                items.append(item)
+        _check_count(items, reader.settings)
+        following = _link(page, "next")
+        if following is None or not features_of(page):
+            return items
+        next_url = reader.locate(str(following.get("href")), url)
+        if str(following.get("method", method)).upper() == "POST":
+            page = reader.request_json("POST", next_url, body={**body, **following.get("body", {})})
+        else:
+            page = reader.request_json("GET", next_url)
+
+
+def features_of(page: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The features of a FeatureCollection that are JSON objects."""
+    features = page.get("features")
+    return [f for f in features if isinstance(f, dict)] if isinstance(features, list) else []
+
+
+def _search_url(reader: StacReader, collection: Mapping[str, Any], location: str) -> str:
+    """The API's `search` link (from the root document), else `<API>/search`."""
+    root = _link(collection, "root")
+    if root is not None and isinstance(root.get("href"), str):
+        root_url = reader.locate(root["href"], location)
+        if root_url != location:
+            search = _link(reader.read_json(root_url), "search")
+            if search is not None and isinstance(search.get("href"), str):
+                return reader.locate(search["href"], root_url)
+    if "/collections/" not in location:
+        raise _invalid(f"cannot find the item search of the STAC API collection {location}")
+    return location.rsplit("/collections/", 1)[0] + "/search"
+
+
+def _query(body: Mapping[str, Any]) -> dict[str, str]:
+    """A search body as GET parameters."""
+    query = {"collections": ",".join(body["collections"]), "limit": str(body["limit"])}
+    if "bbox" in body:
+        query["bbox"] = ",".join(str(value) for value in body["bbox"])
+    if "datetime" in body:
+        query["datetime"] = body["datetime"]
+    return query
+
+
+def _check_count(items: list[StacItem], settings: StacSettings) -> None:
+    if len(items) > settings.max_items:
+        raise _invalid(
+            f"more than {settings.max_items} STAC items match; narrow the spatial or temporal "
+            "extent",
+            "spatial_extent",
+        )
+
+
+def _item(
+    document: dict[str, Any], location: str, box: Box | None, start: str, end: str
+) -> StacItem | None:
+    """The item if it lies in the box and the half-open interval; None otherwise."""
+    if document.get("type") != "Feature" or not isinstance(document.get("properties"), dict):
+        raise _invalid(f"{location} holds an item that is not a STAC Item")
+    properties = document["properties"]
+    instant = properties.get("datetime") or properties.get("start_datetime")
+    if not isinstance(instant, str):
+        raise _invalid(f"the STAC item {document.get('id')!r} has no datetime")
+    try:
+        date = parse_datetime(instant)
+    except ValueError:
+        raise _invalid(f"the STAC item {document.get('id')!r} has no valid datetime") from None
+    if (start and date < parse_datetime(start)) or (end and date >= parse_datetime(end)):
+        return None
+    bbox = document.get("bbox")
+    if box is not None and isinstance(bbox, list) and len(bbox) >= 4:
+        # [west, south, east, north], or with heights [west, south, base, east, north, top].
+        half = len(bbox) // 2
+        west, south, east, north = (float(bbox[i]) for i in (0, 1, half, half + 1))
+        if east < box[0] or west > box[2] or north < box[1] or south > box[3]:
+            return None
+    item = StacItem(document, location, date)
+    for key, asset in document.get("assets", {}).items():
+        if isinstance(asset, dict) and _is_raster(asset):
+            for name, index, meta in _asset_bands(key, asset):
+                item.bands.setdefault(name, (asset, index, meta))
+    return item
+
+
+def _is_raster(asset: Mapping[str, Any]) -> bool:
+    """A data asset in a GeoTIFF (by media type, or by extension when it has none)."""
+    roles = asset.get("roles")
+    if roles and "data" not in roles:
+        return False
+    media_type = str(asset.get("type") or "")
+    if media_type:
+        return "tiff" in media_type.lower()
+    return urlsplit(str(asset.get("href", ""))).path.lower().endswith(GEOTIFF_EXTENSIONS)
+
+
+def _asset_bands(key: str, asset: Mapping[str, Any]) -> list[tuple[str, int, dict[str, Any]]]:
+    """(band name, 1-based band of the file, band metadata) of every band of an asset."""
+    described = asset.get("bands") or asset.get("eo:bands") or []
+    raster = asset.get("raster:bands") or []
+    count = max(len(described), len(raster), 1)
+    bands = []
+    for index in range(count):
+        meta = {
+            **(raster[index] if index < len(raster) else {}),
+            **(described[index] if index < len(described) else {}),
+        }
+        fallback = key if count == 1 else f"{key}_{index + 1}"
+        bands.append((str(meta.get("name") or fallback), index + 1, meta))
+    return bands
+
+
+# --- bands and grid -----------------------------------------------------------------------
+
+
+def _band_table(
+    collection: Mapping[str, Any] | None, items: list[StacItem]
+) -> dict[str, dict[str, Any]]:
+    """Band name -> {common_name, data_type, nodata}: the bands the items hold, in the
+    collection's order (cube:dimensions or summaries) when it has one, else as they come."""
+    described = band_info(collection) if collection is not None else {}
+    found: dict[str, dict[str, Any]] = {}
+    for item in items:
+        for name, (asset, _, meta) in item.bands.items():
+            if name in found:
+                continue
+            known = described.get(name, {})
+            nodata = meta.get("nodata", asset.get("nodata", known.get("nodata")))
+            found[name] = {
+                "common_name": meta.get("common_name")
+                or meta.get("eo:common_name")
+                or known.get("common_name"),
+                "data_type": meta.get("data_type") or known.get("data_type") or "float64",
+                "nodata": nodata,
+            }
+    ordered = [name for name in described if name in found]
+    return {name: found[name] for name in [*ordered, *(n for n in found if n not in ordered)]}
+
+
+@dataclass(frozen=True)
+class _Footprint:
+    """An asset's pixel grid: EPSG code, transform and size."""
+
+    epsg: int
+    transform: Affine
+    width: int
+    height: int
+
+    def bounds(self) -> Box:
+        west, north = self.transform.c, self.transform.f
+        east = west + self.transform.a * self.width
+        south = north + self.transform.e * self.height
+        return min(west, east), min(south, north), max(west, east), max(south, north)
+
+
+def _grid_dimensions(
+    collection: Mapping[str, Any] | None,
+    items: list[StacItem],
+    bands: list[str],
+    settings: StacSettings,
+) -> dict[str, Any]:
+    """`cube:dimensions` x/y of the grid: the collection's when regular, else the first
+    item's grid extended over every item (in the first item's CRS)."""
+    dimensions = (collection or {}).get("cube:dimensions", {})
+    x, y = dimensions.get("x", {}), dimensions.get("y", {})
+    if x.get("step") and x.get("extent") and y.get("extent") and x.get("reference_system"):
+        return {"x": x, "y": y}
+    footprints = [
+        _footprint(item, item.bands[band][0], settings)
+        for item in items
+        for band in bands
+        if band in item.bands
+    ]
+    first = footprints[0]
+    crs = CRS.from_epsg(first.epsg)
+    resolution = abs(first.transform.a)
+    west, south, east, north = first.bounds()
+    for footprint in footprints[1:]:
+        bounds = footprint.bounds()
+        if footprint.epsg != first.epsg:
+            bounds = Transformer.from_crs(
+                CRS.from_epsg(footprint.epsg), crs, always_xy=True
+            ).transform_bounds(*bounds, densify_pts=21)
+        west, south = min(west, bounds[0]), min(south, bounds[1])
+        east, north = max(east, bounds[2]), max(north, bounds[3])
+    # Snapped outwards onto the first item's pixel grid, so its assets are read directly.
+    x0 = first.transform.c + math.floor((west - first.transform.c) / resolution + 1e-9) * resolution
+    y0 = first.transform.f + math.ceil((north - first.transform.f) / resolution - 1e-9) * resolution
+    return {
+        "x": {"reference_system": first.epsg, "step": resolution, "extent": [x0, east]},
+        "y": {"reference_system": first.epsg, "step": resolution, "extent": [south, y0]},
+    }
+
+
+def _footprint(item: StacItem, asset: Mapping[str, Any], settings: StacSettings) -> _Footprint:
+    """The asset's grid from the STAC projection extension, else from the file's header."""
+    properties = item.document.get("properties", {})
+
+    def field_of(name: str) -> Any:
+        return asset.get(name, properties.get(name))
+
+    epsg = field_of("proj:epsg")
+    code = field_of("proj:code")
+    if epsg is None and isinstance(code, str) and code.upper().startswith("EPSG:"):
+        epsg = int(code.split(":", 1)[1])
+    transform, shape = field_of("proj:transform"), field_of("proj:shape")
+    if epsg and transform and shape:
+        return _Footprint(int(epsg), Affine(*transform[:6]), int(shape[1]), int(shape[0]))
+    href = _asset_href(str(asset.get("href", "")), item.location, settings)
+    try:
+        with rasterio.open(gdal_path(href)) as dataset:
+            found = dataset.crs.to_epsg() if dataset.crs else None
+            if found is None:
+                raise _invalid(f"the asset {href} has no CRS with an EPSG code")
+            return _Footprint(found, dataset.transform, dataset.width, dataset.height)
+    except RasterioError as error:
+        raise _invalid(f"cannot read the asset {href}: {error}") from None
+
+
+def _sources(
+    items: list[StacItem],
+    bands: list[str],
+    info: Mapping[str, Mapping[str, Any]],
+    settings: StacSettings,
+) -> tuple[np.ndarray, list[list[list[Source]]]]:
+    """Sorted date labels and, per date and band, the asset bands to mosaic."""
+    by_date: dict[np.datetime64, list[StacItem]] = {}
+    for item in items:
+        by_date.setdefault(item.date, []).append(item)
+    dates = sorted(by_date)
+    sources = [
+        [
+            [
+                _source(item, *item.bands[band][:2], info[band], settings)
+                for item in by_date[date]
+                if band in item.bands
+            ]
+            for band in bands
+        ]
+        for date in dates
+    ]
+    return np.array(dates, dtype="datetime64[ns]"), sources
+
+
+def _source(
+    item: StacItem,
+    asset: Mapping[str, Any],
+    band: int,
+    info: Mapping[str, Any],
+    settings: StacSettings,
+) -> Source:
+    """A Source of load_collection's reader for one band of an asset that may be read."""
+    href = _asset_href(str(asset.get("href", "")), item.location, settings)
+    nodata = info.get("nodata")
+    return Source(
+        href=gdal_path(href),
+        crs="",
+        transform=Affine.identity(),
+        nodata=float("nan") if nodata == "nan" else nodata,
+        band=band,
+    )
+
+
+def _asset_href(href: str, base: str, settings: StacSettings) -> str:
+    """The asset's absolute location, if it may be read: http(s), an allowed S3 bucket, or
+    a local file inside the allowed roots (ProcessParameterInvalid otherwise)."""
+    if href.startswith("s3://"):
+        bucket = href.removeprefix("s3://").split("/", 1)[0]
+        if bucket not in settings.buckets():
+            raise _invalid(f"the asset {href} is in an S3 bucket load_stac may not read")
+        return href
+    if "://" in href and not _is_http(href) and not href.startswith("file://"):
+        raise _invalid(f"the asset {href} is neither http(s), s3 nor a file")
+    return locate(href, base, settings)

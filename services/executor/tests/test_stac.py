@@ -1,0 +1,267 @@
+"""load_stac against a static catalog of COGs written here, served over loopback HTTP and read
+from an allowed local directory, and against a tiny STAC API; pixels compared with the files."""
+
+import json
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from pyproj import Transformer
+
+from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_executor.cube import RasterCube
+from services.executor.tests.cubes import make_environment, run_graph, run_process
+from tests.stac_catalog import (
+    BANDS,
+    DATES,
+    NORTH,
+    RESOLUTION,
+    SIZE,
+    WEST,
+    WrittenCatalog,
+    wgs84_bbox,
+    write_catalog,
+    write_cog,
+)
+from tests.stac_server import serve
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> WrittenCatalog:
+    return write_catalog(tmp_path_factory.mktemp("stac"))
+
+
+@pytest.fixture(scope="module")
+def base_url(written: WrittenCatalog) -> Iterator[str]:
+    with serve(written.folder) as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def no_local_roots(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENEO_EXECUTOR_STAC_LOCAL_ROOTS", raising=False)
+
+
+def load(tmp_path: Path, url: str, **arguments: Any) -> RasterCube:
+    cube = run_process("load_stac", make_environment(tmp_path), url=url, **arguments)
+    assert isinstance(cube, RasterCube)
+    return cube
+
+
+def assert_cube_holds(
+    cube: RasterCube,
+    written: WrittenCatalog,
+    dates: list[str],
+    bands: list[str],
+    window: tuple[slice, slice] = (slice(None), slice(None)),
+) -> None:
+    assert [label[:10] for label in cube.labels("t")] == dates
+    assert cube.labels("bands") == bands
+    values = cube.data.values
+    for t, date in enumerate(dates):
+        for b, band in enumerate(bands):
+            np.testing.assert_array_equal(values[t, b], written.expected(date, band)[window])
+
+
+def test_static_catalog_over_http_equals_the_files(
+    tmp_path: Path, written: WrittenCatalog, base_url: str
+) -> None:
+    cube = load(tmp_path, base_url + "catalog.json")
+    assert cube.crs == "EPSG:32632"
+    assert cube.dims == ("t", "bands", "y", "x")
+    assert cube.data.dtype == np.float32
+    assert cube.data.shape == (3, 2, SIZE, SIZE)
+    assert float(cube.data.x[0]) == WEST + RESOLUTION / 2
+    assert float(cube.data.y[0]) == NORTH - RESOLUTION / 2
+    assert_cube_holds(cube, written, DATES, BANDS)
+
+
+def test_extents_bands_and_properties_as_load_collection(
+    tmp_path: Path, written: WrittenCatalog, base_url: str
+) -> None:
+    graph = {
+        "load": {
+            "process_id": "load_stac",
+            "arguments": {
+                "url": base_url + "collection.json",
+                "spatial_extent": {
+                    "west": WEST + 100,
+                    "east": WEST + 300,
+                    "south": NORTH - 400,
+                    "north": NORTH - 200,
+                    "crs": 32632,
+                },
+                "temporal_extent": ["2022-06-02", "2022-06-12"],
+                "bands": ["B08"],
+                "properties": {
+                    "eo:cloud_cover": {
+                        "process_graph": {
+                            "cc": {
+                                "process_id": "lte",
+                                "arguments": {"x": {"from_parameter": "value"}, "y": 20},
+                                "result": True,
+                            }
+                        }
+                    }
+                },
+            },
+            "result": True,
+        }
+    }
+    cube = run_graph(graph, make_environment(tmp_path))
+    # 2022-06-06 has 40 % cloud cover; 2022-06-01 is before the extent.
+    assert_cube_holds(cube, written, ["2022-06-11"], ["B08"], (slice(20, 40), slice(10, 30)))
+
+
+def test_an_item_by_url(tmp_path: Path, written: WrittenCatalog, base_url: str) -> None:
+    cube = load(tmp_path, base_url + "S2_20220606/S2_20220606.json", bands=["B04"])
+    assert_cube_holds(cube, written, ["2022-06-06"], ["B04"])
+
+
+def test_local_catalog_inside_an_allowed_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without proj:* fields the grid comes from the files' headers.
+    written = write_catalog(tmp_path / "data" / "catalog", projection=False, seed=3)
+    monkeypatch.setenv("OPENEO_EXECUTOR_STAC_LOCAL_ROOTS", f"/nonexistent:{tmp_path / 'data'}")
+    cube = load(tmp_path, str(written.folder / "catalog.json"))
+    assert_cube_holds(cube, written, DATES, BANDS)
+    by_file_url = load(tmp_path, (written.folder / "collection.json").as_uri(), bands=["B08"])
+    assert_cube_holds(by_file_url, written, DATES, ["B08"])
+
+
+def test_local_paths_outside_the_allowed_roots_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written = write_catalog(tmp_path / "catalog", seed=3)
+    with pytest.raises(ProcessParameterInvalid, match="OPENEO_EXECUTOR_STAC_LOCAL_ROOTS"):
+        load(tmp_path, str(written.folder / "catalog.json"))
+    allowed = tmp_path / "allowed"
+    allowed.mkdir()
+    monkeypatch.setenv("OPENEO_EXECUTOR_STAC_LOCAL_ROOTS", str(allowed))
+    with pytest.raises(ProcessParameterInvalid, match="is not inside one"):
+        load(tmp_path, str(allowed / ".." / "catalog" / "catalog.json"))
+    with pytest.raises(ProcessParameterInvalid, match="is not inside one"):
+        load(tmp_path, "/etc/passwd")
+
+
+def test_multi_band_assets(tmp_path: Path, base_url: str, written: WrittenCatalog) -> None:
+    folder = written.folder / "multiband"
+    folder.mkdir(exist_ok=True)
+    values = np.stack([written.arrays[("2022-06-01", band)] for band in BANDS])
+    write_cog(folder / "stack.tif", values)
+    item = {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": "stack",
+        "bbox": wgs84_bbox(),
+        "geometry": None,
+        "properties": {"datetime": "2022-06-01T10:00:00Z"},
+        "assets": {
+            "stack": {
+                "href": "stack.tif",
+                "type": "image/tiff; application=geotiff",
+                "roles": ["data"],
+                "eo:bands": [{"name": "red", "common_name": "red"}, {"name": "nir"}],
+            },
+            "thumbnail": {"href": "thumb.png", "type": "image/png", "roles": ["thumbnail"]},
+        },
+        "links": [],
+    }
+    (folder / "item.json").write_text(json.dumps(item))
+    cube = load(tmp_path, base_url + "multiband/item.json", bands=["nir", "red"])
+    assert cube.labels("bands") == ["nir", "red"]
+    data = cube.data.values
+    np.testing.assert_array_equal(data[0, 0], written.expected("2022-06-01", "B08"))
+    np.testing.assert_array_equal(data[0, 1], written.expected("2022-06-01", "B04"))
+
+
+# --- a STAC API ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("api", "method"), [("api", "POST"), ("api-get", "GET")])
+def test_stac_api_item_search(
+    tmp_path: Path, written: WrittenCatalog, base_url: str, api: str, method: str
+) -> None:
+    before = len(httpx.get(base_url + "api/requests").json())
+    extent = {"west": WEST, "east": WEST + 200, "south": NORTH - 100, "north": NORTH, "crs": 32632}
+    cube = load(
+        tmp_path,
+        base_url + f"{api}/collections/TEST_S2",
+        spatial_extent=extent,
+        temporal_extent=["2022-06-05", None],
+    )
+    assert_cube_holds(cube, written, DATES[1:], BANDS, (slice(0, 10), slice(0, 20)))
+    searches = [
+        body
+        for used, body in httpx.get(base_url + "api/requests").json()[before:]
+        if used == method
+    ]
+    assert len(searches) == 2  # one item per page
+    first = searches[0]
+    assert first["collections"] == ["TEST_S2"]
+    assert first["datetime"] == "2022-06-05T00:00:00.000Z/.."
+    to_wgs84 = Transformer.from_crs("EPSG:32632", "EPSG:4326", always_xy=True)
+    expected = to_wgs84.transform_bounds(WEST, NORTH - 100, WEST + 200, NORTH, densify_pts=21)
+    np.testing.assert_allclose(first["bbox"], expected, rtol=0, atol=1e-9)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_clear_errors_for_bad_urls_and_documents(
+    tmp_path: Path, written: WrittenCatalog, base_url: str
+) -> None:
+    (written.folder / "not-json.json").write_text("<html>")
+    (written.folder / "not-stac.json").write_text('{"hello": "world"}')
+    cases = {
+        f"http://127.0.0.1:{free_port()}/catalog.json": "cannot read http://127.0.0.1:",
+        base_url + "missing.json": "answered HTTP 404",
+        base_url + "not-json.json": "is not JSON",
+        base_url + "not-stac.json": "not a STAC Catalog, Collection, Item",
+        "ftp://example.com/catalog.json": "neither an http(s) URL nor an absolute path",
+        "catalog.json": "neither an http(s) URL nor an absolute path",
+    }
+    for url, reason in cases.items():
+        with pytest.raises(ProcessParameterInvalid, match="load_stac") as raised:
+            load(tmp_path, url)
+        assert reason in raised.value.message, url
+
+
+def test_no_matching_items(tmp_path: Path, base_url: str) -> None:
+    with pytest.raises(ProcessParameterInvalid, match="NoDataAvailable"):
+        load(tmp_path, base_url + "catalog.json", temporal_extent=["2023-01-01", "2023-02-01"])
+    with pytest.raises(ProcessParameterInvalid, match=r"load_stac.*band 'B12' does not exist"):
+        load(tmp_path, base_url + "catalog.json", bands=["B12"])
+    with pytest.raises(ProcessParameterInvalid, match=r"load_stac.*start must be earlier"):
+        load(tmp_path, base_url + "catalog.json", temporal_extent=["2022-07-01", "2022-06-01"])
+
+
+@pytest.mark.parametrize(
+    ("href", "reason"),
+    [
+        ("/etc/hostname", "is not inside one"),
+        ("s3://eoplex-results/jobs/x/result.tif", "S3 bucket load_stac may not read"),
+        ("gs://bucket/file.tif", "neither http(s), s3 nor a file"),
+    ],
+)
+def test_assets_outside_what_may_be_read_are_refused(
+    tmp_path: Path, written: WrittenCatalog, base_url: str, href: str, reason: str
+) -> None:
+    item = json.loads((written.folder / "S2_20220601" / "S2_20220601.json").read_text())
+    item["assets"]["B04"]["href"] = href
+    name = f"item-{abs(hash(href))}.json"
+    (written.folder / "S2_20220601" / name).write_text(json.dumps(item))
+    with pytest.raises(ProcessParameterInvalid, match=re.escape(reason)):
+        load(tmp_path, base_url + f"S2_20220601/{name}", bands=["B04"])
