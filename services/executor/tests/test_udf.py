@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from eoplex_capabilities.service import build_udf_runtimes
 from eoplex_common.errors import (
     EstimateComplexity,
     FileNotFound,
@@ -20,7 +21,7 @@ from eoplex_common.errors import (
 from eoplex_executor.cube import RasterCube
 from eoplex_executor.environment import Environment, Estimate, ResultFile
 from eoplex_executor.graph import execute
-from eoplex_executor.processes.udf import runtime_versions
+from eoplex_executor.processes.udf import RUNTIME, runtime_versions
 from eoplex_executor.service import WorkerPool
 from eoplex_executor.worker import Done, Failed, Job, WorkerConfig
 from services.executor.tests.cubes import make_cube, make_environment, run_graph
@@ -365,3 +366,10 @@ async def test_the_worker_keeps_serving_after_failing_udfs(tmp_path: Path) -> No
     np.testing.assert_array_equal(np.array(answer["values"]), make_cube().data.values * 2 + 1)
     # The same worker process answered before and after the failures: it was never replaced.
     assert answer["pid"] == json.loads(first.path.read_text())["pid"]
+
+
+def test_the_runtime_is_the_one_udf_runtimes_lists() -> None:
+    runtimes = build_udf_runtimes()
+    assert list(runtimes) == [RUNTIME]
+    assert runtimes[RUNTIME]["default"] == runtime_versions()[0]
+    assert list(runtimes[RUNTIME]["versions"]) == [runtime_versions()[0]]
