@@ -35,6 +35,7 @@ import logging
 import platform
 import sys
 import traceback
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -321,6 +322,9 @@ def _map_udf(
     mapped = dask.array.map_blocks(
         run_block,
         source,
+        # A name of its own: hashing the closure (it holds the first chunk's result) to
+        # name the tasks would pickle it, which cost more than running the UDF.
+        name=f"run_udf-{uuid.uuid4().hex}",
         dtype=layout.dtype,
         chunks=chunks,
         drop_axis=[index for index in range(len(dims)) if index not in kept],
