@@ -12,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 from pyproj import Transformer
+from rasterio.transform import Affine
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.cube import RasterCube
@@ -265,3 +266,35 @@ def test_assets_outside_what_may_be_read_are_refused(
     (written.folder / "S2_20220601" / name).write_text(json.dumps(item))
     with pytest.raises(ProcessParameterInvalid, match=re.escape(reason)):
         load(tmp_path, base_url + f"S2_20220601/{name}", bands=["B04"])
+
+
+def test_items_on_adjacent_tiles_extend_the_grid(
+    tmp_path: Path, base_url: str, written: WrittenCatalog
+) -> None:
+    folder = written.folder / "tiles"
+    folder.mkdir(exist_ok=True)
+    links = []
+    for tile, west in enumerate([WEST, WEST + SIZE * RESOLUTION]):
+        values = written.arrays[(DATES[tile], "B04")]
+        transform = Affine(RESOLUTION, 0.0, west, 0.0, -RESOLUTION, NORTH)
+        write_cog(folder / f"tile{tile}.tif", values, transform=transform)
+        item = {
+            "type": "Feature",
+            "stac_version": "1.0.0",
+            "id": f"tile{tile}",
+            "bbox": wgs84_bbox(),
+            "geometry": None,
+            "properties": {"datetime": "2022-06-01T10:00:00Z"},
+            "assets": {"B04": {"href": f"tile{tile}.tif", "roles": ["data"]}},
+            "links": [],
+        }
+        (folder / f"tile{tile}.json").write_text(json.dumps(item))
+        links.append({"rel": "item", "href": f"tile{tile}.json"})
+    catalog = {"type": "Catalog", "id": "tiles", "description": "", "links": links}
+    (folder / "catalog.json").write_text(json.dumps(catalog))
+    cube = load(tmp_path, base_url + "tiles/catalog.json")
+    assert cube.data.shape == (1, 1, SIZE, 2 * SIZE)
+    assert float(cube.data.x[-1]) == WEST + (2 * SIZE - 0.5) * RESOLUTION
+    mosaic = cube.data.values[0, 0]
+    np.testing.assert_array_equal(mosaic[:, :SIZE], written.expected(DATES[0], "B04"))
+    np.testing.assert_array_equal(mosaic[:, SIZE:], written.expected(DATES[1], "B04"))

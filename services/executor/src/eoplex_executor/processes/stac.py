@@ -549,11 +549,10 @@ def _grid_dimensions(
     x, y = dimensions.get("x", {}), dimensions.get("y", {})
     if x.get("step") and x.get("extent") and y.get("extent") and x.get("reference_system"):
         return {"x": x, "y": y}
+    # One asset per item tells its grid: the first requested band it holds.
     footprints = [
-        _footprint(item, item.bands[band][0], settings)
+        _footprint(item, item.bands[next(b for b in bands if b in item.bands)][0], settings)
         for item in items
-        for band in bands
-        if band in item.bands
     ]
     first = footprints[0]
     crs = CRS.from_epsg(first.epsg)
