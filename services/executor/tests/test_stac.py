@@ -298,3 +298,13 @@ def test_items_on_adjacent_tiles_extend_the_grid(
     mosaic = cube.data.values[0, 0]
     np.testing.assert_array_equal(mosaic[:, :SIZE], written.expected(DATES[0], "B04"))
     np.testing.assert_array_equal(mosaic[:, SIZE:], written.expected(DATES[1], "B04"))
+
+
+def test_a_collection_with_an_items_link_but_no_item_search_is_walked(
+    tmp_path: Path, base_url: str, written: WrittenCatalog
+) -> None:
+    collection = json.loads((written.folder / "collection.json").read_text())
+    collection["links"].append({"rel": "items", "href": "./items.json"})
+    (written.folder / "collection-with-items.json").write_text(json.dumps(collection))
+    cube = load(tmp_path, base_url + "collection-with-items.json", bands=["B04"])
+    assert_cube_holds(cube, written, DATES, ["B04"])

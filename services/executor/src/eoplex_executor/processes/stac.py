@@ -317,8 +317,14 @@ def _find_items(
             f"(its type is {kind!r})"
         )
     collection = document if kind == "Collection" else None
-    if collection is not None and _link(collection, "items") is not None:
-        return collection, _search(reader, collection, location, box, start, end)
+    search = _search_url(reader, collection, location) if collection is not None else None
+    if collection is not None and search is not None:
+        try:
+            return collection, _search(reader, collection, search, box, start, end)
+        except HttpStatus as error:
+            if error.status_code != 404:
+                raise
+    # A static catalog (also a collection with an `items` link but no item search).
     return collection, _walk(reader, document, location, box, start, end)
 
 
@@ -358,13 +364,12 @@ def _walk(
 def _search(
     reader: StacReader,
     collection: dict[str, Any],
-    location: str,
+    url: str,
     box: Box | None,
     start: str,
     end: str,
 ) -> list[StacItem]:
-    """The collection's items from its STAC API's item search, every page."""
-    url = _search_url(reader, collection, location)
+    """The collection's items from its STAC API's item search at `url`, every page."""
     body: dict[str, Any] = {"collections": [collection.get("id")], "limit": SEARCH_PAGE_SIZE}
     if box is not None:
         body["bbox"] = list(box)
@@ -403,8 +408,11 @@ def features_of(page: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [f for f in features if isinstance(f, dict)] if isinstance(features, list) else []
 
 
-def _search_url(reader: StacReader, collection: Mapping[str, Any], location: str) -> str:
-    """The API's `search` link (from the root document), else `<API>/search`."""
+def _search_url(reader: StacReader, collection: Mapping[str, Any], location: str) -> str | None:
+    """The item search of a STAC API collection (one with an `items` link): the `search`
+    link of its root document, else `<API>/search`; None for a static collection."""
+    if _link(collection, "items") is None:
+        return None
     root = _link(collection, "root")
     if root is not None and isinstance(root.get("href"), str):
         root_url = reader.locate(root["href"], location)
@@ -413,7 +421,7 @@ def _search_url(reader: StacReader, collection: Mapping[str, Any], location: str
             if search is not None and isinstance(search.get("href"), str):
                 return reader.locate(search["href"], root_url)
     if "/collections/" not in location:
-        raise _invalid(f"cannot find the item search of the STAC API collection {location}")
+        return None
     return location.rsplit("/collections/", 1)[0] + "/search"
 
 
