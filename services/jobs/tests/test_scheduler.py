@@ -173,10 +173,12 @@ async def test_over_the_user_limit_a_job_stays_queued_until_one_finishes(
         first = next(job_id for job_id in jobs if job_id != waiting)
         await store.transition(first, expected=("running",), to="finished")
 
-        async def third_running() -> bool:
-            return (await statuses(store, [waiting])) == ["running"]
+        async def third_launched() -> bool:
+            # The scheduler stores the launcher's reference just after the transition.
+            job = await store.get(waiting)
+            return job is not None and job["status"] == "running" and "launcher_ref" in job
 
-        await eventually(third_running)
+        await eventually(third_launched)
     assert sorted(launcher.launched) == sorted(jobs)
     admitted = await store.get(waiting)
     assert admitted is not None
