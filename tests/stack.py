@@ -79,7 +79,11 @@ def local_stack(
         port=free_port(),
         state_dir=tmp_path_factory.mktemp("stack"),
         demo_password=secrets.token_urlsafe(12),
-        extra_env={"OPENEO_AUTH_OIDC_PROVIDERS": providers},
+        extra_env={
+            "OPENEO_AUTH_OIDC_PROVIDERS": providers,
+            # load_stac tests serve their catalogs on loopback, refused by default.
+            "OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS": "true",
+        },
     )
     stack = LocalStack(config=config)
     try:

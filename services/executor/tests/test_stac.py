@@ -16,6 +16,7 @@ from rasterio.transform import Affine
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.cube import RasterCube
+from eoplex_executor.processes.stac import StacReader, StacSettings
 from services.executor.tests.cubes import make_environment, run_graph, run_process
 from tests.stac_catalog import (
     BANDS,
@@ -46,6 +47,22 @@ def base_url(written: WrittenCatalog) -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def no_local_roots(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENEO_EXECUTOR_STAC_LOCAL_ROOTS", raising=False)
+    # The test catalogs are served on loopback, which load_stac refuses by default.
+    monkeypatch.setenv("OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS", "true")
+
+
+def test_non_public_hosts_are_refused_by_default(
+    tmp_path: Path, base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loopback, private and link-local (cloud metadata) hosts are out of reach, also for
+    a request the reader is asked to send directly (as a redirect would be)."""
+    monkeypatch.delenv("OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS")
+    for url in (base_url + "catalog.json", "http://169.254.169.254/latest/", "http://10.0.0.1/"):
+        with pytest.raises(ProcessParameterInvalid, match="non-public address"):
+            load(tmp_path, url)
+    with StacReader(StacSettings()) as reader:
+        with pytest.raises(ProcessParameterInvalid, match="non-public address"):
+            reader.request_json("GET", base_url + "catalog.json")
 
 
 def load(tmp_path: Path, url: str, **arguments: Any) -> RasterCube:

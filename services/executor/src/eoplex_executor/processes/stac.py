@@ -22,11 +22,19 @@ its key) or one band of a multi-band asset (`eo:bands` / `bands`). Assets are Ge
 (COGs read window by window) by http(s), on the back-end's S3 (`s3://` in the buckets
 of `OPENEO_EXECUTOR_STAC_S3_BUCKETS`, by default the ingested collections' bucket) or
 local within the allowed roots.
+
+http(s) hosts must resolve to public addresses only (every request and redirect is
+checked, and so are asset hosts), so that a user's graph cannot make the executor reach
+the cluster's internal services or a cloud metadata endpoint;
+`OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS=true` lifts this for deployments whose
+catalogs live on a private network.
 """
 
+import ipaddress
 import json
 import math
 import os
+import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,6 +82,8 @@ class StacSettings(BaseSettings):
     - `s3_buckets`: buckets (separated by `,`) whose `s3://` assets may be read with the
       back-end's S3 credentials; by default the ingested collections' bucket, which
       load_collection serves to every user anyway.
+    - `allow_private_networks`: whether http(s) hosts may resolve to loopback, private,
+      link-local or other non-public addresses; off by default (see the module).
     - `timeout_seconds`, `max_document_bytes`: per STAC document fetched over http(s).
     - `max_documents`, `max_items`: bounds of a static catalog walk and of a search.
     """
@@ -82,6 +92,7 @@ class StacSettings(BaseSettings):
 
     local_roots: str = ""
     s3_buckets: str = "eoplex-collections"
+    allow_private_networks: bool = False
     timeout_seconds: float = Field(30.0, gt=0)
     max_document_bytes: int = Field(10 * 1024 * 1024, gt=0)
     max_documents: int = Field(2000, gt=0)
@@ -164,7 +175,11 @@ class StacReader:
     def __init__(self, settings: StacSettings) -> None:
         self.settings = settings
         self.client = httpx.Client(
-            timeout=settings.timeout_seconds, follow_redirects=True, max_redirects=5
+            timeout=settings.timeout_seconds,
+            follow_redirects=True,
+            max_redirects=5,
+            # Redirects are requests too: each one's host is checked before it is sent.
+            event_hooks={"request": [lambda request: check_host(str(request.url), settings)]},
         )
         self.documents = 0
 
@@ -242,6 +257,7 @@ def locate(href: str, base: str | None, settings: StacSettings) -> str:
     if base is not None and "://" not in href and not href.startswith("/"):
         href = urljoin(base, href) if _is_http(base) else str(Path(base).parent / href)
     if _is_http(href):
+        check_host(href, settings)
         return href
     if href.startswith("file://"):
         href = unquote(urlsplit(href).path)
@@ -259,6 +275,25 @@ def local_path(href: str, settings: StacSettings) -> Path:
             f"(OPENEO_EXECUTOR_STAC_LOCAL_ROOTS); {href!r} is not inside one"
         )
     return path
+
+
+def check_host(url: str, settings: StacSettings) -> None:
+    """ProcessParameterInvalid unless the URL's host resolves to public addresses only (or
+    the operator allows private networks). Resolution failures are left to the request."""
+    if settings.allow_private_networks:
+        return
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if not address.is_global:
+            raise _invalid(
+                f"{host} resolves to {address}, a non-public address load_stac may not reach "
+                "(OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS)"
+            )
 
 
 class HttpStatus(ProcessParameterInvalid):
