@@ -42,6 +42,7 @@ from eoplex_common.logs import configure_logging
 from eoplex_common.rpc import open_channel
 from eoplex_common.s3 import connect_s3, ensure_bucket
 from eoplex_common.settings import ServiceAddresses
+from eoplex_common.tasks import stop_task
 from eoplex_common.tracing import configure_tracing
 from eoplex_executor.catalog import GrpcCatalog
 from eoplex_executor.environment import Catalog, Environment, Limits, ResultFile
@@ -172,7 +173,7 @@ async def run_job(job: BatchJob) -> int:
     else:
         failure = None
     finally:
-        await _stop(heartbeat)
+        await stop_task(heartbeat)
         shutil.rmtree(scratch_dir, ignore_errors=True)
     if failure is not None:
         message, data = failure
@@ -343,15 +344,6 @@ async def _heartbeat(events: JobEvents, progress: Progress, settings: ExecutorSe
             await events.progress(round(progress.percent, 1))
         except Exception as error:
             log.warning("cannot report the progress of job %s: %r", events.job_id, error)
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        if not task.cancelled():
-            raise
 
 
 async def _in_daemon_thread(function: Callable[[], T]) -> T:

@@ -10,7 +10,6 @@ stream and are applied when it comes back.
 """
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -31,6 +30,7 @@ from eoplex_common.job_events import (
     parse_event,
     parse_subject,
 )
+from eoplex_common.tasks import stop_task
 from eoplex_jobs.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -109,13 +109,18 @@ async def _apply_status(
         }
         await store.transition(job_id, expected=("running",), to="finished", fields=fields)
     else:
+        # The log entry first, so whoever sees the status `error` also finds the reason in
+        # the logs, and a redelivery after a crash in between still fails the job (the
+        # entry is stored once per event).
+        job = await store.get(job_id)
+        if job is None or job["status"] != "running":
+            return
+        message = f"The job failed: {event.message}" if event.message else "The job failed."
+        await store.append_log(
+            job_id, level="error", message=message, time=event.time, event_id=event_id
+        )
         fields = {"error": event.message, "finished_at": event.time, "heartbeat_at": event.time}
-        job = await store.transition(job_id, expected=("running",), to="error", fields=fields)
-        if job is not None:
-            message = f"The job failed: {event.message}" if event.message else "The job failed."
-            await store.append_log(
-                job_id, level="error", message=message, time=event.time, event_id=event_id
-            )
+        await store.transition(job_id, expected=("running",), to="error", fields=fields)
 
 
 def _costs(usage: dict[str, Any], cost_per_megapixel: float) -> float | None:
@@ -164,9 +169,7 @@ class JobEventConsumer:
         """Stop consuming; unacknowledged events stay in the stream for the next start."""
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await stop_task(self._task)
         self._task = None
 
     async def _consume(self, subscription: JetStreamContext.PullSubscription) -> None:

@@ -10,11 +10,11 @@ entry of the job, so the user reads why.
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+from eoplex_common.tasks import stop_task
 from eoplex_jobs.launcher.protocol import Document, Launcher
 from eoplex_jobs.store import JobStore
 
@@ -49,9 +49,7 @@ class Reconciler:
     async def stop(self) -> None:
         """Stop reconciling."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
 
     async def _loop(self) -> None:

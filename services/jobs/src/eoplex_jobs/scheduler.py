@@ -15,7 +15,6 @@ admitting two jobs of one user at the same instant could exceed the limit by one
 """
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -27,6 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 
 from eoplex_common.errors import OpenEOError
+from eoplex_common.tasks import stop_task
 from eoplex_jobs.events import JOBQUEUE_STREAM, JOBQUEUE_SUBJECT, WorkQueue
 from eoplex_jobs.launcher.protocol import Document, Launcher
 from eoplex_jobs.store import JobStore
@@ -108,9 +108,7 @@ class Scheduler:
     async def stop(self) -> None:
         """Stop scheduling; unacknowledged messages are redelivered to the next scheduler."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop_task(self._task)
             self._task = None
         if self._subscription is not None:
             await self._subscription.unsubscribe()
@@ -186,14 +184,14 @@ class Scheduler:
             log.warning("launching job %s failed", job_id, exc_info=True)
             reason = error.message if isinstance(error, OpenEOError) else str(error)
             message = f"The executor could not be started: {reason}"
-            failed = await self.store.transition(
+            # The log entry first: whoever sees the status `error` finds the reason too.
+            await self.store.append_log(job_id, level="error", message=message)
+            await self.store.transition(
                 job_id,
                 expected=("running",),
                 to="error",
                 fields={"error": message, "finished_at": datetime.now(UTC)},
             )
-            if failed is not None:
-                await self.store.append_log(job_id, level="error", message=message)
             return
         stored = await self.store.update_fields(job_id, {"launcher_ref": ref})
         if stored is None or stored["status"] != "running":
