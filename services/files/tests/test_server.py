@@ -48,8 +48,8 @@ async def transfer(stub: files_pb2_grpc.FilesServiceStub, *, mib: int) -> None:
     async def messages() -> AsyncIterator[files_pb2.UploadChunk]:
         header = files_pb2.UploadHeader(owner=owner, path="big.bin", size=mib * len(piece))
         yield files_pb2.UploadChunk(header=header)
-        for _ in range(mib):
-            yield files_pb2.UploadChunk(data=piece)
+        for number in range(1, mib + 1):
+            yield files_pb2.UploadChunk(data=piece, end=number == mib)
 
     await stub.UploadFile(messages())
     received = 0

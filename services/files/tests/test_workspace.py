@@ -31,7 +31,6 @@ from services.files.tests.workspace import (
     download,
     list_paths,
     upload,
-    upload_messages,
 )
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -240,14 +239,15 @@ async def test_quota(files: FilesUnderTest) -> None:
     await upload(files, ALICE, "c.bin", os.urandom(5000))
 
 
-async def test_a_canceled_upload_keeps_nothing(files: FilesUnderTest) -> None:
+@pytest.mark.parametrize("size", [2 * PART_BYTES, -1], ids=["announced", "chunked"])
+async def test_a_canceled_upload_keeps_nothing(files: FilesUnderTest, size: int) -> None:
     # gRPC hands the server the end of a canceled stream like a complete one: the
-    # announced size tells them apart.
+    # missing end message tells them apart, with or without an announced size.
     await upload(files, ALICE, "data.bin", b"old content")
     sent = asyncio.Event()
 
     async def part_then_stall() -> object:
-        header = files_pb2.UploadHeader(owner=ALICE, path="data.bin", size=2 * PART_BYTES)
+        header = files_pb2.UploadHeader(owner=ALICE, path="data.bin", size=size)
         yield files_pb2.UploadChunk(header=header)
         for _ in range(PART_BYTES // PIECE_BYTES + 1):
             yield files_pb2.UploadChunk(data=os.urandom(PIECE_BYTES))
@@ -283,6 +283,23 @@ async def test_a_header_after_the_content_aborts_the_upload(files: FilesUnderTes
     assert files.keys() == ["t1/alice/data.bin"]
 
 
+async def test_an_upload_without_its_end_keeps_nothing(files: FilesUnderTest) -> None:
+    # What the service sees when the gateway dies during a chunked upload.
+    await upload(files, ALICE, "data.bin", b"old content")
+
+    async def part_then_nothing() -> object:
+        header = files_pb2.UploadHeader(owner=ALICE, path="data.bin", size=-1)
+        yield files_pb2.UploadChunk(header=header)
+        for _ in range(PART_BYTES // PIECE_BYTES + 1):
+            yield files_pb2.UploadChunk(data=os.urandom(PIECE_BYTES))
+
+    with pytest.raises(BadRequest, match="abandoned before its end"):
+        await files.stub.UploadFile(part_then_nothing())
+    _, pieces = await download(files, ALICE, "data.bin")
+    assert b"".join(pieces) == b"old content"
+    assert files.keys() == ["t1/alice/data.bin"]
+
+
 async def test_a_stalled_upload_times_out(files: FilesUnderTest) -> None:
     async def stall() -> object:
         header = files_pb2.UploadHeader(owner=ALICE, path="slow.bin", size=-1)
@@ -300,8 +317,7 @@ async def test_an_upload_starts_with_one_header(files: FilesUnderTest) -> None:
         yield files_pb2.UploadChunk(data=b"x")
 
     async def two_headers() -> object:
-        async for message in upload_messages(ALICE, "x.bin", b"x"):
-            yield message
+        yield files_pb2.UploadChunk(header=files_pb2.UploadHeader(owner=ALICE, path="x.bin"))
         yield files_pb2.UploadChunk(header=files_pb2.UploadHeader(owner=ALICE, path="y"))
 
     async def nothing() -> object:

@@ -67,12 +67,13 @@ async def upload_messages(
     owner: files_pb2.Owner, path: str, data: bytes, *, quota: int = 0, size: int | None = None
 ) -> AsyncIterator[files_pb2.UploadChunk]:
     """The messages of an upload: the header (size announced unless `size` says otherwise),
-    then `data` in pieces of `PIECE_BYTES`."""
+    then `data` in pieces of `PIECE_BYTES`, the last one marked as the end."""
     announced = len(data) if size is None else size
     header = files_pb2.UploadHeader(owner=owner, path=path, quota_bytes=quota, size=announced)
-    yield files_pb2.UploadChunk(header=header)
+    yield files_pb2.UploadChunk(header=header, end=not data)
     for start in range(0, len(data), PIECE_BYTES):
-        yield files_pb2.UploadChunk(data=data[start : start + PIECE_BYTES])
+        end = start + PIECE_BYTES >= len(data)
+        yield files_pb2.UploadChunk(data=data[start : start + PIECE_BYTES], end=end)
 
 
 async def upload(

@@ -19,7 +19,7 @@ from eoplex_common.s3 import connect_s3
 from eoplex_common.settings import InfrastructureSettings, ServiceAddresses
 from eoplex_gateway.app import create_app
 from eoplex_gateway.endpoints import served_endpoints
-from eoplex_gateway.routes.files import ByteRange, parse_range
+from eoplex_gateway.routes.files import UPLOAD_PIECE_BYTES, ByteRange, parse_range, upload_pieces
 from eoplex_gateway.settings import GatewaySettings
 from eoplex_proto.openeo.auth.v1 import auth_pb2_grpc
 from services.files.tests.workspace import MAX_FILE_BYTES, FilesUnderTest, start_files_service
@@ -346,3 +346,19 @@ async def test_endpoints_list_the_files_routes(client: httpx.AsyncClient) -> Non
     endpoints = {e.path: list(e.methods) for e in served_endpoints(app.routes)}
     assert endpoints["/files"] == ["GET"]
     assert endpoints["/files/{path}"] == ["DELETE", "GET", "PUT"]
+
+
+async def test_a_body_reaches_the_files_service_in_pieces_of_bounded_size() -> None:
+    # Well below gRPC's 4 MiB message limit, whatever pieces the HTTP server hands us.
+    async def body(*sizes: int) -> AsyncIterator[bytes]:
+        for size in sizes:
+            yield b"x" * size
+
+    async def sizes(*given: int) -> list[int]:
+        return [len(piece) async for piece in upload_pieces(body(*given))]
+
+    piece = UPLOAD_PIECE_BYTES
+    assert await sizes(5 * piece // 2) == [piece, piece, piece // 2]
+    assert await sizes(*[1000] * 3) == [3000]
+    assert await sizes(piece - 1, 2) == [piece, 1]
+    assert await sizes() == []

@@ -119,9 +119,8 @@ class FilesService:
         user's files would exceed the quota), BadRequest (fewer or more bytes than
         announced), RequestTimeout (the upload stalled), StorageFailure. Limits are
         checked against the announced size before anything is written and against the
-        bytes while they arrive; a failed upload leaves nothing behind. Without an
-        announced size, a caller that gives up must say so in-band (see
-        `servicer.upload_data`): a canceled stream reaches us as a complete one.
+        bytes while they arrive; a failed upload leaves nothing behind. `chunks` raises
+        when the caller gave up (see `servicer.upload_data`), which aborts the write.
         """
         path = normalize_path(path)
         if size < -1 or quota_bytes < 0:

@@ -23,23 +23,32 @@ def workspace(owner: files_pb2.Owner) -> Workspace:
     return workspace_of(tenant_id=owner.tenant_id, user_id=owner.user_id)
 
 
-async def upload_header(requests: AsyncIterator[files_pb2.UploadChunk]) -> files_pb2.UploadHeader:
-    """The first message of an upload; BadRequest if it is missing or not a header."""
+async def upload_header(requests: AsyncIterator[files_pb2.UploadChunk]) -> files_pb2.UploadChunk:
+    """The first message of an upload, its header; BadRequest if it is missing or not a
+    header."""
     first = await anext(requests, None)
     if first is None or first.WhichOneof("part") != "header":
         raise BadRequest(reason="an upload starts with its header")
-    return first.header
+    return first
 
 
-async def upload_data(requests: AsyncIterator[files_pb2.UploadChunk]) -> AsyncIterator[bytes]:
-    """The content after the header. A second header aborts the upload (BadRequest): a
-    caller whose source failed says so in-band, as gRPC hands the server the end of a
-    canceled stream like a complete one."""
+async def upload_data(
+    first: files_pb2.UploadChunk, requests: AsyncIterator[files_pb2.UploadChunk]
+) -> AsyncIterator[bytes]:
+    """The content after the header `first`, up to the message with `end` set (nothing
+    is read after it). A stream that ends before `end` is abandoned (BadRequest), as is
+    one with a second header: gRPC hands the server the end of a canceled stream (a
+    caller that gave up or died) like a complete one, so only `end` completes an upload."""
+    if first.end:
+        return
     async for message in requests:
-        if message.WhichOneof("part") != "data":
+        if message.WhichOneof("part") == "header":
             raise BadRequest(reason="an upload has one header, in its first message")
         if message.data:
             yield message.data
+        if message.end:
+            return
+    raise BadRequest(reason="the upload was abandoned before its end")
 
 
 class FilesServicer(files_pb2_grpc.FilesServiceServicer):
@@ -72,13 +81,14 @@ class FilesServicer(files_pb2_grpc.FilesServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> files_pb2.UploadFileResponse:
         requests = aiter(request_iterator)
-        header = await upload_header(requests)
+        first = await upload_header(requests)
+        header = first.header
         stored = await self.service.upload(
             workspace(header.owner),
             path=header.path,
             quota_bytes=header.quota_bytes,
             size=header.size,
-            chunks=upload_data(requests),
+            chunks=upload_data(first, requests),
         )
         return files_pb2.UploadFileResponse(file=file_info(stored))
 

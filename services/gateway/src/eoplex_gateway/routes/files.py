@@ -16,6 +16,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
 
+import grpc
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.requests import ClientDisconnect
@@ -130,17 +131,16 @@ def http_date(modified: str) -> str:
 
 
 async def upload_pieces(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The request body regrouped into pieces of about `UPLOAD_PIECE_BYTES`."""
-    pending: list[bytes] = []
-    pending_bytes = 0
+    """The request body regrouped into pieces of `UPLOAD_PIECE_BYTES` (the last one
+    shorter)."""
+    pending = bytearray()
     async for data in body:
-        pending.append(data)
-        pending_bytes += len(data)
-        if pending_bytes >= UPLOAD_PIECE_BYTES:
-            yield b"".join(pending)
-            pending, pending_bytes = [], 0
-    if pending_bytes:
-        yield b"".join(pending)
+        pending += data
+        while len(pending) >= UPLOAD_PIECE_BYTES:
+            yield bytes(pending[:UPLOAD_PIECE_BYTES])
+            del pending[:UPLOAD_PIECE_BYTES]
+    if pending:
+        yield bytes(pending)
 
 
 async def drain(body: AsyncIterator[bytes], *, remaining: int) -> None:
@@ -204,29 +204,36 @@ async def upload_file(
 
 
 async def send_upload(call: Any, header: pb.UploadHeader, body: AsyncIterator[bytes]) -> int:
-    """Write the header and the body to the upload call; the bytes sent. Stops early
-    when the service has answered already (a refusal, which awaiting the call raises).
+    """Write the header and the body to the upload call, `end` set on the last message;
+    the bytes sent. Stops early when the service has answered already (a refusal,
+    which awaiting the call raises).
 
-    A client that disconnects aborts the upload with a second header: gRPC would hand
-    the service a canceled stream as a complete one.
+    A client that disconnects leaves the upload without its end, which the service
+    discards, as it does when this process dies mid-upload.
     """
     sent = 0
+    # Once the call has ended, a write or `done_writing` raises (which error depends on
+    # timing); awaiting the call then raises what the service answered.
+    ended = (asyncio.InvalidStateError, grpc.aio.AioRpcError)
     try:
-        await call.write(pb.UploadChunk(header=header))
-        async for piece in upload_pieces(body):
-            await call.write(pb.UploadChunk(data=piece))
+        # One piece of look-ahead, to mark the last message (no write follows it).
+        pieces = aiter(upload_pieces(body))
+        piece = await anext(pieces, None)
+        await call.write(pb.UploadChunk(header=header, end=piece is None))
+        while piece is not None:
+            following = await anext(pieces, None)
+            await call.write(pb.UploadChunk(data=piece, end=following is None))
             sent += len(piece)
-    except asyncio.InvalidStateError:
+            piece = following
+    except ended:
         return sent
     except ClientDisconnect:
-        # Written before the end of the stream, so the service sees it before an end.
-        with contextlib.suppress(asyncio.InvalidStateError):
-            await call.write(pb.UploadChunk(header=pb.UploadHeader()))
+        with contextlib.suppress(*ended):
             await call.done_writing()
         with contextlib.suppress(OpenEOError):
             await call
         raise BadRequest(reason="the client disconnected during the upload") from None
-    with contextlib.suppress(asyncio.InvalidStateError):
+    with contextlib.suppress(*ended):
         await call.done_writing()
     return sent
 

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bopeneo/files/v1/files.proto\x12\x0fopeneo.files.v1\"<\n\x16GetStorageUsageRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"-\n\x17GetStorageUsageResponse\x12\x12\n\nused_bytes\x18\x01 \x01(\x03\"+\n\x05Owner\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"8\n\x08\x46ileInfo\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x10\n\x08modified\x18\x03 \x01(\t\"\\\n\x10ListFilesRequest\x12%\n\x05owner\x18\x01 \x01(\x0b\x32\x16.openeo.files.v1.Owner\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"V\n\x11ListFilesResponse\x12(\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x19.openeo.files.v1.FileInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"f\n\x0cUploadHeader\x12%\n\x05owner\x18\x01 \x01(\x0b\x32\x16.openeo.files.v1.Owner\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x13\n\x0bquota_bytes\x18\x03 \x01(\x03\x12\x0c\n\x04size\x18\x04 \x01(\x03\"V\n\x0bUploadChunk\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.openeo.files.v1.UploadHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"=\n\x12UploadFileResponse\x12\'\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x19.openeo.files.v1.FileInfo\"j\n\x13\x44ownloadFileRequest\x12%\n\x05owner\x18\x01 \x01(\x0b\x32\x16.openeo.files.v1.Owner\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x03\x12\x0e\n\x06length\x18\x04 \x01(\x03\"Z\n\rDownloadChunk\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x1f.openeo.files.v1.DownloadHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"Y\n\x0e\x44ownloadHeader\x12\'\n\x04info\x18\x01 \x01(\x0b\x32\x19.openeo.files.v1.FileInfo\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\x0e\n\x06length\x18\x03 \x01(\x03\"H\n\x11\x44\x65leteFileRequest\x12%\n\x05owner\x18\x01 \x01(\x0b\x32\x16.openeo.files.v1.Owner\x12\x0c\n\x04path\x18\x02 \x01(\t\"\x14\n\x12\x44\x65leteFileResponse2\xca\x03\n\x0c\x46ilesService\x12\x64\n\x0fGetStorageUsage\x12\'.openeo.files.v1.GetStorageUsageRequest\x1a(.openeo.files.v1.GetStorageUsageResponse\x12R\n\tListFiles\x12!.openeo.files.v1.ListFilesRequest\x1a\".openeo.files.v1.ListFilesResponse\x12Q\n\nUploadFile\x12\x1c.openeo.files.v1.UploadChunk\x1a#.openeo.files.v1.UploadFileResponse(\x01\x12V\n\x0c\x44ownloadFile\x12$.openeo.files.v1.DownloadFileRequest\x1a\x1e.openeo.files.v1.DownloadChunk0\x01\x12U\n\nDeleteFile\x12\".openeo.files.v1.DeleteFileRequest\x1a#.openeo.files.v1.DeleteFileResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bopeneo/files/v1/files.proto\x12\x0fopeneo.files.v1\"<\n\x16GetStorageUsageRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"-\n\x17GetStorageUsageResponse\x12\x12\n\nused_bytes\x18\x01 \x01(\x03\"+\n\x05Owner\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"8\n\x08\x46ileInfo\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x10\n\x08modified\x18\x03 \x01(\t\"\\\n\x10ListFilesRequest\x12%\n\x05owner\x18\x01 \x01(\x0b\x32\x16.openeo.files.v1.Owner\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"V\n\x11ListFilesResponse\x12(\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x19.openeo.files.v1.FileInfo\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"f\n\x0cUploadHeader\x12%\n\x05owner\x18\x01 \x01(\x0b\x32\x16.openeo.files.v1.Owner\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x13\n\x0bquota_bytes\x18\x03 \x01(\x03\x12\x0c\n\x04size\x18\x04 \x01(\x03\"c\n\x0bUploadChunk\x12/\n\x06header\x18\x01 \x01(\x0b\x32\x1d.openeo.files.v1.UploadHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x12\x0b\n\x03\x65nd\x18\x03 \x01(\x08\x42\x06\n\x04part\"=\n\x12UploadFileResponse\x12\'\n\x04\x66ile\x18\x01 \x01(\x0b\x32\x19.openeo.files.v1.FileInfo\"j\n\x13\x44ownloadFileRequest\x12%\n\x05owner\x18\x01 \x01(\x0b\x32\x16.openeo.files.v1.Owner\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x03\x12\x0e\n\x06length\x18\x04 \x01(\x03\"Z\n\rDownloadChunk\x12\x31\n\x06header\x18\x01 \x01(\x0b\x32\x1f.openeo.files.v1.DownloadHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"Y\n\x0e\x44ownloadHeader\x12\'\n\x04info\x18\x01 \x01(\x0b\x32\x19.openeo.files.v1.FileInfo\x12\x0e\n\x06offset\x18\x02 \x01(\x03\x12\x0e\n\x06length\x18\x03 \x01(\x03\"H\n\x11\x44\x65leteFileRequest\x12%\n\x05owner\x18\x01 \x01(\x0b\x32\x16.openeo.files.v1.Owner\x12\x0c\n\x04path\x18\x02 \x01(\t\"\x14\n\x12\x44\x65leteFileResponse2\xca\x03\n\x0c\x46ilesService\x12\x64\n\x0fGetStorageUsage\x12\'.openeo.files.v1.GetStorageUsageRequest\x1a(.openeo.files.v1.GetStorageUsageResponse\x12R\n\tListFiles\x12!.openeo.files.v1.ListFilesRequest\x1a\".openeo.files.v1.ListFilesResponse\x12Q\n\nUploadFile\x12\x1c.openeo.files.v1.UploadChunk\x1a#.openeo.files.v1.UploadFileResponse(\x01\x12V\n\x0c\x44ownloadFile\x12$.openeo.files.v1.DownloadFileRequest\x1a\x1e.openeo.files.v1.DownloadChunk0\x01\x12U\n\nDeleteFile\x12\".openeo.files.v1.DeleteFileRequest\x1a#.openeo.files.v1.DeleteFileResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,19 +46,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPLOADHEADER']._serialized_start=442
   _globals['_UPLOADHEADER']._serialized_end=544
   _globals['_UPLOADCHUNK']._serialized_start=546
-  _globals['_UPLOADCHUNK']._serialized_end=632
-  _globals['_UPLOADFILERESPONSE']._serialized_start=634
-  _globals['_UPLOADFILERESPONSE']._serialized_end=695
-  _globals['_DOWNLOADFILEREQUEST']._serialized_start=697
-  _globals['_DOWNLOADFILEREQUEST']._serialized_end=803
-  _globals['_DOWNLOADCHUNK']._serialized_start=805
-  _globals['_DOWNLOADCHUNK']._serialized_end=895
-  _globals['_DOWNLOADHEADER']._serialized_start=897
-  _globals['_DOWNLOADHEADER']._serialized_end=986
-  _globals['_DELETEFILEREQUEST']._serialized_start=988
-  _globals['_DELETEFILEREQUEST']._serialized_end=1060
-  _globals['_DELETEFILERESPONSE']._serialized_start=1062
-  _globals['_DELETEFILERESPONSE']._serialized_end=1082
-  _globals['_FILESSERVICE']._serialized_start=1085
-  _globals['_FILESSERVICE']._serialized_end=1543
+  _globals['_UPLOADCHUNK']._serialized_end=645
+  _globals['_UPLOADFILERESPONSE']._serialized_start=647
+  _globals['_UPLOADFILERESPONSE']._serialized_end=708
+  _globals['_DOWNLOADFILEREQUEST']._serialized_start=710
+  _globals['_DOWNLOADFILEREQUEST']._serialized_end=816
+  _globals['_DOWNLOADCHUNK']._serialized_start=818
+  _globals['_DOWNLOADCHUNK']._serialized_end=908
+  _globals['_DOWNLOADHEADER']._serialized_start=910
+  _globals['_DOWNLOADHEADER']._serialized_end=999
+  _globals['_DELETEFILEREQUEST']._serialized_start=1001
+  _globals['_DELETEFILEREQUEST']._serialized_end=1073
+  _globals['_DELETEFILERESPONSE']._serialized_start=1075
+  _globals['_DELETEFILERESPONSE']._serialized_end=1095
+  _globals['_FILESSERVICE']._serialized_start=1098
+  _globals['_FILESSERVICE']._serialized_end=1556
 # @@protoc_insertion_point(module_scope)

@@ -69,12 +69,14 @@ class UploadHeader(_message.Message):
     def __init__(self, owner: _Optional[_Union[Owner, _Mapping]] = ..., path: _Optional[str] = ..., quota_bytes: _Optional[int] = ..., size: _Optional[int] = ...) -> None: ...
 
 class UploadChunk(_message.Message):
-    __slots__ = ("header", "data")
+    __slots__ = ("header", "data", "end")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
     header: UploadHeader
     data: bytes
-    def __init__(self, header: _Optional[_Union[UploadHeader, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+    end: bool
+    def __init__(self, header: _Optional[_Union[UploadHeader, _Mapping]] = ..., data: _Optional[bytes] = ..., end: _Optional[bool] = ...) -> None: ...
 
 class UploadFileResponse(_message.Message):
     __slots__ = ("file",)
