@@ -239,6 +239,73 @@ async def test_quota(files: FilesUnderTest) -> None:
     await upload(files, ALICE, "c.bin", os.urandom(5000))
 
 
+def held_upload(
+    path: str, first: bytes, rest: bytes, *, size: int, go_on: asyncio.Event, sent: asyncio.Event
+) -> object:
+    """An upload of `first + rest` to ALICE (quota 1000) that stops after `first` until
+    `go_on` is set."""
+
+    async def messages() -> object:
+        header = files_pb2.UploadHeader(owner=ALICE, path=path, quota_bytes=1000, size=size)
+        yield files_pb2.UploadChunk(header=header)
+        yield files_pb2.UploadChunk(data=first)
+        sent.set()
+        await go_on.wait()
+        yield files_pb2.UploadChunk(data=rest, end=True)
+
+    return messages()
+
+
+@pytest.mark.parametrize("size", [600, -1], ids=["announced", "chunked"])
+async def test_two_uploads_at_once_cannot_both_fill_the_free_space(
+    files: FilesUnderTest, size: int
+) -> None:
+    # The first holds 600 bytes (announced, or arrived) while the second arrives.
+    go_on, sent = asyncio.Event(), asyncio.Event()
+    first = asyncio.ensure_future(
+        files.stub.UploadFile(
+            held_upload(
+                "a.bin",
+                b"a" * (600 if size < 0 else 300),
+                b"a" * (0 if size < 0 else 300),
+                size=size,
+                go_on=go_on,
+                sent=sent,
+            )
+        )
+    )
+    await sent.wait()
+    await asyncio.sleep(0.3)  # the service has taken the first piece
+    with pytest.raises(StorageQuotaExceeded):
+        await upload(files, ALICE, "b.bin", os.urandom(401), quota=1000, size=-1)
+    await upload(files, ALICE, "b.bin", os.urandom(400), quota=1000, size=-1)
+    go_on.set()
+    await first
+    assert await usage(files, ALICE) == 1000
+
+
+async def test_an_upload_in_progress_counts_a_file_stored_meanwhile(
+    files: FilesUnderTest,
+) -> None:
+    go_on, sent = asyncio.Event(), asyncio.Event()
+    slow = asyncio.ensure_future(
+        files.stub.UploadFile(
+            held_upload("slow.bin", b"s" * 100, b"s" * 400, size=-1, go_on=go_on, sent=sent)
+        )
+    )
+    await sent.wait()
+    await asyncio.sleep(0.3)
+    # 100 held by the slow upload: 900 are free, and then only 0 are.
+    await upload(files, ALICE, "fast.bin", os.urandom(900), quota=1000)
+    go_on.set()
+    with pytest.raises(StorageQuotaExceeded):
+        await slow
+    assert await list_paths(files, ALICE) == ["fast.bin"]
+    # A deleted file frees its bytes for the uploads that follow.
+    await files.stub.DeleteFile(files_pb2.DeleteFileRequest(owner=ALICE, path="fast.bin"))
+    await upload(files, ALICE, "slow.bin", os.urandom(1000), quota=1000, size=-1)
+
+
 @pytest.mark.parametrize("size", [2 * PART_BYTES, -1], ids=["announced", "chunked"])
 async def test_a_canceled_upload_keeps_nothing(files: FilesUnderTest, size: int) -> None:
     # gRPC hands the server the end of a canceled stream like a complete one: the

@@ -18,10 +18,10 @@ from eoplex_common.errors import (
     FilePathInvalid,
     FileSizeExceeded,
     RangeNotSatisfiable,
-    StorageQuotaExceeded,
 )
 from eoplex_common.files import normalize_path
 from eoplex_files.events import FileEvents
+from eoplex_files.quota import QuotaCheck, QuotaLedger
 from eoplex_files.store import StoredFile, Workspace, WorkspaceStore
 
 DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
@@ -80,6 +80,7 @@ class FilesService:
         self.events = events
         self.max_file_bytes = max_file_bytes
         self.upload_idle_timeout_seconds = upload_idle_timeout_seconds
+        self.quota_ledger = QuotaLedger()
 
     async def storage_usage(self, *, tenant_id: str, user_id: str) -> int:
         """Bytes the user occupies (`GET /me` storage). Raises `BadRequest` without a user
@@ -128,13 +129,24 @@ class FilesService:
         if size > self.max_file_bytes:
             raise FileSizeExceeded(size=self.max_file_bytes)
         await self._check_free_for_a_file(workspace, path)
-        allowance = await self._quota_allowance(workspace, path, quota_bytes)
-        if allowance is not None and size > allowance:
-            raise StorageQuotaExceeded()
-        counted = self._counted(chunks, announced=size, allowance=allowance)
-        stored = await self.store.write(
-            workspace, path, counted, idle_timeout_seconds=self.upload_idle_timeout_seconds
-        )
+        reservation = self.quota_ledger.reserve(workspace, path, max(size, 0))
+        stored: StoredFile | None = None
+        try:
+            quota = None
+            if quota_bytes:
+                quota = QuotaCheck(
+                    ledger=self.quota_ledger,
+                    store=self.store,
+                    reservation=reservation,
+                    quota=quota_bytes,
+                )
+                await quota.check(max(size, 0))
+            counted = self._counted(chunks, announced=size, quota=quota)
+            stored = await self.store.write(
+                workspace, path, counted, idle_timeout_seconds=self.upload_idle_timeout_seconds
+            )
+        finally:
+            self.quota_ledger.release(reservation, stored=stored is not None)
         self._announce("uploaded", workspace, path=path, size=stored.size)
         return stored
 
@@ -165,6 +177,7 @@ class FilesService:
         path = normalize_path(path)
         await self._existing(workspace, path)
         await self.store.delete(workspace, path)
+        self.quota_ledger.stored_bytes_changed(workspace)
         self._announce("deleted", workspace, path=path, size=0)
 
     async def _existing(self, workspace: Workspace, path: str) -> StoredFile:
@@ -185,19 +198,8 @@ class FilesService:
             if await self.store.stat(workspace, ancestor) is not None:
                 raise FilePathInvalid(reason=f"'{ancestor}' is a file, not a folder")
 
-    async def _quota_allowance(
-        self, workspace: Workspace, path: str, quota_bytes: int
-    ) -> int | None:
-        """How large the file may be within the quota (the file it replaces is freed),
-        or None without a quota."""
-        if not quota_bytes:
-            return None
-        used = await self.store.used_bytes(workspace)
-        replaced = await self.store.stat(workspace, path)
-        return quota_bytes - used + (replaced.size if replaced else 0)
-
     async def _counted(
-        self, chunks: AsyncIterator[bytes], *, announced: int, allowance: int | None
+        self, chunks: AsyncIterator[bytes], *, announced: int, quota: QuotaCheck | None
     ) -> AsyncIterator[bytes]:
         """The pieces of an upload, checked against the limits as they arrive."""
         received = 0
@@ -205,8 +207,8 @@ class FilesService:
             received += len(chunk)
             if received > self.max_file_bytes:
                 raise FileSizeExceeded(size=self.max_file_bytes)
-            if allowance is not None and received > allowance:
-                raise StorageQuotaExceeded()
+            if quota is not None:
+                await quota.check(received)
             if announced >= 0 and received > announced:
                 raise BadRequest(
                     reason=f"the upload is larger than the announced {announced} bytes"
