@@ -92,6 +92,8 @@ def test_the_whole_manifest() -> None:
                                 "j-0123456789abcdef01234567",
                             ],
                             "env": [
+                                # The job's CPU limit of 2 (job option `cpu`).
+                                {"name": "OPENEO_EXECUTOR_DASK_THREADS", "value": "2"},
                                 {"name": "OPENEO_NATS_URL", "value": "nats://nats:4222"},
                                 {
                                     "name": "OPENEO_S3_SECRET_KEY",
@@ -198,3 +200,20 @@ def test_a_user_id_becomes_a_readable_hashed_label() -> None:
     label = manifest["metadata"]["labels"]["eoplex.io/user-id"]
     assert label.startswith("alice_example.org-")
     assert manifest["metadata"]["annotations"]["eoplex.io/user-id"] == "alice@example.org"
+
+
+@pytest.mark.parametrize(
+    ("cpu", "threads"), [("500m", "1"), ("1", "1"), ("1500m", "2"), (4, "4"), ("2.5", "3")]
+)
+def test_the_executor_computes_with_as_many_threads_as_its_cpu_limit(
+    cpu: object, threads: str
+) -> None:
+    job = {**JOB, "job_options": {"cpu": cpu}}
+    (container,) = build_job_manifest(job, settings())["spec"]["template"]["spec"]["containers"]
+    assert {"name": "OPENEO_EXECUTOR_DASK_THREADS", "value": threads} in container["env"]
+    # Also over a value the operator set for every job.
+    operator_set = settings(env={"OPENEO_EXECUTOR_DASK_THREADS": "64"})
+    (container,) = build_job_manifest(job, operator_set)["spec"]["template"]["spec"]["containers"]
+    names = [item["name"] for item in container["env"]]
+    assert names.count("OPENEO_EXECUTOR_DASK_THREADS") == 1
+    assert {"name": "OPENEO_EXECUTOR_DASK_THREADS", "value": threads} in container["env"]

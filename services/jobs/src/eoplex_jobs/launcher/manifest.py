@@ -2,6 +2,7 @@
 the settings, so tests compare it with an expected dict."""
 
 import hashlib
+import math
 import re
 from typing import Any
 
@@ -16,6 +17,8 @@ EXECUTOR_UID = 10001
 RESOURCE_OPTIONS = ("memory", "cpu")
 _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 _LABEL_VALUE_MAX = 63
+# The executor's variable for the threads that compute one job (see `_environment`).
+DASK_THREADS_VARIABLE = "OPENEO_EXECUTOR_DASK_THREADS"
 # A positive Kubernetes quantity (no sign), as the API server accepts it.
 _QUANTITY = re.compile(r"([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[mkMGTPE]|[eE][0-9]+)?")
 
@@ -103,6 +106,7 @@ def build_job_manifest(job: Document, settings: LauncherSettings) -> Document:
 
 
 def _pod_spec(job: Document, settings: LauncherSettings) -> Document:
+    resources = job_resources(job.get("job_options") or {}, settings, tenant_id=job["tenant_id"])
     return {
         "restartPolicy": "Never",
         "serviceAccountName": settings.service_account,
@@ -123,10 +127,8 @@ def _pod_spec(job: Document, settings: LauncherSettings) -> Document:
                 "image": settings.executor_image,
                 "imagePullPolicy": settings.image_pull_policy,
                 "command": ["python", "-m", "eoplex_executor", "run-job", job["_id"]],
-                "env": _environment(settings),
-                "resources": job_resources(
-                    job.get("job_options") or {}, settings, tenant_id=job["tenant_id"]
-                ),
+                "env": _environment(settings, cpu_limit=resources["limits"].get("cpu")),
+                "resources": resources,
                 "securityContext": {
                     "allowPrivilegeEscalation": False,
                     "readOnlyRootFilesystem": True,
@@ -140,11 +142,25 @@ def _pod_spec(job: Document, settings: LauncherSettings) -> Document:
     }
 
 
-def _environment(settings: LauncherSettings) -> list[dict[str, Any]]:
-    """Literal variables, then those read from Secrets (which win over a literal)."""
+def dask_threads(cpu_limit: str | None) -> int | None:
+    """The threads a job computes with: its CPU limit rounded up (at least 1); None
+    without a limit (the executor then uses every CPU it sees)."""
+    if cpu_limit is None:
+        return None
+    return max(1, math.ceil(parse_quantity(cpu_limit)))
+
+
+def _environment(settings: LauncherSettings, *, cpu_limit: str | None) -> list[dict[str, Any]]:
+    """Literal variables, then those read from Secrets (which win over a literal). The
+    dask threads follow the Job's CPU limit: the executor would otherwise start a thread
+    per CPU of the node, far more than the limit lets run."""
+    variables = dict(settings.env)
+    threads = dask_threads(cpu_limit)
+    if threads is not None:
+        variables[DASK_THREADS_VARIABLE] = str(threads)
     literal = [
         {"name": name, "value": value}
-        for name, value in sorted(settings.env.items())
+        for name, value in sorted(variables.items())
         if name not in settings.secret_env
     ]
     secret = [
