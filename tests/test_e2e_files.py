@@ -42,7 +42,8 @@ def new_user(stack: LocalStack, *, quota_bytes: int | None = None) -> tuple[str,
     password = secrets.token_urlsafe(12)
     quota = [] if quota_bytes is None else ["--max-storage-bytes", str(quota_bytes)]
     _admin(stack, "tenants", "add", name, *quota)
-    _admin(stack, "users", "add", name, "--tenant", name, "--password", password)
+    # `--password=...`: a generated password may start with "-".
+    _admin(stack, "users", "add", name, "--tenant", name, f"--password={password}")
     return name, password
 
 
