@@ -10,7 +10,8 @@ thread in the reading process. It answers:
   `search` link, `/api/collections/<id>` with `root` and `items` links, and item search
   by POST, one item per page, `next` links carrying the page in their body), and the
   same under `/api-get/` where POST is refused (405) so clients search by GET;
-- `/api/requests`: every search so far, as `[method, body]` pairs.
+- `/api/requests`: every search so far, as `[method, body]` pairs;
+- `/redirect/<port>/<path>`: a 302 to `http://127.0.0.1:<port>/<path>`.
 """
 
 import json
@@ -49,6 +50,13 @@ class StacFiles(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
+        redirect = re.fullmatch(r"/redirect/(\d+)/(.*)", parts.path)
+        if redirect is not None:
+            self.send_response(302)
+            self.send_header("Location", f"http://127.0.0.1:{redirect[1]}/{redirect[2]}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         match = re.fullmatch(r"/(api|api-get)/(.*)", parts.path)
         if match is None:
             self.send_file()

@@ -3,6 +3,7 @@ from an allowed local directory, and against a tiny STAC API; pixels compared wi
 
 import json
 import re
+import select
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,8 @@ from rasterio.transform import Affine
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.cube import RasterCube
+from eoplex_executor.outbound import stop_guard_proxies
+from eoplex_executor.processes import stac
 from eoplex_executor.processes.stac import StacReader, StacSettings
 from services.executor.tests.cubes import make_environment, run_graph, run_process
 from tests.stac_catalog import (
@@ -45,10 +48,13 @@ def base_url(written: WrittenCatalog) -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
-def no_local_roots(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_local_roots(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("OPENEO_EXECUTOR_STAC_LOCAL_ROOTS", raising=False)
     # The test catalogs are served on loopback, which load_stac refuses by default.
     monkeypatch.setenv("OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS", "true")
+    yield
+    # The guard proxy a test with private networks refused started.
+    stop_guard_proxies()
 
 
 def test_non_public_hosts_are_refused_by_default(
@@ -325,3 +331,41 @@ def test_a_collection_with_an_items_link_but_no_item_search_is_walked(
     (written.folder / "collection-with-items.json").write_text(json.dumps(collection))
     cube = load(tmp_path, base_url + "collection-with-items.json", bands=["B04"])
     assert_cube_holds(cube, written, DATES, ["B04"])
+
+
+def _item_with_assets_at(written: WrittenCatalog, name: str, href_of: Any) -> str:
+    """An item of the served catalog, written under `name` with asset hrefs `href_of(path)`."""
+    item = json.loads((written.folder / "S2_20220606" / "S2_20220606.json").read_text())
+    for band, asset in item["assets"].items():
+        asset["href"] = href_of(f"S2_20220606/{band}.tif")
+    (written.folder / name).write_text(json.dumps(item))
+    return name
+
+
+def test_assets_are_read_through_the_guard_which_refuses_a_redirect_inward(
+    tmp_path: Path, written: WrittenCatalog, base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With private networks refused, documents and assets travel through the outbound
+    guard: an asset host (taken as public here) that redirects to a private address gets
+    the request refused there, and the private address sees no connection."""
+    monkeypatch.delenv("OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS")
+    monkeypatch.setenv("GDAL_HTTP_TIMEOUT", "10")
+    served_port = int(base_url.rsplit(":", 1)[1].strip("/"))
+    monkeypatch.setattr(stac, "ALSO_ALLOWED", frozenset({("127.0.0.1", served_port)}))
+    with socket.socket() as inward:
+        # A private service: listening, never answering; a connection would queue here.
+        inward.bind(("127.0.0.1", 0))
+        inward.listen(8)
+        inward_port = inward.getsockname()[1]
+
+        direct = _item_with_assets_at(written, "direct.json", lambda path: base_url + path)
+        cube = load(tmp_path, base_url + direct, bands=["B04"])
+        assert_cube_holds(cube, written, ["2022-06-06"], ["B04"])
+
+        redirected = _item_with_assets_at(
+            written, "redirected.json", lambda path: f"{base_url}redirect/{inward_port}/{path}"
+        )
+        with pytest.raises(ProcessParameterInvalid, match=r"cannot read the asset .*redirect"):
+            load(tmp_path, base_url + redirected, bands=["B04"]).data.compute()
+        readable, _, _ = select.select([inward], [], [], 0)
+        assert readable == []

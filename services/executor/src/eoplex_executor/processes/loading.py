@@ -11,7 +11,8 @@ ones float64, no-data NaN.
 """
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ import xarray as xr
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from rasterio.enums import Resampling
+from rasterio.errors import RasterioError
 from rasterio.transform import Affine
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
@@ -76,6 +78,11 @@ class Source:
     nodata: float | None
     # The band of the file that holds the cube's band (1-based, as GDAL counts).
     band: int = 1
+    # GDAL configuration to open it with, e.g. load_stac's `GDAL_HTTP_PROXY`.
+    gdal_options: tuple[tuple[str, str], ...] = ()
+    # The process that named the file, when a user did (load_stac): failing to read it
+    # is then that process's ProcessParameterInvalid, not a fault of the back-end.
+    named_by: str = ""
 
 
 @process("load_collection", environment=True)
@@ -418,8 +425,18 @@ def read_window(
     shape = (row1 - row0, col1 - col0)
     out: np.ndarray | None = None
     for source in sources:
-        with rasterio.open(source.href) as dataset:
-            values = _read_source(dataset, source, grid, row0, col0, shape)
+        try:
+            with open_source(source.href, source.gdal_options) as dataset:
+                values = _read_source(dataset, source, grid, row0, col0, shape)
+        except RasterioError as error:
+            if not source.named_by:
+                raise
+            href = source.href.removeprefix("/vsicurl/")
+            raise ProcessParameterInvalid(
+                process=source.named_by,
+                parameter="url",
+                reason=f"cannot read the asset {href}: {error}",
+            ) from None
         if values is None:
             continue
         if out is None:
@@ -432,6 +449,14 @@ def read_window(
         if not np.isnan(out).any():
             break
     return out if out is not None else np.full(shape, np.nan, dtype=dtype)
+
+
+@contextmanager
+def open_source(href: str, gdal_options: tuple[tuple[str, str], ...] = ()) -> Iterator[Any]:
+    """The dataset at `href`, opened with `gdal_options` set (for this thread only)."""
+    with rasterio.Env(**dict(gdal_options)) if gdal_options else nullcontext():
+        with rasterio.open(href) as dataset:
+            yield dataset
 
 
 def _read_source(

@@ -23,18 +23,18 @@ its key) or one band of a multi-band asset (`eo:bands` / `bands`). Assets are Ge
 of `OPENEO_EXECUTOR_STAC_S3_BUCKETS`, by default the ingested collections' bucket) or
 local within the allowed roots.
 
-http(s) hosts must resolve to public addresses only (every request and redirect is
-checked, and so are asset hosts), so that a user's graph cannot make the executor reach
-the cluster's internal services or a cloud metadata endpoint;
-`OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS=true` lifts this for deployments whose
-catalogs live on a private network.
+http(s) hosts must resolve to public addresses only, so that a user's graph cannot make
+the executor reach the cluster's internal services or a cloud metadata endpoint: each
+URL's host is checked before it is requested (for a clear error), and every request,
+of documents by httpx and of assets by GDAL, redirects included, goes through the
+process's `outbound.GuardProxy`, which connects only to the public addresses it checked
+itself. `OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS=true` lifts this for deployments
+whose catalogs live on a private network.
 """
 
-import ipaddress
 import json
 import math
 import os
-import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,7 +44,6 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 import numpy as np
-import rasterio
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pyproj import CRS, Transformer
@@ -54,6 +53,13 @@ from rasterio.transform import Affine
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.cube import RasterCube, parse_datetime
 from eoplex_executor.environment import Environment
+from eoplex_executor.outbound import (
+    RunningProxy,
+    allowing,
+    guard_proxy,
+    refused_address,
+    resolve,
+)
 from eoplex_executor.processes.loading import (
     Source,
     band_info,
@@ -62,6 +68,7 @@ from eoplex_executor.processes.loading import (
     extent_bounds,
     gdal_path,
     matches_properties,
+    open_source,
     resolve_bands,
     temporal_interval,
 )
@@ -104,6 +111,22 @@ class StacSettings(BaseSettings):
 
     def buckets(self) -> set[str]:
         return {bucket.strip() for bucket in self.s3_buckets.split(",") if bucket.strip()}
+
+
+# (address, port) pairs the proxy reaches besides public addresses: none but in tests.
+ALSO_ALLOWED: frozenset[tuple[str, int]] = frozenset()
+
+
+def outbound_proxy(settings: StacSettings) -> RunningProxy | None:
+    """The proxy every http(s) request of load_stac goes through; None when private
+    networks are allowed (nothing to guard)."""
+    return None if settings.allow_private_networks else guard_proxy(ALSO_ALLOWED)
+
+
+def gdal_options(href: str, settings: StacSettings) -> tuple[tuple[str, str], ...]:
+    """The GDAL configuration to read the asset `href` with: http(s) through the proxy."""
+    proxy = outbound_proxy(settings) if _is_http(href) else None
+    return (("GDAL_HTTP_PROXY", f"127.0.0.1:{proxy.port}"),) if proxy is not None else ()
 
 
 def _invalid(reason: str, parameter: str = "url") -> ProcessParameterInvalid:
@@ -174,7 +197,9 @@ class StacReader:
 
     def __init__(self, settings: StacSettings) -> None:
         self.settings = settings
+        proxy = outbound_proxy(settings)
         self.client = httpx.Client(
+            proxy=proxy.url if proxy is not None else None,
             timeout=settings.timeout_seconds,
             follow_redirects=True,
             max_redirects=5,
@@ -279,21 +304,23 @@ def local_path(href: str, settings: StacSettings) -> Path:
 
 def check_host(url: str, settings: StacSettings) -> None:
     """ProcessParameterInvalid unless the URL's host resolves to public addresses only (or
-    the operator allows private networks). Resolution failures are left to the request."""
+    the operator allows private networks): the clear error up front, while the proxy
+    enforces the rule on every connection. Resolution failures are left to the request."""
     if settings.allow_private_networks:
         return
-    host = urlsplit(url).hostname or ""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        addresses = resolve(host, port)
     except (OSError, UnicodeError):
         return
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if not address.is_global:
-            raise _invalid(
-                f"{host} resolves to {address}, a non-public address load_stac may not reach "
-                "(OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS)"
-            )
+    refused = refused_address(addresses, port, allowing(ALSO_ALLOWED))
+    if refused is not None:
+        raise _invalid(
+            f"{host} resolves to {refused}, a non-public address load_stac may not reach "
+            "(OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS)"
+        )
 
 
 class HttpStatus(ProcessParameterInvalid):
@@ -634,7 +661,7 @@ def _footprint(item: StacItem, asset: Mapping[str, Any], settings: StacSettings)
         return _Footprint(int(epsg), Affine(*transform[:6]), int(shape[1]), int(shape[0]))
     href = _asset_href(str(asset.get("href", "")), item.location, settings)
     try:
-        with rasterio.open(gdal_path(href)) as dataset:
+        with open_source(gdal_path(href), gdal_options(href, settings)) as dataset:
             found = dataset.crs.to_epsg() if dataset.crs else None
             if found is None:
                 raise _invalid(f"the asset {href} has no CRS with an EPSG code")
@@ -684,6 +711,8 @@ def _source(
         transform=Affine.identity(),
         nodata=float("nan") if nodata == "nan" else nodata,
         band=band,
+        gdal_options=gdal_options(href, settings),
+        named_by=PROCESS,
     )
 
 
