@@ -54,9 +54,22 @@ def make_cube(
     return RasterCube(data=array, crs=CRS, dimension_types=types)
 
 
+# The environments the current test made, closed after it (see `close_environments`).
+_made: list[Environment] = []
+
+
 def make_environment(tmp_path: Path, *, catalog: Any = None, max_pixels: int = 0) -> Environment:
-    """An environment writing into `tmp_path`; `catalog` only for load_collection tests."""
-    return Environment(catalog=catalog, scratch_dir=tmp_path, limits=Limits(max_pixels=max_pixels))
+    """An environment writing into `tmp_path`; `catalog` only for load_collection tests.
+    It stays open (UDF processes keep running) until the test ends."""
+    env = Environment(catalog=catalog, scratch_dir=tmp_path, limits=Limits(max_pixels=max_pixels))
+    _made.append(env)
+    return env
+
+
+def close_environments() -> None:
+    """Close every environment `make_environment` made (the conftest does after each test)."""
+    while _made:
+        _made.pop().close()
 
 
 def run_graph(graph: dict[str, Any], env: Environment, **parameters: Any) -> Any:

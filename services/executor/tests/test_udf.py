@@ -3,6 +3,7 @@ on a cube, compared with numpy; failures as openEO errors; a worker that survive
 
 import json
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ from eoplex_executor.cube import RasterCube
 from eoplex_executor.environment import Environment, Estimate, ResultFile
 from eoplex_executor.graph import execute
 from eoplex_executor.processes.udf import RUNTIME, runtime_versions
+from eoplex_executor.sandbox import SandboxUnavailable, seccomp_program
 from eoplex_executor.service import WorkerPool
+from eoplex_executor.udf_process import decode_array, encode_array
 from eoplex_executor.worker import Done, Failed, Job, WorkerConfig
 from services.executor.tests.cubes import make_cube, make_environment, run_graph
 
@@ -292,9 +295,12 @@ def test_a_udf_from_the_users_workspace(tmp_path: Path) -> None:
     env = Environment(catalog=None, scratch_dir=tmp_path, user_files=Workspace())  # type: ignore[arg-type]
     cube = chunked_cube()
     graph = apply_graph("udfs/rescale.py", context={"scale": 3, "offset": 0})
-    np.testing.assert_array_equal(
-        run_graph(graph, env, cube=cube).data.values, cube.data.values * 3
-    )
+    try:
+        np.testing.assert_array_equal(
+            run_graph(graph, env, cube=cube).data.values, cube.data.values * 3
+        )
+    finally:
+        env.close()
 
 
 def test_estimates_never_run_udf_code(tmp_path: Path) -> None:
@@ -373,3 +379,157 @@ def test_the_runtime_is_the_one_udf_runtimes_lists() -> None:
     assert list(runtimes) == [RUNTIME]
     assert runtimes[RUNTIME]["default"] == runtime_versions()[0]
     assert list(runtimes[RUNTIME]["versions"]) == [runtime_versions()[0]]
+
+
+# What a UDF can reach of the executor, as bits of every value: its variables (1), the
+# worker's /proc environ (2) and memory (4), a TCP connection to `port` (8), another
+# request's scratch file `other` (16).
+PROBE = """
+import os, socket
+import xarray
+
+def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
+    found = 0
+    if any("worker-secret" in value for value in os.environ.values()):
+        found |= 1
+    for bit, name in ((2, "environ"), (4, "mem")):
+        try:
+            with open(f"/proc/{os.getppid()}/{name}", "rb") as file:
+                file.read(1)
+            found |= bit
+        except OSError:
+            pass
+    try:
+        socket.create_connection(("127.0.0.1", context["port"]), timeout=5).close()
+        found |= 8
+    except PermissionError:
+        pass
+    try:
+        with open(context["other"], "rb") as file:
+            file.read(1)
+        found |= 16
+    except PermissionError:
+        pass
+    return cube * 0 + found
+"""
+
+
+async def test_a_udf_reaches_no_secret_no_process_memory_and_no_network(tmp_path: Path) -> None:
+    config = WorkerConfig(
+        environment={"AWS_SECRET_ACCESS_KEY": "worker-secret"},
+        dask_threads=1,
+        catalog_address="127.0.0.1:1",
+        catalog_timeout_seconds=1.0,
+        run=run_with_test_cube,
+    )
+    pool = WorkerPool(size=1, config=config)
+    await pool.start()
+    try:
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            port = listener.getsockname()[1]
+            other = tmp_path / "another-request" / "result.tif"
+            other.parent.mkdir()
+            other.write_bytes(b"another user's result")
+            context = {"port": port, "other": str(other)}
+            scratch = tmp_path / "this-request"
+            scratch.mkdir()
+            job = Job(
+                process={"process_graph": apply_graph(PROBE, context=context)},
+                scratch_dir=scratch,
+                max_pixels=0,
+                request_id="probe",
+            )
+            reply = await pool.run(job, timeout_seconds=60)
+    finally:
+        await pool.stop()
+    assert isinstance(reply, Done), reply
+    assert np.unique(json.loads(reply.path.read_text())["values"]).tolist() == [0]
+
+
+STATEFUL = """
+import builtins
+import xarray
+
+def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
+    seen = getattr(builtins, "left_behind", 0)
+    builtins.left_behind = 1
+    return cube * 0 + seen
+"""
+
+
+def test_executions_never_share_a_udf_process(tmp_path: Path) -> None:
+    cube = make_cube()
+    first, second = make_environment(tmp_path), make_environment(tmp_path)
+    once = run_graph(apply_graph(STATEFUL), first, cube=cube).data.values
+    # The same execution reuses its process; another execution gets its own.
+    again = run_graph(apply_graph(STATEFUL), first, cube=cube).data.values
+    other = run_graph(apply_graph(STATEFUL), second, cube=cube).data.values
+    assert (once.max(), again.min(), other.max()) == (0, 1, 0)
+    processes = [process.process for process in first.resources["udf_processes"]._all]
+    first.close()
+    assert processes and all(process.poll() is not None for process in processes)
+
+
+def test_a_udf_process_that_dies_is_a_clear_error(tmp_path: Path) -> None:
+    code = RESCALE.replace('return cube * context["scale"]', "import os; os._exit(3)  #")
+    with pytest.raises(ProcessParameterInvalid, match=r"ended unexpectedly \(exit status 3\)"):
+        run_graph(apply_graph(code), make_environment(tmp_path), cube=chunked_cube())
+
+
+@pytest.mark.parametrize(
+    ("header", "buffers", "reason"),
+    [
+        ({"dims": ["x"], "shape": [2], "dtype": "|O", "labels": []}, [b"x" * 16], "data type"),
+        ({"dims": ["x"], "shape": [2], "dtype": "<f8", "labels": []}, [b"x" * 8], "expected"),
+        ({"dims": ["x", "x"], "shape": [1, 1], "dtype": "<f8", "labels": []}, [], "dimensions"),
+        ({"dims": ["x"], "shape": [-1], "dtype": "<f8", "labels": []}, [], "dimensions"),
+        (
+            {"dims": ["x"], "shape": [1], "dtype": "<f8", "labels": [{"dim": "y", "dtype": "<f8"}]},
+            [],
+            "unknown dimension",
+        ),
+        (
+            {"dims": ["x"], "shape": [2], "dtype": "<f8", "labels": [{"dim": "x", "strings": [1]}]},
+            [],
+            "not strings",
+        ),
+        ({"dims": ["x"], "shape": [1], "dtype": "<f8", "labels": 3}, [], "header"),
+        ([1, 2], [], "header"),
+    ],
+)
+def test_what_a_udf_process_answers_is_checked_before_use(
+    header: Any, buffers: list[bytes], reason: str
+) -> None:
+    pending = list(buffers)
+
+    def read_buffer(length: int) -> bytes:
+        data = pending.pop(0) if pending else b""
+        if len(data) != length:
+            raise ValueError(f"expected {length} bytes")
+        return data
+
+    with pytest.raises(ValueError, match=reason):
+        decode_array(json.dumps(header).encode(), read_buffer)
+
+
+def test_answers_round_trip_with_labels_of_every_kind() -> None:
+    array = xr.DataArray(
+        np.arange(6, dtype=np.int16).reshape(2, 3),
+        dims=["t", "bands"],
+        coords={
+            "t": np.array(["2020-01-01", "2020-01-02"], dtype="datetime64[ns]"),
+            "bands": ["B02", "B03", "B04"],
+        },
+        name="cube",
+    )
+    header, *buffers = encode_array(array)
+    pending = list(buffers)
+    decoded = decode_array(header, lambda length: pending.pop(0))
+    xr.testing.assert_identical(decoded, array)
+
+
+def test_no_sandbox_on_an_unknown_machine() -> None:
+    with pytest.raises(SandboxUnavailable):
+        seccomp_program("sparc")

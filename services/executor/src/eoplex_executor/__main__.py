@@ -5,6 +5,10 @@ import sys
 
 
 def _dispatch(arguments: list[str]) -> None:
+    from eoplex_executor.sandbox import make_undumpable
+
+    # Before anything else: UDF processes must not read this process's environment.
+    make_undumpable()
     match arguments:
         case [] | ["serve"]:
             from eoplex_executor.server import main

@@ -233,8 +233,11 @@ async def _run(
         # `inspect` runs in the compute threads; its entries join the job's log events in order.
         asyncio.run_coroutine_threadsafe(events.log(level, message, data), loop)
 
-    with forwarded_logs(job_log):
-        outputs = await _in_daemon_thread(partial(_compute, process, env, progress))
+    try:
+        with forwarded_logs(job_log):
+            outputs = await _in_daemon_thread(partial(_compute, process, env, progress))
+    finally:
+        env.close()
     await events.log(
         "info",
         f"read {env.pixels:,} input pixels ({env.bytes_read:,} bytes) and wrote "

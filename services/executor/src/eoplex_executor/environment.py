@@ -109,6 +109,14 @@ class Environment:
     # Estimate mode (`GET /jobs/{job_id}/estimate`): load_collection reads no pixel anyway,
     # and save_result tallies what it would write here instead of writing.
     estimate: Estimate | None = None
+    # What the execution started and `close()` stops, by name (e.g. its UDF processes).
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Stop what the execution started: call once its results are computed."""
+        resources, self.resources = self.resources, {}
+        for resource in resources.values():
+            resource.close()
 
     @property
     def saved(self) -> bool:

@@ -50,7 +50,10 @@ def estimate_process(
             user_processes=(caller or CallerWorkspace()).user_processes,
             user_files=(caller or CallerWorkspace()).user_files,
         )
-        run_process(process, env)
+        try:
+            run_process(process, env)
+        finally:
+            env.close()
     return ProcessEstimate(
         pixels_read=env.pixels,
         bytes_read=env.bytes_read,

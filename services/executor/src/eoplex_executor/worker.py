@@ -26,12 +26,15 @@ from eoplex_common.settings import InfrastructureSettings
 from eoplex_executor.catalog import GrpcCatalog
 from eoplex_executor.environment import Catalog, Environment, Limits, ResultFile
 from eoplex_executor.run import run_to_file
+from eoplex_executor.sandbox import make_undumpable
 from eoplex_executor.workspace import Workspace, caller_workspace
 
 log = logging.getLogger(__name__)
 
 # Imported once by the forkserver, so that no request waits for them.
 PRELOADED_MODULES = (
+    # First: the forkserver and its workers keep their environment from UDF processes.
+    "eoplex_executor.undumpable",
     "numpy",
     "xarray",
     "dask.array",
@@ -120,6 +123,8 @@ def worker_main(connection: Connection, config: WorkerConfig) -> None:
     # Ctrl-C in a terminal reaches the whole process group; the pool decides when
     # running requests stop (graceful shutdown), not the signal.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Also set by the forkserver's preload; here too, before the secrets arrive.
+    make_undumpable()
     # GDAL reads these when it opens a file, not when rasterio is imported, so setting
     # them after the forkserver's imports still holds for every read of this worker.
     os.environ.update(config.environment)
@@ -183,5 +188,6 @@ def run_job(
         log.exception("a synchronous request failed unexpectedly")
         return Failed("Internal", INTERNAL_MESSAGE)
     finally:
+        env.close()
         request_id.reset(token)
     return Done(result.path, result.media_type, env.pixels)

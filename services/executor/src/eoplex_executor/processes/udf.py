@@ -27,19 +27,19 @@ built, to learn the result's dimensions and data type; its result is reused. An
 exception in the UDF becomes ProcessParameterInvalid of `udf`, whose reason carries
 the traceback's UDF frames; the worker keeps serving.
 
-UDF code runs with the worker's own permissions; `openeo.udf` caches a module per code
-text within a process, as the openeo UDF API documents (so UDFs can cache too).
+UDF code never runs in the executor's own processes: each execution runs it in
+confined processes of its own (`eoplex_executor.udf_process`: no network, none of the
+executor's variables or memory), one chunk at a time per process. `openeo.udf` caches a
+module per code text within such a process (so UDFs can cache too), for that execution.
 """
 
-import logging
+import os
 import platform
 import sys
-import traceback
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import dask.array
@@ -50,19 +50,12 @@ from eoplex_common.errors import EstimateComplexity, ProcessParameterInvalid
 from eoplex_executor.cube import SPATIAL, DimensionArray, RasterCube
 from eoplex_executor.environment import Environment
 from eoplex_executor.registry import process
+from eoplex_executor.udf_process import UdfProcesses
+from eoplex_executor.udf_runtime import PROCESS, UdfProgram
 
-PROCESS = "run_udf"
 RUNTIME = "Python"
-# The source name compiled UDF code carries; openeo.udf executes it as "<string>".
-UDF_FILENAME = "<string>"
-ENTRY_POINTS = (
-    "apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray",
-    "apply_timeseries(series: pandas.Series, context: dict) -> pandas.Series",
-    "a function taking one UdfData argument",
-)
-
-# openeo.udf logs every call it dispatches at INFO: once per chunk would flood the job log.
-logging.getLogger("openeo.udf.run_code").setLevel(logging.WARNING)
+# The `Environment.resources` entry of an execution's UDF processes.
+UDF_PROCESSES = "udf_processes"
 
 
 def runtime_versions() -> tuple[str, ...]:
@@ -149,108 +142,6 @@ def _udf_code(udf: str, env: Environment) -> str:
 
 
 @dataclass(frozen=True)
-class UdfProgram:
-    """Checked UDF source code, run on one chunk at a time through `openeo.udf`."""
-
-    code: str
-
-    @classmethod
-    def compile(cls, code: str) -> "UdfProgram":
-        """Parse the code (without running it) so a syntax error is reported before any data
-        is read; ProcessParameterInvalid naming the line otherwise."""
-        try:
-            compile(code, UDF_FILENAME, "exec")
-        except (SyntaxError, ValueError) as error:
-            where = ""
-            if isinstance(error, SyntaxError) and error.lineno:
-                where = f" on line {error.lineno}: {(error.text or '').strip()}"
-            raise ProcessParameterInvalid(
-                process=PROCESS,
-                parameter="udf",
-                reason=f"the UDF code has a syntax error{where} ({error.__class__.__name__}: "
-                f"{getattr(error, 'msg', error)})",
-            ) from None
-        return cls(code)
-
-    def run(self, block: xr.DataArray, context: Any) -> xr.DataArray:
-        """The UDF's result for one chunk, as a DataArray; ProcessParameterInvalid when the
-        UDF raises, defines no entry point or returns something else."""
-        from openeo.udf import OpenEoUdfException, UdfData, XarrayDataCube, run_udf_code
-        from openeo.udf.run_code import load_module_from_string
-
-        try:
-            # Cached per code text by openeo.udf, so this runs the module once per process.
-            module = load_module_from_string(self.code)
-        except (Exception, SystemExit) as error:
-            raise self._failure(error, None) from None
-        data = UdfData(datacube_list=[XarrayDataCube(block)], user_context=context)
-        try:
-            result = run_udf_code(self.code, data)
-        except OpenEoUdfException as error:
-            if str(error) == "No UDF found.":
-                reason = f"the UDF defines none of the entry points: {'; '.join(ENTRY_POINTS)}"
-            elif _udf_frames(error.__traceback__, module, []):
-                raise self._failure(error, module) from None
-            else:
-                # Raised by openeo.udf on what the UDF returned.
-                reason = f"the UDF must return an xarray.DataArray (or XarrayDataCube): {error}"
-            raise ProcessParameterInvalid(process=PROCESS, parameter="udf", reason=reason) from None
-        except (Exception, SystemExit) as error:
-            raise self._failure(error, module) from None
-        cubes = result.get_datacube_list() or []
-        if len(cubes) != 1 or not isinstance(cubes[0], XarrayDataCube):
-            got = ", ".join(type(cube).__name__ for cube in cubes) or "no data cube"
-            raise ProcessParameterInvalid(
-                process=PROCESS,
-                parameter="udf",
-                reason=f"the UDF must return one xarray.DataArray (or XarrayDataCube), not {got}",
-            )
-        array = cubes[0].get_array()
-        if not isinstance(array, xr.DataArray):
-            raise ProcessParameterInvalid(
-                process=PROCESS,
-                parameter="udf",
-                reason=f"the UDF must return an xarray.DataArray, not {type(array).__name__}",
-            )
-        return array
-
-    def _failure(
-        self, error: BaseException, module: Mapping[str, Any] | None
-    ) -> ProcessParameterInvalid:
-        """The UDF's exception with the traceback trimmed to the UDF's own frames."""
-        frames = _udf_frames(error.__traceback__, module, self.code.splitlines())
-        trace = (
-            "Traceback (UDF frames, most recent call last):\n" + "\n".join(frames)
-            if frames
-            else "(raised by the UDF runtime while handling the UDF's result)"
-        )
-        summary = "".join(traceback.format_exception_only(error)).strip()
-        return ProcessParameterInvalid(
-            process=PROCESS, parameter="udf", reason=f"the UDF failed: {summary}\n{trace}"
-        )
-
-
-def _udf_frames(
-    tb: TracebackType | None, module: Mapping[str, Any] | None, lines: Sequence[str]
-) -> list[str]:
-    """`File "<udf>", line N, in f` and the line's code for every frame of the UDF's code:
-    functions whose globals are the UDF module, or the module's own top level."""
-    frames = []
-    while tb is not None:
-        frame = tb.tb_frame
-        ours = frame.f_code.co_filename == UDF_FILENAME and (
-            frame.f_globals is module if module is not None else True
-        )
-        if ours:
-            line = lines[tb.tb_lineno - 1].strip() if 0 < tb.tb_lineno <= len(lines) else ""
-            frames.append(f'  File "<udf>", line {tb.tb_lineno}, in {frame.f_code.co_name}')
-            if line:
-                frames.append(f"    {line}")
-        tb = tb.tb_next
-    return frames
-
-
-@dataclass(frozen=True)
 class _Layout:
     """What the UDF makes of a chunk: its dimensions, the lengths of the whole dimensions it
     keeps, their labels and the data type."""
@@ -272,6 +163,11 @@ def _map_udf(
     """`program` on every chunk of `array`, lazily; `whole` dimensions are in one chunk each
     and may be resized or dropped by the UDF, the others keep their chunks and labels."""
     dims = tuple(str(dim) for dim in array.dims)
+    processes = _udf_processes(env)
+
+    def run(chunk: xr.DataArray) -> xr.DataArray:
+        return processes.run(program.code, chunk, context)
+
     values = array.data
     if not isinstance(values, dask.array.Array):
         values = dask.array.from_array(values, chunks=-1)
@@ -291,7 +187,7 @@ def _map_udf(
     if env.estimate is None:
         origin = tuple(0 for _ in dims)
         location = [(0, chunks[0]) for chunks in source.chunks]
-        probe = program.run(chunk_of(source.blocks[origin].compute(), location), context)
+        probe = run(chunk_of(source.blocks[origin].compute(), location))
         layout = _layout(probe, dims, whole, array)
         sizes = {dim: chunks[0] for dim, chunks in zip(dims, source.chunks, strict=True)}
         first["values"] = _conformed(probe, layout, whole, sizes)
@@ -310,7 +206,7 @@ def _map_udf(
             return first.pop("values")
         location = block_info[0]["array-location"]
         chunk = chunk_of(block, location)
-        result = program.run(chunk, context)
+        result = run(chunk)
         sizes = {dim: stop - start for dim, (start, stop) in zip(dims, location, strict=True)}
         return _conformed(result, layout, whole, sizes)
 
@@ -336,6 +232,18 @@ def _map_udf(
         if dim in coords or dim in layout.labels
     }
     return xr.DataArray(mapped, dims=layout.dims, coords=out_coords, name=array.name)
+
+
+def _udf_processes(env: Environment) -> UdfProcesses:
+    """The execution's UDF processes, as many as it computes chunks at once (the dask
+    threads), or `OPENEO_EXECUTOR_UDF_PROCESSES`."""
+    processes = env.resources.get(UDF_PROCESSES)
+    if processes is None:
+        configured = int(os.environ.get("OPENEO_EXECUTOR_UDF_PROCESSES", "0") or 0)
+        threads = dask.config.get("num_workers", None) or os.cpu_count() or 1
+        processes = UdfProcesses(env.scratch_dir, limit=configured or int(threads))
+        env.resources[UDF_PROCESSES] = processes
+    return processes
 
 
 def _shape_error(reason: str) -> ProcessParameterInvalid:

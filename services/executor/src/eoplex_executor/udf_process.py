@@ -1,0 +1,375 @@
+"""UDF code runs in processes of its own, apart from the executor.
+
+The executor's processes hold what no UDF may have: the S3 keys (which reach every
+user's results), connections to the internal services, other requests' data (a
+synchronous worker serves many users in turn). So run_udf never runs UDF code in them.
+Each execution (one synchronous request, one batch job) starts its own UDF processes
+when its first chunk needs one, and stops them when it ends (`UdfProcesses.close`):
+
+- started as `python -m eoplex_executor.udf_process` with a minimal environment (no
+  variable of the executor's), in a directory of its own under the execution's scratch
+  directory, with no file descriptor but its two pipes;
+- confined before any UDF code runs (`sandbox.confine_udf_process`): no network, no
+  privileges, no reading other processes; it exits within a second of its parent;
+- never reused by another execution, so no user's UDF sees another's data or state.
+
+The executor sends each chunk (the UDF's code, the chunk and the context) as a pickle,
+which the UDF process trusts: it comes from the executor. The answer is untrusted, so
+it is no pickle: a JSON header (dimensions, shape, data type, labels) and the raw bytes
+of the arrays, checked before use (`decode_array`). A UDF error comes back as the reason
+of ProcessParameterInvalid, with the UDF's own traceback frames.
+
+`OPENEO_EXECUTOR_UDF_PROCESSES` bounds the UDF processes of one execution (default: the
+dask threads, so every thread can run a chunk).
+"""
+
+import json
+import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import xarray as xr
+
+from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_executor.udf_runtime import PROCESS
+
+log = logging.getLogger(__name__)
+
+_LENGTH = struct.Struct(">Q")
+_MAX_HEADER_BYTES = 1024 * 1024
+_MAX_DIMENSIONS = 16
+# Data types of values and labels the executor accepts back (no objects, no structures).
+_VALUE_KINDS = "biuf"
+_LABEL_KINDS = "biufM"
+_READY = b"ready"
+# The variables a UDF process gets: none of the executor's.
+_KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ")
+
+
+def _invalid(reason: str) -> ProcessParameterInvalid:
+    return ProcessParameterInvalid(process=PROCESS, parameter="udf", reason=reason)
+
+
+# --- frames over pipes ------------------------------------------------------------------
+
+
+def write_frame(stream: IO[bytes], payload: bytes) -> None:
+    """One length-prefixed frame."""
+    stream.write(_LENGTH.pack(len(payload)))
+    stream.write(payload)
+    stream.flush()
+
+
+def read_frame(stream: IO[bytes], *, limit: int) -> bytes | None:
+    """The next frame; None at the end of the stream; ValueError above `limit` bytes or
+    when the stream ends inside a frame."""
+    prefix = stream.read(_LENGTH.size)
+    if not prefix:
+        return None
+    if len(prefix) != _LENGTH.size:
+        raise ValueError("the stream ended inside a frame")
+    (length,) = _LENGTH.unpack(prefix)
+    if length > limit:
+        raise ValueError(f"a frame of {length} bytes, more than the {limit} expected")
+    payload = stream.read(length)
+    if len(payload) != length:
+        raise ValueError("the stream ended inside a frame")
+    return payload
+
+
+# --- the answer of a UDF process: a DataArray without pickle -----------------------------
+
+
+def encode_array(array: xr.DataArray) -> list[bytes]:
+    """A JSON header and the raw bytes of the labels of each dimension that has them, then
+    of the values. ValueError for values or labels of another kind than numbers, booleans,
+    dates (labels) or strings (labels)."""
+    dims = [str(dim) for dim in array.dims]
+    values = np.ascontiguousarray(array.values)
+    if values.dtype.kind not in _VALUE_KINDS:
+        what = "objects" if values.dtype.kind == "O" else f"values of type {values.dtype}"
+        raise ValueError(f"{what}, not numbers or booleans")
+    labels: list[dict[str, Any]] = []
+    buffers: list[bytes] = []
+    for dim in dims:
+        if dim not in array.coords:
+            continue
+        coordinate = np.asarray(array.coords[dim].values)
+        if coordinate.dtype.kind in _LABEL_KINDS:
+            labels.append({"dim": dim, "dtype": coordinate.dtype.str})
+            buffers.append(np.ascontiguousarray(coordinate).tobytes())
+        else:
+            labels.append({"dim": dim, "strings": [str(label) for label in coordinate]})
+    name = array.name if isinstance(array.name, str) else None
+    header = {
+        "dims": dims,
+        "shape": list(values.shape),
+        "dtype": values.dtype.str,
+        "name": name,
+        "labels": labels,
+    }
+    return [json.dumps(header).encode(), *buffers, values.tobytes()]
+
+
+def _dtype(text: Any, kinds: str) -> np.dtype:
+    try:
+        dtype = np.dtype(str(text))
+    except TypeError:
+        raise ValueError(f"an unknown data type {text!r}") from None
+    if dtype.kind not in kinds or dtype.fields is not None or dtype.subdtype is not None:
+        raise ValueError(f"a data type of {dtype}")
+    return dtype
+
+
+def decode_array(header_bytes: bytes, read_buffer: Any) -> xr.DataArray:
+    """The DataArray `encode_array` described, its buffers read with `read_buffer(length)`
+    (exactly the length the header implies); ValueError for anything inconsistent."""
+    header = json.loads(header_bytes)
+    labels = header.get("labels") if isinstance(header, dict) else None
+    if not isinstance(header, dict) or not isinstance(labels, list):
+        raise ValueError("the header is no object")
+    dims, shape = header.get("dims"), header.get("shape")
+    if (
+        not isinstance(dims, list)
+        or not isinstance(shape, list)
+        or len(dims) != len(shape)
+        or len(dims) > _MAX_DIMENSIONS
+        or len(set(map(str, dims))) != len(dims)
+        or not all(isinstance(dim, str) for dim in dims)
+        or not all(isinstance(size, int) and size >= 0 for size in shape)
+    ):
+        raise ValueError("inconsistent dimensions")
+    sizes = dict(zip(dims, shape, strict=True))
+    coords: dict[str, Any] = {}
+    for label in labels:
+        dim = label.get("dim") if isinstance(label, dict) else None
+        if not isinstance(dim, str) or dim not in sizes or dim in coords:
+            raise ValueError(f"labels of an unknown dimension {dim!r}")
+        if "strings" in label:
+            strings = label["strings"]
+            if not isinstance(strings, list) or not all(isinstance(s, str) for s in strings):
+                raise ValueError("labels that are not strings")
+            coords[dim] = np.array(strings, dtype=str)
+        else:
+            dtype = _dtype(label.get("dtype"), _LABEL_KINDS)
+            coords[dim] = np.frombuffer(read_buffer(sizes[dim] * dtype.itemsize), dtype=dtype)
+        if len(coords[dim]) != sizes[dim]:
+            raise ValueError(f"{len(coords[dim])} labels for {sizes[dim]} values of {dim}")
+    dtype = _dtype(header.get("dtype"), _VALUE_KINDS)
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    values = np.frombuffer(read_buffer(count * dtype.itemsize), dtype=dtype).reshape(shape)
+    name = header.get("name") if isinstance(header.get("name"), str) else None
+    return xr.DataArray(values.copy(), dims=dims, coords=coords, name=name)
+
+
+# --- the executor's side ----------------------------------------------------------------
+
+
+class UdfProcess:
+    """One confined UDF process of an execution; `run` one chunk at a time."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.work_dir = Path(tempfile.mkdtemp(prefix="udf-", dir=work_dir))
+        self._stderr = (self.work_dir / "stderr.txt").open("wb")
+        request_read, self._request = _pipe()
+        self._answer, answer_write = _pipe()
+        environment = {name: os.environ[name] for name in _KEPT_VARIABLES if name in os.environ}
+        environment |= {"HOME": str(self.work_dir), "TMPDIR": str(self.work_dir)}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "eoplex_executor.udf_process",
+                str(request_read.fileno()),
+                str(answer_write.fileno()),
+            ],
+            cwd=self.work_dir,
+            env=environment,
+            stdin=subprocess.DEVNULL,
+            stdout=self._stderr,
+            stderr=self._stderr,
+            pass_fds=(request_read.fileno(), answer_write.fileno()),
+        )
+        request_read.close()
+        answer_write.close()
+        self._started = False
+
+    def run(self, code: str, block: xr.DataArray, context: Any) -> xr.DataArray:
+        """The UDF's result for `block`; ProcessParameterInvalid for the UDF's errors and
+        for a UDF process that ended or answered nonsense."""
+        try:
+            if not self._started:
+                if read_frame(self._answer, limit=len(_READY)) != _READY:
+                    raise self._ended()
+                self._started = True
+            write_frame(self._request, pickle.dumps((code, block, context), protocol=5))
+            header = read_frame(self._answer, limit=_MAX_HEADER_BYTES)
+        except (BrokenPipeError, ValueError):
+            raise self._ended() from None
+        if header is None:
+            raise self._ended()
+        if header.startswith(b"E"):
+            raise _invalid(header[1:].decode("utf-8", "replace"))
+
+        def read_buffer(length: int) -> bytes:
+            payload = read_frame(self._answer, limit=length)
+            if payload is None or len(payload) != length:
+                raise ValueError(f"expected {length} bytes")
+            return payload
+
+        try:
+            return decode_array(header[1:], read_buffer)
+        except (ValueError, TypeError) as error:
+            self.close()
+            raise _invalid(f"the UDF's process answered something unreadable: {error}") from None
+
+    def _ended(self) -> ProcessParameterInvalid:
+        self.close()
+        tail = (self.work_dir / "stderr.txt").read_bytes()[-2000:].decode("utf-8", "replace")
+        status = self.process.returncode
+        return _invalid(
+            f"the UDF's process ended unexpectedly (exit status {status})"
+            + (f"; its last output:\n{tail.strip()}" if tail.strip() else "")
+        )
+
+    def close(self) -> None:
+        """Stop the process (it is killed: a UDF may be stuck in a loop)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for stream in (self._request, self._answer, self._stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+
+
+def _pipe() -> tuple[IO[bytes], IO[bytes]]:
+    read_fd, write_fd = os.pipe()
+    return os.fdopen(read_fd, "rb"), os.fdopen(write_fd, "wb")
+
+
+class UdfProcesses:
+    """The UDF processes of one execution: started on demand, at most `limit` at once,
+    each running one chunk at a time; `close()` stops them all."""
+
+    def __init__(self, work_dir: Path, *, limit: int) -> None:
+        self.work_dir = work_dir
+        self.limit = max(1, limit)
+        self._idle: list[UdfProcess] = []
+        self._all: list[UdfProcess] = []
+        self._available = threading.Condition()
+        self._closed = False
+
+    def run(self, code: str, block: xr.DataArray, context: Any) -> xr.DataArray:
+        """The UDF's result for one chunk, in a process of this execution."""
+        with self._process() as process:
+            return process.run(code, block, context)
+
+    @contextmanager
+    def _process(self) -> Iterator[UdfProcess]:
+        with self._available:
+            while not self._idle and len(self._all) >= self.limit and not self._closed:
+                self._available.wait()
+            if self._closed:
+                raise _invalid("the execution has ended")
+            if self._idle:
+                process = self._idle.pop()
+            else:
+                process = UdfProcess(self.work_dir)
+                self._all.append(process)
+        try:
+            yield process
+        finally:
+            with self._available:
+                if process.process.poll() is None:
+                    self._idle.append(process)
+                else:
+                    self._all.remove(process)
+                self._available.notify()
+
+    def close(self) -> None:
+        """Stop every UDF process of the execution."""
+        with self._available:
+            self._closed = True
+            processes, self._all, self._idle = self._all, [], []
+            self._available.notify_all()
+        for process in processes:
+            process.close()
+
+
+# --- the UDF process --------------------------------------------------------------------
+
+
+def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
+    from eoplex_executor.udf_runtime import UdfProgram
+
+    while True:
+        request = read_frame(requests, limit=2**62)
+        if request is None:
+            return
+        code, block, context = pickle.loads(request)
+        try:
+            frames = encode_array(UdfProgram(code).run(block, context))
+        except ProcessParameterInvalid as error:
+            write_frame(answers, b"E" + str(error.params.get("reason", error)).encode())
+            continue
+        except ValueError as error:
+            write_frame(answers, b"E" + f"the UDF returned {error}".encode())
+            continue
+        write_frame(answers, b"A" + frames[0])
+        for frame in frames[1:]:
+            write_frame(answers, frame)
+
+
+def _readable_paths() -> list[str]:
+    """What a UDF process may read: the system's directories, Python's and its packages'
+    (to import them), and devices, `/proc` and `/sys` (which numpy and BLAS consult)."""
+    system = ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys"]
+    python = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path[1:]]
+    return system + [path for path in python if path and os.path.isabs(path)]
+
+
+def _exit_with(parent: int) -> None:
+    """Exit as soon as `parent` is gone (checked every second, also while a UDF runs)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def main() -> None:
+    """`python -m eoplex_executor.udf_process <request fd> <answer fd>`."""
+    from eoplex_executor.sandbox import confine_udf_process, restrict_files
+
+    _exit_with(os.getppid())
+    requests = os.fdopen(int(sys.argv[1]), "rb")
+    answers = os.fdopen(int(sys.argv[2]), "wb")
+    # Imported before the confinement (and before any UDF code): what every UDF uses.
+    import openeo.udf  # noqa: F401
+
+    import eoplex_executor.udf_runtime  # noqa: F401
+
+    confine_udf_process()
+    if not restrict_files(_readable_paths(), [os.getcwd()]):
+        print("no Landlock: this UDF process can read what the executor can", file=sys.stderr)
+    write_frame(answers, _READY)
+    _serve(requests, answers)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""A UDF's code run on one chunk through the `openeo.udf` API, with its errors as openEO
+errors. Light to import (no process registry): the UDF process imports it at start.
+"""
+
+import logging
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import xarray as xr
+
+from eoplex_common.errors import ProcessParameterInvalid
+
+PROCESS = "run_udf"
+# The source name compiled UDF code carries; openeo.udf executes it as "<string>".
+UDF_FILENAME = "<string>"
+ENTRY_POINTS = (
+    "apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray",
+    "apply_timeseries(series: pandas.Series, context: dict) -> pandas.Series",
+    "a function taking one UdfData argument",
+)
+
+# openeo.udf logs every call it dispatches at INFO: once per chunk would flood the job log.
+logging.getLogger("openeo.udf.run_code").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class UdfProgram:
+    """Checked UDF source code, run on one chunk at a time through `openeo.udf`."""
+
+    code: str
+
+    @classmethod
+    def compile(cls, code: str) -> "UdfProgram":
+        """Parse the code (without running it) so a syntax error is reported before any data
+        is read; ProcessParameterInvalid naming the line otherwise."""
+        try:
+            compile(code, UDF_FILENAME, "exec")
+        except (SyntaxError, ValueError) as error:
+            where = ""
+            if isinstance(error, SyntaxError) and error.lineno:
+                where = f" on line {error.lineno}: {(error.text or '').strip()}"
+            raise ProcessParameterInvalid(
+                process=PROCESS,
+                parameter="udf",
+                reason=f"the UDF code has a syntax error{where} ({error.__class__.__name__}: "
+                f"{getattr(error, 'msg', error)})",
+            ) from None
+        return cls(code)
+
+    def run(self, block: xr.DataArray, context: Any) -> xr.DataArray:
+        """The UDF's result for one chunk, as a DataArray; ProcessParameterInvalid when the
+        UDF raises, defines no entry point or returns something else."""
+        from openeo.udf import OpenEoUdfException, UdfData, XarrayDataCube, run_udf_code
+        from openeo.udf.run_code import load_module_from_string
+
+        try:
+            # Cached per code text by openeo.udf, so this runs the module once per process.
+            module = load_module_from_string(self.code)
+        except (Exception, SystemExit) as error:
+            raise self._failure(error, None) from None
+        data = UdfData(datacube_list=[XarrayDataCube(block)], user_context=context)
+        try:
+            result = run_udf_code(self.code, data)
+        except OpenEoUdfException as error:
+            if str(error) == "No UDF found.":
+                reason = f"the UDF defines none of the entry points: {'; '.join(ENTRY_POINTS)}"
+            elif _udf_frames(error.__traceback__, module, []):
+                raise self._failure(error, module) from None
+            else:
+                # Raised by openeo.udf on what the UDF returned.
+                reason = f"the UDF must return an xarray.DataArray (or XarrayDataCube): {error}"
+            raise ProcessParameterInvalid(process=PROCESS, parameter="udf", reason=reason) from None
+        except (Exception, SystemExit) as error:
+            raise self._failure(error, module) from None
+        cubes = result.get_datacube_list() or []
+        if len(cubes) != 1 or not isinstance(cubes[0], XarrayDataCube):
+            got = ", ".join(type(cube).__name__ for cube in cubes) or "no data cube"
+            raise ProcessParameterInvalid(
+                process=PROCESS,
+                parameter="udf",
+                reason=f"the UDF must return one xarray.DataArray (or XarrayDataCube), not {got}",
+            )
+        array = cubes[0].get_array()
+        if not isinstance(array, xr.DataArray):
+            raise ProcessParameterInvalid(
+                process=PROCESS,
+                parameter="udf",
+                reason=f"the UDF must return an xarray.DataArray, not {type(array).__name__}",
+            )
+        return array
+
+    def _failure(
+        self, error: BaseException, module: Mapping[str, Any] | None
+    ) -> ProcessParameterInvalid:
+        """The UDF's exception with the traceback trimmed to the UDF's own frames."""
+        frames = _udf_frames(error.__traceback__, module, self.code.splitlines())
+        trace = (
+            "Traceback (UDF frames, most recent call last):\n" + "\n".join(frames)
+            if frames
+            else "(raised by the UDF runtime while handling the UDF's result)"
+        )
+        summary = "".join(traceback.format_exception_only(error)).strip()
+        return ProcessParameterInvalid(
+            process=PROCESS, parameter="udf", reason=f"the UDF failed: {summary}\n{trace}"
+        )
+
+
+def _udf_frames(
+    tb: TracebackType | None, module: Mapping[str, Any] | None, lines: Sequence[str]
+) -> list[str]:
+    """`File "<udf>", line N, in f` and the line's code for every frame of the UDF's code:
+    functions whose globals are the UDF module, or the module's own top level."""
+    frames = []
+    while tb is not None:
+        frame = tb.tb_frame
+        ours = frame.f_code.co_filename == UDF_FILENAME and (
+            frame.f_globals is module if module is not None else True
+        )
+        if ours:
+            line = lines[tb.tb_lineno - 1].strip() if 0 < tb.tb_lineno <= len(lines) else ""
+            frames.append(f'  File "<udf>", line {tb.tb_lineno}, in {frame.f_code.co_name}')
+            if line:
+                frames.append(f"    {line}")
+        tb = tb.tb_next
+    return frames
