@@ -17,7 +17,10 @@ that slows down slows both:
   (`bench.jobs`);
 - the jobs service's queue in-process on real NATS and MongoDB: jobs started,
   admitted and tracked to `finished` per second, the executor stood in for by a
-  launcher that reports at once (`bench.job_queue`).
+  launcher that reports at once (`bench.job_queue`);
+- a rescaling UDF under `apply` (its code in confined UDF processes) against the same
+  arithmetic as openEO processes, on a 192 MiB in-memory cube, and the start of one UDF
+  process (`bench.udf`).
 
 Targets (the issue's): executor work <= 1.3x the floor, end to end <= 2x the floor,
 peak memory <= 2x the floor's and not growing with dates, results within 1e-6 of
@@ -213,6 +216,16 @@ def measure_job_queue_safely() -> dict[str, Any]:
         return {"unavailable": f"{type(error).__name__}: {error}"[:300]}
 
 
+def measure_udf_safely(repetitions: int) -> dict[str, Any]:
+    """The UDF's cost against native processes, or why it could not be measured."""
+    try:
+        from bench.udf import measure_udf
+
+        return measure_udf(repetitions)
+    except Exception as error:  # whatever stops the UDF processes, the rest stands
+        return {"unavailable": f"{type(error).__name__}: {error}"[:300]}
+
+
 def profile_executor(folder: Path, work: Path, top: int = 20) -> None:
     """Run the executor once, profiled with one dask thread so that the task times add up
     to the wall time, and print where its time goes."""
@@ -244,6 +257,7 @@ def build_results(
     correctness: dict[str, dict[str, Any]],
     end_to_end: dict[str, Any],
     job_queue: dict[str, Any],
+    udf: dict[str, Any],
 ) -> dict[str, Any]:
     """Every figure and ratio, as written to results.json."""
     floor, executor = summarise(runs["floor"]), summarise(runs["executor"])
@@ -274,6 +288,7 @@ def build_results(
         # Measured on the end-to-end stack, so unavailable for the same reason as it.
         "batch_job": end_to_end.get("batch_job", {"unavailable": end_to_end.get("unavailable")}),
         "job_queue": job_queue,
+        "udf": udf,
     }
     if "seconds" in end_to_end:
         median = statistics.median(end_to_end["seconds"])
@@ -369,6 +384,7 @@ def batch_job_lines(results: dict[str, Any]) -> list[str]:
             f"{job['median_seconds']:.2f} s (runs: {runs}); POST /result of the same graph, "
             f"median {job['sync_median_seconds']:.3f} s"
         ]
+    lines += udf_lines(results["udf"])
     if "unavailable" in queue:
         return [*lines, f"job queue: unavailable: {queue['unavailable']}"]
     return [
@@ -380,12 +396,25 @@ def batch_job_lines(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def udf_lines(udf: dict[str, Any]) -> list[str]:
+    """The UDF against native processes."""
+    if "unavailable" in udf:
+        return [f"UDF: unavailable: {udf['unavailable']}"]
+    return [
+        f"UDF rescale under apply ({udf['megabytes']:.0f} MiB in memory): median "
+        f"{udf['udf_seconds']:.2f} s against {udf['native_seconds']:.2f} s as multiply + add, "
+        f"ratio {udf['ratio']:.2f}; results equal: {udf['equal']}; one UDF process from "
+        f"start to first answer: {udf['process_start_seconds']:.2f} s"
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_FOLDER, help="the COG folder")
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--no-end-to-end", action="store_true", help="skip POST /result")
     parser.add_argument("--no-job-queue", action="store_true", help="skip the queue throughput")
+    parser.add_argument("--no-udf", action="store_true", help="skip the UDF's cost")
     parser.add_argument("--profile", action="store_true", help="also cProfile the executor")
     args = parser.parse_args()
     work = WORK_DIR / "out"
@@ -407,7 +436,10 @@ def main() -> None:
     job_queue: dict[str, Any] = {"unavailable": "skipped (--no-job-queue)"}
     if not args.no_job_queue:
         job_queue = measure_job_queue_safely()
-    results = build_results(runs, correctness, end_to_end, job_queue)
+    udf: dict[str, Any] = {"unavailable": "skipped (--no-udf)"}
+    if not args.no_udf:
+        udf = measure_udf_safely(args.repetitions)
+    results = build_results(runs, correctness, end_to_end, job_queue, udf)
     (WORK_DIR / "results.json").write_text(json.dumps(results, indent=1))
     print(table(results))
     print(f"written: {WORK_DIR / 'results.json'}")
