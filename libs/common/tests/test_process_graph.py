@@ -246,6 +246,64 @@ def test_values_that_may_match_the_schema_are_accepted(
     assert validate_process(single(process_id, **arguments)) == []
 
 
+BOX = {"west": 11.0, "south": 46.0, "east": 11.1, "north": 46.1}
+
+
+def load_collection(**arguments: Any) -> dict[str, Any]:
+    """`load_collection` of S2 with no spatial or temporal limit unless given."""
+    return single(
+        "load_collection",
+        **{"id": "S2", "spatial_extent": None, "temporal_extent": None, **arguments},
+    )
+
+
+@pytest.mark.parametrize(
+    ("arguments", "parameter", "reason"),
+    [
+        ({"spatial_extent": {**BOX, "west": "a"}}, "spatial_extent", "'west': expected number"),
+        ({"spatial_extent": {"west": 1, "east": 2}}, "spatial_extent", "'south' is missing"),
+        ({"spatial_extent": {"type": "Nonsense"}}, "spatial_extent", "'west' is missing"),
+        ({"temporal_extent": ["soon", "later"]}, "temporal_extent", "item 0: expected a date"),
+        ({"temporal_extent": ["2022-06-01"]}, "temporal_extent", "at least 2 items"),
+        ({"temporal_extent": [2022, 2023]}, "temporal_extent", "item 0: expected null or string"),
+        ({"bands": []}, "bands", "at least 1 items"),
+        ({"bands": [4]}, "bands", "item 0: expected string"),
+    ],
+)
+def test_literal_values_are_checked_against_the_whole_schema(
+    arguments: dict[str, Any], parameter: str, reason: str
+) -> None:
+    # openapi.yaml, POST /validation: "It MUST also check the arguments against the schema".
+    error = only(validate_process(load_collection(**arguments)), "ProcessParameterInvalid")
+    assert error.params["parameter"] == parameter
+    assert reason in error.message
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"spatial_extent": BOX, "temporal_extent": ["2022-06-01", None], "bands": ["B04"]},
+        {
+            "spatial_extent": {**BOX, "crs": 32632},
+            "temporal_extent": ["2022-06-01T00:00:00Z", "2022-07-01T00:00:00+02:00"],
+        },
+        {"spatial_extent": {"type": "Polygon", "coordinates": []}},
+        {"spatial_extent": {"from_parameter": "aoi"}, "bands": [{"from_parameter": "band"}]},
+        {"spatial_extent": None, "temporal_extent": None, "bands": None},
+    ],
+)
+def test_literal_values_that_match_the_schema_are_accepted(arguments: dict[str, Any]) -> None:
+    assert validate_process(load_collection(**arguments)) == []
+
+
+def test_a_literal_is_never_a_data_cube() -> None:
+    error = only(
+        validate_process(single("apply", data={"x": 1}, process=mean_reducer())),
+        "ProcessParameterInvalid",
+    )
+    assert "data cube" in error.message
+
+
 def test_child_graphs_are_validated_like_the_top_level_graph() -> None:
     reducer = child(
         {

@@ -14,6 +14,7 @@ the limits exist to bound the work spent on a process, validation included.
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from eoplex_common.errors import (
@@ -30,6 +31,21 @@ from eoplex_common.errors import (
 from eoplex_common.process_specs import IMPLEMENTED_PROCESSES, process_spec
 
 Graph = Mapping[str, Any]
+# How deep `_schema_problem` follows a schema into a literal value.
+MAX_SCHEMA_DEPTH = 16
+GEOJSON_TYPES = frozenset(
+    {
+        "Point",
+        "MultiPoint",
+        "LineString",
+        "MultiLineString",
+        "Polygon",
+        "MultiPolygon",
+        "GeometryCollection",
+        "Feature",
+        "FeatureCollection",
+    }
+)
 CollectionExists = Callable[[str], bool]
 UserProcess = Callable[[str], Mapping[str, Any] | None]
 
@@ -184,12 +200,6 @@ def _json_type(value: Any) -> str | None:
 
 def _type_problem(value: Any, schema: Any) -> str | None:
     """Why a literal argument value cannot match the schema's types, or None if it may."""
-    if (
-        _is_reference(value, "from_node")
-        or _is_reference(value, "from_parameter")
-        or _is_child_process(value)
-    ):
-        return None
     allowed = _schema_types(schema)
     kind = _json_type(value)
     if allowed is None or kind is None or kind in allowed:
@@ -199,6 +209,108 @@ def _type_problem(value: Any, schema: Any) -> str | None:
     if kind == "number" and "integer" in allowed and float(value).is_integer():
         return None
     return f"expected {' or '.join(sorted(allowed))}, got {kind}"
+
+
+def _is_literal(value: Any) -> bool:
+    return not (
+        _is_reference(value, "from_node")
+        or _is_reference(value, "from_parameter")
+        or _is_child_process(value)
+    )
+
+
+def _schema_problem(value: Any, schema: Any, *, depth: int = 0) -> str | None:
+    """Why a literal argument value cannot match a parameter's schema, or None if it may.
+
+    Reads what decides most mistakes cheaply: the alternatives (a list of schemas,
+    `anyOf`, `oneOf`), `type`, `required`, `properties`, `items`, `minItems`, `maxItems`,
+    the `date` and `date-time` formats, and the subtypes `datacube` (never a literal)
+    and `geojson` (an object with a GeoJSON `type`). A value holding a reference or a
+    child process may match anything, and so may whatever lies deeper than
+    MAX_SCHEMA_DEPTH.
+    """
+    if not _is_literal(value) or depth > MAX_SCHEMA_DEPTH:
+        return None
+    type_problem = _type_problem(value, schema)
+    if type_problem is not None:
+        return type_problem
+    alternatives = schema if isinstance(schema, list) else [schema]
+    problems = []
+    for alternative in alternatives:
+        if not isinstance(alternative, Mapping):
+            return None
+        problem = _alternative_problem(value, alternative, depth=depth)
+        if problem is None:
+            return None
+        problems.append(problem)
+    # The first alternative of the value's type, e.g. the bounding box for an object.
+    return next((p for p in problems if not p.startswith("expected ")), problems[0])
+
+
+def _alternative_problem(value: Any, schema: Mapping[str, Any], *, depth: int) -> str | None:
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            problem = _schema_problem(value, schema[key], depth=depth + 1)
+            if problem is not None:
+                return problem
+    problem = _type_problem(value, schema) or _subtype_problem(value, schema.get("subtype"))
+    if problem is not None:
+        return problem
+    if isinstance(value, Mapping):
+        return _object_problem(value, schema, depth=depth)
+    if isinstance(value, list):
+        return _array_problem(value, schema, depth=depth)
+    if isinstance(value, str) and schema.get("format") in ("date", "date-time"):
+        return None if _is_instant(value) else f"expected a {schema['format']}, got {value!r}"
+    return None
+
+
+def _subtype_problem(value: Any, subtype: Any) -> str | None:
+    if subtype == "datacube":
+        return "expected a data cube, which only a process returns"
+    if subtype == "geojson" and (
+        not isinstance(value, Mapping) or value.get("type") not in GEOJSON_TYPES
+    ):
+        return "expected a GeoJSON object"
+    return None
+
+
+def _object_problem(
+    value: Mapping[str, Any], schema: Mapping[str, Any], *, depth: int
+) -> str | None:
+    required = schema.get("required")
+    for name in required if isinstance(required, list) else ():
+        if name not in value:
+            return f"'{name}' is missing"
+    properties = schema.get("properties")
+    for name, member in properties.items() if isinstance(properties, Mapping) else ():
+        problem = _schema_problem(value[name], member, depth=depth + 1) if name in value else None
+        if problem is not None:
+            return f"'{name}': {problem}"
+    return None
+
+
+def _array_problem(value: list[Any], schema: Mapping[str, Any], *, depth: int) -> str | None:
+    least, most = schema.get("minItems"), schema.get("maxItems")
+    if isinstance(least, int) and len(value) < least:
+        return f"expected at least {least} items, got {len(value)}"
+    if isinstance(most, int) and len(value) > most:
+        return f"expected at most {most} items, got {len(value)}"
+    items = schema.get("items")
+    for index, item in enumerate(value) if isinstance(items, Mapping | list) else ():
+        problem = _schema_problem(item, items, depth=depth + 1)
+        if problem is not None:
+            return f"item {index}: {problem}"
+    return None
+
+
+def _is_instant(text: str) -> bool:
+    """A date or date-time as `datetime.fromisoformat` reads them (RFC 3339 and kin)."""
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def _is_optional(parameter: Mapping[str, Any]) -> bool:
@@ -370,7 +482,7 @@ class _Checker:
             # fills it in), though some schemas do not admit null, e.g. `array_element`'s `index`:
             # null passed explicitly means the same.
             omitted = value is None and _is_optional(parameter) and parameter.get("default") is None
-            problem = None if omitted else _type_problem(value, parameter.get("schema"))
+            problem = None if omitted else _schema_problem(value, parameter.get("schema"))
             if problem is not None:
                 self.errors.append(
                     ProcessParameterInvalid(process=process_id, parameter=name, reason=problem)
