@@ -194,6 +194,9 @@ async def test_a_known_collection_is_accepted_and_bad_budgets_and_options_are_re
     await create(service, process=load_and_save("S2"))
     with pytest.raises(BudgetInvalid):
         await create(service, budget=-1)
+    # No job document could be written with it, and no listing could show it.
+    with pytest.raises(BudgetInvalid):
+        await create(service, budget=float("inf"))
     with pytest.raises(BadRequest):
         await create(service, job_options_json="[1]")
 

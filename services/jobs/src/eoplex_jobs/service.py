@@ -11,6 +11,7 @@ import asyncio
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -176,8 +177,9 @@ def _parse_job_options(text: str) -> dict[str, Any]:
 
 
 def _budget(value: float) -> float | None:
-    """The budget to store: none for 0 (not given); BudgetInvalid below 0."""
-    if value < 0:
+    """The budget to store: none for 0 (not given); BudgetInvalid below 0 and for a
+    non-finite one, which no job document could be written with."""
+    if not math.isfinite(value) or value < 0:
         raise BudgetInvalid()
     return value or None
 
