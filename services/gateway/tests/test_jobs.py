@@ -286,6 +286,8 @@ async def test_create_job_without_optional_members(
         ({"process": GRAPH, "title": 3}, "BadRequest"),
         ({"process": GRAPH, "budget": -1}, "BadRequest"),
         ({"process": GRAPH, "budget": "lots"}, "BadRequest"),
+        # No float holds it: it could be neither stored nor written back as JSON.
+        ({"process": GRAPH, "budget": 10**400}, "BadRequest"),
         ({"process": GRAPH, "job_options": ["memory"]}, "BadRequest"),
         ({"process": GRAPH, "log_level": "verbose"}, "BadRequest"),
     ],
@@ -299,6 +301,17 @@ async def test_create_job_refuses_bad_bodies_before_the_service(
 ) -> None:
     response = await http.post(f"{API}/jobs", json=body, headers=bearer("alice"))
     assert check(response, "POST", "/jobs", 400)["code"] == code
+    assert jobs.requests == []
+
+
+async def test_an_infinite_budget_is_a_bad_request(
+    http: httpx.AsyncClient, jobs: FakeJobsServicer, bearer: Headers
+) -> None:
+    # JSON's 1e400 parses as infinity, which the job listing could not write back.
+    content = json.dumps({"process": GRAPH, "budget": 0}).replace('"budget": 0', '"budget": 1e400')
+    headers = {**bearer("alice"), "Content-Type": "application/json"}
+    response = await http.post(f"{API}/jobs", content=content, headers=headers)
+    assert check(response, "POST", "/jobs", 400)["code"] == "BadRequest"
     assert jobs.requests == []
 
 

@@ -166,6 +166,23 @@ async def test_missing_process_graph(
     assert executor[0].requests == []
 
 
+@pytest.mark.parametrize(
+    "members", [{"budget": -1}, {"budget": 10**400}, {"plan": 5}, {"log_level": "loud"}]
+)
+async def test_members_the_spec_defines_must_have_their_types(
+    http: httpx.AsyncClient,
+    executor: tuple[FakeExecutorServicer, GrpcService],
+    bearer: Callable[[str], dict[str, str]],
+    members: dict[str, Any],
+) -> None:
+    response = await http.post(
+        f"{API}/result", json={**body("file"), **members}, headers=bearer("alice")
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "BadRequest"
+    assert executor[0].requests == []
+
+
 async def test_authentication_is_required(
     http: httpx.AsyncClient, executor: tuple[FakeExecutorServicer, GrpcService]
 ) -> None:

@@ -15,7 +15,13 @@ from fastapi.responses import JSONResponse
 from eoplex_common.errors import BadRequest
 from eoplex_gateway.dependencies import Principal, Services, Settings
 from eoplex_gateway.links import Limit, Token, link, page_links
-from eoplex_gateway.routes.results import process_of
+from eoplex_gateway.request_members import (
+    LOG_LEVELS,
+    budget_of,
+    check_log_level,
+    process_of,
+    text_member,
+)
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2 as pb
@@ -27,7 +33,6 @@ JobBody = Annotated[dict[str, Any], Body()]
 # The members of a `POST /jobs` body that the API defines; any other member is a job
 # option, as are the members of `job_options` (how the openeo Python client sends them).
 DEFINED_MEMBERS = frozenset({"process", "title", "description", "plan", "budget", "log_level"})
-LOG_LEVELS = ("debug", "info", "warning", "error")
 # `PATCH /jobs/{job_id}` member -> the `UpdateJobRequest` field it sets.
 UPDATABLE = {
     "title": "title",
@@ -50,26 +55,6 @@ def job_url(root: str, job_id: str) -> str:
     return f"{root}jobs/{quote(job_id, safe='')}"
 
 
-def _text(body: dict[str, Any], name: str) -> str:
-    """A string member; absent or null is ""; BadRequest for another type."""
-    value = body.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise BadRequest(reason=f"'{name}' must be a string or null")
-    return value
-
-
-def _budget(body: dict[str, Any]) -> float:
-    """`budget`: a non-negative number; absent or null is 0, which means no budget."""
-    value = body.get("budget")
-    if value is None:
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise BadRequest(reason="'budget' must be a non-negative number or null")
-    return float(value)
-
-
 def job_options_of(body: dict[str, Any]) -> dict[str, Any]:
     """The job options: the members the API does not define, and those of `job_options`.
 
@@ -87,22 +72,16 @@ def _options(value: Any) -> dict[str, Any]:
     return value
 
 
-def _check_log_level(body: dict[str, Any]) -> None:
-    level = body.get("log_level")
-    if level is not None and level not in LOG_LEVELS:
-        raise BadRequest(reason=f"'log_level' must be one of {', '.join(LOG_LEVELS)}")
-
-
 def create_request(body: dict[str, Any], owner: pb.Owner) -> pb.CreateJobRequest:
     """`POST /jobs` body -> CreateJobRequest; ProcessGraphMissing, BadRequest."""
-    _check_log_level(body)
+    check_log_level(body)
     return pb.CreateJobRequest(
         owner=owner,
         process_json=json.dumps(process_of(body)),
-        title=_text(body, "title"),
-        description=_text(body, "description"),
-        plan=_text(body, "plan"),
-        budget=_budget(body),
+        title=text_member(body, "title"),
+        description=text_member(body, "description"),
+        plan=text_member(body, "plan"),
+        budget=budget_of(body),
         job_options_json=json.dumps(job_options_of(body)),
         log_level=body.get("log_level") or "",
     )
@@ -115,21 +94,21 @@ def update_request(body: dict[str, Any], owner: pb.Owner, job_id: str) -> pb.Upd
     description or budget clears it; `{}` changes nothing. BadRequest for a member of
     the wrong type, ProcessGraphMissing for a `process` without `process_graph`.
     """
-    _check_log_level(body)
+    check_log_level(body)
     given = [name for name in UPDATABLE if name in body]
     if "plan" in given and body["plan"] is None:
         given.remove("plan")
     request = pb.UpdateJobRequest(owner=owner, job_id=job_id, fields=[UPDATABLE[n] for n in given])
     if "title" in given:
-        request.title = _text(body, "title")
+        request.title = text_member(body, "title")
     if "description" in given:
-        request.description = _text(body, "description")
+        request.description = text_member(body, "description")
     if "process" in given:
         request.process_json = json.dumps(process_of(body))
     if "plan" in given:
-        request.plan = _text(body, "plan")
+        request.plan = text_member(body, "plan")
     if "budget" in given:
-        request.budget = _budget(body)
+        request.budget = budget_of(body)
     if "job_options" in given:
         request.job_options_json = json.dumps(_options(body["job_options"]))
     if "log_level" in given:

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Request
 from fastapi.responses import StreamingResponse
 
-from eoplex_common.errors import BadRequest, ProcessGraphMissing
+from eoplex_common.errors import BadRequest
 from eoplex_gateway.dependencies import Principal, Services, Settings
+from eoplex_gateway.request_members import budget_of, check_log_level, process_of, text_member
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
 
@@ -17,14 +18,6 @@ router = APIRouter()
 
 # `{"process": {"process_graph": ...}, "budget": ..., ...}`; not a JSON object: BadRequest.
 ResultBody = Annotated[dict[str, Any], Body()]
-
-
-def process_of(body: dict[str, Any]) -> dict[str, Any]:
-    """The body's `process`; ProcessGraphMissing when it has no `process_graph`."""
-    process = body.get("process")
-    if not isinstance(process, dict) or "process_graph" not in process:
-        raise ProcessGraphMissing()
-    return process
 
 
 def result_headers(first: pb.ResultChunk) -> dict[str, str]:
@@ -89,6 +82,10 @@ async def process_synchronously(
     ServiceUnavailable (503).
     """
     process = process_of(body)
+    # Checked, though not used: they are what the spec defines them to be, or refused.
+    budget_of(body)
+    text_member(body, "plan")
+    check_log_level(body)
     quota = await backends.auth.GetTenantQuota(
         auth_pb2.GetTenantQuotaRequest(tenant_id=principal.tenant_id)
     )
