@@ -232,6 +232,9 @@ def test_parse_range() -> None:
         "a%1Bb",
         "c:x",
         "a%22b",
+        # Not UTF-8: decoded, it would be another name (U+FFFD) than the one sent.
+        "%FF%FE",
+        "a/%C3",
         "x" * 1100,
         "a/" + "y" * 300,
         "",

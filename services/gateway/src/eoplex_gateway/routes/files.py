@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 import grpc
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from eoplex_common.errors import BadRequest, OpenEOError, RangeNotSatisfiable
+from eoplex_common.errors import BadRequest, FilePathInvalid, OpenEOError, RangeNotSatisfiable
 from eoplex_gateway.backends import Backends
 from eoplex_gateway.dependencies import Principal, Services, Settings
 from eoplex_gateway.errors import error_response
@@ -68,15 +69,28 @@ def build_files_page(
 
 
 def user_path(request: Request, path: str) -> str:
-    """`{path}` as the client sent it (still to be normalised by the files service).
+    """`{path}` as the client sent it (still to be normalised by the files service);
+    FilePathInvalid when its escapes are not UTF-8.
 
     The gateway merges `//` in URLs (careless joins), but inside a file path `//`
     means an absolute path (`/files//etc/passwd`), which the service must see to
     refuse it, not a file `etc/passwd` of the caller's.
     """
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes) and not _is_utf8(unquote_to_bytes(raw)):
+        # The server decoded it with U+FFFD for each bad byte: another path than was sent.
+        raise FilePathInvalid(reason="the path is not UTF-8")
     sent = request.scope.get(PATH_AS_SENT)
     match = _FILES_PATH.match(sent) if isinstance(sent, str) else None
     return match.group(1) if match else path
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def declared_length(request: Request) -> int:
