@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from eoplex_common.errors import BadRequest, CollectionNotFound
+from eoplex_data_discovery.search import decode_token, encode_token
 from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
 from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
 from tests.catalog_server import RunningCatalog, collection_document, item_document, register
@@ -175,6 +176,42 @@ async def test_limit_outside_the_range_is_a_bad_request(
 ) -> None:
     with pytest.raises(BadRequest, match="limit"):
         await catalog.catalog.ListCollections(pb.ListCollectionsRequest(limit=limit))
+
+
+@pytest.mark.parametrize(
+    "cursor", [{"offset": -1}, {"after": 5}, {"after": "A", "before": "B"}, {"after": {"$gt": ""}}]
+)
+async def test_a_page_token_it_did_not_make_is_a_bad_request(
+    catalog: RunningCatalog, cursor: dict[str, Any]
+) -> None:
+    # Silently the first page before: a client would loop or miss collections.
+    with pytest.raises(BadRequest, match="page token"):
+        await catalog.catalog.ListCollections(
+            pb.ListCollectionsRequest(page_token=encode_token(cursor))
+        )
+
+
+async def test_an_item_page_token_with_a_negative_offset_is_a_bad_request(
+    catalog: RunningCatalog,
+) -> None:
+    stub = catalog.catalog
+    items = [item_document(f"i{n}", datetime=f"2022-05-0{n + 1}T00:00:00Z") for n in range(2)]
+    await register(stub, collection_document("C1"), items)
+    first = await stub.SearchItems(pb.SearchItemsRequest(collection_id="C1", limit=1))
+    cursor = decode_token(first.next_page_token)
+    for offset in (-1, True, "1"):
+        token = encode_token({**cursor, "offset": offset})
+        with pytest.raises(BadRequest, match="page token"):
+            await stub.SearchItems(pb.SearchItemsRequest(collection_id="C1", page_token=token))
+
+
+@pytest.mark.parametrize("bbox", [[0, 95, 1, 100], [-181, 0, 0, 1], [0, -91, 1, 0]])
+async def test_a_bbox_beyond_longitudes_and_latitudes_is_a_bad_request(
+    catalog: RunningCatalog, bbox: list[float]
+) -> None:
+    await register(catalog.catalog, collection_document("C1"), [])
+    with pytest.raises(BadRequest, match="range"):
+        await search(catalog.catalog, "C1", bbox=bbox)
 
 
 async def test_bbox_search_in_wgs84_and_utm_includes_touching_items(

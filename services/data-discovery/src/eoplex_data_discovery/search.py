@@ -47,6 +47,8 @@ def wgs84_bbox(bbox: list[float], crs: str) -> tuple[float, float, float, float]
     except (CRSError, ProjError):
         raise BadRequest(reason=f"cannot transform the bbox from CRS {crs!r} to WGS84") from None
     west, south, east, north = (float(value) for value in bounds)
+    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
+        raise BadRequest(reason="bbox lies outside the range of longitudes and latitudes")
     return west, south, east, north
 
 

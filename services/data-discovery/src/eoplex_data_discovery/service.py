@@ -72,6 +72,19 @@ def checked_limit(limit: int) -> int:
     return limit
 
 
+def _collections_cursor(page_token: str) -> tuple[str | None, str | None]:
+    """(after, before) of a `GET /collections` page token, none without one; BadRequest
+    for a token `list_collections` did not make, rather than silently the first page."""
+    if not page_token:
+        return None, None
+    cursor = decode_token(page_token)
+    if len(cursor) != 1 or not all(
+        key in ("after", "before") and isinstance(value, str) for key, value in cursor.items()
+    ):
+        raise BadRequest(reason="the page token is invalid")
+    return cursor.get("after"), cursor.get("before")
+
+
 def _optional_instant(value: str, *, name: str) -> datetime | None:
     return parse_instant(value, name=name) if value else None
 
@@ -111,8 +124,7 @@ class CatalogService:
         Raises BadRequest for a limit outside 1..1000 or a malformed token.
         """
         size = checked_limit(limit)
-        cursor = decode_token(page_token) if page_token else {}
-        after, before = cursor.get("after"), cursor.get("before")
+        after, before = _collections_cursor(page_token)
         page = await self.store.collections_page(after=after, before=before, limit=size)
         if not page:
             return CollectionsPage(collections=[])
@@ -144,9 +156,12 @@ class CatalogService:
         offset = 0
         if search.page_token:
             cursor = decode_token(search.page_token)
-            if cursor.get("version") != live.version or not isinstance(cursor.get("offset"), int):
+            if cursor.get("version") != live.version:
                 raise BadRequest(reason="the page token expired: the collection was updated")
-            offset = cursor["offset"]
+            given = cursor.get("offset")
+            if isinstance(given, bool) or not isinstance(given, int) or given < 0:
+                raise BadRequest(reason="the page token is invalid")
+            offset = given
         query = item_query(search, version=live.version)
         items, matched = await self.store.search_items(query=query, offset=offset, limit=size)
         more = offset + len(items) < matched
