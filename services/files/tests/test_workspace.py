@@ -20,6 +20,7 @@ from eoplex_common.errors import (
     RequestTimeout,
     StorageQuotaExceeded,
 )
+from eoplex_files import servicer
 from eoplex_files.store import DOWNLOAD_CHUNK_BYTES, PART_BYTES
 from eoplex_proto.openeo.files.v1 import files_pb2
 from services.files.tests.workspace import (
@@ -189,10 +190,26 @@ async def test_a_path_is_either_a_file_or_a_folder(files: FilesUnderTest) -> Non
 
 
 async def test_an_announced_size_over_the_limit_is_refused_before_any_byte(
-    files: FilesUnderTest,
+    files: FilesUnderTest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    header = files_pb2.UploadHeader(owner=ALICE, path="huge.bin", size=MAX_FILE_BYTES + 1)
+    # Asked before the upload starts.
+    with pytest.raises(FileSizeExceeded, match=f"Maximum file size: {MAX_FILE_BYTES}"):
+        await files.stub.CheckUpload(header)
+    ok = files_pb2.UploadHeader(owner=ALICE, path="fine.bin", size=MAX_FILE_BYTES)
+    await files.stub.CheckUpload(ok)
+    over_quota = files_pb2.UploadHeader(owner=ALICE, path="x", size=1001, quota_bytes=1000)
+    for bad, error in (
+        (files_pb2.UploadHeader(owner=ALICE, path="../x", size=1), FilePathInvalid),
+        (over_quota, StorageQuotaExceeded),
+    ):
+        with pytest.raises(error):
+            await files.stub.CheckUpload(bad)
+
+    # Sent anyway: refused once the caller stops sending (here: the drain's time is up).
+    monkeypatch.setattr(servicer, "DRAIN_LIMIT_SECONDS", 0.5)
+
     async def header_then_stall() -> object:
-        header = files_pb2.UploadHeader(owner=ALICE, path="huge.bin", size=MAX_FILE_BYTES + 1)
         yield files_pb2.UploadChunk(header=header)
         await asyncio.sleep(30)
 

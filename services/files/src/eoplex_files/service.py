@@ -123,12 +123,7 @@ class FilesService:
         bytes while they arrive; a failed upload leaves nothing behind. `chunks` raises
         when the caller gave up (see `servicer.upload_data`), which aborts the write.
         """
-        path = normalize_path(path)
-        if size < -1 or quota_bytes < 0:
-            raise BadRequest(reason="the size and quota must not be negative")
-        if size > self.max_file_bytes:
-            raise FileSizeExceeded(size=self.max_file_bytes)
-        await self._check_free_for_a_file(workspace, path)
+        path = await self._checked_upload(workspace, path=path, size=size, quota_bytes=quota_bytes)
         reservation = self.quota_ledger.reserve(workspace, path, max(size, 0))
         stored: StoredFile | None = None
         try:
@@ -149,6 +144,38 @@ class FilesService:
             self.quota_ledger.release(reservation, stored=stored is not None)
         self._announce("uploaded", workspace, path=path, size=stored.size)
         return stored
+
+    async def check_upload(
+        self, workspace: Workspace, *, path: str, quota_bytes: int, size: int
+    ) -> None:
+        """Whether `upload` would accept what the arguments announce, before any byte is
+        sent: the errors `upload` raises before reading (FilePathInvalid,
+        FileSizeExceeded, StorageQuotaExceeded, BadRequest)."""
+        path = await self._checked_upload(workspace, path=path, size=size, quota_bytes=quota_bytes)
+        if quota_bytes:
+            reservation = self.quota_ledger.reserve(workspace, path, 0)
+            try:
+                check = QuotaCheck(
+                    ledger=self.quota_ledger,
+                    store=self.store,
+                    reservation=reservation,
+                    quota=quota_bytes,
+                )
+                await check.check(max(size, 0))
+            finally:
+                self.quota_ledger.release(reservation, stored=False)
+
+    async def _checked_upload(
+        self, workspace: Workspace, *, path: str, size: int, quota_bytes: int
+    ) -> str:
+        """The normalised path, if an upload of `size` bytes may go there."""
+        path = normalize_path(path)
+        if size < -1 or quota_bytes < 0:
+            raise BadRequest(reason="the size and quota must not be negative")
+        if size > self.max_file_bytes:
+            raise FileSizeExceeded(size=self.max_file_bytes)
+        await self._check_free_for_a_file(workspace, path)
+        return path
 
     async def download(
         self, workspace: Workspace, *, path: str, offset: int, length: int

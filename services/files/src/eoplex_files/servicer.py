@@ -1,12 +1,13 @@
 """gRPC <-> domain for the files service (openeo.files.v1)."""
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC
 
 import grpc
 
-from eoplex_common.errors import BadRequest
+from eoplex_common.errors import BadRequest, OpenEOError, RequestTimeout
 from eoplex_files.service import FilesService, workspace_of
 from eoplex_files.store import StoredFile, Workspace
 from eoplex_proto.openeo.files.v1 import files_pb2, files_pb2_grpc
@@ -30,6 +31,28 @@ async def upload_header(requests: AsyncIterator[files_pb2.UploadChunk]) -> files
     if first is None or first.WhichOneof("part") != "header":
         raise BadRequest(reason="an upload starts with its header")
     return first
+
+
+# After a refusal, the rest of an upload is read (and dropped) up to this much, or for
+# this long, before the refusal is answered (see `drain`).
+DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
+DRAIN_LIMIT_SECONDS = 10.0
+
+
+async def drain(requests: AsyncIterator[files_pb2.UploadChunk]) -> None:
+    """Read the rest of a refused upload, up to its end or the drain limits: a Python
+    gRPC client that writes after the answer sees its own INTERNAL error instead of
+    the answer (grpc/grpc#36066), so the answer waits until the caller stopped writing."""
+
+    async def rest() -> None:
+        read = 0
+        async for message in requests:
+            read += len(message.data)
+            if message.end or read > DRAIN_LIMIT_BYTES:
+                return
+
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(rest(), timeout=DRAIN_LIMIT_SECONDS)
 
 
 async def upload_data(
@@ -83,14 +106,32 @@ class FilesServicer(files_pb2_grpc.FilesServiceServicer):
         requests = aiter(request_iterator)
         first = await upload_header(requests)
         header = first.header
-        stored = await self.service.upload(
-            workspace(header.owner),
-            path=header.path,
-            quota_bytes=header.quota_bytes,
-            size=header.size,
-            chunks=upload_data(first, requests),
-        )
+        try:
+            stored = await self.service.upload(
+                workspace(header.owner),
+                path=header.path,
+                quota_bytes=header.quota_bytes,
+                size=header.size,
+                chunks=upload_data(first, requests),
+            )
+        except RequestTimeout:
+            raise  # the caller stopped sending: nothing to wait for
+        except OpenEOError:
+            if not first.end:
+                await drain(requests)
+            raise
         return files_pb2.UploadFileResponse(file=file_info(stored))
+
+    async def CheckUpload(
+        self, request: files_pb2.UploadHeader, context: grpc.aio.ServicerContext
+    ) -> files_pb2.CheckUploadResponse:
+        await self.service.check_upload(
+            workspace(request.owner),
+            path=request.path,
+            quota_bytes=request.quota_bytes,
+            size=request.size,
+        )
+        return files_pb2.CheckUploadResponse()
 
     async def DownloadFile(
         self, request: files_pb2.DownloadFileRequest, context: grpc.aio.ServicerContext

@@ -207,6 +207,13 @@ async def upload_file(
         size=size,
     )
     body = request.stream()
+    try:
+        # Refused before a byte is sent: what the announced size, the path or the quota
+        # rule out is answered without streaming the body.
+        await backends.files.CheckUpload(header)
+    except OpenEOError:
+        await drain(body, remaining=size)
+        raise
     call = backends.files.UploadFile(timeout=settings.file_transfer_timeout_seconds)
     sent = await send_upload(call, header, body)
     try:

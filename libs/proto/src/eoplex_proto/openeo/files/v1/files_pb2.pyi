@@ -125,3 +125,7 @@ class DeleteFileRequest(_message.Message):
 class DeleteFileResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class CheckUploadResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

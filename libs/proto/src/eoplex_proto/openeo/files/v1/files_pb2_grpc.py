@@ -44,6 +44,11 @@ class FilesServiceStub:
                 request_serializer=openeo_dot_files_dot_v1_dot_files__pb2.ListFilesRequest.SerializeToString,
                 response_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.ListFilesResponse.FromString,
                 _registered_method=True)
+        self.CheckUpload = channel.unary_unary(
+                '/openeo.files.v1.FilesService/CheckUpload',
+                request_serializer=openeo_dot_files_dot_v1_dot_files__pb2.UploadHeader.SerializeToString,
+                response_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.CheckUploadResponse.FromString,
+                _registered_method=True)
         self.UploadFile = channel.stream_unary(
                 '/openeo.files.v1.FilesService/UploadFile',
                 request_serializer=openeo_dot_files_dot_v1_dot_files__pb2.UploadChunk.SerializeToString,
@@ -78,10 +83,21 @@ class FilesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckUpload(self, request, context):
+        """Whether UploadFile would accept the upload the header announces, asked before it
+        starts: the same errors as UploadFile before any byte arrives.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UploadFile(self, request_iterator, context):
         """PUT /files/{path}: replaces a file of the same path. FilePathInvalid,
         FileSizeExceeded (over the per-file limit), StorageQuotaExceeded (the user's files
-        would exceed `quota_bytes`); nothing is kept of a failed upload.
+        would exceed `quota_bytes`); nothing is kept of a failed upload. A refusal while
+        the content arrives is answered once the caller has sent the rest (its end, or
+        64 MiB more): a Python gRPC client writing after the answer would see its own
+        INTERNAL error instead (grpc/grpc#36066).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -114,6 +130,11 @@ def add_FilesServiceServicer_to_server(servicer, server):
                     servicer.ListFiles,
                     request_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.ListFilesRequest.FromString,
                     response_serializer=openeo_dot_files_dot_v1_dot_files__pb2.ListFilesResponse.SerializeToString,
+            ),
+            'CheckUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckUpload,
+                    request_deserializer=openeo_dot_files_dot_v1_dot_files__pb2.UploadHeader.FromString,
+                    response_serializer=openeo_dot_files_dot_v1_dot_files__pb2.CheckUploadResponse.SerializeToString,
             ),
             'UploadFile': grpc.stream_unary_rpc_method_handler(
                     servicer.UploadFile,
@@ -185,6 +206,33 @@ class FilesService:
             '/openeo.files.v1.FilesService/ListFiles',
             openeo_dot_files_dot_v1_dot_files__pb2.ListFilesRequest.SerializeToString,
             openeo_dot_files_dot_v1_dot_files__pb2.ListFilesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.files.v1.FilesService/CheckUpload',
+            openeo_dot_files_dot_v1_dot_files__pb2.UploadHeader.SerializeToString,
+            openeo_dot_files_dot_v1_dot_files__pb2.CheckUploadResponse.FromString,
             options,
             channel_credentials,
             insecure,
