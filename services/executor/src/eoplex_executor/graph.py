@@ -17,6 +17,7 @@ from typing import Any
 from eoplex_common.errors import (
     ProcessGraphComplexity,
     ProcessGraphInvalid,
+    ProcessParameterInvalid,
     ProcessParameterRequired,
     ProcessParameterUnsupported,
     ProcessUnsupported,
@@ -173,9 +174,30 @@ def _call_predefined(
             raise ProcessParameterRequired(
                 process=implementation.process_id, parameter=parameter["name"]
             )
+        _check_child_process(implementation.process_id, parameter, bound[parameter["name"]])
     if implementation.environment:
         bound["env"] = env
     return implementation.function(**bound)
+
+
+def _check_child_process(process_id: str, parameter: Mapping[str, Any], value: Any) -> None:
+    """A parameter that only takes a child process gets one (a `Callback`) or its default
+    null: any other JSON value would reach the process as if it were callable.
+
+    Raises ProcessParameterInvalid."""
+    schema = parameter["schema"]
+    alternatives = schema if isinstance(schema, list) else [schema]
+    if not all(alternative.get("subtype") == "process-graph" for alternative in alternatives):
+        return
+    if callable(value) or (
+        value is None and "default" in parameter and parameter["default"] is None
+    ):
+        return
+    raise ProcessParameterInvalid(
+        process=process_id,
+        parameter=parameter["name"],
+        reason='expected a child process ({"process_graph": {...}}).',
+    )
 
 
 def _call_user_process(
