@@ -68,6 +68,9 @@ import xarray as xr
 
 SPATIAL, TEMPORAL, BANDS, OTHER = "spatial", "temporal", "bands", "other"
 DIMENSION_ORDER = ("t", "bands", "y", "x")
+# The most elements a process may create in an array (`array_create`'s repeat, the
+# q-quantiles of `quantiles`): beyond, the request could only run out of memory.
+MAX_ARRAY_LENGTH = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -144,3 +147,13 @@ def parse_datetime(value: str) -> np.datetime64:
 
 def is_raster_cube(value: Any) -> bool:
     return isinstance(value, RasterCube)
+
+
+def replaced_where(array: xr.DataArray, keep: xr.DataArray, replacement: float) -> xr.DataArray:
+    """`array` where `keep` is true, `replacement` elsewhere, in a data type holding both: a
+    replacement beyond the array's range (1e308 in float32, -1 in uint16) widens the array
+    instead of overflowing."""
+    dtype = np.result_type(array.dtype, np.min_scalar_type(replacement))
+    if dtype.kind == "O":  # an integer beyond 64 bits
+        dtype = np.dtype(np.float64)
+    return array.astype(dtype).where(keep, replacement)

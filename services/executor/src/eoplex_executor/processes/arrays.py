@@ -25,7 +25,12 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import DimensionArray, format_datetime, parse_datetime
+from eoplex_executor.cube import (
+    MAX_ARRAY_LENGTH,
+    DimensionArray,
+    format_datetime,
+    parse_datetime,
+)
 from eoplex_executor.processes.arithmetic import eq
 from eoplex_executor.processes.cubes import _conform, _label_array
 from eoplex_executor.processes.reducers import (
@@ -195,7 +200,8 @@ def _label_for(data: DimensionArray, label: Any) -> Any:
 
 def _no_conflict(process_id: str, parameter: str, first: list[Any], second: list[Any]) -> None:
     """ArrayLabelConflict unless the two label lists are disjoint."""
-    shared = [label for label in second if any(_same_label(label, other) for other in first)]
+    keys = {_label_key(label) for label in first}
+    shared = [label for label in second if _label_key(label) in keys]
     if shared:
         _invalid(
             process_id,
@@ -213,6 +219,15 @@ def _same_label(first: Any, second: Any) -> bool:
     return _is_number(first) and _is_number(second) and bool(first == second)
 
 
+def _label_key(label: Any) -> tuple[str, Any]:
+    """A hashable key of a label, equal for labels that `_same_label` matches (numbers that
+    are equal hash alike), so label lists of any length are compared in linear time."""
+    for kind, name in ((str, "string"), (np.datetime64, "datetime")):
+        if isinstance(label, kind):
+            return (name, label)
+    return ("number", label) if _is_number(label) else ("other", id(label))
+
+
 # --- creating and combining arrays ------------------------------------------------------
 
 
@@ -225,6 +240,13 @@ def array_create(data: Any = None, repeat: Any = 1) -> Any:
         _invalid("array_create", "repeat", "expected an integer of at least 1.")
     data = [] if data is None else data
     dimension_array = _dimension_array(data)
+    length = (
+        dimension_array.data.sizes[dimension_array.dimension]
+        if dimension_array is not None
+        else len(_sequence("array_create", data))
+    )
+    if max(length, 1) * repeat > MAX_ARRAY_LENGTH:
+        _invalid("array_create", "repeat", f"the array would exceed {MAX_ARRAY_LENGTH} elements.")
     if dimension_array is not None:
         if repeat == 1:
             return dimension_array
@@ -243,7 +265,7 @@ def array_create_labeled(data: Any, labels: Any) -> Any:
         _is_number(label) or isinstance(label, str) for label in labels
     ):
         _invalid("array_create_labeled", "labels", "expected an array of numbers or strings.")
-    if any(_same_label(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :]):
+    if len({_label_key(label) for label in labels}) != len(labels):
         _invalid("array_create_labeled", "labels", "the labels must be unique.")
     dimension_array = _dimension_array(data)
     count = (

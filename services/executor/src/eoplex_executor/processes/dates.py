@@ -142,7 +142,7 @@ def date_shift(date: Any, value: Any, unit: Any) -> str:
     moment = parse_moment("date_shift", "date", date, (DATE_TIME, DATE))
     if isinstance(value, bool) or not isinstance(value, int):
         _invalid("date_shift", "value", "expected an integer.")
-    if unit not in UNITS and unit not in CALENDAR_UNITS:
+    if not isinstance(unit, str) or (unit not in UNITS and unit not in CALENDAR_UNITS):
         _invalid("date_shift", "unit", f"expected one of {', '.join([*UNITS, *CALENDAR_UNITS])}.")
     try:
         if unit in CALENDAR_UNITS:
@@ -166,9 +166,9 @@ def date_difference(date1: Any, date2: Any, unit: Any = "second") -> float:
     is 1 + 15/31 months. Raises ProcessParameterInvalid for invalid dates or an unknown unit."""
     start = parse_moment("date_difference", "date1", date1, (DATE_TIME, DATE)).utc
     end = parse_moment("date_difference", "date2", date2, (DATE_TIME, DATE)).utc
-    if unit in UNITS:
+    if isinstance(unit, str) and unit in UNITS:
         return (end - start) / UNITS[unit]
-    if unit not in CALENDAR_UNITS:
+    if not isinstance(unit, str) or unit not in CALENDAR_UNITS:
         _invalid(
             "date_difference", "unit", f"expected one of {', '.join([*UNITS, *CALENDAR_UNITS])}."
         )

@@ -39,7 +39,7 @@ _sinks: list[LogSink] = []
 def inspect(data: Any, message: str = "", code: str = "User", level: str = "info") -> Any:
     """openEO `inspect`: log `message` with `code` and a summary of `data` at `level`, and
     return `data` unchanged. Raises ProcessParameterInvalid for an unknown level."""
-    if level not in LEVELS:
+    if not isinstance(level, str) or level not in LEVELS:
         raise ProcessParameterInvalid(
             process="inspect", parameter="level", reason=f"one of {', '.join(LEVELS)} is required"
         )

@@ -112,6 +112,8 @@ def _round_number(x: Any, p: int) -> Any:
     if x is None:
         return None
     if isinstance(x, int | np.integer):
+        if -p > int(x).bit_length():
+            return 0  # |x| < 2**bits, less than half of 10**-p: computing 10**-p could hang
         return int(x) if p >= 0 else _round_integer(int(x), 10**-p)
     if not math.isfinite(x):
         return x
@@ -137,6 +139,8 @@ def _round_integer(x: int, unit: int) -> int:
 
 
 def _round_array(x: Any, p: int) -> Any:
+    # Beyond 400 places a float64 has no digits to round (numpy takes no larger p).
+    p = max(-400, min(p, 400))
     kind = _kind(x)
     if kind == "b":
         x, kind = np.asarray(x, dtype=np.uint8), "u"

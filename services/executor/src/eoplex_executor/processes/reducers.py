@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import DimensionArray, parse_datetime
+from eoplex_executor.cube import MAX_ARRAY_LENGTH, DimensionArray, parse_datetime
 from eoplex_executor.processes.arithmetic import is_valid
 from eoplex_executor.registry import process
 
@@ -355,6 +355,8 @@ def _probabilities(probabilities: Any, q: Any) -> np.ndarray:
     if isinstance(wanted, int) and not isinstance(wanted, bool):
         if wanted < 2:
             _invalid_quantiles(name, "the number of intervals must be at least 2.")
+        if wanted > MAX_ARRAY_LENGTH:
+            _invalid_quantiles(name, f"at most {MAX_ARRAY_LENGTH} intervals.")
         return np.arange(1, wanted) / wanted
     if not isinstance(wanted, list) or not all(
         isinstance(p, int | float) and not isinstance(p, bool) and 0 <= p <= 1 for p in wanted
