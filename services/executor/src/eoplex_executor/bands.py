@@ -45,11 +45,12 @@ def resolve_band(name: str, available: Sequence[str], *, process: str, parameter
     ProcessParameterInvalid (of `process`, `parameter`) listing the available bands when
     nothing matches.
     """
-    if name in available:
-        return name
-    band = COMMON_NAMES.get(name)
-    if band is not None and band in available:
-        return band
+    if isinstance(name, str):
+        if name in available:
+            return name
+        band = COMMON_NAMES.get(name)
+        if band is not None and band in available:
+            return band
     raise ProcessParameterInvalid(
         process=process,
         parameter=parameter,

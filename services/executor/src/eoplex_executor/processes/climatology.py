@@ -61,7 +61,7 @@ def climatological_normal(
     reach from the first to the last year of the climatology period.
     """
     cube = _require_cube(data, "climatological_normal", "data")
-    if period not in NORMAL_LABELS:
+    if not isinstance(period, str) or period not in NORMAL_LABELS:
         raise _invalid(
             "climatological_normal", "period", f"one of {', '.join(NORMAL_LABELS)} is required"
         )
@@ -144,7 +144,7 @@ def anomaly(data: RasterCube, normals: RasterCube, period: str) -> RasterCube:
     differ (IncompatibleDataCubes)."""
     cube = _require_cube(data, "anomaly", "data")
     normal_cube = _require_cube(normals, "anomaly", "normals")
-    if period not in (*PERIODS, *SINGLE_PERIODS):
+    if not isinstance(period, str) or period not in (*PERIODS, *SINGLE_PERIODS):
         raise _invalid(
             "anomaly", "period", f"one of {', '.join((*PERIODS, *SINGLE_PERIODS))} is required"
         )

@@ -26,6 +26,7 @@ from eoplex_executor.cube import (
     DimensionArray,
     RasterCube,
     parse_datetime,
+    replaced_where,
 )
 from eoplex_executor.processes.reducers import LIST_DIMENSION
 from eoplex_executor.registry import process
@@ -46,7 +47,7 @@ def _require_cube(value: object, process_id: str, parameter: str) -> RasterCube:
 
 
 def _require_dimension(cube: RasterCube, dimension: str, process_id: str, parameter: str) -> str:
-    if dimension not in cube.dims:
+    if not isinstance(dimension, str) or dimension not in cube.dims:
         raise ProcessParameterInvalid(
             process=process_id,
             parameter=parameter,
@@ -54,6 +55,31 @@ def _require_dimension(cube: RasterCube, dimension: str, process_id: str, parame
             f"its dimensions are {', '.join(cube.dims)}",
         )
     return dimension
+
+
+def _require_name(value: object, process_id: str, parameter: str) -> str:
+    """A name of a new dimension or band: a string."""
+    if not isinstance(value, str):
+        raise ProcessParameterInvalid(
+            process=process_id, parameter=parameter, reason=f"expected a name, not {value!r:.80}"
+        )
+    return value
+
+
+def _is_label(value: object) -> bool:
+    """Whether a JSON value can be a dimension label: a number or a string."""
+    return isinstance(value, int | float | str) and not isinstance(value, bool)
+
+
+def _require_labels(value: object, process_id: str, parameter: str) -> Sequence[Any]:
+    """An array of labels (numbers or strings)."""
+    if not isinstance(value, list | tuple) or not all(_is_label(label) for label in value):
+        raise ProcessParameterInvalid(
+            process=process_id,
+            parameter=parameter,
+            reason=f"expected an array of labels (numbers or strings), not {value!r:.80}",
+        )
+    return value
 
 
 def _conform(
@@ -153,6 +179,8 @@ def apply_dimension(
     """
     cube = _require_cube(data, "apply_dimension", "data")
     _require_dimension(cube, dimension, "apply_dimension", "dimension")
+    if target_dimension is not None:
+        _require_name(target_dimension, "apply_dimension", "target_dimension")
     result = process(data=DimensionArray(cube.data, dimension), context=context)
     if isinstance(result, DimensionArray) and result.dimension == LIST_DIMENSION:
         # An array built of per-pixel values, e.g. `array_create([min(data), max(data)])`:
@@ -223,7 +251,7 @@ def ndvi(
     index = (nir_values - red_values) / total.where(total != 0)
     if target_band is None:
         return cube.with_data(index)
-    if target_band in available:
+    if _require_name(target_band, "ndvi", "target_band") in available:
         raise ProcessParameterInvalid(
             process="ndvi",
             parameter="target_band",
@@ -264,6 +292,12 @@ def aggregate_temporal(
     """
     cube = _require_cube(data, "aggregate_temporal", "data")
     dim = _temporal_dimension(cube, dimension, "aggregate_temporal")
+    if not isinstance(intervals, list):
+        raise ProcessParameterInvalid(
+            process="aggregate_temporal",
+            parameter="intervals",
+            reason="expected an array of intervals, each an array of two dates",
+        )
     bounds = [_interval(interval) for interval in intervals]
     times = _instants(cube, dim, "aggregate_temporal")
     groups = [np.flatnonzero(_within(times, start, end)) for start, end in bounds]
@@ -272,11 +306,11 @@ def aggregate_temporal(
 
 
 def _interval(interval: Sequence[str | None]) -> tuple[np.datetime64 | None, np.datetime64 | None]:
-    if len(interval) != 2:
+    if not isinstance(interval, list) or len(interval) != 2:
         raise ProcessParameterInvalid(
             process="aggregate_temporal",
             parameter="intervals",
-            reason=f"an interval has two elements, not {len(interval)}",
+            reason=f"an interval is an array of two dates or null, not {interval!r:.80}",
         )
     start, end = (_instant(bound) for bound in interval)
     if start is not None and end is not None and end <= start:
@@ -291,6 +325,12 @@ def _interval(interval: Sequence[str | None]) -> tuple[np.datetime64 | None, np.
 def _instant(bound: str | None) -> np.datetime64 | None:
     if bound is None:
         return None
+    if not isinstance(bound, str):
+        raise ProcessParameterInvalid(
+            process="aggregate_temporal",
+            parameter="intervals",
+            reason=f"an interval's bounds are dates or null, not {bound!r:.80}",
+        )
     if len(bound) == 8 and bound[2] == ":":
         raise ProcessParameterInvalid(
             process="aggregate_temporal",
@@ -322,6 +362,7 @@ def _interval_labels(
     bounds: list[tuple[np.datetime64 | None, np.datetime64 | None]], labels: Sequence[Any]
 ) -> np.ndarray:
     if labels:
+        _require_labels(labels, "aggregate_temporal", "labels")
         if len(labels) != len(bounds) or len(set(labels)) != len(labels):
             raise ProcessParameterInvalid(
                 process="aggregate_temporal",
@@ -449,7 +490,7 @@ def aggregate_temporal_period(
     missing or ambiguous temporal dimension (DimensionNotAvailable, TooManyDimensions).
     """
     cube = _require_cube(data, "aggregate_temporal_period", "data")
-    calendar = PERIODS.get(period)
+    calendar = PERIODS.get(period) if isinstance(period, str) else None
     if calendar is None:
         raise ProcessParameterInvalid(
             process="aggregate_temporal_period",
@@ -687,7 +728,9 @@ def mask(data: RasterCube, mask: RasterCube, replacement: Any = None) -> RasterC
             process="mask", parameter="replacement", reason="a number, boolean or null is required"
         )
     replaced = (
-        cube.data.where(~masked) if replacement is None else cube.data.where(~masked, replacement)
+        cube.data.where(~masked)
+        if replacement is None
+        else replaced_where(cube.data, ~masked, replacement)
     )
     return cube.with_data(replaced.transpose(*cube.dims))
 
@@ -740,6 +783,8 @@ def rename_labels(
     LabelMismatch, LabelsNotEnumerated, LabelNotAvailable and LabelExists."""
     cube = _require_cube(data, "rename_labels", "data")
     _require_dimension(cube, dimension, "rename_labels", "dimension")
+    _require_labels(target, "rename_labels", "target")
+    _require_labels(source, "rename_labels", "source")
     values = cube.data.coords[dimension].values
     # Instants are matched as instants (`2022-06-01` names `2022-06-01T00:00:00Z`).
     temporal = np.issubdtype(values.dtype, np.datetime64)
@@ -786,7 +831,7 @@ def rename_dimension(data: RasterCube, source: str, target: str) -> RasterCube:
     existing target (DimensionExists)."""
     cube = _require_cube(data, "rename_dimension", "data")
     _require_dimension(cube, source, "rename_dimension", "source")
-    if target in cube.dims:
+    if _require_name(target, "rename_dimension", "target") in cube.dims:
         raise ProcessParameterInvalid(
             process="rename_dimension",
             parameter="target",
@@ -803,7 +848,7 @@ def add_dimension(data: RasterCube, name: str, label: Any, type: str = OTHER) ->
     before the spatial ones. Raises ProcessParameterInvalid for an existing name
     (DimensionExists) or a type eoplex cannot hold in a raster cube (geometry)."""
     cube = _require_cube(data, "add_dimension", "data")
-    if name in cube.dims:
+    if _require_name(name, "add_dimension", "name") in cube.dims:
         raise ProcessParameterInvalid(
             process="add_dimension",
             parameter="name",
@@ -815,7 +860,20 @@ def add_dimension(data: RasterCube, name: str, label: Any, type: str = OTHER) ->
             parameter="type",
             reason=f"a raster cube takes dimensions of type {', '.join(DIMENSION_TYPES)}",
         )
-    value = parse_datetime(str(label)) if type == TEMPORAL else label
+    if not _is_label(label):
+        raise ProcessParameterInvalid(
+            process="add_dimension",
+            parameter="label",
+            reason=f"a label is a number or a string, not {label!r:.80}",
+        )
+    try:
+        value = parse_datetime(str(label)) if type == TEMPORAL else label
+    except ValueError as error:
+        raise ProcessParameterInvalid(
+            process="add_dimension",
+            parameter="label",
+            reason=f"the label of a temporal dimension is a date or date-time, not {label!r}",
+        ) from error
     added = cube.data.expand_dims({name: [value]})
     order = list(cube.dims)
     order.insert(_insertion_index(cube, name), name)

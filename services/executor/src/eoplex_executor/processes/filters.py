@@ -14,7 +14,14 @@ from shapely.geometry.base import BaseGeometry
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.bands import band_wavelength, resolve_band
-from eoplex_executor.cube import BANDS, TEMPORAL, RasterCube, is_raster_cube, parse_datetime
+from eoplex_executor.cube import (
+    BANDS,
+    TEMPORAL,
+    RasterCube,
+    is_raster_cube,
+    parse_datetime,
+    replaced_where,
+)
 from eoplex_executor.geometry import (
     WGS84,
     bbox_in_crs,
@@ -76,6 +83,9 @@ def filter_bands(
     dimension = _raster_cube(data, "filter_bands").dimension_of_type(BANDS)
     if dimension is None:
         raise _invalid("filter_bands", "data", "the cube has no dimension of type bands")
+    for name, value in (("bands", bands), ("wavelengths", wavelengths)):
+        if value is not None and not isinstance(value, list | tuple):
+            raise _invalid("filter_bands", name, f"expected an array or null, not {value!r:.80}")
     if not bands and not wavelengths:
         raise _invalid("filter_bands", "bands", "give bands or wavelengths to filter by")
     available = [str(label) for label in data.labels(dimension)]
@@ -114,16 +124,18 @@ def mask_polygon(
     `inside`) replaced by `replacement` (null: no-data); no-data stays untouched. `mask` is
     GeoJSON or a vector cube. Raises ProcessParameterInvalid for invalid GeoJSON,
     non-polygons or a non-numeric replacement."""
-    if isinstance(replacement, str):
-        raise _invalid("mask_polygon", "replacement", "a raster cube holds numbers, not strings")
+    if replacement is not None and not isinstance(replacement, bool | int | float):
+        raise _invalid("mask_polygon", "replacement", "a number, boolean or null is required")
     polygons = wgs84_geometries(mask, process="mask_polygon", parameter="mask")
     if any(polygon.geom_type not in POLYGON_TYPES for polygon in polygons):
         raise _invalid("mask_polygon", "mask", "only Polygons and MultiPolygons can mask")
     covered = _covered_pixels(_raster_cube(data, "mask_polygon"), polygons, "mask_polygon")
     replaced = covered if inside else ~covered
     array = data.data
-    value = _nodata(array) if replacement is None else replacement
-    return data.with_data(array.where(~replaced | array.isnull(), value))
+    keep = ~replaced | array.isnull()
+    if replacement is None:
+        return data.with_data(array.where(keep, _nodata(array)))
+    return data.with_data(replaced_where(array, keep, replacement))
 
 
 @process()

@@ -68,17 +68,23 @@ def apply_kernel(
     array = cube.data.transpose(..., *HORIZONTAL)
     values = dask.array.asarray(array.data)
     dtype = np.result_type(values.dtype if values.dtype != bool else np.uint8, np.float32)
+    # Compared as Python numbers: exact also for integers beyond any float.
+    numbers: list[Any] = [factor, replace_invalid, *([border] if pad_mode is None else [])]
+    if any(abs(number) > float(np.finfo(dtype).max) for number in numbers):
+        dtype = np.dtype(np.float64)  # float32 would turn them into infinity
+    if any(abs(number) > float(np.finfo(np.float64).max) for number in numbers):
+        raise _invalid("apply_kernel", "factor", "factor, border and replace_invalid exceed 1e308")
     values = values.astype(dtype)
     values = dask.array.where(dask.array.isfinite(values), values, dtype.type(replace_invalid))
     radius = (weights.shape[0] // 2, weights.shape[1] // 2)
     padded = _padded(values, radius, pad_mode, dtype.type(border) if pad_mode is None else None)
     depth = {values.ndim - 2: radius[0], values.ndim - 1: radius[1]}
     correlated = padded.map_overlap(
-        partial(_correlate, weights), depth=depth, boundary="none", trim=True, dtype=dtype
+        partial(_correlate, weights, factor), depth=depth, boundary="none", trim=True, dtype=dtype
     )
     rows, cols = values.shape[-2:]
     core = correlated[..., radius[0] : radius[0] + rows, radius[1] : radius[1] + cols]
-    result = array.copy(data=(core * dtype.type(factor)).astype(dtype))
+    result = array.copy(data=core)
     return cube.with_data(result.transpose(*cube.dims))
 
 
@@ -90,7 +96,10 @@ def _kernel_weights(kernel: Any) -> np.ndarray:
         _is_number(weight) for row in rows for weight in row
     ):
         raise _invalid("apply_kernel", "kernel", "every row needs as many numbers as the first")
-    weights = np.array(rows, dtype=np.float64)
+    try:
+        weights = np.array(rows, dtype=np.float64)
+    except OverflowError as error:
+        raise _invalid("apply_kernel", "kernel", "a weight exceeds 1e308") from error
     if weights.shape[0] % 2 == 0 or weights.shape[1] % 2 == 0:
         raise _invalid(
             "apply_kernel",
@@ -132,11 +141,13 @@ def _padded(
     return values
 
 
-def _correlate(weights: np.ndarray, block: np.ndarray) -> np.ndarray:
-    """The kernel on one (overlapped) block; its own edges are trimmed away afterwards."""
+def _correlate(weights: np.ndarray, factor: float, block: np.ndarray) -> np.ndarray:
+    """The kernel on one (overlapped) block, times `factor`; its own edges are trimmed away
+    afterwards. Overflow is infinity (IEEE 754), without warnings when dask computes."""
     full = weights.reshape((1,) * (block.ndim - 2) + weights.shape)
     result = scipy.ndimage.correlate(block.astype(np.float64), full, mode="constant", cval=0.0)
-    return result.astype(block.dtype, copy=False)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return (result * factor).astype(block.dtype, copy=False)
 
 
 # --- apply_neighborhood -------------------------------------------------------------------
@@ -314,9 +325,16 @@ def _label_counts(cube: RasterCube, entries: Any, parameter: str) -> dict[str, i
         step = abs(_spacing(cube, dim)) if spatial else 1.0
         count = value if unit == "px" or not spatial else value / step
         # A window covers at least what was asked for (float noise aside).
-        counts[dim] = math.ceil(count - 1e-9)
-        if parameter == "size" and counts[dim] == 0:
+        counts[dim] = labels = math.ceil(count - 1e-9)
+        if parameter == "size" and labels == 0:
             raise _invalid("apply_neighborhood", "size", f"the size of {dim!r} is 0")
+        if parameter == "overlap" and labels > cube.data.sizes[dim]:
+            # Windows padded beyond twice the cube's extent would be no-data only.
+            raise _invalid(
+                "apply_neighborhood",
+                "overlap",
+                f"an overlap of {value} exceeds the {cube.data.sizes[dim]} labels of {dim!r}",
+            )
     return counts
 
 
@@ -331,7 +349,9 @@ def _require_horizontal(cube: RasterCube, process_id: str) -> None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)  # an int may exceed any float
 
 
 def _immutable(reason: str) -> ProcessParameterInvalid:

@@ -23,6 +23,10 @@ from eoplex_executor.cube import RasterCube, is_raster_cube
 from eoplex_executor.geometry import DENSIFY_POINTS, crs_name, cube_crs, grid_transform, parse_crs
 from eoplex_executor.registry import process
 
+# The most pixels a resampled plane may have (65536 x 65536): a larger grid is a mistaken
+# resolution, whose coordinates alone would not fit in memory.
+MAX_GRID_PIXELS = 2**32
+
 # openEO method -> GDAL resampling (openEO's names follow gdalwarp's `-r`).
 METHODS: dict[str, Resampling] = {
     "near": Resampling.nearest,
@@ -120,7 +124,7 @@ def _cube_grid(cube: Any, process_id: str, parameter: str) -> Grid:
 
 
 def _resampling(method: str, process_id: str) -> Resampling:
-    if method not in METHODS:
+    if not isinstance(method, str) or method not in METHODS:
         raise _invalid(process_id, "method", f"expected one of {', '.join(METHODS)}")
     return METHODS[method]
 
@@ -169,6 +173,13 @@ def _aligned_grid(
     """Whole pixels covering `bounds`, the `align` corner of the grid on that of `bounds`."""
     west, south, east, north = bounds
     columns, rows = _cells(east - west, resolution_x), _cells(north - south, resolution_y)
+    if columns * rows > MAX_GRID_PIXELS:
+        raise _invalid(
+            "resample_spatial",
+            "resolution",
+            f"the resolution makes planes of {columns} x {rows} pixels, more than "
+            f"{MAX_GRID_PIXELS}",
+        )
     left = west if align.endswith("left") else east - columns * resolution_x
     top = north if align.startswith("upper") else south + rows * resolution_y
     x = left + resolution_x * (np.arange(columns) + 0.5)
@@ -178,7 +189,9 @@ def _aligned_grid(
 
 def _cells(length: float, resolution: float) -> int:
     # Rounded first, so 50 m at 10 m is 5 pixels even when floating point makes it 5.0000001.
-    return max(1, math.ceil(round(length / resolution, 6)))
+    cells = round(length / resolution, 6)
+    # Beyond any limit (a resolution of 1e-300): one more than the limit says so.
+    return max(1, math.ceil(cells)) if cells <= MAX_GRID_PIXELS else MAX_GRID_PIXELS + 1
 
 
 def _warp(data: RasterCube, source: Grid, target: Grid, resampling: Resampling) -> RasterCube:

@@ -17,7 +17,12 @@ import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.cube import BANDS, OTHER, SPATIAL, DimensionArray, RasterCube
-from eoplex_executor.processes.cubes import _conform, _require_cube, _require_dimension
+from eoplex_executor.processes.cubes import (
+    _conform,
+    _require_cube,
+    _require_dimension,
+    _require_name,
+)
 from eoplex_executor.registry import process
 
 ChildProcess = Callable[..., Any]
@@ -89,6 +94,9 @@ def flatten_dimensions(
     ProcessParameterInvalid for unknown or repeated dimensions (DimensionNotAvailable), an
     existing target (TargetDimensionExists) or an empty separator."""
     cube = _require_cube(data, "flatten_dimensions", "data")
+    _require_names(dimensions, "flatten_dimensions", "dimensions")
+    _require_name(target_dimension, "flatten_dimensions", "target_dimension")
+    _require_name(label_separator, "flatten_dimensions", "label_separator")
     if not dimensions or len(set(dimensions)) != len(dimensions):
         raise _invalid("flatten_dimensions", "dimensions", "distinct dimension names are required")
     for dim in dimensions:
@@ -140,7 +148,8 @@ def unflatten_dimension(
     than two or repeated targets, and labels that do not split into such a product."""
     cube = _require_cube(data, "unflatten_dimension", "data")
     _require_dimension(cube, dimension, "unflatten_dimension", "dimension")
-    targets = list(target_dimensions)
+    targets = list(_require_names(target_dimensions, "unflatten_dimension", "target_dimensions"))
+    _require_name(label_separator, "unflatten_dimension", "label_separator")
     if len(targets) < 2 or len(set(targets)) != len(targets):
         raise _invalid(
             "unflatten_dimension", "target_dimensions", "two or more distinct names are required"
@@ -212,6 +221,13 @@ def reduce_spatial(data: RasterCube, reducer: ChildProcess, context: Any = None)
     )
     reduced = reducer(data=DimensionArray(stacked, pixels), context=context)
     return cube.with_data(_conform(reduced, template, "reduce_spatial", "reducer"))
+
+
+def _require_names(value: Any, process_id: str, parameter: str) -> Sequence[str]:
+    """An array of dimension names (strings)."""
+    if not isinstance(value, list | tuple) or not all(isinstance(name, str) for name in value):
+        raise _invalid(process_id, parameter, f"expected an array of names, not {value!r:.80}")
+    return value
 
 
 def _invalid(process_id: str, parameter: str, reason: str) -> ProcessParameterInvalid:

@@ -100,7 +100,8 @@ def _nearest(source: np.ndarray, targets: np.ndarray) -> np.ndarray:
 def _nearest_valid(
     values: xr.DataArray, dim: str, source: np.ndarray, targets: np.ndarray, days: float
 ) -> xr.DataArray:
-    limit = np.timedelta64(round(days * DAY_NS), "ns")
+    # Nanosecond instants lie less than 2**63 ns apart: a longer limit is no limit.
+    limit = np.timedelta64(round(min(days, (2**63 - 1) // DAY_NS) * DAY_NS), "ns")
     planes = []
     for instant in targets:
         distance = np.abs(source - instant)
