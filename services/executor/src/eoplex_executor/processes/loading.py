@@ -31,6 +31,7 @@ from rasterio.windows import Window
 from eoplex_common.errors import ProcessGraphComplexity, ProcessParameterInvalid
 from eoplex_executor.cube import BANDS, SPATIAL, TEMPORAL, RasterCube, parse_datetime
 from eoplex_executor.environment import Environment
+from eoplex_executor.geometry import geometries_from_geojson
 from eoplex_executor.registry import process
 
 CHUNK = 1024
@@ -100,10 +101,15 @@ def load_collection(
     bands, malformed extents or an extent without data, ProcessGraphComplexity when
     the cube exceeds the request's pixel limit.
     """
+    if not isinstance(id, str):
+        raise ProcessParameterInvalid(
+            process=PROCESS, parameter="id", reason="expected a collection id (a string)."
+        )
     collection = env.catalog.collection(id)
     dimensions = collection.get("cube:dimensions", {})
     info = band_info(collection)
-    band_names = resolve_bands(bands, info) if bands else list(info)
+    band_names = resolve_bands(bands, info) if bands is not None else list(info)
+    filters = property_filters(properties)
     grid = collection_grid(dimensions, spatial_extent)
     start, end = temporal_interval(temporal_extent)
     items = env.catalog.search_items(
@@ -119,7 +125,7 @@ def load_collection(
         end=end,
         bands=band_names,
     )
-    items = [item for item in items if matches_properties(item, properties or {})]
+    items = [item for item in items if matches_properties(item, filters)]
     if not items:
         raise ProcessParameterInvalid(
             process=PROCESS,
@@ -177,6 +183,16 @@ def band_info(collection: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 def resolve_bands(requested: list[str], info: Mapping[str, Mapping[str, Any]]) -> list[str]:
     """Band names for names or common names, in the requested order."""
+    if (
+        not isinstance(requested, list)
+        or not requested
+        or not all(isinstance(band, str) for band in requested)
+    ):
+        raise ProcessParameterInvalid(
+            process=PROCESS,
+            parameter="bands",
+            reason="expected an array of one or more band names, or null.",
+        )
     resolved = []
     for band in requested:
         if band in info:
@@ -257,26 +273,7 @@ def extent_bounds(extent: Any, crs: str) -> tuple[float, float, float, float]:
 
 
 def _geojson_bounds(value: Any) -> tuple[float, float, float, float]:
-    from shapely.geometry import shape
-
-    features = value.get("features", []) if isinstance(value, Mapping) else None
-    geometries = (
-        [feature.get("geometry") for feature in features]
-        if features is not None and value.get("type") == "FeatureCollection"
-        else [value.get("geometry") if value.get("type") == "Feature" else value]
-        if isinstance(value, Mapping)
-        else []
-    )
-    try:
-        shapes = [shape(geometry) for geometry in geometries]
-    except (AttributeError, TypeError, ValueError, KeyError):
-        shapes = []
-    if not shapes:
-        raise ProcessParameterInvalid(
-            process=PROCESS,
-            parameter="spatial_extent",
-            reason="expected a bounding box, GeoJSON geometries or null.",
-        )
+    shapes = geometries_from_geojson(value, process=PROCESS, parameter="spatial_extent")
     bounds = np.array([geometry.bounds for geometry in shapes])
     return (
         float(bounds[:, 0].min()),
@@ -315,6 +312,20 @@ def temporal_interval(temporal_extent: Any) -> tuple[str, str]:
             reason="the start must be earlier than the end (the end is excluded).",
         )
     return instants[0], instants[1]
+
+
+def property_filters(properties: Any) -> Mapping[str, Callable[..., Any]]:
+    """The `properties` argument as conditions by property name (none for null): an object
+    whose values are child processes."""
+    if properties is None:
+        return {}
+    if not isinstance(properties, Mapping) or not all(map(callable, properties.values())):
+        raise ProcessParameterInvalid(
+            process=PROCESS,
+            parameter="properties",
+            reason="expected an object of child processes (one per property) or null.",
+        )
+    return properties
 
 
 def matches_properties(

@@ -69,6 +69,7 @@ from eoplex_executor.processes.loading import (
     gdal_path,
     matches_properties,
     open_source,
+    property_filters,
     resolve_bands,
     temporal_interval,
 )
@@ -154,17 +155,18 @@ def load_stac(
     with StacReader(settings) as reader, _as_load_stac():
         location = reader.locate(url)
         document = reader.read_json(location)
+        filters = property_filters(properties)
         start, end = temporal_interval(temporal_extent)
         box = extent_bounds(spatial_extent, "EPSG:4326") if spatial_extent is not None else None
         collection, items = _find_items(reader, document, location, box, start, end)
-        items = [item for item in items if matches_properties(item.document, properties or {})]
+        items = [item for item in items if matches_properties(item.document, filters)]
         if not items:
             raise _invalid(
                 "NoDataAvailable: no STAC item matches the extents and properties.",
                 "temporal_extent",
             )
         info = _band_table(collection, items)
-        band_names = resolve_bands(bands, info) if bands else list(info)
+        band_names = resolve_bands(bands, info) if bands is not None else list(info)
         items = [item for item in items if any(band in item.bands for band in band_names)]
         if not items:
             raise _invalid("NoDataAvailable: no STAC item has the requested bands.", "bands")

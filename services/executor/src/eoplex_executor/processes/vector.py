@@ -24,7 +24,14 @@ from rasterio.errors import RasterioIOError
 from shapely.geometry.base import BaseGeometry
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import BANDS, OTHER, SPATIAL, DimensionArray, RasterCube
+from eoplex_executor.cube import (
+    BANDS,
+    OTHER,
+    SPATIAL,
+    DimensionArray,
+    RasterCube,
+    replaced_where,
+)
 from eoplex_executor.environment import Environment
 from eoplex_executor.geometry import crs_name, cube_crs, parse_crs
 from eoplex_executor.graph import Callback
@@ -82,6 +89,8 @@ def aggregate_spatial(
     cube = _raster_cube(data, "aggregate_spatial")
     crs = cube_crs(cube, process="aggregate_spatial")
     vectors = as_vector_cube(geometries, process="aggregate_spatial", parameter="geometries")
+    if target_dimension is not None and not isinstance(target_dimension, str):
+        raise _invalid("aggregate_spatial", "target_dimension", "a dimension name or null")
     if target_dimension is not None and target_dimension in (*cube.dims, GEOMETRY):
         raise _invalid(
             "aggregate_spatial",
@@ -214,6 +223,8 @@ def apply_polygon(
     (GeometriesOverlap) or a process that does not return a cube of the same dimensions
     and spatial labels."""
     cube = _raster_cube(data, "apply_polygon")
+    if mask_value is not None and not isinstance(mask_value, bool | int | float):
+        raise _invalid("apply_polygon", "mask_value", "a number, boolean or null is required")
     crs = cube_crs(cube, process="apply_polygon")
     vectors = as_vector_cube(geometries, process="apply_polygon", parameter="geometries")
     shapes = [shape for shape in vectors.in_crs(crs) if not shape.is_empty]
@@ -256,7 +267,7 @@ def _apply_to_polygon(
     inside[rows - rows.min(), cols - cols.min()] = True
     sub = cube.data.isel(y=slice(top, top + height), x=slice(left, left + width))
     mask = xr.DataArray(inside, dims=("y", "x"), coords={"y": sub.y, "x": sub.x})
-    masked = sub.where(mask, np.nan if mask_value is None else mask_value)
+    masked = sub.where(mask) if mask_value is None else replaced_where(sub, mask, mask_value)
     result = process(data=cube.with_data(masked), context=context)
     if (
         not isinstance(result, RasterCube)
@@ -283,6 +294,10 @@ def load_geojson(data: Any, properties: Sequence[str] = ()) -> VectorCube:
     array-valued property; missing values are no-data. Raises ProcessParameterInvalid for
     invalid GeoJSON or property values that are neither all scalars nor one array."""
     cube = vector_cube_from_geojson(data, process="load_geojson", parameter="data")
+    if not isinstance(properties, list | tuple) or not all(
+        isinstance(name, str) for name in properties
+    ):
+        raise _invalid("load_geojson", "properties", "expected an array of property names")
     if not properties:
         return cube
     rows = [[feature.get(name) for name in properties] for feature in cube.properties]
@@ -335,7 +350,11 @@ def load_uploaded_files(
         )
     if options:
         raise _invalid("load_uploaded_files", "options", f"{name} takes no options")
-    if not paths or not all(isinstance(path, str) for path in paths):
+    if (
+        not isinstance(paths, list | tuple)
+        or not paths
+        or not all(isinstance(path, str) for path in paths)
+    ):
         raise _invalid("load_uploaded_files", "paths", "give the paths of one or more files")
     if name == "GTiff" and len(paths) != 1:
         raise _invalid(
@@ -419,7 +438,7 @@ def filter_vector(data: Any, geometries: Any, relation: str = "intersects") -> V
     relation or when no geometry is left."""
     cube = as_vector_cube(data, process="filter_vector", parameter="data")
     base = as_vector_cube(geometries, process="filter_vector", parameter="geometries")
-    predicate = RELATIONS.get(relation)
+    predicate = RELATIONS.get(relation) if isinstance(relation, str) else None
     if predicate is None:
         raise _invalid("filter_vector", "relation", f"one of {', '.join(RELATIONS)}")
     union = shapely.union_all(np.asarray(base.in_crs(cube.crs), dtype=object))
@@ -439,7 +458,13 @@ def vector_buffer(geometries: Any, distance: float) -> VectorCube:
     if not _is_number(distance) or distance == 0:
         raise _invalid("vector_buffer", "distance", "a non-zero number of metres")
     _require_metres(cube, "vector_buffer")
-    buffered = shapely.buffer(np.asarray(cube.geometries, dtype=object), float(distance))
+    with np.errstate(all="ignore"):
+        try:
+            buffered = shapely.buffer(np.asarray(cube.geometries, dtype=object), float(distance))
+        except shapely.errors.GEOSException as error:
+            raise _invalid("vector_buffer", "distance", f"cannot buffer by it: {error}") from error
+    if not np.isfinite(shapely.get_coordinates(buffered)).all():
+        raise _invalid("vector_buffer", "distance", "the buffered coordinates overflow")
     return cube.with_geometries(list(buffered), cube.crs)
 
 
@@ -522,17 +547,31 @@ def vector_to_random_points(
     gives the same points. Raises ProcessParameterInvalid for a total_count below the
     number of geometries (CountMismatch)."""
     cube = as_vector_cube(data, process="vector_to_random_points", parameter="data")
+    for name, count in (("geometry_count", geometry_count), ("total_count", total_count)):
+        if count is not None and not (_is_integer(count) and count >= 1):
+            raise _invalid("vector_to_random_points", name, "an integer of at least 1 or null")
+    if seed is not None and not _is_integer(seed):
+        raise _invalid("vector_to_random_points", "seed", "an integer or null")
     if total_count is not None and total_count < len(cube):
         raise _invalid(
             "vector_to_random_points",
             "total_count",
             f"CountMismatch: {total_count} points cannot cover {len(cube)} geometries",
         )
+    planned = (geometry_count or 1) * len(cube) if geometry_count or total_count is None else 0
+    if total_count is not None:
+        planned = min(planned, total_count) if planned else total_count
+    if planned > MAX_POINTS:
+        parameter = "geometry_count" if total_count is None else "total_count"
+        raise _invalid("vector_to_random_points", parameter, "more than a million points")
     counts = np.full(len(cube), geometry_count or 1, dtype=np.int64)
     if total_count is not None:
-        share = total_count // len(cube) + (np.arange(len(cube)) < total_count % len(cube))
+        # Beyond MAX_POINTS, geometry_count limits every share (checked above).
+        total = min(total_count, MAX_POINTS + 1)
+        share = total // len(cube) + (np.arange(len(cube)) < total % len(cube))
         counts = share if geometry_count is None else np.minimum(counts, share)
-    rng = np.random.default_rng(seed)
+    # numpy takes seeds of 0 and above: negative ones map onto large ones, distinctly.
+    rng = np.random.default_rng(None if seed is None else seed % 2**128)
     samples = [_random_points(g, int(n), rng) for g, n in zip(cube.geometries, counts, strict=True)]
     return _points_cube(cube, samples, group, "vector_to_random_points")
 
@@ -611,7 +650,9 @@ def aggregate_spatial_window(
         raise _invalid("aggregate_spatial_window", "size", "expected [x, y], integers >= 1")
     if boundary not in ("pad", "trim"):
         raise _invalid("aggregate_spatial_window", "boundary", "pad or trim")
-    vertical, horizontal = align.split("-") if isinstance(align, str) and "-" in align else ("", "")
+    vertical, horizontal = (
+        align.split("-", 1) if isinstance(align, str) and "-" in align else ("", "")
+    )
     if vertical not in ("upper", "lower") or horizontal not in ("left", "right"):
         raise _invalid("aggregate_spatial_window", "align", "e.g. upper-left")
     windows = {"x": int(size[0]), "y": int(size[1])}
@@ -657,6 +698,10 @@ def _require_metres(cube: VectorCube, process_id: str) -> None:
             "data" if process_id != "vector_buffer" else "geometries",
             f"UnitMismatch: {cube.crs} is not in metres; vector_reproject to a projected CRS",
         )
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> bool:
