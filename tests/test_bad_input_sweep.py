@@ -199,10 +199,7 @@ UNRUNNABLE_GRAPHS: dict[str, Any] = {
     },
 }
 # Process implementations belong to the executor's owners; these wait for them.
-KNOWN_BUGS = {
-    "temporal-both-null": "load_collection reads [null, null] as no temporal limit; the "
-    "spec allows one open end but 'never both' (executor processes/loading.py)",
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,7 @@ def test_pixel_limit_points_to_batch_jobs(written: Any, tmp_path: Path) -> None:
         ({"temporal_extent": ["2022-06-11", "2022-06-01"]}, "temporal_extent"),
         ({"temporal_extent": ["June", None]}, "temporal_extent"),
         ({"temporal_extent": ["2023-01-01", None]}, "temporal_extent"),
+        ({"temporal_extent": [None, None]}, "temporal_extent"),
         ({"spatial_extent": {"west": 0, "south": 0, "east": 1, "north": 1}}, "spatial_extent"),
         ({"spatial_extent": {"west": "x"}}, "spatial_extent"),
         ({"spatial_extent": {"type": "Point"}}, "spatial_extent"),

@@ -291,6 +291,14 @@ def temporal_interval(temporal_extent: Any) -> tuple[str, str]:
         raise ProcessParameterInvalid(
             process=PROCESS, parameter="temporal_extent", reason="expected [start, end]."
         )
+    if temporal_extent[0] is None and temporal_extent[1] is None:
+        # One open end is allowed, "but never both" (pass null for no temporal limit).
+        raise ProcessParameterInvalid(
+            process=PROCESS,
+            parameter="temporal_extent",
+            reason="the start and the end cannot both be null; give null instead of "
+            "[null, null] for no temporal limit.",
+        )
     instants = []
     for value in temporal_extent:
         if value is None:
