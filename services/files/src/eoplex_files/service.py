@@ -21,7 +21,7 @@ from eoplex_common.errors import (
 )
 from eoplex_common.files import normalize_path
 from eoplex_files.events import FileEvents
-from eoplex_files.quota import QuotaCheck, QuotaLedger
+from eoplex_files.quota import QuotaCheck, QuotaLedger, Reservation
 from eoplex_files.store import StoredFile, Workspace, WorkspaceStore
 
 DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
@@ -127,15 +127,7 @@ class FilesService:
         reservation = self.quota_ledger.reserve(workspace, path, max(size, 0))
         stored: StoredFile | None = None
         try:
-            quota = None
-            if quota_bytes:
-                quota = QuotaCheck(
-                    ledger=self.quota_ledger,
-                    store=self.store,
-                    reservation=reservation,
-                    quota=quota_bytes,
-                )
-                await quota.check(max(size, 0))
+            quota = await self._quota_check(reservation, quota_bytes, size)
             counted = self._counted(chunks, announced=size, quota=quota)
             stored = await self.store.write(
                 workspace, path, counted, idle_timeout_seconds=self.upload_idle_timeout_seconds
@@ -152,18 +144,24 @@ class FilesService:
         sent: the errors `upload` raises before reading (FilePathInvalid,
         FileSizeExceeded, StorageQuotaExceeded, BadRequest)."""
         path = await self._checked_upload(workspace, path=path, size=size, quota_bytes=quota_bytes)
-        if quota_bytes:
-            reservation = self.quota_ledger.reserve(workspace, path, 0)
-            try:
-                check = QuotaCheck(
-                    ledger=self.quota_ledger,
-                    store=self.store,
-                    reservation=reservation,
-                    quota=quota_bytes,
-                )
-                await check.check(max(size, 0))
-            finally:
-                self.quota_ledger.release(reservation, stored=False)
+        reservation = self.quota_ledger.reserve(workspace, path, 0)
+        try:
+            await self._quota_check(reservation, quota_bytes, size)
+        finally:
+            self.quota_ledger.release(reservation, stored=False)
+
+    async def _quota_check(
+        self, reservation: Reservation, quota_bytes: int, size: int
+    ) -> QuotaCheck | None:
+        """The quota of the upload holding `reservation`, checked for `size` (-1: none yet)
+        bytes; None without a quota."""
+        if not quota_bytes:
+            return None
+        quota = QuotaCheck(
+            ledger=self.quota_ledger, store=self.store, reservation=reservation, quota=quota_bytes
+        )
+        await quota.check(max(size, 0))
+        return quota
 
     async def _checked_upload(
         self, workspace: Workspace, *, path: str, size: int, quota_bytes: int
