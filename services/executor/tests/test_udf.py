@@ -4,6 +4,8 @@ on a cube, compared with numpy; failures as openEO errors; a worker that survive
 import json
 import os
 import socket
+import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from eoplex_executor.graph import execute
 from eoplex_executor.processes.udf import RUNTIME, runtime_versions
 from eoplex_executor.sandbox import SandboxUnavailable, seccomp_program
 from eoplex_executor.service import WorkerPool
-from eoplex_executor.udf_process import decode_array, encode_array
+from eoplex_executor.udf_process import UdfProcesses, decode_array, encode_array
 from eoplex_executor.worker import Done, Failed, Job, WorkerConfig
 from services.executor.tests.cubes import make_cube, make_environment, run_graph
 
@@ -533,3 +535,25 @@ def test_answers_round_trip_with_labels_of_every_kind() -> None:
 def test_no_sandbox_on_an_unknown_machine() -> None:
     with pytest.raises(SandboxUnavailable):
         seccomp_program("sparc")
+
+
+def test_closing_an_execution_stops_a_chunk_that_is_running(tmp_path: Path) -> None:
+    slow = RESCALE.replace('return cube * context["scale"]', "import time; time.sleep(30)  #")
+    processes = UdfProcesses(tmp_path, limit=1)
+    block = xr.DataArray(np.ones((2, 2)), dims=("y", "x"))
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            processes.run(slow, block, {"scale": 1, "offset": 0})
+        except BaseException as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    time.sleep(3)  # the process has started and runs the chunk
+    processes.close()
+    worker.join(timeout=10)
+    assert not worker.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], ProcessParameterInvalid)
+    assert "ended unexpectedly" in str(outcome[0])

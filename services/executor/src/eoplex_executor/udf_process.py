@@ -293,7 +293,9 @@ class UdfProcesses:
             yield process
         finally:
             with self._available:
-                if process.process.poll() is None:
+                if process not in self._all:
+                    pass  # closed meanwhile: `close` has stopped it
+                elif process.process.poll() is None:
                     self._idle.append(process)
                 else:
                     self._all.remove(process)
