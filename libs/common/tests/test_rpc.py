@@ -37,6 +37,8 @@ class RecordingServicer(files_pb2_grpc.FilesServiceServicer):
             raise errors.FileLocked(file="a.tif")
         if request.user_id == "bug":
             raise ZeroDivisionError
+        if request.user_id == "throttled":
+            raise errors.TooManyRequests(seconds=17)
         if request.user_id == "slow":
             await asyncio.sleep(5)
         if request.user_id == "publish" and self.js is not None:
@@ -86,6 +88,16 @@ async def test_openeo_error_arrives_as_the_same_class(
     with pytest.raises(errors.FileLocked) as raised:
         await stub_for(service).GetStorageUsage(Request(user_id="locked"))
     assert raised.value.message == "File 'a.tif' is locked by another process."
+
+
+async def test_an_errors_retry_after_crosses_with_it(
+    served: tuple[RecordingServicer, GrpcService],
+) -> None:
+    _, service = served
+    with pytest.raises(errors.TooManyRequests) as raised:
+        await stub_for(service).GetStorageUsage(Request(user_id="throttled"))
+    assert raised.value.headers == {"Retry-After": "17"}
+    assert raised.value.message == "Too many requests. Please try again in 17 seconds."
 
 
 async def test_unexpected_exception_becomes_internal_without_details(

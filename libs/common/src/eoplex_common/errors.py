@@ -20,7 +20,8 @@ class OpenEOError(Exception):
     code: ClassVar[str] = "Internal"
     status: ClassVar[int] = 500
     message_template: ClassVar[str] = "Server error: {message}"
-    headers: ClassVar[dict[str, str]] = {}
+    # HTTP headers of the response; an instance may replace them (e.g. its `Retry-After`).
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str | None = None, **params: Any) -> None:
         if message is None:
@@ -533,11 +534,18 @@ class ServiceUnavailable(OpenEOError):
 
 @_register
 class TooManyRequests(OpenEOError):
-    """Too many requests (e.g. failed logins) in a short time; retry after `Retry-After`."""
+    """Too many requests (e.g. failed logins) in a short time; retry after `Retry-After`,
+    which is `seconds` when given (the delay the message names)."""
 
     code = "TooManyRequests"
     status = 429
     message_template = "Too many requests. Please try again in {seconds} seconds."
+    headers = {"Retry-After": "5"}
+
+    def __init__(self, message: str | None = None, **params: Any) -> None:
+        super().__init__(message, **params)
+        if "seconds" in params:
+            self.headers = {"Retry-After": str(params["seconds"])}
 
 
 @_register

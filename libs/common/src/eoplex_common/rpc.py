@@ -31,6 +31,8 @@ from eoplex_common.tracing import extract_trace_context, inject_trace_context, t
 log = logging.getLogger(__name__)
 
 ERROR_CODE_KEY = "openeo-error-code"
+# An error's `Retry-After` (e.g. of TooManyRequests) rides along, for the gateway to send.
+RETRY_AFTER_KEY = "openeo-retry-after"
 
 _STATUS_CODES = {
     400: grpc.StatusCode.INVALID_ARGUMENT,
@@ -93,8 +95,11 @@ def _caller_context(metadata: Mapping[str, Any]) -> Iterator[None]:
 
 async def _abort(context: grpc.aio.ServicerContext, error: Exception, *, method: str) -> None:
     """End the call with the openEO error, or with `Internal` (logged) for anything else."""
+    trailing: tuple[tuple[str, str], ...] = ()
     if isinstance(error, OpenEOError):
         code, message, openeo_code = status_code_for(error), error.message, error.code
+        if "Retry-After" in error.headers:
+            trailing = ((RETRY_AFTER_KEY, error.headers["Retry-After"]),)
     else:
         log.error("unhandled error in %s", method, exc_info=error)
         code, message = (
@@ -102,7 +107,7 @@ async def _abort(context: grpc.aio.ServicerContext, error: Exception, *, method:
             "Server error: an unexpected error occurred, it has been logged.",
         )
         openeo_code = "Internal"
-    await context.abort(code, message, trailing_metadata=((ERROR_CODE_KEY, openeo_code),))
+    await context.abort(code, message, trailing_metadata=((ERROR_CODE_KEY, openeo_code), *trailing))
 
 
 def _guard_unary(
@@ -218,9 +223,12 @@ class GrpcService:
 
 def error_from_rpc(error: grpc.aio.AioRpcError, *, service: str) -> OpenEOError:
     """Turn a failed call back into the openEO error the service raised."""
-    for key, value in error.trailing_metadata() or ():
-        if key == ERROR_CODE_KEY:
-            return error_for_code(str(value), error.details() or "")
+    metadata = {key: str(value) for key, value in error.trailing_metadata() or ()}
+    if ERROR_CODE_KEY in metadata:
+        rebuilt = error_for_code(metadata[ERROR_CODE_KEY], error.details() or "")
+        if RETRY_AFTER_KEY in metadata:
+            rebuilt.headers = {**rebuilt.headers, "Retry-After": metadata[RETRY_AFTER_KEY]}
+        return rebuilt
     if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return ServiceUnavailable(service=service)
     log.error("call to %s failed without an openEO error: %s", service, error)
