@@ -60,7 +60,7 @@ def test_oidc_user_names_are_valid_and_end_with_a_subject_derived_one() -> None:
 
 
 async def test_password_verification() -> None:
-    verifier = PasswordVerifier()
+    verifier = PasswordVerifier(max_concurrent=1)
     stored = await verifier.hash("correct horse")
     assert stored.startswith("$argon2")
     assert await verifier.verify(stored, "correct horse")

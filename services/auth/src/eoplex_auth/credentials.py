@@ -11,21 +11,29 @@ TOKEN_BYTES = 32
 
 
 class PasswordVerifier:
-    """Argon2 hashes; verifying an unknown user costs the same as verifying a known one."""
+    """Argon2 hashes; verifying an unknown user costs the same as verifying a known one.
 
-    def __init__(self, *, hasher: PasswordHasher | None = None) -> None:
+    At most `max_concurrent` hashes run at once; the others wait their turn in arrival
+    order. Each takes a core and argon2's 64 MiB, so the bound keeps a flood of logins
+    from exhausting the replica's memory and from starving the other calls of CPU.
+    """
+
+    def __init__(self, *, max_concurrent: int, hasher: PasswordHasher | None = None) -> None:
         self.hasher = hasher or PasswordHasher()
+        self._running = asyncio.Semaphore(max_concurrent)
         # Hashing against this for unknown users keeps their timing equal to known ones,
         # so response times do not reveal which user names exist.
         self.dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
 
     async def hash(self, password: str) -> str:
         """The argon2 hash to store; computed off the event loop (it is CPU-bound)."""
-        return await asyncio.to_thread(self.hasher.hash, password)
+        async with self._running:
+            return await asyncio.to_thread(self.hasher.hash, password)
 
     async def verify(self, stored_hash: str | None, password: str) -> bool:
         """Whether `password` matches; `None` (no such user or no password) never matches."""
-        return await asyncio.to_thread(self._verify, stored_hash, password)
+        async with self._running:
+            return await asyncio.to_thread(self._verify, stored_hash, password)
 
     def _verify(self, stored_hash: str | None, password: str) -> bool:
         try:

@@ -13,6 +13,7 @@ from eoplex_auth.service import AuthService, Clock, default_quota, utc_now
 from eoplex_auth.servicer import AuthAdminServicer, AuthServicer
 from eoplex_auth.settings import AuthSettings
 from eoplex_auth.store import AuthStore
+from eoplex_auth.throttle import LoginThrottle
 from eoplex_common.entrypoint import run_service
 from eoplex_common.mongo import connect_mongo, service_database
 from eoplex_common.rpc import GrpcService
@@ -33,7 +34,8 @@ async def build_auth_server(
     await store.delete_expired_tokens(now)
     window = timedelta(seconds=settings.login_failure_window_seconds)
     await store.delete_login_failures_before(now - window)
-    passwords = PasswordVerifier()
+    await store.delete_expired_login_clients(now)
+    passwords = PasswordVerifier(max_concurrent=settings.login_max_concurrent_verifications)
     oidc = OidcVerifier(
         providers=settings.oidc_providers,
         http=http,
@@ -41,7 +43,12 @@ async def build_auth_server(
         cache_seconds=settings.oidc_metadata_cache_seconds,
     )
     service = AuthService(
-        store=store, settings=settings, passwords=passwords, oidc=oidc, clock=clock
+        store=store,
+        settings=settings,
+        passwords=passwords,
+        throttle=LoginThrottle(store=store, settings=settings),
+        oidc=oidc,
+        clock=clock,
     )
     await service.ensure_tenant(settings.default_tenant)
     admin = AdminService(

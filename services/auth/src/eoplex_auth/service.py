@@ -1,7 +1,6 @@
 """The auth service's logic, free of transport code: tokens, principals, accounts, quotas."""
 
 import logging
-import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from eoplex_auth.credentials import PasswordVerifier, new_access_token, token_ha
 from eoplex_auth.oidc import OidcVerifier
 from eoplex_auth.settings import AuthSettings, OidcProvider
 from eoplex_auth.store import AuthStore, Quota, Tenant, User
+from eoplex_auth.throttle import MAX_KEY_LENGTH, LoginThrottle, client_key
 from eoplex_auth.validation import NAME_PATTERN, oidc_user_names
 from eoplex_common.errors import (
     AuthenticationRequired,
@@ -20,15 +20,12 @@ from eoplex_common.errors import (
     Internal,
     NotFound,
     TokenInvalid,
-    TooManyRequests,
 )
 
 log = logging.getLogger(__name__)
 
 BASIC_PREFIX = "basic//"
 OIDC_PREFIX = "oidc/"
-# Bounds what a client can make the service store in a login-failure record.
-MAX_RATE_KEY_LENGTH = 256
 
 Clock = Callable[[], datetime]
 
@@ -90,48 +87,37 @@ class AuthService:
         store: AuthStore,
         settings: AuthSettings,
         passwords: PasswordVerifier,
+        throttle: LoginThrottle,
         oidc: OidcVerifier,
         clock: Clock = utc_now,
     ) -> None:
         self.store = store
         self.settings = settings
         self.passwords = passwords
+        self.throttle = throttle
         self.oidc = oidc
         self.clock = clock
 
     async def issue_basic_token(self, *, username: str, password: str, client: str) -> IssuedToken:
-        """GET /credentials/basic. Raises `CredentialsInvalid` for a wrong password, an
-        unknown or disabled user, and `TooManyRequests` after too many recent failures."""
-        rate_key = {
-            "username": username[:MAX_RATE_KEY_LENGTH],
-            "client": client[:MAX_RATE_KEY_LENGTH],
-        }
-        now = self.clock()
-        await self._refuse_if_rate_limited(now=now, **rate_key)
-        user = await self.store.get_user_by_name(username)
-        stored_hash = user.password_hash if user else None
-        matched = await self.passwords.verify(stored_hash, password)
-        if user is None or not matched or user.disabled:
-            await self.store.record_login_failure(at=now, **rate_key)
-            raise CredentialsInvalid()
-        await self.store.clear_login_failures(**rate_key)
+        """GET /credentials/basic from the client address `client`. Raises
+        `CredentialsInvalid` for a wrong password, an unknown or disabled user (each one
+        verified, at the same cost), and `TooManyRequests` when the login throttle
+        refuses the attempt before any verification."""
+        key = {"username": username[:MAX_KEY_LENGTH], "client": client_key(client)}
+        async with self.throttle.gate.admit(key["client"]):
+            await self.throttle.refuse_if_exhausted(now=self.clock(), **key)
+            user = await self.store.get_user_by_name(username)
+            stored_hash = user.password_hash if user else None
+            matched = await self.passwords.verify(stored_hash, password)
+            if user is None or not matched or user.disabled:
+                await self.throttle.record_failure(now=self.clock(), **key)
+                raise CredentialsInvalid()
+            await self.throttle.record_success(now=self.clock(), **key)
         token = new_access_token()
         lifetime = self.settings.token_lifetime_seconds
-        expires = now + timedelta(seconds=lifetime)
+        expires = self.clock() + timedelta(seconds=lifetime)
         await self.store.insert_token(token_hash=token_hash(token), user=user, expires=expires)
         return IssuedToken(access_token=token, expires_in_seconds=lifetime, user=user)
-
-    async def _refuse_if_rate_limited(self, *, now: datetime, username: str, client: str) -> None:
-        window = timedelta(seconds=self.settings.login_failure_window_seconds)
-        failures = await self.store.login_failures_since(
-            username=username, client=client, since=now - window
-        )
-        limit = self.settings.login_max_failures
-        if len(failures) >= limit:
-            # The window slides: a login is allowed again once the failure that reached
-            # the limit has left it.
-            retry_after = (failures[-limit] + window - now).total_seconds()
-            raise TooManyRequests(seconds=max(1, math.ceil(retry_after)))
 
     async def authenticate(self, bearer_token: str) -> User:
         """Resolve the bearer token of any authenticated openEO request to its user.

@@ -74,8 +74,18 @@ class AuthSettings(ServiceSettings):
 
     listen: str = "127.0.0.1:50061"
     token_lifetime_seconds: int = Field(86400, gt=0)
+    # Failed logins allowed within the window, per (user name, client address), per
+    # address across user names, and per user name across addresses (a brake that spares
+    # addresses the user logged in from during the last `login_known_address_days`).
     login_max_failures: int = Field(5, gt=0)
+    login_max_failures_per_address: int = Field(30, gt=0)
+    login_max_failures_per_user: int = Field(100, gt=0)
     login_failure_window_seconds: int = Field(300, gt=0)
+    login_known_address_days: int = Field(30, gt=0)
+    # Password verifications (argon2: CPU and 64 MiB each) per replica: one address's
+    # logins at once, beyond which it gets 429 at once, and all running at once.
+    login_max_concurrent_per_address: int = Field(2, gt=0)
+    login_max_concurrent_verifications: int = Field(2, gt=0)
     default_tenant: str = "default"
     default_max_concurrent_jobs: int = Field(2, ge=0)
     default_max_storage_bytes: int = Field(10 * 1024**3, ge=0)

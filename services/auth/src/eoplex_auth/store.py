@@ -1,10 +1,11 @@
-"""The auth service's MongoDB collections: tenants, users, tokens, login failures, identities."""
+"""The auth service's MongoDB collections: tenants, users, tokens, login failures and
+clients, identities."""
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -64,6 +65,7 @@ class AuthStore:
         self.users = database["users"]
         self.tokens = database["tokens"]
         self.login_failures = database["login_failures"]
+        self.login_clients = database["login_clients"]
         self.oidc_identities = database["oidc_identities"]
 
     async def ensure_indexes(self) -> None:
@@ -72,7 +74,14 @@ class AuthStore:
         await self.users.create_index("name", unique=True)
         await self.users.create_index("tenant_id")
         await self.tokens.create_index("user_id")
-        await self.login_failures.create_index([("username", ASCENDING), ("client", ASCENDING)])
+        for fields in (("username", "client", "at"), ("client", "at"), ("username", "at")):
+            await self.login_failures.create_index([(name, ASCENDING) for name in fields])
+        await self.login_clients.create_index(
+            [("username", ASCENDING), ("client", ASCENDING)], unique=True
+        )
+        # Records leave by themselves once `expires` has passed (MongoDB's TTL monitor).
+        for expiring in (self.login_failures, self.login_clients):
+            await expiring.create_index("expires", expireAfterSeconds=0)
         await self.oidc_identities.create_index(
             [("provider", ASCENDING), ("sub", ASCENDING)], unique=True
         )
@@ -171,17 +180,26 @@ class AuthStore:
 
     # Login failures
 
-    async def record_login_failure(self, *, username: str, client: str, at: datetime) -> None:
-        """Remember one failed login of `username` from `client`."""
-        await self.login_failures.insert_one({"username": username, "client": client, "at": at})
+    async def record_login_failure(
+        self, *, username: str, client: str, at: datetime, expires: datetime
+    ) -> None:
+        """Remember one failed login of `username` from `client` until `expires`."""
+        document = {"username": username, "client": client, "at": at, "expires": expires}
+        await self.login_failures.insert_one(document)
 
-    async def login_failures_since(
-        self, *, username: str, client: str, since: datetime
-    ) -> list[datetime]:
-        """Times of the failed logins after `since`, oldest first."""
-        query = {"username": username, "client": client, "at": {"$gt": since}}
-        cursor = self.login_failures.find(query).sort("at", ASCENDING)
-        return [document["at"] async for document in cursor]
+    async def nth_latest_login_failure(
+        self, *, username: str | None = None, client: str | None = None, since: datetime, n: int
+    ) -> datetime | None:
+        """The time of the `n`th latest failed login after `since` of `username`, from
+        `client`, or both; None if there were fewer."""
+        query: dict[str, Any] = {"at": {"$gt": since}}
+        if username is not None:
+            query["username"] = username
+        if client is not None:
+            query["client"] = client
+        cursor = self.login_failures.find(query).sort("at", DESCENDING).skip(n - 1).limit(1)
+        found = await cursor.to_list()
+        return found[0]["at"] if found else None
 
     async def delete_login_failures_before(self, cutoff: datetime) -> None:
         """Drop failures too old to count (housekeeping at start-up)."""
@@ -190,6 +208,25 @@ class AuthStore:
     async def clear_login_failures(self, *, username: str, client: str) -> None:
         """Forget the failures of `username` from `client` (after a successful login)."""
         await self.login_failures.delete_many({"username": username, "client": client})
+
+    async def remember_login_client(
+        self, *, username: str, client: str, at: datetime, expires: datetime
+    ) -> None:
+        """Remember that `username` logged in from `client` at `at`, until `expires`."""
+        await self.login_clients.update_one(
+            {"username": username, "client": client},
+            {"$set": {"at": at, "expires": expires}},
+            upsert=True,
+        )
+
+    async def has_login_client(self, *, username: str, client: str, now: datetime) -> bool:
+        """Whether `username` logged in from `client` recently enough to be remembered now."""
+        query = {"username": username, "client": client, "expires": {"$gt": now}}
+        return await self.login_clients.find_one(query) is not None
+
+    async def delete_expired_login_clients(self, now: datetime) -> None:
+        """Drop remembered clients past their expiry (housekeeping at start-up)."""
+        await self.login_clients.delete_many({"expires": {"$lte": now}})
 
     # OIDC identities
 
