@@ -24,9 +24,15 @@ def api_url(request: Request, settings: GatewaySettings) -> str:
 
 
 def client_address(request: Request, settings: GatewaySettings) -> str:
-    """The caller's IP address (for rate limits of failed logins), or "" if unknown."""
+    """The caller's IP address (for the login throttle), or "" if unknown.
+
+    Behind a trusted proxy it is the right-most `X-Forwarded-For` entry: the one that
+    proxy wrote. Entries left of it are whatever the client sent, so a client could
+    pick a new address per request if they counted.
+    """
     if settings.trust_proxy_headers:
-        forwarded = _first(request.headers.get("x-forwarded-for"))
+        entries = ",".join(request.headers.getlist("x-forwarded-for")).split(",")
+        forwarded = entries[-1].strip()
         if forwarded:
             return forwarded
     return request.client.host if request.client else ""
