@@ -5,7 +5,12 @@ from typing import Any
 import pytest
 
 from eoplex_common.errors import OpenEOError
-from eoplex_common.process_graph import GraphLimits, referenced_collections, validate_process
+from eoplex_common.process_graph import (
+    GraphLimits,
+    called_user_processes,
+    referenced_collections,
+    validate_process,
+)
 from eoplex_common.process_specs import IMPLEMENTED_PROCESSES, process_spec
 
 Node = dict[str, Any]
@@ -400,6 +405,85 @@ def test_depth_limit_of_child_graphs() -> None:
     assert "deeper than 3 levels" in error.message
     assert codes(validate_process(nested(11))) == ["ProcessGraphComplexity"]
     assert referenced_collections(nested(4), limits=limits) == set()
+
+
+def inside_callbacks(depth: int, graph: dict[str, Node]) -> dict[str, Any]:
+    """`graph` as the child process of `count`'s condition, `depth` levels deep."""
+    for _ in range(depth):
+        graph = {"c": node("count", result=True, data=[1], condition=child(graph))}
+    return {"process_graph": graph}
+
+
+def call_of(process_id: str) -> dict[str, Node]:
+    return {"u": {"process_id": process_id, "namespace": "user", "arguments": {}, "result": True}}
+
+
+def calling(process_id: str) -> dict[str, Any]:
+    return {"process_graph": call_of(process_id)}
+
+
+def test_the_graphs_of_called_user_processes_count_in_the_depth() -> None:
+    """The evaluator nests a user-defined process's graph one level below the graph calling
+    it, and its child graphs below that: validation counts the same levels."""
+    limits = GraphLimits(max_depth=4)
+    processes = {"inner": inside_callbacks(2, {"a": node("absolute", result=True, x=1)})}
+    # Levels: top 0, callback 1, inner's graph 2, its callbacks 3-4.
+    fits = inside_callbacks(1, call_of("inner"))
+    assert validate_process(fits, user_process=processes.get, limits=limits) == []
+    too_deep = inside_callbacks(2, call_of("inner"))
+    error = only(
+        validate_process(too_deep, user_process=processes.get, limits=limits),
+        "ProcessGraphComplexity",
+    )
+    assert "deeper than 4 levels" in error.message
+    assert "call of a user-defined process is one level" in error.message
+    # Without the processes, their depth is unknown, as is their signature.
+    assert codes(validate_process(too_deep, limits=limits)) == ["ProcessUnsupported"]
+
+
+def test_a_stored_process_is_checked_one_level_deep_and_must_not_call_itself() -> None:
+    limits = GraphLimits(max_depth=3)
+    process = inside_callbacks(2, {"a": node("absolute", result=True, x=1)})
+    assert validate_process(process, limits=limits) == []
+    assert validate_process(process, limits=limits, process_id="p") == []
+    deeper = inside_callbacks(3, {"a": node("absolute", result=True, x=1)})
+    assert validate_process(deeper, limits=limits) == []
+    complexity = validate_process(deeper, limits=limits, process_id="p")
+    assert codes(complexity) == ["ProcessGraphComplexity"]
+    # A loop through a callback and another process, the new version of `a` closing it.
+    processes = {"b": inside_callbacks(1, call_of("a"))}
+    new_a = {"process_graph": call_of("b")}
+    processes["a"] = new_a
+    loop = validate_process(new_a, user_process=processes.get, process_id="a")
+    error = only(loop, "ProcessGraphInvalid")
+    assert "'a' calls itself (a -> b -> a)" in error.message
+    # A top-level graph calling a looping process: the loop, not a depth beyond the limit.
+    error = only(validate_process(calling("b"), user_process=processes.get), "ProcessGraphInvalid")
+    assert "'b' calls itself (b -> a -> b)" in error.message
+
+
+def test_shared_calls_are_walked_once_per_depth() -> None:
+    """A wide diagram of shared calls (2^20 paths) is checked in linear time."""
+    processes: dict[str, dict[str, Any]] = {"p0": single("absolute", x=1)}
+    for level in range(1, 20):
+        graph = {
+            "l": {"process_id": f"p{level - 1}", "arguments": {}},
+            "r": {"process_id": f"p{level - 1}", "namespace": "user", "arguments": {}},
+            "s": node("add", result=True, x={"from_node": "l"}, y={"from_node": "r"}),
+        }
+        processes[f"p{level}"] = {"process_graph": graph}
+    top = calling("p19")
+    assert validate_process(top, user_process=processes.get, limits=GraphLimits(max_depth=20)) == []
+    errors = validate_process(top, user_process=processes.get, limits=GraphLimits(max_depth=19))
+    assert codes(errors) == ["ProcessGraphComplexity"]
+
+
+def test_called_user_processes_are_found_in_child_graphs() -> None:
+    process = inside_callbacks(3, call_of("deep"))
+    process["process_graph"]["n"] = node("plain_udp", x=1)
+    process["process_graph"]["m"] = node("absolute", x=1)
+    process["process_graph"]["b"] = node("absolute", x=1) | {"namespace": "backend"}
+    assert called_user_processes(process) == {"deep", "plain_udp"}
 
 
 def test_every_problem_is_reported_not_only_the_first() -> None:

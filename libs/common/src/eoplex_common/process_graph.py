@@ -9,7 +9,10 @@ the argument names and, where the process's JSON Schema makes it cheap and
 unambiguous, the JSON types of literal argument values.
 
 A process beyond the `GraphLimits` is reported with `ProcessGraphComplexity` alone:
-the limits exist to bound the work spent on a process, validation included.
+the limits exist to bound the work spent on a process, validation included. Depth counts
+the graphs of the user-defined processes a process calls as well as its child process
+graphs, as the executor nests them when it evaluates; a user-defined process that calls
+itself is reported alone too (ProcessGraphInvalid).
 """
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -50,17 +53,39 @@ CollectionExists = Callable[[str], bool]
 UserProcess = Callable[[str], Mapping[str, Any] | None]
 
 
+# The deepest nesting a deployment may allow. Evaluation makes a bounded number of Python
+# calls per level (the nodes of one graph are evaluated iteratively, in any number): about
+# 20 for the costliest, an `apply_neighborhood` computing its windows inside the one around
+# it. This many levels run within 500 frames (the executor's tests prove it), half the
+# interpreter's default recursion limit, which nothing raises: a deeper limit could overflow
+# the C stack of a thread (a crash, not an exception).
+MAX_GRAPH_DEPTH = 20
+
+
 @dataclass(frozen=True, kw_only=True)
 class GraphLimits:
     """How large a process may be: nodes of all its (child) process graphs together, and
-    how deeply child process graphs nest (the top-level graph is depth 0)."""
+    how deeply process graphs nest: the top-level graph is depth 0; a child process graph,
+    and the graph of a user-defined process a node calls, are one level deeper than the
+    graph of that node.
+
+    Raises ValueError for limits below 1 or a depth beyond MAX_GRAPH_DEPTH (a setting that
+    the evaluator could not honour).
+    """
 
     max_nodes: int = 1000
     max_depth: int = 10
 
+    def __post_init__(self) -> None:
+        if self.max_nodes < 1 or not 1 <= self.max_depth <= MAX_GRAPH_DEPTH:
+            raise ValueError(
+                f"graph limits need at least 1 node and a depth of 1 to {MAX_GRAPH_DEPTH}, "
+                f"got {self.max_nodes} nodes and depth {self.max_depth}"
+            )
+
 
 @dataclass
-class _References:
+class References:
     """What an argument value refers to; child process graphs are not entered."""
 
     nodes: list[Any] = field(default_factory=list)
@@ -68,29 +93,31 @@ class _References:
     graphs: list[Any] = field(default_factory=list)
 
 
-def _is_reference(value: Any, key: str) -> bool:
-    # Same reading as the executor's evaluator: `{"from_node": ...}` with nothing else.
+def is_reference(value: Any, key: str) -> bool:
+    """Whether `value` is a `{"from_node": ...}` (key "from_node") or `{"from_parameter":
+    ...}` reference: the key with nothing else, as the evaluator reads them."""
     return isinstance(value, Mapping) and key in value and len(value) == 1
 
 
-def _is_child_process(value: Any) -> bool:
+def is_child_process(value: Any) -> bool:
+    """Whether `value` is a child process (`{"process_graph": ...}`)."""
     return isinstance(value, Mapping) and "process_graph" in value
 
 
-def _references(value: Any) -> _References:
+def references(value: Any) -> References:
     """The `from_node`, `from_parameter` and child process graphs inside an argument value.
 
     Iterative, so that deeply nested arrays cannot exhaust the interpreter's stack.
     """
-    found = _References()
+    found = References()
     pending = [value]
     while pending:
         item = pending.pop()
-        if _is_reference(item, "from_node"):
+        if is_reference(item, "from_node"):
             found.nodes.append(item["from_node"])
-        elif _is_reference(item, "from_parameter"):
+        elif is_reference(item, "from_parameter"):
             found.parameters.append(item["from_parameter"])
-        elif _is_child_process(item):
+        elif is_child_process(item):
             found.graphs.append(item["process_graph"])
         elif isinstance(item, Mapping):
             pending.extend(reversed(list(item.values())))
@@ -107,41 +134,122 @@ def _arguments(node: Any) -> Mapping[str, Any]:
 def _child_graphs(graph: Graph) -> Iterator[Any]:
     for node in graph.values():
         for value in _arguments(node).values():
-            yield from _references(value).graphs
+            yield from references(value).graphs
+
+
+def user_process_call(node: Any) -> str | None:
+    """The id of the user-defined process `node` calls, or None: a call in namespace `user`,
+    or in namespace null of a process that is not predefined (the evaluator prefers the
+    predefined one)."""
+    if not isinstance(node, Mapping) or not isinstance(node.get("process_id"), str):
+        return None
+    namespace, process_id = node.get("namespace"), node["process_id"]
+    if namespace == "user" or (namespace is None and process_id not in IMPLEMENTED_PROCESSES):
+        return str(process_id)
+    return None
+
+
+def called_user_processes(process: Mapping[str, Any]) -> set[str]:
+    """The ids of the user-defined processes `process` calls, child graphs included."""
+    graph = process.get("process_graph")
+    pending = [graph] if isinstance(graph, Mapping) else []
+    called: set[str] = set()
+    while pending:
+        current = pending.pop()
+        called.update(filter(None, map(user_process_call, current.values())))
+        pending.extend(child for child in _child_graphs(current) if isinstance(child, Mapping))
+    return called
+
+
+@dataclass(frozen=True)
+class _Nested:
+    """A graph the limits walk reaches: how deep it lies, the user-defined processes it was
+    reached through, whether it is the process's own (its nodes count), and the
+    user-defined process it is the graph of, if any."""
+
+    graph: Graph
+    depth: int
+    calls: tuple[str, ...]
+    own: bool
+    callee: str | None = None
+
+
+def _too_complex(reason: str) -> ProcessGraphComplexity:
+    return ProcessGraphComplexity(f"The process is too complex: {reason}.")
+
+
+def calls_itself(process_id: str, calls: Sequence[str]) -> ProcessGraphInvalid:
+    """The error of a user-defined process that calls itself through `calls` (the chain of
+    user-defined processes that led to the call, outermost first, `process_id` among them)."""
+    loop = " -> ".join([*calls[list(calls).index(process_id) :], process_id])
+    return ProcessGraphInvalid(
+        f"Invalid process graph: the user-defined process '{process_id}' calls itself "
+        f"({loop}); recursion is not supported."
+    )
+
+
+def _nested(current: _Nested, user_process: UserProcess | None) -> Iterator[_Nested]:
+    """The child process graphs of `current` and the graphs of the user-defined processes
+    its nodes call (those `user_process` knows), one level deeper."""
+    depth = current.depth + 1
+    for child in _child_graphs(current.graph):
+        if isinstance(child, Mapping):
+            yield _Nested(child, depth, current.calls, current.own)
+    for node in current.graph.values() if user_process is not None else ():
+        callee = user_process_call(node)
+        process = user_process(callee) if user_process is not None and callee else None
+        graph = process.get("process_graph") if isinstance(process, Mapping) else None
+        if callee and isinstance(graph, Mapping):
+            yield _Nested(graph, depth, (*current.calls, callee), own=False, callee=callee)
 
 
 def _graphs_within_limits(
-    graph: Graph, limits: GraphLimits
+    graph: Graph,
+    limits: GraphLimits,
+    *,
+    user_process: UserProcess | None = None,
+    process_id: str | None = None,
 ) -> tuple[list[Graph], list[OpenEOError]]:
-    """Every (child) process graph of `graph`, or the limits it exceeds.
+    """Every (child) process graph of `graph`, or the one problem that stops the walk:
+    ProcessGraphComplexity beyond the limits, ProcessGraphInvalid for a user-defined
+    process calling itself.
 
-    Counting stops at the first graph past `max_nodes`, so a huge process costs no
-    more than the limit allows.
+    With `user_process`, the user-defined processes the graphs call (directly or through
+    others) are walked too, for their depth and loops; their nodes are their own, not
+    counted. `process_id` is the id the process is stored under: a call of it is a loop,
+    and as it only ever runs called, its graph lies one level deep. Counting stops at the
+    first graph past `max_nodes`, and a user-defined process is walked again only when it
+    is reached deeper than before, so a huge process costs no more than the limits allow.
     """
     graphs: list[Graph] = []
-    errors: list[OpenEOError] = []
     nodes = 0
-    pending: list[tuple[Graph, int]] = [(graph, 0)]
+    calls = (process_id,) if process_id else ()
+    pending = [_Nested(graph, len(calls), calls, own=True)]
+    deepest: dict[str, int] = {}
     while pending:
-        current, depth = pending.pop()
-        graphs.append(current)
-        nodes += len(current)
-        if nodes > limits.max_nodes:
-            reason = f"it has more than {limits.max_nodes} nodes, child process graphs included"
-            return graphs, [
-                *errors,
-                ProcessGraphComplexity(f"The process is too complex: {reason}."),
-            ]
-        for child in _child_graphs(current):
-            if not isinstance(child, Mapping):
-                continue
-            if depth + 1 > limits.max_depth:
-                if not errors:
-                    reason = f"its child process graphs nest deeper than {limits.max_depth} levels"
-                    errors.append(ProcessGraphComplexity(f"The process is too complex: {reason}."))
-                continue
-            pending.append((child, depth + 1))
-    return graphs, errors
+        current = pending.pop()
+        if current.own:
+            graphs.append(current.graph)
+            nodes += len(current.graph)
+            if nodes > limits.max_nodes:
+                reason = f"it has more than {limits.max_nodes} nodes, child process graphs included"
+                return graphs, [_too_complex(reason)]
+        for nested in _nested(current, user_process):
+            callee = nested.callee
+            if callee in current.calls:
+                return graphs, [calls_itself(str(callee), current.calls)]
+            if nested.depth > limits.max_depth:
+                reason = (
+                    f"its process graphs nest deeper than {limits.max_depth} levels (each child "
+                    "process graph and each call of a user-defined process is one level)"
+                )
+                return graphs, [_too_complex(reason)]
+            if callee is not None:
+                if deepest.get(callee, -1) >= nested.depth:
+                    continue
+                deepest[callee] = nested.depth
+            pending.append(nested)
+    return graphs, []
 
 
 def referenced_collections(
@@ -213,9 +321,9 @@ def _type_problem(value: Any, schema: Any) -> str | None:
 
 def _is_literal(value: Any) -> bool:
     return not (
-        _is_reference(value, "from_node")
-        or _is_reference(value, "from_parameter")
-        or _is_child_process(value)
+        is_reference(value, "from_node")
+        or is_reference(value, "from_parameter")
+        or is_child_process(value)
     )
 
 
@@ -401,22 +509,22 @@ class _Checker:
             self.invalid(where, f"`result` of node '{node_id}' must be a boolean")
         reads: list[str] = []
         for name, value in _arguments(node).items():
-            references = _references(value)
-            for target in references.nodes:
+            found = references(value)
+            for target in found.nodes:
                 if isinstance(target, str) and target in graph:
                     reads.append(target)
                 else:
                     self.invalid(
                         where, f"node '{node_id}' reads from node '{target}', which does not exist"
                     )
-            for parameter in references.parameters:
+            for parameter in found.parameters:
                 if parameters is not None and parameter not in parameters:
                     self.invalid(
                         where,
                         f"node '{node_id}' reads parameter '{parameter}', "
                         "which the process does not declare",
                     )
-            for child in references.graphs:
+            for child in found.graphs:
                 self.check_child(child, where=f"{where}{'/' if where else ''}{node_id}/{name}")
         if isinstance(process_id, str) and process_id:
             self.check_call(process_id, node.get("namespace"), _arguments(node))
@@ -508,6 +616,7 @@ def validate_process(
     collection_exists: CollectionExists | None = None,
     user_process: UserProcess | None = None,
     limits: GraphLimits = GraphLimits(),
+    process_id: str | None = None,
 ) -> list[OpenEOError]:
     """Every problem of an openEO process (`{"process_graph": ..., "parameters": ...}`).
 
@@ -516,15 +625,22 @@ def validate_process(
     cycles, result nodes), ProcessUnsupported, ProcessParameterUnsupported,
     ProcessParameterRequired, ProcessParameterInvalid (JSON types of literal values),
     CollectionNotFound (literal `load_collection` ids, when `collection_exists` is
-    given) and ProcessGraphComplexity (beyond `limits`, reported alone). An empty list
-    means the process is valid. `user_process` resolves user-defined processes by id.
+    given), and reported alone: ProcessGraphComplexity (beyond `limits`, the graphs of
+    the user-defined processes it calls counted in its depth) and ProcessGraphInvalid
+    for a user-defined process calling itself. An empty list means the process is valid.
+    `user_process` resolves user-defined processes by id; it must know every one the
+    process reaches for their depth to count. `process_id` is the id a user-defined
+    process is stored under (`PUT /process_graphs/{process_graph_id}`): it only runs
+    called, one level deeper than the graph calling it, and must not call itself.
     """
     graph = process.get("process_graph") if isinstance(process, Mapping) else None
     if not isinstance(graph, Mapping):
         return [ProcessGraphMissing()]
-    _, complexity = _graphs_within_limits(graph, limits)
-    if complexity:
-        return complexity
+    _, stopped = _graphs_within_limits(
+        graph, limits, user_process=user_process, process_id=process_id
+    )
+    if stopped:
+        return stopped
     checker = _Checker(collection_exists=collection_exists, user_process=user_process)
     checker.check_graph(graph, parameters=_declared_parameters(process), where="")
     return checker.errors
