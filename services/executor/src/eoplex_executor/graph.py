@@ -1,16 +1,21 @@
 """The process-graph evaluator: `from_node`, `from_parameter`, child processes, user processes.
 
 `execute` runs a whole process (`{"process_graph": ..., "parameters": ...}`);
-nodes are evaluated once each, depth-first from the result node and every other
-sink node (a node no other node reads, e.g. a second `save_result`). A child process
-graph becomes a `Callback` that a process calls with its parameters (`x`, `data`,
-`context`, ...); inside it `from_parameter` resolves the callback's own parameters
+nodes are evaluated once each, every node after the nodes it reads, for the result node
+and every other sink node (a node no other node reads, e.g. a second `save_result`). A
+child process graph becomes a `Callback` that a process calls with its parameters (`x`,
+`data`, `context`, ...); inside it `from_parameter` resolves the callback's own parameters
 first, then those of the enclosing graphs. A user-defined process runs in a scope of its
 own parameters (its defaults filled in), which knows the chain of user-defined processes
 it was called through, so a process calling itself is refused instead of recursing.
+
+The nodes of a graph and the JSON of their arguments are walked iteratively, so a graph
+of any length costs no stack; only nesting does (a child process graph or a user-defined
+process's graph is one Python call deeper), and it is bounded by the depth limit, which
+validation checks the same way (`eoplex_common.process_graph.GraphLimits`).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +26,12 @@ from eoplex_common.errors import (
     ProcessParameterRequired,
     ProcessParameterUnsupported,
     ProcessUnsupported,
+)
+from eoplex_common.process_graph import (
+    calls_itself,
+    is_child_process,
+    is_reference,
+    references,
 )
 from eoplex_common.process_specs import parameter_defaults, process_spec
 from eoplex_executor.environment import Environment
@@ -37,6 +48,9 @@ class Scope:
     parent: "Scope | None" = None
     # The user-defined processes being evaluated, outermost first, this graph's included.
     calls: tuple[str, ...] = ()
+    # How deeply the graph is nested: 0 for the top-level graph, one more for a child
+    # process graph or a user-defined process's graph than for the graph using it.
+    depth: int = 0
 
     def lookup(self, name: str) -> Any:
         scope: Scope | None = self
@@ -56,7 +70,9 @@ class Callback:
         self.env = env
 
     def __call__(self, **parameters: Any) -> Any:
-        scope = Scope(parameters, parent=self.scope, calls=self.scope.calls)
+        scope = Scope(
+            parameters, parent=self.scope, calls=self.scope.calls, depth=self.scope.depth + 1
+        )
         return evaluate_graph(self.graph, scope, self.env)
 
     def single_process(self) -> str | None:
@@ -77,67 +93,120 @@ def execute(process: Mapping[str, Any], env: Environment, **parameters: Any) -> 
 
 
 def evaluate_graph(graph: Graph, scope: Scope, env: Environment) -> Any:
-    """Evaluate every sink node of `graph`; the value of its result node."""
-    results: dict[str, Any] = {}
-    read = {ref for node in graph.values() for ref in _node_references(node.get("arguments", {}))}
-    result_ids = [node_id for node_id, node in graph.items() if node.get("result")]
+    """Evaluate every sink node of `graph`; the value of its result node.
+
+    Raises ProcessGraphComplexity when the graph lies deeper than the depth limit, and
+    ProcessGraphInvalid for a graph without exactly one result node, with a cycle, or
+    reading a node it lacks (a user-defined process may have changed since validation).
+    """
+    if scope.depth > env.limits.graph.max_depth:
+        raise ProcessGraphComplexity(
+            "The process is too complex: its process graphs nest deeper than "
+            f"{env.limits.graph.max_depth} levels."
+        )
+    reads = {node_id: _reads(node) for node_id, node in graph.items()}
+    result_ids = [node_id for node_id, node in graph.items() if _node(node).get("result")]
     if len(result_ids) != 1:
         raise ProcessGraphInvalid("A process graph needs exactly one result node.")
-    for node_id in graph:
-        if node_id not in read and node_id != result_ids[0]:
-            _evaluate_node(node_id, graph, scope, env, results, ())
-    return _evaluate_node(result_ids[0], graph, scope, env, results, ())
+    read = {target for targets in reads.values() for target in targets}
+    sinks = [node_id for node_id in graph if node_id not in read and node_id != result_ids[0]]
+    results: dict[str, Any] = {}
+    for node_id in _evaluation_order([*sinks, result_ids[0]], reads):
+        results[node_id] = _evaluate_node(_node(graph[node_id]), scope, env, results)
+    return results[result_ids[0]]
 
 
-def _node_references(value: Any) -> set[str]:
-    if isinstance(value, Mapping):
-        if "from_node" in value and len(value) == 1:
-            return {str(value["from_node"])}
-        if "process_graph" in value:
-            return set()
-        return {ref for item in value.values() for ref in _node_references(item)}
-    if isinstance(value, list):
-        return {ref for item in value for ref in _node_references(item)}
-    return set()
+def _node(node: Any) -> Mapping[str, Any]:
+    if not isinstance(node, Mapping):
+        raise ProcessGraphInvalid("Every node of a process graph must be an object.")
+    return node
+
+
+def _reads(node: Any) -> list[str]:
+    """The ids of the nodes `node` reads (`from_node`), child process graphs left out."""
+    arguments = _node(node).get("arguments", {})
+    return [str(target) for target in references(arguments).nodes]
+
+
+def _evaluation_order(starts: list[str], reads: Mapping[str, list[str]]) -> list[str]:
+    """The nodes reachable from `starts`, each after every node it reads: a depth-first
+    walk on an explicit stack, so a chain of any length costs no Python stack.
+
+    Raises ProcessGraphInvalid for a cycle or a read of a node the graph lacks.
+    """
+    order: list[str] = []
+    done: set[str] = set()
+    for start in starts:
+        on_path = {start}
+        walk = [(start, iter(_targets(start, reads)))]
+        while walk:
+            node_id, targets = walk[-1]
+            target = next(targets, None)
+            if target is None:
+                walk.pop()
+                on_path.discard(node_id)
+                if node_id not in done:
+                    done.add(node_id)
+                    order.append(node_id)
+            elif target in on_path:
+                raise ProcessGraphInvalid(f"The process graph has a cycle through node '{target}'.")
+            elif target not in done:
+                on_path.add(target)
+                walk.append((target, iter(_targets(target, reads))))
+    return order
+
+
+def _targets(node_id: str, reads: Mapping[str, list[str]]) -> list[str]:
+    if node_id not in reads:
+        raise ProcessGraphInvalid(f"Node '{node_id}' is referenced but does not exist.")
+    return reads[node_id]
 
 
 def _evaluate_node(
-    node_id: str,
-    graph: Graph,
-    scope: Scope,
-    env: Environment,
-    results: dict[str, Any],
-    path: tuple[str, ...],
+    node: Mapping[str, Any], scope: Scope, env: Environment, results: Mapping[str, Any]
 ) -> Any:
-    if node_id in results:
-        return results[node_id]
-    if node_id in path:
-        raise ProcessGraphInvalid(f"The process graph has a cycle through node '{node_id}'.")
-    node = graph.get(node_id)
-    if not isinstance(node, Mapping):
-        raise ProcessGraphInvalid(f"Node '{node_id}' is referenced but does not exist.")
+    """Call the node's process; the nodes it reads are in `results` already."""
 
     def resolve(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            if "from_node" in value and len(value) == 1:
-                return _evaluate_node(
-                    str(value["from_node"]), graph, scope, env, results, (*path, node_id)
-                )
-            if "from_parameter" in value and len(value) == 1:
-                return scope.lookup(str(value["from_parameter"]))
-            if "process_graph" in value:
-                return Callback(value["process_graph"], scope, env)
-            return {key: resolve(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [resolve(item) for item in value]
-        return value
+        if is_reference(value, "from_node"):
+            return results[str(value["from_node"])]
+        if is_reference(value, "from_parameter"):
+            return scope.lookup(str(value["from_parameter"]))
+        return Callback(value["process_graph"], scope, env)
 
-    arguments = {name: resolve(value) for name, value in node.get("arguments", {}).items()}
-    value = call_process(
+    arguments = _resolved(node.get("arguments", {}), resolve)
+    return call_process(
         str(node.get("process_id")), node.get("namespace"), arguments, env, scope=scope
     )
-    results[node_id] = value
-    return value
+
+
+def _is_resolved(value: Any) -> bool:
+    return (
+        is_reference(value, "from_node")
+        or is_reference(value, "from_parameter")
+        or is_child_process(value)
+    )
+
+
+def _resolved(arguments: Any, resolve: Callable[[Any], Any]) -> Any:
+    """A copy of `arguments` with every reference and child process replaced by `resolve`'s
+    value for it; walked iteratively, so arrays nested as deep as JSON allows cost no stack."""
+    root = [arguments]
+    pending: list[tuple[Any, Any]] = [(root, 0)]
+    while pending:
+        container, key = pending.pop()
+        value = container[key]
+        if _is_resolved(value):
+            container[key] = resolve(value)
+        elif isinstance(value, Mapping):
+            copy = dict(value)
+            container[key] = copy
+            pending.extend((copy, name) for name in copy)
+        elif isinstance(value, list):
+            items = list(value)
+            container[key] = items
+            pending.extend((items, index) for index in range(len(items)))
+    return root[0]
 
 
 def call_process(
@@ -217,16 +286,7 @@ def _call_user_process(
     """
     calls = scope.calls if scope is not None else ()
     if process_id in calls:
-        loop = " -> ".join([*calls[calls.index(process_id) :], process_id])
-        raise ProcessGraphInvalid(
-            f"Invalid process graph: the user-defined process '{process_id}' calls itself "
-            f"({loop}); recursion is not supported."
-        )
-    if len(calls) >= env.limits.graph.max_depth:
-        raise ProcessGraphComplexity(
-            "The process is too complex: calls of user-defined processes nest deeper than "
-            f"{env.limits.graph.max_depth} levels ({' -> '.join([*calls, process_id])})."
-        )
+        raise calls_itself(process_id, calls)
     graph = process.get("process_graph")
     if not isinstance(graph, Mapping) or not graph:
         raise ProcessGraphInvalid(f"The user-defined process '{process_id}' has no process graph.")
@@ -234,7 +294,8 @@ def _call_user_process(
     parameters = (
         dict(arguments) if declared is None else _bind_parameters(process_id, declared, arguments)
     )
-    return evaluate_graph(graph, Scope(parameters, calls=(*calls, process_id)), env)
+    depth = scope.depth + 1 if scope is not None else 1
+    return evaluate_graph(graph, Scope(parameters, calls=(*calls, process_id), depth=depth), env)
 
 
 def _bind_parameters(
