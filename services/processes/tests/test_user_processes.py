@@ -29,7 +29,6 @@ from eoplex_common.process_specs import (
     proposal_process_specs,
 )
 from eoplex_processes.settings import ProcessesSettings
-from eoplex_processes.user_processes import call_chain_problem
 from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
 from services.processes.tests.processes_server import RunningProcesses, running_processes
 
@@ -321,28 +320,38 @@ async def test_calls_nesting_deeper_than_the_depth_limit_are_refused(
         await put(service, "too_deep", calling(f"p{MAX_DEPTH}"))
 
 
+def inside_callbacks(depth: int, inner: dict[str, Any]) -> dict[str, Any]:
+    """`inner` (a process) as the child process of `count`'s condition, `depth` deep."""
+    for _ in range(depth):
+        inner = calling("count", namespace=None, data=[1], condition=inner)
+    return inner
+
+
+async def test_child_graphs_and_calls_count_together_in_the_depth(
+    service: RunningProcesses,
+) -> None:
+    """A user-defined process runs one level below the graph calling it, and its child
+    process graphs below that: PUT and /validation count them as the evaluator nests them."""
+    # Stored: its child graph is at level MAX_DEPTH once it is called.
+    await put(service, "deepest", inside_callbacks(MAX_DEPTH - 1, calling("absolute", None, x=1)))
+    with pytest.raises(ProcessGraphComplexity, match=f"deeper than {MAX_DEPTH} levels"):
+        await put(service, "too_deep", inside_callbacks(MAX_DEPTH, calling("absolute", None, x=1)))
+    assert await validate(service, calling("deepest")) == []
+    (error,) = await validate(service, inside_callbacks(1, calling("deepest")))
+    assert error[0] == "ProcessGraphComplexity"
+    # Through a chain of calls, from the top-level graph of a job or request.
+    with pytest.raises(ProcessGraphComplexity):
+        await put(service, "calls_deepest", calling("deepest"))
+    await put(service, "shallower", inside_callbacks(MAX_DEPTH - 2, calling("absolute", None, x=1)))
+    await put(service, "calls_shallower", calling("shallower"))
+    assert await validate(service, calling("calls_shallower")) == []
+    (error,) = await validate(service, inside_callbacks(1, calling("calls_shallower")))
+    assert error[0] == "ProcessGraphComplexity"
+
+
 async def test_processes_are_unique_per_owner_and_id_by_index(service: RunningProcesses) -> None:
     indexes = await service.database["user_processes"].index_information()
     assert any(
         index.get("unique") and [name for name, _ in index["key"]] == ["tenant_id", "user_id", "id"]
         for index in indexes.values()
     )
-
-
-def test_call_chains_are_followed_once_per_process() -> None:
-    """A wide diagram of shared calls (2^30 paths) is checked in linear time."""
-    processes: dict[str, dict[str, Any]] = {"p0": calling("absolute", namespace=None, x=1)}
-    for level in range(1, 31):
-        graph = {
-            "l": {"process_id": f"p{level - 1}", "arguments": {}},
-            "r": {"process_id": f"p{level - 1}", "namespace": "user", "arguments": {}},
-            "s": {
-                "process_id": "add",
-                "arguments": {"x": {"from_node": "l"}, "y": {"from_node": "r"}},
-                "result": True,
-            },
-        }
-        processes[f"p{level}"] = {"process_graph": graph}
-    assert call_chain_problem("p30", processes, max_depth=31) is None
-    problem = call_chain_problem("p30", processes, max_depth=30)
-    assert isinstance(problem, ProcessGraphComplexity)

@@ -22,16 +22,15 @@ from eoplex_common.errors import (
     ProcessGraphMissing,
     ProcessGraphNotFound,
 )
-from eoplex_common.process_graph import GraphLimits, referenced_collections, validate_process
+from eoplex_common.process_graph import (
+    GraphLimits,
+    called_user_processes,
+    referenced_collections,
+    validate_process,
+)
 from eoplex_common.process_specs import ProcessSpec, implemented_process_specs
 from eoplex_processes.store import Owner, UserProcessStore
-from eoplex_processes.user_processes import (
-    call_chain_problem,
-    called_user_processes,
-    check_process_id,
-    listed,
-    metadata_problem,
-)
+from eoplex_processes.user_processes import check_process_id, listed, metadata_problem
 
 # What `GET /processes` shows of a specification; e.g. `process_graph`, the reference
 # implementation some specifications carry, is left out: it is not how the back-end runs.
@@ -130,8 +129,10 @@ class ProcessesService:
 
         Calls of `owner`'s user-defined processes are checked against their declared
         parameters (ProcessParameterRequired, ...); a missing one, or any with no owner,
-        is ProcessUnsupported. Malformed JSON is reported as ProcessGraphInvalid;
-        collections are looked up in the catalog, whose ServiceUnavailable propagates.
+        is ProcessUnsupported. The graphs of the user-defined processes it reaches count
+        in its depth (ProcessGraphComplexity), as they nest when it runs. Malformed JSON
+        is reported as ProcessGraphInvalid; collections are looked up in the catalog,
+        whose ServiceUnavailable propagates.
         """
         process = _parse(process_json)
         if process is None:
@@ -139,24 +140,20 @@ class ProcessesService:
         return await self._problems(process, owner=owner)
 
     async def _problems(
-        self,
-        process: Any,
-        *,
-        owner: Owner | None,
-        stored: dict[str, dict[str, Any]] | None = None,
+        self, process: Any, *, owner: Owner | None, process_id: str | None = None
     ) -> list[OpenEOError]:
-        """`validate_process` with the collections and the owner's user-defined processes it
-        names looked up first; `stored` may hold some of them already."""
+        """`validate_process` with the collections and every user-defined process of the
+        owner it reaches looked up first; `process_id` is the id it is stored under."""
         existing = await self._existing(referenced_collections(process, limits=self.limits))
-        user_processes = dict(stored or {})
+        reached: dict[str, dict[str, Any]] = {}
         if owner is not None and owner.user_id and isinstance(process, dict):
-            wanted = called_user_processes(process) - user_processes.keys()
-            user_processes.update(await self.store.get_many(owner, wanted))
+            reached = await self._reachable(owner, process, process_id=process_id)
         return validate_process(
             process,
             collection_exists=existing.__contains__,
-            user_process=user_processes.get,
+            user_process=reached.get,
             limits=self.limits,
+            process_id=process_id,
         )
 
     async def list_user_processes(
@@ -190,8 +187,9 @@ class ProcessesService:
         PredefinedProcessExists, BadRequest (not JSON), ProcessGraphMissing, the first
         validation error (ProcessGraphInvalid, ProcessUnsupported for a missing user-defined
         process, ProcessParameterRequired, ...), ProcessGraphInvalid when the process would
-        call itself, directly or through others, and ProcessGraphComplexity when calls of
-        user-defined processes would nest deeper than the graph depth limit.
+        call itself, directly or through others, and ProcessGraphComplexity when its graphs,
+        one level below a graph calling it, and those of the user-defined processes it calls
+        would nest deeper than the graph depth limit.
         """
         check_process_id(process_id)
         process = _parse(process_json)
@@ -203,13 +201,9 @@ class ProcessesService:
         if problem is not None:
             raise problem
         process["id"] = process_id
-        reached = await self._reachable(owner, process_id, process)
-        errors = await self._problems(process, owner=owner, stored=reached)
+        errors = await self._problems(process, owner=owner, process_id=process_id)
         if errors:
             raise errors[0]
-        problem = call_chain_problem(process_id, reached, max_depth=self.limits.max_depth)
-        if problem is not None:
-            raise problem
         await self.store.put(owner, process_id, process)
 
     async def delete_user_process(self, owner: Owner, process_id: str) -> None:
@@ -219,12 +213,12 @@ class ProcessesService:
             raise ProcessGraphNotFound(identifier=process_id)
 
     async def _reachable(
-        self, owner: Owner, process_id: str, process: dict[str, Any]
+        self, owner: Owner, process: dict[str, Any], *, process_id: str | None
     ) -> dict[str, dict[str, Any]]:
-        """`process` (as `process_id`) and every stored process of the owner it calls,
-        directly or through others, by id."""
-        reached: dict[str, dict[str, Any]] = {process_id: process}
-        asked = {process_id}
+        """Every stored process of the owner that `process` calls, directly or through
+        others, by id; `process` itself as `process_id` (the version being stored)."""
+        reached: dict[str, dict[str, Any]] = {process_id: process} if process_id else {}
+        asked = set(reached)
         wanted = called_user_processes(process) - asked
         while wanted:
             found = await self.store.get_many(owner, wanted)

@@ -1,21 +1,16 @@
 """What a user-defined process (`PUT /process_graphs/{process_graph_id}`) must be, and
-which other user-defined processes a process calls.
+how `GET /process_graphs` lists it.
 
-Pure functions over openEO documents: the service fetches the processes these name
-from its store and raises the errors they return.
+Pure functions over openEO documents; which other user-defined processes a process
+calls, how deeply they nest and whether they loop is validation's
+(`eoplex_common.process_graph`).
 """
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from eoplex_common.errors import (
-    OpenEOError,
-    PredefinedProcessExists,
-    ProcessGraphComplexity,
-    ProcessGraphInvalid,
-    ProcessInvalid,
-)
+from eoplex_common.errors import OpenEOError, PredefinedProcessExists, ProcessInvalid
 from eoplex_common.process_specs import IMPLEMENTED_PROCESSES
 
 # openapi.yaml `process_id` and parameter `name`: an ECMAScript `\w`, i.e. ASCII only.
@@ -97,83 +92,3 @@ def _invalid(reason: str) -> ProcessInvalid:
 def listed(process: Mapping[str, Any]) -> dict[str, Any]:
     """A stored process as `GET /process_graphs` lists it."""
     return {name: value for name, value in process.items() if name not in LISTING_OMITS}
-
-
-def _graphs(process: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """The process graph and every child process graph in its arguments (iteratively, so
-    deep nesting cannot exhaust the stack)."""
-    graph = process.get("process_graph")
-    pending = [graph] if isinstance(graph, Mapping) else []
-    while pending:
-        current = pending.pop()
-        yield current
-        values: list[Any] = [
-            node.get("arguments") for node in current.values() if isinstance(node, Mapping)
-        ]
-        while values:
-            value = values.pop()
-            if isinstance(value, Mapping):
-                child = value.get("process_graph")
-                if isinstance(child, Mapping):
-                    pending.append(child)
-                else:
-                    values.extend(value.values())
-            elif isinstance(value, list):
-                values.extend(value)
-
-
-def called_user_processes(process: Mapping[str, Any]) -> set[str]:
-    """The ids of the user-defined processes `process` calls, child graphs included: a
-    call in namespace `user`, or in namespace null of a process that is not predefined
-    (the evaluator prefers the predefined one)."""
-    called: set[str] = set()
-    for graph in _graphs(process):
-        for node in graph.values():
-            if not isinstance(node, Mapping) or not isinstance(node.get("process_id"), str):
-                continue
-            namespace, process_id = node.get("namespace"), node["process_id"]
-            predefined = process_id in IMPLEMENTED_PROCESSES
-            if namespace == "user" or (namespace is None and not predefined):
-                called.add(process_id)
-    return called
-
-
-def call_chain_problem(
-    process_id: str, processes: Mapping[str, Mapping[str, Any]], *, max_depth: int
-) -> OpenEOError | None:
-    """Whether storing `processes[process_id]` makes a user-defined process call itself
-    (directly or through others), or makes a chain of calls of user-defined processes
-    longer than `max_depth` (the process itself counted, as the evaluator counts them).
-
-    `processes` holds the process being stored and every user-defined process it reaches.
-    Returns ProcessGraphInvalid naming the loop, or ProcessGraphComplexity.
-    """
-    calls = {name: sorted(called_user_processes(process)) for name, process in processes.items()}
-    # The longest chain of calls below each process whose calls were all followed.
-    height: dict[str, int] = {}
-    # Depth-first, the chain from `process_id` on an explicit stack.
-    walk: list[tuple[str, Iterator[str]]] = [(process_id, iter(calls[process_id]))]
-    while walk:
-        name, callees = walk[-1]
-        callee = next(callees, None)
-        if callee is None:
-            walk.pop()
-            height[name] = max((height[c] + 1 for c in calls[name] if c in height), default=0)
-            continue
-        chain = [entry for entry, _ in walk]
-        if callee in chain:
-            loop = " -> ".join([*chain[chain.index(callee) :], callee])
-            return ProcessGraphInvalid(
-                f"Invalid process graph: the user-defined process '{callee}' calls itself "
-                f"({loop}); recursion is not supported."
-            )
-        if callee not in calls:
-            continue  # missing: validation reports it (ProcessUnsupported)
-        if 1 + len(walk) + height.get(callee, 0) > max_depth:
-            return ProcessGraphComplexity(
-                "The process is too complex: calls of user-defined processes nest deeper "
-                f"than {max_depth} levels ({' -> '.join([*chain, callee])} ...)."
-            )
-        if callee not in height:
-            walk.append((callee, iter(calls[callee])))
-    return None
