@@ -75,6 +75,26 @@ def test_arguments_nested_beyond_the_recursion_limit_are_resolved(tmp_path: Path
     assert value == 1
 
 
+def test_a_callback_holding_arguments_nested_beyond_the_recursion_limit_runs_on_a_cube(
+    tmp_path: Path,
+) -> None:
+    """`array_apply` on a dimension first looks into its child process (does it read the
+    label?): through arrays nested deeper than the recursion limit too."""
+    cube = make_cube()
+    for parameter in ("x", "label"):
+        unused: Any = {"from_parameter": parameter}
+        for _ in range(5 * sys.getrecursionlimit()):
+            unused = [unused]
+        keep = node("if", True, value=True, accept={"from_parameter": "x"}, reject=unused)
+        keep_all = {"process_graph": {"keep": keep}}
+        each = node("array_apply", True, data={"from_parameter": "data"}, process=keep_all)
+        per_pixel = {"process_graph": {"each": each}}
+        data = {"from_parameter": "cube"}
+        graph = {"a": node("apply_dimension", True, data=data, dimension="t", process=per_pixel)}
+        result = execute({"process_graph": graph}, environment(tmp_path), cube=cube)
+        np.testing.assert_array_equal(result.data.values, cube.data.values)
+
+
 def test_every_node_runs_once_after_the_nodes_it_reads(tmp_path: Path) -> None:
     """A diamond (two nodes reading one) and a second sink: `inspect` logs nothing here, so
     the saved files tell what ran; the shared node's value reaches both readers."""

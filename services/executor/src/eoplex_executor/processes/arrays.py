@@ -25,6 +25,7 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.process_graph import references
 from eoplex_executor.cube import (
     MAX_ARRAY_LENGTH,
     DimensionArray,
@@ -538,17 +539,14 @@ def _reads_position(child: ChildProcess) -> bool:
     graph = getattr(child, "graph", None)
     if graph is None:
         return True
-
-    def reads(value: Any) -> bool:
-        if isinstance(value, Mapping):
-            if value.get("from_parameter") in ("index", "label") and len(value) == 1:
-                return True
-            return any(reads(item) for item in value.values())
-        if isinstance(value, list):
-            return any(reads(item) for item in value)
-        return False
-
-    return reads(graph)
+    # Child process graphs nested in it count too; walked iteratively, like validation.
+    pending = [graph]
+    while pending:
+        found = references(list(pending.pop().values()))
+        if any(name in ("index", "label") for name in found.parameters):
+            return True
+        pending.extend(nested for nested in found.graphs if isinstance(nested, Mapping))
+    return False
 
 
 def _each_element(child: ChildProcess, data: DimensionArray, context: Any) -> list[Any]:
