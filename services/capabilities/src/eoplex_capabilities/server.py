@@ -1,5 +1,6 @@
 """Wiring of the capabilities service: settings -> health checker -> service -> gRPC server."""
 
+from eoplex_capabilities.clients import ExecutorClient
 from eoplex_capabilities.health import HealthChecker
 from eoplex_capabilities.service import CapabilitiesService
 from eoplex_capabilities.servicer import CapabilitiesServicer
@@ -20,7 +21,12 @@ def build_grpc_service(settings: CapabilitiesSettings, addresses: ServiceAddress
     grpc_service = GrpcService(
         name="capabilities", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
     )
-    servicer = CapabilitiesServicer(CapabilitiesService(settings=settings, health=checker))
+    executor = ExecutorClient(
+        addresses.executor_address, timeout_seconds=settings.health_timeout_seconds
+    )
+    servicer = CapabilitiesServicer(
+        CapabilitiesService(settings=settings, health=checker, executor=executor)
+    )
     capabilities_pb2_grpc.add_CapabilitiesServiceServicer_to_server(servicer, grpc_service.server)
     return grpc_service
 

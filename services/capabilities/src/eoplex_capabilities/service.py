@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from eoplex_capabilities import registry
+from eoplex_capabilities.clients import ExecutorClient
 from eoplex_capabilities.health import HealthChecker, HealthReport
 from eoplex_capabilities.settings import CapabilitiesSettings
 
@@ -103,20 +104,32 @@ def installed_version(distribution: str) -> str | None:
 
 def build_udf_runtimes(
     installed: Callable[[str], str | None] = installed_version,
+    *,
+    sandbox: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`GET /udf_runtimes`: the Python runtime of `run_udf`, whose one version is this
     interpreter's (`3.11`, also the default), with the libraries of `registry.UDF_LIBRARIES`
-    that are installed and their versions; a library missing here is left out."""
+    that are installed and their versions; a library missing here is left out. The
+    executor's UDF sandbox (`sandbox`, None: the executor did not answer) is its
+    `eoplex:sandbox`, and where UDFs are refused or run weaker, its description says why
+    first."""
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     libraries = {
         name: {"version": found}
         for name in registry.UDF_LIBRARIES
         if (found := installed(name)) is not None
     }
+    if sandbox is None:
+        sandbox = {"reason": "unknown: the executor did not answer", "runs_udfs": False}
+    description = registry.PYTHON_UDF_RUNTIME["description"]
+    if sandbox.get("reason"):
+        description = f"{sandbox['reason']}.\n\n{description}"
     runtime = {
         **registry.PYTHON_UDF_RUNTIME,
+        "description": description,
         "default": python,
         "versions": {python: {"libraries": libraries}},
+        "eoplex:sandbox": sandbox,
     }
     return {"Python": runtime}
 
@@ -129,9 +142,16 @@ def build_service_types() -> dict[str, Any]:
 class CapabilitiesService:
     """The discovery documents (`GET /`, `/.well-known/openeo`, ...) and `GET /health`."""
 
-    def __init__(self, *, settings: CapabilitiesSettings, health: HealthChecker) -> None:
+    def __init__(
+        self,
+        *,
+        settings: CapabilitiesSettings,
+        health: HealthChecker,
+        executor: ExecutorClient | None = None,
+    ) -> None:
         self.settings = settings
         self.health_checker = health
+        self.executor = executor
         self.backend_version = version("eoplex-capabilities")
 
     def capabilities(self, *, api_url: str, endpoints: Iterable[Endpoint]) -> dict[str, Any]:
@@ -146,6 +166,11 @@ class CapabilitiesService:
     def well_known(self, *, api_url: str) -> dict[str, Any]:
         """`GET /.well-known/openeo`."""
         return build_well_known(api_url=api_url, production=self.settings.production)
+
+    async def udf_runtimes(self) -> dict[str, Any]:
+        """`GET /udf_runtimes`, with the executor's UDF sandbox (see `build_udf_runtimes`)."""
+        sandbox = await self.executor.udf_sandbox() if self.executor else None
+        return build_udf_runtimes(sandbox=sandbox)
 
     async def health(self) -> HealthReport:
         """`GET /health`: every service and server, checked concurrently with short timeouts."""

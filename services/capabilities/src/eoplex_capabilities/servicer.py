@@ -44,7 +44,7 @@ class CapabilitiesServicer(capabilities_pb2_grpc.CapabilitiesServiceServicer):
     async def GetUdfRuntimes(
         self, request: capabilities_pb2.GetUdfRuntimesRequest, context: grpc.aio.ServicerContext
     ) -> capabilities_pb2.JsonDocument:
-        return _document(builders.build_udf_runtimes())
+        return _document(await self.service.udf_runtimes())
 
     async def GetServiceTypes(
         self, request: capabilities_pb2.GetServiceTypesRequest, context: grpc.aio.ServicerContext

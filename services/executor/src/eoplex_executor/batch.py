@@ -16,9 +16,7 @@ import json
 import logging
 import os
 import resource
-import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -48,6 +46,7 @@ from eoplex_executor.catalog import GrpcCatalog
 from eoplex_executor.environment import Catalog, Environment, Limits, ResultFile
 from eoplex_executor.processes.inspection import forwarded_logs
 from eoplex_executor.run import run_process
+from eoplex_executor.scratch import ScratchDir, sweep
 from eoplex_executor.settings import ExecutorSettings
 from eoplex_executor.worker import gdal_environment
 from eoplex_executor.workspace import Workspace, caller_workspace
@@ -162,9 +161,12 @@ async def run_job(job: BatchJob) -> int:
     await events.status("running")
     progress = Progress()
     heartbeat = asyncio.create_task(_heartbeat(events, progress, job.settings))
-    scratch_dir = Path(tempfile.mkdtemp(prefix=f"{job.job_id}-", dir=_scratch_root(job)))
+    # Directories of runs that were killed go first; this run's when it ends, however it
+    # ends (a cancel too), with the UDF processes it started.
+    sweep(job.settings.scratch_dir)
+    scratch = ScratchDir.claim(job.settings.scratch_dir, prefix=f"{job.job_id}-")
     try:
-        assets, usage = await _run(job, spec, events, progress, scratch_dir)
+        assets, usage = await _run(job, spec, events, progress, scratch.path)
     except OpenEOError as error:
         failure: tuple[str, Any] | None = (error.message, {"code": error.code})
     except Exception as error:
@@ -174,7 +176,7 @@ async def run_job(job: BatchJob) -> int:
         failure = None
     finally:
         await stop_task(heartbeat)
-        shutil.rmtree(scratch_dir, ignore_errors=True)
+        scratch.remove()
     if failure is not None:
         message, data = failure
         await events.log("error", message, data=data)
@@ -201,11 +203,6 @@ async def _job_spec(job: BatchJob) -> jobs_pb2.JobSpec:
             await asyncio.sleep(1.0)
 
 
-def _scratch_root(job: BatchJob) -> Path:
-    job.settings.scratch_dir.mkdir(parents=True, exist_ok=True)
-    return job.settings.scratch_dir
-
-
 async def _run(
     job: BatchJob,
     spec: jobs_pb2.JobSpec,
@@ -222,7 +219,13 @@ async def _run(
     env = Environment(
         catalog=job.catalog,
         scratch_dir=scratch_dir,
-        limits=Limits(single_file=False, graph=job.settings.graph_limits()),
+        limits=Limits(
+            max_pixels=spec.max_pixels,
+            paid_pixels=spec.paid_pixels,
+            single_file=False,
+            graph=job.settings.graph_limits(),
+            udf=job.settings.udf_sandbox(synchronous=False),
+        ),
         user_processes=caller.user_processes,
         user_files=caller.user_files,
     )

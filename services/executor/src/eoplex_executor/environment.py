@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from eoplex_common.errors import FileNotFound
 from eoplex_common.process_graph import GraphLimits
+from eoplex_executor.sandbox import UdfSandbox
 
 
 class Catalog(Protocol):
@@ -58,6 +59,8 @@ class Limits:
 
 @dataclass
 class Estimate:
+    # How the execution's UDF processes are confined and what each may use.
+    udf: UdfSandbox = field(default_factory=UdfSandbox)
     """What an execution would write, tallied by `save_result` in estimate mode instead of
     writing (pixels and bytes in the output's data type, uncompressed)."""
 

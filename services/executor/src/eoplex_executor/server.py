@@ -4,6 +4,7 @@ from eoplex_common.entrypoint import run_service
 from eoplex_common.rpc import GrpcService
 from eoplex_common.settings import ServiceAddresses
 from eoplex_executor.run import run_to_file
+from eoplex_executor.scratch import sweep
 from eoplex_executor.service import SyncProcessingService, WorkerPool
 from eoplex_executor.servicer import ExecutorServicer
 from eoplex_executor.settings import ExecutorSettings
@@ -31,6 +32,7 @@ def worker_config(
         log_level=settings.log_level,
         log_format=settings.log_format,
         graph_limits=settings.graph_limits(),
+        udf_sandbox=settings.udf_sandbox(synchronous=True),
         run=run,
     )
 
@@ -48,7 +50,12 @@ def build_executor_server(settings: ExecutorSettings, pool: WorkerPool) -> GrpcS
         name="executor", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
     )
     executor_pb2_grpc.add_ExecutorServiceServicer_to_server(
-        ExecutorServicer(service), grpc_service.server
+        ExecutorServicer(
+            service,
+            sync_udf=settings.udf_sandbox(synchronous=True),
+            batch_udf=settings.udf_sandbox(synchronous=False),
+        ),
+        grpc_service.server,
     )
     return grpc_service
 
@@ -62,6 +69,8 @@ async def serve(settings: ExecutorSettings, addresses: ServiceAddresses) -> None
         processes_address=addresses.processes_address,
         files_address=addresses.files_address,
     )
+    # Scratch directories of requests and jobs that were killed (their UDF processes too).
+    sweep(settings.scratch_dir)
     pool = WorkerPool(size=settings.workers, config=config)
     await pool.start()
     try:

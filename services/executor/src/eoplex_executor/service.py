@@ -10,8 +10,6 @@ has been sent, by `discard`.
 import asyncio
 import logging
 import multiprocessing
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +23,7 @@ from eoplex_common.errors import Internal, RequestTimeout, TooManyRequests, erro
 from eoplex_executor.catalog import GrpcCatalog
 from eoplex_executor.environment import Catalog
 from eoplex_executor.estimate import ProcessEstimate, estimate_process
+from eoplex_executor.scratch import ScratchDir
 from eoplex_executor.worker import (
     PRELOADED_MODULES,
     Done,
@@ -191,7 +190,7 @@ class SyncResult:
     path: Path
     media_type: str
     costs: float
-    scratch_dir: Path
+    scratch: ScratchDir
 
     @property
     def size(self) -> int:
@@ -265,18 +264,17 @@ class SyncProcessingService:
 
     def discard(self, result: SyncResult) -> None:
         """Remove the result's scratch directory (after it was sent, or when sending stopped)."""
-        shutil.rmtree(result.scratch_dir, ignore_errors=True)
+        result.scratch.remove()
 
     def costs(self, pixels: int) -> float:
         """The price of reading `pixels` (see `ExecutorSettings.cost_per_megapixel`)."""
         return round(pixels / 1e6 * self.cost_per_megapixel, 6)
 
     async def _run(self, request: SyncRequest) -> SyncResult:
-        self.scratch_root.mkdir(parents=True, exist_ok=True)
-        scratch_dir = Path(tempfile.mkdtemp(prefix="sync-", dir=self.scratch_root))
+        scratch = ScratchDir.claim(self.scratch_root, prefix="sync-")
         job = Job(
             process=request.process,
-            scratch_dir=scratch_dir,
+            scratch_dir=scratch.path,
             max_pixels=request.max_pixels,
             request_id=request_id.get(),
             user_id=request.user_id,
@@ -287,11 +285,12 @@ class SyncProcessingService:
             if isinstance(reply, Failed):
                 raise error_for_code(reply.code, reply.message)
         except BaseException:
-            shutil.rmtree(scratch_dir, ignore_errors=True)
+            # Also when the worker was killed: its UDF processes go with the directory.
+            scratch.remove()
             raise
         return SyncResult(
             path=reply.path,
             media_type=reply.media_type,
             costs=self.costs(reply.pixels),
-            scratch_dir=scratch_dir,
+            scratch=scratch,
         )

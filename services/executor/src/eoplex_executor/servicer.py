@@ -9,6 +9,7 @@ from typing import IO, Any
 import grpc
 
 from eoplex_common.errors import BadRequest, ProcessGraphMissing
+from eoplex_executor.sandbox import UdfSandbox
 from eoplex_executor.service import SyncProcessingService, SyncRequest
 from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
 from eoplex_proto.openeo.executor.v1 import executor_pb2_grpc
@@ -37,8 +38,36 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
 class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
     """Thin adapter from `openeo.executor.v1.ExecutorService` to `SyncProcessingService`."""
 
-    def __init__(self, service: SyncProcessingService) -> None:
+    def __init__(
+        self,
+        service: SyncProcessingService,
+        *,
+        sync_udf: UdfSandbox | None = None,
+        batch_udf: UdfSandbox | None = None,
+    ) -> None:
         self.service = service
+        self.sync_udf = sync_udf or UdfSandbox()
+        self.batch_udf = batch_udf or UdfSandbox()
+
+    async def GetUdfSandbox(
+        self, request: pb.GetUdfSandboxRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UdfSandbox:
+        """How this machine confines UDF processes, and what each may use."""
+        support = self.batch_udf.support()
+        limits = self.batch_udf.limits
+        return pb.UdfSandbox(
+            enforced=support.enforced,
+            runs_udfs=support.runs_udfs,
+            reason=support.reason,
+            layers=support.layers,
+            limits=pb.UdfLimits(
+                memory_bytes=limits.memory_bytes,
+                cpu_seconds=limits.cpu_seconds,
+                sync_cpu_seconds=self.sync_udf.limits.cpu_seconds,
+                file_bytes=limits.file_bytes,
+                tasks=limits.tasks,
+            ),
+        )
 
     async def Estimate(
         self, request: pb.EstimateRequest, context: grpc.aio.ServicerContext

@@ -10,6 +10,7 @@ from pydantic_settings import SettingsConfigDict
 from eoplex_common.process_graph import GraphLimits
 from eoplex_common.settings import ServiceSettings
 
+from eoplex_executor.sandbox import DEFAULT_UID_BASE, UdfLimits, UdfSandbox
 
 def _default_scratch_dir() -> Path:
     return Path(tempfile.gettempdir()) / "eoplex-executor"
@@ -30,10 +31,24 @@ class ExecutorSettings(ServiceSettings):
       number of CPUs).
     - `gdal_cachemax_mb`: GDAL's raster block cache of each worker, in megabytes.
     - `cost_per_megapixel`: the price of a synchronous request is
-      `pixels read / 1e6 * cost_per_megapixel`, in the currency `GET /` declares
-      (`OPENEO_CAPABILITIES_BILLING_CURRENCY`, default EUR), where "pixels read" counts
-      every (date, band, y, x) value `load_collection` reads. It is sent as the
-      `OpenEO-Costs` header.
+      `pixels / 1e6 * cost_per_megapixel`, in the currency `GET /` declares
+      (`OPENEO_CAPABILITIES_BILLING_CURRENCY`, default EUR), where "pixels" counts every
+      (date, band, y, x) value `load_collection` reads and every value the processes
+      produce beyond their input (`eoplex_executor.pixel_meter`: a finer resampling, more
+      labels, merged cubes); the tenant's `max_sync_pixels` limits the same count. It is
+      sent as the `OpenEO-Costs` header.
+
+    UDF processes (`run_udf`; see `sandbox` and docs/security.md), each:
+    - `udf_memory_mb`: memory (heap and private mappings; 0: no limit);
+    - `udf_cpu_seconds`: CPU time (a synchronous request's UDF at most
+      `sync_timeout_seconds`);
+    - `udf_max_file_mb`: the largest file it may write;
+    - `udf_max_tasks`: processes and threads it may run at once;
+    - `udf_uid_base`: where the executor runs as root, each UDF process runs as the user
+      and group `udf_uid_base + its pid`, which no other process has;
+    - `udf_unsafe_without_landlock`: run UDFs on a kernel without Landlock, where a UDF can
+      read every file the executor's user can. Off by default: without Landlock, run_udf
+      is refused, and `GET /udf_runtimes` says why.
 
     Batch jobs (`run-job`):
     - `results_bucket`: the S3 bucket results go to, under `jobs/<job_id>/`; read from
@@ -67,6 +82,30 @@ class ExecutorSettings(ServiceSettings):
         return GraphLimits(max_nodes=self.max_graph_nodes, max_depth=self.max_graph_depth)
 
     results_bucket: str = Field(
+    udf_memory_mb: int = Field(2048, ge=0)
+    udf_cpu_seconds: int = Field(3600, ge=0)
+    udf_max_file_mb: int = Field(1024, ge=0)
+    udf_max_tasks: int = Field(64, ge=0)
+    udf_uid_base: int = Field(DEFAULT_UID_BASE, ge=1, le=2**32 - 2**23)
+    udf_unsafe_without_landlock: bool = False
+
+    def udf_sandbox(self, *, synchronous: bool) -> UdfSandbox:
+        """The confinement and limits of UDF processes (see `udf_*`): a synchronous
+        request's UDF gets no more CPU time than the request may take."""
+        cpu_seconds = self.udf_cpu_seconds
+        if synchronous:
+            cpu_seconds = min(cpu_seconds or 2**31, math.ceil(self.sync_timeout_seconds))
+        return UdfSandbox(
+            limits=UdfLimits(
+                memory_bytes=self.udf_memory_mb * 2**20,
+                cpu_seconds=cpu_seconds,
+                file_bytes=self.udf_max_file_mb * 2**20,
+                tasks=self.udf_max_tasks,
+            ),
+            uid_base=self.udf_uid_base,
+            unsafe_without_landlock=self.udf_unsafe_without_landlock,
+        )
+
         "eoplex-results", validation_alias=AliasChoices("OPENEO_JOBS_RESULTS_BUCKET")
     )
     job_heartbeat_seconds: float = Field(5.0, gt=0, le=10)

@@ -6,18 +6,27 @@ synchronous worker serves many users in turn). So run_udf never runs UDF code in
 Each execution (one synchronous request, one batch job) starts its own UDF processes
 when its first chunk needs one, and stops them when it ends (`UdfProcesses.close`):
 
-- started as `python -m eoplex_executor.udf_process` with a minimal environment (no
-  variable of the executor's), in a directory of its own under the execution's scratch
-  directory, with no file descriptor but its two pipes;
-- confined before any UDF code runs (`sandbox.confine_udf_process`): no network, no
-  privileges, no reading other processes; it exits within a second of its parent;
+- started as `python -m eoplex_executor.udf_confined` with a minimal environment (no
+  variable of the executor's), in a session and a directory of its own under the
+  execution's scratch directory, with no file descriptor but its two pipes, from one
+  thread of the executor that lives as long as it does (`_spawner`);
+- confined before any UDF code runs (`sandbox.confine_udf_process`: its own user, no
+  socket, no privileges, no other process, no file beyond its directory and the
+  system's, within `UdfLimits`), and killed by the kernel when the executor ends;
+- recorded in the execution's scratch directory (`scratch.record_udf_group`), so that
+  when the execution ends, however it ends, its process group and user are killed,
+  including processes the UDF started;
 - never reused by another execution, so no user's UDF sees another's data or state.
+
+Where the machine cannot confine UDF processes (`SandboxSupport`), none starts:
+run_udf fails with the reason.
 
 The executor sends each chunk (the UDF's code, the chunk and the context) as a pickle,
 which the UDF process trusts: it comes from the executor. The answer is untrusted, so
 it is no pickle: a JSON header (dimensions, shape, data type, labels) and the raw bytes
 of the arrays, checked before use (`decode_array`). A UDF error comes back as the reason
-of ProcessParameterInvalid, with the UDF's own traceback frames.
+of ProcessParameterInvalid, with the UDF's own traceback frames; a UDF beyond one of its
+limits says which.
 
 `OPENEO_EXECUTOR_UDF_PROCESSES` bounds the UDF processes of one execution (default: the
 dask threads, so every thread can run a chunk).
@@ -27,13 +36,14 @@ import json
 import logging
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +52,9 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_executor.sandbox import UdfLimits, UdfSandbox
+from eoplex_executor.scratch import record_udf_group, stop_udf_group
+from eoplex_executor.udf_confined import EXIT_UNCONFINED
 from eoplex_executor.udf_runtime import PROCESS
 
 log = logging.getLogger(__name__)
@@ -176,34 +189,62 @@ def decode_array(header_bytes: bytes, read_buffer: Any) -> xr.DataArray:
 # --- the executor's side ----------------------------------------------------------------
 
 
+_spawners: dict[int, ThreadPoolExecutor] = {}
+_spawners_lock = threading.Lock()
+
+
+def _spawner() -> ThreadPoolExecutor:
+    """This process's one thread that starts UDF processes. The kernel kills a UDF process
+    when the thread that started it ends (`PR_SET_PDEATHSIG`), and dask's threads may end
+    before the execution does; this one lives as long as the process. One per pid: a
+    forked worker inherits no thread."""
+    with _spawners_lock:
+        pid = os.getpid()
+        if pid not in _spawners:
+            _spawners[pid] = ThreadPoolExecutor(1, thread_name_prefix="udf-spawner")
+        return _spawners[pid]
+
+
 class UdfProcess:
     """One confined UDF process of an execution; `run` one chunk at a time."""
 
-    def __init__(self, work_dir: Path) -> None:
-        self.work_dir = Path(tempfile.mkdtemp(prefix="udf-", dir=work_dir))
+    def __init__(self, scratch_dir: Path, sandbox: UdfSandbox) -> None:
+        support = sandbox.support()
+        if not support.runs_udfs:
+            raise _invalid(support.reason)
+        self.limits = sandbox.limits
+        self.work_dir = Path(tempfile.mkdtemp(prefix="udf-", dir=scratch_dir))
         self._stderr = (self.work_dir / "stderr.txt").open("wb")
         request_read, self._request = _pipe()
         self._answer, answer_write = _pipe()
-        environment = {name: os.environ[name] for name in _KEPT_VARIABLES if name in os.environ}
-        environment |= {"HOME": str(self.work_dir), "TMPDIR": str(self.work_dir)}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "eoplex_executor.udf_process",
-                str(request_read.fileno()),
-                str(answer_write.fileno()),
-            ],
+        uid_base = sandbox.uid_base if support.separate_users else None
+        config = {
+            "parent": os.getpid(),
+            "uid_base": uid_base,
+            "limits": sandbox.limits.as_dict(),
+            "unsafe_without_landlock": sandbox.unsafe_without_landlock,
+        }
+        argv = [sys.executable, "-m", "eoplex_executor.udf_confined"]
+        argv += [str(request_read.fileno()), str(answer_write.fileno()), json.dumps(config)]
+        self.process = _spawner().submit(self._start, argv, request_read, answer_write).result()
+        request_read.close()
+        answer_write.close()
+        uid = None if uid_base is None else uid_base + self.process.pid
+        self._record = record_udf_group(scratch_dir, self.process.pid, uid)
+        self._uid = uid
+        self._started = False
+
+    def _start(self, argv: list[str], *pipes: IO[bytes]) -> "subprocess.Popen[bytes]":
+        return subprocess.Popen(
+            argv,
             cwd=self.work_dir,
-            env=environment,
+            env=_udf_environment(self.work_dir),
             stdin=subprocess.DEVNULL,
             stdout=self._stderr,
             stderr=self._stderr,
-            pass_fds=(request_read.fileno(), answer_write.fileno()),
+            pass_fds=tuple(pipe.fileno() for pipe in pipes),
+            start_new_session=True,
         )
-        request_read.close()
-        answer_write.close()
-        self._started = False
 
     def run(self, code: str, block: xr.DataArray, context: Any) -> xr.DataArray:
         """The UDF's result for `block`; ProcessParameterInvalid for the UDF's errors and
@@ -238,21 +279,50 @@ class UdfProcess:
         self.close()
         tail = (self.work_dir / "stderr.txt").read_bytes()[-2000:].decode("utf-8", "replace")
         status = self.process.returncode
+        reason = _exit_reason(status, self.limits)
+        if status == EXIT_UNCONFINED:
+            return _invalid(tail.strip() or "the UDF process cannot be confined")
         return _invalid(
-            f"the UDF's process ended unexpectedly (exit status {status})"
+            f"the UDF's process ended unexpectedly ({reason})"
             + (f"; its last output:\n{tail.strip()}" if tail.strip() else "")
         )
 
     def close(self) -> None:
-        """Stop the process (it is killed: a UDF may be stuck in a loop)."""
-        if self.process.poll() is None:
-            self.process.kill()
+        """Stop the process and every process it started (they are killed: a UDF may be
+        stuck in a loop)."""
+        stop_udf_group(self.process.pid, self._uid)
         self.process.wait()
+        self._record.unlink(missing_ok=True)
         for stream in (self._request, self._answer, self._stderr):
             try:
                 stream.close()
             except OSError:
                 pass
+
+
+def _udf_environment(work_dir: Path) -> dict[str, str]:
+    """None of the executor's variables; one BLAS thread (an execution runs one UDF process
+    per dask thread already), few malloc arenas (they count against the memory limit)."""
+    environment = {name: os.environ[name] for name in _KEPT_VARIABLES if name in os.environ}
+    environment |= {"HOME": str(work_dir), "TMPDIR": str(work_dir), "MALLOC_ARENA_MAX": "2"}
+    threads = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    return environment | dict.fromkeys(threads, "1")
+
+
+def _exit_reason(status: int | None, limits: UdfLimits) -> str:
+    """Why a UDF process ended, in a user's words: its limits first."""
+    if status == -signal.SIGXCPU or (status == -signal.SIGKILL and limits.cpu_seconds):
+        return (
+            f"the UDF exceeded its CPU-time limit of {limits.cpu_seconds} s"
+            if status == -signal.SIGXCPU
+            else "killed: the UDF exceeded its CPU-time limit of "
+            f"{limits.cpu_seconds} s, or the machine's memory"
+        )
+    if status == -signal.SIGXFSZ:
+        return f"the UDF exceeded its file-size limit of {limits.file_bytes // 2**20} MiB"
+    if status is not None and status < 0:
+        return f"killed by signal {signal.Signals(-status).name}"
+    return f"exit status {status}"
 
 
 def _pipe() -> tuple[IO[bytes], IO[bytes]]:
@@ -264,9 +334,10 @@ class UdfProcesses:
     """The UDF processes of one execution: started on demand, at most `limit` at once,
     each running one chunk at a time; `close()` stops them all."""
 
-    def __init__(self, work_dir: Path, *, limit: int) -> None:
+    def __init__(self, work_dir: Path, *, limit: int, sandbox: UdfSandbox | None = None) -> None:
         self.work_dir = work_dir
         self.limit = max(1, limit)
+        self.sandbox = sandbox or UdfSandbox()
         self._idle: list[UdfProcess] = []
         self._all: list[UdfProcess] = []
         self._available = threading.Condition()
@@ -287,7 +358,7 @@ class UdfProcesses:
             if self._idle:
                 process = self._idle.pop()
             else:
-                process = UdfProcess(self.work_dir)
+                process = UdfProcess(self.work_dir, self.sandbox)
                 self._all.append(process)
         try:
             yield process
@@ -314,64 +385,29 @@ class UdfProcesses:
 # --- the UDF process --------------------------------------------------------------------
 
 
-def _serve(requests: IO[bytes], answers: IO[bytes]) -> None:
+def serve(requests: IO[bytes], answers: IO[bytes], *, limits: UdfLimits) -> None:
+    """The confined UDF process's loop: a chunk in, its result (or the UDF's error) out,
+    until the executor closes the pipe. A process the UDF forked never answers."""
+    import openeo.udf  # noqa: F401
+
     from eoplex_executor.udf_runtime import UdfProgram
 
+    leader = os.getpid()
+    write_frame(answers, _READY)
     while True:
         request = read_frame(requests, limit=2**62)
         if request is None:
             return
         code, block, context = pickle.loads(request)
         try:
-            frames = encode_array(UdfProgram(code).run(block, context))
+            frames = encode_array(UdfProgram(code, limits=limits).run(block, context))
         except ProcessParameterInvalid as error:
-            write_frame(answers, b"E" + str(error.params.get("reason", error)).encode())
-            continue
+            frames = [b"E" + str(error.params.get("reason", error)).encode()]
         except ValueError as error:
-            write_frame(answers, b"E" + f"the UDF returned {error}".encode())
-            continue
-        write_frame(answers, b"A" + frames[0])
-        for frame in frames[1:]:
+            frames = [b"E" + f"the UDF returned {error}".encode()]
+        else:
+            frames[0] = b"A" + frames[0]
+        if os.getpid() != leader:
+            os._exit(0)
+        for frame in frames:
             write_frame(answers, frame)
-
-
-def _readable_paths() -> list[str]:
-    """What a UDF process may read: the system's directories, Python's and its packages'
-    (to import them), and devices, `/proc` and `/sys` (which numpy and BLAS consult)."""
-    system = ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/dev", "/proc", "/sys"]
-    python = [sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path[1:]]
-    return system + [path for path in python if path and os.path.isabs(path)]
-
-
-def _exit_with(parent: int) -> None:
-    """Exit as soon as `parent` is gone (checked every second, also while a UDF runs)."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def main() -> None:
-    """`python -m eoplex_executor.udf_process <request fd> <answer fd>`."""
-    from eoplex_executor.sandbox import confine_udf_process, restrict_files
-
-    _exit_with(os.getppid())
-    requests = os.fdopen(int(sys.argv[1]), "rb")
-    answers = os.fdopen(int(sys.argv[2]), "wb")
-    # Imported before the confinement (and before any UDF code): what every UDF uses.
-    import openeo.udf  # noqa: F401
-
-    import eoplex_executor.udf_runtime  # noqa: F401
-
-    confine_udf_process()
-    if not restrict_files(_readable_paths(), [os.getcwd()]):
-        print("no Landlock: this UDF process can read what the executor can", file=sys.stderr)
-    write_frame(answers, _READY)
-    _serve(requests, answers)
-
-
-if __name__ == "__main__":
-    main()

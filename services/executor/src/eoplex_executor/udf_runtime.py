@@ -2,6 +2,7 @@
 errors. Light to import (no process registry): the UDF process imports it at start.
 """
 
+import errno
 import logging
 import traceback
 from collections.abc import Mapping, Sequence
@@ -12,6 +13,7 @@ from typing import Any
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_executor.sandbox import UdfLimits
 
 PROCESS = "run_udf"
 # The source name compiled UDF code carries; openeo.udf executes it as "<string>".
@@ -31,6 +33,8 @@ class UdfProgram:
     """Checked UDF source code, run on one chunk at a time through `openeo.udf`."""
 
     code: str
+    # The UDF process's limits, to name the one a UDF exceeded.
+    limits: UdfLimits | None = None
 
     @classmethod
     def compile(cls, code: str) -> "UdfProgram":
@@ -103,9 +107,23 @@ class UdfProgram:
             else "(raised by the UDF runtime while handling the UDF's result)"
         )
         summary = "".join(traceback.format_exception_only(error)).strip()
+        exceeded = _exceeded_limit(error, self.limits) if self.limits else None
+        failed = f"the UDF exceeded its {exceeded} ({summary})" if exceeded else summary
         return ProcessParameterInvalid(
-            process=PROCESS, parameter="udf", reason=f"the UDF failed: {summary}\n{trace}"
+            process=PROCESS, parameter="udf", reason=f"the UDF failed: {failed}\n{trace}"
         )
+
+
+def _exceeded_limit(error: BaseException, limits: UdfLimits) -> str | None:
+    """Which of `limits` `error` means the UDF reached, if any."""
+    if isinstance(error, MemoryError) and limits.memory_bytes:
+        return f"memory limit of {limits.memory_bytes // 2**20} MiB"
+    starting = isinstance(error, RuntimeError) and "can't start new thread" in str(error)
+    if (isinstance(error, BlockingIOError) and error.errno == errno.EAGAIN) or starting:
+        return f"limit of {limits.tasks} processes and threads"
+    if isinstance(error, OSError) and error.errno == errno.EFBIG and limits.file_bytes:
+        return f"file-size limit of {limits.file_bytes // 2**20} MiB"
+    return None
 
 
 def _udf_frames(

@@ -26,7 +26,7 @@ from eoplex_common.settings import InfrastructureSettings
 from eoplex_executor.catalog import GrpcCatalog
 from eoplex_executor.environment import Catalog, Environment, Limits, ResultFile
 from eoplex_executor.run import run_to_file
-from eoplex_executor.sandbox import make_undumpable
+from eoplex_executor.sandbox import UdfSandbox, make_undumpable
 from eoplex_executor.workspace import Workspace, caller_workspace
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ class WorkerConfig:
     log_level: str = "INFO"
     log_format: str = "json"
     graph_limits: GraphLimits = field(default_factory=GraphLimits)
+    udf_sandbox: UdfSandbox = field(default_factory=UdfSandbox)
     # What runs a job; tests give a function of their own (it must be importable by name).
     run: Runner = run_to_file
 
@@ -85,7 +86,7 @@ class Job:
 
 @dataclass(frozen=True)
 class Done:
-    """The result file of a job and the pixels it read."""
+    """The result file of a job and the pixels it read and produced (its costs)."""
 
     path: Path
     media_type: str
@@ -143,6 +144,7 @@ def worker_main(connection: Connection, config: WorkerConfig) -> None:
                 catalog=catalog,
                 run=config.run,
                 graph_limits=config.graph_limits,
+                udf_sandbox=config.udf_sandbox,
                 workspace=workspace,
             )
         )
@@ -165,6 +167,7 @@ def run_job(
     catalog: Catalog,
     run: Runner = run_to_file,
     graph_limits: GraphLimits | None = None,
+    udf_sandbox: UdfSandbox | None = None,
     workspace: Workspace | None = None,
 ) -> Done | Failed:
     """Run one job in a fresh environment, with the caller's user-defined processes and
@@ -175,7 +178,10 @@ def run_job(
         catalog=catalog,
         scratch_dir=job.scratch_dir,
         limits=Limits(
-            max_pixels=job.max_pixels, single_file=True, graph=graph_limits or GraphLimits()
+            max_pixels=job.max_pixels,
+            single_file=True,
+            graph=graph_limits or GraphLimits(),
+            udf=udf_sandbox or UdfSandbox(),
         ),
         user_processes=caller.user_processes,
         user_files=caller.user_files,
@@ -190,4 +196,4 @@ def run_job(
     finally:
         env.close()
         request_id.reset(token)
-    return Done(result.path, result.media_type, env.pixels)
+    return Done(result.path, result.media_type, env.pixel_count)

@@ -84,6 +84,9 @@ def run_udf(
     EstimateComplexity when estimating a UDF whose result shape only running it tells.
     """
     _check_runtime(runtime, version)
+    support = env.limits.udf.support()
+    if not support.runs_udfs:
+        raise ProcessParameterInvalid(process=PROCESS, parameter="runtime", reason=support.reason)
     program = UdfProgram.compile(_udf_code(udf, env))
     if isinstance(data, RasterCube):
         whole = [dim for dim in data.dims if data.dimension_types.get(dim) != SPATIAL]
@@ -241,7 +244,9 @@ def _udf_processes(env: Environment) -> UdfProcesses:
     if processes is None:
         configured = int(os.environ.get("OPENEO_EXECUTOR_UDF_PROCESSES", "0") or 0)
         threads = dask.config.get("num_workers", None) or os.cpu_count() or 1
-        processes = UdfProcesses(env.scratch_dir, limit=configured or int(threads))
+        processes = UdfProcesses(
+            env.scratch_dir, limit=configured or int(threads), sandbox=env.limits.udf
+        )
         env.resources[UDF_PROCESSES] = processes
     return processes
 
