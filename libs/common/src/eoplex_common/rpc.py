@@ -8,7 +8,9 @@ Crossing a service boundary happens here and only here:
 - `CallContextInterceptor` and `StreamCallContextInterceptor` (client side) put a
   deadline on every call, forward the request id and trace context, and turn a failed
   call back into the same `OpenEOError`; an unreachable service becomes
-  `ServiceUnavailable`.
+  `ServiceUnavailable`; a request too large for a message is `PayloadTooLarge`.
+
+Every channel and server sends and accepts messages of up to `MAX_MESSAGE_BYTES`.
 """
 
 import asyncio
@@ -25,10 +27,25 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from eoplex_common.context import REQUEST_ID_HEADER, request_id
-from eoplex_common.errors import OpenEOError, ServiceUnavailable, error_for_code
+from eoplex_common.errors import (
+    OpenEOError,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    error_for_code,
+)
 from eoplex_common.tracing import extract_trace_context, inject_trace_context, tracer
 
 log = logging.getLogger(__name__)
+
+# The largest message any client or server of the back-end sends or accepts (gRPC's
+# default is 4 MiB). Above the gateway's body limit (OPENEO_GATEWAY_MAX_BODY_BYTES,
+# 10 MiB), with room for the rest of a message and for JSON that grows when the gateway
+# re-encodes it; also MongoDB's largest document, where most such messages are stored.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+MESSAGE_SIZE_OPTIONS = [
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+]
 
 ERROR_CODE_KEY = "openeo-error-code"
 # An error's `Retry-After` (e.g. of TooManyRequests) rides along, for the gateway to send.
@@ -189,7 +206,9 @@ class GrpcService:
         self.name = name
         self.listen = listen
         self.grace_seconds = grace_seconds
-        self.server = grpc.aio.server(interceptors=[OpenEOErrorInterceptor()])
+        self.server = grpc.aio.server(
+            interceptors=[OpenEOErrorInterceptor()], options=MESSAGE_SIZE_OPTIONS
+        )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.port = 0
@@ -242,6 +261,17 @@ class _CallContext:
         self.service = service
         self.timeout_seconds = timeout_seconds
 
+    def check_size(self, request: Any) -> None:
+        """PayloadTooLarge for a request no message may hold (the channel would fail it
+        with RESOURCE_EXHAUSTED, and the caller with a bare Internal): a body within the
+        gateway's limit can still grow past it when re-encoded."""
+        size = request.ByteSize()
+        if size > MAX_MESSAGE_BYTES:
+            raise PayloadTooLarge(
+                f"The request body is too large once encoded for the back-end's services:"
+                f" {size} bytes, at most {MAX_MESSAGE_BYTES} bytes."
+            )
+
     def with_context(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         """`details` with the default deadline (unless the caller set one) and our metadata."""
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
@@ -267,6 +297,7 @@ class CallContextInterceptor(_CallContext, grpc.aio.UnaryUnaryClientInterceptor)
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> Any:
+        self.check_size(request)
         call = await continuation(self.with_context(client_call_details), request)
         try:
             return await call
@@ -289,6 +320,7 @@ class StreamCallContextInterceptor(_CallContext, grpc.aio.UnaryStreamClientInter
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> AsyncIterator[Any]:
+        self.check_size(request)
         call = await continuation(self.with_context(client_call_details), request)
         return self._responses(call)
 
@@ -342,6 +374,7 @@ CHANNEL_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 250),
     ("grpc.min_reconnect_backoff_ms", 250),
     ("grpc.max_reconnect_backoff_ms", 2000),
+    *MESSAGE_SIZE_OPTIONS,
 ]
 
 
