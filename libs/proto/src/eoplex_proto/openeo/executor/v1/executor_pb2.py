@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!openeo/executor/v1/executor.proto\x12\x12openeo.executor.v1\"^\n\x0e\x45xecuteRequest\x12\x14\n\x0cprocess_json\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\x12\n\nmax_pixels\x18\x04 \x01(\x03\"^\n\x0bResultChunk\x12\x12\n\nmedia_type\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\r\n\x05\x63osts\x18\x04 \x01(\x01\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"K\n\x0f\x45stimateRequest\x12\x14\n\x0cprocess_json\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\ttenant_id\x18\x03 \x01(\t\"\x81\x01\n\x10\x45stimateResponse\x12\x13\n\x0bpixels_read\x18\x01 \x01(\x03\x12\x12\n\nbytes_read\x18\x02 \x01(\x03\x12\x16\n\x0epixels_written\x18\x03 \x01(\x03\x12\x15\n\rbytes_written\x18\x04 \x01(\x03\x12\x15\n\rfiles_written\x18\x05 \x01(\x05\x32\xba\x01\n\x0f\x45xecutorService\x12P\n\x07\x45xecute\x12\".openeo.executor.v1.ExecuteRequest\x1a\x1f.openeo.executor.v1.ResultChunk0\x01\x12U\n\x08\x45stimate\x12#.openeo.executor.v1.EstimateRequest\x1a$.openeo.executor.v1.EstimateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!openeo/executor/v1/executor.proto\x12\x12openeo.executor.v1\"^\n\x0e\x45xecuteRequest\x12\x14\n\x0cprocess_json\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\x12\n\nmax_pixels\x18\x04 \x01(\x03\"^\n\x0bResultChunk\x12\x12\n\nmedia_type\x18\x01 \x01(\t\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\x03\x12\r\n\x05\x63osts\x18\x04 \x01(\x01\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\"K\n\x0f\x45stimateRequest\x12\x14\n\x0cprocess_json\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x11\n\ttenant_id\x18\x03 \x01(\t\"\x9a\x01\n\x10\x45stimateResponse\x12\x13\n\x0bpixels_read\x18\x01 \x01(\x03\x12\x12\n\nbytes_read\x18\x02 \x01(\x03\x12\x16\n\x0epixels_written\x18\x03 \x01(\x03\x12\x15\n\rbytes_written\x18\x04 \x01(\x03\x12\x15\n\rfiles_written\x18\x05 \x01(\x05\x12\x17\n\x0fpixels_produced\x18\x06 \x01(\x03\"\x16\n\x14GetUdfSandboxRequest\"s\n\tUdfLimits\x12\x14\n\x0cmemory_bytes\x18\x01 \x01(\x03\x12\x13\n\x0b\x63pu_seconds\x18\x02 \x01(\x03\x12\x18\n\x10sync_cpu_seconds\x18\x03 \x01(\x03\x12\x12\n\nfile_bytes\x18\x04 \x01(\x03\x12\r\n\x05tasks\x18\x05 \x01(\x05\"\x80\x01\n\nUdfSandbox\x12\x10\n\x08\x65nforced\x18\x01 \x01(\x08\x12\x11\n\truns_udfs\x18\x02 \x01(\x08\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06layers\x18\x04 \x03(\t\x12-\n\x06limits\x18\x05 \x01(\x0b\x32\x1d.openeo.executor.v1.UdfLimits2\x95\x02\n\x0f\x45xecutorService\x12P\n\x07\x45xecute\x12\".openeo.executor.v1.ExecuteRequest\x1a\x1f.openeo.executor.v1.ResultChunk0\x01\x12U\n\x08\x45stimate\x12#.openeo.executor.v1.EstimateRequest\x1a$.openeo.executor.v1.EstimateResponse\x12Y\n\rGetUdfSandbox\x12(.openeo.executor.v1.GetUdfSandboxRequest\x1a\x1e.openeo.executor.v1.UdfSandboxb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,7 +38,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ESTIMATEREQUEST']._serialized_start=249
   _globals['_ESTIMATEREQUEST']._serialized_end=324
   _globals['_ESTIMATERESPONSE']._serialized_start=327
-  _globals['_ESTIMATERESPONSE']._serialized_end=456
-  _globals['_EXECUTORSERVICE']._serialized_start=459
-  _globals['_EXECUTORSERVICE']._serialized_end=645
+  _globals['_ESTIMATERESPONSE']._serialized_end=481
+  _globals['_GETUDFSANDBOXREQUEST']._serialized_start=483
+  _globals['_GETUDFSANDBOXREQUEST']._serialized_end=505
+  _globals['_UDFLIMITS']._serialized_start=507
+  _globals['_UDFLIMITS']._serialized_end=622
+  _globals['_UDFSANDBOX']._serialized_start=625
+  _globals['_UDFSANDBOX']._serialized_end=753
+  _globals['_EXECUTORSERVICE']._serialized_start=756
+  _globals['_EXECUTORSERVICE']._serialized_end=1033
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,8 @@
+from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Optional as _Optional
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -41,15 +43,49 @@ class EstimateRequest(_message.Message):
     def __init__(self, process_json: _Optional[str] = ..., user_id: _Optional[str] = ..., tenant_id: _Optional[str] = ...) -> None: ...
 
 class EstimateResponse(_message.Message):
-    __slots__ = ("pixels_read", "bytes_read", "pixels_written", "bytes_written", "files_written")
+    __slots__ = ("pixels_read", "bytes_read", "pixels_written", "bytes_written", "files_written", "pixels_produced")
     PIXELS_READ_FIELD_NUMBER: _ClassVar[int]
     BYTES_READ_FIELD_NUMBER: _ClassVar[int]
     PIXELS_WRITTEN_FIELD_NUMBER: _ClassVar[int]
     BYTES_WRITTEN_FIELD_NUMBER: _ClassVar[int]
     FILES_WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    PIXELS_PRODUCED_FIELD_NUMBER: _ClassVar[int]
     pixels_read: int
     bytes_read: int
     pixels_written: int
     bytes_written: int
     files_written: int
-    def __init__(self, pixels_read: _Optional[int] = ..., bytes_read: _Optional[int] = ..., pixels_written: _Optional[int] = ..., bytes_written: _Optional[int] = ..., files_written: _Optional[int] = ...) -> None: ...
+    pixels_produced: int
+    def __init__(self, pixels_read: _Optional[int] = ..., bytes_read: _Optional[int] = ..., pixels_written: _Optional[int] = ..., bytes_written: _Optional[int] = ..., files_written: _Optional[int] = ..., pixels_produced: _Optional[int] = ...) -> None: ...
+
+class GetUdfSandboxRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class UdfLimits(_message.Message):
+    __slots__ = ("memory_bytes", "cpu_seconds", "sync_cpu_seconds", "file_bytes", "tasks")
+    MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    CPU_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SYNC_CPU_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    FILE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    TASKS_FIELD_NUMBER: _ClassVar[int]
+    memory_bytes: int
+    cpu_seconds: int
+    sync_cpu_seconds: int
+    file_bytes: int
+    tasks: int
+    def __init__(self, memory_bytes: _Optional[int] = ..., cpu_seconds: _Optional[int] = ..., sync_cpu_seconds: _Optional[int] = ..., file_bytes: _Optional[int] = ..., tasks: _Optional[int] = ...) -> None: ...
+
+class UdfSandbox(_message.Message):
+    __slots__ = ("enforced", "runs_udfs", "reason", "layers", "limits")
+    ENFORCED_FIELD_NUMBER: _ClassVar[int]
+    RUNS_UDFS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LAYERS_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    enforced: bool
+    runs_udfs: bool
+    reason: str
+    layers: _containers.RepeatedScalarFieldContainer[str]
+    limits: UdfLimits
+    def __init__(self, enforced: _Optional[bool] = ..., runs_udfs: _Optional[bool] = ..., reason: _Optional[str] = ..., layers: _Optional[_Iterable[str]] = ..., limits: _Optional[_Union[UdfLimits, _Mapping]] = ...) -> None: ...

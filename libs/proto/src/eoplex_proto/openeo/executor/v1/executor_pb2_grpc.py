@@ -44,6 +44,11 @@ class ExecutorServiceStub:
                 request_serializer=openeo_dot_executor_dot_v1_dot_executor__pb2.EstimateRequest.SerializeToString,
                 response_deserializer=openeo_dot_executor_dot_v1_dot_executor__pb2.EstimateResponse.FromString,
                 _registered_method=True)
+        self.GetUdfSandbox = channel.unary_unary(
+                '/openeo.executor.v1.ExecutorService/GetUdfSandbox',
+                request_serializer=openeo_dot_executor_dot_v1_dot_executor__pb2.GetUdfSandboxRequest.SerializeToString,
+                response_deserializer=openeo_dot_executor_dot_v1_dot_executor__pb2.UdfSandbox.FromString,
+                _registered_method=True)
 
 
 class ExecutorServiceServicer:
@@ -66,6 +71,13 @@ class ExecutorServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetUdfSandbox(self, request, context):
+        """GET /udf_runtimes (through the capabilities service): the UDF sandbox of this machine.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExecutorServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +90,11 @@ def add_ExecutorServiceServicer_to_server(servicer, server):
                     servicer.Estimate,
                     request_deserializer=openeo_dot_executor_dot_v1_dot_executor__pb2.EstimateRequest.FromString,
                     response_serializer=openeo_dot_executor_dot_v1_dot_executor__pb2.EstimateResponse.SerializeToString,
+            ),
+            'GetUdfSandbox': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUdfSandbox,
+                    request_deserializer=openeo_dot_executor_dot_v1_dot_executor__pb2.GetUdfSandboxRequest.FromString,
+                    response_serializer=openeo_dot_executor_dot_v1_dot_executor__pb2.UdfSandbox.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +151,33 @@ class ExecutorService:
             '/openeo.executor.v1.ExecutorService/Estimate',
             openeo_dot_executor_dot_v1_dot_executor__pb2.EstimateRequest.SerializeToString,
             openeo_dot_executor_dot_v1_dot_executor__pb2.EstimateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUdfSandbox(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.executor.v1.ExecutorService/GetUdfSandbox',
+            openeo_dot_executor_dot_v1_dot_executor__pb2.GetUdfSandboxRequest.SerializeToString,
+            openeo_dot_executor_dot_v1_dot_executor__pb2.UdfSandbox.FromString,
             options,
             channel_credentials,
             insecure,
