@@ -1,5 +1,6 @@
 """Settings of the executor service (prefix `OPENEO_EXECUTOR_`)."""
 
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -9,8 +10,8 @@ from pydantic_settings import SettingsConfigDict
 
 from eoplex_common.process_graph import GraphLimits
 from eoplex_common.settings import ServiceSettings
-
 from eoplex_executor.sandbox import DEFAULT_UID_BASE, UdfLimits, UdfSandbox
+
 
 def _default_scratch_dir() -> Path:
     return Path(tempfile.gettempdir()) / "eoplex-executor"
@@ -81,7 +82,6 @@ class ExecutorSettings(ServiceSettings):
         """The node and depth limits every process is validated against."""
         return GraphLimits(max_nodes=self.max_graph_nodes, max_depth=self.max_graph_depth)
 
-    results_bucket: str = Field(
     udf_memory_mb: int = Field(2048, ge=0)
     udf_cpu_seconds: int = Field(3600, ge=0)
     udf_max_file_mb: int = Field(1024, ge=0)
@@ -106,6 +106,7 @@ class ExecutorSettings(ServiceSettings):
             unsafe_without_landlock=self.udf_unsafe_without_landlock,
         )
 
+    results_bucket: str = Field(
         "eoplex-results", validation_alias=AliasChoices("OPENEO_JOBS_RESULTS_BUCKET")
     )
     job_heartbeat_seconds: float = Field(5.0, gt=0, le=10)
