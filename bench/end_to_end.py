@@ -7,6 +7,10 @@ they are, as `tests/test_e2e_ingest.py` does) and the demo tenant's synchronous
 pixel limit raised to the cube's size; then the official `openeo` client downloads
 the maximum NDVI as GTiff, timed from request to file on disk. The same stack then
 times a trivial batch job against `POST /result` (`bench.jobs`).
+
+Whatever stops the stack or the downloads is raised; a batch job that cannot run is
+reported as failed next to the downloads' figures (`bench.sections`). Either fails
+`make bench`.
 """
 
 import os
@@ -25,6 +29,7 @@ from openeo.rest.datacube import DataCube
 
 from bench.data import BANDS, COLLECTION_ID, DATES, RULES, SIZE
 from bench.jobs import measure_batch_job
+from bench.sections import run_section
 from eoplex.demo import DEMO_TENANT
 from eoplex.servers import free_port
 from eoplex.stack import LocalStack, StackConfig
@@ -80,7 +85,8 @@ def measure_end_to_end(
     folder: Path, output: Path, *, repetitions: int, env: Mapping[str, str]
 ) -> dict[str, Any]:
     """Start the stack, register the data, time the downloads, then the trivial batch job
-    (`bench.jobs`); the stack is stopped after."""
+    (`bench.jobs`, its figures or why it failed under `batch_job`); the stack is stopped
+    after."""
     state_dir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
     config = StackConfig(
         port=free_port(),
@@ -95,10 +101,10 @@ def measure_end_to_end(
         stack.wait_for_demo_data(timeout_seconds=300)
         prepare(stack, folder)
         figures: dict[str, Any] = {"seconds": download_times(stack, output, repetitions)}
-        try:
-            figures["batch_job"] = measure_batch_job(stack, output.parent, repetitions=repetitions)
-        except Exception as error:  # whatever stops the jobs, the downloads' figures stand
-            figures["batch_job"] = {"unavailable": f"{type(error).__name__}: {error}"[:300]}
+        # A batch job that fails keeps the downloads' figures; `bench.run` fails the bench.
+        figures["batch_job"] = run_section(
+            lambda: measure_batch_job(stack, output.parent, repetitions=repetitions)
+        )
         return figures
     finally:
         stack.stop()

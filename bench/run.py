@@ -10,8 +10,7 @@ that slows down slows both:
   dates and with 6, since it must not grow with the number of dates;
 - correctness: both results against a float64 numpy reference computed here from
   the COGs: largest absolute difference, identical no-data masks, identical grid;
-- `POST /result` end to end through the local stack and the `openeo` client, when
-  the stack can run (else "unavailable: <reason>");
+- `POST /result` end to end through the local stack and the `openeo` client;
 - on the same stack, a trivial batch job (`add(1, 2)`) from `create_job` to
   `finished` with the local launcher, against the same graph through `POST /result`
   (`bench.jobs`);
@@ -27,7 +26,12 @@ peak memory <= 2x the floor's and not growing with dates, results within 1e-6 of
 the reference with identical no-data masks. These are ratios measured in the same
 run, never assertions of the test suite.
 
-Results are printed as a table and written to `.state/bench/results.json`.
+Results are printed as a table and written to `.state/bench/results.json`. A section
+that cannot run fails the bench: floor and executor at once; end to end, batch job,
+job queue and UDF once the others are measured and printed, each named with its reason
+on stderr, and the exit status is 1 (`bench.sections`). `--no-end-to-end` (which also
+skips the batch job), `--no-job-queue` and `--no-udf` skip a section; that is no
+failure.
 """
 
 import argparse
@@ -40,7 +44,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import rasterio
@@ -55,6 +59,7 @@ from bench.data import (
     expected_files,
     file_name,
 )
+from bench.sections import failures, run_section, skipped, status
 
 WORK_DIR = Path(".state/bench")
 TOLERANCE = 1e-6
@@ -190,40 +195,38 @@ def measure_sides(folder: Path, work: Path, repetitions: int) -> dict[str, list[
     return runs
 
 
-def measure_end_to_end_safely(folder: Path, work: Path, repetitions: int) -> dict[str, Any]:
-    """The end-to-end figures, or why they could not be measured."""
-    try:
-        # Imported here: a stack that cannot even be imported is one more reason to report.
-        from bench.end_to_end import measure_end_to_end
+def measure_end_to_end(folder: Path, work: Path, repetitions: int) -> dict[str, Any]:
+    """The end-to-end figures and the batch job's, and the downloaded result's path."""
+    # Imported here: only this section needs the stack's packages.
+    from bench.end_to_end import measure_end_to_end as measure
 
-        output = work / "end_to_end.tif"
-        figures = measure_end_to_end(
-            folder, output, repetitions=repetitions, env=child_environment()
-        )
-        return {**figures, "output": output}
-    except Exception as error:  # whatever stops the stack or the request, the rest stands
-        reason = f"{type(error).__name__}: {error}".strip().splitlines()
-        return {"unavailable": reason[0][:300] if reason else type(error).__name__}
+    output = work / "end_to_end.tif"
+    figures = measure(folder, output, repetitions=repetitions, env=child_environment())
+    return {**figures, "output": output}
 
 
-def measure_job_queue_safely() -> dict[str, Any]:
-    """The queue's throughput, or why it could not be measured."""
-    try:
-        from bench.job_queue import measure_queue_throughput
+def measure_job_queue() -> dict[str, Any]:
+    """The queue's throughput."""
+    from bench.job_queue import measure_queue_throughput
 
-        return measure_queue_throughput()
-    except Exception as error:  # whatever stops the servers or the jobs, the rest stands
-        return {"unavailable": f"{type(error).__name__}: {error}"[:300]}
+    return measure_queue_throughput()
 
 
-def measure_udf_safely(repetitions: int) -> dict[str, Any]:
-    """The UDF's cost against native processes, or why it could not be measured."""
-    try:
-        from bench.udf import measure_udf
+def measure_udf(repetitions: int) -> dict[str, Any]:
+    """The UDF's cost against native processes."""
+    from bench.udf import measure_udf as measure
 
-        return measure_udf(repetitions)
-    except Exception as error:  # whatever stops the UDF processes, the rest stands
-        return {"unavailable": f"{type(error).__name__}: {error}"[:300]}
+    return measure(repetitions)
+
+
+def batch_job_figures(end_to_end: dict[str, Any]) -> dict[str, Any]:
+    """The batch job's figures, measured on the end-to-end stack: skipped or not run with it."""
+    if "skipped" in end_to_end:
+        return dict(end_to_end)
+    if "failed" in end_to_end:
+        return {"failed": "not run: the end-to-end section failed"}
+    figures: dict[str, Any] = end_to_end["batch_job"]
+    return figures
 
 
 def profile_executor(folder: Path, work: Path, top: int = 20) -> None:
@@ -285,8 +288,7 @@ def build_results(
         "end_to_end": {
             key: value for key, value in end_to_end.items() if key not in ("output", "batch_job")
         },
-        # Measured on the end-to-end stack, so unavailable for the same reason as it.
-        "batch_job": end_to_end.get("batch_job", {"unavailable": end_to_end.get("unavailable")}),
+        "batch_job": batch_job_figures(end_to_end),
         "job_queue": job_queue,
         "udf": udf,
     }
@@ -361,8 +363,8 @@ def correctness_lines(correctness: dict[str, dict[str, Any]]) -> list[str]:
 
 def end_to_end_lines(results: dict[str, Any]) -> list[str]:
     figures = results["end_to_end"]
-    if "unavailable" in figures:
-        return [f"POST /result end to end: unavailable: {figures['unavailable']}"]
+    if (not_measured := status(figures)) is not None:
+        return [f"POST /result end to end: {not_measured}"]
     ratio = results["ratios"]["end_to_end"]
     runs = ", ".join(f"{seconds:.2f}" for seconds in figures["seconds"])
     return [
@@ -375,8 +377,8 @@ def end_to_end_lines(results: dict[str, Any]) -> list[str]:
 def batch_job_lines(results: dict[str, Any]) -> list[str]:
     """The trivial batch job against `POST /result`, and the queue's throughput."""
     job, queue = results["batch_job"], results["job_queue"]
-    if "unavailable" in job:
-        lines = [f"trivial batch job: unavailable: {job['unavailable']}"]
+    if (not_measured := status(job)) is not None:
+        lines = [f"trivial batch job: {not_measured}"]
     else:
         runs = ", ".join(f"{seconds:.2f}" for seconds in job["seconds"])
         lines = [
@@ -385,8 +387,8 @@ def batch_job_lines(results: dict[str, Any]) -> list[str]:
             f"median {job['sync_median_seconds']:.3f} s"
         ]
     lines += udf_lines(results["udf"])
-    if "unavailable" in queue:
-        return [*lines, f"job queue: unavailable: {queue['unavailable']}"]
+    if (not_measured := status(queue)) is not None:
+        return [*lines, f"job queue: {not_measured}"]
     return [
         *lines,
         f"job queue (in-process, real NATS + MongoDB, launcher reporting at once): "
@@ -398,14 +400,20 @@ def batch_job_lines(results: dict[str, Any]) -> list[str]:
 
 def udf_lines(udf: dict[str, Any]) -> list[str]:
     """The UDF against native processes."""
-    if "unavailable" in udf:
-        return [f"UDF: unavailable: {udf['unavailable']}"]
+    if (not_measured := status(udf)) is not None:
+        return [f"UDF: {not_measured}"]
     return [
         f"UDF rescale under apply ({udf['megabytes']:.0f} MiB in memory): median "
         f"{udf['udf_seconds']:.2f} s against {udf['native_seconds']:.2f} s as multiply + add, "
         f"ratio {udf['ratio']:.2f}; results equal: {udf['equal']}; one UDF process from "
         f"start to first answer: {udf['process_start_seconds']:.2f} s"
     ]
+
+
+def fail(failed: dict[str, str]) -> NoReturn:
+    """Name every section that could not run, with its reason, on stderr; exit status 1."""
+    print("\n\n".join(failed.values()), file=sys.stderr)
+    raise SystemExit(f"make bench failed, section(s) that could not run: {', '.join(failed)}")
 
 
 def main() -> None:
@@ -428,23 +436,24 @@ def main() -> None:
         "floor": compare(work / "floor.tif", reference, folder),
         "executor": compare(work / "executor.tif", reference, folder),
     }
-    end_to_end: dict[str, Any] = {"unavailable": "skipped (--no-end-to-end)"}
+    end_to_end = skipped("--no-end-to-end")
     if not args.no_end_to_end:
-        end_to_end = measure_end_to_end_safely(folder, work, args.repetitions)
+        end_to_end = run_section(lambda: measure_end_to_end(folder, work, args.repetitions))
         if "output" in end_to_end:
             correctness["end_to_end"] = compare(end_to_end["output"], reference, folder)
-    job_queue: dict[str, Any] = {"unavailable": "skipped (--no-job-queue)"}
-    if not args.no_job_queue:
-        job_queue = measure_job_queue_safely()
-    udf: dict[str, Any] = {"unavailable": "skipped (--no-udf)"}
+    job_queue = skipped("--no-job-queue") if args.no_job_queue else run_section(measure_job_queue)
+    udf = skipped("--no-udf")
     if not args.no_udf:
-        udf = measure_udf_safely(args.repetitions)
+        udf = run_section(lambda: measure_udf(args.repetitions))
     results = build_results(runs, correctness, end_to_end, job_queue, udf)
     (WORK_DIR / "results.json").write_text(json.dumps(results, indent=1))
     print(table(results))
     print(f"written: {WORK_DIR / 'results.json'}")
     if args.profile:
         profile_executor(folder, work)
+    sections = {name: results[name] for name in ("end_to_end", "batch_job", "job_queue", "udf")}
+    if failed := failures(sections):
+        fail(failed)
 
 
 if __name__ == "__main__":
