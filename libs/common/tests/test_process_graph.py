@@ -463,18 +463,27 @@ def test_a_stored_process_is_checked_one_level_deep_and_must_not_call_itself() -
 
 
 def test_shared_calls_are_walked_once_per_depth() -> None:
-    """A wide diagram of shared calls (2^20 paths) is checked in linear time."""
+    """A wide diagram of shared calls (2^15 paths, 2^16 with the limit's error) is checked
+    once per process and depth, not once per path."""
     processes: dict[str, dict[str, Any]] = {"p0": single("absolute", x=1)}
-    for level in range(1, 20):
+    for level in range(1, 16):
         graph = {
             "l": {"process_id": f"p{level - 1}", "arguments": {}},
             "r": {"process_id": f"p{level - 1}", "namespace": "user", "arguments": {}},
             "s": node("add", result=True, x={"from_node": "l"}, y={"from_node": "r"}),
         }
         processes[f"p{level}"] = {"process_graph": graph}
-    top = calling("p19")
-    assert validate_process(top, user_process=processes.get, limits=GraphLimits(max_depth=20)) == []
-    errors = validate_process(top, user_process=processes.get, limits=GraphLimits(max_depth=19))
+    looked_up: list[str] = []
+
+    def lookup(process_id: str) -> dict[str, Any] | None:
+        looked_up.append(process_id)
+        return processes.get(process_id)
+
+    top = calling("p15")
+    assert validate_process(top, user_process=lookup, limits=GraphLimits(max_depth=16)) == []
+    # Each process walked once (two calls each), and the top-level call's signature.
+    assert len(looked_up) <= 2 * 2 * len(processes)
+    errors = validate_process(top, user_process=processes.get, limits=GraphLimits(max_depth=15))
     assert codes(errors) == ["ProcessGraphComplexity"]
 
 

@@ -55,11 +55,11 @@ UserProcess = Callable[[str], Mapping[str, Any] | None]
 
 # The deepest nesting a deployment may allow. Evaluation makes a bounded number of Python
 # calls per level (the nodes of one graph are evaluated iteratively, in any number): about
-# 20 for the costliest, an `apply_neighborhood` computing its windows inside the one around
+# 22 for the costliest, an `apply_neighborhood` computing its windows inside the one around
 # it. This many levels run within 500 frames (the executor's tests prove it), half the
 # interpreter's default recursion limit, which nothing raises: a deeper limit could overflow
 # the C stack of a thread (a crash, not an exception).
-MAX_GRAPH_DEPTH = 20
+MAX_GRAPH_DEPTH = 16
 
 
 @dataclass(frozen=True, kw_only=True)
