@@ -10,6 +10,7 @@ from eoplex_common.logs import configure_logging
 from eoplex_common.settings import ServiceAddresses
 from eoplex_common.tracing import configure_tracing
 from eoplex_gateway.app import create_app
+from eoplex_gateway.connections import ConnectionLimits, bounded_protocol
 from eoplex_gateway.settings import GatewaySettings
 
 
@@ -33,11 +34,21 @@ class GatewayServer(uvicorn.Server):
 
 
 def build_server(settings: GatewaySettings, addresses: ServiceAddresses) -> uvicorn.Server:
-    """A uvicorn server for the app; requests in flight get the grace period at shutdown."""
+    """A uvicorn server for the app, within the connection limits of `settings`; requests
+    in flight get the grace period at shutdown."""
+    limits = ConnectionLimits(
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout_seconds=settings.header_timeout_seconds,
+        max_connections=settings.max_connections,
+    )
     config = uvicorn.Config(
         create_app(settings=settings, addresses=addresses),
         host=settings.host,
         port=settings.port,
+        http=bounded_protocol(limits),
+        # The API has no WebSocket endpoint: no upgrade is honoured.
+        ws="none",
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
         lifespan="on",
         # Our own logging and access log; forwarded headers only as `settings` allow.
         log_config=None,

@@ -3,6 +3,7 @@
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from eoplex_common.rpc import MAX_MESSAGE_BYTES
 from eoplex_common.settings import ServiceSettings
 
 
@@ -15,7 +16,17 @@ class GatewaySettings(ServiceSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8000, validation_alias=AliasChoices("port", "OPENEO_PORT"))
-    max_body_bytes: int = 10 * 1024 * 1024
+    # A body the gateway reads whole (all but uploads, which stream) may be this large;
+    # at most what one gRPC message between the services holds (it travels in one).
+    max_body_bytes: int = Field(10 * 1024 * 1024, gt=0, le=MAX_MESSAGE_BYTES)
+    # Connections (see `connections.py`): a request's head (request line and header
+    # fields) may be this large (431 beyond), must arrive within this time (408 beyond),
+    # an idle kept-alive connection is closed after this time, and this many connections
+    # may be open at once in the process (503 beyond).
+    max_header_bytes: int = Field(64 * 1024, gt=0)
+    header_timeout_seconds: float = Field(10.0, gt=0)
+    keep_alive_timeout_seconds: int = Field(5, gt=0)
+    max_connections: int = Field(1000, gt=0)
     # The URL clients use, e.g. "https://openeo.example" behind an ingress; derived per
     # request when unset.
     public_url: str | None = None
