@@ -194,9 +194,10 @@ class BodySizeLimit:
             return
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
-            if not declared.isdigit():
+            length = header_number(declared)
+            if length is None:
                 raise BadRequest(reason="Content-Length is not a number")
-            if int(declared) > self.max_bytes:
+            if length > self.max_bytes:
                 raise PayloadTooLarge(size=self.max_bytes)
         received = 0
 
@@ -211,3 +212,20 @@ class BodySizeLimit:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+# Above any length or offset the back-end deals in; larger numbers in headers read as it.
+LARGEST_HEADER_NUMBER = 10**18
+
+
+def header_number(value: str) -> int | None:
+    """The number of a header that holds one (`Content-Length`, a `Range` bound): ASCII
+    digits only, else None. Numbers beyond LARGEST_HEADER_NUMBER read as it, as Python
+    refuses to convert numbers of more than 4300 digits (leading zeros included)."""
+    if not (value.isascii() and value.isdigit()):
+        return None
+    digits = value.lstrip("0") or "0"
+    # More digits than it has are more than it.
+    if len(digits) > len(str(LARGEST_HEADER_NUMBER)):
+        return LARGEST_HEADER_NUMBER
+    return min(int(digits), LARGEST_HEADER_NUMBER)

@@ -1,12 +1,38 @@
-"""The members that the bodies of `POST /result`, `POST /jobs` and `PATCH /jobs/{job_id}`
+"""JSON request bodies: the type of every body the gateway reads whole (`JsonObjectBody`),
+and the members that the bodies of `POST /result`, `POST /jobs` and `PATCH /jobs/{job_id}`
 share (`process`, `budget`, `plan`, `log_level`, ...), read and checked in one place."""
 
 import math
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Body
+from pydantic import AfterValidator
 
 from eoplex_common.errors import BadRequest, ProcessGraphMissing
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# How deeply a body's objects and arrays may nest (the body itself is level 1). Process
+# graphs need a few levels per child graph (at most 10 of them) and some for GeoJSON;
+# the services' recursive code (pickling a graph for a worker, for one) failed from
+# about 500 levels, as a 500.
+MAX_JSON_DEPTH = 128
+
+
+def within_json_depth(body: dict[str, Any]) -> dict[str, Any]:
+    """`body`, if it nests at most MAX_JSON_DEPTH levels; a ValueError (answered 400
+    BadRequest) otherwise. Iterative, so that it cannot exhaust the stack itself."""
+    pending: list[tuple[Any, int]] = [(body, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        children = value.values() if isinstance(value, dict) else value
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return body
+
+
+# A body that must be a JSON object (anything else is a BadRequest), nested within limits.
+JsonObjectBody = Annotated[dict[str, Any], Body(), AfterValidator(within_json_depth)]
 
 
 def process_of(body: dict[str, Any]) -> dict[str, Any]:

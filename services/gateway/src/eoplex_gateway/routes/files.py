@@ -27,7 +27,7 @@ from eoplex_gateway.backends import Backends
 from eoplex_gateway.dependencies import Principal, Services, Settings
 from eoplex_gateway.errors import error_response
 from eoplex_gateway.links import Limit, Token, page_links
-from eoplex_gateway.middleware import PATH_AS_SENT
+from eoplex_gateway.middleware import PATH_AS_SENT, header_number
 from eoplex_gateway.urls import API_PREFIX, api_url
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.files.v1 import files_pb2 as pb
@@ -99,9 +99,10 @@ def declared_length(request: Request) -> int:
     declared = request.headers.get("content-length")
     if declared is None:
         return -1
-    if not declared.isdigit():
+    length = header_number(declared)
+    if length is None:
         raise BadRequest(reason="Content-Length is not a number")
-    return int(declared)
+    return length
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def parse_range(header: str | None) -> ByteRange | None:
     match = _RANGE.match(header or "")
     if match is None:
         return None
-    first, last = (int(value) if value else None for value in match.groups())
+    first, last = (header_number(value) if value else None for value in match.groups())
     if first is None and last is None:
         return None
     if first is not None and last is not None and last < first:

@@ -9,7 +9,7 @@ import json
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from eoplex_common.errors import BadRequest
@@ -17,6 +17,7 @@ from eoplex_gateway.dependencies import Principal, Services, Settings
 from eoplex_gateway.links import Limit, Token, link, page_links
 from eoplex_gateway.request_members import (
     LOG_LEVELS,
+    JsonObjectBody,
     budget_of,
     check_log_level,
     process_of,
@@ -28,7 +29,7 @@ from eoplex_proto.openeo.jobs.v1 import jobs_pb2 as pb
 
 router = APIRouter()
 
-JobBody = Annotated[dict[str, Any], Body()]
+JobBody = JsonObjectBody
 
 # The members of a `POST /jobs` body that the API defines; any other member is a job
 # option, as are the members of `job_options` (how the openeo Python client sends them).

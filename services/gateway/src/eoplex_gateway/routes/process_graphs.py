@@ -5,13 +5,14 @@ answers `ProcessGraphNotFound`, exactly like a missing one.
 """
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from eoplex_gateway.dependencies import Principal, Services, Settings
 from eoplex_gateway.links import Limit, Token, page_links
+from eoplex_gateway.request_members import JsonObjectBody
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
@@ -19,7 +20,7 @@ from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
 router = APIRouter()
 
 # The body of PUT is the process itself; anything but a JSON object is a BadRequest.
-ProcessBody = Annotated[dict[str, Any], Body()]
+ProcessBody = JsonObjectBody
 
 
 def owner_of(principal: auth_pb2.Principal) -> pb.Owner:

@@ -1,20 +1,21 @@
 """Routes answered by the processes service: `GET /processes` (public), `POST /validation`."""
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from eoplex_gateway.dependencies import Principal, Services, Settings
 from eoplex_gateway.links import Limit, Token, page_links
+from eoplex_gateway.request_members import JsonObjectBody
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
 
 router = APIRouter()
 
 # The request body is the process itself; anything but a JSON object is a BadRequest.
-ProcessBody = Annotated[dict[str, Any], Body()]
+ProcessBody = JsonObjectBody
 
 
 def build_processes_page(

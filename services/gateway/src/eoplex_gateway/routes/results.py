@@ -3,21 +3,27 @@
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from eoplex_common.errors import BadRequest
 from eoplex_gateway.dependencies import Principal, Services, Settings
-from eoplex_gateway.request_members import budget_of, check_log_level, process_of, text_member
+from eoplex_gateway.request_members import (
+    JsonObjectBody,
+    budget_of,
+    check_log_level,
+    process_of,
+    text_member,
+)
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
 
 router = APIRouter()
 
 # `{"process": {"process_graph": ...}, "budget": ..., ...}`; not a JSON object: BadRequest.
-ResultBody = Annotated[dict[str, Any], Body()]
+ResultBody = JsonObjectBody
 
 
 def result_headers(first: pb.ResultChunk) -> dict[str, str]:
