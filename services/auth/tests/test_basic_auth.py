@@ -127,7 +127,9 @@ async def test_a_successful_login_resets_the_failure_count(auth: RunningAuth) ->
     for _ in range(2):
         with pytest.raises(errors.CredentialsInvalid):
             await login(auth, password="wrong password")
+    auth.clock.advance(1)
     await login(auth)
+    auth.clock.advance(1)
     for _ in range(2):
         with pytest.raises(errors.CredentialsInvalid):
             await login(auth, password="wrong password")

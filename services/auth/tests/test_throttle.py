@@ -111,25 +111,56 @@ async def test_the_brake_forgets_addresses_after_the_known_address_days(
         await login(auth, name="ada", client="10.0.0.1")
 
 
+async def test_a_successful_login_does_not_wash_failures_off_its_address(
+    auth: RunningAuth,
+) -> None:
+    await add_user(auth)
+    for _ in range(2):
+        await fail(auth, "ada", "10.0.0.1")
+        auth.clock.advance(1)
+        assert await login(auth, name="ada", client="10.0.0.1")
+        auth.clock.advance(1)
+    for index in range(2):
+        await fail(auth, f"nobody-{index}", "10.0.0.1")
+    with pytest.raises(errors.TooManyRequests, match="failed logins from your address"):
+        await login(auth, name="ada", client="10.0.0.1")
+
+
 async def test_a_known_address_still_meets_the_lockout_of_its_own_pair(
     auth: RunningAuth,
 ) -> None:
     await add_user(auth)
     assert await login(auth, name="ada", client="10.0.0.1")
+    auth.clock.advance(1)
     for _ in range(2):
         await fail(auth, "ada", "10.0.0.1")
     with pytest.raises(errors.TooManyRequests, match="of this user from your address"):
         await login(auth, name="ada", password=PASSWORD, client="10.0.0.1")
 
 
-async def test_the_gate_refuses_a_client_beyond_its_places_and_frees_them() -> None:
-    gate = ClientGate(per_client=2)
-    async with gate.admit("a"), gate.admit("a"), gate.admit("b"):
-        with pytest.raises(errors.TooManyRequests) as refused:
-            async with gate.admit("a"):
-                pass
-        assert refused.value.headers == {"Retry-After": "1"}
-    async with gate.admit("a"), gate.admit("a"):
+async def test_the_gate_lets_a_client_wait_its_turn_then_refuses_it() -> None:
+    gate = ClientGate(running=1, waiting=1)
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def login(name: str, client: str) -> None:
+        async with gate.admit(client):
+            order.append(name)
+            await release.wait()
+
+    first = asyncio.create_task(login("a1", "a"))
+    second = asyncio.create_task(login("a2", "a"))
+    other = asyncio.create_task(login("b1", "b"))
+    await asyncio.sleep(0)
+    assert order == ["a1", "b1"]
+    with pytest.raises(errors.TooManyRequests) as refused:
+        async with gate.admit("a"):
+            pass
+    assert refused.value.headers == {"Retry-After": "1"}
+    release.set()
+    await asyncio.gather(first, second, other)
+    assert order == ["a1", "b1", "a2"]
+    async with gate.admit("a"), gate.admit("b"):
         pass
 
 

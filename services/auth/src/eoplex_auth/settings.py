@@ -82,9 +82,11 @@ class AuthSettings(ServiceSettings):
     login_max_failures_per_user: int = Field(100, gt=0)
     login_failure_window_seconds: int = Field(300, gt=0)
     login_known_address_days: int = Field(30, gt=0)
-    # Password verifications (argon2: CPU and 64 MiB each) per replica: one address's
-    # logins at once, beyond which it gets 429 at once, and all running at once.
+    # Per replica: logins of one address verified at once and waiting for their turn
+    # (more get 429 at once), and password verifications (argon2: a core and 64 MiB
+    # each) running at once.
     login_max_concurrent_per_address: int = Field(2, gt=0)
+    login_max_waiting_per_address: int = Field(8, ge=0)
     login_max_concurrent_verifications: int = Field(2, gt=0)
     default_tenant: str = "default"
     default_max_concurrent_jobs: int = Field(2, ge=0)

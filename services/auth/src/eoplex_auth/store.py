@@ -205,11 +205,7 @@ class AuthStore:
         """Drop failures too old to count (housekeeping at start-up)."""
         await self.login_failures.delete_many({"at": {"$lte": cutoff}})
 
-    async def clear_login_failures(self, *, username: str, client: str) -> None:
-        """Forget the failures of `username` from `client` (after a successful login)."""
-        await self.login_failures.delete_many({"username": username, "client": client})
-
-    async def remember_login_client(
+    async def remember_login(
         self, *, username: str, client: str, at: datetime, expires: datetime
     ) -> None:
         """Remember that `username` logged in from `client` at `at`, until `expires`."""
@@ -219,10 +215,11 @@ class AuthStore:
             upsert=True,
         )
 
-    async def has_login_client(self, *, username: str, client: str, now: datetime) -> bool:
-        """Whether `username` logged in from `client` recently enough to be remembered now."""
+    async def last_login(self, *, username: str, client: str, now: datetime) -> datetime | None:
+        """When `username` last logged in from `client`, if that is still remembered."""
         query = {"username": username, "client": client, "expires": {"$gt": now}}
-        return await self.login_clients.find_one(query) is not None
+        document = await self.login_clients.find_one(query)
+        return document["at"] if document else None
 
     async def delete_expired_login_clients(self, now: datetime) -> None:
         """Drop remembered clients past their expiry (housekeeping at start-up)."""

@@ -14,6 +14,7 @@ CPU and memory spent in this process, and a client that sends many at once would
 otherwise queue ahead of everybody else.
 """
 
+import asyncio
 import ipaddress
 import math
 from collections import Counter
@@ -52,26 +53,32 @@ def refusal(reason: str, seconds: float) -> TooManyRequests:
 
 
 class ClientGate:
-    """At most `per_client` logins of one client at a time in this replica; more are
-    refused at once, so one client never holds more than that many places in the queue
-    for the password verifier."""
+    """At most `running` logins of one client at a time in this replica, and `waiting`
+    more waiting for their turn (users behind one NAT logging in together); beyond
+    that, refused at once. So one client never holds more than `running` places in the
+    password verifier's queue, however many logins it sends."""
 
-    def __init__(self, *, per_client: int) -> None:
-        self.per_client = per_client
-        self._in_flight: Counter[str] = Counter()
+    def __init__(self, *, running: int, waiting: int) -> None:
+        self.running = running
+        self.waiting = waiting
+        self._present: Counter[str] = Counter()
+        self._turns: dict[str, asyncio.Semaphore] = {}
 
     @asynccontextmanager
     async def admit(self, client: str) -> AsyncIterator[None]:
-        """Hold one of the client's places; raises `TooManyRequests` when none is free."""
-        if self._in_flight[client] >= self.per_client:
+        """Wait for one of the client's places; raises `TooManyRequests` when too many
+        of its logins are already here."""
+        if self._present[client] >= self.running + self.waiting:
             raise refusal("Too many logins at once from your address.", 1)
-        self._in_flight[client] += 1
+        self._present[client] += 1
+        turn = self._turns.setdefault(client, asyncio.Semaphore(self.running))
         try:
-            yield
+            async with turn:
+                yield
         finally:
-            self._in_flight[client] -= 1
-            if not self._in_flight[client]:
-                del self._in_flight[client]
+            self._present[client] -= 1
+            if not self._present[client]:
+                del self._present[client], self._turns[client]
 
 
 class LoginThrottle:
@@ -81,19 +88,24 @@ class LoginThrottle:
         self.store = store
         self.settings = settings
         self.window = timedelta(seconds=settings.login_failure_window_seconds)
-        self.gate = ClientGate(per_client=settings.login_max_concurrent_per_address)
+        self.gate = ClientGate(
+            running=settings.login_max_concurrent_per_address,
+            waiting=settings.login_max_waiting_per_address,
+        )
 
     async def refuse_if_exhausted(self, *, username: str, client: str, now: datetime) -> None:
         """Raises `TooManyRequests`, with the seconds until a failure leaves the window,
-        when a budget of `username` at `client` is used up."""
+        when a budget of `username` at `client` is used up. The pair's budget counts
+        only failures since the pair's last successful login."""
         settings, since = self.settings, now - self.window
         pair = await self.store.nth_latest_login_failure(
             username=username, client=client, since=since, n=settings.login_max_failures
         )
         if pair is not None:
-            raise refusal(
-                "Too many failed logins of this user from your address.", self._wait(pair, now)
-            )
+            last_login = await self.store.last_login(username=username, client=client, now=now)
+            if last_login is None or pair >= last_login:
+                reason = "Too many failed logins of this user from your address."
+                raise refusal(reason, self._wait(pair, now))
         address = await self.store.nth_latest_login_failure(
             client=client, since=since, n=settings.login_max_failures_per_address
         )
@@ -102,8 +114,10 @@ class LoginThrottle:
         user = await self.store.nth_latest_login_failure(
             username=username, since=since, n=settings.login_max_failures_per_user
         )
-        if user is not None and not await self._known(username=username, client=client, now=now):
-            raise refusal("Too many failed logins of this user.", self._wait(user, now))
+        if user is not None:
+            last_login = await self.store.last_login(username=username, client=client, now=now)
+            if last_login is None:
+                raise refusal("Too many failed logins of this user.", self._wait(user, now))
 
     async def record_failure(self, *, username: str, client: str, now: datetime) -> None:
         """Count a failed login against every budget."""
@@ -112,15 +126,12 @@ class LoginThrottle:
         )
 
     async def record_success(self, *, username: str, client: str, now: datetime) -> None:
-        """Forget the pair's failures and remember the client as one the user logs in from."""
-        await self.store.clear_login_failures(username=username, client=client)
+        """Remember the login: it ends the pair's lockout count, and spares the client
+        the per-user brake for `login_known_address_days`."""
         retention = timedelta(days=self.settings.login_known_address_days)
-        await self.store.remember_login_client(
+        await self.store.remember_login(
             username=username, client=client, at=now, expires=now + retention
         )
-
-    async def _known(self, *, username: str, client: str, now: datetime) -> bool:
-        return await self.store.has_login_client(username=username, client=client, now=now)
 
     def _wait(self, nth_latest_failure: datetime, now: datetime) -> float:
         # The window slides: the budget has room again once that failure has left it.
