@@ -180,7 +180,7 @@ def _evaluate_node(
     )
 
 
-def _is_resolved(value: Any) -> bool:
+def _is_reference_or_child(value: Any) -> bool:
     return (
         is_reference(value, "from_node")
         or is_reference(value, "from_parameter")
@@ -196,7 +196,7 @@ def _resolved(arguments: Any, resolve: Callable[[Any], Any]) -> Any:
     while pending:
         container, key = pending.pop()
         value = container[key]
-        if _is_resolved(value):
+        if _is_reference_or_child(value):
             container[key] = resolve(value)
         elif isinstance(value, Mapping):
             copy = dict(value)
