@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import pytest
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.sandbox import UdfLimits, UdfSandbox
+from eoplex_executor.sandbox import SandboxSupport, UdfLimits, UdfSandbox
 from eoplex_executor.udf_process import UdfProcesses
 
 BLOCK = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"))
@@ -364,3 +365,93 @@ def test_a_udf_cannot_write_a_file_beyond_its_size_limit(run: Any) -> None:
             """,
             file_bytes=16 * 2**20,
         )
+
+
+class _NoLandlock(UdfSandbox):
+    """The sandbox on a kernel without Landlock (this machine has it; the kernel is what a
+    test cannot change)."""
+
+    def support(self) -> SandboxSupport:
+        return replace(super().support(), landlock_abi=0)
+
+
+def test_without_landlock_a_udf_is_refused_with_the_reason(tmp_path: Path) -> None:
+    """Critical: Landlock was best effort, so a kernel without it ran UDFs that could read
+    every file of the executor's user; now no UDF runs there, and the error says why."""
+    processes = UdfProcesses(tmp_path, limit=1, sandbox=_NoLandlock())
+    try:
+        with pytest.raises(ProcessParameterInvalid, match="UDFs are disabled on this back-end"):
+            processes.run(udf("reached = 1"), BLOCK, {})
+    finally:
+        processes.close()
+    assert not list(tmp_path.glob("udf-*"))
+
+
+def test_only_an_operator_setting_named_unsafe_runs_udfs_without_landlock() -> None:
+    """Critical: the weaker sandbox is an explicit, announced choice."""
+    lacking = replace(UdfSandbox().support(), landlock_abi=0)
+    assert (lacking.runs_udfs, lacking.enforced) == (False, False)
+    assert "Landlock" in lacking.reason
+    allowed = replace(lacking, unsafe_without_landlock=True)
+    assert (allowed.runs_udfs, allowed.enforced) == (True, False)
+    assert allowed.reason.startswith("UNSAFE")
+    assert "OPENEO_EXECUTOR_UDF_UNSAFE_WITHOUT_LANDLOCK" in allowed.reason
+    without_seccomp = replace(allowed, seccomp=False)
+    assert not without_seccomp.runs_udfs
+
+
+KILLED_RUN = """
+import sys, time
+from pathlib import Path
+import numpy as np, xarray as xr
+from eoplex_executor.scratch import ScratchDir
+from eoplex_executor.udf_process import UdfProcesses
+
+scratch = ScratchDir.claim(Path(sys.argv[1]), prefix="sync-")
+processes = UdfProcesses(scratch.path, limit=1)
+processes.run(sys.argv[2], xr.DataArray(np.zeros((2, 2)), dims=("y", "x")), {})
+print(scratch.path, flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_killed_runs_scratch_directory_and_processes_go_at_the_next_sweep(
+    tmp_path: Path,
+) -> None:
+    """Low: scratch directories of killed runs stayed in /tmp/eoplex-executor (and with
+    them, here, what their UDF processes left running)."""
+    from eoplex_executor.scratch import ScratchDir, sweep
+
+    code = udf(
+        """
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+        """
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(tmp_path), code], stdout=subprocess.PIPE, text=True
+    )
+    assert run.stdout is not None
+    killed = Path(run.stdout.readline().strip())
+    living = ScratchDir.claim(tmp_path, prefix="sync-")
+    (uid,) = {int(record.read_text()) for record in killed.glob(".udf-groups/*")}
+    left = [int(name) for name in os.listdir("/proc") if name.isdigit() and _uid(name) == uid]
+    run.kill()
+    run.wait()
+    run.stdout.close()
+    try:
+        assert killed.is_dir() and left
+        assert sweep(tmp_path) == 1
+        assert not killed.exists() and living.path.is_dir()
+        assert _gone_within(left, 10.0)
+    finally:
+        living.remove()
+
+
+def _uid(pid: str) -> int | None:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("Uid:"))
+    except (OSError, StopIteration):
+        return None

@@ -153,3 +153,17 @@ def test_file_formats_follow_the_registry(monkeypatch: pytest.MonkeyPatch) -> No
     gtiff = {"title": "GeoTiff", "gis_data_types": ["raster"], "parameters": {}}
     monkeypatch.setitem(registry.OUTPUT_FILE_FORMATS, "GTiff", gtiff)
     assert build_file_formats()["output"]["GTiff"] == gtiff
+
+
+def test_udf_runtimes_show_the_executors_sandbox_and_put_a_refusal_first() -> None:
+    refused = {"enforced": False, "runs_udfs": False, "reason": "UDFs are disabled: no Landlock"}
+    document = build_udf_runtimes(sandbox=refused)
+    validate_response("GET", "/udf_runtimes", 200, document)
+    assert document["Python"]["eoplex:sandbox"] == refused
+    assert document["Python"]["description"].startswith("UDFs are disabled: no Landlock.")
+    confined = {"enforced": True, "runs_udfs": True, "reason": "", "layers": ["seccomp"]}
+    document = build_udf_runtimes(sandbox=confined)
+    assert document["Python"]["description"].startswith("Python UDFs")
+    unknown = build_udf_runtimes()["Python"]
+    assert unknown["eoplex:sandbox"]["runs_udfs"] is False
+    assert unknown["description"].startswith("unknown: the executor did not answer")
