@@ -24,7 +24,7 @@ from eoplex.servers import (
     start_process,
     stop_process,
     wait_ready,
-    weed_spec,
+    weed_specs,
 )
 
 # The end-to-end stack and the in-process catalog, as fixtures for every test tier.
@@ -61,13 +61,13 @@ def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrast
     specs = [
         mongodb_spec(port=mongodb_port, storage_dir=root / "mongodb"),
         nats_spec(port=nats_port, monitor_port=free_port(), store_dir=root / "nats"),
-        weed_spec(s3_port=s3_port, data_dir=root / "s3", credentials=credentials),
+        *weed_specs(s3_port=s3_port, data_dir=root / "s3", credentials=credentials),
     ]
-    started: list[subprocess.Popen[bytes]] = []
+    started: list[tuple[ProcessSpec, subprocess.Popen[bytes]]] = []
     try:
         for spec in specs:
             process = start_process(spec, log_path=root / "logs" / f"{spec.name}.log")
-            started.append(process)
+            started.append((spec, process))
             wait_ready(spec, process)
         yield Infrastructure(
             mongodb_url=f"mongodb://127.0.0.1:{mongodb_port}",
@@ -77,8 +77,8 @@ def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrast
             log_dir=root / "logs",
         )
     finally:
-        for process in reversed(started):
-            stop_process(process)
+        for spec, process in reversed(started):
+            stop_process(process, stop_signal=spec.stop_signal)
 
 
 class ServiceProcess:

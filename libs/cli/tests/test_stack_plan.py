@@ -94,12 +94,16 @@ def test_unconfigured_servers_run_first_with_their_state_in_the_state_dir(tmp_pa
     config = StackConfig(port=8123, state_dir=tmp_path, python="/py")
     servers, services, _ = build_stages(config, PLAN)
 
-    assert [spec.name for spec in servers] == ["mongodb", "nats", "s3"]
-    mongodb, nats, s3 = (spec.argv for spec in servers)
+    names = ["mongodb", "nats", "s3-master", "s3-volume", "s3-filer", "s3"]
+    assert [spec.name for spec in servers] == names
+    mongodb, nats, master, volume, filer, s3 = (spec.argv for spec in servers)
     assert mongodb[mongodb.index("--port") + 1] == "27100"
     assert mongodb[mongodb.index("--storage-path") + 1] == str(tmp_path / "mongodb")
     assert nats[nats.index("--store_dir") + 1] == str(tmp_path / "nats")
-    assert f"-dir={tmp_path / 's3'}" in s3 and "-s3.port=8400" in s3
+    assert f"-mdir={tmp_path / 's3' / 'master'}" in master
+    assert f"-dir={tmp_path / 's3'}" in volume
+    assert f"-defaultStoreDir={tmp_path / 's3'}" in filer
+    assert "-port=8400" in s3
     assert services[0].env["OPENEO_MONGODB_URL"] == "mongodb://127.0.0.1:27100"
     assert services[0].env["OPENEO_NATS_URL"] == "nats://127.0.0.1:4300"
     assert services[0].env["OPENEO_S3_ENDPOINT"] == "http://127.0.0.1:8400"
@@ -116,6 +120,31 @@ def test_every_listener_is_on_loopback(tmp_path: Path) -> None:
         for spec in services
     )
     assert all("127.0.0.1" in spec.argv or "-ip.bind=127.0.0.1" in spec.argv for spec in stages[0])
+
+
+def test_the_s3_servers_unix_sockets_are_in_a_private_directory_of_the_state(
+    tmp_path: Path,
+) -> None:
+    config = StackConfig(state_dir=tmp_path, python=sys.executable)
+    servers = build_stages(config, PLAN)[0]
+    sockets = tmp_path / "s3" / "sockets"
+    options = [arg for spec in servers for arg in spec.argv if "Socket=" in arg]
+    assert sorted(options) == [
+        f"-localFilerSocket={sockets / 'filer.sock'}",
+        f"-localSocket={sockets / 'filer.sock'}",
+        f"-localSocket={sockets / 's3.sock'}",
+    ]
+    assert stat.S_IMODE(sockets.stat().st_mode) == 0o700
+    # weed's temporary files (its logs among them) stay in the state dir too.
+    assert {spec.env.get("TMPDIR") for spec in servers if spec.name.startswith("s3")} == {
+        str(tmp_path / "s3" / "tmp")
+    }
+
+
+def test_a_state_dir_too_long_for_a_unix_socket_is_refused_clearly(tmp_path: Path) -> None:
+    config = StackConfig(state_dir=tmp_path / ("x" * 100), python=sys.executable)
+    with pytest.raises(ValueError, match="choose a shorter state directory"):
+        build_stages(config, PLAN)
 
 
 def test_server_ports_are_remembered_while_free(tmp_path: Path) -> None:

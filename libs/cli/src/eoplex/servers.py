@@ -3,7 +3,8 @@
 Each server is described by a `ProcessSpec` (command line, readiness probe); the
 local stack supervises them like the services, and the test fixtures start the
 very same specs on free ports. Every port is set explicitly and every listener
-is bound to 127.0.0.1.
+is bound to 127.0.0.1; the only Unix sockets (SeaweedFS's filer and S3 gateway) are
+in a directory of the data directory that only the stack's user can enter.
 """
 
 import json
@@ -19,18 +20,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eoplex.children import dying_with_parent, private_dir
+
 BIN = Path(sys.executable).parent
 
 
 @dataclass(frozen=True)
 class ProcessSpec:
-    """How to start one process of the stack and how to tell it is ready."""
+    """How to start one process of the stack, how to tell it is ready, how to stop it.
+
+    `stop_signal` asks it to stop (SIGKILL follows a grace period); it is also what the
+    kernel sends it when the process that started it dies.
+    """
 
     name: str
     argv: list[str]
     ready: Callable[[], bool]
     env: Mapping[str, str] = field(default_factory=dict)
     ready_timeout_seconds: float = 60.0
+    stop_signal: signal.Signals = signal.SIGTERM
 
 
 def free_port() -> int:
@@ -68,6 +76,19 @@ def http_answers(url: str) -> Callable[[], bool]:
     return probe
 
 
+def http_mentions(url: str, text: str) -> Callable[[], bool]:
+    """A readiness probe: GET `url` answers 200 with a body that contains `text`."""
+
+    def probe() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return text in response.read().decode(errors="replace")
+        except OSError:
+            return False
+
+    return probe
+
+
 def nats_spec(*, port: int, monitor_port: int, store_dir: Path) -> ProcessSpec:
     """nats-server with JetStream, its store in `store_dir`."""
     argv = [
@@ -89,9 +110,28 @@ class S3Credentials:
     secret_key: str
 
 
-def weed_spec(*, s3_port: int, data_dir: Path, credentials: S3Credentials) -> ProcessSpec:
-    """SeaweedFS `weed mini` serving S3 on `s3_port`; its other ports are free ones."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+# The longest path a Unix socket can have (sun_path holds 108 bytes with its final NUL).
+MAX_SOCKET_PATH = 107
+
+
+def weed_specs(*, s3_port: int, data_dir: Path, credentials: S3Credentials) -> list[ProcessSpec]:
+    """SeaweedFS serving S3 on `s3_port`: master, volume server, filer and S3 gateway.
+
+    Four processes rather than `weed mini`, because `weed mini` (like `weed server`)
+    opens a Unix socket for each of its gRPC servers in /tmp, unauthenticated, where any
+    local process could reach them; the standalone commands open none. The filer and the
+    S3 gateway still serve HTTP on a Unix socket each: those are in `<data_dir>/sockets`,
+    a directory only the stack's user can enter. Their other ports are free ones on
+    127.0.0.1. Started in this order, each is ready once the next may use it.
+    """
+    private_dir(data_dir)
+    sockets = private_dir(data_dir / "sockets")
+    filer_socket, s3_socket = sockets / "filer.sock", sockets / "s3.sock"
+    if len(str(filer_socket)) > MAX_SOCKET_PATH:
+        raise ValueError(
+            f"{filer_socket} is longer than a Unix socket path may be "
+            f"({MAX_SOCKET_PATH} bytes): choose a shorter state directory"
+        )
     config = data_dir / "s3-identities.json"
     identity = {
         "name": "eoplex",
@@ -100,34 +140,58 @@ def weed_spec(*, s3_port: int, data_dir: Path, credentials: S3Credentials) -> Pr
     }
     config.write_text(json.dumps({"identities": [identity]}))
     config.chmod(0o600)
-    ports = {
-        name: free_port()
-        for name in (
-            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc",
-            "volume.port.public", "filer.port", "filer.port.grpc", "filer.port.public",
-            "s3.port.grpc", "admin.port", "admin.port.grpc", "metricsPort", "debug.port",
-        )
-    }  # fmt: skip
-    argv = [
-        str(BIN / "weed"),
-        "mini",
-        f"-dir={data_dir}",
-        "-ip=127.0.0.1",
-        "-ip.bind=127.0.0.1",
-        f"-s3.port={s3_port}",
-        *(f"-{name}={port}" for name, port in ports.items()),
-        "-s3.port.iceberg=0",
-        "-s3.port.lance=0",
-        "-webdav=false",
-        "-admin.ui=false",
-        "-master.telemetry=false",
-        f"-s3.config={config}",
-    ]
-    # weed puts its unix sockets and glog files in the temp dir: keep them with its data.
-    scratch = data_dir / "tmp"
-    scratch.mkdir(exist_ok=True)
-    ready = http_answers(f"http://127.0.0.1:{s3_port}/")
-    return ProcessSpec("s3", argv, ready, env={"TMPDIR": str(scratch)})
+    master, master_grpc, volume, volume_grpc = free_port(), free_port(), free_port(), free_port()
+    filer, filer_grpc, s3_grpc = free_port(), free_port(), free_port()
+    weed = str(BIN / "weed")
+    loopback = ["-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
+    masters = f"-master=127.0.0.1:{master}.{master_grpc}"
+    # weed writes its glog files and any temporary file to TMPDIR: keep them with its data.
+    env = {"TMPDIR": str(private_dir(data_dir / "tmp"))}
+    return [
+        ProcessSpec(
+            "s3-master",
+            [
+                weed, "master", *loopback, f"-port={master}", f"-port.grpc={master_grpc}",
+                f"-mdir={private_dir(data_dir / 'master')}", "-volumeSizeLimitMB=128",
+                "-telemetry=false",
+            ],
+            http_answers(f"http://127.0.0.1:{master}/cluster/status"),
+            env=env,
+        ),
+        ProcessSpec(
+            "s3-volume",
+            [
+                weed, "volume", *loopback, f"-port={volume}", f"-port.grpc={volume_grpc}",
+                f"-dir={data_dir}", masters, "-max=0", "-preStopSeconds=1",
+            ],
+            # Ready once the master knows it: before that, no write can be placed.
+            http_mentions(f"http://127.0.0.1:{master}/dir/status", f"127.0.0.1:{volume}"),
+            env=env,
+        ),
+        ProcessSpec(
+            "s3-filer",
+            [
+                weed, "filer", *loopback, f"-port={filer}", f"-port.grpc={filer_grpc}",
+                masters, f"-defaultStoreDir={data_dir}", f"-localSocket={filer_socket}",
+            ],
+            http_answers(f"http://127.0.0.1:{filer}/"),
+            env=env,
+            # On SIGTERM the filer waits 15 s for its own metadata subscription to end,
+            # then never exits if its master is gone; its store (LevelDB) survives a kill.
+            stop_signal=signal.SIGKILL,
+        ),
+        ProcessSpec(
+            "s3",
+            [
+                weed, "s3", "-ip.bind=127.0.0.1", f"-port={s3_port}", f"-port.grpc={s3_grpc}",
+                f"-filer=127.0.0.1:{filer}.{filer_grpc}", f"-localFilerSocket={filer_socket}",
+                f"-localSocket={s3_socket}", f"-config={config}", "-iam=false",
+                "-port.iceberg=0", "-port.lance=0",
+            ],
+            http_answers(f"http://127.0.0.1:{s3_port}/"),
+            env=env,
+        ),
+    ]  # fmt: skip
 
 
 def mongodb_spec(*, port: int, storage_dir: Path) -> ProcessSpec:
@@ -143,11 +207,14 @@ def mongodb_spec(*, port: int, storage_dir: Path) -> ProcessSpec:
 
 
 def start_process(spec: ProcessSpec, *, log_path: Path) -> subprocess.Popen[bytes]:
-    """Start `spec` in its own process group, its output appended to `log_path`."""
+    """Start `spec` in its own process group, its output appended to `log_path`.
+
+    On Linux it gets SIGTERM when the calling thread ends (see `eoplex.children`).
+    """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         return subprocess.Popen(
-            spec.argv,
+            dying_with_parent(spec.argv, death_signal=spec.stop_signal),
             env={**os.environ, **spec.env},
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -168,12 +235,17 @@ def wait_ready(spec: ProcessSpec, process: subprocess.Popen[bytes]) -> None:
         time.sleep(0.1)
 
 
-def stop_process(process: subprocess.Popen[bytes], *, grace_seconds: float = 10.0) -> None:
-    """SIGTERM the process group, then SIGKILL what is left after the grace period."""
+def stop_process(
+    process: subprocess.Popen[bytes],
+    *,
+    stop_signal: signal.Signals = signal.SIGTERM,
+    grace_seconds: float = 10.0,
+) -> None:
+    """Signal the process group, then SIGKILL what is left after the grace period."""
     if process.poll() is not None:
         return
     try:
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, stop_signal)
         process.wait(grace_seconds)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)

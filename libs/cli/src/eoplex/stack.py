@@ -3,7 +3,8 @@
 The infrastructure servers (unless URLs of existing ones are configured), then
 every service as its own process, then the gateway, run under the `Supervisor`.
 What must survive a restart lives in the state directory: the servers' data, their
-ports, the S3 keys and the demo password.
+ports, the S3 keys and the demo password. One stack at a time holds a state directory
+(`eoplex.state_lock`).
 """
 
 import json
@@ -35,8 +36,9 @@ from eoplex.servers import (
     free_port,
     mongodb_spec,
     nats_spec,
-    weed_spec,
+    weed_specs,
 )
+from eoplex.state_lock import lock_state_dir
 from eoplex.supervisor import RestartPolicy, StackStartError, Supervisor
 
 log = logging.getLogger("eoplex.stack")
@@ -135,8 +137,8 @@ def server_specs(config: StackConfig, plan: StackPlan) -> list[ProcessSpec]:
             nats_spec(port=ports.nats, monitor_port=ports.nats_monitor, store_dir=state / "nats")
         )
     if config.s3_endpoint is None:
-        specs.append(
-            weed_spec(s3_port=ports.s3, data_dir=state / "s3", credentials=plan.s3_credentials)
+        specs += weed_specs(
+            s3_port=ports.s3, data_dir=state / "s3", credentials=plan.s3_credentials
         )
     return specs
 
@@ -176,7 +178,7 @@ def gateway_spec(config: StackConfig, plan: StackPlan) -> ProcessSpec:
 def build_stages(config: StackConfig, plan: StackPlan) -> list[list[ProcessSpec]]:
     """The processes of the stack in start order: servers, services, gateway.
 
-    Pure but for `weed_spec`, which writes the S3 server's identity file into its data dir.
+    Pure but for `weed_specs`, which writes the S3 server's identity file into its data dir.
     """
     stages = [server_specs(config, plan), service_specs(config, plan)]
     if config.gateway:
@@ -252,6 +254,7 @@ class LocalStack:
             log_dir=config.state_dir / "logs", restart_policy=restart_policy
         )
         self.plan: StackPlan | None = None
+        self._state_lock: int | None = None
         self._demo_password: DemoPassword | None = None
         self._demo_data_done = threading.Event()
 
@@ -307,8 +310,11 @@ class LocalStack:
 
         The demo collections are generated and registered in the background (seconds at
         the first start), so `start()` returns as soon as the API answers; see
-        `wait_for_demo_data()`. Raises `StackStartError`.
+        `wait_for_demo_data()`. Raises `StackStartError`, `StateDirInUse` (a subclass) if
+        another live process holds the state directory.
         """
+        self._state_lock = lock_state_dir(self.config.state_dir)
+        self.supervisor.inherited_fds = (self._state_lock,)
         self.plan = make_plan(self.config)
         self._demo_password = resolve_demo_password(
             configured=self.config.demo_password, state_dir=self.config.state_dir
@@ -333,8 +339,11 @@ class LocalStack:
         self.supervisor.request_stop()
 
     def stop(self) -> None:
-        """Stop every process, gateway first and servers last."""
+        """Stop every process, gateway first and servers last; release the state directory."""
         self.supervisor.stop()
+        if self._state_lock is not None:
+            os.close(self._state_lock)
+            self._state_lock = None
 
     def _bootstrap_demo(self) -> None:
         assert self.plan is not None and self._demo_password is not None

@@ -4,32 +4,29 @@ Processes start in stages (servers, then services, then the gateway); a stage
 starts once every process of the previous one answers its readiness probe. A
 process that exits on its own is restarted with exponential back-off, and the
 reason is logged the way `kubectl describe pod` reports it. Stopping goes in
-reverse stage order: SIGTERM to each process group, SIGKILL after a grace period.
+reverse stage order: each process group gets its stop signal (SIGTERM for most), then
+SIGKILL after a grace period.
 
 No process outlives the supervisor: each child runs in its own process group
 (so a stop reaches its own children too), and on Linux each child asks the
-kernel for SIGTERM when its parent dies (`PR_SET_PDEATHSIG`), which covers a
-supervisor killed with SIGKILL. SIGTERM rather than SIGKILL, because the
-servers keep the stack's state and deserve a clean shutdown.
+kernel for its stop signal when its parent dies (`PR_SET_PDEATHSIG`, see
+`eoplex.children`), which covers a supervisor killed with SIGKILL.
 """
 
-import ctypes
 import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from eoplex.children import dying_with_parent
 from eoplex.servers import ProcessSpec
 
 log = logging.getLogger("eoplex.supervisor")
-
-_PR_SET_PDEATHSIG = 1
 
 
 class StackStartError(RuntimeError):
@@ -72,22 +69,6 @@ def log_tail(path: Path, *, lines: int = 5) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """A `preexec_fn` that makes the kernel SIGTERM the child when the supervisor dies (Linux)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    parent = os.getpid()
-
-    def set_parent_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        # The parent may have died between fork() and prctl(); then nobody would signal us.
-        if os.getppid() != parent:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-    return set_parent_death_signal
-
-
 @dataclass
 class _Child:
     """One supervised process and its restart bookkeeping."""
@@ -109,6 +90,7 @@ class Supervisor:
 
     The thread that calls `start_stage()` must live until `stop()`: the kernel's
     parent-death signal follows the thread that started a child, not the process.
+    Every child inherits the descriptors `inherited_fds` (the state directory's lock).
     """
 
     def __init__(
@@ -118,6 +100,7 @@ class Supervisor:
         restart_policy: RestartPolicy | None = None,
         stop_grace_seconds: float = 10.0,
         poll_seconds: float = 0.1,
+        inherited_fds: tuple[int, ...] = (),
     ) -> None:
         self.log_dir = log_dir
         self.restart_policy = restart_policy or RestartPolicy()
@@ -129,7 +112,7 @@ class Supervisor:
         self._stopping = threading.Event()
         self._finished = threading.Event()
         self._monitor: threading.Thread | None = None
-        self._preexec = _die_with_parent()
+        self.inherited_fds = inherited_fds
 
     @property
     def pids(self) -> dict[str, int]:
@@ -194,7 +177,7 @@ class Supervisor:
             time.sleep(self.poll_seconds)
 
     def stop(self) -> None:
-        """Stop every process, latest stage first: SIGTERM, then SIGKILL after the grace period."""
+        """Stop every process, latest stage first: its stop signal, then SIGKILL after the grace."""
         self._stopping.set()
         with self._lock:
             children = list(self._children.values())
@@ -225,13 +208,13 @@ class Supervisor:
         child.log_path.parent.mkdir(parents=True, exist_ok=True)
         with child.log_path.open("ab") as output:
             child.process = subprocess.Popen(
-                child.spec.argv,
+                dying_with_parent(child.spec.argv, death_signal=child.spec.stop_signal),
                 env={**os.environ, **child.spec.env},
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=self._preexec,
+                pass_fds=self.inherited_fds,
             )
         child.started_at = time.monotonic()
         log.info("started %s (pid %d), log %s", child.spec.name, child.process.pid, child.log_path)
@@ -320,8 +303,9 @@ class Supervisor:
 
     def _stop_all(self, children: list[_Child]) -> None:
         running = [c.process for c in children if c.process and c.process.returncode is None]
-        for process in running:
-            _signal_group(process.pid, signal.SIGTERM)
+        for child in children:
+            if child.process in running:
+                _signal_group(child.process.pid, child.spec.stop_signal)
         deadline = time.monotonic() + self.stop_grace_seconds
         for child in children:
             if child.process in running:

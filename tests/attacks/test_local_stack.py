@@ -1,0 +1,250 @@
+"""Attacks of issue 13 on the local stack itself (`make run`): its sockets, its state
+directory and its processes.
+
+The attacks: the local S3 server (SeaweedFS) listened on unauthenticated Unix sockets in
+`/tmp` (`/tmp/seaweedfs-filer-<port>.sock` and five more), which a UDF used to read,
+plant and delete another tenant's files; after `kill -9` of the supervisor its S3 server
+lived on as an orphan while the next `make run` started a second one on the same data
+directory.
+
+The socket tests look at what the stack's processes really hold: every Unix socket in
+`/proc/net/unix` whose inode one of their file descriptors refers to. The supervisor
+tests run `eoplex run` as `make run` does, as a child process of their own.
+"""
+
+import fcntl
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from conftest import Infrastructure
+from eoplex.servers import free_port
+from eoplex.stack import SERVICES, LocalStack
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+# Starting the whole stack on a busy two-core machine takes a while; a hang fails the test.
+START_TIMEOUT_SECONDS = 240.0
+# How long the stack's processes may take to stop after the kernel told them their
+# parent died (SeaweedFS and MongoDB shut down cleanly on SIGTERM).
+STOP_TIMEOUT_SECONDS = 60.0
+
+
+def children(pid: int) -> list[int]:
+    """The direct children of `pid`."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return []
+    found: list[int] = []
+    for task in tasks:
+        try:
+            found += [
+                int(child)
+                for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+            ]
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`: children, grandchildren, ..."""
+    found = []
+    pending = children(pid)
+    while pending:
+        child = pending.pop()
+        found.append(child)
+        pending += children(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie waiting for its parent does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return "(gone)"
+
+
+def unix_socket_paths(pid: int) -> set[str]:
+    """The addresses of the Unix sockets `pid` holds: a path, or `@name` if abstract."""
+    addresses = {}
+    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 8:
+            addresses[fields[6]] = fields[7]
+    held: set[str] = set()
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except FileNotFoundError:
+        return held
+    for descriptor in descriptors:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{descriptor}")
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in addresses:
+            held.add(addresses[target[8:-1]])
+    return held
+
+
+def only_its_owner_can_reach(path: Path) -> bool:
+    """Whether some directory above `path` is ours and closed to group and others."""
+    for directory in path.parents:
+        status = directory.stat()
+        if status.st_uid == os.getuid() and not status.st_mode & 0o077:
+            return True
+    return False
+
+
+def assert_sockets_are_private(
+    server_pids: dict[str, int], every_pid: list[int], root: Path
+) -> None:
+    for name, pid in server_pids.items():
+        for address in unix_socket_paths(pid):
+            assert not address.startswith("@"), f"{name} holds the abstract socket {address}"
+            path = Path(address)
+            assert path.is_relative_to(root), f"{name} holds {address}, outside {root}"
+            mode = stat.S_IMODE(path.parent.stat().st_mode)
+            assert mode == 0o700, f"{name}'s socket {address} is in a directory of mode {mode:o}"
+    for pid in every_pid:
+        for address in unix_socket_paths(pid):
+            if not address.startswith("@"):
+                assert only_its_owner_can_reach(Path(address)), (
+                    f"{command_line(pid)} holds {address}, which other users can reach"
+                )
+
+
+@linux_only
+def test_no_socket_of_the_stacks_servers_is_in_tmp_or_reachable_by_another_user(
+    local_stack: LocalStack,
+) -> None:
+    """Replays the Critical attack: the S3 server's Unix sockets in /tmp, open to any process."""
+    pids = local_stack.pids
+    servers = {name: pid for name, pid in pids.items() if name not in {*SERVICES, "gateway"}}
+    assert servers, "the stack started no server of its own"
+    everyone = [pid for top in pids.values() for pid in [top, *descendants(top)]]
+    assert_sockets_are_private(servers, everyone, local_stack.config.state_dir)
+
+
+@linux_only
+def test_the_test_servers_sockets_are_not_in_tmp_either(infrastructure: Infrastructure) -> None:
+    """Replays the Critical attack on the servers the tests share (the same `ProcessSpec`s)."""
+    root = infrastructure.log_dir.parent
+    servers = {
+        f"{command_line(pid).split()[0]} ({pid})": pid
+        for pid in descendants(os.getpid())
+        if str(root) in command_line(pid)
+    }
+    assert servers, "no server of the infrastructure fixture found"
+    assert_sockets_are_private(servers, list(servers.values()), root)
+
+
+@dataclass
+class RunningStack:
+    """`eoplex run` as a child process, as `make run` starts it."""
+
+    process: subprocess.Popen[str]
+    state_dir: Path
+    output: Path
+
+
+def start_eoplex_run(state_dir: Path, output: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "OPENEO_PORT": str(free_port()), "OPENEO_STATE_DIR": str(state_dir)}
+    with output.open("w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "eoplex", "run"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+
+def wait_for(condition: Callable[[], bool], *, timeout_seconds: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not within {timeout_seconds:.0f} s: {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def running_stack(tmp_path: Path) -> Iterator[RunningStack]:
+    """A whole stack started by `eoplex run` in its own state directory; stopped at the end."""
+    state_dir, output = tmp_path / "state", tmp_path / "first.out"
+    process = start_eoplex_run(state_dir, output)
+    stack = RunningStack(process, state_dir, output)
+    try:
+        wait_for(
+            lambda: "eoplex is running" in output.read_text() or process.poll() is not None,
+            timeout_seconds=START_TIMEOUT_SECONDS,
+            what="eoplex run printed its banner",
+        )
+        assert process.poll() is None, output.read_text()
+        yield stack
+    finally:
+        left = descendants(process.pid)
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(STOP_TIMEOUT_SECONDS)
+        for pid in left:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@linux_only
+def test_a_second_stack_on_a_state_dir_in_use_is_refused(
+    running_stack: RunningStack, tmp_path: Path
+) -> None:
+    """Replays the Low attack: a second `make run` started servers on the same data dirs."""
+    before = sorted(descendants(running_stack.process.pid))
+    second = start_eoplex_run(running_stack.state_dir, tmp_path / "second.out")
+    try:
+        status = second.wait(START_TIMEOUT_SECONDS)
+    finally:
+        if second.poll() is None:
+            second.kill()
+            second.wait()
+    message = (tmp_path / "second.out").read_text()
+    assert status == 1, message
+    assert f"{running_stack.state_dir} is in use" in message
+    assert sorted(descendants(running_stack.process.pid)) == before
+    assert running_stack.process.poll() is None
+
+
+@linux_only
+def test_every_process_of_the_stack_dies_with_a_supervisor_killed_with_sigkill(
+    running_stack: RunningStack,
+) -> None:
+    """Replays the Low attack: after `kill -9` of `eoplex run` the S3 server lived on."""
+    everyone = descendants(running_stack.process.pid)
+    assert len(everyone) >= 3 + len(SERVICES) + 1, [command_line(pid) for pid in everyone]
+    running_stack.process.kill()
+    running_stack.process.wait()
+    wait_for(
+        lambda: not any(alive(pid) for pid in everyone),
+        timeout_seconds=STOP_TIMEOUT_SECONDS,
+        what="every process of the stack stopped: "
+        + ", ".join(command_line(pid) for pid in everyone if alive(pid)),
+    )
+    # Nothing holds the state directory any more: the next start may take it.
+    with (running_stack.state_dir / "eoplex.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
