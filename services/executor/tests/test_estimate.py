@@ -72,6 +72,7 @@ def test_whole_collection_as_per_date_gtiffs(catalog: LocalCatalog) -> None:
     assert estimate_process({"process_graph": graph}, catalog) == ProcessEstimate(
         pixels_read=values,
         bytes_read=values * SOURCE_BYTES,
+        pixels_produced=0,
         pixels_written=values,
         bytes_written=values * CUBE_BYTES,
         files_written=len(DATES),
@@ -103,10 +104,38 @@ def test_extent_band_and_reduction_with_output_datatype(catalog: LocalCatalog) -
     assert estimate == ProcessEstimate(
         pixels_read=2 * 20 * 10,
         bytes_read=2 * 20 * 10 * SOURCE_BYTES,
+        pixels_produced=0,
         pixels_written=20 * 10,
         bytes_written=20 * 10 * 1,
         files_written=1,
     )
+
+
+def test_a_finer_resampling_counts_the_pixels_it_produces(catalog: LocalCatalog) -> None:
+    graph = {
+        "load": _load(bands=["B04"]),
+        "finer": {
+            "process_id": "resample_spatial",
+            "arguments": {"data": {"from_node": "load"}, "resolution": 5},
+        },
+        "save": _save("finer"),
+    }
+    estimate = estimate_process({"process_graph": graph}, catalog)
+    read = len(DATES) * SIZE * SIZE
+    assert (estimate.pixels_read, estimate.pixels_produced) == (read, 3 * read)
+    assert estimate.pixels_written == 4 * read
+
+
+def test_trim_cube_is_estimated_without_reading(catalog: LocalCatalog) -> None:
+    """trim_cube computes which labels hold data when it runs; an estimate takes the whole
+    cube instead (the catalog's files do not exist: a read would fail)."""
+    graph = {
+        "load": _load(bands=["B04"]),
+        "trim": {"process_id": "trim_cube", "arguments": {"data": {"from_node": "load"}}},
+        "save": _save("trim"),
+    }
+    estimate = estimate_process({"process_graph": graph}, catalog)
+    assert estimate.pixels_written == len(DATES) * SIZE * SIZE
 
 
 def test_graph_without_save_result_counts_the_default_gtiff(catalog: LocalCatalog) -> None:
@@ -146,12 +175,20 @@ def test_estimate_through_the_servicer(catalog: LocalCatalog) -> None:
         catalog=catalog,
     )
     servicer = ExecutorServicer(service)
-    graph = {"load": _load(bands=["B04"]), "save": _save("load")}
+    graph = {
+        "load": _load(bands=["B04"]),
+        "finer": {
+            "process_id": "resample_spatial",
+            "arguments": {"data": {"from_node": "load"}, "resolution": 5},
+        },
+        "save": _save("finer"),
+    }
     request = pb.EstimateRequest(process_json=json.dumps({"process_graph": graph}), user_id="u")
     response = asyncio.run(servicer.Estimate(request, None))  # type: ignore[arg-type]
     values = len(DATES) * SIZE * SIZE
     assert (response.pixels_read, response.bytes_read) == (values, values * SOURCE_BYTES)
-    assert (response.pixels_written, response.files_written) == (values, len(DATES))
+    assert response.pixels_produced == 3 * values
+    assert (response.pixels_written, response.files_written) == (4 * values, len(DATES))
 
 
 def _unused_worker_config() -> WorkerConfig:

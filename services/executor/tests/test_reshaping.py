@@ -9,6 +9,7 @@ import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.cube import BANDS, OTHER, SPATIAL, TEMPORAL, DimensionArray, RasterCube
+from eoplex_executor.environment import Estimate
 from eoplex_executor.processes.reducers import mean
 from eoplex_executor.processes.reshaping import (
     create_data_cube,
@@ -66,7 +67,7 @@ def test_create_data_cube_is_empty_and_grows_with_add_dimension(tmp_path: Path) 
 # --- trim_cube ----------------------------------------------------------------------------
 
 
-def test_trim_cube_drops_no_data_borders_and_empty_bands() -> None:
+def test_trim_cube_drops_no_data_borders_and_empty_bands(tmp_path: Path) -> None:
     values = np.full((4, 3, 6, 7), np.nan, dtype=np.float32)
     values[1, 0, 2, 3] = 1.0
     values[2, 2, 4, 1] = 2.0
@@ -77,7 +78,7 @@ def test_trim_cube_drops_no_data_borders_and_empty_bands() -> None:
         bands=["B1", "B2", "B3"],
         shape=(6, 7),
     )
-    trimmed = trim_cube(cube)
+    trimmed = trim_cube(cube, make_environment(tmp_path))
     assert trimmed.labels("t") == ["2022-06-02T00:00:00Z", "2022-06-03T00:00:00Z"]
     # Bands are categorical: the empty B2 in the middle goes too.
     assert trimmed.labels("bands") == ["B1", "B3"]
@@ -88,13 +89,23 @@ def test_trim_cube_drops_no_data_borders_and_empty_bands() -> None:
     assert trimmed.dimension_types == cube.dimension_types
 
 
-def test_trim_cube_keeps_full_cubes_and_integer_cubes() -> None:
+def test_trim_cube_keeps_full_cubes_and_integer_cubes(tmp_path: Path) -> None:
+    env = make_environment(tmp_path)
     cube = make_cube()
-    assert trim_cube(cube).data.shape == cube.data.shape
+    assert trim_cube(cube, env).data.shape == cube.data.shape
     integers = make_cube(
         np.zeros((1, 1, 2, 2), dtype=np.int16), dates=["2022-06-01"], bands=["B"], shape=(2, 2)
     )
-    assert trim_cube(integers) is integers
+    assert trim_cube(integers, env) is integers
+
+
+def test_trim_cube_in_estimate_mode_reads_nothing_and_keeps_the_whole_cube(
+    tmp_path: Path,
+) -> None:
+    env = make_environment(tmp_path)
+    env.estimate = Estimate()
+    cube = failing(make_cube())
+    assert trim_cube(cube, env) is cube
 
 
 def test_trim_cube_of_only_no_data_is_an_error(tmp_path: Path) -> None:

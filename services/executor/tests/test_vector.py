@@ -15,6 +15,7 @@ import pytest
 import rasterio
 import shapely
 from rasterio.transform import Affine
+from shapely.geometry.base import BaseGeometry
 
 from eoplex_common.errors import FileNotFound, FilePathInvalid, ProcessParameterInvalid
 from eoplex_executor import zonal
@@ -715,6 +716,26 @@ def test_vector_to_regular_points(env: Environment) -> None:
     along = shapely.get_coordinates(grouped.geometries[1])[:, 0].tolist()
     assert along == [675000, 675010, 675020]
     assert grouped.ids == ("s", "l") and len(single) == 9 and single.ids == (None,) * 9
+
+
+@pytest.mark.parametrize(
+    ("geometries", "distance"),
+    [
+        # Five 600 m squares of 360,000 points each: a million and a half in all.
+        (
+            [shapely.box(675000 + 1000 * i, 5154000, 675600 + 1000 * i, 5154600) for i in range(5)],
+            1.0,
+        ),
+        ([shapely.box(675000, 5154000, 676000, 5155000)], 1e-300),
+        ([shapely.LineString([(675000, 5155000), (676000, 5155000)])] * 3, 0.002),
+    ],
+)
+def test_vector_to_regular_points_refuses_a_million_points_before_making_them(
+    env: Environment, geometries: list[BaseGeometry], distance: float
+) -> None:
+    vectors = VectorCube(tuple(geometries), CRS)
+    with pytest.raises(ProcessParameterInvalid, match="more than a million points"):
+        run_process("vector_to_regular_points", env, data=vectors, distance=distance)
 
 
 def test_vector_to_random_points_is_seeded_and_inside(env: Environment) -> None:

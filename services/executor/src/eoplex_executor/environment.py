@@ -50,7 +50,11 @@ class ResultFile:
 class Limits:
     """What one execution may do. Zero means no limit."""
 
+    # The most pixels the execution may read and produce (`eoplex_executor.pixel_meter`):
+    # the tenant's quota of a synchronous request or of a batch job.
     max_pixels: int = 0
+    # The most pixels a batch job's budget pays for.
+    paid_pixels: int = 0
     # A synchronous request writes one file; a batch job may write one per date.
     single_file: bool = True
     # Node and depth limits of the process (ProcessGraphComplexity), as /validation has them.
@@ -67,6 +71,18 @@ class Estimate:
     pixels_written: int = 0
     bytes_written: int = 0
     files_written: int = 0
+
+
+@dataclass
+class Production:
+    """The values the processes of an execution produced beyond their arguments, as
+    `eoplex_executor.pixel_meter` counts them while the graph is evaluated."""
+
+    pixels: int = 0
+    # Per process being evaluated, innermost last: what its child processes produced.
+    open_calls: list[int] = field(default_factory=list)
+    # The thread evaluating the graph; processes dask calls from its threads are not counted.
+    thread: int | None = None
 
 
 # The calling user's process (as GET /process_graphs/{id} shows it) by id, or None.
@@ -105,8 +121,11 @@ class Environment:
     user_processes: UserProcesses = no_user_processes
     user_files: UserFiles = field(default_factory=NoUserFiles)
     outputs: list[ResultFile] = field(default_factory=list)
-    # Pixels read so far, checked against `limits.max_pixels` by load_collection.
+    # Pixels read so far (load_collection, load_stac, load_uploaded_files).
     pixels: int = 0
+    # Values produced beyond what processes were given; with `pixels` checked against the
+    # limits (see `eoplex_executor.pixel_meter`).
+    produced: Production = field(default_factory=Production)
     # Bytes those pixels take in their source data types.
     bytes_read: int = 0
     # Estimate mode (`GET /jobs/{job_id}/estimate`): load_collection reads no pixel anyway,
@@ -120,6 +139,11 @@ class Environment:
         resources, self.resources = self.resources, {}
         for resource in resources.values():
             resource.close()
+
+    @property
+    def pixel_count(self) -> int:
+        """The pixels read and produced: what the limits and the costs count."""
+        return self.pixels + self.produced.pixels
 
     @property
     def saved(self) -> bool:

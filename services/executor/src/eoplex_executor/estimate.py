@@ -1,10 +1,12 @@
-"""What a process would read and write, found without reading or writing any pixel.
+"""What a process would read, produce and write, found without reading or writing any pixel.
 
-`GET /jobs/{job_id}/estimate` (through the jobs service, which prices it): the process
-is validated and evaluated as a batch job would run it, but lazily. `load_collection`
-only asks the catalog and builds its lazy cube, counting the pixels and the bytes they
-take in the collection's data types; `save_result` counts the values, bytes and files it
-would write instead of computing the cube.
+`GET /jobs/{job_id}/estimate` and the start of a batch job (through the jobs service,
+which prices it and holds it against the tenant's limit and the job's budget): the
+process is validated and evaluated as a batch job would run it, but lazily.
+`load_collection` only asks the catalog and builds its lazy cube, counting the pixels and
+the bytes they take in the collection's data types; every process counts the values it
+produces beyond its arguments (`eoplex_executor.pixel_meter`); `save_result` counts the
+values, bytes and files it would write instead of computing the cube.
 """
 
 import tempfile
@@ -20,10 +22,13 @@ from eoplex_executor.workspace import CallerWorkspace
 
 @dataclass(frozen=True)
 class ProcessEstimate:
-    """What running a process as a batch job would read and write (see `estimate_process`)."""
+    """What running a process as a batch job would read, produce and write (see
+    `estimate_process`). Its pixel count, priced and limited, is read plus produced."""
 
     pixels_read: int
     bytes_read: int
+    # Values the processes would produce beyond their arguments (a finer resampling, ...).
+    pixels_produced: int
     pixels_written: int
     bytes_written: int
     files_written: int
@@ -33,7 +38,7 @@ def estimate_process(
     process: Mapping[str, Any], catalog: Catalog, *, caller: CallerWorkspace | None = None
 ) -> ProcessEstimate:
     """Evaluate `process` in estimate mode, with the `caller`'s user-defined processes and
-    files; what it would read and write as a batch job.
+    files; what it would read, produce and write as a batch job.
 
     Blocking (catalog calls). Raises what validation and the processes raise before
     reading data: ProcessGraphMissing, ProcessGraphInvalid, ProcessUnsupported,
@@ -57,6 +62,7 @@ def estimate_process(
     return ProcessEstimate(
         pixels_read=env.pixels,
         bytes_read=env.bytes_read,
+        pixels_produced=env.produced.pixels,
         pixels_written=tally.pixels_written,
         bytes_written=tally.bytes_written,
         files_written=tally.files_written,

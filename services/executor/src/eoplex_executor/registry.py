@@ -5,11 +5,18 @@ openEO specification; the evaluator fills in the spec's defaults. A function tha
 needs the execution environment (catalog, outputs, limits) is registered with
 `environment=True` and receives it as the keyword argument `env`. Child processes
 arrive as `Callback`s (see `eoplex_executor.graph`).
+
+Every process is registered metered (`eoplex_executor.pixel_meter.metered`): what it
+produces counts against the execution's pixel limits. The registered function therefore
+always takes `env` (`Implementation.environment`), and passes it on only to a process
+registered with `environment=True`; the decorated function itself stays as it was.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from eoplex_executor.pixel_meter import metered
 
 ProcessFunction = Callable[..., Any]
 
@@ -20,6 +27,7 @@ class Implementation:
 
     process_id: str
     function: ProcessFunction
+    # Whether `function` takes the environment as `env` (every metered one does).
     environment: bool
 
 
@@ -36,7 +44,7 @@ def process(
         name = process_id or function.__name__.rstrip("_")
         if name in REGISTRY:
             raise ValueError(f"process {name!r} is registered twice")
-        REGISTRY[name] = Implementation(name, function, environment)
+        REGISTRY[name] = Implementation(name, metered(function, takes_env=environment), True)
         return function
 
     return register

@@ -179,7 +179,8 @@ class SyncRequest:
     process: Mapping[str, Any]
     user_id: str
     tenant_id: str = ""
-    # The tenant's most pixels one synchronous request may read; 0: no limit.
+    # The tenant's most pixels one synchronous request may read and produce (see
+    # `eoplex_executor.pixel_meter`); 0: no limit.
     max_pixels: int = 0
 
 
@@ -233,7 +234,9 @@ class SyncProcessingService:
         `max_concurrent_per_user` requests, RequestTimeout, Internal (the worker died),
         and every openEO error of validation and of the processes (ProcessGraphInvalid,
         ProcessUnsupported, ProcessParameterInvalid, CollectionNotFound,
-        ProcessGraphComplexity, ...). Hand the result to `discard` once it is sent.
+        ProcessGraphComplexity when it would read and produce more than `max_pixels`,
+        refused before any pixel is read, ...). Hand the result to `discard` once it is
+        sent.
         """
         if self._running[request.user_id] >= self.max_concurrent_per_user:
             raise TooManyRequests(
@@ -267,7 +270,7 @@ class SyncProcessingService:
         result.scratch.remove()
 
     def costs(self, pixels: int) -> float:
-        """The price of reading `pixels` (see `ExecutorSettings.cost_per_megapixel`)."""
+        """The price of `pixels` read and produced (see `ExecutorSettings.cost_per_megapixel`)."""
         return round(pixels / 1e6 * self.cost_per_megapixel, 6)
 
     async def _run(self, request: SyncRequest) -> SyncResult:

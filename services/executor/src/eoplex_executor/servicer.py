@@ -72,7 +72,8 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
     async def Estimate(
         self, request: pb.EstimateRequest, context: grpc.aio.ServicerContext
     ) -> pb.EstimateResponse:
-        """What the process would read and write as a batch job, without reading a pixel."""
+        """What the process would read, produce and write as a batch job, without reading a
+        pixel."""
         estimate = await self.service.estimate(
             _process(request.process_json), user_id=request.user_id, tenant_id=request.tenant_id
         )
@@ -82,6 +83,7 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
             pixels_written=estimate.pixels_written,
             bytes_written=estimate.bytes_written,
             files_written=estimate.files_written,
+            pixels_produced=estimate.pixels_produced,
         )
 
     async def Execute(

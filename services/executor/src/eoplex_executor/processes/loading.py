@@ -28,10 +28,11 @@ from rasterio.transform import Affine
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from eoplex_common.errors import ProcessGraphComplexity, ProcessParameterInvalid
+from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.cube import BANDS, SPATIAL, TEMPORAL, RasterCube, parse_datetime
 from eoplex_executor.environment import Environment
 from eoplex_executor.geometry import geometries_from_geojson
+from eoplex_executor.pixel_meter import count_read
 from eoplex_executor.registry import process
 
 CHUNK = 1024
@@ -98,8 +99,8 @@ def load_collection(
     """`load_collection`: the collection as a lazy cube (t, bands, y, x).
 
     Raises CollectionNotFound (from the catalog), ProcessParameterInvalid for unknown
-    bands, malformed extents or an extent without data, ProcessGraphComplexity when
-    the cube exceeds the request's pixel limit.
+    bands, malformed extents or an extent without data, ProcessGraphComplexity or
+    PaymentRequired when the cube exceeds the execution's pixel limits.
     """
     if not isinstance(id, str):
         raise ProcessParameterInvalid(
@@ -148,9 +149,9 @@ def cube_from_sources(
 ) -> RasterCube:
     """The lazy cube (t, bands, y, x) on `grid` whose (date, band) planes mosaic `sources`
     (per date, per band), as load_collection and load_stac build it; the pixels it reads are
-    counted against the request's limit (ProcessGraphComplexity)."""
+    counted against the execution's limits (`pixel_meter.count_read`)."""
     plane = len(dates) * grid.width * grid.height
-    _count_pixels(env, plane * len(band_names))
+    count_read(env, plane * len(band_names))
     env.bytes_read += plane * sum(_source_size(info[band]) for band in band_names)
     dtype = np.dtype(_float_type(info, band_names))
     data = _lazy_planes(grid, sources, dtype)
@@ -403,17 +404,6 @@ def _source_size(info: Mapping[str, Any]) -> int:
         return np.dtype(str(info["data_type"])).itemsize
     except TypeError:
         return 8
-
-
-def _count_pixels(env: Environment, pixels: int) -> None:
-    env.pixels += pixels
-    limit = env.limits.max_pixels
-    if limit and env.pixels > limit:
-        raise ProcessGraphComplexity(
-            f"The request would read {env.pixels:,} pixels, more than the {limit:,} allowed "
-            "for synchronous processing. Reduce the spatial or temporal extent or the bands, "
-            "or run it as a batch job."
-        )
 
 
 def _lazy_planes(grid: Grid, sources: list[list[list[Source]]], dtype: np.dtype) -> Any:

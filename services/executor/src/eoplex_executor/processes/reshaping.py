@@ -4,7 +4,7 @@ unflatten_dimension and reduce_spatial.
 All but trim_cube stay lazy (reshapes of the dask array). trim_cube cannot: which labels
 it keeps depends on the values, and xarray needs labels before it computes. It computes
 one "any valid value" vector per dimension, all in a single pass over the cube, and
-selects lazily after that.
+selects lazily after that; an estimate (which reads no pixel) takes the whole cube.
 """
 
 from collections.abc import Callable, Sequence
@@ -17,6 +17,7 @@ import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.cube import BANDS, OTHER, SPATIAL, DimensionArray, RasterCube
+from eoplex_executor.environment import Environment
 from eoplex_executor.processes.cubes import (
     _conform,
     _require_cube,
@@ -36,16 +37,17 @@ def create_data_cube() -> RasterCube:
     return RasterCube(data=xr.DataArray(dask.array.full((), np.nan)), crs=None)
 
 
-@process()
-def trim_cube(data: RasterCube) -> RasterCube:
+@process(environment=True)
+def trim_cube(data: RasterCube, env: Environment) -> RasterCube:
     """openEO `trim_cube`: drop the labels whose values are all no-data, at both ends of
     ordered dimensions (spatial, temporal, numeric labels) and anywhere along categorical
     ones (bands, other dimensions with text labels). Computes which labels hold data (one
     pass over the cube); the result stays lazy. Integer and boolean cubes have no no-data
-    and come back unchanged. Raises ProcessParameterInvalid if every value is no-data,
-    since an empty cube is an error in eoplex (see `eoplex_executor.cube`)."""
+    and come back unchanged, and so does every cube in estimate mode, as the most it may
+    hold. Raises ProcessParameterInvalid if every value is no-data, since an empty cube is
+    an error in eoplex (see `eoplex_executor.cube`)."""
     cube = _require_cube(data, "trim_cube", "data")
-    if cube.data.dtype.kind not in "fc" or not cube.dims:
+    if cube.data.dtype.kind not in "fc" or not cube.dims or env.estimate is not None:
         return cube
     valid = cube.data.notnull()
     held = dask.compute(

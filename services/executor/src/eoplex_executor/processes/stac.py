@@ -149,7 +149,7 @@ def load_stac(
     Raises ProcessParameterInvalid for a URL that is not http(s) or an allowed local path,
     unreachable or oversized documents, JSON that is not STAC, assets outside what may be
     read, unknown bands, malformed extents and when no item matches (NoDataAvailable);
-    ProcessGraphComplexity beyond the request's pixel limit.
+    ProcessGraphComplexity or PaymentRequired beyond the execution's pixel limits.
     """
     settings = StacSettings()
     with StacReader(settings) as reader, _as_load_stac():

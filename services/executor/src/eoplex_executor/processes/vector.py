@@ -35,7 +35,8 @@ from eoplex_executor.cube import (
 from eoplex_executor.environment import Environment
 from eoplex_executor.geometry import crs_name, cube_crs, parse_crs
 from eoplex_executor.graph import Callback
-from eoplex_executor.processes.loading import CHUNK, _count_pixels
+from eoplex_executor.pixel_meter import count_read
+from eoplex_executor.processes.loading import CHUNK
 from eoplex_executor.registry import process
 from eoplex_executor.vector import (
     GEOMETRY,
@@ -401,7 +402,7 @@ def _read_geotiff(file: Path, path: str, env: Environment) -> RasterCube:
             transform, crs, nodata = dataset.transform, dataset.crs, dataset.nodata
             if crs is None or transform.b != 0 or transform.d != 0 or transform.e >= 0:
                 raise _unsuitable(f"{path} is not a north-up GeoTIFF with a CRS")
-            _count_pixels(env, dataset.count * dataset.width * dataset.height)
+            count_read(env, dataset.count * dataset.width * dataset.height)
             values = dataset.read()
             labels = [
                 description or str(index + 1)
@@ -496,13 +497,33 @@ def vector_to_regular_points(data: Any, distance: float, group: bool = True) -> 
     `distance` metres from their upper-left corner (their first coordinate if none falls
     inside), lines every `distance` metres from their start, points as they are. Raises
     ProcessParameterInvalid for a distance <= 0, a CRS not in metres (UnitMismatch) or
-    more than a million points."""
+    more than a million points in all, refused before any is made."""
     cube = as_vector_cube(data, process="vector_to_regular_points", parameter="data")
     if not _is_number(distance) or distance <= 0:
         raise _invalid("vector_to_regular_points", "distance", "a positive number of metres")
     _require_metres(cube, "vector_to_regular_points")
+    planned = sum(_planned_points(geometry, float(distance)) for geometry in cube.geometries)
+    if planned > MAX_POINTS:
+        raise _invalid("vector_to_regular_points", "distance", "more than a million points")
     samples = [_regular_points(geometry, float(distance)) for geometry in cube.geometries]
     return _points_cube(cube, samples, group, "vector_to_regular_points")
+
+
+def _planned_points(geometry: BaseGeometry, distance: float) -> float:
+    """At most how many points `_regular_points` makes of `geometry` (in floating point,
+    so that a tiny distance is a large number, not an overflow; beyond floats, infinite)."""
+    if geometry.is_empty:
+        return 0.0
+    if geometry.geom_type in ("Polygon", "MultiPolygon"):
+        minx, miny, maxx, maxy = geometry.bounds
+        columns, rows = (maxx - minx) / distance, (maxy - miny) / distance
+        if not (math.isfinite(columns) and math.isfinite(rows)):
+            return math.inf
+        return max(float(math.ceil(columns)) * float(math.ceil(rows)), 1.0)
+    if geometry.geom_type in ("LineString", "MultiLineString"):
+        parts = getattr(geometry, "geoms", [geometry])
+        return sum(part.length / distance + 1 for part in parts)
+    return float(shapely.get_num_coordinates(geometry))
 
 
 def _regular_points(geometry: BaseGeometry, distance: float) -> np.ndarray:
@@ -511,8 +532,6 @@ def _regular_points(geometry: BaseGeometry, distance: float) -> np.ndarray:
     if geometry.geom_type in ("Polygon", "MultiPolygon"):
         minx, miny, maxx, maxy = geometry.bounds
         columns, rows = math.ceil((maxx - minx) / distance), math.ceil((maxy - miny) / distance)
-        if columns * rows > MAX_POINTS:
-            raise _invalid("vector_to_regular_points", "distance", "more than a million points")
         xs, ys = np.meshgrid(
             minx + distance * (np.arange(columns) + 0.5), maxy - distance * (np.arange(rows) + 0.5)
         )
@@ -521,8 +540,6 @@ def _regular_points(geometry: BaseGeometry, distance: float) -> np.ndarray:
         return points if len(points) else shapely.get_coordinates(geometry)[:1]
     if geometry.geom_type in ("LineString", "MultiLineString"):
         parts = getattr(geometry, "geoms", [geometry])
-        if sum(part.length for part in parts) / distance > MAX_POINTS:
-            raise _invalid("vector_to_regular_points", "distance", "more than a million points")
         along = [
             shapely.get_coordinates(
                 shapely.line_interpolate_point(part, np.arange(0.0, part.length + 1e-9, distance))
