@@ -2,6 +2,7 @@
 and GeoTIFFs registered in a catalog held in memory."""
 
 import asyncio
+import copy
 import json
 import os
 import secrets
@@ -101,22 +102,41 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalCatalog, dic
 
 
 class FakeJobs(jobs_pb2_grpc.JobsServiceServicer):
-    """GetJobSpec over jobs held in a dict: job id -> (status, process)."""
+    """GetJobSpec over jobs held in a dict: job id -> (status, process, pixel limits)."""
 
     def __init__(self) -> None:
-        self.jobs: dict[str, tuple[str, dict[str, Any]]] = {}
+        self.jobs: dict[str, tuple[str, dict[str, Any], dict[str, int]]] = {}
 
-    def add(self, process: dict[str, Any], *, status: str = "running") -> str:
+    def add(self, process: dict[str, Any], *, status: str = "running", **limits: int) -> str:
+        """A job; `limits` are the spec's `max_pixels` and `paid_pixels`."""
         job_id = "j-" + secrets.token_hex(12)
-        self.jobs[job_id] = (status, process)
+        self.jobs[job_id] = (status, process, limits)
         return job_id
 
     async def GetJobSpec(
         self, request: jobs_pb2.JobIdRequest, context: grpc.aio.ServicerContext
     ) -> jobs_pb2.JobSpec:
-        status, process = self.jobs[request.job_id]
+        status, process, limits = self.jobs[request.job_id]
         job = jobs_pb2.Job(job_id=request.job_id, status=status, process_json=json.dumps(process))
-        return jobs_pb2.JobSpec(job=job, owner=jobs_pb2.Owner(user_id="alice", tenant_id="t1"))
+        owner = jobs_pb2.Owner(user_id="alice", tenant_id="t1")
+        return jobs_pb2.JobSpec(job=job, owner=owner, **limits)
+
+
+@dataclass
+class UnreadableCatalog:
+    """`LocalCatalog` whose items point to files that do not exist: any read fails."""
+
+    catalog: LocalCatalog
+
+    def collection(self, collection_id: str) -> dict[str, Any]:
+        return self.catalog.collection(collection_id)
+
+    def search_items(self, **search: Any) -> list[dict[str, Any]]:
+        items = copy.deepcopy(self.catalog.search_items(**search))
+        for item in items:
+            for asset in item["assets"].values():
+                asset["href"] = f"/nonexistent/{Path(asset['href']).name}"
+        return items
 
 
 class HangingCatalog(catalog_pb2_grpc.CatalogServiceServicer):
@@ -311,6 +331,62 @@ async def test_openeo_error_is_reported_with_its_message(
     assert [(event.message, event.data) for event in errors] == [
         (message, {"code": "CollectionNotFound"})
     ]
+
+
+@pytest.mark.parametrize(
+    ("limits", "code"),
+    [
+        ({"max_pixels": 60_000}, "ProcessGraphComplexity"),
+        ({"paid_pixels": 60_000}, "PaymentRequired"),
+    ],
+)
+async def test_a_job_producing_more_than_its_limits_ends_in_error_before_reading(
+    harness: Harness,
+    written: tuple[LocalCatalog, dict[Any, Any]],
+    limits: dict[str, int],
+    code: str,
+) -> None:
+    """The jobs service checked the estimate when the job started; what it runs may differ
+    (a user-defined process changed since), so the run is held to the same limits: the
+    16,384 pixels read fit, the 65,536 of a 5 m resampling do not. The catalog is never
+    read (`UnreadableCatalog`)."""
+    finer = {
+        "load": _load(),
+        "finer": {
+            "process_id": "resample_spatial",
+            "arguments": {"data": {"from_node": "load"}, "resolution": 5},
+        },
+        "save": {**SAVE_GTIFF, "arguments": {"data": {"from_node": "finer"}, "format": "GTiff"}},
+    }
+    job_id = harness.jobs.add({"process_graph": finer}, **limits)
+
+    assert await harness.run(job_id, UnreadableCatalog(written[0])) == 1
+
+    statuses = _statuses(await harness.events(job_id))
+    assert [event.status for event in statuses] == ["running", "error"]
+    assert "would read and produce 65,536 pixels, more than the 60,000" in statuses[-1].message
+    errors = [event for event in _logs(await harness.events(job_id)) if event.level == "error"]
+    assert errors[0].data == {"code": code}
+
+
+async def test_usage_counts_the_pixels_produced(
+    harness: Harness, written: tuple[LocalCatalog, dict[Any, Any]]
+) -> None:
+    finer = {
+        "load": _load(),
+        "finer": {
+            "process_id": "resample_spatial",
+            "arguments": {"data": {"from_node": "load"}, "resolution": 5},
+        },
+        "save": {**SAVE_GTIFF, "arguments": {"data": {"from_node": "finer"}, "format": "GTiff"}},
+    }
+    job_id = harness.jobs.add({"process_graph": finer}, max_pixels=65_536, paid_pixels=65_536)
+
+    assert await harness.run(job_id, written[0]) == 0
+
+    finished = _statuses(await harness.events(job_id))[-1]
+    assert finished.usage["input_pixels"] == {"value": 16_384, "unit": "pixels"}
+    assert finished.usage["produced_pixels"] == {"value": 49_152, "unit": "pixels"}
 
 
 async def test_unexpected_exception_is_an_internal_error(harness: Harness) -> None:

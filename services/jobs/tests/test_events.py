@@ -76,8 +76,9 @@ async def test_progress_logs_and_the_finish_are_applied(infrastructure: Infrastr
         assets = [{"name": "out.tif", "key": f"jobs/{job_id}/out.tif", "type": "image/tiff"}]
         usage = {
             "duration": {"value": 3, "unit": "seconds"},
-            # 25 Mpixel at the default 0.01 per Mpixel.
-            "input_pixels": {"value": 25_000_000, "unit": "pixels"},
+            # 25 Mpixel read and produced at the default 0.01 per Mpixel.
+            "input_pixels": {"value": 20_000_000, "unit": "pixels"},
+            "produced_pixels": {"value": 5_000_000, "unit": "pixels"},
         }
         finished = status_payload("finished", assets=assets, usage=usage)
         await publish(running, job_id, "status", finished)

@@ -5,7 +5,13 @@ from typing import Any
 
 import pytest
 
-from eoplex_jobs.estimate import ExecutorFigures, estimate_document, iso8601_duration
+from eoplex_jobs.estimate import (
+    MAX_PIXEL_COUNT,
+    ExecutorFigures,
+    estimate_document,
+    iso8601_duration,
+    paid_pixels,
+)
 from eoplex_jobs.results import results_document
 from tests.stac_validation import StacSchemaError, validate_stac_item
 
@@ -120,10 +126,11 @@ def test_durations_are_iso_8601(seconds: float, expected: str) -> None:
     assert iso8601_duration(seconds) == expected
 
 
-def test_the_estimate_prices_pixels_read_and_times_the_larger_of_read_and_written() -> None:
+def test_the_estimate_prices_pixels_read_and_produced_and_times_the_larger_count() -> None:
     figures = ExecutorFigures(
-        pixels_read=3_000_000_000,
-        bytes_read=6_000_000_000,
+        pixels_read=2_000_000_000,
+        bytes_read=4_000_000_000,
+        pixels_produced=1_000_000_000,
         pixels_written=4_500_000_000,
         bytes_written=18_000_000_000,
         files_written=12,
@@ -135,3 +142,26 @@ def test_the_estimate_prices_pixels_read_and_times_the_larger_of_read_and_writte
         "size": 18_000_000_000,
         "downloads_included": None,
     }
+    produced = ExecutorFigures(**{**figures.__dict__, "pixels_produced": 5_000_000_000})
+    assert estimate_document(produced, cost_per_megapixel=0.02, megapixels_per_second=50) == {
+        **estimate,
+        "costs": 140.0,
+        "duration": "PT2M20S",
+    }
+
+
+@pytest.mark.parametrize(
+    ("budget", "cost_per_megapixel", "pixels"),
+    [
+        (None, 0.01, 0),
+        (0.0, 0.01, 0),
+        (5.0, 0.0, 0),
+        (5.0, 0.01, 500_000_000),
+        (1e-12, 0.01, 1),
+        (1e300, 0.01, MAX_PIXEL_COUNT),
+    ],
+)
+def test_what_a_budget_pays_for(
+    budget: float | None, cost_per_megapixel: float, pixels: int
+) -> None:
+    assert paid_pixels(budget, cost_per_megapixel=cost_per_megapixel) == pixels

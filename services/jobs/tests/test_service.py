@@ -25,6 +25,8 @@ from eoplex_common.errors import (
     JobNotFinished,
     JobNotFound,
     NoDataForUpdate,
+    PaymentRequired,
+    ProcessGraphComplexity,
     ProcessGraphInvalid,
     ProcessUnsupported,
     PropertyNotEditable,
@@ -46,10 +48,13 @@ ABSOLUTE = {
 FIGURES = {
     "pixels_read": 250_000_000,
     "bytes_read": 500_000_000,
+    "pixels_produced": 50_000_000,
     "pixels_written": 10_000_000,
     "bytes_written": 40_000_000,
     "files_written": 3,
 }
+# 300 Mpixel read and produced at the default 0.01 per Mpixel.
+COSTS = 3.0
 
 
 def load_and_save(collection_id: str) -> dict[str, Any]:
@@ -506,10 +511,11 @@ async def test_estimates_are_derived_from_the_executors_figures(
 ) -> None:
     job_id = (await create(service, process=load_and_save("S2"))).job_id
     response = await service.jobs.EstimateJob(pb.JobRequest(owner=ALICE, job_id=job_id))
-    # 250 Mpixel read at 0.01 per Mpixel; 250 Mpixel at 50 Mpixel/s; 40 MB written.
+    # 250 Mpixel read and 50 produced at 0.01 per Mpixel; 300 Mpixel at 50 Mpixel/s; 40 MB
+    # written.
     assert json.loads(response.estimate_json) == {
-        "costs": 2.5,
-        "duration": "PT5S",
+        "costs": COSTS,
+        "duration": "PT6S",
         "size": 40_000_000,
         "downloads_included": None,
     }
@@ -523,6 +529,71 @@ async def test_estimate_errors_of_the_executor_come_back_as_they_are(service: Ru
     await service.store.update_fields(job_id, {"process": load_and_save("MISSING")})
     with pytest.raises(CollectionNotFound):
         await service.jobs.EstimateJob(pb.JobRequest(owner=ALICE, job_id=job_id))
+
+
+async def test_a_job_costing_more_than_its_budget_is_refused_when_started(
+    service: RunningJobs,
+) -> None:
+    """Read and produced pixels are priced, as the estimate prices them; the job stays as it
+    was (the API's PaymentRequired: refused, not queued)."""
+    over = (await create(service, process=load_and_save("S2"), budget=COSTS - 0.01)).job_id
+    within = (await create(service, process=load_and_save("S2"), budget=COSTS)).job_id
+
+    with pytest.raises(PaymentRequired, match=r"more than its budget of 2\.99"):
+        await service.jobs.StartJob(pb.JobRequest(owner=ALICE, job_id=over))
+    await service.jobs.StartJob(pb.JobRequest(owner=ALICE, job_id=within))
+
+    assert await status_of(service, over) == "created"
+    assert await status_of(service, within) == "queued"
+
+
+async def test_a_job_the_executor_cannot_estimate_starts_and_is_held_to_its_limits_while_running(
+    service: RunningJobs,
+) -> None:
+    job_id = (await create(service, process=load_and_save("S2"), budget=1.0)).job_id
+    await service.store.update_fields(job_id, {"process": load_and_save("MISSING")})
+
+    await service.jobs.StartJob(pb.JobRequest(owner=ALICE, job_id=job_id))
+
+    assert await status_of(service, job_id) == "queued"
+    spec = await service.jobs.GetJobSpec(pb.JobIdRequest(job_id=job_id))
+    # A budget of 1.0 at 0.01 per Mpixel pays for 100 Mpixel; the default batch limit.
+    assert (spec.paid_pixels, spec.max_pixels) == (100_000_000, 10_000_000_000)
+
+
+async def test_a_job_beyond_its_tenants_batch_limit_is_refused_when_started(
+    infrastructure: Infrastructure,
+    catalog: RunningCatalog,
+    executor: tuple[str, FakeExecutor],
+) -> None:
+    await register(catalog.catalog, collection_document("S2"), [])
+    pixels = FIGURES["pixels_read"] + FIGURES["pixels_produced"]
+    settings = jobs_settings(
+        infrastructure, max_pixels=pixels, tenant_max_pixels={"t2": pixels - 1}
+    )
+    async with running_processes(
+        catalog_address=catalog.address, mongodb_url=infrastructure.mongodb_url
+    ) as processes:
+        async with running_jobs(
+            infrastructure,
+            processes_address=processes.address,
+            executor_address=executor[0],
+            settings=settings,
+        ) as running:
+            limited = (await create(running, ALICE_ELSEWHERE, load_and_save("S2"))).job_id
+            allowed = (await create(running, ALICE, load_and_save("S2"))).job_id
+
+            with pytest.raises(ProcessGraphComplexity, match=f"more than the {pixels - 1:,}"):
+                await running.jobs.StartJob(pb.JobRequest(owner=ALICE_ELSEWHERE, job_id=limited))
+            await running.jobs.StartJob(pb.JobRequest(owner=ALICE, job_id=allowed))
+            spec = await running.jobs.GetJobSpec(pb.JobIdRequest(job_id=limited))
+
+            assert spec.max_pixels == pixels - 1 and spec.paid_pixels == 0
+            refused = await running.jobs.GetJob(
+                pb.JobRequest(owner=ALICE_ELSEWHERE, job_id=limited)
+            )
+            started = await running.jobs.GetJob(pb.JobRequest(owner=ALICE, job_id=allowed))
+            assert (refused.status, started.status) == ("created", "queued")
 
 
 async def test_the_job_spec_is_given_without_owner_check(service: RunningJobs) -> None:

@@ -243,9 +243,13 @@ async def _run(
         env.close()
     await events.log(
         "info",
-        f"read {env.pixels:,} input pixels ({env.bytes_read:,} bytes) and wrote "
-        f"{len(outputs)} files",
-        data={"input_pixels": env.pixels, "input_bytes": env.bytes_read},
+        f"read {env.pixels:,} input pixels ({env.bytes_read:,} bytes), produced "
+        f"{env.produced.pixels:,} more and wrote {len(outputs)} files",
+        data={
+            "input_pixels": env.pixels,
+            "input_bytes": env.bytes_read,
+            "produced_pixels": env.produced.pixels,
+        },
     )
     await asyncio.to_thread(ensure_bucket, job.s3, job.settings.results_bucket)
     progress.files = len(outputs)
@@ -258,6 +262,7 @@ async def _run(
     usage = job_usage(
         duration_seconds=time.monotonic() - started,
         input_pixels=env.pixels,
+        produced_pixels=env.produced.pixels,
         input_bytes=env.bytes_read,
         output_bytes=sum(asset["file:size"] for asset in assets),
     )
@@ -326,10 +331,16 @@ def _wgs84_bounds(dataset: Any) -> list[float]:
 
 
 def job_usage(
-    *, duration_seconds: float, input_pixels: int, input_bytes: int, output_bytes: int
+    *,
+    duration_seconds: float,
+    input_pixels: int,
+    produced_pixels: int,
+    input_bytes: int,
+    output_bytes: int,
 ) -> dict[str, Any]:
     """The openEO `usage` object of this process: CPU seconds, peak memory, wall time,
-    pixels and bytes read, bytes written."""
+    pixels read and produced (`eoplex_executor.pixel_meter`, the job's costs), bytes read
+    and written."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "cpu": {"value": round(own.ru_utime + own.ru_stime, 3), "unit": "cpu-seconds"},
@@ -337,6 +348,7 @@ def job_usage(
         "memory": {"value": round(own.ru_maxrss / 1024, 1), "unit": "mb-peak"},
         "duration": {"value": round(duration_seconds, 3), "unit": "seconds"},
         "input_pixels": {"value": input_pixels, "unit": "pixels"},
+        "produced_pixels": {"value": produced_pixels, "unit": "pixels"},
         "input": {"value": input_bytes, "unit": "bytes"},
         "output": {"value": output_bytes, "unit": "bytes"},
     }

@@ -1,25 +1,54 @@
-"""The document of `GET /jobs/{job_id}/estimate`, derived from the executor's figures.
+"""The document of `GET /jobs/{job_id}/estimate`, derived from the executor's figures, and
+what a job's budget pays for.
 
 The executor evaluates the graph lazily (nothing read or written) and reports the
-pixels and bytes it would read and write. Costs are priced as synchronous results are
-(`pixels read / 1e6 * cost_per_megapixel`), the duration assumes a configured
-throughput over the pixels read or written, whichever is larger, and the size is
-what the job would write.
+pixels and bytes it would read and write, and the values its processes would produce
+beyond their input (a finer resampling, more labels, merged cubes). A job's pixels are
+those read plus those produced; they are priced as synchronous results are
+(`pixels / 1e6 * cost_per_megapixel`) and held against the tenant's batch limit and the
+job's budget when it starts. The duration assumes a configured throughput over the
+job's pixels or the pixels written, whichever is larger, and the size is what the job
+would write.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any
+
+# The largest pixel count a JobSpec carries (int64), far beyond anything a job reads.
+MAX_PIXEL_COUNT = 2**62
 
 
 @dataclass(frozen=True, kw_only=True)
 class ExecutorFigures:
-    """What running the process would read and write (the executor's `Estimate`)."""
+    """What running the process would read, produce and write (the executor's `Estimate`)."""
 
     pixels_read: int
     bytes_read: int
     pixels_written: int
     bytes_written: int
     files_written: int
+    # Values the processes would produce beyond their input.
+    pixels_produced: int = 0
+
+    @property
+    def pixels(self) -> int:
+        """The job's pixels: read and produced, what costs and limits count."""
+        return self.pixels_read + self.pixels_produced
+
+
+def price(pixels: int, *, cost_per_megapixel: float) -> float:
+    """What `pixels` read and produced cost, in the back-end's currency."""
+    return round(pixels / 1e6 * cost_per_megapixel, 6)
+
+
+def paid_pixels(budget: float | None, *, cost_per_megapixel: float) -> int:
+    """The most pixels `budget` pays for; 0 (no limit) without a budget or a price. A budget
+    too small for a single megapixel's fraction still pays for one pixel, not for all."""
+    if not budget or not cost_per_megapixel:
+        return 0
+    pixels = math.floor(budget / cost_per_megapixel * 1e6)
+    return min(max(pixels, 1), MAX_PIXEL_COUNT)
 
 
 def iso8601_duration(seconds: float) -> str:
@@ -42,9 +71,9 @@ def estimate_document(
     figures: ExecutorFigures, *, cost_per_megapixel: float, megapixels_per_second: float
 ) -> dict[str, Any]:
     """The openEO estimate `{costs, duration, size, downloads_included}`."""
-    megapixels = max(figures.pixels_read, figures.pixels_written) / 1e6
+    megapixels = max(figures.pixels, figures.pixels_written) / 1e6
     return {
-        "costs": round(figures.pixels_read / 1e6 * cost_per_megapixel, 6),
+        "costs": price(figures.pixels, cost_per_megapixel=cost_per_megapixel),
         "duration": iso8601_duration(megapixels / megapixels_per_second),
         "size": figures.bytes_written,
         # Results may be downloaded as often as wanted while their links are valid.

@@ -31,6 +31,7 @@ from eoplex_common.job_events import (
     parse_subject,
 )
 from eoplex_common.tasks import stop_task
+from eoplex_jobs.estimate import price
 from eoplex_jobs.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -72,7 +73,8 @@ async def apply_event(
 ) -> None:
     """Apply one event of a job; an event for a job that is no longer running (canceled,
     deleted, already finished) changes nothing. A finished job costs what a synchronous
-    request reading as many pixels would (`input_pixels` of its usage)."""
+    request reading and producing as many pixels would (`input_pixels` and
+    `produced_pixels` of its usage)."""
     if isinstance(event, LogEvent):
         await store.append_log(
             job_id,
@@ -124,13 +126,21 @@ async def _apply_status(
 
 
 def _costs(usage: dict[str, Any], cost_per_megapixel: float) -> float | None:
-    """`input_pixels / 1e6 * cost_per_megapixel`; None if the executor did not report
-    the pixels it read."""
-    pixels = usage.get("input_pixels")
-    value = pixels.get("value") if isinstance(pixels, dict) else None
-    if not isinstance(value, int | float):
+    """`(input_pixels + produced_pixels) / 1e6 * cost_per_megapixel`; None if the executor
+    did not report the pixels it read (an executor that does not count what it produces
+    reports none)."""
+    read = _metric(usage, "input_pixels")
+    if read is None:
         return None
-    return round(value / 1e6 * cost_per_megapixel, 6)
+    return price(
+        int(read + (_metric(usage, "produced_pixels") or 0)), cost_per_megapixel=cost_per_megapixel
+    )
+
+
+def _metric(usage: dict[str, Any], name: str) -> int | float | None:
+    metric = usage.get(name)
+    value = metric.get("value") if isinstance(metric, dict) else None
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 class JobEventConsumer:

@@ -60,7 +60,8 @@ class ExecutorEstimates:
         self.executor = executor_pb2_grpc.ExecutorServiceStub(channel)
 
     async def estimate(self, process_json: str, *, user_id: str, tenant_id: str) -> ExecutorFigures:
-        """What the process would read and write; the executor's openEO errors propagate."""
+        """What the process would read, produce and write; the executor's openEO errors
+        propagate."""
         request = executor_pb2.EstimateRequest(
             process_json=process_json, user_id=user_id, tenant_id=tenant_id
         )
@@ -71,6 +72,7 @@ class ExecutorEstimates:
             pixels_written=response.pixels_written,
             bytes_written=response.bytes_written,
             files_written=response.files_written,
+            pixels_produced=response.pixels_produced,
         )
 
 
@@ -158,6 +160,7 @@ async def build_jobs_server(
         results=results,
         cost_per_megapixel=settings.cost_per_megapixel,
         megapixels_per_second=settings.estimate_megapixels_per_second,
+        max_pixels_for=settings.max_pixels_for,
     )
     grpc_service = GrpcService(
         name="jobs", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds

@@ -11,7 +11,9 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -28,13 +30,17 @@ from eoplex_common.errors import (
     JobNotFound,
     NoDataForUpdate,
     OpenEOError,
+    PaymentRequired,
+    ProcessGraphComplexity,
     ProcessGraphInvalid,
     PropertyNotEditable,
 )
 from eoplex_common.s3 import ensure_bucket
-from eoplex_jobs.estimate import ExecutorFigures, estimate_document
+from eoplex_jobs.estimate import ExecutorFigures, estimate_document, paid_pixels, price
 from eoplex_jobs.results import results_document
 from eoplex_jobs.store import ACTIVE_STATUSES, LOG_LEVELS, Document, JobStore
+
+log = logging.getLogger(__name__)
 
 # A job can be edited or started again in these statuses.
 STARTABLE_STATUSES = ("created", "canceled", "error")
@@ -114,6 +120,16 @@ class JobsPage:
 
     jobs: list[Document]
     next_token: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobSpec:
+    """What `run-job` needs: the job, and the most pixels it may read and produce (its
+    tenant's batch limit; what its budget pays for; 0: no limit)."""
+
+    job: Document
+    max_pixels: int
+    paid_pixels: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,6 +247,7 @@ class JobsService:
         results: ResultObjects,
         cost_per_megapixel: float,
         megapixels_per_second: float,
+        max_pixels_for: Callable[[str], int] = lambda tenant_id: 0,
     ) -> None:
         self.store = store
         self.validator = validator
@@ -240,6 +257,8 @@ class JobsService:
         self.result_objects = results
         self.cost_per_megapixel = cost_per_megapixel
         self.megapixels_per_second = megapixels_per_second
+        # The most pixels one batch job of a tenant may read and produce; 0: no limit.
+        self.max_pixels_for = max_pixels_for
 
     async def _validated_process(self, process_json: str, owner: Owner) -> dict[str, Any]:
         """The process, if valid (it may call the owner's user-defined processes); else its
@@ -331,8 +350,18 @@ class JobsService:
 
     async def start_job(self, owner: Owner, job_id: str) -> None:
         """`POST /jobs/{job_id}/results`: `created|canceled|error -> queued`, and the job on
-        the work queue; a queued, running or finished job is left as it is. JobNotFound."""
-        await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+        the work queue; a queued, running or finished job is left as it is.
+
+        Raises JobNotFound, and, from the executor's estimate of a job that would be
+        queued, ProcessGraphComplexity when it would read and produce more pixels than one
+        batch job of its tenant may, PaymentRequired when it would cost more than its
+        budget (as the API asks: refused, not queued). The running job is held to both
+        again (`job_spec`), as what it reads may change after the start (e.g. a
+        user-defined process it calls).
+        """
+        stored = await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+        if stored["status"] in STARTABLE_STATUSES:
+            await self._check_pixels(stored)
         fields = {
             "queued_at": datetime.now(UTC),
             "progress": 0.0,
@@ -350,6 +379,35 @@ class JobsService:
         )
         if job is not None:
             await self.queue.publish(job_id)
+
+    async def _check_pixels(self, job: Document) -> None:
+        """ProcessGraphComplexity or PaymentRequired when the executor's estimate of `job`
+        is beyond its tenant's limit or its budget. A job the executor cannot estimate (a
+        UDF whose result only running it tells, an error its run will report, the executor
+        unavailable) is not refused here: its run is held to the same limits."""
+        try:
+            figures = await self.estimator.estimate(
+                json.dumps(job["process"]), user_id=job["user_id"], tenant_id=job["tenant_id"]
+            )
+        except OpenEOError as error:
+            log.info("job %s starts without an estimate: %s", job["_id"], error.message)
+            return
+        limit = self.max_pixels_for(job["tenant_id"])
+        if limit and figures.pixels > limit:
+            raise ProcessGraphComplexity(
+                f"The job would read and produce {figures.pixels:,} pixels, more than the "
+                f"{limit:,} one batch job of its tenant may. Reduce the spatial or temporal "
+                "extent, the bands or the resolution, or split it into several jobs."
+            )
+        budget = job.get("budget")
+        costs = price(figures.pixels, cost_per_megapixel=self.cost_per_megapixel)
+        if budget is not None and costs > budget:
+            raise PaymentRequired(
+                f"The job would cost {costs:g} ({figures.pixels:,} pixels read and produced "
+                f"at {self.cost_per_megapixel:g} per megapixel), more than its budget of "
+                f"{budget:g}. Raise the budget, or reduce the spatial or temporal extent, the "
+                "bands or the resolution."
+            )
 
     async def _stop(self, job_id: str) -> None:
         """`queued|running -> canceled`, the executor stopped, the partial results removed."""
@@ -428,9 +486,14 @@ class JobsService:
             megapixels_per_second=self.megapixels_per_second,
         )
 
-    async def job_spec(self, job_id: str) -> Document:
-        """`GetJobSpec` (internal, for `run-job`): the job whoever owns it. JobNotFound."""
+    async def job_spec(self, job_id: str) -> JobSpec:
+        """`GetJobSpec` (internal, for `run-job`): the job whoever owns it, and the pixels
+        it may read and produce. JobNotFound."""
         job = await self.store.get(job_id)
         if job is None:
             raise JobNotFound(identifier=job_id)
-        return job
+        return JobSpec(
+            job=job,
+            max_pixels=self.max_pixels_for(job["tenant_id"]),
+            paid_pixels=paid_pixels(job.get("budget"), cost_per_megapixel=self.cost_per_megapixel),
+        )

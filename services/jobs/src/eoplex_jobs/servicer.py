@@ -117,9 +117,14 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         return pb.EstimateResponse(estimate_json=json.dumps(estimate))
 
     async def GetJobSpec(self, request: pb.JobIdRequest, context: Context) -> pb.JobSpec:
-        job = await self.service.job_spec(request.job_id)
-        owner = pb.Owner(user_id=job["user_id"], tenant_id=job["tenant_id"])
-        return pb.JobSpec(job=job_message(job), owner=owner)
+        spec = await self.service.job_spec(request.job_id)
+        owner = pb.Owner(user_id=spec.job["user_id"], tenant_id=spec.job["tenant_id"])
+        return pb.JobSpec(
+            job=job_message(spec.job),
+            owner=owner,
+            max_pixels=spec.max_pixels,
+            paid_pixels=spec.paid_pixels,
+        )
 
 
 def log_entry(record: dict[str, Any]) -> dict[str, Any]:

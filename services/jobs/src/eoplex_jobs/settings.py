@@ -1,5 +1,7 @@
 """Settings of the jobs service (prefix `OPENEO_JOBS_`)."""
 
+from typing import Annotated
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
@@ -36,3 +38,13 @@ class JobsSettings(ServiceSettings):
     # Estimates: the same price as the executor's synchronous costs, and a throughput.
     cost_per_megapixel: float = Field(0.01, ge=0)
     estimate_megapixels_per_second: float = Field(50.0, gt=0)
+
+    # The most pixels one batch job may read and produce (0: no limit), checked on the
+    # executor's estimate when the job starts and again while it runs; per tenant instead,
+    # e.g. `OPENEO_JOBS_TENANT_MAX_PIXELS='{"research": 1000000000000}'`.
+    max_pixels: int = Field(10_000_000_000, ge=0)
+    tenant_max_pixels: dict[str, Annotated[int, Field(ge=0)]] = {}
+
+    def max_pixels_for(self, tenant_id: str) -> int:
+        """The most pixels one batch job of `tenant_id` may read and produce; 0: no limit."""
+        return self.tenant_max_pixels.get(tenant_id, self.max_pixels)

@@ -163,9 +163,13 @@ class JobIdRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class JobSpec(_message.Message):
-    __slots__ = ("job", "owner")
+    __slots__ = ("job", "owner", "max_pixels", "paid_pixels")
     JOB_FIELD_NUMBER: _ClassVar[int]
     OWNER_FIELD_NUMBER: _ClassVar[int]
+    MAX_PIXELS_FIELD_NUMBER: _ClassVar[int]
+    PAID_PIXELS_FIELD_NUMBER: _ClassVar[int]
     job: Job
     owner: Owner
-    def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., owner: _Optional[_Union[Owner, _Mapping]] = ...) -> None: ...
+    max_pixels: int
+    paid_pixels: int
+    def __init__(self, job: _Optional[_Union[Job, _Mapping]] = ..., owner: _Optional[_Union[Owner, _Mapping]] = ..., max_pixels: _Optional[int] = ..., paid_pixels: _Optional[int] = ...) -> None: ...

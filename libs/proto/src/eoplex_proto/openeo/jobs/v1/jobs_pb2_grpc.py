@@ -131,6 +131,8 @@ class JobsServiceServicer:
 
     def StartJob(self, request, context):
         """POST /jobs/{job_id}/results: created|canceled|error -> queued; finished/queued/running: no-op.
+        ProcessGraphComplexity beyond the tenant's batch pixel limit, PaymentRequired beyond
+        what the job's budget pays for (both from the executor's estimate).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
