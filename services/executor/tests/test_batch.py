@@ -333,11 +333,33 @@ async def test_openeo_error_is_reported_with_its_message(
     ]
 
 
+# Both bands merged with themselves renamed: 4 bands of the 2 read, twice the pixels.
+MERGED = {
+    "process_graph": {
+        "load": _load(),
+        "renamed": {
+            "process_id": "rename_labels",
+            "arguments": {
+                "data": {"from_node": "load"},
+                "dimension": "bands",
+                "target": ["R04", "R08"],
+                "source": list(BANDS),
+            },
+        },
+        "merged": {
+            "process_id": "merge_cubes",
+            "arguments": {"cube1": {"from_node": "load"}, "cube2": {"from_node": "renamed"}},
+        },
+        "save": {**SAVE_GTIFF, "arguments": {"data": {"from_node": "merged"}, "format": "GTiff"}},
+    }
+}
+
+
 @pytest.mark.parametrize(
     ("limits", "code"),
     [
-        ({"max_pixels": 60_000}, "ProcessGraphComplexity"),
-        ({"paid_pixels": 60_000}, "PaymentRequired"),
+        ({"max_pixels": 30_000}, "ProcessGraphComplexity"),
+        ({"paid_pixels": 30_000}, "PaymentRequired"),
     ],
 )
 async def test_a_job_producing_more_than_its_limits_ends_in_error_before_reading(
@@ -348,23 +370,15 @@ async def test_a_job_producing_more_than_its_limits_ends_in_error_before_reading
 ) -> None:
     """The jobs service checked the estimate when the job started; what it runs may differ
     (a user-defined process changed since), so the run is held to the same limits: the
-    16,384 pixels read fit, the 65,536 of a 5 m resampling do not. The catalog is never
+    16,384 pixels read fit, the 32,768 of the merged cube do not. The catalog is never
     read (`UnreadableCatalog`)."""
-    finer = {
-        "load": _load(),
-        "finer": {
-            "process_id": "resample_spatial",
-            "arguments": {"data": {"from_node": "load"}, "resolution": 5},
-        },
-        "save": {**SAVE_GTIFF, "arguments": {"data": {"from_node": "finer"}, "format": "GTiff"}},
-    }
-    job_id = harness.jobs.add({"process_graph": finer}, **limits)
+    job_id = harness.jobs.add(MERGED, **limits)
 
     assert await harness.run(job_id, UnreadableCatalog(written[0])) == 1
 
     statuses = _statuses(await harness.events(job_id))
     assert [event.status for event in statuses] == ["running", "error"]
-    assert "would read and produce 65,536 pixels, more than the 60,000" in statuses[-1].message
+    assert "would read and produce 32,768 pixels, more than the 30,000" in statuses[-1].message
     errors = [event for event in _logs(await harness.events(job_id)) if event.level == "error"]
     assert errors[0].data == {"code": code}
 
@@ -372,21 +386,13 @@ async def test_a_job_producing_more_than_its_limits_ends_in_error_before_reading
 async def test_usage_counts_the_pixels_produced(
     harness: Harness, written: tuple[LocalCatalog, dict[Any, Any]]
 ) -> None:
-    finer = {
-        "load": _load(),
-        "finer": {
-            "process_id": "resample_spatial",
-            "arguments": {"data": {"from_node": "load"}, "resolution": 5},
-        },
-        "save": {**SAVE_GTIFF, "arguments": {"data": {"from_node": "finer"}, "format": "GTiff"}},
-    }
-    job_id = harness.jobs.add({"process_graph": finer}, max_pixels=65_536, paid_pixels=65_536)
+    job_id = harness.jobs.add(MERGED, max_pixels=32_768, paid_pixels=32_768)
 
     assert await harness.run(job_id, written[0]) == 0
 
     finished = _statuses(await harness.events(job_id))[-1]
     assert finished.usage["input_pixels"] == {"value": 16_384, "unit": "pixels"}
-    assert finished.usage["produced_pixels"] == {"value": 49_152, "unit": "pixels"}
+    assert finished.usage["produced_pixels"] == {"value": 16_384, "unit": "pixels"}
 
 
 async def test_unexpected_exception_is_an_internal_error(harness: Harness) -> None:

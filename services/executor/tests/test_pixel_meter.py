@@ -181,6 +181,24 @@ def test_a_batch_job_beyond_what_its_budget_pays_for_needs_payment(tmp_path: Pat
         run_process("resample_spatial", env, data=make_cube(), resolution=5)
 
 
+def test_vector_buffer_checks_what_it_may_make_before_buffering(tmp_path: Path) -> None:
+    """Buffered points are made at once (not lazily): up to 33 coordinates each, 32 more
+    than given, are checked against the limit first."""
+    points = [shapely.Point(675000 + 10 * i, 5155000) for i in range(400)]
+    env = limited(tmp_path, max_pixels=32 * 300)
+    buffered = run_process(
+        "vector_buffer", env, geometries=VectorCube(tuple(points[:300]), "EPSG:32632"), distance=1
+    )
+    assert 0 < env.produced.pixels <= 32 * 300 and len(buffered) == 300
+    with pytest.raises(ProcessGraphComplexity):
+        run_process(
+            "vector_buffer",
+            limited(tmp_path, max_pixels=32 * 300),
+            geometries=VectorCube(tuple(points), "EPSG:32632"),
+            distance=1,
+        )
+
+
 def test_reads_are_held_to_the_same_limits(tmp_path: Path) -> None:
     count_read(limited(tmp_path, max_pixels=CUBE), CUBE)
     with pytest.raises(ProcessGraphComplexity):

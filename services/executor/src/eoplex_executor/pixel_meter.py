@@ -21,9 +21,10 @@ a limit the execution is refused at once, before any pixel is read, with
 ProcessGraphComplexity (the tenant's quota, `Limits.max_pixels`) or PaymentRequired (what
 a batch job's budget pays for, `Limits.paid_pixels`). The few processes that compute
 while the graph is evaluated (trim_cube, run_udf's first chunk) read only pixels counted
-before them. Processes that dask calls while it computes (apply_neighborhood's child on
-each window, from dask's threads) are not metered: the window tried while the graph was
-evaluated was.
+before them; those that make their values at once (vector_to_regular_points,
+vector_buffer) check what they plan first (`check_planned`). Processes that dask calls
+while it computes (apply_neighborhood's child on each window, from dask's threads) are not
+metered: the window tried while the graph was evaluated was.
 """
 
 import functools
@@ -51,10 +52,18 @@ def count_read(env: Environment, pixels: int) -> None:
     check_limits(env)
 
 
-def check_limits(env: Environment) -> None:
+def check_planned(env: Environment, pixels: float) -> None:
+    """Before a process makes `pixels` more values than it was given, at once (not lazily,
+    e.g. vector geometries): ProcessGraphComplexity or PaymentRequired when they would take
+    the execution beyond its limits. They are counted once made, by `metered`."""
+    check_limits(env, planned=int(min(pixels, 2**62)))
+
+
+def check_limits(env: Environment, *, planned: int = 0) -> None:
     """ProcessGraphComplexity beyond `Limits.max_pixels`, PaymentRequired beyond
-    `Limits.paid_pixels`, counting what the processes still running produced so far."""
-    count = env.pixels + env.produced.pixels + sum(env.produced.open_calls)
+    `Limits.paid_pixels`, counting what the processes still running produced so far and
+    the `planned` values a process is about to make."""
+    count = env.pixels + env.produced.pixels + sum(env.produced.open_calls) + planned
     limits = env.limits
     if limits.max_pixels and count > limits.max_pixels:
         if limits.single_file:
@@ -131,7 +140,8 @@ def value_size(value: Any) -> int:
         elif isinstance(item, xr.DataArray | np.ndarray):
             total += _elements(item)
         elif isinstance(item, VectorCube):
-            total += _coordinates(item)
+            total += vector_coordinates(item)
+            pending.append(item.values)
         elif isinstance(item, list | tuple):
             pending.extend(item)
         elif isinstance(item, Mapping):
@@ -147,7 +157,7 @@ def _elements(array: Any) -> int:
     return int(size) if isinstance(size, int) or math.isfinite(size) else 0
 
 
-def _coordinates(cube: VectorCube) -> int:
+def vector_coordinates(cube: VectorCube) -> int:
+    """The coordinates of a vector cube's geometries (a point has one)."""
     geometries = np.asarray(cube.geometries, dtype=object)
-    points = int(shapely.get_num_coordinates(geometries).sum()) if len(geometries) else 0
-    return points + (0 if cube.values is None else _elements(cube.values))
+    return int(shapely.get_num_coordinates(geometries).sum()) if len(geometries) else 0

@@ -35,7 +35,7 @@ from eoplex_executor.cube import (
 from eoplex_executor.environment import Environment
 from eoplex_executor.geometry import crs_name, cube_crs, parse_crs
 from eoplex_executor.graph import Callback
-from eoplex_executor.pixel_meter import count_read
+from eoplex_executor.pixel_meter import check_planned, count_read, vector_coordinates
 from eoplex_executor.processes.loading import CHUNK
 from eoplex_executor.registry import process
 from eoplex_executor.vector import (
@@ -54,6 +54,10 @@ COUNT_LABELS = ["value", "total_count", "valid_count"]
 UPLOAD_FORMATS = {"geojson": "GeoJSON", "gtiff": "GTiff"}
 # More sample points than this (vector_to_regular_points) is a mistake, not a sample.
 MAX_POINTS = 1_000_000
+# At most how many coordinates vector_buffer makes of each coordinate: a point becomes 33
+# (shapely's round buffer, 8 segments a quarter circle), a vertex of a line or polygon an
+# arc of at most half a circle. The bound is checked against the pixel limits first.
+BUFFER_COORDINATES = 33
 RELATIONS = {
     "intersects": shapely.intersects,
     "disjoint": shapely.disjoint,
@@ -450,15 +454,18 @@ def filter_vector(data: Any, geometries: Any, relation: str = "intersects") -> V
     return cube.select(keep.tolist())
 
 
-@process()
-def vector_buffer(geometries: Any, distance: float) -> VectorCube:
+@process(environment=True)
+def vector_buffer(geometries: Any, distance: float, env: Environment) -> VectorCube:
     """openEO `vector_buffer`: every geometry grown (distance > 0) or shrunk (< 0) by
     `distance` metres into polygons; empty ones stay empty. Raises ProcessParameterInvalid
-    for a distance of 0 or a CRS not in metres (UnitMismatch)."""
+    for a distance of 0 or a CRS not in metres (UnitMismatch), and, before buffering,
+    ProcessGraphComplexity or PaymentRequired when the polygons could hold more
+    coordinates than the execution's pixel limits leave (`pixel_meter.check_planned`)."""
     cube = as_vector_cube(geometries, process="vector_buffer", parameter="geometries")
     if not _is_number(distance) or distance == 0:
         raise _invalid("vector_buffer", "distance", "a non-zero number of metres")
     _require_metres(cube, "vector_buffer")
+    check_planned(env, (BUFFER_COORDINATES - 1) * vector_coordinates(cube))
     with np.errstate(all="ignore"):
         try:
             buffered = shapely.buffer(np.asarray(cube.geometries, dtype=object), float(distance))
@@ -491,13 +498,16 @@ def vector_reproject(data: Any, projection: Any, dimension: str | None = None) -
     return cube.with_geometries(moved, crs_name(crs))
 
 
-@process()
-def vector_to_regular_points(data: Any, distance: float, group: bool = True) -> VectorCube:
+@process(environment=True)
+def vector_to_regular_points(
+    data: Any, distance: float, env: Environment, group: bool = True
+) -> VectorCube:
     """openEO `vector_to_regular_points`: polygons sampled at the centres of a grid of
     `distance` metres from their upper-left corner (their first coordinate if none falls
     inside), lines every `distance` metres from their start, points as they are. Raises
     ProcessParameterInvalid for a distance <= 0, a CRS not in metres (UnitMismatch) or
-    more than a million points in all, refused before any is made."""
+    more than a million points in all, and ProcessGraphComplexity or PaymentRequired for
+    more than the execution's pixel limits leave, all before any point is made."""
     cube = as_vector_cube(data, process="vector_to_regular_points", parameter="data")
     if not _is_number(distance) or distance <= 0:
         raise _invalid("vector_to_regular_points", "distance", "a positive number of metres")
@@ -505,6 +515,7 @@ def vector_to_regular_points(data: Any, distance: float, group: bool = True) -> 
     planned = sum(_planned_points(geometry, float(distance)) for geometry in cube.geometries)
     if planned > MAX_POINTS:
         raise _invalid("vector_to_regular_points", "distance", "more than a million points")
+    check_planned(env, planned - vector_coordinates(cube))
     samples = [_regular_points(geometry, float(distance)) for geometry in cube.geometries]
     return _points_cube(cube, samples, group, "vector_to_regular_points")
 
