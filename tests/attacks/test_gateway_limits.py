@@ -417,3 +417,22 @@ def test_an_integer_of_4400_digits_in_a_body_is_refused_with_400(
         method, path, content=body, headers={"Content-Type": "application/json"}
     )
     assert_openeo_4xx(response)
+
+
+def test_patching_a_job_field_by_field_beyond_what_it_may_store_is_refused_with_413(
+    client: httpx.Client,
+) -> None:
+    """Replays: PATCH /jobs/{id} with a 9 MiB description, then a 9 MiB title, each within
+    the body limit, made a job larger than MongoDB stores: a 500. The job stays as it was."""
+    created = client.post("/jobs", json={"process": {"process_graph": ADD}})
+    assert created.status_code == 201, created.text[:500]
+    job = created.headers["OpenEO-Identifier"]
+    try:
+        assert client.patch(f"/jobs/{job}", json={"description": "d" * 9 * MIB}).status_code == 204
+        response = client.patch(f"/jobs/{job}", json={"title": "t" * 9 * MIB})
+        assert response.status_code == 413, response.text[:500]
+        assert response.json()["code"] == "PayloadTooLarge"
+        validate_error(response.json())
+        assert client.get(f"/jobs/{job}").json().get("title") is None
+    finally:
+        client.delete(f"/jobs/{job}")

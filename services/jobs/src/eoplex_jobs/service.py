@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+import bson
 from minio import Minio
 from minio.deleteobjects import DeleteObject
 
@@ -30,6 +31,7 @@ from eoplex_common.errors import (
     JobNotFound,
     NoDataForUpdate,
     OpenEOError,
+    PayloadTooLarge,
     PaymentRequired,
     ProcessGraphComplexity,
     ProcessGraphInvalid,
@@ -55,6 +57,18 @@ EDITABLE_FIELDS = (
 )
 # The openEO default of `log_level` (min_log_level_default).
 DEFAULT_LOG_LEVEL = "info"
+
+
+# The most a job's stored fields may take: MongoDB stores documents of up to 16 MiB, and a
+# job gains its status, progress, usage and results as it runs. PATCH /jobs edits fields
+# one request at a time, each within the gateway's body limit, so they can add up.
+MAX_JOB_BYTES = 12 * 1024 * 1024
+
+
+def _check_size(job: Document) -> None:
+    """PayloadTooLarge when `job` would take more than `MAX_JOB_BYTES` stored."""
+    if len(bson.encode(job)) > MAX_JOB_BYTES:
+        raise PayloadTooLarge(size=MAX_JOB_BYTES)
 
 
 class ProcessValidator(Protocol):
@@ -275,22 +289,23 @@ class JobsService:
     async def create_job(self, owner: Owner, draft: JobDraft) -> Document:
         """`POST /jobs`: validate, then store the job as `created`.
 
-        Raises the process's first validation error, BudgetInvalid, BadRequest (job options).
+        Raises the process's first validation error, BudgetInvalid, BadRequest (job options),
+        PayloadTooLarge (beyond `MAX_JOB_BYTES`).
         """
         process = await self._validated_process(draft.process_json, owner)
-        return await self.store.create(
-            {
-                "user_id": owner.user_id,
-                "tenant_id": owner.tenant_id,
-                "title": draft.title or None,
-                "description": draft.description or None,
-                "process": process,
-                "plan": draft.plan or None,
-                "budget": _budget(draft.budget),
-                "job_options": _parse_job_options(draft.job_options_json),
-                "log_level": _log_level(draft.log_level),
-            }
-        )
+        job = {
+            "user_id": owner.user_id,
+            "tenant_id": owner.tenant_id,
+            "title": draft.title or None,
+            "description": draft.description or None,
+            "process": process,
+            "plan": draft.plan or None,
+            "budget": _budget(draft.budget),
+            "job_options": _parse_job_options(draft.job_options_json),
+            "log_level": _log_level(draft.log_level),
+        }
+        _check_size(job)
+        return await self.store.create(job)
 
     async def list_jobs(self, owner: Owner, *, limit: int, page_token: str) -> JobsPage:
         """`GET /jobs`: the owner's jobs, newest first; `limit` 0 lists all.
@@ -318,7 +333,8 @@ class JobsService:
         running.
 
         Raises JobNotFound, JobLocked, NoDataForUpdate, PropertyNotEditable, the new
-        process's first validation error, BudgetInvalid, BadRequest.
+        process's first validation error, BudgetInvalid, BadRequest, PayloadTooLarge (the
+        job would exceed `MAX_JOB_BYTES`, e.g. after several large fields).
         """
         job = await self.store.owned(job_id, owner.user_id, owner.tenant_id)
         if job["status"] in ACTIVE_STATUSES:
@@ -340,6 +356,7 @@ class JobsService:
             changes["job_options"] = _parse_job_options(draft.job_options_json)
         if "log_level" in fields:
             changes["log_level"] = _log_level(draft.log_level)
+        _check_size({**job, **changes})
         editable = ("created", "canceled", "error", "finished")
         updated = await self.store.update_in_status(job_id, statuses=editable, fields=changes)
         if updated is None:
