@@ -33,7 +33,7 @@ S2 = "SENTINEL2_L2A_DEMO"
 EXTENT = {"west": 11.28, "south": 46.47, "east": 11.33, "north": 46.50}
 # One date of the demo collection (every 5 days from 2022-05-01).
 ONE_DATE = ["2022-06-05", "2022-06-06"]
-# The demo tenant's pixels: one band of one date in EXTENT is about 127,000 at 10 m.
+# One band of one date of the demo collection in EXTENT: about 135,000 pixels at 10 m.
 SYNC_PIXEL_LIMIT = 1_000_000
 
 
@@ -74,7 +74,7 @@ def result_costs(connection: openeo.Connection, cube: Any) -> float:
 def test_resample_spatial_to_a_finer_resolution_is_refused_before_computing(
     connection: openeo.Connection, tmp_path: Path
 ) -> None:
-    """Replays the attack: 10 m resampled to 1 m makes ~12,700,000 pixels of ~127,000 read,
+    """Replays the attack: 10 m resampled to 1 m makes ~13,500,000 pixels of ~135,000 read,
     for a tenant limited to 1,000,000. Unfixed, the GeoTIFF was computed and sent."""
     with pytest.raises(OpenEoApiError) as raised:
         one_band(connection).resample_spatial(resolution=1).download(tmp_path / "fine.tif")
@@ -108,10 +108,11 @@ def test_a_batch_job_whose_budget_pays_only_for_what_it_reads_is_refused_at_star
     connection: openeo.Connection,
 ) -> None:
     """Replays the attack on batch jobs: the budget of a job was never compared with its
-    costs, which counted only the pixels read. A job reading ~127,000 pixels (about 0.0013
-    at the default 0.01 per megapixel) and producing ~12,700,000 (about 0.127) with a
+    costs, which counted only the pixels read. A job reading ~135,000 pixels (about 0.0013
+    at the default 0.01 per megapixel) and producing ~13,500,000 (about 0.135) with a
     budget of 0.01 is refused when started (PaymentRequired, as the API asks) and stays
-    `created`. Unfixed, it was queued and run."""
+    `created`. Unfixed, its estimate priced only the pixels read (0.001346) and nothing
+    compared a budget when a job started."""
     cube = one_band(connection).resample_spatial(resolution=1)
     job = cube.create_job(out_format="GTiff", title="over budget", budget=0.01)
     try:
