@@ -59,12 +59,12 @@ class Limits:
     single_file: bool = True
     # Node and depth limits of the process (ProcessGraphComplexity), as /validation has them.
     graph: GraphLimits = field(default_factory=GraphLimits)
+    # How the execution's UDF processes are confined and what each may use.
+    udf: UdfSandbox = field(default_factory=UdfSandbox)
 
 
 @dataclass
 class Estimate:
-    # How the execution's UDF processes are confined and what each may use.
-    udf: UdfSandbox = field(default_factory=UdfSandbox)
     """What an execution would write, tallied by `save_result` in estimate mode instead of
     writing (pixels and bytes in the output's data type, uncompressed)."""
 
