@@ -16,8 +16,10 @@ import pytest
 
 from eoplex.probes import grpc_serving
 from eoplex.servers import (
+    S3_ADMIN_ACTIONS,
     ProcessSpec,
     S3Credentials,
+    S3Identity,
     free_port,
     mongodb_spec,
     nats_spec,
@@ -57,11 +59,19 @@ def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrast
     """NATS (JetStream), SeaweedFS S3 and SecantusDB, real processes on free ports."""
     root = tmp_path_factory.mktemp("infrastructure")
     credentials = S3Credentials("eoplex-test", secrets.token_urlsafe(16))
+    identity = S3Identity("eoplex-test", credentials, S3_ADMIN_ACTIONS)
+    nats_password = secrets.token_urlsafe(16)
     mongodb_port, nats_port, s3_port = free_port(), free_port(), free_port()
     specs = [
         mongodb_spec(port=mongodb_port, storage_dir=root / "mongodb"),
-        nats_spec(port=nats_port, monitor_port=free_port(), store_dir=root / "nats"),
-        *weed_specs(s3_port=s3_port, data_dir=root / "s3", credentials=credentials),
+        nats_spec(
+            port=nats_port,
+            monitor_port=free_port(),
+            store_dir=root / "nats",
+            user="eoplex-test",
+            password=nats_password,
+        ),
+        *weed_specs(s3_port=s3_port, data_dir=root / "s3", identities=[identity]),
     ]
     started: list[tuple[ProcessSpec, subprocess.Popen[bytes]]] = []
     try:
@@ -71,7 +81,7 @@ def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrast
             wait_ready(spec, process)
         yield Infrastructure(
             mongodb_url=f"mongodb://127.0.0.1:{mongodb_port}",
-            nats_url=f"nats://127.0.0.1:{nats_port}",
+            nats_url=f"nats://eoplex-test:{nats_password}@127.0.0.1:{nats_port}",
             s3_endpoint=f"http://127.0.0.1:{s3_port}",
             s3_credentials=credentials,
             log_dir=root / "logs",

@@ -106,8 +106,15 @@ def running_servers() -> Iterator[Servers]:
     both stopped and the directory removed after."""
     root = Path(tempfile.mkdtemp(prefix="bench-queue-"))
     nats_port, mongodb_port = free_port(), free_port()
+    nats_password = secrets.token_urlsafe(16)
     specs = [
-        nats_spec(port=nats_port, monitor_port=free_port(), store_dir=root / "nats"),
+        nats_spec(
+            port=nats_port,
+            monitor_port=free_port(),
+            store_dir=root / "nats",
+            user="bench",
+            password=nats_password,
+        ),
         mongodb_spec(port=mongodb_port, storage_dir=root / "mongodb"),
     ]
     started: list[subprocess.Popen[bytes]] = []
@@ -116,7 +123,7 @@ def running_servers() -> Iterator[Servers]:
             started.append(start_process(spec, log_path=root / "logs" / f"{spec.name}.log"))
             wait_ready(spec, started[-1])
         yield Servers(
-            nats_url=f"nats://127.0.0.1:{nats_port}",
+            nats_url=f"nats://bench:{nats_password}@127.0.0.1:{nats_port}",
             mongodb_url=f"mongodb://127.0.0.1:{mongodb_port}",
         )
     finally:

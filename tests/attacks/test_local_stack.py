@@ -7,14 +7,20 @@ plant and delete another tenant's files; after `kill -9` of the supervisor its S
 lived on as an orphan while the next `make run` started a second one on the same data
 directory.
 
+And the Low "internal services need no credentials": NATS, MongoDB and S3 served any
+process that reached them. Now each service has its own keys, generated into the state
+directory (0600), and the servers refuse a client without them.
+
 The socket tests look at what the stack's processes really hold: every Unix socket in
 `/proc/net/unix` whose inode one of their file descriptors refers to. The supervisor
 tests run `eoplex run` as `make run` does, as a child process of their own.
 """
 
 import fcntl
+import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -22,8 +28,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import pytest
+from minio import Minio
+from minio.error import S3Error
+from pymongo import MongoClient
+from pymongo.errors import OperationFailure
 
 from conftest import Infrastructure
 from eoplex.servers import free_port
@@ -248,3 +261,111 @@ def test_every_process_of_the_stack_dies_with_a_supervisor_killed_with_sigkill(
     # Nothing holds the state directory any more: the next start may take it.
     with (running_stack.state_dir / "eoplex.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def without_credentials(url: str) -> str:
+    """`url` with its `user:password@` removed."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]))
+
+
+def with_password(url: str, user: str, password: str) -> str:
+    parts = urlsplit(without_credentials(url))
+    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{parts.netloc}"))
+
+
+def stack_credentials(stack: LocalStack) -> dict[str, Any]:
+    """What the stack generated into its state directory, as an operator reads it."""
+    credentials: dict[str, Any] = json.loads(
+        (stack.config.state_dir / "credentials.json").read_text()
+    )
+    return credentials
+
+
+def nats_answer(url: str, *, user: str | None, password: str | None) -> bytes:
+    """What the NATS server at `url` answers a client that logs in (or not) and publishes.
+
+    The NATS protocol by hand: a client library would retry and reconnect.
+    """
+    parts = urlsplit(url)
+    login = {"user": user, "pass": password} if user is not None else {}
+    connect = json.dumps({"verbose": False, "pedantic": False, **login})
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as client:
+        reader = client.makefile("rb")
+        assert reader.readline().startswith(b"INFO ")
+        client.sendall(f"CONNECT {connect}\r\nPUB jobs.forged 2\r\n{{}}\r\nPING\r\n".encode())
+        return reader.readline().strip()
+
+
+def test_a_nats_client_without_or_with_a_wrong_password_is_refused(
+    local_stack: LocalStack,
+) -> None:
+    """Replays the Low attack: any local process could publish job events on NATS."""
+    url = local_stack.env["OPENEO_NATS_URL"]
+    refused = b"-ERR 'Authorization Violation'"
+    assert nats_answer(url, user=None, password=None) == refused
+    assert nats_answer(url, user="eoplex", password="guessed") == refused
+    user, password = urlsplit(url).username, urlsplit(url).password
+    assert nats_answer(url, user=user, password=password) == b"PONG"
+
+
+def s3_client(stack: LocalStack, access_key: str, secret_key: str) -> Minio:
+    endpoint = urlsplit(stack.env["OPENEO_S3_ENDPOINT"]).netloc
+    return Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=False)
+
+
+def test_an_s3_request_without_or_with_wrong_keys_is_refused(local_stack: LocalStack) -> None:
+    """Replays the Low attack: S3 served whoever reached it."""
+    endpoint = local_stack.env["OPENEO_S3_ENDPOINT"]
+    for path in ("/", "/eoplex-user-files", "/eoplex-results?list-type=2"):
+        assert httpx.get(endpoint + path, timeout=10).status_code == 403
+    keys = stack_credentials(local_stack)["s3"]["files"]
+    wrong = s3_client(local_stack, keys["access_key"], "not-" + keys["secret_key"])
+    with pytest.raises(S3Error) as refused:
+        next(iter(wrong.list_objects("eoplex-user-files")), None)
+    assert refused.value.code == "SignatureDoesNotMatch"
+
+
+def test_one_services_s3_keys_cannot_reach_another_services_bucket(
+    local_stack: LocalStack,
+) -> None:
+    """Replays the Low attack one step further: one key for everything gave all of S3."""
+    keys = stack_credentials(local_stack)["s3"]
+    files = s3_client(local_stack, keys["files"]["access_key"], keys["files"]["secret_key"])
+    assert files.bucket_exists("eoplex-user-files")
+    with pytest.raises(S3Error) as refused:
+        next(iter(files.list_objects("eoplex-results")), None)
+    assert refused.value.code == "AccessDenied"
+    jobs = s3_client(local_stack, keys["jobs"]["access_key"], keys["jobs"]["secret_key"])
+    with pytest.raises(S3Error) as refused:
+        next(iter(jobs.list_objects("eoplex-user-files")), None)
+    assert refused.value.code == "AccessDenied"
+
+
+def test_a_mongodb_client_without_credentials_can_neither_read_nor_write(
+    local_stack: LocalStack,
+) -> None:
+    """Replays the Low attack: any local process could read every user and token."""
+    url = without_credentials(local_stack.env["OPENEO_MONGODB_URL"])
+    with MongoClient[dict[str, Any]](url, serverSelectionTimeoutMS=10_000) as client:
+        client.admin.command("ping")
+        with pytest.raises(OperationFailure) as refused:
+            client["eoplex_auth"].list_collection_names()
+        assert refused.value.code == 13
+        forged: dict[str, Any] = {"forged": True}
+        with pytest.raises(OperationFailure) as refused:
+            client["eoplex_jobs"]["jobs"].insert_one(forged)
+        assert refused.value.code == 13
+
+
+def test_one_services_mongodb_user_cannot_read_another_services_database(
+    local_stack: LocalStack,
+) -> None:
+    """Replays the Low attack one step further: one key for everything gave all the data."""
+    password = stack_credentials(local_stack)["mongodb"]["jobs"]
+    url = with_password(local_stack.env["OPENEO_MONGODB_URL"], "jobs", password)
+    with MongoClient[dict[str, Any]](url, serverSelectionTimeoutMS=10_000) as client:
+        client["eoplex_jobs"].list_collection_names()
+        with pytest.raises(OperationFailure) as refused:
+            client["eoplex_auth"]["users"].find_one()
+        assert refused.value.code == 13

@@ -1,5 +1,6 @@
 """The local stack's plan: configuration, remembered ports and keys, and the processes it runs."""
 
+import json
 import socket
 import stat
 import sys
@@ -7,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from eoplex.credentials import S3_GRANTS, StackCredentials, remembered_credentials
 from eoplex.demo import resolve_demo_password
 from eoplex.servers import S3Credentials
 from eoplex.stack import (
     SERVICES,
+    LocalStack,
     ServerPorts,
     StackConfig,
     StackPlan,
     build_stages,
     make_plan,
-    remembered_s3_credentials,
     remembered_server_ports,
 )
 from eoplex.supervisor import RestartPolicy, exit_reason
@@ -24,7 +26,13 @@ from eoplex.supervisor import RestartPolicy, exit_reason
 SERVICE_PORTS = {service: 50100 + i for i, service in enumerate(SERVICES)}
 PLAN = StackPlan(
     servers=ServerPorts(mongodb=27100, nats=4300, nats_monitor=8300, s3=8400),
-    s3_credentials=S3Credentials("key", "secret"),
+    credentials=StackCredentials(
+        nats_password="nats-pw",
+        mongodb_passwords={"auth": "auth-pw", "jobs": "jobs-pw"},
+        s3_keys={
+            client: S3Credentials(f"{client}-key", f"{client}-secret") for client in S3_GRANTS
+        },
+    ),
     service_ports=SERVICE_PORTS,
 )
 ADDRESSES = {
@@ -104,11 +112,34 @@ def test_unconfigured_servers_run_first_with_their_state_in_the_state_dir(tmp_pa
     assert f"-dir={tmp_path / 's3'}" in volume
     assert f"-defaultStoreDir={tmp_path / 's3'}" in filer
     assert "-port=8400" in s3
-    assert services[0].env["OPENEO_MONGODB_URL"] == "mongodb://127.0.0.1:27100"
-    assert services[0].env["OPENEO_NATS_URL"] == "nats://127.0.0.1:4300"
-    assert services[0].env["OPENEO_S3_ENDPOINT"] == "http://127.0.0.1:8400"
-    assert services[0].env["OPENEO_S3_ACCESS_KEY"] == "key"
-    assert services[0].env["OPENEO_S3_SECRET_KEY"] == "secret"
+    assert "--auth" in mongodb
+    by_name = {spec.name: spec.env for spec in services}
+    assert by_name["auth"]["OPENEO_MONGODB_URL"] == "mongodb://auth:auth-pw@127.0.0.1:27100"
+    assert by_name["jobs"]["OPENEO_MONGODB_URL"] == "mongodb://jobs:jobs-pw@127.0.0.1:27100"
+    # Capabilities only pings, which needs no login.
+    assert by_name["capabilities"]["OPENEO_MONGODB_URL"] == "mongodb://127.0.0.1:27100"
+    assert all(
+        env["OPENEO_NATS_URL"] == "nats://eoplex:nats-pw@127.0.0.1:4300" for env in by_name.values()
+    )
+    assert by_name["files"]["OPENEO_S3_ENDPOINT"] == "http://127.0.0.1:8400"
+    assert by_name["files"]["OPENEO_S3_ACCESS_KEY"] == "files-key"
+    assert by_name["files"]["OPENEO_S3_SECRET_KEY"] == "files-secret"
+    assert by_name["executor"]["OPENEO_S3_ACCESS_KEY"] == "executor-key"
+    assert "OPENEO_S3_ACCESS_KEY" not in by_name["auth"]
+    # The jobs service starts batch executors (locally) with the executor's logins.
+    assert json.loads(by_name["jobs"]["OPENEO_JOBS_ENV"]) == {
+        "OPENEO_MONGODB_URL": "mongodb://127.0.0.1:27100",
+        "OPENEO_S3_ACCESS_KEY": "executor-key",
+        "OPENEO_S3_SECRET_KEY": "executor-secret",
+    }
+    assert (tmp_path / "nats" / "auth.conf").read_text() == (
+        'authorization {\n  user: "eoplex"\n  password: "nats-pw"\n}\n'
+    )
+    assert stat.S_IMODE((tmp_path / "nats" / "auth.conf").stat().st_mode) == 0o600
+    identities = json.loads((tmp_path / "s3" / "s3-identities.json").read_text())["identities"]
+    assert {i["name"]: i["actions"] for i in identities} == {
+        client: list(actions) for client, actions in S3_GRANTS.items()
+    }
 
 
 def test_every_listener_is_on_loopback(tmp_path: Path) -> None:
@@ -158,11 +189,35 @@ def test_server_ports_are_remembered_while_free(tmp_path: Path) -> None:
     assert (third.mongodb, third.s3) == (first.mongodb, first.s3)
 
 
-def test_s3_keys_are_generated_once_and_private(tmp_path: Path) -> None:
-    first = remembered_s3_credentials(tmp_path)
-    assert remembered_s3_credentials(tmp_path) == first
-    assert len(first.secret_key) >= 32
-    assert stat.S_IMODE((tmp_path / "s3-credentials.json").stat().st_mode) == 0o600
+def test_credentials_are_generated_once_each_its_own_and_private(tmp_path: Path) -> None:
+    first = remembered_credentials(tmp_path)
+    assert remembered_credentials(tmp_path) == first
+    assert stat.S_IMODE((tmp_path / "credentials.json").stat().st_mode) == 0o600
+    secrets = [
+        first.nats_password,
+        *first.mongodb_passwords.values(),
+        *(keys.secret_key for keys in first.s3_keys.values()),
+    ]
+    assert len(set(secrets)) == len(secrets) == 1 + 4 + len(S3_GRANTS)
+    assert all(len(secret) >= 32 for secret in secrets)
+    assert len({keys.access_key for keys in first.s3_keys.values()}) == len(S3_GRANTS)
+
+
+def test_a_credential_missing_from_the_file_is_added_and_the_others_kept(tmp_path: Path) -> None:
+    first = remembered_credentials(tmp_path)
+    saved = json.loads((tmp_path / "credentials.json").read_text())
+    del saved["mongodb"]["jobs"]
+    (tmp_path / "credentials.json").write_text(json.dumps(saved))
+    again = remembered_credentials(tmp_path)
+    assert again.mongodb_passwords["jobs"] != first.mongodb_passwords["jobs"]
+    assert (again.nats_password, again.s3_keys) == (first.nats_password, first.s3_keys)
+
+
+def test_operator_tools_get_the_admin_s3_key_and_no_database_login(tmp_path: Path) -> None:
+    stack = LocalStack(config=StackConfig(state_dir=tmp_path))
+    stack.plan = PLAN
+    assert stack.env["OPENEO_S3_ACCESS_KEY"] == "admin-key"
+    assert stack.env["OPENEO_MONGODB_URL"] == "mongodb://127.0.0.1:27100"
 
 
 def test_a_configured_demo_password_is_forced_on_the_user(tmp_path: Path) -> None:

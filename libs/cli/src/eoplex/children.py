@@ -1,4 +1,4 @@
-"""Child processes that die with the process that started them, and private directories.
+"""Child processes that die with the process that started them.
 
 On Linux a child asks the kernel for a signal (its stop signal, SIGTERM for most) when
 its parent dies (`PR_SET_PDEATHSIG`), which covers a parent killed with SIGKILL. The
@@ -13,7 +13,6 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 # argv: the signal, the parent's pid, then the command. A parent that died before the
 # prctl() would never signal us, so the launcher checks it is still its parent's child.
@@ -39,10 +38,3 @@ def dying_with_parent(
     # -I: no PYTHON* variables or user site; -S: no site-packages, it needs none.
     launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER]
     return [*launcher, str(int(death_signal)), str(os.getpid()), *argv]
-
-
-def private_dir(path: Path) -> Path:
-    """`path` as a directory only its owner can list, enter or write (0700), made if missing."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
-    return path

@@ -9,7 +9,6 @@ unless it has them already.
 """
 
 import asyncio
-import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import grpc
 
+from eoplex.private import write_private
 from eoplex_common.rpc import open_channel
 from eoplex_common.s3 import connect_s3
 from eoplex_common.settings import InfrastructureSettings
@@ -48,14 +48,6 @@ class DemoPassword:
 
     value: str
     enforce: bool
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a secret readable by its owner only (0600 from the start, never world-readable)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(text)
 
 
 def resolve_demo_password(*, configured: str | None, state_dir: Path) -> DemoPassword:

@@ -7,6 +7,7 @@ is bound to 127.0.0.1; the only Unix sockets (SeaweedFS's filer and S3 gateway) 
 in a directory of the data directory that only the stack's user can enter.
 """
 
+import hashlib
 import json
 import os
 import signal
@@ -16,11 +17,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from eoplex.children import dying_with_parent, private_dir
+from pymongo import MongoClient
+
+from eoplex.children import dying_with_parent
+from eoplex.private import private_dir, write_private
 
 BIN = Path(sys.executable).parent
 
@@ -89,10 +94,22 @@ def http_mentions(url: str, text: str) -> Callable[[], bool]:
     return probe
 
 
-def nats_spec(*, port: int, monitor_port: int, store_dir: Path) -> ProcessSpec:
-    """nats-server with JetStream, its store in `store_dir`."""
+def nats_spec(
+    *, port: int, monitor_port: int, store_dir: Path, user: str, password: str
+) -> ProcessSpec:
+    """nats-server with JetStream, its store in `store_dir`, serving `user`/`password` only.
+
+    The login is in a configuration file (0600) in `store_dir`, not on the command
+    line, which every local process can read. The monitoring port (`/healthz`, `/varz`,
+    connection counts) needs none; it shows no message and no credential.
+    """
+    private_dir(store_dir)
+    config = store_dir / "auth.conf"
+    login = f"  user: {json.dumps(user)}\n  password: {json.dumps(password)}\n"
+    write_private(config, "authorization {\n" + login + "}\n")
     argv = [
         str(BIN / "nats-server"),
+        "--config", str(config),
         "--addr", "127.0.0.1",
         "--port", str(port),
         "--http_port", str(monitor_port),
@@ -104,25 +121,42 @@ def nats_spec(*, port: int, monitor_port: int, store_dir: Path) -> ProcessSpec:
 
 @dataclass(frozen=True)
 class S3Credentials:
-    """The access key pair the S3 server accepts and the services use."""
+    """An access key pair the S3 server accepts."""
 
     access_key: str
     secret_key: str
+
+
+@dataclass(frozen=True)
+class S3Identity:
+    """A client of the S3 server: its key and its SeaweedFS actions (`Read:<bucket>`, ...)."""
+
+    name: str
+    credentials: S3Credentials
+    actions: tuple[str, ...]
+
+
+# Every action on every bucket.
+S3_ADMIN_ACTIONS = ("Admin", "Read", "Write", "List", "Tagging")
 
 
 # The longest path a Unix socket can have (sun_path holds 108 bytes with its final NUL).
 MAX_SOCKET_PATH = 107
 
 
-def weed_specs(*, s3_port: int, data_dir: Path, credentials: S3Credentials) -> list[ProcessSpec]:
-    """SeaweedFS serving S3 on `s3_port`: master, volume server, filer and S3 gateway.
+def weed_specs(
+    *, s3_port: int, data_dir: Path, identities: Sequence[S3Identity]
+) -> list[ProcessSpec]:
+    """SeaweedFS serving S3 on `s3_port` to `identities`: master, volume, filer, S3 gateway.
 
     Four processes rather than `weed mini`, because `weed mini` (like `weed server`)
     opens a Unix socket for each of its gRPC servers in /tmp, unauthenticated, where any
     local process could reach them; the standalone commands open none. The filer and the
     S3 gateway still serve HTTP on a Unix socket each: those are in `<data_dir>/sockets`,
     a directory only the stack's user can enter. Their other ports are free ones on
-    127.0.0.1. Started in this order, each is ready once the next may use it.
+    127.0.0.1. Started in this order, each is ready once the next may use it. The S3
+    gateway refuses a request that is not signed by one of `identities`, and one that
+    their actions do not allow; its IAM API is off.
     """
     private_dir(data_dir)
     sockets = private_dir(data_dir / "sockets")
@@ -133,13 +167,7 @@ def weed_specs(*, s3_port: int, data_dir: Path, credentials: S3Credentials) -> l
             f"({MAX_SOCKET_PATH} bytes): choose a shorter state directory"
         )
     config = data_dir / "s3-identities.json"
-    identity = {
-        "name": "eoplex",
-        "credentials": [{"accessKey": credentials.access_key, "secretKey": credentials.secret_key}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }
-    config.write_text(json.dumps({"identities": [identity]}))
-    config.chmod(0o600)
+    write_private(config, json.dumps({"identities": [_identity(i) for i in identities]}))
     master, master_grpc, volume, volume_grpc = free_port(), free_port(), free_port(), free_port()
     filer, filer_grpc, s3_grpc = free_port(), free_port(), free_port()
     weed = str(BIN / "weed")
@@ -194,16 +222,60 @@ def weed_specs(*, s3_port: int, data_dir: Path, credentials: S3Credentials) -> l
     ]  # fmt: skip
 
 
-def mongodb_spec(*, port: int, storage_dir: Path) -> ProcessSpec:
-    """SecantusDB, a MongoDB-wire-compatible server, storing in `storage_dir`."""
+def _identity(identity: S3Identity) -> dict[str, object]:
+    keys = identity.credentials
+    return {
+        "name": identity.name,
+        "credentials": [{"accessKey": keys.access_key, "secretKey": keys.secret_key}],
+        "actions": list(identity.actions),
+    }
+
+
+def mongodb_spec(*, port: int, storage_dir: Path, auth: bool = False) -> ProcessSpec:
+    """SecantusDB, a MongoDB-wire-compatible server, storing in `storage_dir`.
+
+    With `auth`, every command but the handshake and `ping` needs a login (SCRAM), and
+    each user only what its roles grant (see `ensure_mongodb_users`).
+    """
     argv = [
         str(BIN / "secantusd-py"),
         "--host", "127.0.0.1",
         "--port", str(port),
         "--storage-path", str(storage_dir),
         "--log-level", "WARNING",
+        *(["--auth"] if auth else []),
     ]  # fmt: skip
     return ProcessSpec("mongodb", argv, tcp_open(port))
+
+
+def ensure_mongodb_users(*, storage_dir: Path, users: Mapping[str, str], log_path: Path) -> bool:
+    """Make `users` (name to password) the users of the SecantusDB data in `storage_dir`,
+    each with `readWrite` on its own database `eoplex_<name>`; whether that was needed.
+
+    SecantusDB has no localhost exception: users are created on the server started
+    without `--auth`, here for seconds on a free loopback port, once (and again only if
+    the users or their passwords change: a digest of them is kept in `storage_dir`).
+    """
+    digest = hashlib.sha256(json.dumps(sorted(users.items())).encode()).hexdigest()
+    marker = storage_dir / "eoplex-users.sha256"
+    if marker.exists() and marker.read_text() == digest:
+        return False
+    port = free_port()
+    spec = mongodb_spec(port=port, storage_dir=storage_dir)
+    process = start_process(spec, log_path=log_path)
+    try:
+        wait_ready(spec, process)
+        url = f"mongodb://127.0.0.1:{port}"
+        with MongoClient[dict[str, Any]](url, serverSelectionTimeoutMS=10_000) as client:
+            existing = {user["user"] for user in client.admin.command("usersInfo")["users"]}
+            for name, password in users.items():
+                roles = [{"role": "readWrite", "db": "eoplex_" + name.replace("-", "_")}]
+                command = "updateUser" if name in existing else "createUser"
+                client.admin.command(command, name, pwd=password, roles=roles)
+    finally:
+        stop_process(process)
+    write_private(marker, digest)
+    return True
 
 
 def start_process(spec: ProcessSpec, *, log_path: Path) -> subprocess.Popen[bytes]:

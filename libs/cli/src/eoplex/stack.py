@@ -3,8 +3,8 @@
 The infrastructure servers (unless URLs of existing ones are configured), then
 every service as its own process, then the gateway, run under the `Supervisor`.
 What must survive a restart lives in the state directory: the servers' data, their
-ports, the S3 keys and the demo password. One stack at a time holds a state directory
-(`eoplex.state_lock`).
+ports, the internal credentials (`eoplex.credentials`) and the demo password. One stack
+at a time holds a state directory (`eoplex.state_lock`).
 """
 
 import json
@@ -21,18 +21,18 @@ from types import FrameType
 
 import grpc
 
+from eoplex.credentials import NATS_USER, StackCredentials, remembered_credentials
 from eoplex.demo import (
     DEMO_USER,
     DemoPassword,
     ensure_demo_account,
     ensure_demo_data,
     resolve_demo_password,
-    write_private,
 )
 from eoplex.probes import grpc_serving, http_ok
 from eoplex.servers import (
     ProcessSpec,
-    S3Credentials,
+    ensure_mongodb_users,
     free_port,
     mongodb_spec,
     nats_spec,
@@ -91,10 +91,10 @@ class ServerPorts:
 
 @dataclass(frozen=True)
 class StackPlan:
-    """What is chosen when the stack starts: ports and S3 keys (remembered) and service ports."""
+    """What is chosen when the stack starts: ports and credentials (remembered), service ports."""
 
     servers: ServerPorts
-    s3_credentials: S3Credentials
+    credentials: StackCredentials
     service_ports: Mapping[str, int] = field(default_factory=dict)
 
 
@@ -109,16 +109,18 @@ def service_variable(service: str, setting: str) -> str:
 
 
 def stack_env(config: StackConfig, plan: StackPlan) -> dict[str, str]:
-    """The `OPENEO_*` variables every process of the stack shares: servers and service addresses."""
+    """The `OPENEO_*` variables every process of the stack shares: servers and service addresses.
+
+    The NATS URL carries the stack's NATS login; the MongoDB and S3 logins are each
+    client's own (`client_env`).
+    """
     ports = plan.servers
+    nats_url = plan.credentials.nats_url(f"nats://127.0.0.1:{ports.nats}")
     env = {
         "OPENEO_MONGODB_URL": config.mongodb_url or f"mongodb://127.0.0.1:{ports.mongodb}",
-        "OPENEO_NATS_URL": config.nats_url or f"nats://127.0.0.1:{ports.nats}",
+        "OPENEO_NATS_URL": config.nats_url or nats_url,
         "OPENEO_S3_ENDPOINT": config.s3_endpoint or f"http://127.0.0.1:{ports.s3}",
     }
-    if config.s3_endpoint is None:
-        env["OPENEO_S3_ACCESS_KEY"] = plan.s3_credentials.access_key
-        env["OPENEO_S3_SECRET_KEY"] = plan.s3_credentials.secret_key
     for service, port in plan.service_ports.items():
         env[service_variable(service, "ADDRESS")] = f"127.0.0.1:{port}"
     # The local launcher keeps each batch job's executor output with the stack's state.
@@ -126,20 +128,44 @@ def stack_env(config: StackConfig, plan: StackPlan) -> dict[str, str]:
     return {**config.extra_env, **env}
 
 
+def client_env(config: StackConfig, plan: StackPlan, client: str) -> dict[str, str]:
+    """The logins of `client` (a service, or `admin`) to the MongoDB and S3 servers the stack
+    started: its own MongoDB user (if it has a database) and its own S3 key (if it uses S3)."""
+    credentials, env = plan.credentials, {}
+    if config.mongodb_url is None:
+        url = f"mongodb://127.0.0.1:{plan.servers.mongodb}"
+        env["OPENEO_MONGODB_URL"] = credentials.mongodb_url(url, client)
+    if config.s3_endpoint is None and client in credentials.s3_keys:
+        env["OPENEO_S3_ACCESS_KEY"] = credentials.s3_keys[client].access_key
+        env["OPENEO_S3_SECRET_KEY"] = credentials.s3_keys[client].secret_key
+    executor = client_env(config, plan, "executor") if client == "jobs" else {}
+    if executor:
+        # The local launcher starts each batch job's executor with the jobs service's
+        # environment, overridden by this: the executor's logins, not the jobs service's.
+        env["OPENEO_JOBS_ENV"] = json.dumps(executor)
+    return env
+
+
 def server_specs(config: StackConfig, plan: StackPlan) -> list[ProcessSpec]:
     """The servers to start: those whose URL is not configured, their data in the state dir."""
     state, ports = config.state_dir, plan.servers
     specs = []
+    credentials = plan.credentials
     if config.mongodb_url is None:
-        specs.append(mongodb_spec(port=ports.mongodb, storage_dir=state / "mongodb"))
+        specs.append(mongodb_spec(port=ports.mongodb, storage_dir=state / "mongodb", auth=True))
     if config.nats_url is None:
         specs.append(
-            nats_spec(port=ports.nats, monitor_port=ports.nats_monitor, store_dir=state / "nats")
+            nats_spec(
+                port=ports.nats,
+                monitor_port=ports.nats_monitor,
+                store_dir=state / "nats",
+                user=NATS_USER,
+                password=credentials.nats_password,
+            )
         )
     if config.s3_endpoint is None:
-        specs += weed_specs(
-            s3_port=ports.s3, data_dir=state / "s3", credentials=plan.s3_credentials
-        )
+        identities = credentials.s3_identities()
+        specs += weed_specs(s3_port=ports.s3, data_dir=state / "s3", identities=identities)
     return specs
 
 
@@ -154,7 +180,11 @@ def service_specs(config: StackConfig, plan: StackPlan) -> list[ProcessSpec]:
                 name=service,
                 argv=[config.python, "-m", service_module(service)],
                 ready=grpc_serving(address),
-                env={**env, service_variable(service, "LISTEN"): address},
+                env={
+                    **env,
+                    **client_env(config, plan, service),
+                    service_variable(service, "LISTEN"): address,
+                },
             )
         )
     return specs
@@ -178,7 +208,7 @@ def gateway_spec(config: StackConfig, plan: StackPlan) -> ProcessSpec:
 def build_stages(config: StackConfig, plan: StackPlan) -> list[list[ProcessSpec]]:
     """The processes of the stack in start order: servers, services, gateway.
 
-    Pure but for `weed_specs`, which writes the S3 server's identity file into its data dir.
+    Pure but for the NATS and S3 specs, which write their servers' logins into the state dir.
     """
     stages = [server_specs(config, plan), service_specs(config, plan)]
     if config.gateway:
@@ -221,22 +251,11 @@ def remembered_server_ports(state_dir: Path) -> ServerPorts:
     return ServerPorts(**ports)
 
 
-def remembered_s3_credentials(state_dir: Path) -> S3Credentials:
-    """The S3 keys generated at the first start, kept (0600) in `<state>/s3-credentials.json`."""
-    path = state_dir / "s3-credentials.json"
-    if path.exists():
-        return S3Credentials(**json.loads(path.read_text()))
-    credentials = S3Credentials("eoplex-" + os.urandom(4).hex(), os.urandom(24).hex())
-    keys = {"access_key": credentials.access_key, "secret_key": credentials.secret_key}
-    write_private(path, json.dumps(keys))
-    return credentials
-
-
 def make_plan(config: StackConfig) -> StackPlan:
-    """Choose (or recall) the ports and keys of this start."""
+    """Choose (or recall) the ports and credentials of this start."""
     return StackPlan(
         servers=remembered_server_ports(config.state_dir),
-        s3_credentials=remembered_s3_credentials(config.state_dir),
+        credentials=remembered_credentials(config.state_dir),
         service_ports={service: free_port() for service in config.services},
     )
 
@@ -287,10 +306,11 @@ class LocalStack:
 
     @property
     def env(self) -> dict[str, str]:
-        """The `OPENEO_*` variables of the running stack, e.g. for a client of its servers."""
+        """The `OPENEO_*` variables of the running stack for an operator's tools (`eoplex
+        admin`, a gateway of its own): the shared ones and the `admin` logins."""
         if self.plan is None:
             raise RuntimeError("the stack has not been started")
-        return stack_env(self.config, self.plan)
+        return {**stack_env(self.config, self.plan), **client_env(self.config, self.plan, "admin")}
 
     @property
     def pids(self) -> dict[str, int]:
@@ -316,6 +336,12 @@ class LocalStack:
         self._state_lock = lock_state_dir(self.config.state_dir)
         self.supervisor.inherited_fds = (self._state_lock,)
         self.plan = make_plan(self.config)
+        if self.config.mongodb_url is None:
+            ensure_mongodb_users(
+                storage_dir=self.config.state_dir / "mongodb",
+                users=self.plan.credentials.mongodb_passwords,
+                log_path=self.log_dir / "mongodb-users.log",
+            )
         self._demo_password = resolve_demo_password(
             configured=self.config.demo_password, state_dir=self.config.state_dir
         )
