@@ -20,7 +20,7 @@ from rasterio.transform import Affine
 from eoplex_capabilities import registry
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.cube import RasterCube
-from eoplex_executor.environment import Environment, Limits, ResultFile
+from eoplex_executor.environment import Environment, Estimate, Limits, ResultFile
 from eoplex_executor.processes.saving import GTIFF_DATATYPES, OUTPUT_FORMATS
 from eoplex_executor.vector import VectorCube
 from services.executor.tests.cubes import (
@@ -30,6 +30,7 @@ from services.executor.tests.cubes import (
     WEST,
     make_cube,
     make_environment,
+    run_graph,
     run_process,
 )
 
@@ -427,3 +428,223 @@ def test_every_listed_format_accepts_every_listed_option(tmp_path: Path, name: s
         for value in schema.get("enum", []):
             env = environment(tmp_path / f"{option}-{value}")
             assert save(env, image, name, **{option: value})
+
+
+# ---------------------------------------------------------------- labels of any kind
+
+# Labels that apply_dimension (0..n-1 when the number of values changes) and rename_labels give
+# `t` and `bands`: as enumerated, as floats, as dates.
+RELABELLED = {
+    "int": None,
+    "float": [0.5, 1.5, 2.5],
+    "date": ["2022-07-01", "2022-08-01", "2022-09"],
+}
+RASTER_FORMATS = ["GTiff", "netCDF", "JSON", "PNG"]
+
+
+def node(process_id: str, **arguments: Any) -> dict[str, Any]:
+    return {"process_id": process_id, "arguments": arguments}
+
+
+def param(name: str) -> dict[str, str]:
+    return {"from_parameter": name}
+
+
+def relabelling_graph(dimension: str, kind: str, count: int, format: str) -> dict[str, Any]:
+    """apply_dimension giving `count` values per pixel along `dimension` (so its labels become
+    0..count-1), rename_labels to the labels of `kind`, save_result as `format`."""
+    reducers = ["min", "max", "mean"][:count]
+    values = {name: node(name, data=param("data")) for name in reducers}
+    values["values"] = node("array_create", data=[{"from_node": name} for name in reducers])
+    values["values"]["result"] = True
+    graph = {
+        "apply": node(
+            "apply_dimension",
+            data=param("cube"),
+            dimension=dimension,
+            process={"process_graph": values},
+        ),
+        "save": node("save_result", data={"from_node": "apply"}, format=format),
+    }
+    labels = RELABELLED[kind]
+    if labels is not None:
+        graph["rename"] = node(
+            "rename_labels", data={"from_node": "apply"}, dimension=dimension, target=labels[:count]
+        )
+        graph["save"]["arguments"]["data"] = {"from_node": "rename"}
+    graph["save"]["result"] = True
+    return graph
+
+
+def saved_labels(dimension: str, kind: str, count: int) -> list[Any]:
+    """The labels as a file holds them: temporal labels that are dates as RFC 3339 instants."""
+    if kind == "date" and dimension == "t":
+        return ["2022-07-01T00:00:00Z", "2022-08-01T00:00:00Z", "2022-09-01T00:00:00Z"][:count]
+    return (RELABELLED[kind] or [0, 1, 2])[:count]
+
+
+def relabelled_input(dimension: str, format: str) -> tuple[RasterCube, int]:
+    """The cube to relabel and the number of labels apply_dimension gives `dimension`: a PNG
+    holds one date and 1 or 3 bands."""
+    if dimension == "t":
+        return make_cube(bands=["B04"] if format == "PNG" else None), 1 if format == "PNG" else 2
+    return make_cube(dates=["2022-06-01"] if format == "PNG" else None), 3
+
+
+@pytest.mark.parametrize("kind", list(RELABELLED))
+@pytest.mark.parametrize("dimension", ["t", "bands"])
+@pytest.mark.parametrize("format", RASTER_FORMATS)
+def test_a_cube_whose_labels_apply_dimension_or_rename_labels_changed_is_saved(
+    tmp_path: Path, format: str, dimension: str, kind: str
+) -> None:
+    """A cube whose t or bands labels became integers (apply_dimension with another number of
+    values), floats or dates (rename_labels) is written in every raster format; saving it as
+    GTiff was a TypeError (a 500) when the temporal labels were no strings."""
+    cube, count = relabelled_input(dimension, format)
+    env = make_environment(tmp_path)
+    graph = relabelling_graph(dimension, kind, count, format)
+    assert run_graph(graph, env, cube=cube) is True
+    labels = saved_labels(dimension, kind, count)
+    times = labels if dimension == "t" else DATES
+    bands = labels if dimension == "bands" else ["B04", "B08"]
+    [output] = env.outputs
+    if format == "GTiff":
+        with rasterio.open(output.path) as tif:
+            assert tif.descriptions == tuple(f"{t} {b}" for t in times for b in bands)
+            dated = [tif.tags(band).get("datetime") for band in range(1, tif.count + 1)]
+        is_date = dimension == "bands" or kind == "date"
+        assert dated == [t if is_date else None for t in times for _ in bands]
+    elif format == "netCDF":
+        with xr.open_dataset(output.path) as dataset:
+            assert list(dataset.data_vars) == [*map(str, bands), "crs"]
+            assert [label_of(value) for value in dataset["t"].values] == times
+    elif format == "JSON":
+        document = json.loads(output.path.read_text())
+        assert document["dimensions"]["t"]["labels"] == times
+        assert document["dimensions"]["bands"]["labels"] == bands
+    else:
+        pixels, _ = read_png(output.path)
+        assert pixels.shape == (len(bands) if dimension == "bands" else 1, 4, 5)
+
+
+def label_of(value: Any) -> Any:
+    """A netCDF coordinate value as a label: dates as RFC 3339 instants."""
+    if isinstance(value, np.datetime64):
+        return np.datetime_as_string(value, unit="s") + "Z"
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@pytest.mark.parametrize("kind", list(RELABELLED))
+def test_a_batch_job_names_its_files_after_temporal_labels_of_any_kind(
+    tmp_path: Path, kind: str
+) -> None:
+    """One GeoTIFF per temporal label, also when the labels are no dates: named after the label,
+    with a `datetime` only when it is a date."""
+    env = environment(tmp_path, single_file=False)
+    assert run_graph(relabelling_graph("t", kind, 2, "GTiff"), env, cube=make_cube()) is True
+    labels = saved_labels("t", kind, 2)
+    stems = [str(label).replace(":", "-") for label in labels]
+    assert [output.path.name for output in env.outputs] == [f"result_{s}.tif" for s in stems]
+    expected = [{"datetime": label} if kind == "date" else {} for label in labels]
+    assert [output.properties for output in env.outputs] == expected
+    for output in env.outputs:
+        with rasterio.open(output.path) as tif:
+            assert tif.descriptions == ("B04", "B08")
+
+
+def test_band_labels_that_are_datetimes_are_written_as_instants(tmp_path: Path) -> None:
+    cube = make_cube()
+    dated = cube.with_data(
+        cube.data.assign_coords(bands=np.array(["2022-07-01", "2022-08-01"], "datetime64[ns]"))
+    )
+    instants = ["2022-07-01T00:00:00Z", "2022-08-01T00:00:00Z"]
+    for format in ("GTiff", "netCDF", "JSON"):
+        env = environment(tmp_path / format)
+        graph = {"save": {**node("save_result", data=param("cube"), format=format), "result": True}}
+        assert run_graph(graph, env, cube=dated) is True
+        [output] = env.outputs
+        if format == "GTiff":
+            with rasterio.open(output.path) as tif:
+                assert tif.descriptions == tuple(f"{t} {b}" for t in DATES for b in instants)
+        elif format == "netCDF":
+            with xr.open_dataset(output.path) as dataset:
+                assert list(dataset.data_vars) == [*instants, "crs"]
+        else:
+            assert json.loads(output.path.read_text())["dimensions"]["bands"]["labels"] == instants
+
+
+def test_temporal_labels_never_lead_a_file_out_of_the_scratch_directory(tmp_path: Path) -> None:
+    """Per-date file names are made of the labels, which rename_labels lets a user choose."""
+    scratch = tmp_path / "scratch"
+    (scratch / "result_x").mkdir(parents=True)
+    cube = make_cube()
+    labels = np.array(["x/../../escaped", "a\\b:c", "é" * 300])
+    env = environment(scratch, single_file=False)
+    save(env, cube.with_data(cube.data.assign_coords(t=labels)), "GTiff")
+    assert [output.path.parent for output in env.outputs] == [scratch] * 3
+    assert [output.path.name for output in env.outputs][:2] == [
+        "result_x_.._.._escaped.tif",
+        "result_a_b-c.tif",
+    ]
+    assert len(env.outputs[2].path.name) < 100
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["scratch"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "why"),
+    [
+        (["a/b", "c"], "'a/b'"),
+        (["", "c"], "''"),
+        ([-1, 1], "'-1'"),
+        ([" a", "b"], "' a'"),
+        (["a\nb", "c"], "'a\\nb'"),
+        (["x" * 300, "c"], "256"),
+        (["crs", "c"], "'crs'"),
+        (["x", "c"], "'x'"),
+        (["t", "c"], "'t'"),
+        (np.array([1, "1"], dtype=object), "'1'"),
+    ],
+)
+def test_netcdf_refuses_band_labels_that_cannot_name_a_variable(
+    tmp_path: Path, labels: Any, why: str
+) -> None:
+    """Each band is a netCDF variable named by its label: a label that cannot be a variable
+    name, or whose name another variable has, is refused before anything is computed (these
+    were a 500, or a band silently lost)."""
+    cube = make_cube()
+    relabelled = cube.with_data(cube.data.assign_coords(bands=np.asarray(labels)))
+    error = invalid(make_environment(tmp_path), relabelled, "netCDF")
+    assert error.params["parameter"] == "format"
+    assert why in error.message and "rename_labels" in error.message
+
+
+def test_netcdf_writes_labels_of_mixed_types_as_strings(tmp_path: Path) -> None:
+    cube = make_cube()
+    mixed = cube.with_data(cube.data.assign_coords(t=np.array([1, "a", 2.5], dtype=object)))
+    save(make_environment(tmp_path), mixed, "netCDF")
+    with xr.open_dataset(tmp_path / "result.nc") as dataset:
+        assert list(dataset["t"].values) == ["1", "a", "2.5"]
+        assert "standard_name" not in dataset["t"].attrs, "no CF time axis without dates"
+
+
+@pytest.mark.parametrize("format", ["GTiff", "PNG"])
+def test_images_refuse_spatial_labels_that_are_no_numbers(tmp_path: Path, format: str) -> None:
+    cube = make_cube(dates=["2022-06-01"], bands=["B04"])
+    named = cube.with_data(cube.data.assign_coords(x=["a", "b", "c", "d", "e"]))
+    error = invalid(make_environment(tmp_path), named, format)
+    assert error.params["parameter"] == "format" and "x" in error.message
+
+
+def test_an_estimate_tallies_relabelled_cubes_and_refuses_what_netcdf_cannot_name(
+    tmp_path: Path,
+) -> None:
+    """A job estimate (save_result counting instead of writing) makes the same checks."""
+    cube = make_cube()
+    enumerated = cube.with_data(cube.data.assign_coords(t=[0, 1, 2]))
+    env = make_environment(tmp_path)
+    env.estimate = Estimate()
+    save(env, enumerated, "GTiff")
+    assert env.estimate == Estimate(pixels_written=120, bytes_written=480, files_written=1)
+    slashed = cube.with_data(cube.data.assign_coords(bands=["a/b", "c"]))
+    assert "'a/b'" in invalid(env, slashed, "netCDF").message
+    assert list(tmp_path.iterdir()) == []

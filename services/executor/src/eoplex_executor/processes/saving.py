@@ -12,10 +12,18 @@ A cube is computed once per `save_result`: GTiff streams every band plane of eve
 file through one `dask.array.store` into uncompressed tiled drafts (memory stays at
 a few chunks) that GDAL's COG driver then compresses; netCDF lets xarray stream its
 variables the same way; JSON and PNG hold small results, computed in memory.
+
+Labels need not be band names and dates: apply_dimension enumerates them (0..n-1) when a
+process changes their number, rename_labels sets numbers or any strings. Every format writes
+them: GTiff band descriptions and per-date file names hold them as text (file names without
+path separators), netCDF names a variable after each band label and refuses only the labels
+netCDF cannot take as a name, JSON keeps them as JSON values. Temporal labels that are date
+strings are read as instants; only instants give a file a `datetime` or netCDF a CF time axis.
 """
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -42,6 +50,7 @@ from eoplex_executor.cube import (
     RasterCube,
     format_datetime,
     label_values,
+    parse_datetime,
 )
 from eoplex_executor.environment import Environment, ResultFile
 from eoplex_executor.registry import process
@@ -69,6 +78,16 @@ JSON_MAX_VALUES = 1_000_000
 NETCDF_SINGLE_VARIABLE = "data"
 PNG_PERCENTILES = (2.0, 98.0)
 BLOCK_SIZE = 512
+# netCDF names (NC_MAX_NAME, in UTF-8 bytes): a first character that is a letter, digit, "_" or
+# beyond ASCII, then anything but "/" and control characters, no trailing white space.
+NETCDF_MAX_NAME = 256
+NETCDF_NAME = re.compile(r"[A-Za-z0-9_\x80-\U0010ffff][^/\x00-\x1f\x7f]*(?<!\s)")
+# A temporal label given as a string (rename_labels) that is an RFC 3339 date or date-time.
+DATE_LABEL = re.compile(
+    r"\d{4}-\d{2}(-\d{2}([Tt]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}:\d{2})?)?)?"
+)
+# The longest part of a file name taken from a temporal label.
+FILE_LABEL_MAX = 64
 
 # The dimension types of a bare DataArray, guessed from the conventional names.
 CONVENTIONAL_TYPES = {"t": TEMPORAL, "bands": BANDS, "y": SPATIAL, "x": SPATIAL}
@@ -137,6 +156,8 @@ def _tally_output(
         values = size = int(planes.data.size)
     else:
         cube = _raster_cube(data, format_name)
+        if format_name == "netCDF":
+            _netcdf_variable_names(cube)
         values, size = cube.pixel_count, cube.pixel_count * cube.data.dtype.itemsize
     env.estimate.pixels_written += values
     env.estimate.bytes_written += size
@@ -211,12 +232,13 @@ class Planes:
 
 
 def _raster_cube(data: Any, format_name: str) -> RasterCube:
-    """`data` as a RasterCube (a bare DataArray wrapped, without CRS)."""
+    """`data` as a RasterCube (a bare DataArray wrapped, without CRS), its temporal labels
+    that are date strings as instants."""
     if isinstance(data, RasterCube):
-        return data
+        return _with_instants(data)
     if isinstance(data, xr.DataArray):
         types = {str(dim): CONVENTIONAL_TYPES.get(str(dim), OTHER) for dim in data.dims}
-        return RasterCube(data=data, crs=None, dimension_types=types)
+        return _with_instants(RasterCube(data=data, crs=None, dimension_types=types))
     if isinstance(data, VectorCube):
         raise _unsuitable(
             f"{format_name} holds raster data cubes, not vector data cubes; use GeoJSON, CSV, "
@@ -225,14 +247,52 @@ def _raster_cube(data: Any, format_name: str) -> RasterCube:
     raise _unsuitable(f"{format_name} holds raster data cubes, not {_kind(data)}; use JSON.")
 
 
+def _with_instants(cube: RasterCube) -> RasterCube:
+    """`cube` with the labels of its temporal dimensions as instants when every label is a
+    date (rename_labels of enumerated labels gives strings), so files date them."""
+    for dimension in cube.dimensions_of_type(TEMPORAL):
+        if dimension not in cube.data.coords or _is_dated(cube.data, dimension):
+            continue
+        instants = [_instant(label) for label in _labels(cube.data, dimension)]
+        if instants and all(instant is not None for instant in instants):
+            labels = np.array(instants, dtype="datetime64[ns]")
+            cube = cube.with_data(cube.data.assign_coords({dimension: labels}))
+    return cube
+
+
+def _instant(label: Any) -> np.datetime64 | None:
+    """A label that is an RFC 3339 date or date-time string as an instant, else None."""
+    if not isinstance(label, str) or not DATE_LABEL.fullmatch(label):
+        return None
+    try:
+        instant = parse_datetime(label)
+    except ValueError:
+        return None
+    # datetime64[ns] wraps around beyond the years 1677-2262 instead of failing.
+    year = instant.astype("datetime64[Y]").astype(int) + 1970
+    return instant if abs(year - int(label[:4])) <= 1 else None
+
+
+def _is_dated(data: xr.DataArray | xr.Dataset, dimension: str | None) -> bool:
+    """Whether the labels of `dimension` are instants."""
+    return dimension in data.coords and np.issubdtype(data.coords[dimension].dtype, np.datetime64)
+
+
 def _planes(cube: RasterCube, format_name: str) -> Planes:
-    """`cube` as (time?, bands?, y, x) planes; ProcessParameterInvalid for other dimensions."""
+    """`cube` as (time?, bands?, y, x) planes; ProcessParameterInvalid for other dimensions
+    and for x or y labels that are no coordinates."""
     time = cube.dimension_of_type(TEMPORAL)
     bands = cube.dimension_of_type(BANDS)
     if not {"x", "y"} <= set(cube.dims):
         raise _unsuitable(
             f"{format_name} needs the spatial dimensions x and y; use JSON or netCDF."
         )
+    for axis in ("x", "y"):
+        if axis in cube.data.coords and cube.data.coords[axis].dtype.kind not in "iuf":
+            raise _unsuitable(
+                f"{format_name} places pixels by the labels of {axis}, which are no numbers "
+                f"({_labels(cube.data, axis)[0]!r:.40}); use netCDF or JSON."
+            )
     order = [dim for dim in (time, bands, "y", "x") if dim is not None]
     extra = [dim for dim in cube.dims if dim not in order]
     if extra:
@@ -345,33 +405,43 @@ def write_gtiff(data: Any, options: Mapping[str, Any], env: Environment) -> list
 
 def _single_gtiff(planes: Planes, values: dask.array.Array, env: Environment) -> GTiffFile:
     """One file whose bands are every (date, band) pair, date-major."""
+    dated = _is_dated(planes.data, planes.time)
     bands = [
-        _gtiff_band(values[i, j], date, band, with_date=True)
-        for i, date in enumerate(planes.labels(planes.time))
+        _gtiff_band(values[i, j], time, band, dated=dated, with_time=True)
+        for i, time in enumerate(planes.labels(planes.time))
         for j, band in enumerate(planes.labels(planes.bands))
     ]
     return GTiffFile(_free_path(env, "result", ".tif"), bands, {})
 
 
 def _gtiff_per_date(planes: Planes, values: dask.array.Array, env: Environment) -> list[GTiffFile]:
-    """One file per date, named and described by it."""
+    """One file per temporal label, named by it; dated by it when it is a date."""
+    dated = _is_dated(planes.data, planes.time)
     files = []
-    for i, date in enumerate(planes.labels(planes.time)):
+    for i, time in enumerate(planes.labels(planes.time)):
         bands = [
-            _gtiff_band(values[i, j], date, band, with_date=False)
+            _gtiff_band(values[i, j], time, band, dated=dated, with_time=False)
             for j, band in enumerate(planes.labels(planes.bands))
         ]
-        path = _free_path(env, f"result_{str(date).replace(':', '-')}", ".tif")
-        files.append(GTiffFile(path, bands, {"datetime": date}))
+        path = _free_path(env, f"result_{_file_label(time)}", ".tif")
+        files.append(GTiffFile(path, bands, {"datetime": time} if dated else {}))
     return files
 
 
 def _gtiff_band(
-    plane: dask.array.Array, date: str | None, band: Any, *, with_date: bool
+    plane: dask.array.Array, time: Any, band: Any, *, dated: bool, with_time: bool
 ) -> GTiffBand:
-    words = [date] if with_date and date is not None else []
-    words += [] if band is None else [str(band)]
-    return GTiffBand(plane, " ".join(words), {} if date is None else {"datetime": date})
+    """A band described by its labels (any type, as text), tagged with its date if it has one."""
+    words = [str(label) for label in (time if with_time else None, band) if label is not None]
+    tags = {"datetime": time} if dated else {}
+    return GTiffBand(plane, " ".join(words), tags)
+
+
+def _file_label(label: Any) -> str:
+    """A temporal label as part of a file name: no path separators (rename_labels lets users
+    choose any string), ":" as "-", bounded in length."""
+    text = re.sub(r"[^\w.-]+", "_", str(label).replace(":", "-"), flags=re.ASCII)
+    return text[:FILE_LABEL_MAX]
 
 
 def _write_cogs(files: list[GTiffFile], profile: dict[str, Any], *, overviews: bool) -> None:
@@ -497,20 +567,22 @@ def _netcdf_encoding(dataset: xr.Dataset) -> dict[Any, dict[str, Any]]:
 
 def _cf_dataset(cube: RasterCube) -> xr.Dataset:
     """The cube as a CF dataset: variables per band, CF coordinates, a `crs` grid mapping."""
-    array = cube.data.reset_coords(drop=True).drop_attrs()
+    array = _with_typed_labels(cube.data.reset_coords(drop=True).drop_attrs())
     bands = cube.dimension_of_type(BANDS)
-    georeferenced = cube.crs is not None and {"x", "y"} <= set(cube.dims)
+    georeferenced = _netcdf_georeferenced(cube)
     attrs = {"grid_mapping": "crs"} if georeferenced else {}
+    names = _netcdf_variable_names(cube)
     if bands is None:
         variables = {NETCDF_SINGLE_VARIABLE: array.assign_attrs(attrs)}
     else:
         variables = {
-            str(label): array.isel({bands: index}, drop=True).assign_attrs(attrs)
-            for index, label in enumerate(_labels(array, bands))
+            name: array.isel({bands: index}, drop=True).assign_attrs(attrs)
+            for index, name in enumerate(names)
         }
     dataset = xr.Dataset(variables, attrs={"Conventions": "CF-1.8"})
     time = cube.dimension_of_type(TEMPORAL)
-    if time is not None:
+    # Without dates (apply_dimension enumerates labels), the dimension is no CF time axis.
+    if time is not None and _is_dated(dataset, time):
         dataset = _with_coordinate_attrs(dataset, time, {"standard_name": "time", "axis": "T"})
     if georeferenced:
         crs = pyproj.CRS(cube.crs)
@@ -520,6 +592,61 @@ def _cf_dataset(cube: RasterCube) -> xr.Dataset:
             np.int32(0), attrs=crs.to_cf() | {"spatial_ref": crs.to_wkt()}
         )
     return dataset
+
+
+def _netcdf_georeferenced(cube: RasterCube) -> bool:
+    return cube.crs is not None and {"x", "y"} <= set(cube.dims)
+
+
+def _netcdf_variable_names(cube: RasterCube) -> list[str]:
+    """The data variable names: each band's label as text, or `data` without bands.
+    ProcessParameterInvalid for a label or dimension name that netCDF cannot take, or a name
+    two variables would have (a band called like a dimension or the `crs` grid mapping would
+    replace it)."""
+    bands = cube.dimension_of_type(BANDS)
+    dimensions = [str(dim) for dim in cube.dims if dim != bands]
+    for dimension in dimensions:
+        _check_netcdf_name(dimension, "dimension")
+    if bands is None:
+        names = [NETCDF_SINGLE_VARIABLE]
+    else:
+        names = [str(label) for label in _labels(cube.data, bands)]
+    taken = set(dimensions)
+    for name in [*(["crs"] if _netcdf_georeferenced(cube) else []), *names]:
+        _check_netcdf_name(name, "band label")
+        if name in taken:
+            raise _unsuitable(
+                f"netCDF names a variable after each band label (`data` without bands) and "
+                f"the grid mapping `crs`; {name!r} names two of them or a dimension: "
+                "rename_labels or rename_dimension first, or use GTiff."
+            )
+        taken.add(name)
+    return names
+
+
+def _check_netcdf_name(name: str, what: str) -> None:
+    if len(name.encode()) > NETCDF_MAX_NAME:
+        raise _unsuitable(
+            f"netCDF names are at most {NETCDF_MAX_NAME} bytes long, the {what} {name!r:.40}... "
+            "is longer; rename_labels or rename_dimension first, or use GTiff."
+        )
+    if not NETCDF_NAME.fullmatch(name):
+        raise _unsuitable(
+            f"netCDF cannot name a variable or dimension {name!r} (the {what}): a name starts "
+            "with a letter, digit or _, has no / or control characters and does not end in "
+            "white space; rename_labels or rename_dimension first, or use GTiff."
+        )
+
+
+def _with_typed_labels(array: xr.DataArray) -> xr.DataArray:
+    """`array` with labels of mixed types (numbers and strings) as strings, which netCDF can
+    store."""
+    mixed = {
+        dim: [str(label) for label in _labels(array, str(dim))]
+        for dim in array.dims
+        if dim in array.coords and array.coords[dim].dtype == object
+    }
+    return array.assign_coords(mixed) if mixed else array
 
 
 def _with_coordinate_attrs(dataset: xr.Dataset, name: str, attrs: dict[str, Any]) -> xr.Dataset:
@@ -569,7 +696,10 @@ def _cube_document(cube: RasterCube) -> dict[str, Any]:
             "use GTiff or netCDF, or reduce the cube first."
         )
     dimensions = {
-        dim: {"type": cube.dimension_types.get(dim, OTHER), "labels": _labels(cube.data, dim)}
+        dim: {
+            "type": cube.dimension_types.get(dim, OTHER),
+            "labels": _jsonable(_labels(cube.data, dim)),
+        }
         for dim in cube.dims
     }
     values = cube.data.compute(scheduler="threads").values
