@@ -7,6 +7,7 @@ kubectl and kubernetes-validate come with `make install`: a missing one fails th
 tests, it does not skip them.
 """
 
+import base64
 import json
 from functools import cache
 from pathlib import Path
@@ -232,7 +233,7 @@ def test_executor_job_of_the_configured_launcher_is_valid(
         for item in container["env"]
         if "valueFrom" in item
     }
-    assert secrets == {"eoplex-infrastructure"}
+    assert secrets == {"executor-credentials"}
 
 
 @pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
@@ -246,6 +247,60 @@ def test_limit_range_admits_every_job_the_launcher_accepts(kustomization: str) -
         largest = max(parse_quantity(m[resource]) for m in maximums if resource in m)
         assert parse_quantity(limits["max"][resource]) == largest
         assert parse_quantity(settings.default_limits[resource]) <= largest
+
+
+def secret_names(pod: dict[str, Any]) -> set[str]:
+    """The Secrets a pod's containers take variables from or its volumes mount."""
+    from_env = {
+        item["valueFrom"]["secretKeyRef"]["name"]
+        for container in pod["containers"]
+        for item in container.get("env", [])
+        if "secretKeyRef" in item.get("valueFrom", {})
+    }
+    mounted = {v["secret"]["secretName"] for v in pod.get("volumes", []) if "secret" in v}
+    return from_env | mounted
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_each_service_reads_only_its_own_credentials(kustomization: str) -> None:
+    """A service's pod holds its own logins to the datastores, no other service's."""
+    deployments = of_kind(rendered(kustomization), "Deployment")
+    assert {d["metadata"]["name"] for d in deployments} == set(SERVICES)
+    for deployment in deployments:
+        name = deployment["metadata"]["name"]
+        expected = set() if name == "gateway" else {f"{name}-credentials"}
+        assert secret_names(deployment["spec"]["template"]["spec"]) == expected, name
+
+
+def test_dev_datastores_refuse_clients_without_a_services_login() -> None:
+    """NATS has a user per service and MongoDB a user per database (issue 13, Low)."""
+    manifests = rendered("overlays/dev")
+    nats = find(list(manifests), "StatefulSet", "nats", "eoplex")["spec"]["template"]["spec"]
+    (container,) = nats["containers"]
+    assert "--config=/etc/nats/nats-auth.conf" in container["args"]
+    (auth,) = [v for v in nats["volumes"] if "secret" in v]
+    secret = find(list(manifests), "Secret", auth["secret"]["secretName"], "eoplex")
+    config = base64.b64decode(secret["data"]["nats-auth.conf"]).decode()
+    for service in ("capabilities", "data-discovery", "jobs", "files", "executor"):
+        url = urlsplit(credential(manifests, service, "nats-url"))
+        assert f"{{user: {url.username}, password: {url.password}}}" in config
+    mongodb = find(list(manifests), "StatefulSet", "mongodb", "eoplex")
+    environment = {
+        item["name"]: item["valueFrom"]["secretKeyRef"]
+        for item in mongodb["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    for service in ("auth", "data-discovery", "processes", "jobs"):
+        url = urlsplit(credential(manifests, service, "mongodb-url"))
+        assert url.username == service
+        reference = environment[f"EOPLEX_{service.replace('-', '_').upper()}_PASSWORD"]
+        users = find(list(manifests), "Secret", reference["name"], "eoplex")
+        assert base64.b64decode(users["data"][reference["key"]]).decode() == url.password
+
+
+def credential(manifests: tuple[Manifest, ...], service: str, key: str) -> str:
+    namespace = "eoplex-jobs" if service == "executor" else "eoplex"
+    secret = find(list(manifests), "Secret", f"{service}-credentials", namespace)
+    return base64.b64decode(secret["data"][key]).decode()
 
 
 def test_dev_secrets_exist_wherever_they_are_referenced() -> None:
