@@ -212,6 +212,41 @@ def test_gtiff_of_several_dates_in_one_synchronous_file(
         assert result.descriptions[0].startswith("2022-06-05")
 
 
+def test_gtiff_of_a_cube_whose_dates_apply_dimension_enumerated(
+    connection: openeo.Connection, tmp_path: Path
+) -> None:
+    """apply_dimension with a process giving another number of values per pixel (the minimum
+    and maximum of June's dates) labels `t` 0 and 1; saving that as GTiff was a 500."""
+    extremes = {
+        "lo": _node("min", {"data": {"from_parameter": "data"}}),
+        "hi": _node("max", {"data": {"from_parameter": "data"}}),
+        "both": _node("array_create", {"data": [{"from_node": "lo"}, {"from_node": "hi"}]}, True),
+    }
+    graph = {
+        "load": _node(
+            "load_collection",
+            {"id": S2, "spatial_extent": EXTENT, "temporal_extent": JUNE, "bands": ["B04", "B08"]},
+        ),
+        "apply": _node(
+            "apply_dimension",
+            {
+                "data": {"from_node": "load"},
+                "dimension": "t",
+                "process": {"process_graph": extremes},
+            },
+        ),
+        "save": _node("save_result", {"data": {"from_node": "apply"}, "format": "GTiff"}, True),
+    }
+    path = tmp_path / "extremes.tif"
+    connection.download({"process_graph": graph}, path)
+    with rasterio.open(path) as result:
+        assert result.descriptions == ("0 B04", "0 B08", "1 B04", "1 B08")
+        assert "datetime" not in result.tags(1), "0 is no date"
+        low, high = result.read(1, masked=True), result.read(3, masked=True)
+    assert low.count() > 0 and bool((low <= high).all())
+    assert bool((low < high).any()), "six dates do not all have the same values"
+
+
 def _admin(stack: LocalStack, *argv: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "eoplex", "admin", *argv],
