@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from eoplex_common.settings import ServiceAddresses
 from eoplex_gateway import middleware
-from eoplex_gateway.backends import open_backends
+from eoplex_gateway.clients import open_service_clients
 from eoplex_gateway.errors import install_error_handlers
 from eoplex_gateway.routes import (
     account,
@@ -28,13 +28,13 @@ def create_app(*, settings: GatewaySettings, addresses: ServiceAddresses) -> Fas
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.backends = open_backends(
+        app.state.clients = open_service_clients(
             addresses=addresses, timeout_seconds=settings.rpc_timeout_seconds
         )
         try:
             yield
         finally:
-            await app.state.backends.close()
+            await app.state.clients.close()
 
     # No /docs or /openapi.json: the app serves the openEO API and nothing else.
     app = FastAPI(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from eoplex_common.errors import AuthenticationRequired, AuthenticationSchemeInvalid
-from eoplex_gateway.backends import Backends
+from eoplex_gateway.clients import ServiceClients
 from eoplex_gateway.settings import GatewaySettings
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 
@@ -18,10 +18,10 @@ def get_settings(request: Request) -> GatewaySettings:
     return settings
 
 
-def get_backends(request: Request) -> Backends:
+def get_clients(request: Request) -> ServiceClients:
     """The service stubs opened by the lifespan."""
-    backends: Backends = request.app.state.backends
-    return backends
+    clients: ServiceClients = request.app.state.clients
+    return clients
 
 
 def _split_authorization(authorization: str | None, *, scheme: str) -> str:
@@ -56,7 +56,7 @@ def basic_credentials(
 
 
 async def authenticated_principal(
-    backends: Annotated[Backends, Depends(get_backends)],
+    clients: Annotated[ServiceClients, Depends(get_clients)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> auth_pb2.Principal:
     """The caller behind `Authorization: Bearer <token>` (`basic//...` or `oidc/<provider>/...`).
@@ -65,12 +65,12 @@ async def authenticated_principal(
     (403) for another scheme; the auth service raises TokenInvalid (403) and friends.
     """
     token = _split_authorization(authorization, scheme="Bearer")
-    response = await backends.auth.Authenticate(auth_pb2.AuthenticateRequest(bearer_token=token))
+    response = await clients.auth.Authenticate(auth_pb2.AuthenticateRequest(bearer_token=token))
     principal: auth_pb2.Principal = response.principal
     return principal
 
 
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
-Services = Annotated[Backends, Depends(get_backends)]
+Clients = Annotated[ServiceClients, Depends(get_clients)]
 Principal = Annotated[auth_pb2.Principal, Depends(authenticated_principal)]
 BasicCredentials = Annotated[tuple[str, str], Depends(basic_credentials)]

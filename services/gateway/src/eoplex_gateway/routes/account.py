@@ -5,8 +5,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from eoplex_gateway.backends import Backends
-from eoplex_gateway.dependencies import BasicCredentials, Principal, Services, Settings
+from eoplex_gateway.clients import ServiceClients
+from eoplex_gateway.dependencies import BasicCredentials, Clients, Principal, Settings
 from eoplex_gateway.urls import client_address
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.files.v1 import files_pb2
@@ -16,7 +16,7 @@ router = APIRouter()
 
 @router.get("/credentials/basic")
 async def basic_token(
-    request: Request, credentials: BasicCredentials, settings: Settings, backends: Services
+    request: Request, credentials: BasicCredentials, settings: Settings, clients: Clients
 ) -> dict[str, str]:
     """`GET /credentials/basic`: an access token (clients send it as `basic//<token>`).
 
@@ -27,35 +27,35 @@ async def basic_token(
     query = auth_pb2.IssueBasicTokenRequest(
         username=username, password=password, client=client_address(request, settings)
     )
-    issued = await backends.auth.IssueBasicToken(query)
+    issued = await clients.auth.IssueBasicToken(query)
     return {"access_token": issued.access_token}
 
 
 @router.get("/credentials/oidc")
-async def oidc_providers(backends: Services) -> dict[str, Any]:
+async def oidc_providers(clients: Clients) -> dict[str, Any]:
     """`GET /credentials/oidc`: the OpenID Connect providers users may log in with."""
-    listed = await backends.auth.ListOidcProviders(auth_pb2.ListOidcProvidersRequest())
+    listed = await clients.auth.ListOidcProviders(auth_pb2.ListOidcProvidersRequest())
     return {"providers": json.loads(listed.providers_json)}
 
 
 @router.get("/me")
-async def describe_account(principal: Principal, backends: Services) -> dict[str, Any]:
+async def describe_account(principal: Principal, clients: Clients) -> dict[str, Any]:
     """`GET /me`: who the caller is and how much storage is left.
 
     Raises AuthenticationRequired (401), AuthenticationSchemeInvalid/TokenInvalid (403).
     """
-    account = await backends.auth.GetAccount(auth_pb2.GetAccountRequest(user_id=principal.user_id))
+    account = await clients.auth.GetAccount(auth_pb2.GetAccountRequest(user_id=principal.user_id))
     quota = account.quota.max_storage_bytes
-    used = await storage_used(backends, principal) if quota > 0 else 0
+    used = await storage_used(clients, principal) if quota > 0 else 0
     return account_document(principal, quota_bytes=quota, used_bytes=used)
 
 
-async def storage_used(backends: Backends, principal: auth_pb2.Principal) -> int:
+async def storage_used(clients: ServiceClients, principal: auth_pb2.Principal) -> int:
     """Bytes the caller's workspace occupies, from the files service."""
     query = files_pb2.GetStorageUsageRequest(
         user_id=principal.user_id, tenant_id=principal.tenant_id
     )
-    usage = await backends.files.GetStorageUsage(query)
+    usage = await clients.files.GetStorageUsage(query)
     return int(usage.used_bytes)
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from eoplex_common.errors import ServiceUnavailable
-from eoplex_gateway.dependencies import Services, Settings
+from eoplex_gateway.dependencies import Clients, Settings
 from eoplex_gateway.endpoints import served_endpoints
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2 as pb
@@ -22,51 +22,51 @@ def json_document(document: pb.JsonDocument) -> Response:
 
 @router.get("/")
 @router.get("", include_in_schema=False)
-async def capabilities(request: Request, settings: Settings, backends: Services) -> Response:
+async def capabilities(request: Request, settings: Settings, clients: Clients) -> Response:
     """`GET /`: the back-end's identity and exactly the endpoints this gateway serves."""
     query = pb.GetCapabilitiesRequest(
         api_url=api_url(request, settings), endpoints=served_endpoints(request.app.routes)
     )
-    return json_document(await backends.capabilities.GetCapabilities(query))
+    return json_document(await clients.capabilities.GetCapabilities(query))
 
 
 @well_known_router.get("/.well-known/openeo")
-async def well_known(request: Request, settings: Settings, backends: Services) -> Response:
+async def well_known(request: Request, settings: Settings, clients: Clients) -> Response:
     """`GET /.well-known/openeo`: the API versions served, outside the versioned prefix."""
     query = pb.GetWellKnownRequest(api_url=api_url(request, settings))
-    return json_document(await backends.capabilities.GetWellKnown(query))
+    return json_document(await clients.capabilities.GetWellKnown(query))
 
 
 @router.get("/conformance")
-async def conformance(backends: Services) -> Response:
+async def conformance(clients: Clients) -> Response:
     """`GET /conformance`."""
-    return json_document(await backends.capabilities.GetConformance(pb.GetConformanceRequest()))
+    return json_document(await clients.capabilities.GetConformance(pb.GetConformanceRequest()))
 
 
 @router.get("/file_formats")
-async def file_formats(backends: Services) -> Response:
+async def file_formats(clients: Clients) -> Response:
     """`GET /file_formats`."""
-    return json_document(await backends.capabilities.GetFileFormats(pb.GetFileFormatsRequest()))
+    return json_document(await clients.capabilities.GetFileFormats(pb.GetFileFormatsRequest()))
 
 
 @router.get("/udf_runtimes")
-async def udf_runtimes(backends: Services) -> Response:
+async def udf_runtimes(clients: Clients) -> Response:
     """`GET /udf_runtimes`."""
-    return json_document(await backends.capabilities.GetUdfRuntimes(pb.GetUdfRuntimesRequest()))
+    return json_document(await clients.capabilities.GetUdfRuntimes(pb.GetUdfRuntimesRequest()))
 
 
 @router.get("/service_types")
-async def service_types(backends: Services) -> Response:
+async def service_types(clients: Clients) -> Response:
     """`GET /service_types`."""
     request = pb.GetServiceTypesRequest()
-    return json_document(await backends.capabilities.GetServiceTypes(request))
+    return json_document(await clients.capabilities.GetServiceTypes(request))
 
 
 @router.get("/health")
-async def health(backends: Services) -> JSONResponse:
+async def health(clients: Clients) -> JSONResponse:
     """`GET /health` (no auth): 200 when every component is ok, 503 `degraded` otherwise."""
     try:
-        report = await backends.capabilities.GetHealth(pb.GetHealthRequest())
+        report = await clients.capabilities.GetHealth(pb.GetHealthRequest())
     except ServiceUnavailable:
         # The service that checks the others is down itself: say so, in the same shape.
         return JSONResponse(health_document(capabilities_down()), status_code=503)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from eoplex_common.errors import BadRequest
-from eoplex_gateway.dependencies import Services, Settings
+from eoplex_gateway.dependencies import Clients, Settings
 from eoplex_gateway.links import Limit, Token, link, page_url
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
@@ -167,21 +167,21 @@ def parse_datetime_interval(text: str) -> tuple[str, str]:
 
 @router.get("/collections")
 async def list_collections(
-    request: Request, settings: Settings, backends: Services, limit: Limit = None, token: Token = ""
+    request: Request, settings: Settings, clients: Clients, limit: Limit = None, token: Token = ""
 ) -> JSONResponse:
     """`GET /collections`; BadRequest for a bad limit or token."""
     query = pb.ListCollectionsRequest(limit=limit or 0, page_token=token)
-    response = await backends.catalog.ListCollections(query)
+    response = await clients.catalog.ListCollections(query)
     root = api_url(request, settings)
     return JSONResponse(build_collections_page(response, root=root, limit=limit))
 
 
 @router.get("/collections/{collection_id}/queryables")
 async def collection_queryables(
-    collection_id: str, request: Request, settings: Settings, backends: Services
+    collection_id: str, request: Request, settings: Settings, clients: Clients
 ) -> JSONResponse:
     """`GET /collections/{collection_id}/queryables`; CollectionNotFound."""
-    document = await backends.catalog.GetQueryables(
+    document = await clients.catalog.GetQueryables(
         pb.GetCollectionRequest(collection_id=collection_id)
     )
     root = api_url(request, settings)
@@ -194,7 +194,7 @@ async def collection_items(
     collection_id: str,
     request: Request,
     settings: Settings,
-    backends: Services,
+    clients: Clients,
     bbox: str = "",
     interval: Annotated[str, Query(alias="datetime")] = "",
     limit: Limit = None,
@@ -210,7 +210,7 @@ async def collection_items(
         limit=limit or 0,
         page_token=token,
     )
-    response = await backends.catalog.SearchItems(search)
+    response = await clients.catalog.SearchItems(search)
     query = {name: value for name, value in request.query_params.items() if name != "token"}
     root = api_url(request, settings)
     body = build_item_collection(response, root=root, collection_id=collection_id, query=query)
@@ -219,10 +219,10 @@ async def collection_items(
 
 @router.get("/collections/{collection_id}")
 async def describe_collection(
-    collection_id: str, request: Request, settings: Settings, backends: Services
+    collection_id: str, request: Request, settings: Settings, clients: Clients
 ) -> JSONResponse:
     """`GET /collections/{collection_id}`; CollectionNotFound."""
-    document = await backends.catalog.GetCollection(
+    document = await clients.catalog.GetCollection(
         pb.GetCollectionRequest(collection_id=collection_id)
     )
     return JSONResponse(

@@ -23,8 +23,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.requests import ClientDisconnect
 
 from eoplex_common.errors import BadRequest, FilePathInvalid, OpenEOError, RangeNotSatisfiable
-from eoplex_gateway.backends import Backends
-from eoplex_gateway.dependencies import Principal, Services, Settings
+from eoplex_gateway.clients import ServiceClients
+from eoplex_gateway.dependencies import Clients, Principal, Settings
 from eoplex_gateway.errors import error_response
 from eoplex_gateway.links import Limit, Token, page_links
 from eoplex_gateway.middleware import PATH_AS_SENT, header_number
@@ -175,21 +175,21 @@ async def list_files(
     request: Request,
     principal: Principal,
     settings: Settings,
-    backends: Services,
+    clients: Clients,
     limit: Limit = None,
     token: Token = "",
 ) -> JSONResponse:
     """`GET /files`: the caller's files sorted by path, paged; BadRequest for a bad
     limit or token."""
     query = pb.ListFilesRequest(owner=owner_of(principal), limit=limit or 0, page_token=token)
-    response = await backends.files.ListFiles(query)
+    response = await clients.files.ListFiles(query)
     root = api_url(request, settings)
     return JSONResponse(build_files_page(response, root=root, limit=limit))
 
 
 @router.put("/files/{path:path}")
 async def upload_file(
-    path: str, request: Request, principal: Principal, settings: Settings, backends: Services
+    path: str, request: Request, principal: Principal, settings: Settings, clients: Clients
 ) -> JSONResponse:
     """`PUT /files/{path}`: store the body as the caller's file (replacing one of that
     path); 200 with the file.
@@ -199,7 +199,7 @@ async def upload_file(
     body that ends early), RequestTimeout (a stalled body), StorageFailure, and the
     authentication errors. Nothing is kept of a failed upload.
     """
-    account = await backends.auth.GetAccount(auth_pb2.GetAccountRequest(user_id=principal.user_id))
+    account = await clients.auth.GetAccount(auth_pb2.GetAccountRequest(user_id=principal.user_id))
     size = declared_length(request)
     header = pb.UploadHeader(
         owner=owner_of(principal),
@@ -211,11 +211,11 @@ async def upload_file(
     try:
         # Refused before a byte is sent: what the announced size, the path or the quota
         # rule out is answered without streaming the body.
-        await backends.files.CheckUpload(header)
+        await clients.files.CheckUpload(header)
     except OpenEOError:
         await drain(body, remaining=size)
         raise
-    call = backends.files.UploadFile(timeout=settings.file_transfer_timeout_seconds)
+    call = clients.files.UploadFile(timeout=settings.file_transfer_timeout_seconds)
     sent = await send_upload(call, header, body)
     try:
         response = await call
@@ -262,7 +262,7 @@ async def send_upload(call: Any, header: pb.UploadHeader, body: AsyncIterator[by
 
 @router.get("/files/{path:path}")
 async def download_file(
-    path: str, request: Request, principal: Principal, settings: Settings, backends: Services
+    path: str, request: Request, principal: Principal, settings: Settings, clients: Clients
 ) -> Response:
     """`GET /files/{path}`: the file as `application/octet-stream`, streamed.
 
@@ -273,7 +273,7 @@ async def download_file(
     authentication errors.
     """
     download = FileDownload(
-        backends=backends,
+        clients=clients,
         owner=owner_of(principal),
         path=user_path(request, path),
         timeout_seconds=settings.file_transfer_timeout_seconds,
@@ -304,7 +304,7 @@ async def download_file(
 class FileDownload:
     """`DownloadFile` calls for one file of the caller's."""
 
-    backends: Backends
+    clients: ServiceClients
     owner: pb.Owner
     path: str
     timeout_seconds: float
@@ -317,7 +317,7 @@ class FileDownload:
         request = pb.DownloadFileRequest(
             owner=self.owner, path=self.path, offset=offset, length=length
         )
-        call = self.backends.files.DownloadFile(request, timeout=self.timeout_seconds)
+        call = self.clients.files.DownloadFile(request, timeout=self.timeout_seconds)
         chunks = aiter(call)
         try:
             first = await anext(chunks)
@@ -362,10 +362,10 @@ async def file_bytes(call: Any, chunks: AsyncIterator[pb.DownloadChunk]) -> Asyn
 
 @router.delete("/files/{path:path}")
 async def delete_file(
-    path: str, request: Request, principal: Principal, backends: Services
+    path: str, request: Request, principal: Principal, clients: Clients
 ) -> Response:
     """`DELETE /files/{path}`: 204. FilePathInvalid, FileNotFound,
     FileOperationUnsupported (a folder)."""
     query = pb.DeleteFileRequest(owner=owner_of(principal), path=user_path(request, path))
-    await backends.files.DeleteFile(query)
+    await clients.files.DeleteFile(query)
     return Response(status_code=204)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from eoplex_common.errors import BadRequest
-from eoplex_gateway.dependencies import Principal, Services, Settings
+from eoplex_gateway.dependencies import Clients, Principal, Settings
 from eoplex_gateway.links import Limit, Token, link, page_links
 from eoplex_gateway.request_members import (
     LOG_LEVELS,
@@ -181,7 +181,7 @@ def _level(level: str) -> str:
 
 @router.post("/jobs")
 async def create_job(
-    body: JobBody, request: Request, principal: Principal, settings: Settings, backends: Services
+    body: JobBody, request: Request, principal: Principal, settings: Settings, clients: Clients
 ) -> Response:
     """`POST /jobs`: 201 with `Location` and `OpenEO-Identifier`, no body.
 
@@ -189,7 +189,7 @@ async def create_job(
     (ProcessGraphInvalid, ProcessUnsupported, CollectionNotFound, ...), and the
     authentication errors.
     """
-    job = await backends.jobs.CreateJob(create_request(body, owner_of(principal)))
+    job = await clients.jobs.CreateJob(create_request(body, owner_of(principal)))
     location = job_url(api_url(request, settings), job.job_id)
     headers = {"Location": location, "OpenEO-Identifier": job.job_id}
     return Response(status_code=201, headers=headers)
@@ -200,63 +200,63 @@ async def list_jobs(
     request: Request,
     principal: Principal,
     settings: Settings,
-    backends: Services,
+    clients: Clients,
     limit: Limit = None,
     token: Token = "",
 ) -> JSONResponse:
     """`GET /jobs`: the caller's jobs, paged; BadRequest for a bad limit or token."""
     query = pb.ListJobsRequest(owner=owner_of(principal), limit=limit or 0, page_token=token)
-    response = await backends.jobs.ListJobs(query)
+    response = await clients.jobs.ListJobs(query)
     root = api_url(request, settings)
     return JSONResponse(build_jobs_page(response, root=root, limit=limit))
 
 
 @router.get("/jobs/{job_id}")
-async def describe_job(job_id: str, principal: Principal, backends: Services) -> JSONResponse:
+async def describe_job(job_id: str, principal: Principal, clients: Clients) -> JSONResponse:
     """`GET /jobs/{job_id}`: the job with its process; JobNotFound."""
-    job = await backends.jobs.GetJob(pb.JobRequest(owner=owner_of(principal), job_id=job_id))
+    job = await clients.jobs.GetJob(pb.JobRequest(owner=owner_of(principal), job_id=job_id))
     return JSONResponse(build_job(job, full=True))
 
 
 @router.patch("/jobs/{job_id}")
 async def update_job(
-    job_id: str, body: JobBody, principal: Principal, backends: Services
+    job_id: str, body: JobBody, principal: Principal, clients: Clients
 ) -> Response:
     """`PATCH /jobs/{job_id}`: 204; JobNotFound, JobLocked (queued or running),
     BadRequest, ProcessGraphMissing and the validation errors of a new process."""
-    await backends.jobs.UpdateJob(update_request(body, owner_of(principal), job_id))
+    await clients.jobs.UpdateJob(update_request(body, owner_of(principal), job_id))
     return Response(status_code=204)
 
 
 @router.delete("/jobs/{job_id}")
-async def delete_job(job_id: str, principal: Principal, backends: Services) -> Response:
+async def delete_job(job_id: str, principal: Principal, clients: Clients) -> Response:
     """`DELETE /jobs/{job_id}`: 204; stops the job if needed, deletes it, its logs and
     its results. JobNotFound."""
-    await backends.jobs.DeleteJob(pb.JobRequest(owner=owner_of(principal), job_id=job_id))
+    await clients.jobs.DeleteJob(pb.JobRequest(owner=owner_of(principal), job_id=job_id))
     return Response(status_code=204)
 
 
 @router.post("/jobs/{job_id}/results")
-async def start_job(job_id: str, principal: Principal, backends: Services) -> Response:
+async def start_job(job_id: str, principal: Principal, clients: Clients) -> Response:
     """`POST /jobs/{job_id}/results`: 202, the job is queued (no-op when it is queued or
     running already). JobNotFound."""
-    await backends.jobs.StartJob(pb.JobRequest(owner=owner_of(principal), job_id=job_id))
+    await clients.jobs.StartJob(pb.JobRequest(owner=owner_of(principal), job_id=job_id))
     return Response(status_code=202)
 
 
 @router.delete("/jobs/{job_id}/results")
-async def stop_job(job_id: str, principal: Principal, backends: Services) -> Response:
+async def stop_job(job_id: str, principal: Principal, clients: Clients) -> Response:
     """`DELETE /jobs/{job_id}/results`: 204, a queued or running job is canceled.
     JobNotFound."""
-    await backends.jobs.CancelJob(pb.JobRequest(owner=owner_of(principal), job_id=job_id))
+    await clients.jobs.CancelJob(pb.JobRequest(owner=owner_of(principal), job_id=job_id))
     return Response(status_code=204)
 
 
 @router.get("/jobs/{job_id}/results")
-async def list_results(job_id: str, principal: Principal, backends: Services) -> Response:
+async def list_results(job_id: str, principal: Principal, clients: Clients) -> Response:
     """`GET /jobs/{job_id}/results`: the STAC document of the results, with signed asset
     URLs issued for this call. JobNotFound, JobNotFinished."""
-    response = await backends.jobs.GetResults(
+    response = await clients.jobs.GetResults(
         pb.JobRequest(owner=owner_of(principal), job_id=job_id)
     )
     return Response(response.document_json, media_type="application/json")
@@ -268,7 +268,7 @@ async def job_logs(
     request: Request,
     principal: Principal,
     settings: Settings,
-    backends: Services,
+    clients: Clients,
     offset: Token = "",
     level: Annotated[str, Query(max_length=10)] = "",
     limit: Limit = None,
@@ -282,16 +282,16 @@ async def job_logs(
         level=_level(level),
         limit=limit or 0,
     )
-    response = await backends.jobs.GetLogs(query)
+    response = await clients.jobs.GetLogs(query)
     url = f"{job_url(api_url(request, settings), job_id)}/logs"
     return JSONResponse(build_logs(response, url=url, level=level, limit=limit))
 
 
 @router.get("/jobs/{job_id}/estimate")
-async def estimate_job(job_id: str, principal: Principal, backends: Services) -> Response:
+async def estimate_job(job_id: str, principal: Principal, clients: Clients) -> Response:
     """`GET /jobs/{job_id}/estimate`: costs, duration and size of running the job.
     JobNotFound, and the executor's errors about the process."""
-    response = await backends.jobs.EstimateJob(
+    response = await clients.jobs.EstimateJob(
         pb.JobRequest(owner=owner_of(principal), job_id=job_id)
     )
     return Response(response.estimate_json, media_type="application/json")

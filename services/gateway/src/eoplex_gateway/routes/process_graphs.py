@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from eoplex_gateway.dependencies import Principal, Services, Settings
+from eoplex_gateway.dependencies import Clients, Principal, Settings
 from eoplex_gateway.links import Limit, Token, page_links
 from eoplex_gateway.request_members import JsonObjectBody
 from eoplex_gateway.urls import api_url
@@ -42,7 +42,7 @@ async def list_user_processes(
     request: Request,
     principal: Principal,
     settings: Settings,
-    backends: Services,
+    clients: Clients,
     limit: Limit = None,
     token: Token = "",
 ) -> JSONResponse:
@@ -51,24 +51,24 @@ async def list_user_processes(
     query = pb.ListUserProcessesRequest(
         owner=owner_of(principal), limit=limit or 0, page_token=token
     )
-    response = await backends.processes.ListUserProcesses(query)
+    response = await clients.processes.ListUserProcesses(query)
     root = api_url(request, settings)
     return JSONResponse(build_user_processes_page(response, root=root, limit=limit))
 
 
 @router.get("/process_graphs/{process_graph_id}")
 async def describe_user_process(
-    process_graph_id: str, principal: Principal, backends: Services
+    process_graph_id: str, principal: Principal, clients: Clients
 ) -> Response:
     """`GET /process_graphs/{process_graph_id}`: the full process; ProcessGraphNotFound."""
     query = pb.UserProcessRequest(owner=owner_of(principal), process_graph_id=process_graph_id)
-    response = await backends.processes.GetUserProcess(query)
+    response = await clients.processes.GetUserProcess(query)
     return Response(response.process_json, media_type="application/json")
 
 
 @router.put("/process_graphs/{process_graph_id}")
 async def store_user_process(
-    process_graph_id: str, process: ProcessBody, principal: Principal, backends: Services
+    process_graph_id: str, process: ProcessBody, principal: Principal, clients: Clients
 ) -> Response:
     """`PUT /process_graphs/{process_graph_id}`: 200, the process is stored or replaced.
 
@@ -82,15 +82,15 @@ async def store_user_process(
         process_graph_id=process_graph_id,
         process_json=json.dumps(process),
     )
-    await backends.processes.PutUserProcess(query)
+    await clients.processes.PutUserProcess(query)
     return Response(status_code=200)
 
 
 @router.delete("/process_graphs/{process_graph_id}")
 async def delete_user_process(
-    process_graph_id: str, principal: Principal, backends: Services
+    process_graph_id: str, principal: Principal, clients: Clients
 ) -> Response:
     """`DELETE /process_graphs/{process_graph_id}`: 204; ProcessGraphNotFound."""
     query = pb.UserProcessRequest(owner=owner_of(principal), process_graph_id=process_graph_id)
-    await backends.processes.DeleteUserProcess(query)
+    await clients.processes.DeleteUserProcess(query)
     return Response(status_code=204)

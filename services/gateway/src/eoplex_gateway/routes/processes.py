@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from eoplex_gateway.dependencies import Principal, Services, Settings
+from eoplex_gateway.dependencies import Clients, Principal, Settings
 from eoplex_gateway.links import Limit, Token, page_links
 from eoplex_gateway.request_members import JsonObjectBody
 from eoplex_gateway.urls import api_url
@@ -34,18 +34,18 @@ def build_validation_result(response: pb.ValidateProcessResponse) -> dict[str, A
 
 @router.get("/processes")
 async def list_processes(
-    request: Request, settings: Settings, backends: Services, limit: Limit = None, token: Token = ""
+    request: Request, settings: Settings, clients: Clients, limit: Limit = None, token: Token = ""
 ) -> JSONResponse:
     """`GET /processes`: the predefined processes; BadRequest for a bad limit or token."""
     query = pb.ListProcessesRequest(limit=limit or 0, page_token=token)
-    response = await backends.processes.ListProcesses(query)
+    response = await clients.processes.ListProcesses(query)
     root = api_url(request, settings)
     return JSONResponse(build_processes_page(response, root=root, limit=limit))
 
 
 @router.post("/validation")
 async def validate_process(
-    process: ProcessBody, principal: Principal, backends: Services
+    process: ProcessBody, principal: Principal, clients: Clients
 ) -> dict[str, Any]:
     """`POST /validation`: 200 with the problems of the process, whatever they are.
 
@@ -57,4 +57,4 @@ async def validate_process(
         user_id=principal.user_id,
         tenant_id=principal.tenant_id,
     )
-    return build_validation_result(await backends.processes.ValidateProcess(query))
+    return build_validation_result(await clients.processes.ValidateProcess(query))

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from eoplex_common.errors import BadRequest
-from eoplex_gateway.dependencies import Principal, Services, Settings
+from eoplex_gateway.dependencies import Clients, Principal, Settings
 from eoplex_gateway.request_members import (
     JsonObjectBody,
     budget_of,
@@ -76,7 +76,7 @@ async def process_synchronously(
     request: Request,
     principal: Principal,
     settings: Settings,
-    backends: Services,
+    clients: Clients,
 ) -> StreamingResponse:
     """`POST /result`: run the process and stream its one result file.
 
@@ -92,7 +92,7 @@ async def process_synchronously(
     budget_of(body)
     text_member(body, "plan")
     check_log_level(body)
-    quota = await backends.auth.GetTenantQuota(
+    quota = await clients.auth.GetTenantQuota(
         auth_pb2.GetTenantQuotaRequest(tenant_id=principal.tenant_id)
     )
     execute = pb.ExecuteRequest(
@@ -101,7 +101,7 @@ async def process_synchronously(
         tenant_id=principal.tenant_id,
         max_pixels=quota.max_sync_pixels,
     )
-    call = backends.executor.Execute(execute, timeout=settings.result_timeout_seconds)
+    call = clients.executor.Execute(execute, timeout=settings.result_timeout_seconds)
     chunks = aiter(call)
     first = await first_chunk(call, chunks, request)
     return StreamingResponse(

@@ -16,7 +16,7 @@ from eoplex_proto.openeo.processes.v1 import processes_pb2_grpc
 
 
 @dataclass(frozen=True)
-class Backends:
+class ServiceClients:
     """Stubs for the services; every call has a deadline and maps errors to `OpenEOError`s."""
 
     auth: auth_pb2_grpc.AuthServiceStub
@@ -34,7 +34,7 @@ class Backends:
             await channel.close()
 
 
-def open_backends(*, addresses: ServiceAddresses, timeout_seconds: float) -> Backends:
+def open_service_clients(*, addresses: ServiceAddresses, timeout_seconds: float) -> ServiceClients:
     """One channel per service called; an unreachable one answers `ServiceUnavailable`."""
     auth, capabilities, catalog, files, processes, executor, jobs = (
         open_channel(service=name, address=address, timeout_seconds=timeout_seconds)
@@ -48,7 +48,7 @@ def open_backends(*, addresses: ServiceAddresses, timeout_seconds: float) -> Bac
             ("jobs", addresses.jobs_address),
         )
     )
-    return Backends(
+    return ServiceClients(
         auth=auth_pb2_grpc.AuthServiceStub(auth),
         capabilities=capabilities_pb2_grpc.CapabilitiesServiceStub(capabilities),
         catalog=catalog_pb2_grpc.CatalogServiceStub(catalog),
