@@ -14,8 +14,9 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 
+from eoplex_common.documents import Document
 from eoplex_common.tasks import stop_task
-from eoplex_jobs.launcher.protocol import Document, Launcher
+from eoplex_jobs.launcher.protocol import Launcher
 from eoplex_jobs.store import JobStore
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,9 @@ and time range; without them the Item has no geometry and the job's end as datet
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
-Document = dict[str, Any]
+from eoplex_common.documents import Document
+
 SignKey = Callable[[str], str]
 
 STAC_VERSION = "1.0.0"

@@ -25,10 +25,11 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 
+from eoplex_common.documents import Document
 from eoplex_common.errors import OpenEOError
 from eoplex_common.tasks import stop_task
 from eoplex_jobs.events import JOBQUEUE_STREAM, JOBQUEUE_SUBJECT, WorkQueue
-from eoplex_jobs.launcher.protocol import Document, Launcher
+from eoplex_jobs.launcher.protocol import Launcher
 from eoplex_jobs.store import JobStore
 from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
 

@@ -14,9 +14,8 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from eoplex_common.documents import Document
 from eoplex_common.errors import JobNotFound
-
-Document = dict[str, Any]
 
 # Job statuses in which the executor may still be running (or about to).
 ACTIVE_STATUSES = ("queued", "running")

@@ -16,9 +16,8 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure
 
+from eoplex_common.documents import Document
 from eoplex_common.errors import ServiceUnavailable
-
-Document = dict[str, Any]
 
 
 @dataclass(frozen=True)

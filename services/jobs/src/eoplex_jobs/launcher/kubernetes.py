@@ -11,8 +11,9 @@ from typing import Any
 from kubernetes.client import ApiClient, BatchV1Api, CoreV1Api, V1DeleteOptions
 from kubernetes.client.exceptions import ApiException
 
+from eoplex_common.documents import Document
 from eoplex_jobs.launcher.manifest import build_job_manifest, label_value
-from eoplex_jobs.launcher.protocol import Document, LaunchStatus
+from eoplex_jobs.launcher.protocol import LaunchStatus
 from eoplex_jobs.launcher.settings import LauncherSettings
 
 _CONFLICT, _NOT_FOUND = 409, 404

@@ -12,7 +12,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from eoplex_jobs.launcher.protocol import Document, LaunchStatus
+from eoplex_common.documents import Document
+from eoplex_jobs.launcher.protocol import LaunchStatus
 from eoplex_jobs.launcher.settings import LauncherSettings
 
 # How long to wait for the process group to die after SIGKILL, so the child is reaped.

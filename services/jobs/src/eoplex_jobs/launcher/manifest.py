@@ -8,8 +8,8 @@ from typing import Any
 
 from kubernetes.utils import parse_quantity
 
+from eoplex_common.documents import Document
 from eoplex_common.errors import BadRequest
-from eoplex_jobs.launcher.protocol import Document
 from eoplex_jobs.launcher.settings import LauncherSettings
 
 EXECUTOR_UID = 10001

@@ -1,9 +1,9 @@
 """What the scheduler, the reconciler and CancelJob need from a launcher."""
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-Document = dict[str, Any]
+from eoplex_common.documents import Document
 
 
 @dataclass(frozen=True)
