@@ -1,4 +1,5 @@
-"""The batch-job event contract: the `JOBS` stream, its subjects and their JSON payloads.
+"""The batch-job event contract: the subjects and JSON payloads of the `JOBS` stream
+(declared with the other streams in `eoplex_common.streams`).
 
 The executor's `run-job` (and the launcher) publish; the jobs service consumes. Both
 sides build and parse the payloads only through the pure functions here, so the
@@ -17,10 +18,9 @@ from typing import Any, Literal
 
 from nats.js import JetStreamContext
 
-from eoplex_common.events import ensure_stream
+from eoplex_common.streams import JOBS
 
-JOBS_STREAM = "JOBS"
-JOBS_SUBJECTS = ["jobs.*.status", "jobs.*.progress", "jobs.*.log"]
+JOBS_STREAM = JOBS.name
 
 EventKind = Literal["status", "progress", "log"]
 EVENT_KINDS: tuple[EventKind, ...] = ("status", "progress", "log")
@@ -66,16 +66,9 @@ class LogEvent:
 JobEvent = StatusEvent | ProgressEvent | LogEvent
 
 
-# The jobs service applies events within seconds and keeps logs in MongoDB; a week of
-# history covers any outage, and the stream does not grow forever.
-JOBS_STREAM_MAX_AGE_SECONDS = 7 * 24 * 3600.0
-
-
 async def ensure_jobs_stream(js: JetStreamContext) -> None:
     """Declare the `JOBS` stream, so that events published before any consumer are kept."""
-    await ensure_stream(
-        js, name=JOBS_STREAM, subjects=JOBS_SUBJECTS, max_age_seconds=JOBS_STREAM_MAX_AGE_SECONDS
-    )
+    await JOBS.declare(js)
 
 
 def subject(job_id: str, kind: EventKind) -> str:
