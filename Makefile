@@ -8,7 +8,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 MANIFESTS := pyproject.toml uv.lock $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: help install run test lint proto proto-check bench k8s-validate
+.PHONY: help install run test lint proto proto-check bench k8s-validate images
 .DEFAULT_GOAL := help
 
 help: ## List the targets
@@ -55,3 +55,30 @@ proto-check: proto ## Fail when the committed stubs are stale
 
 k8s-validate: install $(CHECKOV) ## Lint the Dockerfiles, render, validate and policy-scan deploy/k8s
 	$(PY) deploy/k8s/validate.py --checkov $(CHECKOV)
+
+# One image per service, all from deploy/Dockerfile: `make images` builds them all,
+# `make image-<service>` one. IMAGE_PREFIX is the registry path (e.g.
+# registry.example.org/eoplex/); PYTHON_IMAGE may name the base image by digest.
+IMAGE_SERVICES := gateway auth capabilities data-discovery processes jobs files executor
+IMAGE_PREFIX ?=
+IMAGE_TAG ?= 0.1.0
+PYTHON_IMAGE ?= python:3.11-slim-bookworm
+.PHONY: $(IMAGE_SERVICES:%=image-%)
+
+images: $(IMAGE_SERVICES:%=image-%) ## Build every service's image from deploy/Dockerfile (IMAGE_PREFIX, IMAGE_TAG)
+
+# A gRPC service listens where OPENEO_<SERVICE>_LISTEN says, the gateway on
+# OPENEO_GATEWAY_HOST and its default port, 8000.
+image-%: LISTEN_VARIABLE = OPENEO_$(shell echo '$*' | tr 'a-z-' 'A-Z_')_LISTEN
+image-%: LISTEN_ADDRESS = 0.0.0.0:50051
+image-%: PORT = 50051
+image-gateway: LISTEN_VARIABLE = OPENEO_GATEWAY_HOST
+image-gateway: LISTEN_ADDRESS = 0.0.0.0
+image-gateway: PORT = 8000
+
+$(IMAGE_SERVICES:%=image-%): image-%:
+	docker build -f deploy/Dockerfile -t $(IMAGE_PREFIX)eoplex-$*:$(IMAGE_TAG) \
+		--build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) \
+		--build-arg SERVICE=$* --build-arg MODULE=eoplex_$(subst -,_,$*) \
+		--build-arg LISTEN_VARIABLE=$(LISTEN_VARIABLE) --build-arg LISTEN_ADDRESS=$(LISTEN_ADDRESS) \
+		--build-arg PORT=$(PORT) .

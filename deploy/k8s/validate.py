@@ -1,7 +1,7 @@
 """`make k8s-validate`: everything about the Kubernetes deployment that can be checked
 without a cluster.
 
-1. hadolint on every `services/*/Dockerfile`;
+1. hadolint on `deploy/Dockerfile`, from which every service's image is built;
 2. `kubectl kustomize` of the base and of every overlay;
 3. `kubernetes-validate --strict` of the rendered manifests, and of the executor Job the
    jobs service's launcher builds with the settings each overlay gives it;
@@ -62,8 +62,8 @@ def tool(name: str) -> str:
 
 
 def dockerfiles() -> list[Path]:
-    """Every service's Dockerfile."""
-    return sorted(ROOT.glob("services/*/Dockerfile"))
+    """The Dockerfile of every service's image (`make images`)."""
+    return [ROOT / "deploy" / "Dockerfile"]
 
 
 def render(kustomization: str) -> str:
