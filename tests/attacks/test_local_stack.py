@@ -95,6 +95,16 @@ def command_line(pid: int) -> str:
         return "(gone)"
 
 
+def described(pid: int) -> str:
+    """`pid`'s command line, state, parent and what it waits on, for a failure message."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        wchan = Path(f"/proc/{pid}/wchan").read_text()
+    except FileNotFoundError:
+        return f"{pid} (gone)"
+    return f"{pid} [{fields[0]}, parent {fields[1]}, in {wchan}] {command_line(pid)[:80]}"
+
+
 def unix_socket_paths(pid: int) -> set[str]:
     """The addresses of the Unix sockets `pid` holds: a path, or `@name` if abstract."""
     addresses = {}
@@ -256,7 +266,7 @@ def test_every_process_of_the_stack_dies_with_a_supervisor_killed_with_sigkill(
         lambda: not any(alive(pid) for pid in everyone),
         timeout_seconds=STOP_TIMEOUT_SECONDS,
         what="every process of the stack stopped: "
-        + ", ".join(command_line(pid) for pid in everyone if alive(pid)),
+        + "; ".join(described(pid) for pid in everyone if alive(pid)),
     )
     # Nothing holds the state directory any more: the next start may take it.
     with (running_stack.state_dir / "eoplex.lock").open("a") as lock:

@@ -34,8 +34,7 @@ BIN = Path(sys.executable).parent
 class ProcessSpec:
     """How to start one process of the stack, how to tell it is ready, how to stop it.
 
-    `stop_signal` asks it to stop (SIGKILL follows a grace period); it is also what the
-    kernel sends it when the process that started it dies.
+    `stop_signal` asks it to stop; SIGKILL follows a grace period.
     """
 
     name: str
@@ -281,12 +280,12 @@ def ensure_mongodb_users(*, storage_dir: Path, users: Mapping[str, str], log_pat
 def start_process(spec: ProcessSpec, *, log_path: Path) -> subprocess.Popen[bytes]:
     """Start `spec` in its own process group, its output appended to `log_path`.
 
-    On Linux it gets SIGTERM when the calling thread ends (see `eoplex.children`).
+    On Linux it is killed when the calling thread ends (see `eoplex.children`).
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         return subprocess.Popen(
-            dying_with_parent(spec.argv, death_signal=spec.stop_signal),
+            dying_with_parent(spec.argv),
             env={**os.environ, **spec.env},
             stdin=subprocess.DEVNULL,
             stdout=log,

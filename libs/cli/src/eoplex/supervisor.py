@@ -9,8 +9,8 @@ SIGKILL after a grace period.
 
 No process outlives the supervisor: each child runs in its own process group
 (so a stop reaches its own children too), and on Linux each child asks the
-kernel for its stop signal when its parent dies (`PR_SET_PDEATHSIG`, see
-`eoplex.children`), which covers a supervisor killed with SIGKILL.
+kernel to kill it when its parent dies (`PR_SET_PDEATHSIG`, see `eoplex.children`),
+which covers a supervisor killed with SIGKILL.
 """
 
 import logging
@@ -208,7 +208,7 @@ class Supervisor:
         child.log_path.parent.mkdir(parents=True, exist_ok=True)
         with child.log_path.open("ab") as output:
             child.process = subprocess.Popen(
-                dying_with_parent(child.spec.argv, death_signal=child.spec.stop_signal),
+                dying_with_parent(child.spec.argv),
                 env={**os.environ, **child.spec.env},
                 stdin=subprocess.DEVNULL,
                 stdout=output,
