@@ -1,11 +1,9 @@
-"""Fixtures of the files service tests: the service over the session's real S3 and NATS."""
+"""Fixtures of the files service tests: the service over the session's real S3."""
 
 from collections.abc import AsyncIterator
 
-import nats
 import pytest
 from minio import Minio
-from nats.aio.client import Client as NATS
 
 from conftest import Infrastructure
 from eoplex_common.s3 import connect_s3
@@ -19,23 +17,11 @@ def s3(infrastructure: Infrastructure) -> Minio:
 
 
 @pytest.fixture
-async def nats_connection(infrastructure: Infrastructure) -> AsyncIterator[NATS]:
-    connection = await nats.connect(infrastructure.nats_url)
-    try:
-        yield connection
-    finally:
-        await connection.close()
-
-
-@pytest.fixture
-async def files(s3: Minio, nats_connection: NATS) -> AsyncIterator[FilesUnderTest]:
+async def files(s3: Minio) -> AsyncIterator[FilesUnderTest]:
     """A files service (limit `MAX_FILE_BYTES`, idle timeout 1 s) on a bucket of its own."""
-    server, under_test = await start_files_service(
-        s3=s3, nats=nats_connection, idle_timeout_seconds=1.0
-    )
+    server, under_test = await start_files_service(s3=s3, idle_timeout_seconds=1.0)
     try:
         yield under_test
     finally:
         await under_test.channel.close()
         await server.stop()
-        await under_test.events.close()

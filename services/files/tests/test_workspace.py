@@ -1,14 +1,11 @@
-"""The user workspace through the files service's gRPC API, on the real S3 and NATS of the
-test session: upload, list, download, delete, and every way an upload can fail."""
+"""The user workspace through the files service's gRPC API, on the real S3 of the test
+session: upload, list, download, delete, and every way an upload can fail."""
 
 import asyncio
-import json
-import logging
 import os
 import re
 
 import pytest
-from nats.aio.client import Client as NATS
 
 from eoplex_common.errors import (
     BadRequest,
@@ -412,41 +409,6 @@ async def test_an_upload_starts_with_one_header(files: FilesUnderTest) -> None:
         with pytest.raises(BadRequest, match="header"):
             await files.stub.UploadFile(messages)
     assert files.keys() == []
-
-
-async def test_events_on_upload_and_delete(files: FilesUnderTest, nats_connection: NATS) -> None:
-    owner = files_pb2.Owner(tenant_id="t.1", user_id="carol@example.org")
-    subscription = await nats_connection.subscribe("files.t%2E1.carol@example%2Eorg.*")
-    await upload(files, owner, "dir/f.txt", b"12345")
-    await files.stub.DeleteFile(files_pb2.DeleteFileRequest(owner=owner, path="dir/f.txt"))
-    uploaded = await subscription.next_msg(timeout=5)
-    deleted = await subscription.next_msg(timeout=5)
-    await subscription.unsubscribe()
-    assert uploaded.subject.endswith(".uploaded")
-    assert deleted.subject.endswith(".deleted")
-    body = json.loads(uploaded.data)
-    assert {key: body[key] for key in ("path", "size", "tenant_id", "user_id")} == {
-        "path": "dir/f.txt",
-        "size": 5,
-        "tenant_id": "t.1",
-        "user_id": "carol@example.org",
-    }
-    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z$", body["time"])
-    assert json.loads(deleted.data)["path"] == "dir/f.txt"
-    stream = await nats_connection.jetstream().stream_info("FILES")
-    assert stream.config.subjects == ["files.>"]
-
-
-async def test_a_nats_outage_does_not_fail_an_upload(
-    files: FilesUnderTest, caplog: pytest.LogCaptureFixture
-) -> None:
-    await files.events.js._nc.close()  # type: ignore[attr-defined]
-    with caplog.at_level(logging.WARNING, logger="eoplex_files.events"):
-        info = await upload(files, ALICE, "kept.txt", b"kept")
-        await files.events.close()
-    assert info.size == 4
-    assert await list_paths(files, ALICE) == ["kept.txt"]
-    assert "file event on files.t1.alice.uploaded not published" in caplog.text
 
 
 async def test_unknown_owner_is_a_bad_request(files: FilesUnderTest) -> None:

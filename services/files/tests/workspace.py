@@ -1,4 +1,4 @@
-"""A files service over the real S3 and NATS of the test session, and helpers to call it."""
+"""A files service over the real S3 of the test session, and helpers to call it."""
 
 import secrets
 from collections.abc import AsyncIterator
@@ -6,10 +6,8 @@ from dataclasses import dataclass
 
 import grpc
 from minio import Minio
-from nats.aio.client import Client as NATS
 
 from eoplex_common.rpc import GrpcService, open_channel
-from eoplex_files.events import FileEvents
 from eoplex_files.service import FilesService
 from eoplex_files.servicer import FilesServicer
 from eoplex_files.store import WorkspaceStore
@@ -23,14 +21,13 @@ PIECE_BYTES = 64 * 1024
 
 @dataclass
 class FilesUnderTest:
-    """A running files service: its client, the bucket behind it and its events."""
+    """A running files service: its client and the bucket behind it."""
 
     stub: files_pb2_grpc.FilesServiceStub
     channel: grpc.aio.Channel
     address: str
     s3: Minio
     bucket: str
-    events: FileEvents
 
     def keys(self) -> list[str]:
         """Every object key in the bucket."""
@@ -40,17 +37,14 @@ class FilesUnderTest:
 
 
 async def start_files_service(
-    *, s3: Minio, nats: NATS, idle_timeout_seconds: float = 60.0
+    *, s3: Minio, idle_timeout_seconds: float = 60.0
 ) -> tuple[GrpcService, FilesUnderTest]:
     """A files service on a free port over a bucket of its own (limit `MAX_FILE_BYTES`)."""
     bucket = f"files-test-{secrets.token_hex(4)}"
     store = WorkspaceStore(client=s3, bucket=bucket)
     await store.ensure_bucket()
-    events = FileEvents(js=nats.jetstream(), timeout_seconds=1.0)
-    await events.ensure_stream()
     service = FilesService(
         store=store,
-        events=events,
         max_file_bytes=MAX_FILE_BYTES,
         upload_idle_timeout_seconds=idle_timeout_seconds,
     )
@@ -60,7 +54,7 @@ async def start_files_service(
     address = f"127.0.0.1:{server.port}"
     channel = open_channel(service="files", address=address, timeout_seconds=30)
     stub = files_pb2_grpc.FilesServiceStub(channel)
-    return server, FilesUnderTest(stub, channel, address, s3, bucket, events)
+    return server, FilesUnderTest(stub, channel, address, s3, bucket)
 
 
 async def upload_messages(

@@ -1,16 +1,14 @@
 """`/files` and `/files/{path}` through the gateway, against the real files service (on
-the session's S3 and NATS) and the test auth service (alice: quota 1000 bytes, bob: none)."""
+the session's S3) and the test auth service (alice: quota 1000 bytes, bob: none)."""
 
 import os
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
-import nats
 import pytest
 from fastapi import FastAPI
 from minio import Minio
-from nats.aio.client import Client as NATS
 
 from conftest import Infrastructure
 from eoplex.servers import free_port
@@ -35,15 +33,12 @@ Bearer = Callable[[str], dict[str, str]]
 async def files(infrastructure: Infrastructure) -> AsyncIterator[FilesUnderTest]:
     """The real files service (limit `MAX_FILE_BYTES`) on a bucket of its own."""
     s3: Minio = connect_s3(InfrastructureSettings(**infrastructure.env))
-    connection: NATS = await nats.connect(infrastructure.nats_url)
-    server, under_test = await start_files_service(s3=s3, nats=connection)
+    server, under_test = await start_files_service(s3=s3)
     try:
         yield under_test
     finally:
         await under_test.channel.close()
         await server.stop()
-        await under_test.events.close()
-        await connection.close()
 
 
 @pytest.fixture

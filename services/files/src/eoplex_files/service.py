@@ -20,7 +20,6 @@ from eoplex_common.errors import (
     RangeNotSatisfiable,
 )
 from eoplex_common.files import normalize_path
-from eoplex_files.events import FileEvents
 from eoplex_files.quota import QuotaCheck, QuotaLedger, Reservation
 from eoplex_files.store import StoredFile, Workspace, WorkspaceStore
 
@@ -72,12 +71,10 @@ class FilesService:
         self,
         *,
         store: WorkspaceStore,
-        events: FileEvents | None = None,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
         upload_idle_timeout_seconds: float = 60.0,
     ) -> None:
         self.store = store
-        self.events = events
         self.max_file_bytes = max_file_bytes
         self.upload_idle_timeout_seconds = upload_idle_timeout_seconds
         self.quota_ledger = QuotaLedger()
@@ -134,7 +131,6 @@ class FilesService:
             )
         finally:
             self.quota_ledger.release(reservation, stored=stored is not None)
-        self._announce("uploaded", workspace, path=path, size=stored.size)
         return stored
 
     async def check_upload(
@@ -203,7 +199,6 @@ class FilesService:
         await self._existing(workspace, path)
         await self.store.delete(workspace, path)
         self.quota_ledger.stored_bytes_changed(workspace)
-        self._announce("deleted", workspace, path=path, size=0)
 
     async def _existing(self, workspace: Workspace, path: str) -> StoredFile:
         stored = await self.store.stat(workspace, path)
@@ -241,13 +236,3 @@ class FilesService:
             yield chunk
         if announced >= 0 and received != announced:
             raise BadRequest(reason=f"the upload ended after {received} of {announced} bytes")
-
-    def _announce(self, change: str, workspace: Workspace, *, path: str, size: int) -> None:
-        if self.events is not None:
-            self.events.file_changed(
-                change,
-                tenant_id=workspace.tenant_id,
-                user_id=workspace.user_id,
-                path=path,
-                size=size,
-            )

@@ -19,5 +19,3 @@ class FilesSettings(ServiceSettings):
     # An upload that receives nothing for this long is dropped (RequestTimeout), so a
     # stalled client does not hold a multipart upload open forever.
     upload_idle_timeout_seconds: float = Field(60.0, gt=0)
-    # How long publishing one NATS event may take before it is given up (logged).
-    event_timeout_seconds: float = Field(2.0, gt=0)
