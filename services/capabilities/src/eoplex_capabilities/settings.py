@@ -2,11 +2,13 @@
 
 from pydantic_settings import SettingsConfigDict
 
+from eoplex_common.pricing import PricingSettings
 from eoplex_common.settings import ServiceSettings
 
 
-class CapabilitiesSettings(ServiceSettings):
-    """How the back-end introduces itself in `GET /` and how long health checks may take."""
+class CapabilitiesSettings(ServiceSettings, PricingSettings):
+    """How the back-end introduces itself in `GET /` (its `billing.currency` is the
+    back-end's, from `PricingSettings`) and how long health checks may take."""
 
     model_config = SettingsConfigDict(env_prefix="OPENEO_CAPABILITIES_", extra="ignore")
 
@@ -18,5 +20,3 @@ class CapabilitiesSettings(ServiceSettings):
     terms_of_service_url: str | None = None
     privacy_policy_url: str | None = None
     health_timeout_seconds: float = 2.0
-    # The currency of the `OpenEO-Costs` the executor reports (its `cost_per_megapixel`).
-    billing_currency: str = "EUR"

@@ -20,6 +20,7 @@ from typing import Any
 
 from eoplex_common.context import request_id
 from eoplex_common.errors import Internal, RequestTimeout, TooManyRequests, error_for_code
+from eoplex_common.pricing import price
 from eoplex_executor.catalog import GrpcCatalog
 from eoplex_executor.environment import Catalog
 from eoplex_executor.estimate import ProcessEstimate, estimate_process
@@ -270,8 +271,8 @@ class SyncProcessingService:
         result.scratch.remove()
 
     def costs(self, pixels: int) -> float:
-        """The price of `pixels` read and produced (see `ExecutorSettings.cost_per_megapixel`)."""
-        return round(pixels / 1e6 * self.cost_per_megapixel, 6)
+        """The price of `pixels` read and produced (`eoplex_common.pricing`)."""
+        return price(pixels, cost_per_megapixel=self.cost_per_megapixel)
 
     async def _run(self, request: SyncRequest) -> SyncResult:
         scratch = ScratchDir.claim(self.scratch_root, prefix="sync-")

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from eoplex_common.pricing import PricingSettings
 from eoplex_common.process_graph import GraphLimits
 from eoplex_common.settings import ServiceSettings
 from eoplex_executor.sandbox import DEFAULT_UID_BASE, UdfLimits, UdfSandbox
@@ -17,7 +18,7 @@ def _default_scratch_dir() -> Path:
     return Path(tempfile.gettempdir()) / "eoplex-executor"
 
 
-class ExecutorSettings(ServiceSettings):
+class ExecutorSettings(ServiceSettings, PricingSettings):
     """The `serve` pool for synchronous processing (`POST /result`) and what it may use.
 
     - `workers`: warm worker processes; each runs one request at a time.
@@ -31,13 +32,11 @@ class ExecutorSettings(ServiceSettings):
     - `dask_threads`: threads of the dask scheduler inside each worker (default: the
       number of CPUs).
     - `gdal_cachemax_mb`: GDAL's raster block cache of each worker, in megabytes.
-    - `cost_per_megapixel`: the price of a synchronous request is
-      `pixels / 1e6 * cost_per_megapixel`, in the currency `GET /` declares
-      (`OPENEO_CAPABILITIES_BILLING_CURRENCY`, default EUR), where "pixels" counts every
-      (date, band, y, x) value `load_collection` reads and every value the processes
+    - `cost_per_megapixel` (`eoplex_common.pricing`, the back-end's one price): a
+      synchronous request costs the pixels `load_collection` reads and the processes
       produce beyond their input (`eoplex_executor.pixel_meter`: a finer resampling, more
-      labels, merged cubes); the tenant's `max_sync_pixels` limits the same count. It is
-      sent as the `OpenEO-Costs` header.
+      labels, merged cubes) at that price; the tenant's `max_sync_pixels` limits the same
+      count. It is sent as the `OpenEO-Costs` header.
 
     UDF processes (`run_udf`; see `sandbox` and docs/security.md), each:
     - `udf_memory_mb`: memory (heap and private mappings; 0: no limit);
@@ -69,7 +68,6 @@ class ExecutorSettings(ServiceSettings):
     scratch_dir: Path = Field(default_factory=_default_scratch_dir)
     dask_threads: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
     gdal_cachemax_mb: int = Field(256, ge=1)
-    cost_per_megapixel: float = Field(0.01, ge=0)
     # The processes service's limits (same variables), so a graph /validation accepts runs.
     max_graph_nodes: int = Field(
         GraphLimits().max_nodes, validation_alias=AliasChoices("OPENEO_PROCESSES_MAX_GRAPH_NODES")

@@ -5,15 +5,16 @@ The executor evaluates the graph lazily (nothing read or written) and reports th
 pixels and bytes it would read and write, and the values its processes would produce
 beyond their input (a finer resampling, more labels, merged cubes). A job's pixels are
 those read plus those produced; they are priced as synchronous results are
-(`pixels / 1e6 * cost_per_megapixel`) and held against the tenant's batch limit and the
+(`eoplex_common.pricing`) and held against the tenant's batch limit and the
 job's budget when it starts. The duration assumes a configured throughput over the
 job's pixels or the pixels written, whichever is larger, and the size is what the job
 would write.
 """
 
-import math
 from dataclasses import dataclass
 from typing import Any
+
+from eoplex_common.pricing import PIXELS_PER_MEGAPIXEL, pixels_paid_by, price
 
 # The largest pixel count a JobSpec carries (int64), far beyond anything a job reads.
 MAX_PIXEL_COUNT = 2**62
@@ -37,18 +38,10 @@ class ExecutorFigures:
         return self.pixels_read + self.pixels_produced
 
 
-def price(pixels: int, *, cost_per_megapixel: float) -> float:
-    """What `pixels` read and produced cost, in the back-end's currency."""
-    return round(pixels / 1e6 * cost_per_megapixel, 6)
-
-
 def paid_pixels(budget: float | None, *, cost_per_megapixel: float) -> int:
-    """The most pixels `budget` pays for; 0 (no limit) without a budget or a price. A budget
-    too small for a single megapixel's fraction still pays for one pixel, not for all."""
-    if not budget or not cost_per_megapixel:
-        return 0
-    pixels = math.floor(budget / cost_per_megapixel * 1e6)
-    return min(max(pixels, 1), MAX_PIXEL_COUNT)
+    """The most pixels `budget` pays for (`pricing.pixels_paid_by`), as a JobSpec can carry
+    them; 0 (no limit) without a budget or a price."""
+    return min(pixels_paid_by(budget, cost_per_megapixel=cost_per_megapixel), MAX_PIXEL_COUNT)
 
 
 def iso8601_duration(seconds: float) -> str:
@@ -71,7 +64,7 @@ def estimate_document(
     figures: ExecutorFigures, *, cost_per_megapixel: float, megapixels_per_second: float
 ) -> dict[str, Any]:
     """The openEO estimate `{costs, duration, size, downloads_included}`."""
-    megapixels = max(figures.pixels, figures.pixels_written) / 1e6
+    megapixels = max(figures.pixels, figures.pixels_written) / PIXELS_PER_MEGAPIXEL
     return {
         "costs": price(figures.pixels, cost_per_megapixel=cost_per_megapixel),
         "duration": iso8601_duration(megapixels / megapixels_per_second),

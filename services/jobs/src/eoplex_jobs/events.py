@@ -30,8 +30,8 @@ from eoplex_common.job_events import (
     parse_event,
     parse_subject,
 )
+from eoplex_common.pricing import price
 from eoplex_common.tasks import stop_task
-from eoplex_jobs.estimate import price
 from eoplex_jobs.store import JobStore
 
 log = logging.getLogger(__name__)
@@ -126,9 +126,9 @@ async def _apply_status(
 
 
 def _costs(usage: dict[str, Any], cost_per_megapixel: float) -> float | None:
-    """`(input_pixels + produced_pixels) / 1e6 * cost_per_megapixel`; None if the executor
-    did not report the pixels it read (an executor that does not count what it produces
-    reports none)."""
+    """The price of `input_pixels + produced_pixels` (`eoplex_common.pricing`); None if the
+    executor did not report the pixels it read (an executor that does not count what it
+    produces reports none)."""
     read = _metric(usage, "input_pixels")
     if read is None:
         return None

@@ -37,8 +37,9 @@ from eoplex_common.errors import (
     ProcessGraphInvalid,
     PropertyNotEditable,
 )
+from eoplex_common.pricing import price
 from eoplex_common.s3 import ensure_bucket
-from eoplex_jobs.estimate import ExecutorFigures, estimate_document, paid_pixels, price
+from eoplex_jobs.estimate import ExecutorFigures, estimate_document, paid_pixels
 from eoplex_jobs.results import results_document
 from eoplex_jobs.store import ACTIVE_STATUSES, LOG_LEVELS, Document, JobStore
 

@@ -5,10 +5,11 @@ from typing import Annotated
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from eoplex_common.pricing import PricingSettings
 from eoplex_common.settings import ServiceSettings
 
 
-class JobsSettings(ServiceSettings):
+class JobsSettings(ServiceSettings, PricingSettings):
     """Where the jobs service listens, where results go, how jobs are admitted, watched
     and estimated; the launchers' own settings are `launcher.settings.LauncherSettings`
     (same prefix); infrastructure URLs come from `ServiceSettings`."""
@@ -35,8 +36,8 @@ class JobsSettings(ServiceSettings):
     exit_grace_seconds: float = Field(5.0, ge=0)
     heartbeat_timeout_seconds: float = Field(60.0, gt=0)
 
-    # Estimates: the same price as the executor's synchronous costs, and a throughput.
-    cost_per_megapixel: float = Field(0.01, ge=0)
+    # Estimates: the back-end's price (`cost_per_megapixel`, from `PricingSettings`), and a
+    # throughput.
     estimate_megapixels_per_second: float = Field(50.0, gt=0)
 
     # The most pixels one batch job may read and produce (0: no limit), checked on the
