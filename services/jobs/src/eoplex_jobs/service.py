@@ -22,6 +22,7 @@ import bson
 from minio import Minio
 from minio.deleteobjects import DeleteObject
 
+from eoplex_common.documents import Document
 from eoplex_common.errors import (
     BadRequest,
     BudgetInvalid,
@@ -40,8 +41,9 @@ from eoplex_common.errors import (
 from eoplex_common.pricing import price
 from eoplex_common.s3 import ensure_bucket
 from eoplex_jobs.estimate import ExecutorFigures, estimate_document, paid_pixels
+from eoplex_jobs.launcher.protocol import Launcher
 from eoplex_jobs.results import results_document
-from eoplex_jobs.store import ACTIVE_STATUSES, LOG_LEVELS, Document, JobStore
+from eoplex_jobs.store import ACTIVE_STATUSES, LOG_LEVELS, JobStore
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +90,6 @@ class Estimator(Protocol):
 
     async def estimate(self, process_json: str, *, user_id: str, tenant_id: str) -> ExecutorFigures:
         """What running the process would read and write."""
-        ...
-
-
-class Launcher(Protocol):
-    """What the service needs of `eoplex_jobs.launcher`: stopping a job's executor."""
-
-    async def cancel(self, job: Document) -> None:
-        """Stop the executor of `job`, if it still runs."""
         ...
 
 
