@@ -18,12 +18,20 @@ from typing import Any
 
 import dask
 import grpc
+import nats
+import numpy as np
 import pytest
+import rasterio
 from rasterio.env import get_gdal_config
+from rasterio.transform import Affine
 
+from conftest import Infrastructure
 from eoplex_common import errors
+from eoplex_common.events import publish_event
 from eoplex_common.rpc import GrpcService, open_channel
+from eoplex_common.s3 import connect_s3
 from eoplex_common.settings import InfrastructureSettings
+from eoplex_common.streams import collection_subject, collection_updated_payload, watch_catalog
 from eoplex_executor.environment import Environment, ResultFile
 from eoplex_executor.run import run_to_file
 from eoplex_executor.server import build_executor_server, worker_config
@@ -44,9 +52,16 @@ def run_for_tests(process: Mapping[str, Any], env: Environment) -> ResultFile:
     - `block`: write the worker's pid to this file, then never return;
     - `bytes`: answer a file of that many bytes (`i % 251` at offset i);
     - `worker`: answer the worker's GDAL and dask settings as JSON;
-    - `pixels`: count that many pixels as read, then run the process.
+    - `pixels`: count that many pixels as read, then run the process;
+    - `read`: answer the mean and shape of the first band of this raster as JSON.
     """
     test = process.get("test", {})
+    if "read" in test:
+        with rasterio.open(test["read"]) as dataset:
+            band = dataset.read(1)
+        path = env.scratch_dir / "read.json"
+        path.write_text(json.dumps({"mean": float(band.mean()), "shape": list(band.shape)}))
+        return ResultFile(path, "application/json")
     if "block" in test:
         Path(test["block"]).write_text(str(os.getpid()))
         threading.Event().wait()
@@ -320,3 +335,55 @@ def test_gdal_environment_reads_s3_from_the_infrastructure_settings() -> None:
         "AWS_SECRET_ACCESS_KEY": "secret",
         "AWS_REGION": "eu-central-1",
     }
+
+
+def write_cog(path: Path, *, value: int, size: int) -> Path:
+    """A `size` x `size` COG of one band, every pixel `value`."""
+    profile = {
+        "driver": "COG",
+        "width": size,
+        "height": size,
+        "count": 1,
+        "dtype": "uint16",
+        "crs": "EPSG:32633",
+        "transform": Affine(10, 0, 500000, 0, -10, 5000000),
+    }
+    with rasterio.open(path, "w", **profile) as dataset:
+        dataset.write(np.full((1, size, size), value, dtype="uint16"))
+    return path
+
+
+async def test_a_catalog_change_makes_workers_read_overwritten_assets_again(
+    start_executor: StartExecutor, infrastructure: Infrastructure, tmp_path: Path
+) -> None:
+    """A re-ingest overwrites assets under the same keys; a worker's GDAL would go on
+    reading the old file from its cache for the worker's life, were it not told."""
+    s3 = connect_s3(InfrastructureSettings(**infrastructure.env))
+    bucket, key = "executor-catalog-change", "S2/item-1/B04.tif"
+    if not s3.bucket_exists(bucket):
+        s3.make_bucket(bucket)
+    executor = await start_executor(
+        workers=1,
+        s3_endpoint=infrastructure.s3_endpoint,
+        s3_access_key=infrastructure.s3_credentials.access_key,
+        s3_secret_key=infrastructure.s3_credentials.secret_key,
+    )
+    connection = await nats.connect(infrastructure.nats_url)
+    try:
+        js = connection.jetstream()
+        await watch_catalog(js, on_change=executor.pool.catalog_changed)
+
+        async def read() -> Any:
+            process = {"process_graph": ADD_GRAPH, "test": {"read": f"s3://{bucket}/{key}"}}
+            chunks = await read_all(executor.execute(process))
+            return json.loads(b"".join(chunk.data for chunk in chunks))
+
+        s3.fput_object(bucket, key, str(write_cog(tmp_path / "old.tif", value=1, size=64)))
+        assert await read() == {"mean": 1.0, "shape": [64, 64]}
+        s3.fput_object(bucket, key, str(write_cog(tmp_path / "new.tif", value=2, size=80)))
+        payload = collection_updated_payload("S2", version="2")
+        await publish_event(js, collection_subject("S2", "updated"), payload)
+        await eventually(lambda: executor.pool.catalog_generation == 1)
+        assert await read() == {"mean": 2.0, "shape": [80, 80]}
+    finally:
+        await connection.close()

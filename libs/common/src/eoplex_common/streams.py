@@ -5,7 +5,9 @@
   contract in `eoplex_common.job_events`.
 - `CATALOG`: `catalog.collections.<id>.updated` (`{"collection_id", "version"}`: a new
   version went live) and `.removed` (`{"collection_id"}`), published by data-discovery.
-  Nothing consumes it yet: no service caches collection metadata, each asks the catalog.
+  Every replica of the executor's `serve` watches it (`watch_catalog`): a re-ingest
+  overwrites assets under the same keys, which its workers' GDAL would otherwise go on
+  reading from its cache. Collection metadata is cached nowhere: each use asks the catalog.
 
 Collection ids may contain `.`, which NATS reads as a token separator; it is written
 `%2E` in subjects (`%` cannot occur in an id), and payloads carry the id unchanged.
@@ -13,10 +15,13 @@ Collection ids may contain `.`, which NATS reads as a token separator; it is wri
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from nats.js.api import DeliverPolicy
 
 from eoplex_common.events import ensure_stream
 
@@ -60,3 +65,19 @@ def collection_updated_payload(collection_id: str, *, version: str) -> bytes:
 def collection_removed_payload(collection_id: str) -> bytes:
     """The JSON of a `catalog.collections.<id>.removed` event."""
     return json.dumps({"collection_id": collection_id}).encode()
+
+
+async def watch_catalog(
+    js: JetStreamContext, *, on_change: Callable[[], None]
+) -> JetStreamContext.PushSubscription:
+    """Call `on_change` for each catalog event published from now on. The consumer is
+    ordered and this process's own (no durable name), so each replica sees every event;
+    the stream is declared first, as the catalog may start later."""
+    await CATALOG.declare(js)
+
+    async def deliver(message: Msg) -> None:
+        on_change()
+
+    return await js.subscribe(
+        CATALOG.subjects[0], cb=deliver, ordered_consumer=True, deliver_policy=DeliverPolicy.NEW
+    )

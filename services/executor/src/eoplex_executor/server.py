@@ -1,8 +1,10 @@
 """Wiring of the executor's `serve` entry point: settings -> worker pool -> gRPC server."""
 
 from eoplex_common.entrypoint import run_service
+from eoplex_common.events import connect_nats
 from eoplex_common.rpc import GrpcService
 from eoplex_common.settings import ServiceAddresses
+from eoplex_common.streams import watch_catalog
 from eoplex_executor.run import run_to_file
 from eoplex_executor.scratch import sweep
 from eoplex_executor.service import SyncProcessingService, WorkerPool
@@ -61,8 +63,8 @@ def build_executor_server(settings: ExecutorSettings, pool: WorkerPool) -> GrpcS
 
 
 async def serve(settings: ExecutorSettings, addresses: ServiceAddresses) -> None:
-    """Start the workers, serve until SIGTERM/SIGINT, let running requests finish within
-    the grace period, then stop the workers."""
+    """Start the workers, tell them of catalog changes, serve until SIGTERM/SIGINT, let
+    running requests finish within the grace period, then stop the workers."""
     config = worker_config(
         settings,
         catalog_address=addresses.data_discovery_address,
@@ -71,12 +73,17 @@ async def serve(settings: ExecutorSettings, addresses: ServiceAddresses) -> None
     )
     # Scratch directories of requests and jobs that were killed (their UDF processes too).
     sweep(settings.scratch_dir)
-    pool = WorkerPool(size=settings.workers, config=config)
-    await pool.start()
+    nats = await connect_nats(settings.nats_url, name="executor")
     try:
-        await build_executor_server(settings, pool).run_until_signal()
+        pool = WorkerPool(size=settings.workers, config=config)
+        await pool.start()
+        try:
+            await watch_catalog(nats.jetstream(), on_change=pool.catalog_changed)
+            await build_executor_server(settings, pool).run_until_signal()
+        finally:
+            await pool.stop()
     finally:
-        await pool.stop()
+        await nats.close()
 
 
 def main() -> None:

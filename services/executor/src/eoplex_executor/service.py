@@ -12,7 +12,7 @@ import logging
 import multiprocessing
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -62,6 +62,7 @@ class WorkerPool:
         self._workers: set[_Worker] = set()
         self._replacements: set[asyncio.Task[None]] = set()
         self._closing = False
+        self.catalog_generation = 0
 
     async def start(self) -> None:
         """Start every worker; the first start also starts the forkserver and its imports."""
@@ -88,6 +89,11 @@ class WorkerPool:
                 "A batch job may have the resources it needs."
             ) from None
 
+    def catalog_changed(self) -> None:
+        """A collection changed (a re-ingest overwrites its assets in place): each worker
+        forgets the remote files it cached before its next job."""
+        self.catalog_generation += 1
+
     async def stop(self) -> None:
         """Let replacements finish, then end every worker (killing those still busy)."""
         self._closing = True
@@ -100,7 +106,7 @@ class WorkerPool:
 
     async def _run_on(self, worker: _Worker, job: Job) -> Done | Failed:
         try:
-            worker.connection.send(job)
+            worker.connection.send(replace(job, catalog_generation=self.catalog_generation))
             reply: Done | Failed = await _receive(worker.connection)
         except BaseException:
             # Timed out, cancelled, or dead: nobody knows what the worker does now.

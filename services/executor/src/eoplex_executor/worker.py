@@ -6,6 +6,7 @@ ready at once. It receives a `Job`, runs it with `run_to_file` and answers `Done
 or `Failed`; it exits when the pool closes its end of the pipe.
 """
 
+import ctypes
 import logging
 import os
 import signal
@@ -82,6 +83,9 @@ class Job:
     # Who asks: the owner of the user-defined processes and files the process may use.
     user_id: str = ""
     tenant_id: str = ""
+    # How many catalog changes the pool has heard of: a worker that sees it change forgets
+    # the remote files GDAL cached (`forget_remote_files`) before it runs the job.
+    catalog_generation: int = 0
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,20 @@ def gdal_environment(infrastructure: InfrastructureSettings, *, cachemax_mb: int
     }
 
 
+def forget_remote_files() -> None:
+    """Drop what GDAL caches of remote files in this process (`/vsis3/`, `/vsicurl/`:
+    sizes, headers, blocks), which it otherwise keeps for the life of the process, while
+    a re-ingest overwrites a collection's assets under the same keys.
+
+    rasterio has no binding for `VSICurlClearCache`: it is called in the GDAL library
+    that rasterio loaded (none loaded, nothing cached)."""
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        fields = line.split()
+        if len(fields) >= 6 and Path(fields[5]).name.startswith("libgdal"):
+            ctypes.CDLL(fields[5]).VSICurlClearCache()
+            return
+
+
 def worker_main(connection: Connection, config: WorkerConfig) -> None:
     """Entry point of a worker process: set up, then run jobs until the pipe closes."""
     # Ctrl-C in a terminal reaches the whole process group; the pool decides when
@@ -133,11 +151,15 @@ def worker_main(connection: Connection, config: WorkerConfig) -> None:
     dask.config.set(scheduler="threads", num_workers=config.dask_threads)
     catalog = GrpcCatalog(config.catalog_address, config.catalog_timeout_seconds)
     workspace = worker_workspace(config)
+    catalog_generation = 0
     while True:
         try:
             job = connection.recv()
         except EOFError:
             return
+        if job.catalog_generation != catalog_generation:
+            forget_remote_files()
+            catalog_generation = job.catalog_generation
         connection.send(
             run_job(
                 job,
