@@ -30,7 +30,13 @@ async def authenticate(auth: RunningAuth, bearer: str) -> auth_pb2.Principal:
     return response.principal
 
 
-async def test_token_resolves_to_the_user_and_account(auth: RunningAuth) -> None:
+async def authenticated_quota(auth: RunningAuth, bearer: str) -> auth_pb2.TenantQuota:
+    response = await auth.auth.Authenticate(auth_pb2.AuthenticateRequest(bearer_token=bearer))
+    assert response.HasField("quota")
+    return response.quota
+
+
+async def test_token_resolves_to_the_user_and_the_tenant_quota(auth: RunningAuth) -> None:
     user = await add_user(auth)
     assert (user.name, user.tenant_id, list(user.roles), user.identity) == (
         "ada",
@@ -48,13 +54,23 @@ async def test_token_resolves_to_the_user_and_account(auth: RunningAuth) -> None
         "ada",
         ["user"],
     )
-    account = await auth.auth.GetAccount(auth_pb2.GetAccountRequest(user_id=user.user_id))
     quota = await auth.auth.GetTenantQuota(auth_pb2.GetTenantQuotaRequest(tenant_id="lab"))
-    assert account.principal == found
-    assert account.quota == quota
     assert quota == auth_pb2.TenantQuota(
         max_concurrent_jobs=2, max_storage_bytes=10 * 1024**3, max_sync_pixels=100_000_000
     )
+    # The token also gives the tenant's quota, so that a request needs no second call.
+    assert await authenticated_quota(auth, f"basic//{issued.access_token}") == quota
+
+
+async def test_a_user_whose_tenant_is_gone_authenticates_without_a_quota(
+    auth: RunningAuth,
+) -> None:
+    await add_user(auth)
+    bearer = f"basic//{await login(auth)}"
+    await auth.database["tenants"].delete_one({"tenant_id": "lab"})
+    response = await auth.auth.Authenticate(auth_pb2.AuthenticateRequest(bearer_token=bearer))
+    assert response.principal.name == "ada"
+    assert not response.HasField("quota")
 
 
 async def test_tokens_are_stored_only_as_hashes(auth: RunningAuth) -> None:
@@ -179,8 +195,6 @@ async def test_admin_validates_its_input(auth: RunningAuth) -> None:
         await auth.admin.DisableUser(auth_pb2.DisableUserRequest(name="nobody"))
     with pytest.raises(errors.NotFound):
         await auth.auth.GetTenantQuota(auth_pb2.GetTenantQuotaRequest(tenant_id="nope"))
-    with pytest.raises(errors.NotFound):
-        await auth.auth.GetAccount(auth_pb2.GetAccountRequest(user_id="0" * 32))
 
 
 async def test_tenants_users_and_quotas_are_listed_and_changed(auth: RunningAuth) -> None:
@@ -208,3 +222,6 @@ async def test_tenants_users_and_quotas_are_listed_and_changed(auth: RunningAuth
     assert changed == await auth.auth.GetTenantQuota(
         auth_pb2.GetTenantQuotaRequest(tenant_id="school")
     )
+    # A changed quota holds from the next request on.
+    bearer = f"basic//{await login(auth, name='teacher')}"
+    assert await authenticated_quota(auth, bearer) == changed

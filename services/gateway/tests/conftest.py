@@ -36,7 +36,9 @@ USERS = {"alice": ("secret", "tok-alice", QUOTA_BYTES), "bob": ("hunter2", "tok-
 
 
 class FakeAuthServicer(auth_pb2_grpc.AuthServiceServicer):
-    """The auth contract for the users in `USERS`; tokens are fixed per user.
+    """The auth contract for the users in `USERS`; tokens are fixed per user. The gateway
+    needs nothing but `Authenticate` for an authenticated request (`GetTenantQuota` is not
+    implemented, so a call would fail the test).
 
     Records the request id and trace id each `Authenticate` call arrived with.
     """
@@ -46,6 +48,10 @@ class FakeAuthServicer(auth_pb2_grpc.AuthServiceServicer):
 
     def _principal(self, name: str) -> auth_pb2.Principal:
         return auth_pb2.Principal(user_id=name, tenant_id="t1", name=name.title(), roles=["user"])
+
+    def quota(self, name: str) -> auth_pb2.TenantQuota | None:
+        """The quota of the user's tenant, which `Authenticate` returns with the user."""
+        return auth_pb2.TenantQuota(max_storage_bytes=USERS[name][2])
 
     async def IssueBasicToken(
         self, request: auth_pb2.IssueBasicTokenRequest, context: grpc.aio.ServicerContext
@@ -61,19 +67,15 @@ class FakeAuthServicer(auth_pb2_grpc.AuthServiceServicer):
         self.seen.append((request_id.get(), trace.get_current_span().get_span_context().trace_id))
         for name, (_, token, _) in USERS.items():
             if request.bearer_token == f"basic//{token}":
-                return auth_pb2.AuthenticateResponse(principal=self._principal(name))
+                return auth_pb2.AuthenticateResponse(
+                    principal=self._principal(name), quota=self.quota(name)
+                )
         raise TokenInvalid()
 
     async def ListOidcProviders(
         self, request: auth_pb2.ListOidcProvidersRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.ListOidcProvidersResponse:
         return auth_pb2.ListOidcProvidersResponse(providers_json=json.dumps(PROVIDERS))
-
-    async def GetAccount(
-        self, request: auth_pb2.GetAccountRequest, context: grpc.aio.ServicerContext
-    ) -> auth_pb2.GetAccountResponse:
-        quota = auth_pb2.TenantQuota(max_storage_bytes=USERS[request.user_id][2])
-        return auth_pb2.GetAccountResponse(principal=self._principal(request.user_id), quota=quota)
 
 
 class FakeFilesServicer(files_pb2_grpc.FilesServiceServicer):

@@ -37,13 +37,13 @@ TIFF = "image/tiff; application=geotiff"
 
 
 class QuotaAuthServicer(FakeAuthServicer):
-    """The fake auth service, plus the tenant quota the executor is called with."""
+    """The fake auth service, whose tenant has the pixel quota the executor is called with,
+    unless `tenant_gone` (a user without a tenant: no quota)."""
 
-    async def GetTenantQuota(
-        self, request: auth_pb2.GetTenantQuotaRequest, context: grpc.aio.ServicerContext
-    ) -> auth_pb2.TenantQuota:
-        assert request.tenant_id == "t1"
-        return auth_pb2.TenantQuota(max_sync_pixels=MAX_SYNC_PIXELS)
+    tenant_gone = False
+
+    def quota(self, name: str) -> auth_pb2.TenantQuota | None:
+        return None if self.tenant_gone else auth_pb2.TenantQuota(max_sync_pixels=MAX_SYNC_PIXELS)
 
 
 class FakeExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
@@ -96,12 +96,17 @@ async def executor() -> AsyncIterator[tuple[FakeExecutorServicer, GrpcService]]:
 
 
 @pytest.fixture
+def quota_auth() -> QuotaAuthServicer:
+    return QuotaAuthServicer()
+
+
+@pytest.fixture
 async def result_app(
-    stack: Stack, executor: tuple[FakeExecutorServicer, GrpcService]
+    stack: Stack, executor: tuple[FakeExecutorServicer, GrpcService], quota_auth: QuotaAuthServicer
 ) -> AsyncIterator[FastAPI]:
     """A gateway whose auth service knows quotas and whose executor is the fake one."""
     auth = GrpcService(name="auth", listen=f"127.0.0.1:{free_port()}", grace_seconds=0.1)
-    auth_pb2_grpc.add_AuthServiceServicer_to_server(QuotaAuthServicer(), auth.server)
+    auth_pb2_grpc.add_AuthServiceServicer_to_server(quota_auth, auth.server)
     await auth.start()
     addresses = stack.addresses.model_copy(
         update={"auth_address": auth.listen, "executor_address": executor[1].listen}
@@ -134,6 +139,32 @@ async def test_result_file_with_its_headers(
     assert (request.user_id, request.tenant_id) == ("alice", "t1")
     assert request.max_pixels == MAX_SYNC_PIXELS
     assert json.loads(request.process_json) == body("file")["process"]
+
+
+async def test_one_call_to_auth_gives_the_caller_and_the_quota(
+    http: httpx.AsyncClient,
+    executor: tuple[FakeExecutorServicer, GrpcService],
+    quota_auth: QuotaAuthServicer,
+    bearer: Callable[[str], dict[str, str]],
+) -> None:
+    response = await http.post(f"{API}/result", json=body("file"), headers=bearer("alice"))
+    assert response.status_code == 200, response.text
+    assert len(quota_auth.seen) == 1
+    assert executor[0].requests[0].max_pixels == MAX_SYNC_PIXELS
+
+
+async def test_a_caller_whose_tenant_is_gone_is_refused_before_the_executor(
+    http: httpx.AsyncClient,
+    executor: tuple[FakeExecutorServicer, GrpcService],
+    quota_auth: QuotaAuthServicer,
+    bearer: Callable[[str], dict[str, str]],
+) -> None:
+    quota_auth.tenant_gone = True
+    response = await http.post(f"{API}/result", json=body("file"), headers=bearer("alice"))
+    assert response.status_code == 404
+    validate_error(response.json())
+    assert response.json()["code"] == "NotFound"
+    assert not executor[0].requests
 
 
 @pytest.mark.parametrize(

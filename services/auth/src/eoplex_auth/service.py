@@ -119,13 +119,20 @@ class AuthService:
         await self.store.insert_token(token_hash=token_hash(token), user=user, expires=expires)
         return IssuedToken(access_token=token, expires_in_seconds=lifetime, user=user)
 
-    async def authenticate(self, bearer_token: str) -> User:
-        """Resolve the bearer token of any authenticated openEO request to its user.
+    async def authenticate(self, bearer_token: str) -> tuple[User, Quota | None]:
+        """Resolve the bearer token of any authenticated openEO request to its user and the
+        quota of their tenant (None if the tenant does not exist), so that the request
+        needs no second call for its limits.
 
         Raises `AuthenticationRequired` (no token), `AuthenticationSchemeInvalid` (neither
         "basic//" nor "oidc/"), `TokenInvalid` (unknown, expired, revoked, forged, unknown
         provider, disabled user), `ServiceUnavailable` (OIDC provider unreachable).
         """
+        user = await self._token_user(bearer_token)
+        tenant = await self.store.get_tenant(user.tenant_id)
+        return user, tenant.quota if tenant else None
+
+    async def _token_user(self, bearer_token: str) -> User:
         if not bearer_token:
             raise AuthenticationRequired()
         if bearer_token.startswith(BASIC_PREFIX):
@@ -213,15 +220,8 @@ class AuthService:
         """GET /credentials/oidc: the configured providers, the default one first."""
         return oidc_provider_documents(self.settings.oidc_providers)
 
-    async def account(self, user_id: str) -> tuple[User, Quota]:
-        """GET /me: the user and the quota of their tenant. Raises `NotFound`."""
-        user = await self.store.get_user(user_id)
-        if user is None:
-            raise NotFound()
-        return user, await self.tenant_quota(user.tenant_id)
-
     async def tenant_quota(self, tenant_id: str) -> Quota:
-        """The limits of a tenant, for jobs, files and the executor. Raises `NotFound`."""
+        """The limits of a tenant, for the jobs scheduler. Raises `NotFound`."""
         tenant = await self.store.get_tenant(tenant_id)
         if tenant is None:
             raise NotFound()

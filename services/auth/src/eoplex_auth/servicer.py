@@ -76,22 +76,17 @@ class AuthServicer(auth_pb2_grpc.AuthServiceServicer):
     async def Authenticate(
         self, request: auth_pb2.AuthenticateRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.AuthenticateResponse:
-        user = await self.service.authenticate(request.bearer_token)
-        return auth_pb2.AuthenticateResponse(principal=principal_message(user))
+        user, quota = await self.service.authenticate(request.bearer_token)
+        return auth_pb2.AuthenticateResponse(
+            principal=principal_message(user),
+            quota=quota_message(quota) if quota is not None else None,
+        )
 
     async def ListOidcProviders(
         self, request: auth_pb2.ListOidcProvidersRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.ListOidcProvidersResponse:
         providers = self.service.oidc_providers()
         return auth_pb2.ListOidcProvidersResponse(providers_json=json.dumps(providers))
-
-    async def GetAccount(
-        self, request: auth_pb2.GetAccountRequest, context: grpc.aio.ServicerContext
-    ) -> auth_pb2.GetAccountResponse:
-        user, quota = await self.service.account(request.user_id)
-        return auth_pb2.GetAccountResponse(
-            principal=principal_message(user), quota=quota_message(quota)
-        )
 
     async def GetTenantQuota(
         self, request: auth_pb2.GetTenantQuotaRequest, context: grpc.aio.ServicerContext

@@ -1,4 +1,5 @@
-"""FastAPI dependencies: settings, the service stubs, and the authenticated principal."""
+"""FastAPI dependencies: settings, the service stubs, and the authenticated principal with
+its tenant's quota (one `Authenticate` call per request)."""
 
 import base64
 import binascii
@@ -6,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from eoplex_common.errors import AuthenticationRequired, AuthenticationSchemeInvalid
+from eoplex_common.errors import AuthenticationRequired, AuthenticationSchemeInvalid, NotFound
 from eoplex_gateway.clients import ServiceClients
 from eoplex_gateway.settings import GatewaySettings
 from eoplex_proto.openeo.auth.v1 import auth_pb2
@@ -55,22 +56,49 @@ def basic_credentials(
     return username, password
 
 
-async def authenticated_principal(
+async def authenticate(
     clients: Annotated[ServiceClients, Depends(get_clients)],
     authorization: Annotated[str | None, Header()] = None,
-) -> auth_pb2.Principal:
-    """The caller behind `Authorization: Bearer <token>` (`basic//...` or `oidc/<provider>/...`).
+) -> auth_pb2.AuthenticateResponse:
+    """The caller behind `Authorization: Bearer <token>` (`basic//...` or `oidc/<provider>/...`)
+    and the quota of their tenant, asked once per request however many dependencies use it.
 
     Raises AuthenticationRequired (401) without a header, AuthenticationSchemeInvalid
     (403) for another scheme; the auth service raises TokenInvalid (403) and friends.
     """
     token = _split_authorization(authorization, scheme="Bearer")
-    response = await clients.auth.Authenticate(auth_pb2.AuthenticateRequest(bearer_token=token))
-    principal: auth_pb2.Principal = response.principal
+    response: auth_pb2.AuthenticateResponse = await clients.auth.Authenticate(
+        auth_pb2.AuthenticateRequest(bearer_token=token)
+    )
+    return response
+
+
+async def authenticated_principal(
+    caller: Annotated[auth_pb2.AuthenticateResponse, Depends(authenticate)],
+) -> auth_pb2.Principal:
+    """The authenticated caller (see `authenticate`). Async, as FastAPI would run a plain
+    function in its thread pool."""
+    principal: auth_pb2.Principal = caller.principal
     return principal
+
+
+async def authenticated_quota(
+    caller: Annotated[auth_pb2.AuthenticateResponse, Depends(authenticate)],
+) -> auth_pb2.TenantQuota:
+    """The limits of the caller's tenant, as `Authenticate` returned them with the caller.
+
+    Raises NotFound (404) when the tenant does not exist, as the auth service's
+    `GetTenantQuota` does (tenants are never deleted, so only a damaged database has a
+    user without one).
+    """
+    if not caller.HasField("quota"):
+        raise NotFound()
+    quota: auth_pb2.TenantQuota = caller.quota
+    return quota
 
 
 Settings = Annotated[GatewaySettings, Depends(get_settings)]
 Clients = Annotated[ServiceClients, Depends(get_clients)]
 Principal = Annotated[auth_pb2.Principal, Depends(authenticated_principal)]
+Quota = Annotated[auth_pb2.TenantQuota, Depends(authenticated_quota)]
 BasicCredentials = Annotated[tuple[str, str], Depends(basic_credentials)]

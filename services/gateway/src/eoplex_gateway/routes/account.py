@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from eoplex_gateway.clients import ServiceClients
-from eoplex_gateway.dependencies import BasicCredentials, Clients, Principal, Settings
+from eoplex_gateway.dependencies import BasicCredentials, Clients, Principal, Quota, Settings
 from eoplex_gateway.urls import client_address
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.files.v1 import files_pb2
@@ -39,15 +39,14 @@ async def oidc_providers(clients: Clients) -> dict[str, Any]:
 
 
 @router.get("/me")
-async def describe_account(principal: Principal, clients: Clients) -> dict[str, Any]:
+async def describe_account(principal: Principal, quota: Quota, clients: Clients) -> dict[str, Any]:
     """`GET /me`: who the caller is and how much storage is left.
 
     Raises AuthenticationRequired (401), AuthenticationSchemeInvalid/TokenInvalid (403).
     """
-    account = await clients.auth.GetAccount(auth_pb2.GetAccountRequest(user_id=principal.user_id))
-    quota = account.quota.max_storage_bytes
-    used = await storage_used(clients, principal) if quota > 0 else 0
-    return account_document(principal, quota_bytes=quota, used_bytes=used)
+    quota_bytes = quota.max_storage_bytes
+    used = await storage_used(clients, principal) if quota_bytes > 0 else 0
+    return account_document(principal, quota_bytes=quota_bytes, used_bytes=used)
 
 
 async def storage_used(clients: ServiceClients, principal: auth_pb2.Principal) -> int:

@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect
 
 from eoplex_common.errors import BadRequest, FilePathInvalid, OpenEOError, RangeNotSatisfiable
 from eoplex_gateway.clients import ServiceClients
-from eoplex_gateway.dependencies import Clients, Principal, Settings
+from eoplex_gateway.dependencies import Clients, Principal, Quota, Settings
 from eoplex_gateway.errors import error_response
 from eoplex_gateway.links import Limit, Token, page_links
 from eoplex_gateway.middleware import PATH_AS_SENT, header_number
@@ -189,7 +189,12 @@ async def list_files(
 
 @router.put("/files/{path:path}")
 async def upload_file(
-    path: str, request: Request, principal: Principal, settings: Settings, clients: Clients
+    path: str,
+    request: Request,
+    principal: Principal,
+    quota: Quota,
+    settings: Settings,
+    clients: Clients,
 ) -> JSONResponse:
     """`PUT /files/{path}`: store the body as the caller's file (replacing one of that
     path); 200 with the file.
@@ -199,12 +204,11 @@ async def upload_file(
     body that ends early), RequestTimeout (a stalled body), StorageFailure, and the
     authentication errors. Nothing is kept of a failed upload.
     """
-    account = await clients.auth.GetAccount(auth_pb2.GetAccountRequest(user_id=principal.user_id))
     size = declared_length(request)
     header = pb.UploadHeader(
         owner=owner_of(principal),
         path=user_path(request, path),
-        quota_bytes=account.quota.max_storage_bytes,
+        quota_bytes=quota.max_storage_bytes,
         size=size,
     )
     body = request.stream()

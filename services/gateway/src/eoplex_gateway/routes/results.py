@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from eoplex_common.errors import BadRequest
-from eoplex_gateway.dependencies import Clients, Principal, Settings
+from eoplex_gateway.dependencies import Clients, Principal, Quota, Settings
 from eoplex_gateway.request_members import (
     JsonObjectBody,
     budget_of,
@@ -17,7 +17,6 @@ from eoplex_gateway.request_members import (
     process_of,
     text_member,
 )
-from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
 
 router = APIRouter()
@@ -75,6 +74,7 @@ async def process_synchronously(
     body: ResultBody,
     request: Request,
     principal: Principal,
+    quota: Quota,
     settings: Settings,
     clients: Clients,
 ) -> StreamingResponse:
@@ -92,9 +92,6 @@ async def process_synchronously(
     budget_of(body)
     text_member(body, "plan")
     check_log_level(body)
-    quota = await clients.auth.GetTenantQuota(
-        auth_pb2.GetTenantQuotaRequest(tenant_id=principal.tenant_id)
-    )
     execute = pb.ExecuteRequest(
         process_json=json.dumps(process),
         user_id=principal.user_id,

@@ -55,10 +55,12 @@ class AuthenticateRequest(_message.Message):
     def __init__(self, bearer_token: _Optional[str] = ...) -> None: ...
 
 class AuthenticateResponse(_message.Message):
-    __slots__ = ("principal",)
+    __slots__ = ("principal", "quota")
     PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
     principal: Principal
-    def __init__(self, principal: _Optional[_Union[Principal, _Mapping]] = ...) -> None: ...
+    quota: TenantQuota
+    def __init__(self, principal: _Optional[_Union[Principal, _Mapping]] = ..., quota: _Optional[_Union[TenantQuota, _Mapping]] = ...) -> None: ...
 
 class ListOidcProvidersRequest(_message.Message):
     __slots__ = ()
@@ -69,20 +71,6 @@ class ListOidcProvidersResponse(_message.Message):
     PROVIDERS_JSON_FIELD_NUMBER: _ClassVar[int]
     providers_json: str
     def __init__(self, providers_json: _Optional[str] = ...) -> None: ...
-
-class GetAccountRequest(_message.Message):
-    __slots__ = ("user_id",)
-    USER_ID_FIELD_NUMBER: _ClassVar[int]
-    user_id: str
-    def __init__(self, user_id: _Optional[str] = ...) -> None: ...
-
-class GetAccountResponse(_message.Message):
-    __slots__ = ("principal", "quota")
-    PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
-    QUOTA_FIELD_NUMBER: _ClassVar[int]
-    principal: Principal
-    quota: TenantQuota
-    def __init__(self, principal: _Optional[_Union[Principal, _Mapping]] = ..., quota: _Optional[_Union[TenantQuota, _Mapping]] = ...) -> None: ...
 
 class GetTenantQuotaRequest(_message.Message):
     __slots__ = ("tenant_id",)

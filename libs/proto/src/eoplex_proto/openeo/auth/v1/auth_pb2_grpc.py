@@ -49,11 +49,6 @@ class AuthServiceStub:
                 request_serializer=openeo_dot_auth_dot_v1_dot_auth__pb2.ListOidcProvidersRequest.SerializeToString,
                 response_deserializer=openeo_dot_auth_dot_v1_dot_auth__pb2.ListOidcProvidersResponse.FromString,
                 _registered_method=True)
-        self.GetAccount = channel.unary_unary(
-                '/openeo.auth.v1.AuthService/GetAccount',
-                request_serializer=openeo_dot_auth_dot_v1_dot_auth__pb2.GetAccountRequest.SerializeToString,
-                response_deserializer=openeo_dot_auth_dot_v1_dot_auth__pb2.GetAccountResponse.FromString,
-                _registered_method=True)
         self.GetTenantQuota = channel.unary_unary(
                 '/openeo.auth.v1.AuthService/GetTenantQuota',
                 request_serializer=openeo_dot_auth_dot_v1_dot_auth__pb2.GetTenantQuotaRequest.SerializeToString,
@@ -72,7 +67,8 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Authenticate(self, request, context):
-        """Resolves a bearer token ("basic//..." or "oidc/<provider>/<jwt>") to the principal.
+        """Resolves a bearer token ("basic//..." or "oidc/<provider>/<jwt>") to the principal and
+        the quota of its tenant (what GET /me, PUT /files and POST /result need).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -85,15 +81,8 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetAccount(self, request, context):
-        """GET /me.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def GetTenantQuota(self, request, context):
-        """Quotas for other services (jobs, files, executor).
+        """Quotas for services that act without a bearer token (the jobs scheduler).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -116,11 +105,6 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.ListOidcProviders,
                     request_deserializer=openeo_dot_auth_dot_v1_dot_auth__pb2.ListOidcProvidersRequest.FromString,
                     response_serializer=openeo_dot_auth_dot_v1_dot_auth__pb2.ListOidcProvidersResponse.SerializeToString,
-            ),
-            'GetAccount': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetAccount,
-                    request_deserializer=openeo_dot_auth_dot_v1_dot_auth__pb2.GetAccountRequest.FromString,
-                    response_serializer=openeo_dot_auth_dot_v1_dot_auth__pb2.GetAccountResponse.SerializeToString,
             ),
             'GetTenantQuota': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTenantQuota,
@@ -209,33 +193,6 @@ class AuthService:
             '/openeo.auth.v1.AuthService/ListOidcProviders',
             openeo_dot_auth_dot_v1_dot_auth__pb2.ListOidcProvidersRequest.SerializeToString,
             openeo_dot_auth_dot_v1_dot_auth__pb2.ListOidcProvidersResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetAccount(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/openeo.auth.v1.AuthService/GetAccount',
-            openeo_dot_auth_dot_v1_dot_auth__pb2.GetAccountRequest.SerializeToString,
-            openeo_dot_auth_dot_v1_dot_auth__pb2.GetAccountResponse.FromString,
             options,
             channel_credentials,
             insecure,
