@@ -2,9 +2,11 @@
 
 Built from a folder of GeoTIFFs by the real ingest code (`eoplex_ingest`), with
 local paths as hrefs; searches filter like the data-discovery service does (WGS84
-bbox intersection, half-open time interval, bands).
+bbox intersection, half-open time interval, bands, property comparisons).
 """
 
+import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,26 @@ from eoplex_ingest.folder import NamingRules
 from eoplex_ingest.ingest import FolderOptions, ingest_folder
 from eoplex_ingest.stac import CollectionMetadata
 from eoplex_ingest.storage import LocalReference
+
+COMPARISONS = {
+    "eq": operator.eq,
+    "neq": operator.ne,
+    "lt": operator.lt,
+    "lte": operator.le,
+    "gt": operator.gt,
+    "gte": operator.ge,
+}
+
+
+def _meets(properties: Mapping[str, Any], conditions: Mapping[str, Mapping[str, float]]) -> bool:
+    """MongoDB's rules for numbers: a missing property meets only `neq`."""
+    for name, condition in conditions.items():
+        value = properties.get(name)
+        for op, literal in condition.items():
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (COMPARISONS[op](value, literal) if number else op == "neq"):
+                return False
+    return True
 
 
 @dataclass
@@ -50,6 +72,7 @@ class LocalCatalog:
         start: str,
         end: str,
         bands: list[str],
+        property_filter: Mapping[str, Mapping[str, float]],
     ) -> list[dict[str, Any]]:
         self.collection(collection_id)
         found = []
@@ -66,6 +89,8 @@ class LocalCatalog:
             if (start and instant < start) or (end and instant >= end):
                 continue
             if bands and not any(band in item["assets"] for band in bands):
+                continue
+            if not _meets(item["properties"], property_filter):
                 continue
             found.append(item)
         return found

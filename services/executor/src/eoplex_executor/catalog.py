@@ -5,6 +5,7 @@ gRPC's blocking API; failed calls become the openEO error the catalog raised.
 """
 
 import json
+from collections.abc import Mapping
 from typing import Any, cast
 
 import grpc
@@ -45,8 +46,10 @@ class GrpcCatalog:
         start: str,
         end: str,
         bands: list[str],
+        property_filter: Mapping[str, Mapping[str, float]],
     ) -> list[dict[str, Any]]:
-        """Every matching item, following the pages of the search."""
+        """Every matching item, following the pages of the search; `property_filter` as the
+        catalog's `property_filter_json` takes it (`{"eo:cloud_cover": {"lte": 20}}`)."""
         items: list[dict[str, Any]] = []
         token = ""
         while True:
@@ -57,6 +60,7 @@ class GrpcCatalog:
                 datetime_start=start,
                 datetime_end=end,
                 bands=bands,
+                property_filter_json=json.dumps(property_filter) if property_filter else "",
                 limit=PAGE_SIZE,
                 page_token=token,
             )

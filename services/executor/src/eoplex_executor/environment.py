@@ -4,7 +4,7 @@ One `Environment` per execution. Processes that need it are registered with
 `environment=True` (see `eoplex_executor.registry`).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -30,8 +30,10 @@ class Catalog(Protocol):
         start: str,
         end: str,
         bands: list[str],
+        property_filter: Mapping[str, Mapping[str, float]],
     ) -> list[dict[str, Any]]:
-        """Every STAC Item intersecting the box and the half-open interval [start, end)."""
+        """Every STAC Item intersecting the box and the half-open interval [start, end) whose
+        properties meet `property_filter` (`{"eo:cloud_cover": {"lte": 20}}`)."""
         ...
 
 

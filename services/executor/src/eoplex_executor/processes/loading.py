@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import dask.array
 import numpy as np
@@ -32,6 +32,7 @@ from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.cube import BANDS, SPATIAL, TEMPORAL, RasterCube, parse_datetime
 from eoplex_executor.environment import Environment
 from eoplex_executor.geometry import geometries_from_geojson
+from eoplex_executor.graph import Callback
 from eoplex_executor.pixel_meter import count_read
 from eoplex_executor.registry import process
 
@@ -125,6 +126,7 @@ def load_collection(
         start=start,
         end=end,
         bands=band_names,
+        property_filter=catalog_property_filter(filters),
     )
     items = [item for item in items if matches_properties(item, filters)]
     if not items:
@@ -335,6 +337,76 @@ def property_filters(properties: Any) -> Mapping[str, Callable[..., Any]]:
             reason="expected an object of child processes (one per property) or null.",
         )
     return properties
+
+
+# The comparisons the catalog applies itself (its `property_filter_json` operators), each
+# with the operator that means the same when the literal comes first (`gt(20, value)`).
+CATALOG_COMPARISONS = {"eq": "eq", "neq": "neq", "lt": "gt", "lte": "gte", "gt": "lt", "gte": "lte"}
+VALUE = {"from_parameter": "value"}
+
+
+def catalog_property_filter(
+    properties: Mapping[str, Callable[..., Any]],
+) -> dict[str, dict[str, float]]:
+    """The property conditions the catalog can apply in its search, in the form of its
+    `property_filter_json` (`{"eo:cloud_cover": {"lte": 20}}`): a child process that is one
+    `eq`, `neq`, `lt`, `lte`, `gt`, `gte` or `between` of the property and numbers.
+
+    The catalog's matches are a superset of the items these conditions accept (`neq` also
+    matches items without the property), so `matches_properties` still decides on every
+    item; conditions of any other form are left to it alone."""
+    pushed = {}
+    for name, condition in properties.items():
+        comparison = _catalog_comparison(condition)
+        if comparison and "." not in name and not name.startswith("$"):
+            pushed[name] = comparison
+    return pushed
+
+
+def _catalog_comparison(condition: Callable[..., Any]) -> dict[str, float] | None:
+    """`{"lte": 20}` for a child process `lte(value, 20)`; None for any other condition,
+    including those whose arguments the process would reject (the local call then raises
+    on the first item, as it did before the catalog filtered)."""
+    if not isinstance(condition, Callback) or condition.single_process() is None:
+        return None
+    node = next(iter(condition.graph.values()))
+    if node.get("namespace") not in (None, "backend") or node.get("result") is not True:
+        return None
+    process_id, arguments = node.get("process_id"), node.get("arguments", {})
+    if process_id == "between":
+        return _catalog_between(arguments)
+    if process_id not in CATALOG_COMPARISONS or not isinstance(arguments, Mapping):
+        return None
+    x, y = arguments.get("x"), arguments.get("y")
+    options = set(arguments) - {"x", "y"}
+    if process_id in ("eq", "neq"):
+        if options - {"delta", "case_sensitive"} or arguments.get("delta") is not None:
+            return None
+        if not isinstance(arguments.get("case_sensitive", True), bool):
+            return None
+    elif options:
+        return None
+    if x == VALUE and _is_literal_number(y):
+        return {process_id: y}
+    if y == VALUE and _is_literal_number(x):
+        return {CATALOG_COMPARISONS[process_id]: x}
+    return None
+
+
+def _catalog_between(arguments: Any) -> dict[str, float] | None:
+    if not isinstance(arguments, Mapping) or set(arguments) - {"x", "min", "max", "exclude_max"}:
+        return None
+    low, high = arguments.get("min"), arguments.get("max")
+    exclude_max = arguments.get("exclude_max", False)
+    if arguments.get("x") != VALUE or not isinstance(exclude_max, bool):
+        return None
+    if not (_is_literal_number(low) and _is_literal_number(high)):
+        return None
+    return {"gte": low, "lt" if exclude_max else "lte": high}
+
+
+def _is_literal_number(value: Any) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def matches_properties(

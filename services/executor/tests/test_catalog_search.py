@@ -1,0 +1,180 @@
+"""load_collection over the real data-discovery service (gRPC, MongoDB): the property
+conditions the catalog can apply go with the search, so it returns only matching items,
+and the cube is the one the executor's own filter gives."""
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import Affine
+
+from eoplex_executor.catalog import GrpcCatalog
+from eoplex_executor.cube import RasterCube
+from eoplex_executor.graph import Callback, Scope
+from eoplex_executor.processes.loading import catalog_property_filter
+from eoplex_ingest.folder import NamingRules
+from services.executor.tests.catalog import LocalCatalog
+from services.executor.tests.cubes import make_environment, run_graph
+from tests.catalog_server import RunningCatalog, register
+
+RULES = NamingRules(
+    datetime_pattern=r"_(?P<datetime>\d{8})_", band_pattern=r"_(?P<band>B\d\d)\.tif$"
+)
+# Twenty dates, cloud cover 0, 5, ..., 95 %.
+DATES = [f"202206{day:02d}" for day in range(1, 21)]
+VALUE = {"from_parameter": "value"}
+
+
+def _condition(process_id: str, **arguments: Any) -> dict[str, Any]:
+    node = {"process_id": process_id, "arguments": arguments, "result": True}
+    return {"process_graph": {"compare": node}}
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> LocalCatalog:
+    folder = tmp_path_factory.mktemp("s2")
+    rng = np.random.default_rng(3)
+    for index, date in enumerate(DATES):
+        with rasterio.open(
+            folder / f"S2_{date}_B04.tif",
+            "w",
+            driver="GTiff",
+            width=16,
+            height=16,
+            count=1,
+            dtype="uint16",
+            crs="EPSG:32632",
+            transform=Affine(10.0, 0.0, 675000.0, 0.0, -10.0, 5155000.0),
+            nodata=0,
+        ) as dataset:
+            dataset.write(rng.integers(1, 10000, size=(16, 16), dtype=np.uint16), 1)
+            dataset.update_tags(CLOUD_COVER=str(5.0 * index))
+    return LocalCatalog.from_folder(folder, collection_id="S2", rules=RULES)
+
+
+@dataclass
+class CountingCatalog:
+    """The executor's gRPC catalog client, keeping the ids of the items searches returned."""
+
+    catalog: GrpcCatalog
+    returned: list[str] = field(default_factory=list)
+
+    def collection(self, collection_id: str) -> dict[str, Any]:
+        return self.catalog.collection(collection_id)
+
+    def search_items(self, **search: Any) -> list[dict[str, Any]]:
+        items = self.catalog.search_items(**search)
+        self.returned += [item["id"] for item in items]
+        return items
+
+
+def _load(catalog: Any, tmp_path: Path, properties: dict[str, Any]) -> RasterCube:
+    env = make_environment(tmp_path, catalog=catalog)
+    arguments = {"id": "S2", "spatial_extent": None, "temporal_extent": None}
+    node = {"process_id": "load_collection", "arguments": {**arguments, "properties": properties}}
+    cube = run_graph({"load": {**node, "result": True}}, env)
+    assert isinstance(cube, RasterCube)
+    return cube
+
+
+def _day(label: str) -> int:
+    return int(label[8:10])
+
+
+@pytest.mark.parametrize(
+    ("condition", "days", "fetched"),
+    [
+        (_condition("lte", x=VALUE, y=20), [1, 2, 3, 4, 5], 5),
+        (_condition("gt", x=20, y=VALUE), [1, 2, 3, 4], 4),
+        (_condition("between", x=VALUE, min=10, max=20, exclude_max=True), [3, 4], 2),
+        (_condition("eq", x=VALUE, y=45), [10], 1),
+        (_condition("neq", x=VALUE, y=45), [d for d in range(1, 21) if d != 10], 19),
+        # Not a single comparison with a number: the executor filters all twenty alone.
+        (
+            {
+                "process_graph": {
+                    "low": {"process_id": "lte", "arguments": {"x": VALUE, "y": 10}},
+                    "and": {
+                        "process_id": "and",
+                        "arguments": {"x": {"from_node": "low"}, "y": True},
+                        "result": True,
+                    },
+                }
+            },
+            [1, 2, 3],
+            20,
+        ),
+        (_condition("eq", x=VALUE, y=45, delta=5), [9, 10, 11], 20),
+    ],
+)
+async def test_cloud_cover_conditions_go_to_the_catalog_and_the_cube_is_unchanged(
+    catalog: RunningCatalog,
+    local: LocalCatalog,
+    tmp_path: Path,
+    condition: dict[str, Any],
+    days: list[int],
+    fetched: int,
+) -> None:
+    await register(catalog.catalog, local.collections["S2"], local.items["S2"])
+    client = GrpcCatalog(catalog.address, timeout_seconds=10)
+    counting = CountingCatalog(client)
+    properties = {"eo:cloud_cover": condition}
+    try:
+        cube = await asyncio.to_thread(_load, counting, tmp_path, properties)
+        values = await asyncio.to_thread(lambda: cube.data.values)
+    finally:
+        client.close()
+    assert len(counting.returned) == fetched
+    assert [_day(label) for label in cube.labels("t")] == days
+    # The same cube as the executor's own filter over every item gives.
+    everything = _load(_Unfiltered(local), tmp_path, properties)
+    assert everything.labels("t") == cube.labels("t")
+    np.testing.assert_array_equal(everything.data.values, values)
+
+
+@dataclass
+class _Unfiltered:
+    """A catalog that ignores property filters, as the search did before they were sent."""
+
+    catalog: LocalCatalog
+
+    def collection(self, collection_id: str) -> dict[str, Any]:
+        return self.catalog.collection(collection_id)
+
+    def search_items(self, **search: Any) -> list[dict[str, Any]]:
+        return self.catalog.search_items(**{**search, "property_filter": {}})
+
+
+def _callback(process_id: str, **arguments: Any) -> Callback:
+    graph = _condition(process_id, **arguments)["process_graph"]
+    return Callback(graph, Scope({}), None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "condition", "expected"),
+    [
+        ("eo:cloud_cover", _callback("gte", x=VALUE, y=0.5), {"gte": 0.5}),
+        ("eo:cloud_cover", _callback("lt", x=3, y=VALUE), {"gt": 3}),
+        ("eo:cloud_cover", _callback("between", x=VALUE, min=1, max=2), {"gte": 1, "lte": 2}),
+        ("eo:cloud_cover", _callback("eq", x=VALUE, y=1, case_sensitive=False), {"eq": 1}),
+        # Left to the executor: strings, booleans, null, other parameters, two properties,
+        # arguments the process rejects, names the catalog cannot filter on, plain callables.
+        ("platform", _callback("eq", x=VALUE, y="sentinel-2a"), None),
+        ("flag", _callback("eq", x=VALUE, y=True), None),
+        ("eo:cloud_cover", _callback("lte", x=VALUE, y=None), None),
+        ("eo:cloud_cover", _callback("lte", x=VALUE, y={"from_parameter": "max"}), None),
+        ("eo:cloud_cover", _callback("lte", x=VALUE, y=VALUE), None),
+        ("eo:cloud_cover", _callback("lte", x=VALUE, y=1, z=2), None),
+        ("eo:cloud_cover", _callback("between", x=VALUE, min=1, max=2, exclude_max=1), None),
+        ("view.sun", _callback("lte", x=VALUE, y=1), None),
+        ("$where", _callback("lte", x=VALUE, y=1), None),
+        ("eo:cloud_cover", lambda value: value <= 20, None),
+    ],
+)
+def test_which_conditions_the_catalog_applies(name: str, condition: Any, expected: Any) -> None:
+    pushed = catalog_property_filter({name: condition})
+    assert pushed == ({name: expected} if expected is not None else {})
