@@ -3,6 +3,7 @@ that name the service's package and module and listen where its Kubernetes Deplo
 says. Docker is not needed: `make -n` prints the commands without running them.
 """
 
+import os
 import shlex
 import subprocess
 from functools import cache
@@ -19,8 +20,20 @@ SERVICES = sorted(path.name for path in (ROOT / "services").iterdir() if path.is
 @cache
 def builds() -> dict[str, dict[str, str]]:
     """The build arguments of each `docker build` that `make -n images` prints, by service."""
+    # Under `make test` this make is nested: without the parent's variables it prints no
+    # "Entering directory" lines and takes no flags of the parent's.
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+    }
     printed = subprocess.run(
-        ["make", "-n", "images"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", "images"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     commands = [shlex.split(line) for line in printed.replace("\\\n", " ").splitlines()]
     result = {}

@@ -286,7 +286,18 @@ async def test_timeout_kills_the_worker_and_the_pool_answers_afterwards(
     with pytest.raises(errors.RequestTimeout):
         await asyncio.wait_for(reading, 5)
     await eventually(lambda: not is_running(pid))
-    chunks = await asyncio.wait_for(read_all(executor.execute({"process_graph": ADD_GRAPH})), 10)
+    # The replacement must be ready within the same 2 s: on a loaded machine a first try
+    # may time out too (and have its worker replaced); the pool must answer in the end.
+    for _ in range(5):
+        try:
+            chunks = await asyncio.wait_for(
+                read_all(executor.execute({"process_graph": ADD_GRAPH})), 10
+            )
+            break
+        except errors.RequestTimeout:
+            continue
+    else:
+        pytest.fail("the pool answered no request after a timeout killed its worker")
     assert json.loads(b"".join(chunk.data for chunk in chunks)) == 42
 
 
