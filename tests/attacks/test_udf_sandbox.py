@@ -435,7 +435,7 @@ def test_a_killed_runs_scratch_directory_and_processes_go_at_the_next_sweep(
     assert run.stdout is not None
     killed = Path(run.stdout.readline().strip())
     living = ScratchDir.claim(tmp_path, prefix="sync-")
-    (uid,) = {int(record.read_text()) for record in killed.glob(".udf-groups/*")}
+    (uid,) = {int(record.read_text().split()[0]) for record in killed.glob(".udf-groups/*")}
     left = [int(name) for name in os.listdir("/proc") if name.isdigit() and _uid(name) == uid]
     run.kill()
     run.wait()

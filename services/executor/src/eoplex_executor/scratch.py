@@ -86,7 +86,7 @@ def record_udf_group(scratch_dir: Path, pid: int, uid: int | None) -> Path:
     groups = scratch_dir / _GROUPS
     groups.mkdir(mode=0o700, exist_ok=True)
     record = groups / str(pid)
-    record.write_text("" if uid is None else str(uid))
+    record.write_text(f"{'' if uid is None else uid} {start_time(pid)}")
     return record
 
 
@@ -96,13 +96,30 @@ def stop_udf_groups(scratch_dir: Path) -> None:
     if not groups.is_dir():
         return
     for record in groups.iterdir():
-        text = record.read_text().strip()
-        stop_udf_group(int(record.name), int(text) if text else None)
+        uid, _, started = record.read_text().partition(" ")
+        pid = int(record.name)
+        # Linux gives no process a pid that still names a process group or session, and
+        # a UDF process's descendants cannot leave its group. So another process with
+        # this pid means the group is gone, and the pid (and its user) someone else's.
+        recorded = int(started) if started.strip().isdigit() else None
+        if recorded is None or start_time(pid) in (None, recorded):
+            stop_udf_group(pid, int(uid) if uid else None)
         record.unlink(missing_ok=True)
 
 
+def start_time(pid: int) -> int | None:
+    """When process `pid` started (clock ticks since boot), None when there is none."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def stop_udf_group(pid: int, uid: int | None) -> None:
-    """SIGKILL the process group `pid` and, where it has one, every process of `uid`."""
+    """SIGKILL the process group `pid` and, where it has one, every process of `uid`.
+    The caller makes sure the group is the UDF's: its leader not yet reaped, or no other
+    process with its pid (`stop_udf_groups`)."""
     try:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

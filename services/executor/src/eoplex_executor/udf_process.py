@@ -287,10 +287,19 @@ class UdfProcess:
             + (f"; its last output:\n{tail.strip()}" if tail.strip() else "")
         )
 
+    def running(self) -> bool:
+        """Whether the process still runs; a process that ended stays unreaped (its pid
+        and so its group cannot go to another process) until `close`."""
+        if self.process.returncode is not None:
+            return False
+        flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+        return os.waitid(os.P_PID, self.process.pid, flags) is None
+
     def close(self) -> None:
         """Stop the process and every process it started (they are killed: a UDF may be
-        stuck in a loop)."""
-        stop_udf_group(self.process.pid, self._uid)
+        stuck in a loop); only then reap it."""
+        if self.process.returncode is None:
+            stop_udf_group(self.process.pid, self._uid)
         self.process.wait()
         self._record.unlink(missing_ok=True)
         for stream in (self._request, self._answer, self._stderr):
@@ -366,10 +375,11 @@ class UdfProcesses:
             with self._available:
                 if process not in self._all:
                     pass  # closed meanwhile: `close` has stopped it
-                elif process.process.poll() is None:
+                elif process.running():
                     self._idle.append(process)
                 else:
                     self._all.remove(process)
+                    process.close()
                 self._available.notify()
 
     def close(self) -> None:
