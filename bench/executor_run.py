@@ -3,7 +3,7 @@
 The catalog documents are built from the data folder by the project's ingest code
 (`LocalCatalog.from_folder` of the executor tests, files referenced where they are);
 the graph, as the official `openeo` client writes it, comes from a JSON file; it runs
-through `eoplex_executor.graph.execute` in an `Environment` with a scratch directory
+through `eoplex_executor.engine.graph.execute` in an `Environment` with a scratch directory
 and `Limits(single_file=True)`, with dask's threaded scheduler on every CPU as a
 worker of the `serve` pool sets it up.
 
@@ -25,11 +25,11 @@ import dask
 from dask.diagnostics import Profiler
 from dask.utils import key_split
 
+import eoplex_executor.processes  # noqa: F401  (every process, before the baseline memory is taken)
 from bench.data import COLLECTION_ID, RULES
 from bench.measure import measure, print_report
-from eoplex_executor.environment import Environment, Limits
-from eoplex_executor.graph import execute
-from eoplex_executor.registry import implementations
+from eoplex_executor.engine.environment import Environment, Limits
+from eoplex_executor.engine.graph import execute
 from services.executor.tests.catalog import LocalCatalog
 
 
@@ -66,7 +66,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="dask threads")
     args = parser.parse_args()
 
-    implementations()  # import every process before the baseline memory is taken
     dask.config.set(scheduler="threads", num_workers=args.threads)
     catalog = LocalCatalog.from_folder(args.folder, collection_id=COLLECTION_ID, rules=RULES)
     process = {"process_graph": json.loads(args.graph.read_text())}

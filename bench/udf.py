@@ -1,4 +1,4 @@
-"""What running UDF code in its own confined processes costs (`eoplex_executor.udf_process`).
+"""What running UDF code in its own confined processes costs (`eoplex_executor.udf.process`).
 
 In this process, on an in-memory cube of 6 dates x 2 bands x 2048 x 2048 float32 in
 chunks of 1024 x 1024 (the engine's default threads): `apply` with a UDF that rescales
@@ -63,7 +63,7 @@ def _graphs() -> dict[str, dict[str, Any]]:
 
 
 def _cube() -> Any:
-    from eoplex_executor.cube import BANDS, SPATIAL, TEMPORAL, RasterCube
+    from eoplex_executor.engine.cube import BANDS, SPATIAL, TEMPORAL, RasterCube
 
     shape = (6, 2, 2048, 2048)
     values = np.random.default_rng(1).random(shape, dtype=np.float32) * 10000
@@ -86,9 +86,9 @@ def _cube() -> Any:
 def measure_udf(repetitions: int = 3) -> dict[str, Any]:
     """Median seconds of each side (graph built and computed), their ratio, the start of
     one UDF process, and whether the results agree."""
-    from eoplex_executor.environment import Environment
-    from eoplex_executor.graph import execute
-    from eoplex_executor.udf_process import UdfProcesses
+    from eoplex_executor.engine.environment import Environment
+    from eoplex_executor.engine.graph import execute
+    from eoplex_executor.udf.process import UdfProcesses
 
     cube, graphs = _cube(), _graphs()
     seconds: dict[str, list[float]] = {"udf": [], "native": []}

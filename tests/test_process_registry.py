@@ -15,7 +15,7 @@ from eoplex_common.process_specs import (
     core_process_specs,
     process_spec,
 )
-from eoplex_executor.registry import implementations
+from eoplex_executor.engine.registry import implementations
 from services.executor.tests.test_spec_examples import _examples
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,8 +23,8 @@ from openeo.rest import OpenEoApiError
 from rasterio.transform import Affine
 
 from eoplex.stack import LocalStack
-from eoplex_executor.estimate import estimate_process
-from eoplex_executor.worker import Failed, Job, run_job
+from eoplex_executor.serve.estimate import estimate_process
+from eoplex_executor.serve.worker import Failed, Job, run_job
 from eoplex_ingest.folder import NamingRules
 from services.executor.tests.catalog import LocalCatalog
 from tests.test_e2e_files import _admin, connect

@@ -23,8 +23,8 @@ import pytest
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.sandbox import SandboxSupport, UdfLimits, UdfSandbox
-from eoplex_executor.udf_process import UdfProcesses
+from eoplex_executor.udf.process import UdfProcesses
+from eoplex_executor.udf.sandbox import SandboxSupport, UdfLimits, UdfSandbox
 
 BLOCK = xr.DataArray(np.zeros((2, 2)), dims=("y", "x"))
 
@@ -276,7 +276,7 @@ STAND_IN = """
 import sys
 import numpy as np, xarray as xr
 from pathlib import Path
-from eoplex_executor.udf_process import UdfProcesses
+from eoplex_executor.udf.process import UdfProcesses
 
 processes = UdfProcesses(Path(sys.argv[1]), limit=1)
 processes.run(sys.argv[2], xr.DataArray(np.zeros((2, 2)), dims=("y", "x")), {})
@@ -404,8 +404,8 @@ KILLED_RUN = """
 import sys, time
 from pathlib import Path
 import numpy as np, xarray as xr
-from eoplex_executor.scratch import ScratchDir
-from eoplex_executor.udf_process import UdfProcesses
+from eoplex_executor.udf.scratch import ScratchDir
+from eoplex_executor.udf.process import UdfProcesses
 
 scratch = ScratchDir.claim(Path(sys.argv[1]), prefix="sync-")
 processes = UdfProcesses(scratch.path, limit=1)
@@ -420,7 +420,7 @@ def test_a_killed_runs_scratch_directory_and_processes_go_at_the_next_sweep(
 ) -> None:
     """Low: scratch directories of killed runs stayed in /tmp/eoplex-executor (and with
     them, here, what their UDF processes left running)."""
-    from eoplex_executor.scratch import ScratchDir, sweep
+    from eoplex_executor.udf.scratch import ScratchDir, sweep
 
     code = udf(
         """

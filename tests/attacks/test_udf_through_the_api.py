@@ -14,7 +14,7 @@ import requests
 from openeo.rest import OpenEoApiError
 
 from eoplex.stack import LocalStack
-from eoplex_executor.sandbox import DEFAULT_UID_BASE
+from eoplex_executor.udf.sandbox import DEFAULT_UID_BASE
 
 EXTENT = {"west": 11.28, "south": 46.47, "east": 11.285, "north": 46.475}
 

@@ -7,9 +7,9 @@ import dask.array
 import numpy as np
 import xarray as xr
 
-from eoplex_executor.cube import BANDS, SPATIAL, TEMPORAL, RasterCube
-from eoplex_executor.environment import Environment, Limits
-from eoplex_executor.graph import execute
+from eoplex_executor.engine.cube import BANDS, SPATIAL, TEMPORAL, RasterCube
+from eoplex_executor.engine.environment import Environment, Limits
+from eoplex_executor.engine.graph import execute
 
 CRS = "EPSG:32632"
 WEST, NORTH, RESOLUTION = 675000.0, 5155000.0, 10.0
@@ -79,6 +79,6 @@ def run_graph(graph: dict[str, Any], env: Environment, **parameters: Any) -> Any
 
 def run_process(process_id: str, env: Environment, **arguments: Any) -> Any:
     """One process called with already evaluated arguments (cubes, callbacks as graphs)."""
-    from eoplex_executor.graph import call_process
+    from eoplex_executor.engine.graph import call_process
 
     return call_process(process_id, None, arguments, env)

@@ -27,9 +27,8 @@ from rasterio.transform import Affine
 
 from eoplex_common.errors import FileNotFound, OpenEOError
 from eoplex_common.process_specs import IMPLEMENTED_PROCESSES, process_spec
-from eoplex_executor.cube import RasterCube
-from eoplex_executor.environment import Environment
-from eoplex_executor.vector import VectorCube
+from eoplex_executor.engine.cube import RasterCube, VectorCube
+from eoplex_executor.engine.environment import Environment
 from eoplex_ingest.folder import NamingRules
 from services.executor.tests.catalog import LocalCatalog
 from services.executor.tests.cubes import CRS, NORTH, RESOLUTION, WEST, make_cube, run_graph

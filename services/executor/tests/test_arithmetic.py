@@ -10,8 +10,8 @@ import pytest
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import DimensionArray
-from eoplex_executor.environment import Environment
+from eoplex_executor.engine.cube import DimensionArray
+from eoplex_executor.engine.environment import Environment
 from services.executor.tests.cubes import make_cube, make_environment, run_process
 
 NAN = np.nan

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import RasterCube
-from eoplex_executor.environment import Environment
+from eoplex_executor.engine.cube import RasterCube
+from eoplex_executor.engine.environment import Environment
 from eoplex_executor.processes.arrays import LabeledArray
 from services.executor.tests.cubes import make_cube, make_environment, run_graph
 from services.executor.tests.test_spec_examples import _same

@@ -30,10 +30,10 @@ from eoplex_common.events import connect_nats, publish_event
 from eoplex_common.job_events import JobEvent, LogEvent, ProgressEvent, StatusEvent
 from eoplex_common.rpc import open_channel
 from eoplex_common.s3 import connect_s3
-from eoplex_executor.batch import EXIT_CANCELED, BatchJob, JobEvents, run_job
-from eoplex_executor.environment import Environment, Limits
-from eoplex_executor.run import run_process
-from eoplex_executor.settings import ExecutorSettings
+from eoplex_executor.batch.run_job import EXIT_CANCELED, BatchJob, JobEvents, run_job
+from eoplex_executor.engine.environment import Environment, Limits
+from eoplex_executor.engine.run import run_process
+from eoplex_executor.engine.settings import ExecutorSettings
 from eoplex_ingest.folder import NamingRules
 from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2, catalog_pb2_grpc
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2, jobs_pb2_grpc

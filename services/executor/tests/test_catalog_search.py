@@ -12,9 +12,9 @@ import pytest
 import rasterio
 from rasterio.transform import Affine
 
-from eoplex_executor.catalog import GrpcCatalog
-from eoplex_executor.cube import RasterCube
-from eoplex_executor.graph import Callback, Scope
+from eoplex_executor.engine.cube import RasterCube
+from eoplex_executor.engine.graph import Callback, Scope
+from eoplex_executor.io.clients import GrpcCatalog
 from eoplex_executor.processes.loading import catalog_property_filter
 from eoplex_ingest.folder import NamingRules
 from services.executor.tests.catalog import LocalCatalog

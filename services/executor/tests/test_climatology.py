@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import RasterCube
+from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.processes.climatology import anomaly, climatological_normal
 from services.executor.tests.cubes import make_cube, make_environment, run_graph
 

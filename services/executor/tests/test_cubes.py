@@ -15,9 +15,9 @@ import pytest
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import BANDS, OTHER, SPATIAL, TEMPORAL, DimensionArray, RasterCube
+from eoplex_executor.engine.cube import BANDS, OTHER, SPATIAL, TEMPORAL, DimensionArray, RasterCube
+from eoplex_executor.engine.registry import implementations
 from eoplex_executor.processes import cubes
-from eoplex_executor.registry import implementations
 from services.executor.tests.cubes import CRS, make_cube, make_environment, run_graph
 
 DATES = ["2022-06-01", "2022-06-06", "2022-06-11"]

@@ -12,10 +12,10 @@ import rasterio
 from rasterio.transform import Affine
 
 from eoplex_common.errors import CollectionNotFound, ProcessParameterInvalid
-from eoplex_executor.estimate import ProcessEstimate, estimate_process
-from eoplex_executor.service import SyncProcessingService, WorkerPool
-from eoplex_executor.servicer import ExecutorServicer
-from eoplex_executor.worker import WorkerConfig
+from eoplex_executor.serve.estimate import ProcessEstimate, estimate_process
+from eoplex_executor.serve.service import SyncProcessingService, WorkerPool
+from eoplex_executor.serve.servicer import ExecutorServicer
+from eoplex_executor.serve.worker import WorkerConfig
 from eoplex_ingest.folder import NamingRules
 from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
 from services.executor.tests.catalog import LocalCatalog

@@ -11,11 +11,11 @@ import pytest
 import shapely
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.bands import resolve_band
-from eoplex_executor.cube import RasterCube
-from eoplex_executor.environment import Environment
-from eoplex_executor.geometry import bbox_in_crs, geometries_from_geojson
-from eoplex_executor.registry import implementations
+from eoplex_executor.engine.cube import RasterCube
+from eoplex_executor.engine.environment import Environment
+from eoplex_executor.engine.registry import implementations
+from eoplex_executor.geo.bands import resolve_band
+from eoplex_executor.geo.geometry import bbox_in_crs, geometries_from_geojson
 from services.executor.tests.cubes import (
     CRS,
     NORTH,

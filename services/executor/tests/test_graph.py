@@ -1,4 +1,4 @@
-"""The evaluator (`eoplex_executor.graph`): long chains and deep arguments cost no stack,
+"""The evaluator (`eoplex_executor.engine.graph`): long chains and deep arguments cost no stack,
 nesting is bounded by the depth limit and stays within a proven stack budget, and graphs
 that changed since validation fail with openEO errors."""
 
@@ -13,8 +13,8 @@ import pytest
 
 from eoplex_common.errors import ProcessGraphComplexity, ProcessGraphInvalid
 from eoplex_common.process_graph import MAX_GRAPH_DEPTH, GraphLimits
-from eoplex_executor.environment import Environment, Limits
-from eoplex_executor.graph import execute
+from eoplex_executor.engine.environment import Environment, Limits
+from eoplex_executor.engine.graph import execute
 from services.executor.tests.cubes import make_cube
 
 # The frames above its caller that evaluation at MAX_GRAPH_DEPTH may take: half the

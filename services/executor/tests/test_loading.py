@@ -13,7 +13,7 @@ from eoplex_common.errors import (
     ProcessGraphComplexity,
     ProcessParameterInvalid,
 )
-from eoplex_executor.cube import RasterCube
+from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.processes.loading import Grid, Source, read_window
 from eoplex_ingest.folder import NamingRules
 from services.executor.tests.catalog import LocalCatalog

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import DimensionArray, RasterCube
-from eoplex_executor.environment import Environment
+from eoplex_executor.engine.cube import DimensionArray, RasterCube
+from eoplex_executor.engine.environment import Environment
 from services.executor.tests.cubes import make_cube, make_environment, run_graph, run_process
 
 NAN = math.nan

@@ -11,7 +11,7 @@ import scipy.ndimage
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import RasterCube
+from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.processes.neighborhood import apply_kernel, apply_neighborhood
 from services.executor.tests.cubes import RESOLUTION, make_cube, make_environment, run_graph
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from eoplex_executor.outbound import (
+from eoplex_executor.io.outbound import (
     GuardProxy,
     allowing,
     guard_proxy,

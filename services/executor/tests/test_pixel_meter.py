@@ -1,5 +1,5 @@
 """The pixel meter: what processes produce beyond their arguments, counted while a graph is
-evaluated and held against the execution's limits (`eoplex_executor.pixel_meter`)."""
+evaluated and held against the execution's limits (`eoplex_executor.engine.pixel_meter`)."""
 
 import threading
 from pathlib import Path
@@ -11,10 +11,9 @@ import shapely
 import xarray as xr
 
 from eoplex_common.errors import PaymentRequired, ProcessGraphComplexity
-from eoplex_executor.cube import DimensionArray
-from eoplex_executor.environment import Environment, Limits
-from eoplex_executor.pixel_meter import count_read, metered, value_size
-from eoplex_executor.vector import VectorCube
+from eoplex_executor.engine.cube import DimensionArray, VectorCube
+from eoplex_executor.engine.environment import Environment, Limits
+from eoplex_executor.engine.pixel_meter import count_read, metered, value_size
 from services.executor.tests.cubes import make_cube, make_environment, run_graph, run_process
 
 # make_cube(): 3 dates x 2 bands x 4 x 5 pixels.

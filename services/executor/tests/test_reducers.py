@@ -12,9 +12,9 @@ import pytest
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import DimensionArray
-from eoplex_executor.environment import Environment
-from eoplex_executor.registry import implementations
+from eoplex_executor.engine.cube import DimensionArray
+from eoplex_executor.engine.environment import Environment
+from eoplex_executor.engine.registry import implementations
 from services.executor.tests.cubes import make_cube, make_environment, run_graph, run_process
 
 NAN = np.nan

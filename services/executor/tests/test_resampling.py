@@ -9,8 +9,8 @@ import pyproj
 import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import RasterCube
-from eoplex_executor.environment import Environment
+from eoplex_executor.engine.cube import RasterCube
+from eoplex_executor.engine.environment import Environment
 from services.executor.tests.cubes import NORTH, WEST, make_cube, make_environment, run_process
 
 

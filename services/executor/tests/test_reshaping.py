@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import BANDS, OTHER, SPATIAL, TEMPORAL, DimensionArray, RasterCube
-from eoplex_executor.environment import Estimate
+from eoplex_executor.engine.cube import BANDS, OTHER, SPATIAL, TEMPORAL, DimensionArray, RasterCube
+from eoplex_executor.engine.environment import Estimate
 from eoplex_executor.processes.reducers import mean
 from eoplex_executor.processes.reshaping import (
     create_data_cube,

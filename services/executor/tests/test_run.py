@@ -16,9 +16,9 @@ from eoplex_common.errors import (
     ProcessParameterInvalid,
     ProcessUnsupported,
 )
-from eoplex_executor.environment import Environment, Limits
-from eoplex_executor.run import default_format, run_to_file
-from eoplex_executor.settings import ExecutorSettings
+from eoplex_executor.engine.environment import Environment, Limits
+from eoplex_executor.engine.run import default_format, run_to_file
+from eoplex_executor.engine.settings import ExecutorSettings
 from eoplex_ingest.folder import NamingRules
 from services.executor.tests.catalog import LocalCatalog
 from services.executor.tests.cubes import make_cube, make_environment

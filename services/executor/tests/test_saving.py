@@ -19,10 +19,9 @@ from rasterio.transform import Affine
 
 from eoplex_capabilities import registry
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import RasterCube
-from eoplex_executor.environment import Environment, Estimate, Limits, ResultFile
+from eoplex_executor.engine.cube import RasterCube, VectorCube
+from eoplex_executor.engine.environment import Environment, Estimate, Limits, ResultFile
 from eoplex_executor.processes.saving import GTIFF_DATATYPES, OUTPUT_FORMATS
-from eoplex_executor.vector import VectorCube
 from services.executor.tests.cubes import (
     CRS,
     NORTH,

@@ -32,12 +32,12 @@ from eoplex_common.rpc import GrpcService, open_channel
 from eoplex_common.s3 import connect_s3
 from eoplex_common.settings import InfrastructureSettings
 from eoplex_common.streams import collection_subject, collection_updated_payload, watch_catalog
-from eoplex_executor.environment import Environment, ResultFile
-from eoplex_executor.run import run_to_file
-from eoplex_executor.server import build_executor_server, worker_config
-from eoplex_executor.service import WorkerPool
-from eoplex_executor.settings import ExecutorSettings
-from eoplex_executor.worker import gdal_environment
+from eoplex_executor.engine.environment import Environment, ResultFile
+from eoplex_executor.engine.run import run_to_file
+from eoplex_executor.engine.settings import ExecutorSettings
+from eoplex_executor.io.gdal import gdal_environment
+from eoplex_executor.serve.server import build_executor_server, worker_config
+from eoplex_executor.serve.service import WorkerPool
 from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
 from eoplex_proto.openeo.executor.v1 import executor_pb2_grpc
 

@@ -16,8 +16,8 @@ from pyproj import Transformer
 from rasterio.transform import Affine
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import RasterCube
-from eoplex_executor.outbound import stop_guard_proxies
+from eoplex_executor.engine.cube import RasterCube
+from eoplex_executor.io.outbound import stop_guard_proxies
 from eoplex_executor.processes import stac
 from eoplex_executor.processes.stac import StacReader, StacSettings
 from services.executor.tests.cubes import make_environment, run_graph, run_process

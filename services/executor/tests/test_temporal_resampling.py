@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import RasterCube
+from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.processes.temporal_resampling import resample_cube_temporal
 from services.executor.tests.cubes import make_cube, make_environment, run_graph
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.environment import Environment
+from eoplex_executor.engine.environment import Environment
 from services.executor.tests.cubes import make_cube, make_environment, run_graph, run_process
 
 MATCHERS = ["text_begins", "text_contains", "text_ends", "text_find"]

@@ -21,14 +21,14 @@ from eoplex_common.errors import (
     FileNotFound,
     ProcessParameterInvalid,
 )
-from eoplex_executor.cube import RasterCube
-from eoplex_executor.environment import Environment, Estimate, ResultFile
-from eoplex_executor.graph import execute
+from eoplex_executor.engine.cube import RasterCube
+from eoplex_executor.engine.environment import Environment, Estimate, ResultFile
+from eoplex_executor.engine.graph import execute
 from eoplex_executor.processes.udf import RUNTIME, runtime_versions
-from eoplex_executor.sandbox import SandboxUnavailable, seccomp_program
-from eoplex_executor.service import WorkerPool
-from eoplex_executor.udf_process import UdfProcesses, decode_array, encode_array
-from eoplex_executor.worker import Done, Failed, Job, WorkerConfig
+from eoplex_executor.serve.service import WorkerPool
+from eoplex_executor.serve.worker import Done, Failed, Job, WorkerConfig
+from eoplex_executor.udf.process import UdfProcesses, decode_array, encode_array
+from eoplex_executor.udf.sandbox import SandboxUnavailable, seccomp_program
 from services.executor.tests.cubes import make_cube, make_environment, run_graph
 
 RESCALE = """

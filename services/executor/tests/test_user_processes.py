@@ -26,11 +26,11 @@ from eoplex_common.errors import (
 )
 from eoplex_common.process_graph import GraphLimits
 from eoplex_common.rpc import GrpcService
-from eoplex_executor.environment import Environment, Limits
-from eoplex_executor.estimate import estimate_process
-from eoplex_executor.graph import execute
-from eoplex_executor.run import run_process
-from eoplex_executor.workspace import CallerWorkspace, GrpcUserProcesses, Workspace
+from eoplex_executor.engine.environment import Environment, Limits
+from eoplex_executor.engine.graph import execute
+from eoplex_executor.engine.run import run_process
+from eoplex_executor.io.clients import CallerWorkspace, GrpcUserProcesses, Workspace
+from eoplex_executor.serve.estimate import estimate_process
 from eoplex_proto.openeo.files.v1 import files_pb2, files_pb2_grpc
 from eoplex_proto.openeo.processes.v1 import processes_pb2, processes_pb2_grpc
 from services.processes.tests.processes_server import RunningProcesses, running_processes

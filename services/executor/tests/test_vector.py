@@ -18,10 +18,9 @@ from rasterio.transform import Affine
 from shapely.geometry.base import BaseGeometry
 
 from eoplex_common.errors import FileNotFound, FilePathInvalid, ProcessParameterInvalid
-from eoplex_executor import zonal
-from eoplex_executor.cube import RasterCube
-from eoplex_executor.environment import Environment, Estimate
-from eoplex_executor.vector import VectorCube
+from eoplex_executor.engine.cube import RasterCube, VectorCube
+from eoplex_executor.engine.environment import Environment, Estimate
+from eoplex_executor.geo import zonal
 from services.executor.tests.cubes import (
     CRS,
     NORTH,

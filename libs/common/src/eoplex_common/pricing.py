@@ -5,7 +5,7 @@ the jobs service a batch job (`GET /jobs/{job_id}/estimate`, the costs of a fini
 job, and the pixels a job's budget pays for), and the capabilities service declares the
 currency (`GET /`, `billing.currency`). The pixels priced are every (date, band, y, x)
 value read plus every value the processes produce beyond their input; the executor
-counts them (`eoplex_executor.pixel_meter`).
+counts them (`eoplex_executor.engine.pixel_meter`).
 
 Settings, read by every service that prices (`PricingSettings`):
 

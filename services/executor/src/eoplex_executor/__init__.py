@@ -1,1 +1,17 @@
-"""The executor: the process-graph engine (sync gRPC server and batch run-job)."""
+"""The executor: the process-graph engine (synchronous gRPC server and batch run-job).
+
+Its rooms, each importing only the rooms below it (`make lint` checks the layers):
+
+- `serve/`, `batch/`: the two ways it runs. `serve` is the gRPC server with its pool
+  of worker processes (synchronous requests, estimates); `batch` is one batch job's
+  `run-job`, from its spec to its results and events.
+- `processes/`: the openEO processes, one module per family.
+- `io/`: the outside world: reading rasters, writing files, GDAL's environment, the
+  outbound guard and the gRPC clients of the catalog and the caller's workspace.
+- `udf/`: UDF processes: their sandbox, their runtime, their scratch directories.
+- `geo/`: geometries, vector cubes from GeoJSON, zonal statistics, band names.
+- `engine/`: the data cubes, the execution environment, the graph evaluator, the process
+  registry, the pixel meter and the settings.
+
+`python -m eoplex_executor [serve | run-job JOB_ID]` starts either way (`__main__`).
+"""

@@ -5,17 +5,17 @@ import sys
 
 
 def _dispatch(arguments: list[str]) -> None:
-    from eoplex_executor.sandbox import make_undumpable
+    from eoplex_executor.udf.sandbox import make_undumpable
 
     # Before anything else: UDF processes must not read this process's environment.
     make_undumpable()
     match arguments:
         case [] | ["serve"]:
-            from eoplex_executor.server import main
+            from eoplex_executor.serve.server import main
 
             main()
         case ["run-job", job_id]:
-            from eoplex_executor.batch import main as run_job
+            from eoplex_executor.batch.run_job import main as run_job
 
             run_job(job_id)
         case _:

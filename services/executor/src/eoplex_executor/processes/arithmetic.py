@@ -7,7 +7,7 @@ Every process has two rules, and `_elementwise` picks one:
 - an *array rule* (numpy, chunk by chunk) for `xarray.DataArray`s, numpy arrays and
   `DimensionArray`s, applied lazily through `xarray.apply_ufunc`. NaN is no-data:
   arithmetic passes it through, comparisons and logic on it yield `false` (see
-  `eoplex_executor.cube`). Integers are widened before arithmetic so that nothing
+  `eoplex_executor.engine.cube`). Integers are widened before arithmetic so that nothing
   wraps around (`uint16` red minus a smaller NIR stays negative).
 
 A JSON argument of the wrong type (a string for `add`, a number for `and`) raises
@@ -27,8 +27,8 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import DimensionArray
-from eoplex_executor.registry import process
+from eoplex_executor.engine.cube import DimensionArray
+from eoplex_executor.engine.registry import process
 
 ARRAY_TYPES = (xr.DataArray, np.ndarray, DimensionArray)
 Rule = Callable[..., Any]

@@ -8,7 +8,7 @@ Every process takes two kinds of `data`:
   `array_create_labeled`): a list that also carries one label per element, so processes
   that only need the values (reducers, `array_element` by index) read it as a list.
 - a `DimensionArray` (the `data` of `reduce_dimension` or `apply_dimension`), handled
-  lazily per pixel along its dimension (see the label rules in `eoplex_executor.cube`).
+  lazily per pixel along its dimension (see the label rules in `eoplex_executor.engine.cube`).
   A list that holds cube values next to numbers (`[mean(data), 0]`) is stacked into one
   first, as the reducers do.
 
@@ -26,12 +26,13 @@ import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_common.process_graph import references
-from eoplex_executor.cube import (
+from eoplex_executor.engine.cube import (
     MAX_ARRAY_LENGTH,
     DimensionArray,
     format_datetime,
     parse_datetime,
 )
+from eoplex_executor.engine.registry import process
 from eoplex_executor.processes.arithmetic import eq
 from eoplex_executor.processes.cubes import _conform, _label_array
 from eoplex_executor.processes.reducers import (
@@ -41,7 +42,6 @@ from eoplex_executor.processes.reducers import (
     _numbers,
     _sequence,
 )
-from eoplex_executor.registry import process
 
 ChildProcess = Callable[..., Any]
 

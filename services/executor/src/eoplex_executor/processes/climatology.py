@@ -16,7 +16,8 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import SPATIAL, RasterCube
+from eoplex_executor.engine.cube import SPATIAL, RasterCube
+from eoplex_executor.engine.registry import process
 from eoplex_executor.processes.cubes import (
     PERIODS,
     SEASON_NAMES,
@@ -28,7 +29,6 @@ from eoplex_executor.processes.cubes import (
     _temporal_dimension,
 )
 from eoplex_executor.processes.reducers import mean
-from eoplex_executor.registry import process
 
 # The labels of a normals cube per period of climatological_normal, in the spec's order.
 NORMAL_LABELS: dict[str, list[str]] = {

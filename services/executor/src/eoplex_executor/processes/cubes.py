@@ -16,8 +16,7 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.bands import resolve_band
-from eoplex_executor.cube import (
+from eoplex_executor.engine.cube import (
     BANDS,
     DIMENSION_ORDER,
     OTHER,
@@ -28,8 +27,9 @@ from eoplex_executor.cube import (
     parse_datetime,
     replaced_where,
 )
+from eoplex_executor.engine.registry import process
+from eoplex_executor.geo.bands import resolve_band
 from eoplex_executor.processes.reducers import LIST_DIMENSION
-from eoplex_executor.registry import process
 
 ChildProcess = Callable[..., Any]
 DIMENSION_TYPES = (SPATIAL, TEMPORAL, BANDS, OTHER)
@@ -225,7 +225,7 @@ def ndvi(
 ) -> RasterCube:
     """openEO `ndvi`: (nir - red) / (nir + red) in floating point, so unsigned integer bands
     cannot wrap around; no-data where nir + red is 0. Bands are found by label or by common
-    name (`eoplex_executor.bands`). Without `target_band` the bands dimension is dropped,
+    name (`eoplex_executor.geo.bands`). Without `target_band` the bands dimension is dropped,
     with it the index is appended as a new band. Raises ProcessParameterInvalid for a cube
     without exactly one bands dimension (DimensionAmbiguous), a `nir` or `red` that names
     no band (the spec's NirBandAmbiguous/RedBandAmbiguous; the reason lists the bands) or

@@ -20,7 +20,7 @@ from datetime import datetime, time, timedelta
 from typing import Any, NoReturn
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.registry import process
+from eoplex_executor.engine.registry import process
 
 DATE, DATE_TIME, TIME = "date", "date-time", "time"
 

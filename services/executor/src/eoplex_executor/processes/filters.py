@@ -13,8 +13,7 @@ import xarray as xr
 from shapely.geometry.base import BaseGeometry
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.bands import band_wavelength, resolve_band
-from eoplex_executor.cube import (
+from eoplex_executor.engine.cube import (
     BANDS,
     TEMPORAL,
     RasterCube,
@@ -22,15 +21,16 @@ from eoplex_executor.cube import (
     parse_datetime,
     replaced_where,
 )
-from eoplex_executor.geometry import (
+from eoplex_executor.engine.registry import process
+from eoplex_executor.geo.bands import band_wavelength, resolve_band
+from eoplex_executor.geo.geometry import (
     WGS84,
     bbox_in_crs,
     cube_crs,
     geometry_mask,
     reproject_geometries,
 )
-from eoplex_executor.registry import process
-from eoplex_executor.vector import wgs84_geometries
+from eoplex_executor.geo.vector import wgs84_geometries
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 

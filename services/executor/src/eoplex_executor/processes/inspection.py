@@ -14,8 +14,8 @@ from typing import Any
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import DimensionArray, RasterCube, label_values
-from eoplex_executor.registry import process
+from eoplex_executor.engine.cube import DimensionArray, RasterCube, label_values
+from eoplex_executor.engine.registry import process
 
 log = logging.getLogger(__name__)
 

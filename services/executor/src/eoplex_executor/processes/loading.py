@@ -6,7 +6,7 @@ origin), cropped to the requested extent and snapped to whole pixels. Every
 its date and band and reads only the window it needs: directly when an asset lies
 on the cube's grid, through a `WarpedVRT` (which uses overviews when it can) when it
 does not. Items of one date are mosaicked, first valid pixel first. Values become
-float (see `eoplex_executor.cube`): integer bands of up to 16 bits float32, wider
+float (see `eoplex_executor.engine.cube`): integer bands of up to 16 bits float32, wider
 ones float64, no-data NaN.
 """
 
@@ -29,12 +29,12 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import BANDS, SPATIAL, TEMPORAL, RasterCube, parse_datetime
-from eoplex_executor.environment import Environment
-from eoplex_executor.geometry import geometries_from_geojson
-from eoplex_executor.graph import Callback
-from eoplex_executor.pixel_meter import count_read
-from eoplex_executor.registry import process
+from eoplex_executor.engine.cube import BANDS, SPATIAL, TEMPORAL, RasterCube, parse_datetime
+from eoplex_executor.engine.environment import Environment
+from eoplex_executor.engine.graph import Callback
+from eoplex_executor.engine.pixel_meter import count_read
+from eoplex_executor.engine.registry import process
+from eoplex_executor.geo.geometry import geometries_from_geojson
 
 CHUNK = 1024
 PROCESS = "load_collection"

@@ -3,7 +3,7 @@
 On a JSON array they follow the spec's truth tables exactly (null is no-data). Along a
 dimension (the `data` of `reduce_dimension`, or a list of cube values) they reduce lazily
 to a boolean per pixel. There a value is true when it is `true`, or a number neither zero
-nor NaN; NaN is no-data. Boolean rasters cannot hold null (see `eoplex_executor.cube`), so
+nor NaN; NaN is no-data. Boolean rasters cannot hold null (see `eoplex_executor.engine.cube`), so
 a pixel whose spec outcome is null (`ignore_nodata` false and no-data deciding) is false.
 """
 
@@ -13,9 +13,9 @@ from typing import Any
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import DimensionArray
+from eoplex_executor.engine.cube import DimensionArray
+from eoplex_executor.engine.registry import process
 from eoplex_executor.processes.reducers import _dimension_array, _sequence
-from eoplex_executor.registry import process
 
 # (truth, valid) per value -> the reduction along `dimension`
 AlongRule = Callable[[xr.DataArray, xr.DataArray, str, bool], xr.DataArray]

@@ -2,7 +2,7 @@
 
 They follow the two-rule pattern of `eoplex_executor.processes.arithmetic` (`_elementwise`):
 a scalar rule that follows each spec exactly for JSON values, and a numpy rule run lazily
-on every chunk of cube values. Typing decisions (see also `eoplex_executor.cube`):
+on every chunk of cube values. Typing decisions (see also `eoplex_executor.engine.cube`):
 
 - *Integer-valued* processes (`ceil`, `floor`, `int`, `sgn`, `round` with `p <= 0`) return
   JSON integers (exact Python ints, of any size) for finite JSON numbers; NaN and +-inf
@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_executor.engine.registry import process
 from eoplex_executor.processes.arithmetic import (
     ARRAY_TYPES,
     _as_float,
@@ -32,7 +33,6 @@ from eoplex_executor.processes.arithmetic import (
     _require,
     float64_of,
 )
-from eoplex_executor.registry import process
 
 Formula = Callable[..., Any]
 

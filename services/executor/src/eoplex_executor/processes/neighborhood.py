@@ -20,10 +20,10 @@ import scipy.ndimage
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import SPATIAL, RasterCube
-from eoplex_executor.geometry import grid_transform
+from eoplex_executor.engine.cube import SPATIAL, RasterCube
+from eoplex_executor.engine.registry import process
+from eoplex_executor.geo.geometry import grid_transform
 from eoplex_executor.processes.cubes import _require_cube, _require_dimension
-from eoplex_executor.registry import process
 
 ChildProcess = Callable[..., Any]
 HORIZONTAL = ("y", "x")

@@ -23,9 +23,9 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import MAX_ARRAY_LENGTH, DimensionArray, parse_datetime
+from eoplex_executor.engine.cube import MAX_ARRAY_LENGTH, DimensionArray, parse_datetime
+from eoplex_executor.engine.registry import process
 from eoplex_executor.processes.arithmetic import is_valid
-from eoplex_executor.registry import process
 
 # values [..., n], ignore_nodata -> [...] (a value per pixel) or [..., k] (an array per pixel)
 Kernel = Callable[[np.ndarray, bool], np.ndarray]

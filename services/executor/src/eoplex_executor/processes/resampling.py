@@ -19,9 +19,15 @@ from rasterio.transform import Affine
 from rasterio.warp import reproject
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import RasterCube, is_raster_cube
-from eoplex_executor.geometry import DENSIFY_POINTS, crs_name, cube_crs, grid_transform, parse_crs
-from eoplex_executor.registry import process
+from eoplex_executor.engine.cube import RasterCube, is_raster_cube
+from eoplex_executor.engine.registry import process
+from eoplex_executor.geo.geometry import (
+    DENSIFY_POINTS,
+    crs_name,
+    cube_crs,
+    grid_transform,
+    parse_crs,
+)
 
 # The most pixels a resampled plane may have (65536 x 65536): a larger grid is a mistaken
 # resolution, whose coordinates alone would not fit in memory.

@@ -16,15 +16,15 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import BANDS, OTHER, SPATIAL, DimensionArray, RasterCube
-from eoplex_executor.environment import Environment
+from eoplex_executor.engine.cube import BANDS, OTHER, SPATIAL, DimensionArray, RasterCube
+from eoplex_executor.engine.environment import Environment
+from eoplex_executor.engine.registry import process
 from eoplex_executor.processes.cubes import (
     _conform,
     _require_cube,
     _require_dimension,
     _require_name,
 )
-from eoplex_executor.registry import process
 
 ChildProcess = Callable[..., Any]
 HORIZONTAL = ("y", "x")
@@ -45,7 +45,7 @@ def trim_cube(data: RasterCube, env: Environment) -> RasterCube:
     pass over the cube); the result stays lazy. Integer and boolean cubes have no no-data
     and come back unchanged, and so does every cube in estimate mode, as the most it may
     hold. Raises ProcessParameterInvalid if every value is no-data, since an empty cube is
-    an error in eoplex (see `eoplex_executor.cube`)."""
+    an error in eoplex (see `eoplex_executor.engine.cube`)."""
     cube = _require_cube(data, "trim_cube", "data")
     if cube.data.dtype.kind not in "fc" or not cube.dims or env.estimate is not None:
         return cube

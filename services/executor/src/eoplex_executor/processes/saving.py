@@ -41,21 +41,21 @@ from rasterio.transform import Affine
 from rasterio.windows import Window
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import (
+from eoplex_executor.engine.cube import (
     BANDS,
     DIMENSION_ORDER,
     OTHER,
     SPATIAL,
     TEMPORAL,
     RasterCube,
+    VectorCube,
     format_datetime,
     label_values,
     parse_datetime,
 )
-from eoplex_executor.environment import Environment, ResultFile
-from eoplex_executor.registry import process
-from eoplex_executor.vector import VectorCube
-from eoplex_executor.vector_formats import (
+from eoplex_executor.engine.environment import Environment, ResultFile
+from eoplex_executor.engine.registry import process
+from eoplex_executor.io.vector_formats import (
     vector_document,
     write_csv,
     write_geojson,

@@ -51,9 +51,10 @@ from rasterio.errors import RasterioError
 from rasterio.transform import Affine
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import RasterCube, parse_datetime
-from eoplex_executor.environment import Environment
-from eoplex_executor.outbound import (
+from eoplex_executor.engine.cube import RasterCube, parse_datetime
+from eoplex_executor.engine.environment import Environment
+from eoplex_executor.engine.registry import process
+from eoplex_executor.io.outbound import (
     RunningProxy,
     allowing,
     guard_proxy,
@@ -73,7 +74,6 @@ from eoplex_executor.processes.loading import (
     resolve_bands,
     temporal_interval,
 )
-from eoplex_executor.registry import process
 
 PROCESS = "load_stac"
 GEOTIFF_EXTENSIONS = (".tif", ".tiff")

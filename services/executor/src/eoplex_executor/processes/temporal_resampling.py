@@ -12,9 +12,9 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import TEMPORAL, RasterCube
+from eoplex_executor.engine.cube import TEMPORAL, RasterCube
+from eoplex_executor.engine.registry import process
 from eoplex_executor.processes.cubes import _require_cube
-from eoplex_executor.registry import process
 
 DAY_NS = 86_400 * 10**9
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.registry import process
+from eoplex_executor.engine.registry import process
 
 
 def _invalid(process_id: str, parameter: str, reason: str) -> NoReturn:

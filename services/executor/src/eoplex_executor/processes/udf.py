@@ -9,7 +9,7 @@ A UDF is Python source code defining one of the entry points of the openeo UDF A
   for every pixel's values along `t`;
 - a function taking one `UdfData` argument, which replaces its data cube list.
 
-What the UDF sees depends on where `run_udf` is called (see `eoplex_executor.cube`):
+What the UDF sees depends on where `run_udf` is called (see `eoplex_executor.engine.cube`):
 
 - as the child of `apply` (`x`): every dask chunk of the cube, as it is; the result
   must have the chunk's dimensions and shape (apply keeps the cube's shape);
@@ -28,7 +28,7 @@ exception in the UDF becomes ProcessParameterInvalid of `udf`, whose reason carr
 the traceback's UDF frames; the worker keeps serving.
 
 UDF code never runs in the executor's own processes: each execution runs it in
-confined processes of its own (`eoplex_executor.udf_process`: no network, none of the
+confined processes of its own (`eoplex_executor.udf.process`: no network, none of the
 executor's variables or memory), one chunk at a time per process. `openeo.udf` caches a
 module per code text within such a process (so UDFs can cache too), for that execution.
 """
@@ -47,11 +47,12 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import EstimateComplexity, ProcessParameterInvalid
-from eoplex_executor.cube import SPATIAL, DimensionArray, RasterCube
-from eoplex_executor.environment import Environment
-from eoplex_executor.registry import process
-from eoplex_executor.udf_process import UdfProcesses
-from eoplex_executor.udf_runtime import PROCESS, UdfProgram
+from eoplex_executor.engine.cube import SPATIAL, DimensionArray, RasterCube
+from eoplex_executor.engine.environment import Environment
+from eoplex_executor.engine.registry import process
+from eoplex_executor.udf.process import UdfProcesses
+from eoplex_executor.udf.runtime import PROCESS, UdfProgram
+from eoplex_executor.udf.sandbox import UdfSandbox
 
 RUNTIME = "Python"
 # The `Environment.resources` entry of an execution's UDF processes.
@@ -84,7 +85,7 @@ def run_udf(
     EstimateComplexity when estimating a UDF whose result shape only running it tells.
     """
     _check_runtime(runtime, version)
-    support = env.limits.udf.support()
+    support = _sandbox(env).support()
     if not support.runs_udfs:
         raise ProcessParameterInvalid(process=PROCESS, parameter="runtime", reason=support.reason)
     program = UdfProgram.compile(_udf_code(udf, env))
@@ -237,6 +238,11 @@ def _map_udf(
     return xr.DataArray(mapped, dims=layout.dims, coords=out_coords, name=array.name)
 
 
+def _sandbox(env: Environment) -> UdfSandbox:
+    """How the execution's UDF processes are confined (the default sandbox if unset)."""
+    return env.limits.udf or UdfSandbox()
+
+
 def _udf_processes(env: Environment) -> UdfProcesses:
     """The execution's UDF processes, as many as it computes chunks at once (the dask
     threads), or `OPENEO_EXECUTOR_UDF_PROCESSES`."""
@@ -245,7 +251,7 @@ def _udf_processes(env: Environment) -> UdfProcesses:
         configured = int(os.environ.get("OPENEO_EXECUTOR_UDF_PROCESSES", "0") or 0)
         threads = dask.config.get("num_workers", None) or os.cpu_count() or 1
         processes = UdfProcesses(
-            env.scratch_dir, limit=configured or int(threads), sandbox=env.limits.udf
+            env.scratch_dir, limit=configured or int(threads), sandbox=_sandbox(env)
         )
         env.resources[UDF_PROCESSES] = processes
     return processes

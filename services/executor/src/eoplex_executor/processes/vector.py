@@ -1,7 +1,7 @@
 """Processes on vector data cubes, and between raster and vector cubes.
 
 `aggregate_spatial` and `apply_polygon` cut a raster cube by geometries (see
-`eoplex_executor.zonal` for which pixels a geometry covers); `load_geojson` and
+`eoplex_executor.geo.zonal` for which pixels a geometry covers); `load_geojson` and
 `load_uploaded_files` make vector cubes; `filter_vector`, `vector_buffer`,
 `vector_reproject` and the point samplers transform them. Everything that touches
 raster values stays lazy. Errors the spec names without an API error code
@@ -24,28 +24,29 @@ from rasterio.errors import RasterioIOError
 from shapely.geometry.base import BaseGeometry
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import (
+from eoplex_executor.engine.cube import (
     BANDS,
+    GEOMETRY,
     OTHER,
     SPATIAL,
     DimensionArray,
     RasterCube,
+    VectorCube,
     replaced_where,
 )
-from eoplex_executor.environment import Environment
-from eoplex_executor.geometry import crs_name, cube_crs, parse_crs
-from eoplex_executor.graph import Callback
-from eoplex_executor.pixel_meter import check_planned, count_read, vector_coordinates
-from eoplex_executor.processes.loading import CHUNK
-from eoplex_executor.registry import process
-from eoplex_executor.vector import (
-    GEOMETRY,
-    VectorCube,
+from eoplex_executor.engine.environment import Environment
+from eoplex_executor.engine.graph import Callback
+from eoplex_executor.engine.pixel_meter import check_planned, count_read, vector_coordinates
+from eoplex_executor.engine.registry import process
+from eoplex_executor.geo.geometry import crs_name, cube_crs, parse_crs
+from eoplex_executor.geo.vector import (
     as_vector_cube,
     crs_units_are_metres,
+    geometries_in,
     vector_cube_from_geojson,
 )
-from eoplex_executor.zonal import FAST_REDUCERS, Zones, pixels_by_size, reduce_zones, zones
+from eoplex_executor.geo.zonal import FAST_REDUCERS, Zones, pixels_by_size, reduce_zones, zones
+from eoplex_executor.processes.loading import CHUNK
 
 ChildProcess = Callable[..., Any]
 # The labels of aggregate_spatial's `target_dimension`.
@@ -102,7 +103,9 @@ def aggregate_spatial(
             "target_dimension",
             f"TargetDimensionExists: the result already has a dimension {target_dimension!r}",
         )
-    found = zones(vectors.in_crs(crs), cube.data.coords["x"].values, cube.data.coords["y"].values)
+    found = zones(
+        geometries_in(vectors, crs), cube.data.coords["x"].values, cube.data.coords["y"].values
+    )
     cropped = cube.data.isel(found.window)
     fast = _fast_reducer(reducer)
     if not found.order.size:
@@ -232,7 +235,7 @@ def apply_polygon(
         raise _invalid("apply_polygon", "mask_value", "a number, boolean or null is required")
     crs = cube_crs(cube, process="apply_polygon")
     vectors = as_vector_cube(geometries, process="apply_polygon", parameter="geometries")
-    shapes = [shape for shape in vectors.in_crs(crs) if not shape.is_empty]
+    shapes = [shape for shape in geometries_in(vectors, crs) if not shape.is_empty]
     if not shapes or any(shape.geom_type not in ("Polygon", "MultiPolygon") for shape in shapes):
         raise _invalid("apply_polygon", "geometries", "give at least one polygon, only polygons")
     x, y = cube.data.coords["x"].values, cube.data.coords["y"].values
@@ -446,7 +449,7 @@ def filter_vector(data: Any, geometries: Any, relation: str = "intersects") -> V
     predicate = RELATIONS.get(relation) if isinstance(relation, str) else None
     if predicate is None:
         raise _invalid("filter_vector", "relation", f"one of {', '.join(RELATIONS)}")
-    union = shapely.union_all(np.asarray(base.in_crs(cube.crs), dtype=object))
+    union = shapely.union_all(np.asarray(geometries_in(base, cube.crs), dtype=object))
     candidates = np.asarray(cube.geometries, dtype=object)
     keep = np.flatnonzero(predicate(candidates, union) & ~shapely.is_empty(candidates))
     if not keep.size:
@@ -489,7 +492,7 @@ def vector_reproject(data: Any, projection: Any, dimension: str | None = None) -
             f"DimensionNotAvailable: no geometry dimension {dimension!r}",
         )
     crs = parse_crs(projection, process="vector_reproject", parameter="projection")
-    moved = cube.in_crs(crs)
+    moved = geometries_in(cube, crs)
     coordinates = shapely.get_coordinates(np.asarray(moved, dtype=object))
     if not np.isfinite(coordinates).all():
         raise _invalid(

@@ -21,11 +21,10 @@ from typing import Any
 from eoplex_common.context import request_id
 from eoplex_common.errors import Internal, RequestTimeout, TooManyRequests, error_for_code
 from eoplex_common.pricing import price
-from eoplex_executor.catalog import GrpcCatalog
-from eoplex_executor.environment import Catalog
-from eoplex_executor.estimate import ProcessEstimate, estimate_process
-from eoplex_executor.scratch import ScratchDir
-from eoplex_executor.worker import (
+from eoplex_executor.engine.environment import Catalog
+from eoplex_executor.io.clients import GrpcCatalog, Workspace, caller_workspace
+from eoplex_executor.serve.estimate import ProcessEstimate, estimate_process
+from eoplex_executor.serve.worker import (
     PRELOADED_MODULES,
     Done,
     Failed,
@@ -34,7 +33,7 @@ from eoplex_executor.worker import (
     worker_main,
     worker_workspace,
 )
-from eoplex_executor.workspace import Workspace, caller_workspace
+from eoplex_executor.udf.scratch import ScratchDir
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +186,7 @@ class SyncRequest:
     user_id: str
     tenant_id: str = ""
     # The tenant's most pixels one synchronous request may read and produce (see
-    # `eoplex_executor.pixel_meter`); 0: no limit.
+    # `eoplex_executor.engine.pixel_meter`); 0: no limit.
     max_pixels: int = 0
 
 

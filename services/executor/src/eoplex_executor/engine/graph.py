@@ -34,8 +34,8 @@ from eoplex_common.process_graph import (
     references,
 )
 from eoplex_common.process_specs import parameter_defaults, process_spec
-from eoplex_executor.environment import Environment
-from eoplex_executor.registry import Implementation, implementations
+from eoplex_executor.engine.environment import Environment
+from eoplex_executor.engine.registry import Implementation, implementations
 
 Graph = Mapping[str, Any]
 

@@ -5,12 +5,14 @@ from eoplex_common.events import connect_nats
 from eoplex_common.rpc import GrpcService
 from eoplex_common.settings import ServiceAddresses
 from eoplex_common.streams import watch_catalog
-from eoplex_executor.run import run_to_file
-from eoplex_executor.scratch import sweep
-from eoplex_executor.service import SyncProcessingService, WorkerPool
-from eoplex_executor.servicer import ExecutorServicer
-from eoplex_executor.settings import ExecutorSettings
-from eoplex_executor.worker import Runner, WorkerConfig, gdal_environment
+from eoplex_executor.engine.run import run_to_file
+from eoplex_executor.engine.settings import ExecutorSettings
+from eoplex_executor.io.gdal import gdal_environment
+from eoplex_executor.serve.service import SyncProcessingService, WorkerPool
+from eoplex_executor.serve.servicer import ExecutorServicer
+from eoplex_executor.serve.worker import Runner, WorkerConfig
+from eoplex_executor.udf.sandbox import udf_sandbox
+from eoplex_executor.udf.scratch import sweep
 from eoplex_proto.openeo.executor.v1 import executor_pb2_grpc
 
 
@@ -34,7 +36,7 @@ def worker_config(
         log_level=settings.log_level,
         log_format=settings.log_format,
         graph_limits=settings.graph_limits(),
-        udf_sandbox=settings.udf_sandbox(synchronous=True),
+        udf_sandbox=udf_sandbox(settings, synchronous=True),
         run=run,
     )
 
@@ -54,8 +56,8 @@ def build_executor_server(settings: ExecutorSettings, pool: WorkerPool) -> GrpcS
     executor_pb2_grpc.add_ExecutorServiceServicer_to_server(
         ExecutorServicer(
             service,
-            sync_udf=settings.udf_sandbox(synchronous=True),
-            batch_udf=settings.udf_sandbox(synchronous=False),
+            sync_udf=udf_sandbox(settings, synchronous=True),
+            batch_udf=udf_sandbox(settings, synchronous=False),
         ),
         grpc_service.server,
     )

@@ -31,6 +31,7 @@ from dask.callbacks import Callback
 from minio import Minio
 from rasterio.warp import transform_bounds
 
+import eoplex_executor.processes  # noqa: F401  (registers every process)
 from eoplex_common import job_events
 from eoplex_common.context import request_id
 from eoplex_common.errors import OpenEOError, ServiceUnavailable
@@ -42,14 +43,14 @@ from eoplex_common.s3 import connect_s3, ensure_bucket
 from eoplex_common.settings import ServiceAddresses
 from eoplex_common.tasks import stop_task
 from eoplex_common.tracing import configure_tracing
-from eoplex_executor.catalog import GrpcCatalog
-from eoplex_executor.environment import Catalog, Environment, Limits, ResultFile
+from eoplex_executor.engine.environment import Catalog, Environment, Limits, ResultFile
+from eoplex_executor.engine.run import run_process
+from eoplex_executor.engine.settings import ExecutorSettings
+from eoplex_executor.io.clients import GrpcCatalog, Workspace, caller_workspace
+from eoplex_executor.io.gdal import gdal_environment
 from eoplex_executor.processes.inspection import forwarded_logs
-from eoplex_executor.run import run_process
-from eoplex_executor.scratch import ScratchDir, sweep
-from eoplex_executor.settings import ExecutorSettings
-from eoplex_executor.worker import gdal_environment
-from eoplex_executor.workspace import Workspace, caller_workspace
+from eoplex_executor.udf.sandbox import udf_sandbox
+from eoplex_executor.udf.scratch import ScratchDir, sweep
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -224,7 +225,7 @@ async def _run(
             paid_pixels=spec.paid_pixels,
             single_file=False,
             graph=job.settings.graph_limits(),
-            udf=job.settings.udf_sandbox(synchronous=False),
+            udf=udf_sandbox(job.settings, synchronous=False),
         ),
         user_processes=caller.user_processes,
         user_files=caller.user_files,
@@ -339,7 +340,7 @@ def job_usage(
     output_bytes: int,
 ) -> dict[str, Any]:
     """The openEO `usage` object of this process: CPU seconds, peak memory, wall time,
-    pixels read and produced (`eoplex_executor.pixel_meter`, the job's costs), bytes read
+    pixels read and produced (`eoplex_executor.engine.pixel_meter`, the job's costs), bytes read
     and written."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     return {

@@ -5,7 +5,7 @@ which prices it and holds it against the tenant's limit and the job's budget): t
 process is validated and evaluated as a batch job would run it, but lazily.
 `load_collection` only asks the catalog and builds its lazy cube, counting the pixels and
 the bytes they take in the collection's data types; every process counts the values it
-produces beyond its arguments (`eoplex_executor.pixel_meter`); `save_result` counts the
+produces beyond its arguments (`eoplex_executor.engine.pixel_meter`); `save_result` counts the
 values, bytes and files it would write instead of computing the cube.
 """
 
@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eoplex_executor.environment import Catalog, Environment, Estimate, Limits
-from eoplex_executor.run import run_process
-from eoplex_executor.workspace import CallerWorkspace
+import eoplex_executor.processes  # noqa: F401  (registers every process)
+from eoplex_executor.engine.environment import Catalog, Environment, Estimate, Limits
+from eoplex_executor.engine.run import run_process
+from eoplex_executor.io.clients import CallerWorkspace
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
-"""The calling user's own things an execution may use: their user-defined processes (the
-processes service) and their files (the files service), over synchronous gRPC.
+"""The executor's outbound adapters, over gRPC's blocking API: the data-discovery catalog
+(collections, item search) and the calling user's own things an execution may use, their
+user-defined processes (the processes service) and their files (the files service).
 
-Processes run in worker threads and processes without an event loop, so these use
-gRPC's blocking API, like `eoplex_executor.catalog`; failed calls become the openEO
-error the service raised. A `Workspace` holds the channels of one executor process;
-`for_owner` binds them to the caller of one execution, so nothing reaches another
-user's processes or files.
+Processes run in worker threads and processes without an event loop, so these use gRPC's
+blocking API; failed calls become the openEO error the service raised. A `Workspace`
+holds the channels of one executor process; `for_owner` binds them to the caller of one
+execution, so nothing reaches another user's processes or files.
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -17,13 +18,79 @@ import grpc
 
 from eoplex_common.errors import ProcessGraphNotFound, ServiceUnavailable
 from eoplex_common.rpc import CHANNEL_OPTIONS, error_from_rpc
-from eoplex_executor.environment import NoUserFiles, UserFiles, UserProcesses, no_user_processes
+from eoplex_executor.engine.environment import (
+    NoUserFiles,
+    UserFiles,
+    UserProcesses,
+    no_user_processes,
+)
+from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
+from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
 from eoplex_proto.openeo.files.v1 import files_pb2, files_pb2_grpc
 from eoplex_proto.openeo.processes.v1 import processes_pb2, processes_pb2_grpc
 
+# Items per page of a catalog search.
+PAGE_SIZE = 1000
 # A whole download, however large, must end within this (the per-call timeout bounds
 # only small calls); a stalled files service fails the execution instead of hanging it.
 DOWNLOAD_TIMEOUT_SECONDS = 600.0
+
+
+class GrpcCatalog:
+    """`Catalog` (see `eoplex_executor.engine.environment`) over the data-discovery gRPC API."""
+
+    def __init__(self, address: str, timeout_seconds: float) -> None:
+        self.channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self.stub = catalog_pb2_grpc.CatalogServiceStub(self.channel)
+        self.timeout_seconds = timeout_seconds
+
+    def _call(self, method: Any, request: Any) -> Any:
+        try:
+            return method(request, timeout=self.timeout_seconds)
+        except grpc.RpcError as error:
+            raise error_from_rpc(cast(Any, error), service="data-discovery") from None
+
+    def collection(self, collection_id: str) -> dict[str, Any]:
+        """The STAC Collection; CollectionNotFound if there is none."""
+        request = pb.GetCollectionRequest(collection_id=collection_id)
+        document: dict[str, Any] = json.loads(self._call(self.stub.GetCollection, request).json)
+        return document
+
+    def search_items(
+        self,
+        *,
+        collection_id: str,
+        bbox: list[float] | None,
+        bbox_crs: str,
+        start: str,
+        end: str,
+        bands: list[str],
+        property_filter: Mapping[str, Mapping[str, float]],
+    ) -> list[dict[str, Any]]:
+        """Every matching item, following the pages of the search; `property_filter` as the
+        catalog's `property_filter_json` takes it (`{"eo:cloud_cover": {"lte": 20}}`)."""
+        items: list[dict[str, Any]] = []
+        token = ""
+        while True:
+            request = pb.SearchItemsRequest(
+                collection_id=collection_id,
+                bbox=bbox or [],
+                bbox_crs=bbox_crs,
+                datetime_start=start,
+                datetime_end=end,
+                bands=bands,
+                property_filter_json=json.dumps(property_filter) if property_filter else "",
+                limit=PAGE_SIZE,
+                page_token=token,
+            )
+            page = self._call(self.stub.SearchItems, request)
+            items.extend(json.loads(text) for text in page.items_json)
+            token = page.next_page_token
+            if not token:
+                return items
+
+    def close(self) -> None:
+        self.channel.close()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.sandbox import UdfLimits
+from eoplex_executor.udf.sandbox import UdfLimits
 
 PROCESS = "run_udf"
 # The source name compiled UDF code carries; openeo.udf executes it as "<string>".

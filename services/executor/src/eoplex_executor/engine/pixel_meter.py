@@ -38,9 +38,8 @@ import shapely
 import xarray as xr
 
 from eoplex_common.errors import PaymentRequired, ProcessGraphComplexity
-from eoplex_executor.cube import DimensionArray, RasterCube
-from eoplex_executor.environment import Environment
-from eoplex_executor.vector import VectorCube
+from eoplex_executor.engine.cube import DimensionArray, RasterCube, VectorCube
+from eoplex_executor.engine.environment import Environment
 
 ProcessFunction = Callable[..., Any]
 

@@ -32,6 +32,7 @@ known; elsewhere no UDF runs.
 import ctypes
 import errno
 import functools
+import math
 import os
 import platform
 import resource
@@ -39,6 +40,10 @@ import signal
 import struct
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from eoplex_executor.engine.settings import ExecutorSettings
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
@@ -111,7 +116,6 @@ _AARCH64 = {
 _ARCHITECTURES = {"x86_64": (0xC000003E, _X86_64), "aarch64": (0xC00000B7, _AARCH64)}
 # setfsuid/setfsgid: number per machine, called before the filter forbids them.
 _SETFSUID = {"x86_64": 122, "aarch64": 151}
-
 
 # UDF processes run as this user id plus their pid, where the executor is root.
 DEFAULT_UID_BASE = 1_500_000_000
@@ -534,3 +538,21 @@ def _add_path_rule(libc: ctypes.CDLL, ruleset: int, path: str, access: int) -> N
             raise _failed(f"landlock_add_rule for {path}")
     finally:
         os.close(descriptor)
+
+
+def udf_sandbox(settings: "ExecutorSettings", *, synchronous: bool) -> UdfSandbox:
+    """The confinement and limits of UDF processes (see `udf_*`): a synchronous
+    request's UDF gets no more CPU time than the request may take."""
+    cpu_seconds = settings.udf_cpu_seconds
+    if synchronous:
+        cpu_seconds = min(cpu_seconds or 2**31, math.ceil(settings.sync_timeout_seconds))
+    return UdfSandbox(
+        limits=UdfLimits(
+            memory_bytes=settings.udf_memory_mb * 2**20,
+            cpu_seconds=cpu_seconds,
+            file_bytes=settings.udf_max_file_mb * 2**20,
+            tasks=settings.udf_max_tasks,
+        ),
+        uid_base=settings.udf_uid_base or DEFAULT_UID_BASE,
+        unsafe_without_landlock=settings.udf_unsafe_without_landlock,
+    )

@@ -8,99 +8,25 @@ dimensions (`t`, `bands`, ...) come from the raster cube a process such as
 their label and hold no-data, as the spec asks.
 """
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pyproj
-import shapely
-import xarray as xr
 from shapely.geometry.base import BaseGeometry
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.geometry import WGS84, crs_name, geometries_from_geojson, reproject_geometries
+from eoplex_executor.engine.cube import EMPTY, VectorCube
+from eoplex_executor.geo.geometry import (
+    WGS84,
+    crs_name,
+    geometries_from_geojson,
+    reproject_geometries,
+)
 
-# The name and the type of the dimension whose labels are the geometries.
-GEOMETRY = "geometry"
-EMPTY = shapely.GeometryCollection()
 
-
-@dataclass(frozen=True)
-class VectorCube:
-    """An openEO vector data cube.
-
-    `values` (optional) has the dimensions (`geometry`, ...), its `geometry` coordinate
-    0..n-1 indexing `geometries`; `dimension_types` holds the types of the other ones.
-    `ids` are the GeoJSON Feature ids (None where a feature had none).
-    """
-
-    geometries: tuple[BaseGeometry, ...]
-    crs: str = "EPSG:4326"
-    properties: tuple[Mapping[str, Any], ...] = ()
-    ids: tuple[Any, ...] = ()
-    values: xr.DataArray | None = None
-    dimension_types: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        count = len(self.geometries)
-        # Absent properties and ids are filled in, so every consumer can index them.
-        if not self.properties:
-            object.__setattr__(self, "properties", ({},) * count)
-        if not self.ids:
-            object.__setattr__(self, "ids", (None,) * count)
-        if len(self.properties) != count or len(self.ids) != count:
-            raise ValueError("one properties mapping and one id per geometry are needed")
-        if self.values is not None and (
-            self.values.dims[:1] != (GEOMETRY,) or self.values.sizes[GEOMETRY] != count
-        ):
-            raise ValueError("values need the geometry dimension first, one row per geometry")
-
-    def __len__(self) -> int:
-        return len(self.geometries)
-
-    @property
-    def dims(self) -> tuple[str, ...]:
-        """`geometry`, then the dimensions of the values."""
-        if self.values is None:
-            return (GEOMETRY,)
-        return tuple(str(dim) for dim in self.values.dims)
-
-    @property
-    def value_dims(self) -> tuple[str, ...]:
-        """The dimensions of the values besides `geometry`."""
-        return self.dims[1:]
-
-    def with_values(
-        self, values: xr.DataArray | None, dimension_types: Mapping[str, str]
-    ) -> "VectorCube":
-        """The same geometries with new values (geometry coordinate set to 0..n-1)."""
-        if values is not None:
-            values = values.assign_coords({GEOMETRY: np.arange(len(self))})
-        return replace(self, values=values, dimension_types=dict(dimension_types))
-
-    def select(self, indices: Sequence[int]) -> "VectorCube":
-        """The geometries at `indices` (in that order, repeats allowed) with their values."""
-        positions = [int(index) for index in indices]
-        values = None
-        if self.values is not None:
-            values = self.values.isel({GEOMETRY: positions})
-            values = values.assign_coords({GEOMETRY: np.arange(len(positions))})
-        return replace(
-            self,
-            geometries=tuple(self.geometries[i] for i in positions),
-            properties=tuple(self.properties[i] for i in positions),
-            ids=tuple(self.ids[i] for i in positions),
-            values=values,
-        )
-
-    def with_geometries(self, geometries: Sequence[BaseGeometry], crs: str) -> "VectorCube":
-        """New geometries (one per label) in `crs`; properties, ids and values kept."""
-        return replace(self, geometries=tuple(geometries), crs=crs)
-
-    def in_crs(self, crs: Any) -> list[BaseGeometry]:
-        """The geometries transformed into `crs`."""
-        return reproject_geometries(self.geometries, self.crs, crs)
+def geometries_in(cube: VectorCube, crs: Any) -> list[BaseGeometry]:
+    """The geometries of a vector cube transformed into `crs`."""
+    return reproject_geometries(cube.geometries, cube.crs, crs)
 
 
 def is_vector_cube(value: Any) -> bool:
@@ -181,7 +107,7 @@ def wgs84_geometries(value: Any, *, process: str, parameter: str) -> list[BaseGe
     for invalid GeoJSON or when there is no non-empty geometry."""
     if not isinstance(value, VectorCube):
         return geometries_from_geojson(value, process=process, parameter=parameter)
-    shapes = [geometry for geometry in value.in_crs(WGS84) if not geometry.is_empty]
+    shapes = [geometry for geometry in geometries_in(value, WGS84) if not geometry.is_empty]
     if not shapes:
         raise _invalid(process, parameter, "the vector data cube holds no non-empty geometry")
     return shapes

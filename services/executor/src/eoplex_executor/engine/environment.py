@@ -1,17 +1,20 @@
 """What a running process graph may use beyond its arguments: catalog, scratch space, limits.
 
 One `Environment` per execution. Processes that need it are registered with
-`environment=True` (see `eoplex_executor.registry`).
+`environment=True` (see `eoplex_executor.engine.registry`).
 """
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eoplex_common.errors import FileNotFound
 from eoplex_common.process_graph import GraphLimits
-from eoplex_executor.sandbox import UdfSandbox
+
+if TYPE_CHECKING:
+    # Only a type here: the serving and batch rooms build the sandbox, the udf room runs it.
+    from eoplex_executor.udf.sandbox import UdfSandbox
 
 
 class Catalog(Protocol):
@@ -52,7 +55,7 @@ class ResultFile:
 class Limits:
     """What one execution may do. Zero means no limit."""
 
-    # The most pixels the execution may read and produce (`eoplex_executor.pixel_meter`):
+    # The most pixels the execution may read and produce (`eoplex_executor.engine.pixel_meter`):
     # the tenant's quota of a synchronous request or of a batch job.
     max_pixels: int = 0
     # The most pixels a batch job's budget pays for.
@@ -61,8 +64,9 @@ class Limits:
     single_file: bool = True
     # Node and depth limits of the process (ProcessGraphComplexity), as /validation has them.
     graph: GraphLimits = field(default_factory=GraphLimits)
-    # How the execution's UDF processes are confined and what each may use.
-    udf: UdfSandbox = field(default_factory=UdfSandbox)
+    # How the execution's UDF processes are confined and what each may use (None: the
+    # default sandbox, `UdfSandbox()`).
+    udf: "UdfSandbox | None" = None
 
 
 @dataclass
@@ -78,7 +82,7 @@ class Estimate:
 @dataclass
 class Production:
     """The values the processes of an execution produced beyond their arguments, as
-    `eoplex_executor.pixel_meter` counts them while the graph is evaluated."""
+    `eoplex_executor.engine.pixel_meter` counts them while the graph is evaluated."""
 
     pixels: int = 0
     # Per process being evaluated, innermost last: what its child processes produced.
@@ -126,7 +130,7 @@ class Environment:
     # Pixels read so far (load_collection, load_stac, load_uploaded_files).
     pixels: int = 0
     # Values produced beyond what processes were given; with `pixels` checked against the
-    # limits (see `eoplex_executor.pixel_meter`).
+    # limits (see `eoplex_executor.engine.pixel_meter`).
     produced: Production = field(default_factory=Production)
     # Bytes those pixels take in their source data types.
     bytes_read: int = 0

@@ -20,7 +20,7 @@ from rasterio.transform import Affine
 from shapely.geometry.base import BaseGeometry
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.cube import RasterCube
+from eoplex_executor.engine.cube import RasterCube
 
 WGS84 = pyproj.CRS.from_epsg(4326)
 GEOMETRY_TYPES = frozenset(

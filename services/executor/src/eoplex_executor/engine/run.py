@@ -11,9 +11,9 @@ from typing import Any
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_common.process_graph import validate_process
-from eoplex_executor.cube import RasterCube
-from eoplex_executor.environment import Environment, ResultFile
-from eoplex_executor.graph import call_process, execute
+from eoplex_executor.engine.cube import RasterCube
+from eoplex_executor.engine.environment import Environment, ResultFile
+from eoplex_executor.engine.graph import call_process, execute
 
 
 def default_format(value: Any) -> str:

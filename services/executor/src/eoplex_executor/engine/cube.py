@@ -32,7 +32,7 @@ Conventions (followed by every process implementation):
   both sides are DimensionArrays (`array_concat`, `array_modify`; a conflict is an
   error), `array_append` labels the new value `label` or its index. `apply_dimension`
   then keeps the cube's labels if the length is unchanged, else numbers them 0..n-1.
-- **Vector data cubes** are `VectorCube`s (`eoplex_executor.vector`): geometries (shapely)
+- **Vector data cubes** are `VectorCube`s (`eoplex_executor.geo.vector`): geometries (shapely)
   in one CRS (EPSG:4326 for GeoJSON), each with its Feature id and properties, and
   optional values, an `xarray.DataArray` whose first dimension is `geometry` (type
   `geometry`, coordinate 0..n-1 indexing the geometries) followed by the dimensions kept
@@ -59,12 +59,14 @@ Conventions (followed by every process implementation):
   second before it.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import shapely
 import xarray as xr
+from shapely.geometry.base import BaseGeometry
 
 SPATIAL, TEMPORAL, BANDS, OTHER = "spatial", "temporal", "bands", "other"
 DIMENSION_ORDER = ("t", "bands", "y", "x")
@@ -157,3 +159,81 @@ def replaced_where(array: xr.DataArray, keep: xr.DataArray, replacement: float) 
     if dtype.kind == "O":  # an integer beyond 64 bits
         dtype = np.dtype(np.float64)
     return array.astype(dtype).where(keep, replacement)
+
+
+# The name and the type of the dimension whose labels are the geometries.
+GEOMETRY = "geometry"
+EMPTY = shapely.GeometryCollection()
+
+
+@dataclass(frozen=True)
+class VectorCube:
+    """An openEO vector data cube.
+
+    `values` (optional) has the dimensions (`geometry`, ...), its `geometry` coordinate
+    0..n-1 indexing `geometries`; `dimension_types` holds the types of the other ones.
+    `ids` are the GeoJSON Feature ids (None where a feature had none).
+    """
+
+    geometries: tuple[BaseGeometry, ...]
+    crs: str = "EPSG:4326"
+    properties: tuple[Mapping[str, Any], ...] = ()
+    ids: tuple[Any, ...] = ()
+    values: xr.DataArray | None = None
+    dimension_types: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        count = len(self.geometries)
+        # Absent properties and ids are filled in, so every consumer can index them.
+        if not self.properties:
+            object.__setattr__(self, "properties", ({},) * count)
+        if not self.ids:
+            object.__setattr__(self, "ids", (None,) * count)
+        if len(self.properties) != count or len(self.ids) != count:
+            raise ValueError("one properties mapping and one id per geometry are needed")
+        if self.values is not None and (
+            self.values.dims[:1] != (GEOMETRY,) or self.values.sizes[GEOMETRY] != count
+        ):
+            raise ValueError("values need the geometry dimension first, one row per geometry")
+
+    def __len__(self) -> int:
+        return len(self.geometries)
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """`geometry`, then the dimensions of the values."""
+        if self.values is None:
+            return (GEOMETRY,)
+        return tuple(str(dim) for dim in self.values.dims)
+
+    @property
+    def value_dims(self) -> tuple[str, ...]:
+        """The dimensions of the values besides `geometry`."""
+        return self.dims[1:]
+
+    def with_values(
+        self, values: xr.DataArray | None, dimension_types: Mapping[str, str]
+    ) -> "VectorCube":
+        """The same geometries with new values (geometry coordinate set to 0..n-1)."""
+        if values is not None:
+            values = values.assign_coords({GEOMETRY: np.arange(len(self))})
+        return replace(self, values=values, dimension_types=dict(dimension_types))
+
+    def select(self, indices: Sequence[int]) -> "VectorCube":
+        """The geometries at `indices` (in that order, repeats allowed) with their values."""
+        positions = [int(index) for index in indices]
+        values = None
+        if self.values is not None:
+            values = self.values.isel({GEOMETRY: positions})
+            values = values.assign_coords({GEOMETRY: np.arange(len(positions))})
+        return replace(
+            self,
+            geometries=tuple(self.geometries[i] for i in positions),
+            properties=tuple(self.properties[i] for i in positions),
+            ids=tuple(self.ids[i] for i in positions),
+            values=values,
+        )
+
+    def with_geometries(self, geometries: Sequence[BaseGeometry], crs: str) -> "VectorCube":
+        """New geometries (one per label) in `crs`; properties, ids and values kept."""
+        return replace(self, geometries=tuple(geometries), crs=crs)

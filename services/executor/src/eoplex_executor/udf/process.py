@@ -6,7 +6,7 @@ synchronous worker serves many users in turn). So run_udf never runs UDF code in
 Each execution (one synchronous request, one batch job) starts its own UDF processes
 when its first chunk needs one, and stops them when it ends (`UdfProcesses.close`):
 
-- started as `python -m eoplex_executor.udf_confined` with a minimal environment (no
+- started as `python -m eoplex_executor.udf.confined` with a minimal environment (no
   variable of the executor's), in a session and a directory of its own under the
   execution's scratch directory, with no file descriptor but its two pipes, from one
   thread of the executor that lives as long as it does (`_spawner`);
@@ -52,10 +52,10 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.sandbox import UdfLimits, UdfSandbox
-from eoplex_executor.scratch import record_udf_group, stop_udf_group
-from eoplex_executor.udf_confined import EXIT_UNCONFINED
-from eoplex_executor.udf_runtime import PROCESS
+from eoplex_executor.udf.confined import EXIT_UNCONFINED
+from eoplex_executor.udf.runtime import PROCESS
+from eoplex_executor.udf.sandbox import UdfLimits, UdfSandbox
+from eoplex_executor.udf.scratch import record_udf_group, stop_udf_group
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ class UdfProcess:
             "limits": sandbox.limits.as_dict(),
             "unsafe_without_landlock": sandbox.unsafe_without_landlock,
         }
-        argv = [sys.executable, "-m", "eoplex_executor.udf_confined"]
+        argv = [sys.executable, "-m", "eoplex_executor.udf.confined"]
         argv += [str(request_read.fileno()), str(answer_write.fileno()), json.dumps(config)]
         self.process = _spawner().submit(self._start, argv, request_read, answer_write).result()
         request_read.close()
@@ -400,7 +400,7 @@ def serve(requests: IO[bytes], answers: IO[bytes], *, limits: UdfLimits) -> None
     until the executor closes the pipe. A process the UDF forked never answers."""
     import openeo.udf  # noqa: F401
 
-    from eoplex_executor.udf_runtime import UdfProgram
+    from eoplex_executor.udf.runtime import UdfProgram
 
     leader = os.getpid()
     write_frame(answers, _READY)

@@ -13,7 +13,7 @@ connection it resolves the host itself, refuses it unless every address is allow
 and connects to the address it checked. HTTPS passes as a `CONNECT` tunnel, so TLS
 stays end to end; plain HTTP is one request per connection.
 
-`guard_proxy()` runs it in a process of its own (`python -m eoplex_executor.outbound`),
+`guard_proxy()` runs it in a process of its own (`python -m eoplex_executor.io.outbound`),
 one per executor process, which ends when the executor does: GDAL holds the GIL while
 `rasterio.open` reads over `/vsicurl/`, so a proxy thread in the reading process would
 starve.
@@ -257,7 +257,7 @@ def guard_proxy(also_allowed: frozenset[tuple[str, int]] = frozenset()) -> Runni
             return running
         arguments = [f"--allow={host}:{port}" for host, port in sorted(also_allowed)]
         process = subprocess.Popen(
-            [sys.executable, "-m", "eoplex_executor.outbound", *arguments],
+            [sys.executable, "-m", "eoplex_executor.io.outbound", *arguments],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -9,8 +9,8 @@ from typing import IO, Any
 import grpc
 
 from eoplex_common.errors import BadRequest, ProcessGraphMissing
-from eoplex_executor.sandbox import UdfSandbox
-from eoplex_executor.service import SyncProcessingService, SyncRequest
+from eoplex_executor.serve.service import SyncProcessingService, SyncRequest
+from eoplex_executor.udf.sandbox import UdfSandbox
 from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
 from eoplex_proto.openeo.executor.v1 import executor_pb2_grpc
 

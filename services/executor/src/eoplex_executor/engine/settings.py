@@ -1,6 +1,5 @@
 """Settings of the executor service (prefix `OPENEO_EXECUTOR_`)."""
 
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -11,7 +10,6 @@ from pydantic_settings import SettingsConfigDict
 from eoplex_common.pricing import PricingSettings
 from eoplex_common.process_graph import GraphLimits
 from eoplex_common.settings import ServiceSettings
-from eoplex_executor.sandbox import DEFAULT_UID_BASE, UdfLimits, UdfSandbox
 
 
 def _default_scratch_dir() -> Path:
@@ -34,7 +32,7 @@ class ExecutorSettings(ServiceSettings, PricingSettings):
     - `gdal_cachemax_mb`: GDAL's raster block cache of each worker, in megabytes.
     - `cost_per_megapixel` (`eoplex_common.pricing`, the back-end's one price): a
       synchronous request costs the pixels `load_collection` reads and the processes
-      produce beyond their input (`eoplex_executor.pixel_meter`: a finer resampling, more
+      produce beyond their input (`eoplex_executor.engine.pixel_meter`: a finer resampling, more
       labels, merged cubes) at that price; the tenant's `max_sync_pixels` limits the same
       count. It is sent as the `OpenEO-Costs` header.
 
@@ -84,25 +82,9 @@ class ExecutorSettings(ServiceSettings, PricingSettings):
     udf_cpu_seconds: int = Field(3600, ge=0)
     udf_max_file_mb: int = Field(1024, ge=0)
     udf_max_tasks: int = Field(64, ge=0)
-    udf_uid_base: int = Field(DEFAULT_UID_BASE, ge=1, le=2**32 - 2**23)
+    # None: the sandbox's default (`eoplex_executor.udf.sandbox.DEFAULT_UID_BASE`).
+    udf_uid_base: int | None = Field(None, ge=1, le=2**32 - 2**23)
     udf_unsafe_without_landlock: bool = False
-
-    def udf_sandbox(self, *, synchronous: bool) -> UdfSandbox:
-        """The confinement and limits of UDF processes (see `udf_*`): a synchronous
-        request's UDF gets no more CPU time than the request may take."""
-        cpu_seconds = self.udf_cpu_seconds
-        if synchronous:
-            cpu_seconds = min(cpu_seconds or 2**31, math.ceil(self.sync_timeout_seconds))
-        return UdfSandbox(
-            limits=UdfLimits(
-                memory_bytes=self.udf_memory_mb * 2**20,
-                cpu_seconds=cpu_seconds,
-                file_bytes=self.udf_max_file_mb * 2**20,
-                tasks=self.udf_max_tasks,
-            ),
-            uid_base=self.udf_uid_base,
-            unsafe_without_landlock=self.udf_unsafe_without_landlock,
-        )
 
     results_bucket: str = Field(
         "eoplex-results", validation_alias=AliasChoices("OPENEO_JOBS_RESULTS_BUCKET")

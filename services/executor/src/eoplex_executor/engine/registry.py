@@ -4,9 +4,9 @@ A process is a function whose keyword arguments are named as the parameters of i
 openEO specification; the evaluator fills in the spec's defaults. A function that
 needs the execution environment (catalog, outputs, limits) is registered with
 `environment=True` and receives it as the keyword argument `env`. Child processes
-arrive as `Callback`s (see `eoplex_executor.graph`).
+arrive as `Callback`s (see `eoplex_executor.engine.graph`).
 
-Every process is registered metered (`eoplex_executor.pixel_meter.metered`): what it
+Every process is registered metered (`eoplex_executor.engine.pixel_meter.metered`): what it
 produces counts against the execution's pixel limits. The registered function therefore
 always takes `env` (`Implementation.environment`), and passes it on only to a process
 registered with `environment=True`; the decorated function itself stays as it was.
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eoplex_executor.pixel_meter import metered
+from eoplex_executor.engine.pixel_meter import metered
 
 ProcessFunction = Callable[..., Any]
 
@@ -51,7 +51,9 @@ def process(
 
 
 def implementations() -> dict[str, Implementation]:
-    """Every registered process, once all process modules are imported."""
-    import eoplex_executor.processes  # noqa: F401  (registers on import)
-
+    """Every registered process. The process modules register themselves when
+    `eoplex_executor.processes` is imported, which the entry points (`serve`, `batch`) do:
+    the engine never imports the rooms above it."""
+    if not REGISTRY:
+        raise RuntimeError("no process is registered: import eoplex_executor.processes first")
     return REGISTRY

@@ -24,9 +24,9 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from eoplex_executor.cube import OTHER, format_datetime, label_values
-from eoplex_executor.geometry import WGS84
-from eoplex_executor.vector import GEOMETRY, VectorCube
+from eoplex_executor.engine.cube import GEOMETRY, OTHER, VectorCube, format_datetime, label_values
+from eoplex_executor.geo.geometry import WGS84
+from eoplex_executor.geo.vector import geometries_in
 
 VALUE_COLUMN = "value"
 GEOPARQUET_VERSION = "1.1.0"
@@ -162,7 +162,7 @@ def _labels(cube: VectorCube, dim: str) -> list[Any]:
 
 
 def _in_wgs84(cube: VectorCube) -> list[BaseGeometry]:
-    return cube.in_crs(WGS84)
+    return geometries_in(cube, WGS84)
 
 
 def _nested(values: np.ndarray) -> Any:

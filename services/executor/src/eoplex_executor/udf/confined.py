@@ -1,4 +1,4 @@
-"""The entry point of a UDF process: `python -m eoplex_executor.udf_confined`.
+"""The entry point of a UDF process: `python -m eoplex_executor.udf.confined`.
 
 It confines itself (`sandbox.confine_udf_process`) while it still runs one thread and
 before it imports numpy (whose thread pool would stay unconfined), then imports the UDF
@@ -11,7 +11,7 @@ import json
 import os
 import sys
 
-from eoplex_executor.sandbox import SandboxUnavailable, UdfLimits, confine_udf_process
+from eoplex_executor.udf.sandbox import SandboxUnavailable, UdfLimits, confine_udf_process
 
 EXIT_UNCONFINED = 70
 
@@ -32,7 +32,7 @@ def readable_paths(pid: int) -> list[str]:
 
 
 def main() -> None:
-    """`python -m eoplex_executor.udf_confined <request fd> <answer fd> <configuration>`."""
+    """`python -m eoplex_executor.udf.confined <request fd> <answer fd> <configuration>`."""
     requests = os.fdopen(int(sys.argv[1]), "rb")
     answers = os.fdopen(int(sys.argv[2]), "wb")
     config = json.loads(sys.argv[3])
@@ -51,7 +51,7 @@ def main() -> None:
         print(f"the UDF process cannot be confined: {error}", file=sys.stderr)
         sys.exit(EXIT_UNCONFINED)
     # Only now: what every UDF uses, and the threads numpy's BLAS starts.
-    from eoplex_executor.udf_process import serve
+    from eoplex_executor.udf.process import serve
 
     serve(requests, answers, limits=limits)
 

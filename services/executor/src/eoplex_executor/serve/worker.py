@@ -6,7 +6,6 @@ ready at once. It receives a `Job`, runs it with `run_to_file` and answers `Done
 or `Failed`; it exits when the pool closes its end of the pipe.
 """
 
-import ctypes
 import logging
 import os
 import signal
@@ -15,27 +14,26 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import dask
 
+import eoplex_executor.processes  # noqa: F401  (registers every process)
 from eoplex_common.context import request_id
 from eoplex_common.errors import OpenEOError
 from eoplex_common.logs import configure_logging
 from eoplex_common.process_graph import GraphLimits
-from eoplex_common.settings import InfrastructureSettings
-from eoplex_executor.catalog import GrpcCatalog
-from eoplex_executor.environment import Catalog, Environment, Limits, ResultFile
-from eoplex_executor.run import run_to_file
-from eoplex_executor.sandbox import UdfSandbox, make_undumpable
-from eoplex_executor.workspace import Workspace, caller_workspace
+from eoplex_executor.engine.environment import Catalog, Environment, Limits, ResultFile
+from eoplex_executor.engine.run import run_to_file
+from eoplex_executor.io.clients import GrpcCatalog, Workspace, caller_workspace
+from eoplex_executor.io.gdal import forget_remote_files
+from eoplex_executor.udf.sandbox import UdfSandbox, make_undumpable
 
 log = logging.getLogger(__name__)
 
 # Imported once by the forkserver, so that no request waits for them.
 PRELOADED_MODULES = (
     # First: the forkserver and its workers keep their environment from UDF processes.
-    "eoplex_executor.undumpable",
+    "eoplex_executor.udf.undumpable",
     "numpy",
     "xarray",
     "dask.array",
@@ -43,7 +41,7 @@ PRELOADED_MODULES = (
     # The UDF runtime of run_udf (about 0.3 s to import).
     "openeo.udf",
     "eoplex_executor.processes",
-    "eoplex_executor.worker",
+    "eoplex_executor.serve.worker",
 )
 
 INTERNAL_MESSAGE = "Server error: an unexpected error occurred, it has been logged."
@@ -103,38 +101,6 @@ class Failed:
 
     code: str
     message: str
-
-
-def gdal_environment(infrastructure: InfrastructureSettings, *, cachemax_mb: int) -> dict[str, str]:
-    """The environment GDAL reads in a worker: a bounded block cache, no directory
-    listings when opening remote files, and `/vsis3/` on the back-end's S3 server."""
-    endpoint = urlsplit(infrastructure.s3_endpoint)
-    return {
-        # GDAL reads a number below 100000 as megabytes.
-        "GDAL_CACHEMAX": str(cachemax_mb),
-        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-        "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff",
-        "AWS_S3_ENDPOINT": endpoint.netloc,
-        "AWS_HTTPS": "NO" if endpoint.scheme == "http" else "YES",
-        "AWS_VIRTUAL_HOSTING": "FALSE",
-        "AWS_ACCESS_KEY_ID": infrastructure.s3_access_key,
-        "AWS_SECRET_ACCESS_KEY": infrastructure.s3_secret_key,
-        "AWS_REGION": infrastructure.s3_region,
-    }
-
-
-def forget_remote_files() -> None:
-    """Drop what GDAL caches of remote files in this process (`/vsis3/`, `/vsicurl/`:
-    sizes, headers, blocks), which it otherwise keeps for the life of the process, while
-    a re-ingest overwrites a collection's assets under the same keys.
-
-    rasterio has no binding for `VSICurlClearCache`: it is called in the GDAL library
-    that rasterio loaded (none loaded, nothing cached)."""
-    for line in Path("/proc/self/maps").read_text().splitlines():
-        fields = line.split()
-        if len(fields) >= 6 and Path(fields[5]).name.startswith("libgdal"):
-            ctypes.CDLL(fields[5]).VSICurlClearCache()
-            return
 
 
 def worker_main(connection: Connection, config: WorkerConfig) -> None:

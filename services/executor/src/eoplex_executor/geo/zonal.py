@@ -25,7 +25,7 @@ import xarray as xr
 from rasterio.transform import Affine
 from shapely.geometry.base import BaseGeometry
 
-from eoplex_executor.geometry import grid_transform
+from eoplex_executor.geo.geometry import grid_transform
 
 POLYGONAL = ("Polygon", "MultiPolygon")
 # Reducers computed from partial statistics without calling the child process.

@@ -5,6 +5,6 @@ starts from a fresh `exec`, which makes a process dumpable again, and it and eve
 forked from it hold the executor's environment, which UDF processes must not read.
 """
 
-from eoplex_executor.sandbox import make_undumpable
+from eoplex_executor.udf.sandbox import make_undumpable
 
 make_undumpable()

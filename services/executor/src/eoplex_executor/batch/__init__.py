@@ -1,0 +1,1 @@
+"""One batch job's `run-job`: fetch its spec, run it, upload its results, report events."""

@@ -1,0 +1,1 @@
+"""Geometry: CRSs, GeoJSON, vector cubes from GeoJSON, zonal statistics, band names."""

@@ -1,0 +1,1 @@
+"""Synchronous processing: the gRPC server, its pool of worker processes, estimates."""
