@@ -1,51 +1,77 @@
 """The floor: max-over-time NDVI as a competent engineer writes it with rasterio and numpy.
 
-Date by date, read the whole red (B04) and NIR (B08) arrays, compute NDVI in float32
-with no-data as NaN, and fold it into a running NaN-skipping maximum, so memory stays
-the same whatever the number of dates; then write one float32 GeoTIFF (tiled,
+The image is cut into one horizontal strip per thread (`--threads`, as many as the
+executor's dask threads in `bench.run`, so both sides use the same number of threads).
+Each thread, date by date, reads its strip of the red (B04) and NIR (B08) bands,
+computes NDVI in float32 with no-data as NaN, and folds it into a running NaN-skipping
+maximum, so memory stays the same whatever the number of dates; rasterio and numpy
+release the GIL while they read and compute. Then one float32 GeoTIFF is written (tiled,
 deflate with the floating-point predictor, NaN as no-data).
 
-`python -m bench.floor FOLDER OUTPUT [--dates N]` prints a `bench.measure` report.
+`python -m bench.floor FOLDER OUTPUT [--dates N] [--threads N]` prints a `bench.measure`
+report.
 """
 
 import argparse
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
+from rasterio.windows import Window
 
 from bench.measure import measure, print_report
 
 BLOCK = 512
 
 
-def read_band(path: Path) -> tuple[np.ndarray, Any, dict[str, Any]]:
-    """The band's values, its no-data value and its profile."""
+def read_strip(path: Path, window: Window) -> tuple[np.ndarray, Any]:
+    """The band's values in `window` and its no-data value (each thread opens its own
+    dataset: a rasterio dataset is not shared between threads)."""
     with rasterio.open(path) as dataset:
-        return dataset.read(1), dataset.nodata, dataset.profile
+        return dataset.read(1, window=window), dataset.nodata
 
 
-def date_ndvi(red_path: Path, nir_path: Path) -> tuple[np.ndarray, dict[str, Any]]:
-    """NDVI of one date in float32, NaN where either band has no data."""
-    red, red_nodata, profile = read_band(red_path)
-    nir, nir_nodata, _ = read_band(nir_path)
+def strip_ndvi(red_path: Path, nir_path: Path, window: Window) -> np.ndarray:
+    """NDVI of one date's strip in float32, NaN where either band has no data."""
+    red, red_nodata = read_strip(red_path, window)
+    nir, nir_nodata = read_strip(nir_path, window)
     missing = (red == red_nodata) | (nir == nir_nodata)
     red32, nir32 = red.astype(np.float32), nir.astype(np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):  # 0 / 0 only where both are missing
         ndvi = (nir32 - red32) / (nir32 + red32)
     ndvi[missing] = np.nan
-    return ndvi, profile
+    return ndvi
 
 
-def ndvi_max(folder: Path, output: Path, dates: int) -> None:
+def strips(height: int, width: int, count: int) -> list[Window]:
+    """`count` horizontal strips covering the image (fewer if it has fewer rows)."""
+    edges = np.linspace(0, height, min(count, height) + 1).astype(int)
+    return [Window(0, top, width, bottom - top) for top, bottom in itertools.pairwise(edges)]
+
+
+def fold_strip(reds: list[Path], nirs: list[Path], window: Window, maximum: np.ndarray) -> None:
+    """The maximum NDVI over every date of one strip, written into its rows of `maximum`."""
+    rows = maximum[window.row_off : window.row_off + window.height]
+    rows[:] = strip_ndvi(reds[0], nirs[0], window)
+    for red_path, nir_path in zip(reds[1:], nirs[1:], strict=True):
+        np.fmax(rows, strip_ndvi(red_path, nir_path, window), out=rows)  # skips NaN
+
+
+def ndvi_max(folder: Path, output: Path, dates: int, threads: int) -> None:
     """Write the maximum NDVI over the first `dates` dates of `folder` to `output`."""
     reds = sorted(folder.glob("*_B04.tif"))[:dates]
     nirs = sorted(folder.glob("*_B08.tif"))[:dates]
-    maximum, profile = date_ndvi(reds[0], nirs[0])
-    for red_path, nir_path in zip(reds[1:], nirs[1:], strict=True):
-        ndvi, _ = date_ndvi(red_path, nir_path)
-        np.fmax(maximum, ndvi, out=maximum)  # fmax skips NaN unless both are NaN
+    with rasterio.open(reds[0]) as first:
+        profile = first.profile
+    maximum = np.empty((profile["height"], profile["width"]), dtype=np.float32)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        windows = strips(profile["height"], profile["width"], threads)
+        for done in [pool.submit(fold_strip, reds, nirs, w, maximum) for w in windows]:
+            done.result()
     profile.update(
         driver="GTiff",
         dtype="float32",
@@ -65,8 +91,10 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     parser.add_argument("output", type=Path)
     parser.add_argument("--dates", type=int, default=12)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
-    print_report(measure(lambda: ndvi_max(args.folder, args.output, args.dates)))
+    work = lambda: ndvi_max(args.folder, args.output, args.dates, args.threads)  # noqa: E731
+    print_report(measure(work))
 
 
 if __name__ == "__main__":

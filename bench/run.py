@@ -70,6 +70,8 @@ TARGETS = {"executor_work": 1.3, "end_to_end": 2.0, "peak_memory": 2.0}
 GDAL_CACHEMAX_MB = 256
 MIB = 1024 * 1024
 SIDES = ("floor", "executor", "floor_half", "executor_half")
+# Both sides compute with this many threads: the floor's strips, the executor's dask.
+THREADS = os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -132,13 +134,15 @@ def run_child(argv: list[str]) -> Run:
 
 
 def floor_argv(folder: Path, output: Path, date_count: int) -> list[str]:
-    return ["bench.floor", str(folder), str(output), "--dates", str(date_count)]
+    threads = ["--threads", str(THREADS)]
+    return ["bench.floor", str(folder), str(output), "--dates", str(date_count), *threads]
 
 
 def executor_argv(folder: Path, output: Path, date_count: int, work: Path) -> list[str]:
     graph_path = work / f"graph_{date_count}_dates.json"
     graph_path.write_text(json.dumps(client_graph(date_count), indent=1))
-    return ["bench.executor_run", str(folder), str(graph_path), str(output)]
+    threads = ["--threads", str(THREADS)]
+    return ["bench.executor_run", str(folder), str(graph_path), str(output), *threads]
 
 
 def reference_ndvi_max(folder: Path) -> np.ndarray:
@@ -336,7 +340,7 @@ def table(results: dict[str, Any]) -> str:
     lines += batch_job_lines(results)
     lines.append(
         f"same environment for both: GDAL_CACHEMAX={GDAL_CACHEMAX_MB} MB, TZ=UTC, "
-        f"{os.cpu_count()} CPUs; the executor's dask uses every CPU, the floor one thread; "
+        f"{os.cpu_count()} CPUs; {THREADS} threads on each side (dask's, the floor's strips); "
         f"load average at the end {results['environment']['load_average_at_end']:.1f} "
         "(other work on the machine inflates both sides)."
     )
