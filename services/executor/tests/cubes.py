@@ -1,10 +1,13 @@
-"""Small in-memory raster cubes and an environment for process tests (no servers needed)."""
+"""Small in-memory raster cubes, polygons on their grid, process graphs and an environment
+for process tests (no servers needed)."""
 
 from pathlib import Path
 from typing import Any
 
 import dask.array
 import numpy as np
+import pyproj
+import shapely
 import xarray as xr
 
 from eoplex_executor.engine.cube import BANDS, SPATIAL, TEMPORAL, RasterCube
@@ -13,6 +16,8 @@ from eoplex_executor.engine.graph import execute
 
 CRS = "EPSG:32632"
 WEST, NORTH, RESOLUTION = 675000.0, 5155000.0, 10.0
+TO_WGS84 = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
+FROM_WGS84 = pyproj.Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
 
 
 def make_cube(
@@ -52,6 +57,41 @@ def make_cube(
     )
     types = {"t": TEMPORAL, "bands": BANDS, "y": SPATIAL, "x": SPATIAL}
     return RasterCube(data=array, crs=CRS, dimension_types=types)
+
+
+def wgs84_polygon(ring: list[tuple[float, float]]) -> dict[str, Any]:
+    """A GeoJSON Polygon in EPSG:4326 of a ring given in the cube's CRS."""
+    coordinates = [list(TO_WGS84.transform(x, y)) for x, y in [*ring, ring[0]]]
+    return {"type": "Polygon", "coordinates": [coordinates]}
+
+
+def centres(cube: RasterCube) -> tuple[np.ndarray, np.ndarray]:
+    """The pixel centres' x and y coordinates, each as a (y, x) grid."""
+    return np.meshgrid(cube.data.coords["x"].values, cube.data.coords["y"].values)
+
+
+def pixels_inside(cube: RasterCube, ring: list[tuple[float, float]]) -> np.ndarray:
+    """Which (y, x) pixel centres the polygon contains as a process receives it: the ring in
+    the cube's CRS, sent as `wgs84_polygon` and projected back, decided by shapely."""
+    received = wgs84_polygon(ring)["coordinates"][0]
+    polygon = shapely.Polygon([FROM_WGS84.transform(lon, lat) for lon, lat in received])
+    x, y = centres(cube)
+    return np.asarray(shapely.contains_xy(polygon, x, y))
+
+
+def result_node(process_id: str, **arguments: Any) -> dict[str, Any]:
+    """A process graph node calling `process_id` with `arguments`, marked as the result."""
+    return {"process_id": process_id, "arguments": arguments, "result": True}
+
+
+def child_graph(process_id: str, **arguments: Any) -> dict[str, Any]:
+    """A child process graph of one node, for a parameter such as `reducer` or `process`."""
+    return {"process_graph": {process_id: result_node(process_id, **arguments)}}
+
+
+def graph_on_cube(process_id: str, **arguments: Any) -> dict[str, Any]:
+    """A process graph of one node calling `process_id` on the graph parameter `cube`."""
+    return {process_id: result_node(process_id, data={"from_parameter": "cube"}, **arguments)}
 
 
 # The environments the current test made, closed after it (see `close_environments`).

@@ -1,7 +1,6 @@
 """Math, comparison and logic processes on cube values (dask-backed DataArrays) and their
 edge cases on JSON values that the spec examples do not cover."""
 
-from pathlib import Path
 from typing import Any
 
 import dask.array
@@ -12,14 +11,9 @@ import xarray as xr
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import DimensionArray
 from eoplex_executor.engine.environment import Environment
-from services.executor.tests.cubes import make_cube, make_environment, run_process
+from services.executor.tests.cubes import make_cube, run_process
 
 NAN = np.nan
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Environment:
-    return make_environment(tmp_path)
 
 
 def band_values(red: list[float], nir: list[float], dtype: Any) -> np.ndarray:

@@ -3,7 +3,6 @@ nested arrays, exact integers), child processes written as in spec examples, and
 processes per pixel inside cubes through apply_dimension and reduce_dimension."""
 
 import math
-from pathlib import Path
 from typing import Any
 
 import dask.array
@@ -14,16 +13,11 @@ from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.processes.arrays import LabeledArray
-from services.executor.tests.cubes import make_cube, make_environment, run_graph
+from services.executor.tests.cubes import make_cube, run_graph
 from services.executor.tests.test_spec_examples import _same
 
 NAN = math.nan
 DATES = ["2022-06-01", "2022-06-02", "2022-06-04", "2022-06-08"]
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Environment:
-    return make_environment(tmp_path)
 
 
 def node(process_id: str, **arguments: Any) -> dict[str, Any]:

@@ -1,20 +1,13 @@
 """Date processes beyond the spec examples: month ends, leap years and seconds, offsets,
 fractions, dates versus date-times versus times of day, calendar differences, refusals."""
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.environment import Environment
-from services.executor.tests.cubes import make_cube, make_environment, run_graph, run_process
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Environment:
-    return make_environment(tmp_path)
-
+from services.executor.tests.cubes import make_cube, run_graph, run_process
 
 # date_shift
 

@@ -1,14 +1,11 @@
 """Filters and mask_polygon on small cubes: expected pixels and labels computed independently."""
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import dask.array
 import numpy as np
-import pyproj
 import pytest
-import shapely
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube
@@ -20,41 +17,18 @@ from services.executor.tests.cubes import (
     CRS,
     NORTH,
     RESOLUTION,
+    TO_WGS84,
     WEST,
+    centres,
     make_cube,
-    make_environment,
+    pixels_inside,
     run_graph,
     run_process,
+    wgs84_polygon,
 )
 
-TO_WGS84 = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
 # A pentagon in the cube's CRS whose edges pass between pixel centres of a 6 x 8 cube.
 PENTAGON_UTM = [(675012, 5154998), (675058, 5154993), (675071, 5154951), (675033, 5154942)]
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Environment:
-    return make_environment(tmp_path)
-
-
-def centres(cube: RasterCube) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel-centre coordinate grids (y, x) of a cube."""
-    return np.meshgrid(cube.data.coords["x"].values, cube.data.coords["y"].values)
-
-
-def wgs84_polygon(utm_ring: list[tuple[float, float]]) -> dict[str, Any]:
-    """A GeoJSON Polygon in EPSG:4326 of a ring given in the cube's CRS."""
-    ring = [list(TO_WGS84.transform(x, y)) for x, y in [*utm_ring, utm_ring[0]]]
-    return {"type": "Polygon", "coordinates": [ring]}
-
-
-def inside_pentagon(cube: RasterCube) -> np.ndarray:
-    """Which pixel centres the pentagon (through EPSG:4326 and back) contains, by shapely."""
-    to_utm = pyproj.Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
-    ring = wgs84_polygon(PENTAGON_UTM)["coordinates"][0]
-    polygon = shapely.Polygon([to_utm.transform(lon, lat) for lon, lat in ring])
-    x, y = centres(cube)
-    return np.asarray(shapely.contains_xy(polygon, x, y))
 
 
 def assert_lazy(cube: RasterCube) -> None:
@@ -265,7 +239,7 @@ def test_resolve_band_prefers_the_band_name_over_the_common_name() -> None:
 
 def test_filter_spatial_crops_to_the_polygon_and_masks_outside(env: Environment) -> None:
     cube = make_cube(shape=(6, 8))
-    inside = inside_pentagon(cube)
+    inside = pixels_inside(cube, PENTAGON_UTM)
     rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
     window = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
 
@@ -295,7 +269,7 @@ def test_filter_spatial_on_a_point_keeps_the_pixel_holding_it(env: Environment) 
 
 def test_mask_polygon_replaces_pixels_outside(env: Environment) -> None:
     cube = make_cube(shape=(6, 8))
-    inside = inside_pentagon(cube)
+    inside = pixels_inside(cube, PENTAGON_UTM)
 
     result = run_process("mask_polygon", env, data=cube, mask=wgs84_polygon(PENTAGON_UTM))
 
@@ -308,7 +282,7 @@ def test_mask_polygon_inside_with_replacement_leaves_nodata_untouched(env: Envir
     values = make_cube(shape=(6, 8)).data.values.copy()
     values[0, 0, 2, 3] = values[0, 0, 0, 0] = np.nan
     cube = make_cube(values, shape=(6, 8))
-    inside = inside_pentagon(cube)
+    inside = pixels_inside(cube, PENTAGON_UTM)
     assert inside[2, 3] and not inside[0, 0]
     feature = {"type": "Feature", "geometry": wgs84_polygon(PENTAGON_UTM), "properties": None}
 

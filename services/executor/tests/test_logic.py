@@ -2,7 +2,6 @@
 reducers along a dimension in `reduce_dimension` (boolean and numeric values, no-data)."""
 
 import math
-from pathlib import Path
 from typing import Any
 
 import dask.array
@@ -12,14 +11,9 @@ import pytest
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import DimensionArray, RasterCube
 from eoplex_executor.engine.environment import Environment
-from services.executor.tests.cubes import make_cube, make_environment, run_graph, run_process
+from services.executor.tests.cubes import make_cube, run_graph, run_process
 
 NAN = math.nan
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Environment:
-    return make_environment(tmp_path)
 
 
 @pytest.mark.parametrize(

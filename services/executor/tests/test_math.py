@@ -2,7 +2,6 @@
 not cover (null, NaN, +-inf, integer extremes, wrong types) and cube values through `apply`."""
 
 import math
-from pathlib import Path
 from typing import Any
 
 import dask.array
@@ -13,15 +12,10 @@ import xarray as xr
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import DimensionArray, RasterCube
 from eoplex_executor.engine.environment import Environment
-from services.executor.tests.cubes import make_cube, make_environment, run_graph, run_process
+from services.executor.tests.cubes import make_cube, run_graph, run_process
 
 NAN, INF = math.nan, math.inf
 BIG = 2**64 + 1  # beyond every numpy integer type
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Environment:
-    return make_environment(tmp_path)
 
 
 def applied(env: Environment, cube: RasterCube, process_id: str, **arguments: Any) -> RasterCube:

@@ -15,15 +15,10 @@ from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import DimensionArray
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.registry import implementations
-from services.executor.tests.cubes import make_cube, make_environment, run_graph, run_process
+from services.executor.tests.cubes import make_cube, run_graph, run_process
 
 NAN = np.nan
 DATES = ["2022-06-01", "2022-06-06", "2022-06-11", "2022-06-16"]
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Environment:
-    return make_environment(tmp_path)
 
 
 def cube_values() -> np.ndarray:

@@ -1,6 +1,5 @@
 """resample_spatial and resample_cube_spatial against numpy block statistics and shifted grids."""
 
-from pathlib import Path
 from typing import Any
 
 import dask.array
@@ -11,12 +10,7 @@ import pytest
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.environment import Environment
-from services.executor.tests.cubes import NORTH, WEST, make_cube, make_environment, run_process
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Environment:
-    return make_environment(tmp_path)
+from services.executor.tests.cubes import NORTH, WEST, make_cube, run_process
 
 
 def blocks(values: np.ndarray, rows: int = 2, cols: int = 2) -> np.ndarray:

@@ -2,21 +2,15 @@
 empty patterns, positions, how values are written) and refused types."""
 
 import math
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.environment import Environment
-from services.executor.tests.cubes import make_cube, make_environment, run_graph, run_process
+from services.executor.tests.cubes import make_cube, run_graph, run_process
 
 MATCHERS = ["text_begins", "text_contains", "text_ends", "text_find"]
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> Environment:
-    return make_environment(tmp_path)
 
 
 @pytest.mark.parametrize(

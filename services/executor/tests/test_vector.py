@@ -25,15 +25,18 @@ from services.executor.tests.cubes import (
     CRS,
     NORTH,
     RESOLUTION,
+    TO_WGS84,
     WEST,
+    child_graph,
+    graph_on_cube,
     make_cube,
     make_environment,
+    pixels_inside,
     run_graph,
     run_process,
+    wgs84_polygon,
 )
 
-TO_WGS84 = pyproj.Transformer.from_crs(CRS, "EPSG:4326", always_xy=True)
-TO_UTM = pyproj.Transformer.from_crs("EPSG:4326", CRS, always_xy=True)
 # Two polygons in the cube's CRS on a 6 x 8 grid of 10 m pixels, edges between centres.
 FIELD_A = [(675012, 5154998), (675058, 5154993), (675071, 5154951), (675033, 5154942)]
 FIELD_B = [(675041, 5154979), (675079, 5154979), (675079, 5154941), (675041, 5154941)]
@@ -65,11 +68,6 @@ def env(tmp_path: Path) -> Environment:
     return environment
 
 
-def polygon_geojson(utm_ring: list[tuple[float, float]]) -> dict[str, Any]:
-    ring = [list(TO_WGS84.transform(x, y)) for x, y in [*utm_ring, utm_ring[0]]]
-    return {"type": "Polygon", "coordinates": [ring]}
-
-
 def fields() -> dict[str, Any]:
     return {
         "type": "FeatureCollection",
@@ -77,43 +75,36 @@ def fields() -> dict[str, Any]:
             {
                 "type": "Feature",
                 "id": "a",
-                "geometry": polygon_geojson(FIELD_A),
+                "geometry": wgs84_polygon(FIELD_A),
                 "properties": {"crop": "maize"},
             },
             {
                 "type": "Feature",
                 "id": "b",
-                "geometry": polygon_geojson(FIELD_B),
+                "geometry": wgs84_polygon(FIELD_B),
                 "properties": {"crop": "wheat"},
             },
         ],
     }
 
 
-def inside(cube: RasterCube, utm_ring: list[tuple[float, float]]) -> np.ndarray:
-    """The (y, x) pixel centres inside the polygon as it arrives (through EPSG:4326)."""
-    ring = polygon_geojson(utm_ring)["coordinates"][0]
-    polygon = shapely.Polygon([TO_UTM.transform(lon, lat) for lon, lat in ring])
-    x, y = np.meshgrid(cube.data.coords["x"].values, cube.data.coords["y"].values)
-    return np.asarray(shapely.contains_xy(polygon, x, y))
+def polygon_features(*rings: list[tuple[float, float]]) -> dict[str, Any]:
+    """A FeatureCollection of the rings (in the cube's CRS) as polygons without properties."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": wgs84_polygon(ring), "properties": {}} for ring in rings
+        ],
+    }
 
 
 def reducer(process_id: str, **arguments: Any) -> dict[str, Any]:
-    node = {"process_id": process_id, "arguments": {"data": {"from_parameter": "data"}}}
-    node["arguments"] |= arguments
-    return {"process_graph": {"r": node | {"result": True}}}
+    return child_graph(process_id, data={"from_parameter": "data"}, **arguments)
 
 
 def call(env: Environment, process_id: str, data: Any, **arguments: Any) -> Any:
     """A process through the graph evaluator, so child graphs become real child processes."""
-    graph = {
-        "p": {
-            "process_id": process_id,
-            "arguments": {"data": {"from_parameter": "cube"}, **arguments},
-            "result": True,
-        }
-    }
-    return run_graph(graph, env, cube=data)
+    return run_graph(graph_on_cube(process_id, **arguments), env, cube=data)
 
 
 def aggregate(
@@ -159,7 +150,7 @@ def test_mean_per_polygon_equals_numpy(env: Environment, child: dict[str, Any]) 
     assert [p["crop"] for p in result.properties] == ["maize", "wheat"]
     values = cube.data.values
     for index, ring in enumerate([FIELD_A, FIELD_B]):
-        mask = inside(cube, ring)
+        mask = pixels_inside(cube, ring)
         assert 4 <= mask.sum() < mask.size
         expected = np.nanmean(values[:, :, mask], axis=-1)
         np.testing.assert_allclose(result.values.values[index], expected, rtol=1e-6)
@@ -185,7 +176,7 @@ def test_reducers_per_polygon_equal_numpy(
     result = aggregate(env, cube, fields(), reducer(process_id))
 
     for index, ring in enumerate([FIELD_A, FIELD_B]):
-        expected = numpy_reducer(cube.data.values[:, :, inside(cube, ring)], axis=-1)
+        expected = numpy_reducer(cube.data.values[:, :, pixels_inside(cube, ring)], axis=-1)
         np.testing.assert_allclose(result.values.values[index], expected, rtol=1e-6)
 
 
@@ -207,7 +198,8 @@ def test_nodata_is_not_ignored_when_the_reducer_says_so(
     result = aggregate(env, cube, fields(), child)
 
     for index, ring in enumerate([FIELD_A, FIELD_B]):
-        expected = np.mean(cube.data.values[:, :, inside(cube, ring)], axis=-1)  # NaN propagates
+        mask = pixels_inside(cube, ring)
+        expected = np.mean(cube.data.values[:, :, mask], axis=-1)  # NaN propagates
         np.testing.assert_allclose(result.values.values[index], expected, rtol=1e-6)
     assert np.isnan(result.values.values[1, 0]).all()  # field B holds a NaN on the first date
     assert not np.isnan(result.values.values[1, 1:]).any()
@@ -236,18 +228,11 @@ def test_points_and_lines_take_the_pixels_they_lie_in(env: Environment) -> None:
 def test_overlapping_polygons_each_get_all_their_pixels(env: Environment) -> None:
     cube = make_cube(shape=(6, 8))
     big = [(675001, 5154999), (675079, 5154999), (675079, 5154941), (675001, 5154941)]
-    collection = {
-        "type": "FeatureCollection",
-        "features": [
-            {"type": "Feature", "geometry": polygon_geojson(ring), "properties": {}}
-            for ring in (big, FIELD_B, FIELD_A)
-        ],
-    }
 
-    result = aggregate(env, cube, collection, reducer("sum"))
+    result = aggregate(env, cube, polygon_features(big, FIELD_B, FIELD_A), reducer("sum"))
 
     for index, ring in enumerate((big, FIELD_B, FIELD_A)):
-        expected = cube.data.values[:, :, inside(cube, ring)].sum(axis=-1)
+        expected = cube.data.values[:, :, pixels_inside(cube, ring)].sum(axis=-1)
         np.testing.assert_allclose(result.values.values[index], expected, rtol=1e-6)
 
 
@@ -267,11 +252,11 @@ def test_geometries_in_the_cube_crs_give_the_same_values(env: Environment) -> No
 
 def test_geometries_without_pixels_get_null(env: Environment) -> None:
     cube = make_cube(shape=(6, 8))
-    far = polygon_geojson([(700000, 5100000), (700100, 5100000), (700100, 5100100)])
-    tiny = polygon_geojson([(675012, 5154998), (675014, 5154998), (675014, 5154996)])
+    far = wgs84_polygon([(700000, 5100000), (700100, 5100000), (700100, 5100100)])
+    tiny = wgs84_polygon([(675012, 5154998), (675014, 5154998), (675014, 5154996)])
     features = [
         {"type": "Feature", "geometry": geometry, "properties": {}}
-        for geometry in (far, polygon_geojson(FIELD_A), tiny, None)
+        for geometry in (far, wgs84_polygon(FIELD_A), tiny, None)
     ]
 
     result = aggregate(
@@ -298,7 +283,7 @@ def test_target_dimension_counts_pixels(env: Environment) -> None:
             "total_count",
             "valid_count",
         ]
-        mask = inside(cube, FIELD_B)
+        mask = pixels_inside(cube, FIELD_B)
         valid = (~np.isnan(cube.data.values[:, :, mask])).sum(axis=-1)
         np.testing.assert_array_equal(result.values.values[1, ..., 1], mask.sum())
         np.testing.assert_array_equal(result.values.values[1, ..., 2], valid)
@@ -324,7 +309,7 @@ def test_context_reaches_the_reducer(env: Environment) -> None:
 
     result = aggregate(env, cube, fields(), child, context=1000)
 
-    expected = cube.data.values[:, :, inside(cube, FIELD_A)].max(axis=-1) + 1000
+    expected = cube.data.values[:, :, pixels_inside(cube, FIELD_A)].max(axis=-1) + 1000
     np.testing.assert_allclose(result.values.values[0], expected)
 
 
@@ -355,7 +340,7 @@ def test_chunks_and_tiles_do_not_change_the_result(
         "median": np.nanmedian,
     }[process_id]
     for index, ring in enumerate([FIELD_A, FIELD_B]):
-        expected = numpy_reducer(cube.data.values[:, :, inside(cube, ring)], axis=-1)
+        expected = numpy_reducer(cube.data.values[:, :, pixels_inside(cube, ring)], axis=-1)
         np.testing.assert_allclose(result.values.values[index], expected, rtol=1e-6)
 
 
@@ -366,7 +351,7 @@ def test_cubes_in_memory_are_aggregated_too(env: Environment) -> None:
     for child in (reducer("mean"), MEAN_GRAPH):
         result = aggregate(env, in_memory, fields(), child)
 
-        expected = np.nanmean(cube.data.values[:, :, inside(cube, FIELD_B)], axis=-1)
+        expected = np.nanmean(cube.data.values[:, :, pixels_inside(cube, FIELD_B)], axis=-1)
         np.testing.assert_allclose(result.values.values[1], expected, rtol=1e-6)
 
 
@@ -597,7 +582,7 @@ def test_filter_spatial_and_mask_polygon_take_vector_cubes(env: Environment) -> 
     masked = run_process("mask_polygon", env, data=cube, mask=vectors)
     filtered = run_process("filter_spatial", env, data=cube, geometries=vectors)
 
-    covered = inside(cube, FIELD_A) | inside(cube, FIELD_B)
+    covered = pixels_inside(cube, FIELD_A) | pixels_inside(cube, FIELD_B)
     expected = np.where(covered, cube.data.values, np.nan)
     np.testing.assert_array_equal(masked.data.values, expected)
     assert np.nansum(filtered.data.values) == np.nansum(expected)
@@ -609,13 +594,6 @@ def test_filter_spatial_and_mask_polygon_take_vector_cubes(env: Environment) -> 
 def test_apply_polygon_runs_the_process_per_polygon(env: Environment) -> None:
     cube = make_cube(shape=(10, 8))
     field_c = [(675002, 5154938), (675030, 5154938), (675030, 5154902), (675002, 5154902)]
-    collection = {
-        "type": "FeatureCollection",
-        "features": [
-            {"type": "Feature", "geometry": polygon_geojson(ring), "properties": {}}
-            for ring in (FIELD_A, field_c)
-        ],
-    }
     seen: list[RasterCube] = []
 
     def shifted(data: RasterCube, context: Any) -> RasterCube:
@@ -626,7 +604,7 @@ def test_apply_polygon_runs_the_process_per_polygon(env: Environment) -> None:
         "apply_polygon",
         env,
         data=cube,
-        geometries=collection,
+        geometries=polygon_features(FIELD_A, field_c),
         process=shifted,
         mask_value=-1000,
         context=5,
@@ -635,7 +613,7 @@ def test_apply_polygon_runs_the_process_per_polygon(env: Environment) -> None:
     values = cube.data.values
     expected = np.full(values.shape, np.nan, dtype=np.float32)
     for sub, ring in zip(seen, (FIELD_A, field_c), strict=True):
-        mask = inside(cube, ring)
+        mask = pixels_inside(cube, ring)
         assert mask.sum() >= 4
         rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
         window = values[:, :, rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
@@ -647,26 +625,8 @@ def test_apply_polygon_runs_the_process_per_polygon(env: Environment) -> None:
 
 def test_apply_polygon_refuses_overlaps(env: Environment) -> None:
     collection = fields()  # A and B share pixels
-    identity = {
-        "process_graph": {
-            "r": {
-                "process_id": "apply",
-                "arguments": {
-                    "data": {"from_parameter": "data"},
-                    "process": {
-                        "process_graph": {
-                            "a": {
-                                "process_id": "absolute",
-                                "arguments": {"x": {"from_parameter": "x"}},
-                                "result": True,
-                            }
-                        }
-                    },
-                },
-                "result": True,
-            }
-        }
-    }
+    absolute = child_graph("absolute", x={"from_parameter": "x"})
+    identity = child_graph("apply", data={"from_parameter": "data"}, process=absolute)
     with pytest.raises(ProcessParameterInvalid, match="GeometriesOverlap"):
         call(env, "apply_polygon", make_cube(shape=(6, 8)), geometries=collection, process=identity)
 
@@ -676,7 +636,7 @@ def test_apply_polygon_refuses_overlaps(env: Environment) -> None:
 
 def test_filter_vector_keeps_the_geometries_in_relation(env: Environment) -> None:
     vectors = run_process("load_geojson", env, data=fields())
-    base = {"type": "Polygon", "coordinates": polygon_geojson(FIELD_A)["coordinates"]}
+    base = {"type": "Polygon", "coordinates": wgs84_polygon(FIELD_A)["coordinates"]}
 
     within = run_process("filter_vector", env, data=vectors, geometries=base, relation="within")
     touching = run_process("filter_vector", env, data=vectors, geometries=base)
@@ -684,7 +644,7 @@ def test_filter_vector_keeps_the_geometries_in_relation(env: Environment) -> Non
     assert within.ids == ("a",) and touching.ids == ("a", "b")
     with pytest.raises(ProcessParameterInvalid, match="'relation'"):
         run_process("filter_vector", env, data=vectors, geometries=base, relation="near")
-    far = polygon_geojson([(700000, 5100000), (700100, 5100000), (700100, 5100100)])
+    far = wgs84_polygon([(700000, 5100000), (700100, 5100000), (700100, 5100100)])
     with pytest.raises(ProcessParameterInvalid, match="no geometry"):
         run_process("filter_vector", env, data=vectors, geometries=far)
 
