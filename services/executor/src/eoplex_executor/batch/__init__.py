@@ -1,1 +1,2 @@
-"""One batch job's `run-job`: fetch its spec, run it, upload its results, report events."""
+"""One batch job's `run-job`: the run (`run_job`), its events and heartbeat (`events`),
+its uploaded results and usage (`assets`)."""

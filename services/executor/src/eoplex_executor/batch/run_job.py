@@ -15,34 +15,31 @@ import asyncio
 import json
 import logging
 import os
-import resource
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 import dask
-import rasterio
-from dask.callbacks import Callback
 from minio import Minio
-from rasterio.warp import transform_bounds
 
 import eoplex_executor.processes  # noqa: F401  (registers every process)
 from eoplex_common import job_events
 from eoplex_common.context import request_id
 from eoplex_common.errors import OpenEOError, ServiceUnavailable
 from eoplex_common.events import connect_nats, publish_event
-from eoplex_common.job_events import EventKind
 from eoplex_common.logs import configure_logging
 from eoplex_common.rpc import open_channel
 from eoplex_common.s3 import connect_s3, ensure_bucket
 from eoplex_common.settings import ServiceAddresses
 from eoplex_common.tasks import stop_task
 from eoplex_common.tracing import configure_tracing
+from eoplex_executor.batch.assets import job_usage, upload
+from eoplex_executor.batch.events import JobEvents, Progress, Publish, heartbeat
 from eoplex_executor.engine.environment import Catalog, Environment, Limits, ResultFile
 from eoplex_executor.engine.run import run_process
 from eoplex_executor.engine.settings import ExecutorSettings
@@ -59,79 +56,10 @@ EXIT_FINISHED = 0
 EXIT_ERROR = 1
 # What a shell reports for a process ended by SIGTERM.
 EXIT_CANCELED = 128 + signal.SIGTERM
-RETRY_INTERVAL_SECONDS = 0.5
-# Progress while computing runs up to here; uploading takes the rest.
-COMPUTED_PERCENT = 90.0
 # How long run-job waits for an unavailable jobs service at start (e.g. while it restarts).
 JOB_SPEC_RETRY_SECONDS = 45.0
 
-Publish = Callable[[str, bytes], Awaitable[None]]
 T = TypeVar("T")
-
-
-class JobEvents:
-    """Publishes one job's status, progress and log events, in order.
-
-    Each event is retried for `retry_seconds` while publishing fails (NATS restarting,
-    a leader election), so a short outage delays events instead of losing them.
-    """
-
-    def __init__(self, job_id: str, publish: Publish, *, retry_seconds: float) -> None:
-        self.job_id = job_id
-        self.publish = publish
-        self.retry_seconds = retry_seconds
-        # One event at a time, so a heartbeat cannot overtake a retried status or log.
-        self._lock = asyncio.Lock()
-
-    async def status(self, status: str, **fields: Any) -> None:
-        """Report `running`, `finished` (with assets and usage) or `error` (with a message)."""
-        await self._send("status", job_events.status_payload(status, **fields))
-
-    async def progress(self, percent: float) -> None:
-        """Report how far the job is; its arrival is the job's heartbeat."""
-        await self._send("progress", job_events.progress_payload(percent))
-
-    async def log(self, level: str, message: str, data: Any = None) -> None:
-        """A log record of the job, also written to this process's log."""
-        log.log(logging.getLevelName(level.upper()), "job %s: %s", self.job_id, message)
-        await self._send("log", job_events.log_payload(level, message, data=data))
-
-    async def _send(self, kind: EventKind, payload: bytes) -> None:
-        subject = job_events.subject(self.job_id, kind)
-        async with self._lock:
-            deadline = time.monotonic() + self.retry_seconds
-            while True:
-                try:
-                    await self.publish(subject, payload)
-                    return
-                except Exception as error:
-                    if time.monotonic() >= deadline:
-                        raise
-                    log.warning("publishing %s failed (%r); retrying", subject, error)
-                await asyncio.sleep(RETRY_INTERVAL_SECONDS)
-
-
-class Progress(Callback):  # type: ignore[misc]  # dask's callbacks are untyped
-    """How far the job is: dask tasks done while computing, then files uploaded."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tasks = 0
-        self.tasks_done = 0
-        self.files = 0
-        self.files_uploaded = 0
-
-    @property
-    def percent(self) -> float:
-        if self.files:
-            return COMPUTED_PERCENT + (100 - COMPUTED_PERCENT) * self.files_uploaded / self.files
-        return COMPUTED_PERCENT * self.tasks_done / self.tasks if self.tasks else 0.0
-
-    def _start_state(self, dsk: Any, state: Mapping[str, Any]) -> None:
-        self.tasks += sum(len(state[key]) for key in ("ready", "waiting", "running", "finished"))
-
-    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-        self.tasks_done += 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,7 +89,7 @@ async def run_job(job: BatchJob) -> int:
     events = JobEvents(job.job_id, job.publish, retry_seconds=job.settings.job_event_retry_seconds)
     await events.status("running")
     progress = Progress()
-    heartbeat = asyncio.create_task(_heartbeat(events, progress, job.settings))
+    beating = asyncio.create_task(heartbeat(events, progress, job.settings))
     # Directories of runs that were killed go first; this run's when it ends, however it
     # ends (a cancel too), with the UDF processes it started.
     sweep(job.settings.scratch_dir)
@@ -176,7 +104,7 @@ async def run_job(job: BatchJob) -> int:
     else:
         failure = None
     finally:
-        await stop_task(heartbeat)
+        await stop_task(beating)
         scratch.remove()
     if failure is not None:
         message, data = failure
@@ -256,7 +184,9 @@ async def _run(
     progress.files = len(outputs)
     assets = []
     for output in outputs:
-        asset = await asyncio.to_thread(_upload, job, output)
+        asset = await asyncio.to_thread(
+            upload, job.s3, output, bucket=job.settings.results_bucket, job_id=job.job_id
+        )
         progress.files_uploaded += 1
         await events.log("info", f"wrote {asset['name']} ({asset['file:size']:,} bytes)")
         assets.append(asset)
@@ -273,96 +203,6 @@ async def _run(
 def _compute(process: Mapping[str, Any], env: Environment, progress: Progress) -> list[ResultFile]:
     with progress:
         return run_process(process, env)
-
-
-def _upload(job: BatchJob, output: ResultFile) -> dict[str, Any]:
-    key = f"jobs/{job.job_id}/{output.path.name}"
-    job.s3.fput_object(
-        job.settings.results_bucket, key, str(output.path), content_type=output.media_type
-    )
-    return asset_metadata(output, key=key)
-
-
-def asset_metadata(output: ResultFile, *, key: str) -> dict[str, Any]:
-    """The STAC asset fields of a result file: name, S3 key, type, roles, size, its own
-    properties (e.g. `datetime`), and for a GeoTIFF projection and band metadata."""
-    asset: dict[str, Any] = {
-        "name": output.path.name,
-        "key": key,
-        "type": output.media_type,
-        "roles": list(output.roles),
-        "file:size": output.path.stat().st_size,
-        **output.properties,
-    }
-    if output.media_type.startswith("image/tiff"):
-        asset.update(_raster_metadata(output.path))
-    return asset
-
-
-def _raster_metadata(path: Path) -> dict[str, Any]:
-    """`proj:*` and `bands` (names from the band descriptions) of a GeoTIFF."""
-    with rasterio.open(path) as dataset:
-        nodata = dataset.nodata
-        bands = [
-            {
-                "name": description or f"band_{index}",
-                "data_type": dtype,
-                # The raster extension spells NaN as a string, since JSON has no NaN.
-                **({} if nodata is None else {"nodata": "nan" if nodata != nodata else nodata}),
-            }
-            for index, (description, dtype) in enumerate(
-                zip(dataset.descriptions, dataset.dtypes, strict=True), start=1
-            )
-        ]
-        return {
-            "proj:epsg": dataset.crs.to_epsg() if dataset.crs else None,
-            "proj:shape": [dataset.height, dataset.width],
-            "proj:transform": list(dataset.transform)[:6],
-            "proj:bbox": list(dataset.bounds),
-            "bands": bands,
-            # WGS 84, for the results Item's bbox and geometry.
-            **({"bbox": _wgs84_bounds(dataset)} if dataset.crs else {}),
-        }
-
-
-def _wgs84_bounds(dataset: Any) -> list[float]:
-    """A dataset's bounds in WGS 84 (edges densified, since they bend when reprojected)."""
-    bounds = transform_bounds(dataset.crs, "EPSG:4326", *dataset.bounds, densify_pts=21)
-    return [round(value, 9) for value in bounds]
-
-
-def job_usage(
-    *,
-    duration_seconds: float,
-    input_pixels: int,
-    produced_pixels: int,
-    input_bytes: int,
-    output_bytes: int,
-) -> dict[str, Any]:
-    """The openEO `usage` object of this process: CPU seconds, peak memory, wall time,
-    pixels read and produced (`eoplex_executor.engine.pixel_meter`, the job's costs), bytes read
-    and written."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    return {
-        "cpu": {"value": round(own.ru_utime + own.ru_stime, 3), "unit": "cpu-seconds"},
-        # Linux reports the peak resident set size in KiB.
-        "memory": {"value": round(own.ru_maxrss / 1024, 1), "unit": "mb-peak"},
-        "duration": {"value": round(duration_seconds, 3), "unit": "seconds"},
-        "input_pixels": {"value": input_pixels, "unit": "pixels"},
-        "produced_pixels": {"value": produced_pixels, "unit": "pixels"},
-        "input": {"value": input_bytes, "unit": "bytes"},
-        "output": {"value": output_bytes, "unit": "bytes"},
-    }
-
-
-async def _heartbeat(events: JobEvents, progress: Progress, settings: ExecutorSettings) -> None:
-    """A progress event every `job_heartbeat_seconds`; a failed one does not end the job."""
-    while True:
-        await asyncio.sleep(settings.job_heartbeat_seconds)
-        try:
-            await events.progress(round(progress.percent, 1))
-        except Exception as error:
-            log.warning("cannot report the progress of job %s: %r", events.job_id, error)
 
 
 async def _in_daemon_thread(function: Callable[[], T]) -> T:
