@@ -8,11 +8,11 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 MANIFESTS := pyproject.toml uv.lock $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
 
-.PHONY: help install run test lint proto proto-check bench k8s-validate images
+.PHONY: help install run test lint proto proto-check manifest manifest-check bench k8s-validate images
 .DEFAULT_GOAL := help
 
 help: ## List the targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(UV):
 	python3 -m venv .tools
@@ -52,6 +52,14 @@ proto: install ## Regenerate the gRPC stubs from proto/ into libs/proto
 
 proto-check: proto ## Fail when the committed stubs are stale
 	git diff --exit-code -- libs/proto || (echo "stubs are stale: run make proto and commit" >&2; exit 1)
+
+EXECUTOR_MANIFEST := libs/common/src/eoplex_common/manifest/executor.json
+
+manifest: install ## Regenerate the executor manifest (processes, formats, UDF runtimes) in libs/common
+	$(PY) tools/generate_manifest.py
+
+manifest-check: manifest ## Fail when the committed executor manifest differs from the executor
+	git diff --exit-code -- $(EXECUTOR_MANIFEST) || (echo "the executor manifest is stale: run make manifest and commit $(EXECUTOR_MANIFEST)" >&2; exit 1)
 
 k8s-validate: install $(CHECKOV) ## Lint the Dockerfiles, render, validate and policy-scan deploy/k8s
 	$(PY) deploy/k8s/validate.py --checkov $(CHECKOV)

@@ -1,20 +1,16 @@
 """What `GET /processes` lists and validation accepts is exactly what the executor runs.
 
-`IMPLEMENTED_PROCESSES` (the shared library) and the executor's registry must name the
-same processes, both ways, and every one of them needs a shipped specification, since
-its parameters are what validation and the evaluator read.
+`IMPLEMENTED_PROCESSES` (the shared library, read from the executor manifest that
+`make manifest` generates) and the executor's registry must name the same processes, both
+ways, and every one of them needs a shipped specification, since its parameters are what
+validation and the evaluator read.
 """
 
 import ast
 import inspect
 from pathlib import Path
 
-from eoplex_common.process_specs import (
-    IMPLEMENTED,
-    IMPLEMENTED_PROCESSES,
-    core_process_specs,
-    process_spec,
-)
+from eoplex_common.process_specs import IMPLEMENTED_PROCESSES, core_process_specs, process_spec
 from eoplex_executor.engine.registry import implementations
 from services.executor.tests.test_spec_examples import _examples
 
@@ -27,12 +23,16 @@ COVERAGE_ONLY_MODULES = {"test_process_registry.py", "test_spec_examples.py"}
 
 def test_every_listed_process_is_implemented_by_the_executor() -> None:
     missing = IMPLEMENTED_PROCESSES - set(implementations())
-    assert not missing, f"listed in IMPLEMENTED_PROCESSES, not registered: {sorted(missing)}"
+    assert not missing, (
+        f"listed in IMPLEMENTED_PROCESSES, not registered (run make manifest): {sorted(missing)}"
+    )
 
 
 def test_every_registered_process_is_listed() -> None:
     unlisted = set(implementations()) - IMPLEMENTED_PROCESSES
-    assert not unlisted, f"registered, not listed in IMPLEMENTED_PROCESSES: {sorted(unlisted)}"
+    assert not unlisted, (
+        f"registered, not listed in IMPLEMENTED_PROCESSES (run make manifest): {sorted(unlisted)}"
+    )
 
 
 def test_every_implemented_process_has_a_specification() -> None:
@@ -55,25 +55,6 @@ def test_registered_functions_take_the_parameters_of_their_specification() -> No
         if taken != expected:
             mismatched[process_id] = (sorted(taken), sorted(expected))
     assert not mismatched, mismatched
-
-
-def test_each_implemented_list_names_the_processes_of_its_module() -> None:
-    """`implemented/<module>.txt` lists exactly what `eoplex_executor.processes.<module>`
-    registers, so the list stays next to the code it describes."""
-    by_module: dict[str, set[str]] = {}
-    for process_id, implementation in implementations().items():
-        module = implementation.function.__module__.rsplit(".", 1)[-1]
-        by_module.setdefault(module, set()).add(process_id)
-    listed = {
-        entry.name.removesuffix(".txt"): {
-            line.split("#", 1)[0].strip()
-            for line in entry.read_text(encoding="utf-8").splitlines()
-            if line.split("#", 1)[0].strip()
-        }
-        for entry in IMPLEMENTED.iterdir()
-        if entry.name.endswith(".txt")
-    }
-    assert listed == by_module
 
 
 def test_every_core_process_is_implemented() -> None:

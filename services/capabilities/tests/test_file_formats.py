@@ -7,6 +7,7 @@ from jsonschema import Draft7Validator
 
 from eoplex_capabilities import registry
 from eoplex_capabilities.service import build_file_formats
+from eoplex_common.manifest import executor_manifest
 from tests.openapi_validation import validate_response
 
 FORMATS = [
@@ -27,6 +28,22 @@ def test_the_document_lists_what_the_executor_reads_and_writes() -> None:
         "CSV",
         "Parquet",
     }
+
+
+def test_the_descriptions_name_exactly_the_executors_formats_and_options() -> None:
+    """What the executor reads and writes comes from its manifest, what users read about it
+    from `registry`: every format of one is described in the other, with the options the
+    executor accepts and their defaults."""
+    executor = executor_manifest()
+    for formats, described in (
+        (executor.input_formats, registry.INPUT_FILE_FORMATS),
+        (executor.output_formats, registry.OUTPUT_FILE_FORMATS),
+    ):
+        assert set(described) == set(formats)
+        for name, listed in formats.items():
+            parameters = described[name]["parameters"]
+            defaults = {option: schema["default"] for option, schema in parameters.items()}
+            assert defaults == dict(listed.options), name
 
 
 def test_the_document_matches_the_api_spec() -> None:

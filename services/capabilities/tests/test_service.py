@@ -18,6 +18,7 @@ from eoplex_capabilities.service import (
     well_known_url,
 )
 from eoplex_capabilities.settings import CapabilitiesSettings
+from eoplex_common.manifest import executor_manifest
 from tests.openapi_validation import validate_response
 
 API_URL = "https://openeo.example/openeo/1.2/"
@@ -129,11 +130,14 @@ def test_udf_runtimes_list_python_with_the_installed_libraries() -> None:
         assert libraries[name] == {"version": version(name)}
 
 
-def test_udf_runtimes_leave_out_libraries_that_are_not_installed() -> None:
-    document = build_udf_runtimes(installed=lambda name: "1.0" if name == "numpy" else None)
-    python = document["Python"]["default"]
-    assert document["Python"]["versions"][python]["libraries"] == {"numpy": {"version": "1.0"}}
-    validate_response("GET", "/udf_runtimes", 200, document)
+def test_udf_runtimes_list_the_libraries_of_the_executors_manifest() -> None:
+    listed = executor_manifest().udf_runtimes["Python"]
+    runtime = build_udf_runtimes()["Python"]
+    assert runtime["versions"] == {
+        listed.version: {
+            "libraries": {name: {"version": found} for name, found in listed.libraries.items()}
+        }
+    }
 
 
 def test_udf_runtime_versions_are_read_without_importing_the_libraries() -> None:

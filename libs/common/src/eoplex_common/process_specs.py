@@ -2,8 +2,9 @@
 
 `specs/openeo-processes/` is a copy of the official process JSON files: core
 processes at its top, proposals in `proposals/`. `IMPLEMENTED_PROCESSES` names
-exactly what the executor's registry implements (a test checks both ways), so the
-processes service lists, and validation accepts, only what really runs.
+exactly what the executor's registry implements (read from the executor manifest,
+`eoplex_common.manifest`), so the processes service lists, and validation accepts, only
+what really runs.
 """
 
 import json
@@ -11,29 +12,14 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from eoplex_common.manifest import executor_manifest
+
 ProcessSpec = dict[str, Any]
 
 SPECS = files("eoplex_common") / "specs" / "openeo-processes"
 
-IMPLEMENTED = files("eoplex_common") / "implemented"
-
-
-def _implemented_processes() -> frozenset[str]:
-    """The ids listed in `implemented/*.txt`: one file per executor module of processes
-    (`implemented/cubes.txt` for `eoplex_executor.processes.cubes`), one id per line,
-    `#` starting a comment."""
-    ids: set[str] = set()
-    for entry in IMPLEMENTED.iterdir():
-        if entry.name.endswith(".txt"):
-            for line in entry.read_text(encoding="utf-8").splitlines():
-                process_id = line.split("#", 1)[0].strip()
-                if process_id:
-                    ids.add(process_id)
-    return frozenset(ids)
-
-
 # Every process the executor implements; `GET /processes` lists exactly these.
-IMPLEMENTED_PROCESSES: frozenset[str] = _implemented_processes()
+IMPLEMENTED_PROCESSES: frozenset[str] = executor_manifest().processes
 
 
 @cache

@@ -1,9 +1,10 @@
 """What the back-end can really do: file formats, UDF runtimes, service types, conformance.
 
-Nothing is listed here that the back-end cannot do. The file formats are the ones
-the executor reads (`load_collection`) and writes (`save_result`); services never
-import each other, so their descriptions live here and an executor test checks
-that `save_result` accepts exactly the output formats and options listed.
+Nothing is listed here that the back-end cannot do. Which file formats the executor
+reads (`load_collection`, `load_uploaded_files`) and writes (`save_result`), with which
+options, and its UDF runtime's libraries come from the executor's manifest
+(`eoplex_common.manifest`); their descriptions for users live here, keyed by name, and
+a test checks that they describe exactly the manifest's formats and options.
 """
 
 from typing import Any
@@ -246,7 +247,7 @@ OUTPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {
 
 # The UDF runtime of `run_udf` (the executor's `eoplex_executor.processes.udf`): Python code
 # written against the openeo UDF API, run by the executor's own interpreter. Its version and
-# library versions are read when the document is built (`build_udf_runtimes`).
+# libraries come from the executor's manifest (`build_udf_runtimes`).
 PYTHON_UDF_RUNTIME: dict[str, Any] = {
     "title": "Python",
     "description": (
@@ -267,18 +268,6 @@ PYTHON_UDF_RUNTIME: dict[str, Any] = {
         }
     ],
 }
-
-# Distributions UDFs may import, listed with the version installed (when it is installed).
-UDF_LIBRARIES: tuple[str, ...] = (
-    "numpy",
-    "xarray",
-    "pandas",
-    "scipy",
-    "dask",
-    "shapely",
-    "pyproj",
-    "openeo",
-)
 
 # Secondary web services (WMTS, XYZ, ...) are not offered.
 SERVICE_TYPES: dict[str, dict[str, Any]] = {}

@@ -1,9 +1,8 @@
 """The capabilities service's logic: pure builders of the openEO discovery documents."""
 
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import version
 from typing import Any
 from urllib.parse import urljoin
 
@@ -11,6 +10,7 @@ from eoplex_capabilities import registry
 from eoplex_capabilities.clients import ExecutorClient
 from eoplex_capabilities.health import HealthChecker, HealthReport
 from eoplex_capabilities.settings import CapabilitiesSettings
+from eoplex_common.manifest import FileFormat, executor_manifest
 
 API_VERSION = "1.2.0"
 STAC_VERSION = "1.0.0"
@@ -85,40 +85,31 @@ def build_conformance() -> dict[str, Any]:
     return {"conformsTo": list(registry.CONFORMANCE_CLASSES)}
 
 
+def _described(
+    descriptions: Mapping[str, dict[str, Any]], formats: Mapping[str, FileFormat]
+) -> dict[str, dict[str, Any]]:
+    return {name: described for name, described in descriptions.items() if name in formats}
+
+
 def build_file_formats() -> dict[str, Any]:
-    """`GET /file_formats`: the formats the executor registered (none before it exists)."""
+    """`GET /file_formats`: the formats the executor reads and writes (its manifest), as
+    `registry` describes them (a test checks that every one of them is described, with
+    exactly its options and their defaults)."""
+    executor = executor_manifest()
     return {
-        "input": dict(registry.INPUT_FILE_FORMATS),
-        "output": dict(registry.OUTPUT_FILE_FORMATS),
+        "input": _described(registry.INPUT_FILE_FORMATS, executor.input_formats),
+        "output": _described(registry.OUTPUT_FILE_FORMATS, executor.output_formats),
     }
 
 
-def installed_version(distribution: str) -> str | None:
-    """The installed version of `distribution`, read from its metadata (nothing is imported),
-    or None when it is not installed."""
-    try:
-        return version(distribution)
-    except PackageNotFoundError:
-        return None
-
-
-def build_udf_runtimes(
-    installed: Callable[[str], str | None] = installed_version,
-    *,
-    sandbox: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """`GET /udf_runtimes`: the Python runtime of `run_udf`, whose one version is this
-    interpreter's (`3.11`, also the default), with the libraries of `registry.UDF_LIBRARIES`
-    that are installed and their versions; a library missing here is left out. The
-    executor's UDF sandbox (`sandbox`, None: the executor did not answer) is its
-    `eoplex:sandbox`, and where UDFs are refused or run weaker, its description says why
-    first."""
-    python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    libraries = {
-        name: {"version": found}
-        for name in registry.UDF_LIBRARIES
-        if (found := installed(name)) is not None
-    }
+def build_udf_runtimes(*, sandbox: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`GET /udf_runtimes`: the Python runtime of `run_udf`, whose one version is the
+    executor's interpreter's (also the default), with the libraries UDFs may import and
+    their versions, as the executor's manifest lists them. The executor's UDF sandbox
+    (`sandbox`, None: the executor did not answer) is its `eoplex:sandbox`, and where UDFs
+    are refused or run weaker, its description says why first."""
+    python = executor_manifest().udf_runtimes["Python"]
+    libraries = {name: {"version": found} for name, found in python.libraries.items()}
     if sandbox is None:
         sandbox = {"reason": "unknown: the executor did not answer", "runs_udfs": False}
     description = registry.PYTHON_UDF_RUNTIME["description"]
@@ -127,8 +118,8 @@ def build_udf_runtimes(
     runtime = {
         **registry.PYTHON_UDF_RUNTIME,
         "description": description,
-        "default": python,
-        "versions": {python: {"libraries": libraries}},
+        "default": python.version,
+        "versions": {python.version: {"libraries": libraries}},
         "eoplex:sandbox": sandbox,
     }
     return {"Python": runtime}
