@@ -29,8 +29,8 @@ from eoplex.servers import (
     weed_specs,
 )
 
-# The end-to-end stack and the in-process catalog, as fixtures for every test tier.
-pytest_plugins = ["tests.stack", "tests.catalog_server"]
+# The end-to-end stack and the in-process data-discovery service, as fixtures for every test tier.
+pytest_plugins = ["tests.stack", "tests.data_discovery_server"]
 
 
 @dataclass(frozen=True)

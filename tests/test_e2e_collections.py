@@ -17,9 +17,9 @@ from openeo.rest import OpenEoApiError
 
 from eoplex.stack import LocalStack
 from eoplex_common.rpc import open_channel
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
-from tests.catalog_server import collection_document, item_document, register
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2_grpc
+from tests.data_discovery_server import collection_document, item_document, register
 from tests.openapi_validation import validate_error, validate_response
 from tests.stac_validation import validate_stac_collection
 
@@ -54,7 +54,7 @@ def connect(stack: LocalStack) -> tuple[openeo.Connection, CollectionsChecker]:
 async def _register(address: str, collection_id: str) -> None:
     channel = open_channel(service="data-discovery", address=address, timeout_seconds=10)
     try:
-        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        stub = data_discovery_pb2_grpc.DataDiscoveryServiceStub(channel)
         await register(stub, collection_document(collection_id), [item_document("a")])
     finally:
         await channel.close()
@@ -63,7 +63,7 @@ async def _register(address: str, collection_id: str) -> None:
 async def _remove(address: str, collection_id: str) -> None:
     channel = open_channel(service="data-discovery", address=address, timeout_seconds=10)
     try:
-        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        stub = data_discovery_pb2_grpc.DataDiscoveryServiceStub(channel)
         await stub.DeleteCollection(pb.DeleteCollectionRequest(collection_id=collection_id))
     finally:
         await channel.close()

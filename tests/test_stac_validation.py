@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.catalog_server import collection_document, item_document
+from tests.data_discovery_server import collection_document, item_document
 from tests.stac_validation import StacSchemaError, validate_stac_collection, validate_stac_item
 
 

@@ -1,4 +1,4 @@
-"""`eoplex admin collections ...` against the catalog in-process (real MongoDB, NATS, S3)."""
+"""`eoplex admin collections ...` against the data-discovery service in-process (real MongoDB, NATS, S3)."""
 
 import json
 from collections.abc import AsyncIterator
@@ -11,14 +11,14 @@ from rasterio.transform import Affine
 
 from conftest import Infrastructure
 from tests.admin_command import admin
-from tests.catalog_server import RunningCatalog, running_catalog
+from tests.data_discovery_server import RunningDataDiscovery, running_data_discovery
 
 
 @pytest.fixture
-async def catalog(
+async def data_discovery(
     infrastructure: Infrastructure, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[RunningCatalog]:
-    async with running_catalog(
+) -> AsyncIterator[RunningDataDiscovery]:
+    async with running_data_discovery(
         mongodb_url=infrastructure.mongodb_url, nats_url=infrastructure.nats_url
     ) as running:
         for name, value in infrastructure.env.items():
@@ -50,7 +50,7 @@ async def listed_ids(capsys: pytest.CaptureFixture[str]) -> list[str]:
 
 
 async def test_a_folder_is_ingested_listed_reingested_and_removed(
-    catalog: RunningCatalog, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    data_discovery: RunningDataDiscovery, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     for day in ("2021-01-01", "2021-06-01"):
         write_tiff(tmp_path / f"dem_{day}.tif")
@@ -77,7 +77,7 @@ async def test_a_folder_is_ingested_listed_reingested_and_removed(
 
 
 async def test_a_folder_with_an_undated_file_registers_nothing(
-    catalog: RunningCatalog, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    data_discovery: RunningDataDiscovery, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     write_tiff(tmp_path / "dem_a.tif", tags={"TIFFTAG_DATETIME": "2021:01:01 00:00:00"})
     write_tiff(tmp_path / "dem_b.tif")
@@ -92,7 +92,7 @@ async def test_a_folder_with_an_undated_file_registers_nothing(
 
 
 async def test_a_static_stac_collection_is_ingested(
-    catalog: RunningCatalog, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    data_discovery: RunningDataDiscovery, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     write_tiff(tmp_path / "dem.tif")
     item = {
@@ -130,7 +130,7 @@ async def test_a_static_stac_collection_is_ingested(
 
 
 async def test_removing_an_unknown_collection_fails(
-    catalog: RunningCatalog, capsys: pytest.CaptureFixture[str]
+    data_discovery: RunningDataDiscovery, capsys: pytest.CaptureFixture[str]
 ) -> None:
     status, _, err = await admin(capsys, "collections", "remove", "--id", "NOPE")
 

@@ -19,8 +19,8 @@ from eoplex_ingest.ingest import FolderOptions, ingest_folder
 from eoplex_ingest.register import register_collection
 from eoplex_ingest.stac import COG_MEDIA_TYPE, CollectionMetadata
 from eoplex_ingest.storage import LocalReference, S3AssetStore
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
-from tests.catalog_server import RunningCatalog
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
+from tests.data_discovery_server import RunningDataDiscovery
 from tests.stac_validation import validate_stac_collection, validate_stac_item
 
 from .conftest import WriteTiff
@@ -42,20 +42,24 @@ def make_folder(root: Path, tiff: WriteTiff, *, epsg: int, origin: tuple[float, 
     return root
 
 
-async def live_collection(catalog: RunningCatalog, collection_id: str) -> dict[str, Any]:
+async def live_collection(
+    data_discovery: RunningDataDiscovery, collection_id: str
+) -> dict[str, Any]:
     request = pb.GetCollectionRequest(collection_id=collection_id)
-    return dict(json.loads((await catalog.catalog.GetCollection(request)).json))
+    return dict(json.loads((await data_discovery.stub.GetCollection(request)).json))
 
 
-async def live_items(catalog: RunningCatalog, collection_id: str) -> list[dict[str, Any]]:
+async def live_items(
+    data_discovery: RunningDataDiscovery, collection_id: str
+) -> list[dict[str, Any]]:
     request = pb.SearchItemsRequest(collection_id=collection_id, limit=100)
-    response = await catalog.catalog.SearchItems(request)
+    response = await data_discovery.stub.SearchItems(request)
     assert response.number_matched == len(response.items_json)
     return [json.loads(item) for item in response.items_json]
 
 
 async def test_folders_in_two_crss_become_two_collections_with_items_in_s3(
-    catalog: RunningCatalog, store: S3AssetStore, tiff: WriteTiff, tmp_path: Path
+    data_discovery: RunningDataDiscovery, store: S3AssetStore, tiff: WriteTiff, tmp_path: Path
 ) -> None:
     grids = {"UTM32": (32632, (675000.0, 5155000.0)), "UTM33": (32633, (280000.0, 5160000.0))}
     for collection_id, (epsg, origin) in grids.items():
@@ -65,18 +69,19 @@ async def test_folders_in_two_crss_become_two_collections_with_items_in_s3(
             folder, metadata=metadata, options=FolderOptions(rules=RULES), store=store
         )
         assert (
-            await register_collection(catalog.catalog, documents.collection, documents.items) == 3
+            await register_collection(data_discovery.stub, documents.collection, documents.items)
+            == 3
         )
 
     for collection_id, (epsg, _) in grids.items():
-        collection = await live_collection(catalog, collection_id)
+        collection = await live_collection(data_discovery, collection_id)
         validate_stac_collection(collection)
         assert collection["cube:dimensions"]["x"]["reference_system"] == epsg
         assert collection["cube:dimensions"]["bands"]["values"] == ["B04", "B08"]
         assert collection["extent"]["temporal"]["interval"] == [
             ["2022-05-01T00:00:00Z", "2022-05-11T00:00:00Z"]
         ]
-        items = await live_items(catalog, collection_id)
+        items = await live_items(data_discovery, collection_id)
         assert sorted(item["id"] for item in items) == [f"{collection_id}_{d}" for d in DATES]
         for item in items:
             # STAC wants a `collection` link next to `collection`; the gateway adds links.
@@ -89,7 +94,7 @@ async def test_folders_in_two_crss_become_two_collections_with_items_in_s3(
 
 
 async def test_a_reingest_replaces_the_collection_without_duplicating_items(
-    catalog: RunningCatalog, tiff: WriteTiff, tmp_path: Path
+    data_discovery: RunningDataDiscovery, tiff: WriteTiff, tmp_path: Path
 ) -> None:
     folder = make_folder(tmp_path, tiff, epsg=32632, origin=(675000.0, 5155000.0))
     for title in ("first", "second"):
@@ -98,33 +103,33 @@ async def test_a_reingest_replaces_the_collection_without_duplicating_items(
         documents = ingest_folder(
             folder, metadata=metadata, options=options, store=LocalReference()
         )
-        await register_collection(catalog.catalog, documents.collection, documents.items)
+        await register_collection(data_discovery.stub, documents.collection, documents.items)
 
-    assert (await live_collection(catalog, "AGAIN"))["title"] == "second"
-    items = await live_items(catalog, "AGAIN")
+    assert (await live_collection(data_discovery, "AGAIN"))["title"] == "second"
+    items = await live_items(data_discovery, "AGAIN")
     assert len(items) == 3
     assert items[0]["assets"]["B04"]["href"].startswith(str(tmp_path))
     assert items[0]["assets"]["B04"]["type"] == "image/tiff; application=geotiff"
 
 
 async def test_a_failure_after_staging_leaves_the_catalog_unchanged(
-    catalog: RunningCatalog, tiff: WriteTiff, tmp_path: Path
+    data_discovery: RunningDataDiscovery, tiff: WriteTiff, tmp_path: Path
 ) -> None:
     folder = make_folder(tmp_path, tiff, epsg=32632, origin=(675000.0, 5155000.0))
     metadata = CollectionMetadata(collection_id="KEEP", title="kept", description="d")
     options = FolderOptions(rules=RULES, reference=True)
     good = ingest_folder(folder, metadata=metadata, options=options, store=LocalReference())
-    await register_collection(catalog.catalog, good.collection, good.items)
+    await register_collection(data_discovery.stub, good.collection, good.items)
 
     broken_item = {**good.items[1], "assets": {}}
     changed = {**good.collection, "title": "changed"}
     with pytest.raises(BadRequest):
         await register_collection(
-            catalog.catalog, changed, [good.items[0], broken_item], batch_size=1
+            data_discovery.stub, changed, [good.items[0], broken_item], batch_size=1
         )
 
-    assert (await live_collection(catalog, "KEEP"))["title"] == "kept"
-    assert len(await live_items(catalog, "KEEP")) == 3
+    assert (await live_collection(data_discovery, "KEEP"))["title"] == "kept"
+    assert len(await live_items(data_discovery, "KEEP")) == 3
 
 
 async def test_a_multi_band_file_cannot_be_referenced(tiff: WriteTiff, tmp_path: Path) -> None:
@@ -137,16 +142,16 @@ async def test_a_multi_band_file_cannot_be_referenced(tiff: WriteTiff, tmp_path:
 
 
 async def test_a_multi_band_file_is_split_into_one_cog_per_band(
-    catalog: RunningCatalog, store: S3AssetStore, tiff: WriteTiff, tmp_path: Path
+    data_discovery: RunningDataDiscovery, store: S3AssetStore, tiff: WriteTiff, tmp_path: Path
 ) -> None:
     tiff(tmp_path / "img_20220501_.tif", count=2, descriptions=("red", "nir"), scale=0.5)
     metadata = CollectionMetadata(collection_id="MULTI", title="t", description="d")
     documents = ingest_folder(
         tmp_path, metadata=metadata, options=FolderOptions(rules=RULES), store=store
     )
-    await register_collection(catalog.catalog, documents.collection, documents.items)
+    await register_collection(data_discovery.stub, documents.collection, documents.items)
 
-    [item] = await live_items(catalog, "MULTI")
+    [item] = await live_items(data_discovery, "MULTI")
     assert sorted(item["assets"]) == ["nir", "red"]
     assert item["assets"]["nir"]["raster:bands"][0]["scale"] == 0.5
     stat = store.client.stat_object(store.bucket, "MULTI/MULTI_20220501/nir.tif")
@@ -154,17 +159,17 @@ async def test_a_multi_band_file_is_split_into_one_cog_per_band(
 
 
 async def test_the_demo_collections_are_registered_once(
-    catalog: RunningCatalog, tmp_path: Path
+    data_discovery: RunningDataDiscovery, tmp_path: Path
 ) -> None:
     store = LocalReference()
 
-    added = await ensure_demo_collections(catalog.catalog, root=tmp_path, store=store)
-    again = await ensure_demo_collections(catalog.catalog, root=tmp_path, store=store)
+    added = await ensure_demo_collections(data_discovery.stub, root=tmp_path, store=store)
+    again = await ensure_demo_collections(data_discovery.stub, root=tmp_path, store=store)
 
     assert (added, again) == (["SENTINEL2_L2A_DEMO", "DEM_DEMO"], [])
-    s2 = await live_collection(catalog, "SENTINEL2_L2A_DEMO")
+    s2 = await live_collection(data_discovery, "SENTINEL2_L2A_DEMO")
     validate_stac_collection(s2)
-    items = await live_items(catalog, "SENTINEL2_L2A_DEMO")
+    items = await live_items(data_discovery, "SENTINEL2_L2A_DEMO")
     assert len(items) == 25
     assert [i["properties"]["datetime"] for i in items][:2] == [
         "2022-05-01T00:00:00Z",
@@ -173,5 +178,5 @@ async def test_the_demo_collections_are_registered_once(
     assert sum(i["properties"]["eo:cloud_cover"] > 0 for i in items) == len(CLOUDY_DATES)
     assert items[0]["assets"]["SCL"]["proj:shape"] == [500, 500]
     assert items[0]["assets"]["SCL"]["type"] == COG_MEDIA_TYPE
-    [dem] = await live_items(catalog, "DEM_DEMO")
+    [dem] = await live_items(data_discovery, "DEM_DEMO")
     assert dem["properties"]["proj:epsg"] == 32633

@@ -8,11 +8,16 @@ import pytest
 
 from eoplex_common.errors import BadRequest, CollectionNotFound
 from eoplex_data_discovery.search import decode_token, encode_token
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
-from tests.catalog_server import RunningCatalog, collection_document, item_document, register
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2_grpc
+from tests.data_discovery_server import (
+    RunningDataDiscovery,
+    collection_document,
+    item_document,
+    register,
+)
 
-Stub = catalog_pb2_grpc.CatalogServiceStub
+Stub = data_discovery_pb2_grpc.DataDiscoveryServiceStub
 
 
 async def list_ids(catalog: Stub) -> list[str]:
@@ -27,9 +32,9 @@ async def search(catalog: Stub, collection_id: str, **fields: Any) -> list[str]:
 
 
 async def test_commit_makes_a_collection_visible_and_reingest_replaces_it(
-    catalog: RunningCatalog,
+    data_discovery: RunningDataDiscovery,
 ) -> None:
-    stub = catalog.catalog
+    stub = data_discovery.stub
     links = [
         {"rel": "license", "href": "https://example.org/license"},
         {"rel": "self", "href": "https://elsewhere.example/C1"},
@@ -53,9 +58,9 @@ async def test_commit_makes_a_collection_visible_and_reingest_replaces_it(
 
 
 async def test_staged_items_are_invisible_until_commit_and_abort_leaves_the_catalog_unchanged(
-    catalog: RunningCatalog,
+    data_discovery: RunningDataDiscovery,
 ) -> None:
-    stub = catalog.catalog
+    stub = data_discovery.stub
     await register(stub, collection_document("C1"), [item_document("old")])
     staged = await stub.StageCollection(
         pb.StageCollectionRequest(collection_json=json.dumps(collection_document("C1")))
@@ -75,8 +80,10 @@ async def test_staged_items_are_invisible_until_commit_and_abort_leaves_the_cata
         )
 
 
-async def test_a_commit_keeps_the_items_of_a_concurrent_ingest(catalog: RunningCatalog) -> None:
-    stub = catalog.catalog
+async def test_a_commit_keeps_the_items_of_a_concurrent_ingest(
+    data_discovery: RunningDataDiscovery,
+) -> None:
+    stub = data_discovery.stub
     staged = await stub.StageCollection(
         pb.StageCollectionRequest(collection_json=json.dumps(collection_document("C1")))
     )
@@ -94,9 +101,9 @@ async def test_a_commit_keeps_the_items_of_a_concurrent_ingest(catalog: RunningC
 
 
 async def test_an_invalid_item_fails_the_ingest_without_changing_the_catalog(
-    catalog: RunningCatalog,
+    data_discovery: RunningDataDiscovery,
 ) -> None:
-    stub = catalog.catalog
+    stub = data_discovery.stub
     staged = await stub.StageCollection(
         pb.StageCollectionRequest(collection_json=json.dumps(collection_document("C2")))
     )
@@ -124,17 +131,19 @@ async def test_an_invalid_item_fails_the_ingest_without_changing_the_catalog(
     ],
 )
 async def test_an_invalid_collection_is_refused(
-    catalog: RunningCatalog, change: dict[str, Any], reason: str
+    data_discovery: RunningDataDiscovery, change: dict[str, Any], reason: str
 ) -> None:
     document = {**collection_document("C3"), **change}
     with pytest.raises(BadRequest, match=reason):
-        await catalog.catalog.StageCollection(
+        await data_discovery.stub.StageCollection(
             pb.StageCollectionRequest(collection_json=json.dumps(document))
         )
 
 
-async def test_delete_removes_the_collection_and_its_items(catalog: RunningCatalog) -> None:
-    stub = catalog.catalog
+async def test_delete_removes_the_collection_and_its_items(
+    data_discovery: RunningDataDiscovery,
+) -> None:
+    stub = data_discovery.stub
     await register(stub, collection_document("C1"), [item_document("a")])
     await stub.DeleteCollection(pb.DeleteCollectionRequest(collection_id="C1"))
     assert await list_ids(stub) == []
@@ -145,9 +154,9 @@ async def test_delete_removes_the_collection_and_its_items(catalog: RunningCatal
 
 
 async def test_pages_walk_every_collection_once_forwards_and_backwards(
-    catalog: RunningCatalog,
+    data_discovery: RunningDataDiscovery,
 ) -> None:
-    stub = catalog.catalog
+    stub = data_discovery.stub
     ids = [f"COLL_{n:03d}" for n in range(155)]
     await asyncio.gather(*(register(stub, collection_document(i), []) for i in ids))
     forward: list[list[str]] = []
@@ -172,29 +181,29 @@ async def test_pages_walk_every_collection_once_forwards_and_backwards(
 
 @pytest.mark.parametrize("limit", [-1, 1001])
 async def test_limit_outside_the_range_is_a_bad_request(
-    catalog: RunningCatalog, limit: int
+    data_discovery: RunningDataDiscovery, limit: int
 ) -> None:
     with pytest.raises(BadRequest, match="limit"):
-        await catalog.catalog.ListCollections(pb.ListCollectionsRequest(limit=limit))
+        await data_discovery.stub.ListCollections(pb.ListCollectionsRequest(limit=limit))
 
 
 @pytest.mark.parametrize(
     "cursor", [{"offset": -1}, {"after": 5}, {"after": "A", "before": "B"}, {"after": {"$gt": ""}}]
 )
 async def test_a_page_token_it_did_not_make_is_a_bad_request(
-    catalog: RunningCatalog, cursor: dict[str, Any]
+    data_discovery: RunningDataDiscovery, cursor: dict[str, Any]
 ) -> None:
     # Silently the first page before: a client would loop or miss collections.
     with pytest.raises(BadRequest, match="page token"):
-        await catalog.catalog.ListCollections(
+        await data_discovery.stub.ListCollections(
             pb.ListCollectionsRequest(page_token=encode_token(cursor))
         )
 
 
 async def test_an_item_page_token_with_a_negative_offset_is_a_bad_request(
-    catalog: RunningCatalog,
+    data_discovery: RunningDataDiscovery,
 ) -> None:
-    stub = catalog.catalog
+    stub = data_discovery.stub
     items = [item_document(f"i{n}", datetime=f"2022-05-0{n + 1}T00:00:00Z") for n in range(2)]
     await register(stub, collection_document("C1"), items)
     first = await stub.SearchItems(pb.SearchItemsRequest(collection_id="C1", limit=1))
@@ -207,17 +216,17 @@ async def test_an_item_page_token_with_a_negative_offset_is_a_bad_request(
 
 @pytest.mark.parametrize("bbox", [[0, 95, 1, 100], [-181, 0, 0, 1], [0, -91, 1, 0]])
 async def test_a_bbox_beyond_longitudes_and_latitudes_is_a_bad_request(
-    catalog: RunningCatalog, bbox: list[float]
+    data_discovery: RunningDataDiscovery, bbox: list[float]
 ) -> None:
-    await register(catalog.catalog, collection_document("C1"), [])
+    await register(data_discovery.stub, collection_document("C1"), [])
     with pytest.raises(BadRequest, match="range"):
-        await search(catalog.catalog, "C1", bbox=bbox)
+        await search(data_discovery.stub, "C1", bbox=bbox)
 
 
 async def test_bbox_search_in_wgs84_and_utm_includes_touching_items(
-    catalog: RunningCatalog,
+    data_discovery: RunningDataDiscovery,
 ) -> None:
-    stub = catalog.catalog
+    stub = data_discovery.stub
     items = [
         item_document("inside", bbox=(11.0, 46.0, 11.1, 46.1)),
         item_document("touching", bbox=(11.2, 46.0, 11.3, 46.1)),
@@ -233,8 +242,8 @@ async def test_bbox_search_in_wgs84_and_utm_includes_touching_items(
         await search(stub, "C1", bbox=[0, 0, 1, 1], bbox_crs="EPSG:999999")
 
 
-async def test_datetime_interval_is_half_open(catalog: RunningCatalog) -> None:
-    stub = catalog.catalog
+async def test_datetime_interval_is_half_open(data_discovery: RunningDataDiscovery) -> None:
+    stub = data_discovery.stub
     items = [
         item_document("may1", datetime="2022-05-01T00:00:00Z"),
         item_document("may2", datetime="2022-05-02T00:00:00Z"),
@@ -249,8 +258,8 @@ async def test_datetime_interval_is_half_open(catalog: RunningCatalog) -> None:
     assert await search(stub, "C1", datetime_end="2022-05-02T00:00:00Z") == ["may1"]
 
 
-async def test_band_and_property_filters(catalog: RunningCatalog) -> None:
-    stub = catalog.catalog
+async def test_band_and_property_filters(data_discovery: RunningDataDiscovery) -> None:
+    stub = data_discovery.stub
     items = [
         item_document("clear", bands=("B02", "B04", "SCL"), **{"eo:cloud_cover": 5.0}),
         item_document("cloudy", bands=("B02", "B04", "SCL"), **{"eo:cloud_cover": 80.0}),
@@ -264,8 +273,8 @@ async def test_band_and_property_filters(catalog: RunningCatalog) -> None:
         await search(stub, "C1", property_filter_json=json.dumps({"x": {"like": 1}}))
 
 
-async def test_item_pages_and_number_matched(catalog: RunningCatalog) -> None:
-    stub = catalog.catalog
+async def test_item_pages_and_number_matched(data_discovery: RunningDataDiscovery) -> None:
+    stub = data_discovery.stub
     items = [item_document(f"i{n}", datetime=f"2022-05-{n + 1:02d}T00:00:00Z") for n in range(5)]
     await register(stub, collection_document("C1"), items)
     seen, token = [], ""
@@ -280,8 +289,10 @@ async def test_item_pages_and_number_matched(catalog: RunningCatalog) -> None:
     assert seen == [f"i{n}" for n in range(5)]
 
 
-async def test_queryables_describe_the_item_properties(catalog: RunningCatalog) -> None:
-    stub = catalog.catalog
+async def test_queryables_describe_the_item_properties(
+    data_discovery: RunningDataDiscovery,
+) -> None:
+    stub = data_discovery.stub
     items = [item_document("a", platform="sentinel-2a", **{"eo:cloud_cover": 5.0})]
     await register(stub, collection_document("C1"), items)
     response = await stub.GetQueryables(pb.GetCollectionRequest(collection_id="C1"))
@@ -297,16 +308,18 @@ async def test_queryables_describe_the_item_properties(catalog: RunningCatalog) 
     assert set(schema["properties"]) == {"datetime", "eo:cloud_cover", "platform"}
 
 
-async def test_commit_and_delete_publish_catalog_events(catalog: RunningCatalog) -> None:
+async def test_commit_and_delete_publish_catalog_events(
+    data_discovery: RunningDataDiscovery,
+) -> None:
     received: asyncio.Queue[tuple[str, dict[str, str]]] = asyncio.Queue()
 
     async def on_event(message: Any) -> None:
         await received.put((message.subject, json.loads(message.data)))
 
-    subscription = await catalog.nats.subscribe("catalog.collections.>", cb=on_event)
+    subscription = await data_discovery.nats.subscribe("catalog.collections.>", cb=on_event)
     try:
-        await register(catalog.catalog, collection_document("v1.0"), [item_document("a")])
-        await catalog.catalog.DeleteCollection(pb.DeleteCollectionRequest(collection_id="v1.0"))
+        await register(data_discovery.stub, collection_document("v1.0"), [item_document("a")])
+        await data_discovery.stub.DeleteCollection(pb.DeleteCollectionRequest(collection_id="v1.0"))
         updated = await asyncio.wait_for(received.get(), timeout=5)
         removed = await asyncio.wait_for(received.get(), timeout=5)
     finally:

@@ -35,7 +35,7 @@ from eoplex_executor.engine.environment import Environment, Limits
 from eoplex_executor.engine.run import run_process
 from eoplex_executor.engine.settings import ExecutorSettings
 from eoplex_ingest.folder import NamingRules
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2, catalog_pb2_grpc
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2, data_discovery_pb2_grpc
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from services.executor.tests.catalog import LocalCatalog
 
@@ -139,11 +139,11 @@ class UnreadableCatalog:
         return items
 
 
-class HangingCatalog(catalog_pb2_grpc.CatalogServiceServicer):
+class HangingCatalog(data_discovery_pb2_grpc.DataDiscoveryServiceServicer):
     """A data-discovery service that never answers, so a job stays busy until canceled."""
 
     async def GetCollection(
-        self, request: catalog_pb2.GetCollectionRequest, context: grpc.aio.ServicerContext
+        self, request: data_discovery_pb2.GetCollectionRequest, context: grpc.aio.ServicerContext
     ) -> Any:
         await asyncio.Event().wait()
         raise AssertionError("unreachable")
@@ -461,7 +461,7 @@ async def test_sigterm_ends_the_job_at_once_without_a_final_status(
     harness: Harness, infrastructure: Infrastructure, tmp_path: Path
 ) -> None:
     catalog_server, catalog_address = await _serve(
-        HangingCatalog(), catalog_pb2_grpc.add_CatalogServiceServicer_to_server
+        HangingCatalog(), data_discovery_pb2_grpc.add_DataDiscoveryServiceServicer_to_server
     )
     job_id = harness.jobs.add(GRAPH)
     env = {

@@ -19,7 +19,7 @@ from eoplex_executor.processes.loading import catalog_property_filter
 from eoplex_ingest.folder import NamingRules
 from services.executor.tests.catalog import LocalCatalog
 from services.executor.tests.cubes import make_environment, run_graph
-from tests.catalog_server import RunningCatalog, register
+from tests.data_discovery_server import RunningDataDiscovery, register
 
 RULES = NamingRules(
     datetime_pattern=r"_(?P<datetime>\d{8})_", band_pattern=r"_(?P<band>B\d\d)\.tif$"
@@ -112,15 +112,15 @@ def _day(label: str) -> int:
     ],
 )
 async def test_cloud_cover_conditions_go_to_the_catalog_and_the_cube_is_unchanged(
-    catalog: RunningCatalog,
+    data_discovery: RunningDataDiscovery,
     local: LocalCatalog,
     tmp_path: Path,
     condition: dict[str, Any],
     days: list[int],
     fetched: int,
 ) -> None:
-    await register(catalog.catalog, local.collections["S2"], local.items["S2"])
-    client = GrpcCatalog(catalog.address, timeout_seconds=10)
+    await register(data_discovery.stub, local.collections["S2"], local.items["S2"])
+    client = GrpcCatalog(data_discovery.address, timeout_seconds=10)
     counting = CountingCatalog(client)
     properties = {"eo:cloud_cover": condition}
     try:

@@ -19,8 +19,8 @@ from eoplex_gateway.routes.collections import (
 )
 from eoplex_gateway.settings import GatewaySettings
 from services.gateway.tests.conftest import Stack
-from tests.catalog_server import (
-    RunningCatalog,
+from tests.data_discovery_server import (
+    RunningDataDiscovery,
     collection_document,
     item_document,
     register,
@@ -33,9 +33,13 @@ ROOT = f"http://testserver{API}/"
 
 
 @pytest.fixture
-async def http(stack: Stack, catalog: RunningCatalog) -> AsyncIterator[httpx.AsyncClient]:
+async def http(
+    stack: Stack, data_discovery: RunningDataDiscovery
+) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway whose catalog is the real one (no credentials: discovery is public)."""
-    addresses = stack.addresses.model_copy(update={"data_discovery_address": catalog.address})
+    addresses = stack.addresses.model_copy(
+        update={"data_discovery_address": data_discovery.address}
+    )
     app: FastAPI = create_app(settings=GatewaySettings(rpc_timeout_seconds=5), addresses=addresses)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -53,11 +57,11 @@ async def get_json(http: httpx.AsyncClient, url: str, *, template: str) -> dict[
 
 
 async def test_collections_are_paged_with_next_and_prev_links(
-    http: httpx.AsyncClient, catalog: RunningCatalog
+    http: httpx.AsyncClient, data_discovery: RunningDataDiscovery
 ) -> None:
     ids = [f"C{n}" for n in range(5)]
     for collection_id in ids:
-        await register(catalog.catalog, collection_document(collection_id), [])
+        await register(data_discovery.stub, collection_document(collection_id), [])
     seen: list[str] = []
     url: str | None = f"{API}/collections?limit=2"
     pages = []
@@ -77,9 +81,9 @@ async def test_collections_are_paged_with_next_and_prev_links(
 
 
 async def test_describe_collection_adds_links(
-    http: httpx.AsyncClient, catalog: RunningCatalog
+    http: httpx.AsyncClient, data_discovery: RunningDataDiscovery
 ) -> None:
-    await register(catalog.catalog, collection_document("S2"), [item_document("a")])
+    await register(data_discovery.stub, collection_document("S2"), [item_document("a")])
     body = await get_json(http, f"{API}/collections/S2", template="/collections/{collection_id}")
     validate_stac_collection(body)
     links = {link["rel"]: link["href"] for link in body["links"]}
@@ -98,10 +102,10 @@ async def test_unknown_collection_is_collection_not_found(http: httpx.AsyncClien
 
 
 async def test_queryables_are_a_json_schema(
-    http: httpx.AsyncClient, catalog: RunningCatalog
+    http: httpx.AsyncClient, data_discovery: RunningDataDiscovery
 ) -> None:
     items = [item_document("a", platform="sentinel-2a", **{"eo:cloud_cover": 12.5})]
-    await register(catalog.catalog, collection_document("S2"), items)
+    await register(data_discovery.stub, collection_document("S2"), items)
     url = f"{API}/collections/S2/queryables"
     response = await http.get(url)
     assert response.headers["content-type"] == "application/schema+json"
@@ -112,13 +116,13 @@ async def test_queryables_are_a_json_schema(
 
 
 async def test_items_are_filtered_by_bbox_and_datetime_and_paged(
-    http: httpx.AsyncClient, catalog: RunningCatalog
+    http: httpx.AsyncClient, data_discovery: RunningDataDiscovery
 ) -> None:
     items = [
         item_document(f"d{day}", datetime=f"2022-05-{day:02d}T10:00:00Z") for day in range(1, 6)
     ]
     items.append(item_document("far", bbox=(20.0, 50.0, 20.1, 50.1)))
-    await register(catalog.catalog, collection_document("S2"), items)
+    await register(data_discovery.stub, collection_document("S2"), items)
     query = "bbox=10,45,12,47&datetime=2022-05-02T10:00:00Z/2022-05-05T10:00:00Z&limit=2"
     url: str | None = f"{API}/collections/S2/items?{query}"
     seen = []
@@ -151,9 +155,9 @@ async def test_items_are_filtered_by_bbox_and_datetime_and_paged(
     ],
 )
 async def test_malformed_query_parameters_are_bad_requests(
-    http: httpx.AsyncClient, catalog: RunningCatalog, path: str, reason: str
+    http: httpx.AsyncClient, data_discovery: RunningDataDiscovery, path: str, reason: str
 ) -> None:
-    await register(catalog.catalog, collection_document("S2"), [item_document("a")])
+    await register(data_discovery.stub, collection_document("S2"), [item_document("a")])
     response = await http.get(f"{API}{path}")
     assert response.status_code == 400
     assert response.json()["code"] == "BadRequest"

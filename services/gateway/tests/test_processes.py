@@ -16,7 +16,7 @@ from eoplex_gateway.app import create_app
 from eoplex_gateway.settings import GatewaySettings
 from services.gateway.tests.conftest import Stack
 from services.processes.tests.processes_server import running_processes
-from tests.catalog_server import RunningCatalog, collection_document, register
+from tests.data_discovery_server import RunningDataDiscovery, collection_document, register
 from tests.openapi_validation import validate_error, validate_response
 
 API = "/openeo/1.2"
@@ -42,10 +42,10 @@ async def gateway(
 
 @pytest.fixture
 async def http(
-    stack: Stack, catalog: RunningCatalog, infrastructure: Infrastructure
+    stack: Stack, data_discovery: RunningDataDiscovery, infrastructure: Infrastructure
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with gateway(
-        stack, catalog_address=catalog.address, mongodb_url=infrastructure.mongodb_url
+        stack, catalog_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
     ) as client:
         yield client
 
@@ -129,9 +129,9 @@ async def test_validation_needs_authentication(without_catalog: httpx.AsyncClien
 
 
 async def test_a_valid_process_has_no_errors(
-    http: httpx.AsyncClient, catalog: RunningCatalog, bearer: Headers
+    http: httpx.AsyncClient, data_discovery: RunningDataDiscovery, bearer: Headers
 ) -> None:
-    await register(catalog.catalog, collection_document("S2"), [])
+    await register(data_discovery.stub, collection_document("S2"), [])
     response = await http.post(f"{API}/validation", json=load_and_save("S2"), headers=bearer("bob"))
     assert response.status_code == 200, response.text
     validate_response("POST", "/validation", 200, response.json())

@@ -36,7 +36,7 @@ from eoplex_proto.openeo.executor.v1 import executor_pb2, executor_pb2_grpc
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2 as pb
 from services.jobs.tests.jobs_server import RunningJobs, jobs_settings, running_jobs
 from services.processes.tests.processes_server import running_processes
-from tests.catalog_server import RunningCatalog, collection_document, register
+from tests.data_discovery_server import RunningDataDiscovery, collection_document, register
 from tests.stac_validation import validate_stac_item
 
 ALICE = pb.Owner(user_id="alice", tenant_id="t1")
@@ -103,12 +103,12 @@ async def executor() -> AsyncIterator[tuple[str, FakeExecutor]]:
 @pytest.fixture
 async def service(
     infrastructure: Infrastructure,
-    catalog: RunningCatalog,
+    data_discovery: RunningDataDiscovery,
     executor: tuple[str, FakeExecutor],
 ) -> AsyncIterator[RunningJobs]:
-    await register(catalog.catalog, collection_document("S2"), [])
+    await register(data_discovery.stub, collection_document("S2"), [])
     async with running_processes(
-        catalog_address=catalog.address, mongodb_url=infrastructure.mongodb_url
+        catalog_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
     ) as processes:
         async with running_jobs(
             infrastructure, processes_address=processes.address, executor_address=executor[0]
@@ -563,16 +563,16 @@ async def test_a_job_the_executor_cannot_estimate_starts_and_is_held_to_its_limi
 
 async def test_a_job_beyond_its_tenants_batch_limit_is_refused_when_started(
     infrastructure: Infrastructure,
-    catalog: RunningCatalog,
+    data_discovery: RunningDataDiscovery,
     executor: tuple[str, FakeExecutor],
 ) -> None:
-    await register(catalog.catalog, collection_document("S2"), [])
+    await register(data_discovery.stub, collection_document("S2"), [])
     pixels = FIGURES["pixels_read"] + FIGURES["pixels_produced"]
     settings = jobs_settings(
         infrastructure, max_pixels=pixels, tenant_max_pixels={"t2": pixels - 1}
     )
     async with running_processes(
-        catalog_address=catalog.address, mongodb_url=infrastructure.mongodb_url
+        catalog_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
     ) as processes:
         async with running_jobs(
             infrastructure,

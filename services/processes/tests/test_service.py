@@ -14,7 +14,7 @@ from eoplex_common.process_specs import IMPLEMENTED_PROCESSES, process_spec
 from eoplex_processes.settings import ProcessesSettings
 from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
 from services.processes.tests.processes_server import RunningProcesses, running_processes
-from tests.catalog_server import RunningCatalog, collection_document, register
+from tests.data_discovery_server import RunningDataDiscovery, collection_document, register
 
 
 @pytest.fixture
@@ -28,11 +28,11 @@ async def offline(infrastructure: Infrastructure) -> AsyncIterator[RunningProces
 
 @pytest.fixture
 async def online(
-    infrastructure: Infrastructure, catalog: RunningCatalog
+    infrastructure: Infrastructure, data_discovery: RunningDataDiscovery
 ) -> AsyncIterator[RunningProcesses]:
     """The processes service checking collections in the real catalog."""
     async with running_processes(
-        catalog_address=catalog.address, mongodb_url=infrastructure.mongodb_url
+        catalog_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
     ) as running:
         yield running
 
@@ -105,9 +105,9 @@ async def test_bad_limits_and_tokens_are_bad_requests(
 
 
 async def test_collections_are_looked_up_in_the_catalog(
-    online: RunningProcesses, catalog: RunningCatalog
+    online: RunningProcesses, data_discovery: RunningDataDiscovery
 ) -> None:
-    await register(catalog.catalog, collection_document("S2"), [])
+    await register(data_discovery.stub, collection_document("S2"), [])
     assert await validate(online, load_and_save("S2")) == []
     assert await validate(online, load_and_save("S3")) == [
         ("CollectionNotFound", "Collection 'S3' does not exist.")

@@ -1,9 +1,10 @@
-"""`eoplex admin ...`: operator commands on users, tenants (auth) and collections (catalog).
+"""`eoplex admin ...`: operator commands on users, tenants (auth) and collections (data-discovery).
 
 The auth service is reached at `OPENEO_AUTH_ADDRESS` (default 127.0.0.1:50061), the
-catalog at `OPENEO_DATA_DISCOVERY_ADDRESS` (default 127.0.0.1:50063) and S3 through the
-`OPENEO_S3_*` variables. Every failure is printed as `error: <openEO code>: <message>`
-(or `error: <file>: <problem>` for input that cannot be ingested) and exits with status 1.
+data-discovery service at `OPENEO_DATA_DISCOVERY_ADDRESS` (default 127.0.0.1:50063) and
+S3 through the `OPENEO_S3_*` variables. Every failure is printed as
+`error: <openEO code>: <message>` (or `error: <file>: <problem>` for input that cannot be
+ingested) and exits with status 1.
 """
 
 import argparse
@@ -29,7 +30,7 @@ from eoplex_ingest.stac import CollectionMetadata
 from eoplex_ingest.static import read_static_collection
 from eoplex_ingest.storage import AssetStore, LocalReference, S3AssetStore
 from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2, catalog_pb2_grpc
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2, data_discovery_pb2_grpc
 
 RPC_TIMEOUT_SECONDS = 10.0
 QUOTA_FIELDS = ("max_concurrent_jobs", "max_storage_bytes", "max_sync_pixels")
@@ -40,7 +41,7 @@ INGEST_COLUMNS = ("id", "items", "title")
 LIST_PAGE_SIZE = 100
 
 Stub: TypeAlias = auth_pb2_grpc.AuthAdminServiceStub
-CatalogStub: TypeAlias = catalog_pb2_grpc.CatalogServiceStub
+DataDiscoveryStub: TypeAlias = data_discovery_pb2_grpc.DataDiscoveryServiceStub
 
 
 @dataclass
@@ -213,7 +214,7 @@ def read_collection_source(args: argparse.Namespace) -> CollectionDocuments:
     return ingest_folder(source, metadata=metadata, options=options, store=asset_store(args))
 
 
-async def collections_ingest(stub: CatalogStub, args: argparse.Namespace) -> Outcome:
+async def collections_ingest(stub: DataDiscoveryStub, args: argparse.Namespace) -> Outcome:
     """`admin collections ingest --id ID --from DIR | --from collection.json`: (re)register."""
     documents = read_collection_source(args)
     items = await register_collection(stub, documents.collection, documents.items)
@@ -221,18 +222,18 @@ async def collections_ingest(stub: CatalogStub, args: argparse.Namespace) -> Out
     return Outcome([record], INGEST_COLUMNS)
 
 
-async def collections_remove(stub: CatalogStub, args: argparse.Namespace) -> Outcome:
+async def collections_remove(stub: DataDiscoveryStub, args: argparse.Namespace) -> Outcome:
     """`admin collections remove --id ID`: the collection and its items leave the catalog."""
-    await stub.DeleteCollection(catalog_pb2.DeleteCollectionRequest(collection_id=args.id))
+    await stub.DeleteCollection(data_discovery_pb2.DeleteCollectionRequest(collection_id=args.id))
     return Outcome([{"id": args.id}], ("id",))
 
 
-async def collections_list(stub: CatalogStub, args: argparse.Namespace) -> Outcome:
+async def collections_list(stub: DataDiscoveryStub, args: argparse.Namespace) -> Outcome:
     """`admin collections list`: every collection, page by page."""
     records, token = [], ""
     while True:
         page = await stub.ListCollections(
-            catalog_pb2.ListCollectionsRequest(limit=LIST_PAGE_SIZE, page_token=token)
+            data_discovery_pb2.ListCollectionsRequest(limit=LIST_PAGE_SIZE, page_token=token)
         )
         records += [collection_record(json.loads(doc)) for doc in page.collections_json]
         token = page.next_page_token
@@ -356,7 +357,7 @@ def add_admin_commands(subparsers: Any) -> None:
     """Add `admin users|tenants|collections ...` to the `eoplex` command line."""
     admin = subparsers.add_parser(
         "admin",
-        help="manage users and tenants (auth service) and collections (catalog service)",
+        help="manage users and tenants (auth service) and collections (data-discovery service)",
     )
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -382,7 +383,7 @@ def print_outcome(outcome: Outcome, *, as_json: bool) -> None:
 
 STUBS: dict[str, Callable[[Any], Any]] = {
     "auth": auth_pb2_grpc.AuthAdminServiceStub,
-    "data-discovery": catalog_pb2_grpc.CatalogServiceStub,
+    "data-discovery": data_discovery_pb2_grpc.DataDiscoveryServiceStub,
 }
 
 

@@ -23,7 +23,7 @@ from eoplex_common.settings import InfrastructureSettings
 from eoplex_ingest.bootstrap import ensure_demo_collections
 from eoplex_ingest.storage import S3AssetStore
 from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2_grpc
 
 S3_VARIABLES = {
     "s3_endpoint": "OPENEO_S3_ENDPOINT",
@@ -31,7 +31,7 @@ S3_VARIABLES = {
     "s3_secret_key": "OPENEO_S3_SECRET_KEY",
 }
 # Generating and registering ~125 files takes seconds; each call is short.
-CATALOG_TIMEOUT_SECONDS = 30.0
+DATA_DISCOVERY_TIMEOUT_SECONDS = 30.0
 
 DEMO_TENANT = "demo"
 DEMO_USER = "demo"
@@ -89,18 +89,22 @@ def ensure_demo_account(
 
 
 async def _ensure_demo_collections(
-    *, catalog_address: str, s3: InfrastructureSettings, root: Path
+    *, data_discovery_address: str, s3: InfrastructureSettings, root: Path
 ) -> list[str]:
     channel = open_channel(
-        service="data-discovery", address=catalog_address, timeout_seconds=CATALOG_TIMEOUT_SECONDS
+        service="data-discovery",
+        address=data_discovery_address,
+        timeout_seconds=DATA_DISCOVERY_TIMEOUT_SECONDS,
     )
     async with channel:
         store = S3AssetStore(client=connect_s3(s3))
-        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        stub = data_discovery_pb2_grpc.DataDiscoveryServiceStub(channel)
         return await ensure_demo_collections(stub, root=root, store=store)
 
 
-def ensure_demo_data(*, catalog_address: str, env: Mapping[str, str], state_dir: Path) -> list[str]:
+def ensure_demo_data(
+    *, data_discovery_address: str, env: Mapping[str, str], state_dir: Path
+) -> list[str]:
     """Generate, upload and register the demo collections the catalog lacks; their ids.
 
     `env` holds the stack's `OPENEO_S3_*` variables (the process environment fills in
@@ -110,6 +114,6 @@ def ensure_demo_data(*, catalog_address: str, env: Mapping[str, str], state_dir:
     s3 = InfrastructureSettings().model_copy(update=stack_values)
     return asyncio.run(
         _ensure_demo_collections(
-            catalog_address=catalog_address, s3=s3, root=state_dir / "demo-data"
+            data_discovery_address=data_discovery_address, s3=s3, root=state_dir / "demo-data"
         )
     )

@@ -384,7 +384,7 @@ class LocalStack:
         address = f"127.0.0.1:{self.plan.service_ports['data-discovery']}"
         try:
             added = ensure_demo_data(
-                catalog_address=address, env=self.env, state_dir=self.config.state_dir
+                data_discovery_address=address, env=self.env, state_dir=self.config.state_dir
             )
             log.info("demo collections ready (added: %s)", ", ".join(added) or "none")
         except Exception:

@@ -14,24 +14,28 @@ from eoplex_ingest.demo import DEM_ID, S2_ID, demo_sources, write_dem_demo, writ
 from eoplex_ingest.ingest import FolderOptions, ingest_folder
 from eoplex_ingest.register import register_collection
 from eoplex_ingest.storage import AssetStore
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2, catalog_pb2_grpc
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2, data_discovery_pb2_grpc
 
 log = logging.getLogger("eoplex_ingest.bootstrap")
 
 GENERATORS = {S2_ID: write_sentinel2_demo, DEM_ID: write_dem_demo}
 
 
-async def collection_exists(stub: catalog_pb2_grpc.CatalogServiceStub, collection_id: str) -> bool:
+async def collection_exists(
+    stub: data_discovery_pb2_grpc.DataDiscoveryServiceStub, collection_id: str
+) -> bool:
     """Whether the catalog has a live collection `collection_id`."""
     try:
-        await stub.GetCollection(catalog_pb2.GetCollectionRequest(collection_id=collection_id))
+        await stub.GetCollection(
+            data_discovery_pb2.GetCollectionRequest(collection_id=collection_id)
+        )
     except CollectionNotFound:
         return False
     return True
 
 
 async def ensure_demo_collections(
-    stub: catalog_pb2_grpc.CatalogServiceStub, *, root: Path, store: AssetStore
+    stub: data_discovery_pb2_grpc.DataDiscoveryServiceStub, *, root: Path, store: AssetStore
 ) -> list[str]:
     """Generate and register each demo collection missing from the catalog; their ids."""
     added = []

@@ -1,6 +1,6 @@
 """Pure builders of the STAC 1.0.0 documents the catalog stores (no links: the gateway adds them).
 
-Conventions shared with the catalog service: an item's asset key is its band name,
+Conventions shared with the data-discovery service: an item's asset key is its band name,
 each asset carries `eo:bands`/`raster:bands` for that band and, when the bands of an
 item lie on different grids (e.g. SCL at 20 m), its own `proj:shape`/`proj:transform`.
 """

@@ -10,14 +10,14 @@ from eoplex_common.events import connect_nats
 from eoplex_common.mongo import connect_mongo, service_database
 from eoplex_common.rpc import GrpcService
 from eoplex_data_discovery.events import CatalogEvents
-from eoplex_data_discovery.service import CatalogService
-from eoplex_data_discovery.servicer import CatalogServicer
+from eoplex_data_discovery.service import DataDiscoveryService
+from eoplex_data_discovery.servicer import DataDiscoveryServicer
 from eoplex_data_discovery.settings import DataDiscoverySettings
 from eoplex_data_discovery.store import CatalogStore
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2_grpc
 
 
-async def build_catalog_server(
+async def build_data_discovery_server(
     *,
     settings: DataDiscoverySettings,
     database: AsyncDatabase[dict[str, Any]],
@@ -31,19 +31,20 @@ async def build_catalog_server(
     grpc_service = GrpcService(
         name="data-discovery", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
     )
-    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(
-        CatalogServicer(CatalogService(store=store, events=events)), grpc_service.server
+    data_discovery_pb2_grpc.add_DataDiscoveryServiceServicer_to_server(
+        DataDiscoveryServicer(DataDiscoveryService(store=store, events=events)), grpc_service.server
     )
     return grpc_service
 
 
 async def serve(settings: DataDiscoverySettings) -> None:
-    """Run the catalog service until SIGTERM/SIGINT; fail at start if MongoDB or NATS is down."""
+    """Run the data-discovery service until SIGTERM/SIGINT; fail at start if MongoDB or NATS
+    is down."""
     mongo = connect_mongo(settings.mongodb_url)
     try:
         nats = await connect_nats(settings.nats_url, name="data-discovery")
         try:
-            grpc_service = await build_catalog_server(
+            grpc_service = await build_data_discovery_server(
                 settings=settings,
                 database=service_database(mongo, "data-discovery"),
                 js=nats.jetstream(),

@@ -105,7 +105,7 @@ def item_query(search: ItemSearch, *, version: str) -> Query:
     return query
 
 
-class CatalogService:
+class DataDiscoveryService:
     """The STAC collection catalog behind `/collections` and the operator ingest."""
 
     def __init__(self, *, store: CatalogStore, events: CatalogEvents) -> None:

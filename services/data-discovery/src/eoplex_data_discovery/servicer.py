@@ -6,9 +6,9 @@ from typing import Any
 import grpc
 
 from eoplex_common.errors import BadRequest
-from eoplex_data_discovery.service import CatalogService, ItemSearch
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
+from eoplex_data_discovery.service import DataDiscoveryService, ItemSearch
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2_grpc
 
 
 def _parse(text: str, *, what: str) -> Any:
@@ -22,10 +22,11 @@ def _document(document: dict[str, Any]) -> pb.JsonDocument:
     return pb.JsonDocument(json=json.dumps(document))
 
 
-class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
-    """Thin adapter from `openeo.data_discovery.v1.CatalogService` to `CatalogService`."""
+class DataDiscoveryServicer(data_discovery_pb2_grpc.DataDiscoveryServiceServicer):
+    """Thin adapter from the gRPC `openeo.data_discovery.v1.DataDiscoveryService` to the
+    domain `DataDiscoveryService`."""
 
-    def __init__(self, service: CatalogService) -> None:
+    def __init__(self, service: DataDiscoveryService) -> None:
         self.service = service
 
     async def ListCollections(

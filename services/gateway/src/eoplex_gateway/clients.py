@@ -8,7 +8,7 @@ from eoplex_common.rpc import open_channel
 from eoplex_common.settings import ServiceAddresses
 from eoplex_proto.openeo.auth.v1 import auth_pb2_grpc
 from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2_grpc
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2_grpc
 from eoplex_proto.openeo.executor.v1 import executor_pb2_grpc
 from eoplex_proto.openeo.files.v1 import files_pb2_grpc
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2_grpc
@@ -21,7 +21,7 @@ class ServiceClients:
 
     auth: auth_pb2_grpc.AuthServiceStub
     capabilities: capabilities_pb2_grpc.CapabilitiesServiceStub
-    catalog: catalog_pb2_grpc.CatalogServiceStub
+    data_discovery: data_discovery_pb2_grpc.DataDiscoveryServiceStub
     files: files_pb2_grpc.FilesServiceStub
     processes: processes_pb2_grpc.ProcessesServiceStub
     executor: executor_pb2_grpc.ExecutorServiceStub
@@ -36,7 +36,7 @@ class ServiceClients:
 
 def open_service_clients(*, addresses: ServiceAddresses, timeout_seconds: float) -> ServiceClients:
     """One channel per service called; an unreachable one answers `ServiceUnavailable`."""
-    auth, capabilities, catalog, files, processes, executor, jobs = (
+    auth, capabilities, data_discovery, files, processes, executor, jobs = (
         open_channel(service=name, address=address, timeout_seconds=timeout_seconds)
         for name, address in (
             ("auth", addresses.auth_address),
@@ -51,10 +51,10 @@ def open_service_clients(*, addresses: ServiceAddresses, timeout_seconds: float)
     return ServiceClients(
         auth=auth_pb2_grpc.AuthServiceStub(auth),
         capabilities=capabilities_pb2_grpc.CapabilitiesServiceStub(capabilities),
-        catalog=catalog_pb2_grpc.CatalogServiceStub(catalog),
+        data_discovery=data_discovery_pb2_grpc.DataDiscoveryServiceStub(data_discovery),
         files=files_pb2_grpc.FilesServiceStub(files),
         processes=processes_pb2_grpc.ProcessesServiceStub(processes),
         executor=executor_pb2_grpc.ExecutorServiceStub(executor),
         jobs=jobs_pb2_grpc.JobsServiceStub(jobs),
-        channels=(auth, capabilities, catalog, files, processes, executor, jobs),
+        channels=(auth, capabilities, data_discovery, files, processes, executor, jobs),
     )

@@ -14,7 +14,7 @@ from eoplex_processes.service import ProcessesService
 from eoplex_processes.servicer import ProcessesServicer
 from eoplex_processes.settings import ProcessesSettings
 from eoplex_processes.store import UserProcessStore
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2_grpc
 from eoplex_proto.openeo.processes.v1 import processes_pb2_grpc
 
 
@@ -27,7 +27,9 @@ async def build_processes_server(
     """A not yet started gRPC server for `openeo.processes.v1`, validating collection ids
     against the catalog behind `catalog_channel`, keeping user-defined processes in
     `database` (its indexes are created here)."""
-    collections = CatalogCollections(catalog_pb2_grpc.CatalogServiceStub(catalog_channel))
+    collections = CatalogCollections(
+        data_discovery_pb2_grpc.DataDiscoveryServiceStub(catalog_channel)
+    )
     store = UserProcessStore(database)
     await store.ensure_indexes()
     service = ProcessesService(collections=collections, limits=settings.graph_limits(), store=store)

@@ -24,8 +24,8 @@ from eoplex_executor.engine.environment import (
     UserProcesses,
     no_user_processes,
 )
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2_grpc
 from eoplex_proto.openeo.files.v1 import files_pb2, files_pb2_grpc
 from eoplex_proto.openeo.processes.v1 import processes_pb2, processes_pb2_grpc
 
@@ -41,7 +41,7 @@ class GrpcCatalog:
 
     def __init__(self, address: str, timeout_seconds: float) -> None:
         self.channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
-        self.stub = catalog_pb2_grpc.CatalogServiceStub(self.channel)
+        self.stub = data_discovery_pb2_grpc.DataDiscoveryServiceStub(self.channel)
         self.timeout_seconds = timeout_seconds
 
     def _call(self, method: Any, request: Any) -> Any:

@@ -16,7 +16,7 @@ from eoplex_common.errors import BadRequest
 from eoplex_gateway.dependencies import Clients, Settings
 from eoplex_gateway.links import Limit, Token, link, page_url
 from eoplex_gateway.urls import api_url
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
 
 router = APIRouter()
 
@@ -171,7 +171,7 @@ async def list_collections(
 ) -> JSONResponse:
     """`GET /collections`; BadRequest for a bad limit or token."""
     query = pb.ListCollectionsRequest(limit=limit or 0, page_token=token)
-    response = await clients.catalog.ListCollections(query)
+    response = await clients.data_discovery.ListCollections(query)
     root = api_url(request, settings)
     return JSONResponse(build_collections_page(response, root=root, limit=limit))
 
@@ -181,7 +181,7 @@ async def collection_queryables(
     collection_id: str, request: Request, settings: Settings, clients: Clients
 ) -> JSONResponse:
     """`GET /collections/{collection_id}/queryables`; CollectionNotFound."""
-    document = await clients.catalog.GetQueryables(
+    document = await clients.data_discovery.GetQueryables(
         pb.GetCollectionRequest(collection_id=collection_id)
     )
     root = api_url(request, settings)
@@ -210,7 +210,7 @@ async def collection_items(
         limit=limit or 0,
         page_token=token,
     )
-    response = await clients.catalog.SearchItems(search)
+    response = await clients.data_discovery.SearchItems(search)
     query = {name: value for name, value in request.query_params.items() if name != "token"}
     root = api_url(request, settings)
     body = build_item_collection(response, root=root, collection_id=collection_id, query=query)
@@ -222,7 +222,7 @@ async def describe_collection(
     collection_id: str, request: Request, settings: Settings, clients: Clients
 ) -> JSONResponse:
     """`GET /collections/{collection_id}`; CollectionNotFound."""
-    document = await clients.catalog.GetCollection(
+    document = await clients.data_discovery.GetCollection(
         pb.GetCollectionRequest(collection_id=collection_id)
     )
     return JSONResponse(

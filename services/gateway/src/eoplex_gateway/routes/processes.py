@@ -50,7 +50,7 @@ async def validate_process(
     """`POST /validation`: 200 with the problems of the process, whatever they are.
 
     Raises AuthenticationRequired (401), TokenInvalid (403), BadRequest (400) when the
-    body is not a JSON object, ServiceUnavailable (503) when the catalog does not answer.
+    body is not a JSON object, ServiceUnavailable (503) when data-discovery does not answer.
     """
     query = pb.ValidateProcessRequest(
         process_json=json.dumps(process),

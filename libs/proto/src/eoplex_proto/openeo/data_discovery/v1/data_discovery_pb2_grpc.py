@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as openeo_dot_data__discovery_dot_v1_dot_catalog__pb2
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -18,14 +18,14 @@ except ImportError:
 if _version_not_supported:
     raise RuntimeError(
         f'The grpc package installed is at version {GRPC_VERSION},'
-        + ' but the generated code in openeo/data_discovery/v1/catalog_pb2_grpc.py depends on'
+        + ' but the generated code in openeo/data_discovery/v1/data_discovery_pb2_grpc.py depends on'
         + f' grpcio>={GRPC_GENERATED_VERSION}.'
         + f' Please upgrade your grpc module to grpcio>={GRPC_GENERATED_VERSION}'
         + f' or downgrade your generated code using grpcio-tools<={GRPC_VERSION}.'
     )
 
 
-class CatalogServiceStub:
+class DataDiscoveryServiceStub:
     """Missing associated documentation comment in .proto file."""
 
     def __init__(self, channel):
@@ -35,53 +35,53 @@ class CatalogServiceStub:
             channel: A grpc.Channel.
         """
         self.ListCollections = channel.unary_unary(
-                '/openeo.data_discovery.v1.CatalogService/ListCollections',
-                request_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.ListCollectionsRequest.SerializeToString,
-                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.ListCollectionsResponse.FromString,
+                '/openeo.data_discovery.v1.DataDiscoveryService/ListCollections',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListCollectionsRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListCollectionsResponse.FromString,
                 _registered_method=True)
         self.GetCollection = channel.unary_unary(
-                '/openeo.data_discovery.v1.CatalogService/GetCollection',
-                request_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.GetCollectionRequest.SerializeToString,
-                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.JsonDocument.FromString,
+                '/openeo.data_discovery.v1.DataDiscoveryService/GetCollection',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.GetCollectionRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.JsonDocument.FromString,
                 _registered_method=True)
         self.GetQueryables = channel.unary_unary(
-                '/openeo.data_discovery.v1.CatalogService/GetQueryables',
-                request_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.GetCollectionRequest.SerializeToString,
-                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.JsonDocument.FromString,
+                '/openeo.data_discovery.v1.DataDiscoveryService/GetQueryables',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.GetCollectionRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.JsonDocument.FromString,
                 _registered_method=True)
         self.SearchItems = channel.unary_unary(
-                '/openeo.data_discovery.v1.CatalogService/SearchItems',
-                request_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.SearchItemsRequest.SerializeToString,
-                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.SearchItemsResponse.FromString,
+                '/openeo.data_discovery.v1.DataDiscoveryService/SearchItems',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.SearchItemsRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.SearchItemsResponse.FromString,
                 _registered_method=True)
         self.StageCollection = channel.unary_unary(
-                '/openeo.data_discovery.v1.CatalogService/StageCollection',
-                request_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.StageCollectionRequest.SerializeToString,
-                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.StageCollectionResponse.FromString,
+                '/openeo.data_discovery.v1.DataDiscoveryService/StageCollection',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.StageCollectionRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.StageCollectionResponse.FromString,
                 _registered_method=True)
         self.StageItems = channel.unary_unary(
-                '/openeo.data_discovery.v1.CatalogService/StageItems',
-                request_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.StageItemsRequest.SerializeToString,
-                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.StageItemsResponse.FromString,
+                '/openeo.data_discovery.v1.DataDiscoveryService/StageItems',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.StageItemsRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.StageItemsResponse.FromString,
                 _registered_method=True)
         self.CommitCollection = channel.unary_unary(
-                '/openeo.data_discovery.v1.CatalogService/CommitCollection',
-                request_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.CommitCollectionRequest.SerializeToString,
-                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.CommitCollectionResponse.FromString,
+                '/openeo.data_discovery.v1.DataDiscoveryService/CommitCollection',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CommitCollectionRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CommitCollectionResponse.FromString,
                 _registered_method=True)
         self.AbortCollection = channel.unary_unary(
-                '/openeo.data_discovery.v1.CatalogService/AbortCollection',
-                request_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.AbortCollectionRequest.SerializeToString,
-                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.AbortCollectionResponse.FromString,
+                '/openeo.data_discovery.v1.DataDiscoveryService/AbortCollection',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.AbortCollectionRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.AbortCollectionResponse.FromString,
                 _registered_method=True)
         self.DeleteCollection = channel.unary_unary(
-                '/openeo.data_discovery.v1.CatalogService/DeleteCollection',
-                request_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.DeleteCollectionRequest.SerializeToString,
-                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.DeleteCollectionResponse.FromString,
+                '/openeo.data_discovery.v1.DataDiscoveryService/DeleteCollection',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.DeleteCollectionRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.DeleteCollectionResponse.FromString,
                 _registered_method=True)
 
 
-class CatalogServiceServicer:
+class DataDiscoveryServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def ListCollections(self, request, context):
@@ -145,62 +145,62 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
 
-def add_CatalogServiceServicer_to_server(servicer, server):
+def add_DataDiscoveryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'ListCollections': grpc.unary_unary_rpc_method_handler(
                     servicer.ListCollections,
-                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.ListCollectionsRequest.FromString,
-                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.ListCollectionsResponse.SerializeToString,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListCollectionsRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListCollectionsResponse.SerializeToString,
             ),
             'GetCollection': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCollection,
-                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.GetCollectionRequest.FromString,
-                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.JsonDocument.SerializeToString,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.GetCollectionRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.JsonDocument.SerializeToString,
             ),
             'GetQueryables': grpc.unary_unary_rpc_method_handler(
                     servicer.GetQueryables,
-                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.GetCollectionRequest.FromString,
-                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.JsonDocument.SerializeToString,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.GetCollectionRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.JsonDocument.SerializeToString,
             ),
             'SearchItems': grpc.unary_unary_rpc_method_handler(
                     servicer.SearchItems,
-                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.SearchItemsRequest.FromString,
-                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.SearchItemsResponse.SerializeToString,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.SearchItemsRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.SearchItemsResponse.SerializeToString,
             ),
             'StageCollection': grpc.unary_unary_rpc_method_handler(
                     servicer.StageCollection,
-                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.StageCollectionRequest.FromString,
-                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.StageCollectionResponse.SerializeToString,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.StageCollectionRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.StageCollectionResponse.SerializeToString,
             ),
             'StageItems': grpc.unary_unary_rpc_method_handler(
                     servicer.StageItems,
-                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.StageItemsRequest.FromString,
-                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.StageItemsResponse.SerializeToString,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.StageItemsRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.StageItemsResponse.SerializeToString,
             ),
             'CommitCollection': grpc.unary_unary_rpc_method_handler(
                     servicer.CommitCollection,
-                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.CommitCollectionRequest.FromString,
-                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.CommitCollectionResponse.SerializeToString,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CommitCollectionRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CommitCollectionResponse.SerializeToString,
             ),
             'AbortCollection': grpc.unary_unary_rpc_method_handler(
                     servicer.AbortCollection,
-                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.AbortCollectionRequest.FromString,
-                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.AbortCollectionResponse.SerializeToString,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.AbortCollectionRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.AbortCollectionResponse.SerializeToString,
             ),
             'DeleteCollection': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteCollection,
-                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.DeleteCollectionRequest.FromString,
-                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.DeleteCollectionResponse.SerializeToString,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.DeleteCollectionRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.DeleteCollectionResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'openeo.data_discovery.v1.CatalogService', rpc_method_handlers)
+            'openeo.data_discovery.v1.DataDiscoveryService', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('openeo.data_discovery.v1.CatalogService', rpc_method_handlers)
+    server.add_registered_method_handlers('openeo.data_discovery.v1.DataDiscoveryService', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class CatalogService:
+class DataDiscoveryService:
     """Missing associated documentation comment in .proto file."""
 
     @staticmethod
@@ -217,9 +217,9 @@ class CatalogService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/openeo.data_discovery.v1.CatalogService/ListCollections',
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.ListCollectionsRequest.SerializeToString,
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.ListCollectionsResponse.FromString,
+            '/openeo.data_discovery.v1.DataDiscoveryService/ListCollections',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListCollectionsRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListCollectionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -244,9 +244,9 @@ class CatalogService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/openeo.data_discovery.v1.CatalogService/GetCollection',
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.GetCollectionRequest.SerializeToString,
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.JsonDocument.FromString,
+            '/openeo.data_discovery.v1.DataDiscoveryService/GetCollection',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.GetCollectionRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.JsonDocument.FromString,
             options,
             channel_credentials,
             insecure,
@@ -271,9 +271,9 @@ class CatalogService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/openeo.data_discovery.v1.CatalogService/GetQueryables',
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.GetCollectionRequest.SerializeToString,
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.JsonDocument.FromString,
+            '/openeo.data_discovery.v1.DataDiscoveryService/GetQueryables',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.GetCollectionRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.JsonDocument.FromString,
             options,
             channel_credentials,
             insecure,
@@ -298,9 +298,9 @@ class CatalogService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/openeo.data_discovery.v1.CatalogService/SearchItems',
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.SearchItemsRequest.SerializeToString,
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.SearchItemsResponse.FromString,
+            '/openeo.data_discovery.v1.DataDiscoveryService/SearchItems',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.SearchItemsRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.SearchItemsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -325,9 +325,9 @@ class CatalogService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/openeo.data_discovery.v1.CatalogService/StageCollection',
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.StageCollectionRequest.SerializeToString,
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.StageCollectionResponse.FromString,
+            '/openeo.data_discovery.v1.DataDiscoveryService/StageCollection',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.StageCollectionRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.StageCollectionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -352,9 +352,9 @@ class CatalogService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/openeo.data_discovery.v1.CatalogService/StageItems',
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.StageItemsRequest.SerializeToString,
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.StageItemsResponse.FromString,
+            '/openeo.data_discovery.v1.DataDiscoveryService/StageItems',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.StageItemsRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.StageItemsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -379,9 +379,9 @@ class CatalogService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/openeo.data_discovery.v1.CatalogService/CommitCollection',
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.CommitCollectionRequest.SerializeToString,
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.CommitCollectionResponse.FromString,
+            '/openeo.data_discovery.v1.DataDiscoveryService/CommitCollection',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CommitCollectionRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CommitCollectionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -406,9 +406,9 @@ class CatalogService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/openeo.data_discovery.v1.CatalogService/AbortCollection',
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.AbortCollectionRequest.SerializeToString,
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.AbortCollectionResponse.FromString,
+            '/openeo.data_discovery.v1.DataDiscoveryService/AbortCollection',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.AbortCollectionRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.AbortCollectionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -433,9 +433,9 @@ class CatalogService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/openeo.data_discovery.v1.CatalogService/DeleteCollection',
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.DeleteCollectionRequest.SerializeToString,
-            openeo_dot_data__discovery_dot_v1_dot_catalog__pb2.DeleteCollectionResponse.FromString,
+            '/openeo.data_discovery.v1.DataDiscoveryService/DeleteCollection',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.DeleteCollectionRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.DeleteCollectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,4 +1,4 @@
-"""The catalog service in-process for tests: real gRPC server, real MongoDB and NATS.
+"""The data-discovery service in-process for tests: real gRPC server, real MongoDB and NATS.
 
 Used by the data-discovery tests and the gateway's collection tests (a package
 directory named `data-discovery` cannot be imported, so it lives here).
@@ -19,19 +19,19 @@ from conftest import Infrastructure
 from eoplex_common.events import connect_nats
 from eoplex_common.mongo import connect_mongo
 from eoplex_common.rpc import GrpcService, open_channel
-from eoplex_data_discovery.server import build_catalog_server
+from eoplex_data_discovery.server import build_data_discovery_server
 from eoplex_data_discovery.settings import DataDiscoverySettings
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2 as pb
-from eoplex_proto.openeo.data_discovery.v1 import catalog_pb2_grpc
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2_grpc
 
 
 @dataclass
-class RunningCatalog:
-    """A started catalog service, a stub talking to it, and a NATS connection for events."""
+class RunningDataDiscovery:
+    """A started data-discovery service, a stub talking to it, and a NATS connection for events."""
 
     server: GrpcService
     channel: grpc.aio.Channel
-    catalog: catalog_pb2_grpc.CatalogServiceStub
+    stub: data_discovery_pb2_grpc.DataDiscoveryServiceStub
     nats: NATS
 
     @property
@@ -40,13 +40,16 @@ class RunningCatalog:
 
 
 @asynccontextmanager
-async def running_catalog(*, mongodb_url: str, nats_url: str) -> AsyncIterator[RunningCatalog]:
-    """Start the catalog on its own fresh database; stop it and drop the database after."""
+async def running_data_discovery(
+    *, mongodb_url: str, nats_url: str
+) -> AsyncIterator[RunningDataDiscovery]:
+    """Start the data-discovery service on its own fresh database; stop it and drop the
+    database after."""
     client = connect_mongo(mongodb_url)
-    database_name = f"test_catalog_{secrets.token_hex(6)}"
-    nats = await connect_nats(nats_url, name="catalog-test")
+    database_name = f"test_data_discovery_{secrets.token_hex(6)}"
+    nats = await connect_nats(nats_url, name="data-discovery-test")
     try:
-        server = await build_catalog_server(
+        server = await build_data_discovery_server(
             settings=DataDiscoverySettings(listen="127.0.0.1:0", shutdown_grace_seconds=0.1),
             database=client[database_name],
             js=nats.jetstream(),
@@ -56,10 +59,10 @@ async def running_catalog(*, mongodb_url: str, nats_url: str) -> AsyncIterator[R
             service="data-discovery", address=f"127.0.0.1:{server.port}", timeout_seconds=10
         )
         try:
-            yield RunningCatalog(
+            yield RunningDataDiscovery(
                 server=server,
                 channel=channel,
-                catalog=catalog_pb2_grpc.CatalogServiceStub(channel),
+                stub=data_discovery_pb2_grpc.DataDiscoveryServiceStub(channel),
                 nats=nats,
             )
         finally:
@@ -72,9 +75,9 @@ async def running_catalog(*, mongodb_url: str, nats_url: str) -> AsyncIterator[R
 
 
 @pytest.fixture
-async def catalog(infrastructure: Infrastructure) -> AsyncIterator[RunningCatalog]:
-    """The catalog service in-process on a fresh database."""
-    async with running_catalog(
+async def data_discovery(infrastructure: Infrastructure) -> AsyncIterator[RunningDataDiscovery]:
+    """The data-discovery service in-process on a fresh database."""
+    async with running_data_discovery(
         mongodb_url=infrastructure.mongodb_url, nats_url=infrastructure.nats_url
     ) as running:
         yield running
@@ -142,21 +145,21 @@ def item_document(
 
 
 async def register(
-    catalog: catalog_pb2_grpc.CatalogServiceStub,
+    stub: data_discovery_pb2_grpc.DataDiscoveryServiceStub,
     collection: dict[str, Any],
     items: list[dict[str, Any]],
 ) -> None:
-    """Ingest through the catalog API: stage, add the items, commit."""
-    staged = await catalog.StageCollection(
+    """Ingest through the data-discovery API: stage, add the items, commit."""
+    staged = await stub.StageCollection(
         pb.StageCollectionRequest(collection_json=json.dumps(collection))
     )
-    await catalog.StageItems(
+    await stub.StageItems(
         pb.StageItemsRequest(
             collection_id=collection["id"],
             version=staged.version,
             items_json=[json.dumps(item) for item in items],
         )
     )
-    await catalog.CommitCollection(
+    await stub.CommitCollection(
         pb.CommitCollectionRequest(collection_id=collection["id"], version=staged.version)
     )
