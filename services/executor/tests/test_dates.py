@@ -7,7 +7,13 @@ import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.environment import Environment
-from services.executor.tests.cubes import make_cube, run_graph, run_process
+from services.executor.tests.cubes import (
+    child_graph,
+    graph_on_cube,
+    make_cube,
+    run_graph,
+    run_process,
+)
 
 # date_shift
 
@@ -190,28 +196,13 @@ def test_date_between_refuses_invalid_arguments(
 
 def test_date_between_filters_temporal_labels(env: Environment) -> None:
     """`filter_labels` with a date_between condition keeps the labels in the range."""
-    condition = {
-        "between": {
-            "process_id": "date_between",
-            "arguments": {
-                "x": {"from_parameter": "value"},
-                "min": "2022-06-02",
-                "max": "2022-06-11",
-                "exclude_max": True,
-            },
-            "result": True,
-        }
-    }
-    graph = {
-        "filter": {
-            "process_id": "filter_labels",
-            "arguments": {
-                "data": {"from_parameter": "cube"},
-                "condition": {"process_graph": condition},
-                "dimension": "t",
-            },
-            "result": True,
-        }
-    }
+    condition = child_graph(
+        "date_between",
+        x={"from_parameter": "value"},
+        min="2022-06-02",
+        max="2022-06-11",
+        exclude_max=True,
+    )
+    graph = graph_on_cube("filter_labels", condition=condition, dimension="t")
     result = run_graph(graph, env, cube=make_cube())
     assert result.labels("t") == ["2022-06-06T00:00:00Z"]

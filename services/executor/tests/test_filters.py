@@ -20,6 +20,8 @@ from services.executor.tests.cubes import (
     TO_WGS84,
     WEST,
     centres,
+    child_graph,
+    graph_on_cube,
     make_cube,
     pixels_inside,
     run_graph,
@@ -406,25 +408,8 @@ def test_filter_labels_with_a_child_process_graph(env: Environment) -> None:
     # `eq` is written concurrently in arithmetic.py; the Python-callable tests cover the rest.
     if "eq" not in implementations():
         pytest.skip("eq is not implemented yet")
-    condition = {
-        "eq": {
-            "process_id": "eq",
-            "arguments": {"x": {"from_parameter": "value"}, "y": {"from_parameter": "context"}},
-            "result": True,
-        }
-    }
-    graph = {
-        "filter": {
-            "process_id": "filter_labels",
-            "arguments": {
-                "data": {"from_parameter": "cube"},
-                "condition": {"process_graph": condition},
-                "dimension": "bands",
-                "context": "B08",
-            },
-            "result": True,
-        }
-    }
+    condition = child_graph("eq", x={"from_parameter": "value"}, y={"from_parameter": "context"})
+    graph = graph_on_cube("filter_labels", condition=condition, dimension="bands", context="B08")
 
     result = run_graph(graph, env, cube=make_cube())
 

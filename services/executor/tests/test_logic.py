@@ -11,7 +11,14 @@ import pytest
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import DimensionArray, RasterCube
 from eoplex_executor.engine.environment import Environment
-from services.executor.tests.cubes import make_cube, run_graph, run_process
+from services.executor.tests.cubes import (
+    child_graph,
+    graph_on_cube,
+    make_cube,
+    result_node,
+    run_graph,
+    run_process,
+)
 
 NAN = math.nan
 
@@ -52,24 +59,8 @@ def test_ignore_nodata_must_be_a_boolean(env: Environment, process_id: str) -> N
 
 def reduced(env: Environment, cube: RasterCube, process_id: str, **arguments: Any) -> np.ndarray:
     """`reduce_dimension(cube, process_id(data), "t")` as a real graph; its computed values."""
-    reducer = {
-        "node": {
-            "process_id": process_id,
-            "arguments": {"data": {"from_parameter": "data"}, **arguments},
-            "result": True,
-        }
-    }
-    graph = {
-        "reduce": {
-            "process_id": "reduce_dimension",
-            "arguments": {
-                "data": {"from_parameter": "cube"},
-                "reducer": {"process_graph": reducer},
-                "dimension": "t",
-            },
-            "result": True,
-        }
-    }
+    reducer = child_graph(process_id, data={"from_parameter": "data"}, **arguments)
+    graph = graph_on_cube("reduce_dimension", reducer=reducer, dimension="t")
     result = run_graph(graph, env, cube=cube)
     assert isinstance(result, RasterCube) and "t" not in result.dims
     assert isinstance(result.data.data, dask.array.Array), "the result is not lazy"
@@ -109,27 +100,10 @@ def test_all_of_comparisons_along_bands(env: Environment) -> None:
     """A typical mask: every band above a threshold, from a boolean `gt` per value."""
     cube = make_cube()  # B04 holds 1000 t + 10 y + x, B08 100 more
     reducer = {
-        "gt": {
-            "process_id": "gt",
-            "arguments": {"x": {"from_parameter": "data"}, "y": 1020},
-        },
-        "all": {
-            "process_id": "all",
-            "arguments": {"data": {"from_node": "gt"}},
-            "result": True,
-        },
+        "gt": {"process_id": "gt", "arguments": {"x": {"from_parameter": "data"}, "y": 1020}},
+        "all": result_node("all", data={"from_node": "gt"}),
     }
-    graph = {
-        "reduce": {
-            "process_id": "reduce_dimension",
-            "arguments": {
-                "data": {"from_parameter": "cube"},
-                "reducer": {"process_graph": reducer},
-                "dimension": "bands",
-            },
-            "result": True,
-        }
-    }
+    graph = graph_on_cube("reduce_dimension", reducer={"process_graph": reducer}, dimension="bands")
     result = run_graph(graph, env, cube=cube)
     assert result.data.dtype == bool
     np.testing.assert_array_equal(result.data.values, (cube.data > 1020).all("bands").values)

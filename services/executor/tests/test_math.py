@@ -12,7 +12,13 @@ import xarray as xr
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import DimensionArray, RasterCube
 from eoplex_executor.engine.environment import Environment
-from services.executor.tests.cubes import make_cube, run_graph, run_process
+from services.executor.tests.cubes import (
+    child_graph,
+    graph_on_cube,
+    make_cube,
+    run_graph,
+    run_process,
+)
 
 NAN, INF = math.nan, math.inf
 BIG = 2**64 + 1  # beyond every numpy integer type
@@ -20,21 +26,8 @@ BIG = 2**64 + 1  # beyond every numpy integer type
 
 def applied(env: Environment, cube: RasterCube, process_id: str, **arguments: Any) -> RasterCube:
     """`apply(cube, process_id(x, **arguments))` as a real process graph."""
-    child = {
-        "node": {
-            "process_id": process_id,
-            "arguments": {"x": {"from_parameter": "x"}, **arguments},
-            "result": True,
-        }
-    }
-    graph = {
-        "apply": {
-            "process_id": "apply",
-            "arguments": {"data": {"from_parameter": "cube"}, "process": {"process_graph": child}},
-            "result": True,
-        }
-    }
-    result = run_graph(graph, env, cube=cube)
+    child = child_graph(process_id, x={"from_parameter": "x"}, **arguments)
+    result = run_graph(graph_on_cube("apply", process=child), env, cube=cube)
     assert isinstance(result, RasterCube)
     assert isinstance(result.data.data, dask.array.Array), "the result is not lazy"
     return result
