@@ -10,10 +10,17 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import httpx
 import yaml
 from jsonschema import Draft4Validator
 
-__all__ = ["ResponseSchemaError", "response_schema", "validate_error", "validate_response"]
+__all__ = [
+    "ResponseSchemaError",
+    "checked_body",
+    "response_schema",
+    "validate_error",
+    "validate_response",
+]
 
 
 class ResponseSchemaError(AssertionError):
@@ -102,6 +109,17 @@ def validate_error(body: Any) -> None:
     For responses of paths the spec does not list (unknown routes, `/health`).
     """
     _validate({"$ref": "#/components/schemas/error"}, body, where="error")
+
+
+def checked_body(response: httpx.Response, method: str, template: str, status: int) -> Any:
+    """Assert the status, validate the body against the spec, and return it."""
+    assert response.status_code == status, response.text
+    if status >= 400:
+        validate_error(response.json())
+        return response.json()
+    body = response.json() if response.content else None
+    validate_response(method, template, status, body)
+    return body
 
 
 def _validate(schema: dict[str, Any], body: Any, *, where: str) -> None:

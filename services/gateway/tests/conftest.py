@@ -4,6 +4,7 @@ test servicers for auth and files that behave like the real ones for a few known
 import base64
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 import grpc
@@ -147,12 +148,25 @@ def app(stack: Stack) -> FastAPI:
     return create_app(settings=settings, addresses=stack.addresses)
 
 
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of `app`, inside the app's lifespan (start-up and shutdown)."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+def gateway_client(addresses: ServiceAddresses) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+    """An HTTP client of a gateway (default limits) whose services answer at `addresses`."""
+    settings = GatewaySettings(rpc_timeout_seconds=5)
+    return serving(create_app(settings=settings, addresses=addresses))
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(app) as c:
+        yield c
 
 
 def basic(username: str, password: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ from eoplex_proto.openeo.auth.v1 import auth_pb2_grpc
 from services.files.tests.workspace import MAX_FILE_BYTES, FilesUnderTest, start_files_service
 from tests.openapi_validation import validate_error, validate_response
 
-from .conftest import MAX_BODY_BYTES, QUOTA_BYTES, FakeAuthServicer
+from .conftest import MAX_BODY_BYTES, QUOTA_BYTES, FakeAuthServicer, serving
 
 API = "/openeo/1.2"
 Bearer = Callable[[str], dict[str, str]]
@@ -51,11 +51,9 @@ async def client(files: FilesUnderTest) -> AsyncIterator[httpx.AsyncClient]:
     settings = GatewaySettings(max_body_bytes=MAX_BODY_BYTES, rpc_timeout_seconds=5)
     app = create_app(settings=settings, addresses=addresses)
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                c.app = app  # type: ignore[attr-defined]
-                yield c
+        async with serving(app) as c:
+            c.app = app  # type: ignore[attr-defined]
+            yield c
     finally:
         await auth.stop()
 

@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from tests.openapi_validation import validate_error, validate_response
 
-from .conftest import MAX_BODY_BYTES, Stack
+from .conftest import MAX_BODY_BYTES, Stack, serving
 
 API = "/openeo/1.2"
 EXPOSED = {"Location", "OpenEO-Identifier", "OpenEO-Costs", "Link", "X-Request-ID"}
@@ -45,10 +45,8 @@ def probed_app(app: FastAPI) -> FastAPI:
 
 @pytest.fixture
 async def probe_client(probed_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with probed_app.router.lifespan_context(probed_app):
-        transport = httpx.ASGITransport(app=probed_app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
+    async with serving(probed_app) as client:
+        yield client
 
 
 async def test_repeated_slashes_are_collapsed(client: httpx.AsyncClient) -> None:

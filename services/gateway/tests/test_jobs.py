@@ -18,12 +18,10 @@ import pytest
 from eoplex.servers import free_port
 from eoplex_common import errors
 from eoplex_common.rpc import GrpcService
-from eoplex_gateway.app import create_app
-from eoplex_gateway.settings import GatewaySettings
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2 as pb
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2_grpc
-from services.gateway.tests.conftest import Stack
-from tests.openapi_validation import validate_error, validate_response
+from services.gateway.tests.conftest import Stack, gateway_client
+from tests.openapi_validation import checked_body, validate_response
 
 API = "/openeo/1.2"
 ROOT = f"http://testserver{API}/"
@@ -221,22 +219,8 @@ async def jobs_server(jobs: FakeJobsServicer) -> AsyncIterator[GrpcService]:
 @pytest.fixture
 async def http(stack: Stack, jobs_server: GrpcService) -> AsyncIterator[httpx.AsyncClient]:
     addresses = stack.addresses.model_copy(update={"jobs_address": jobs_server.listen})
-    app = create_app(settings=GatewaySettings(rpc_timeout_seconds=5), addresses=addresses)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
-
-
-def check(response: httpx.Response, method: str, template: str, status: int) -> Any:
-    """Assert the status, validate the body against openapi.yaml, and return it."""
-    assert response.status_code == status, response.text
-    if status >= 400:
-        validate_error(response.json())
-        return response.json()
-    body = response.json() if response.content else None
-    validate_response(method, template, status, body)
-    return body
+    async with gateway_client(addresses) as client:
+        yield client
 
 
 async def test_create_job_answers_201_with_location_and_identifier(
@@ -253,7 +237,7 @@ async def test_create_job_answers_201_with_location_and_identifier(
         "driver-cores": 2,
     }
     response = await http.post(f"{API}/jobs", json=body, headers=bearer("alice"))
-    check(response, "POST", "/jobs", 201)
+    checked_body(response, "POST", "/jobs", 201)
     assert response.content == b""
     assert response.headers["openeo-identifier"] == "j-1"
     assert response.headers["location"] == f"{ROOT}jobs/j-1"
@@ -271,7 +255,7 @@ async def test_create_job_without_optional_members(
 ) -> None:
     body = {"process": GRAPH, "title": None, "budget": None, "job_options": None}
     response = await http.post(f"{API}/jobs", json=body, headers=bearer("bob"))
-    check(response, "POST", "/jobs", 201)
+    checked_body(response, "POST", "/jobs", 201)
     (request,) = jobs.requests
     assert request.owner == BOB
     assert (request.title, request.plan, request.budget) == ("", "", 0)
@@ -300,7 +284,7 @@ async def test_create_job_refuses_bad_bodies_before_the_service(
     code: str,
 ) -> None:
     response = await http.post(f"{API}/jobs", json=body, headers=bearer("alice"))
-    assert check(response, "POST", "/jobs", 400)["code"] == code
+    assert checked_body(response, "POST", "/jobs", 400)["code"] == code
     assert jobs.requests == []
 
 
@@ -311,7 +295,7 @@ async def test_an_infinite_budget_is_a_bad_request(
     content = json.dumps({"process": GRAPH, "budget": 0}).replace('"budget": 0', '"budget": 1e400')
     headers = {**bearer("alice"), "Content-Type": "application/json"}
     response = await http.post(f"{API}/jobs", content=content, headers=headers)
-    assert check(response, "POST", "/jobs", 400)["code"] == "BadRequest"
+    assert checked_body(response, "POST", "/jobs", 400)["code"] == "BadRequest"
     assert jobs.requests == []
 
 
@@ -320,7 +304,7 @@ async def test_create_job_passes_validation_errors_through(
 ) -> None:
     graph = {"process_graph": {"t": {"process_id": "teleport", "arguments": {}, "result": True}}}
     response = await http.post(f"{API}/jobs", json={"process": graph}, headers=bearer("alice"))
-    assert check(response, "POST", "/jobs", 400)["code"] == "ProcessUnsupported"
+    assert checked_body(response, "POST", "/jobs", 400)["code"] == "ProcessUnsupported"
     assert jobs.jobs == {}
 
 
@@ -344,7 +328,7 @@ async def test_every_route_needs_authentication(
 ) -> None:
     content = json.dumps({"process": GRAPH}) if method in ("POST", "PATCH") else None
     response = await http.request(method, f"{API}{path}", content=content)
-    assert check(response, method, path, 401)["code"] == "AuthenticationRequired"
+    assert checked_body(response, method, path, 401)["code"] == "AuthenticationRequired"
     assert jobs.requests == []
 
 
@@ -365,7 +349,7 @@ async def test_describe_job_renders_the_job_message(
         usage_json=json.dumps(usage),
     )
     response = await http.get(f"{API}/jobs/j-1", headers=bearer("alice"))
-    body = check(response, "GET", "/jobs/{job_id}", 200)
+    body = checked_body(response, "GET", "/jobs/{job_id}", 200)
     assert body == {
         "id": "j-1",
         "title": "ndvi",
@@ -387,7 +371,7 @@ async def test_a_new_job_leaves_unknown_values_out(
     http: httpx.AsyncClient, jobs: FakeJobsServicer, bearer: Headers
 ) -> None:
     jobs.add(ALICE)
-    body = check(
+    body = checked_body(
         await http.get(f"{API}/jobs/j-1", headers=bearer("alice")), "GET", "/jobs/{job_id}", 200
     )
     assert body["status"] == "created"
@@ -404,7 +388,7 @@ async def test_list_jobs_is_paged_and_omits_the_process(
     url: str | None = f"{API}/jobs?limit=2"
     titles: list[str] = []
     while url:
-        body = check(await http.get(url, headers=bearer("alice")), "GET", "/jobs", 200)
+        body = checked_body(await http.get(url, headers=bearer("alice")), "GET", "/jobs", 200)
         assert all("process" not in job for job in body["jobs"])
         assert len(body["jobs"]) <= 2
         titles += [job["title"] for job in body["jobs"]]
@@ -423,9 +407,9 @@ async def test_a_bad_page_token_is_a_bad_request(
     http: httpx.AsyncClient, jobs: FakeJobsServicer, bearer: Headers
 ) -> None:
     response = await http.get(f"{API}/jobs?token=garbage", headers=bearer("alice"))
-    assert check(response, "GET", "/jobs", 400)["code"] == "BadRequest"
+    assert checked_body(response, "GET", "/jobs", 400)["code"] == "BadRequest"
     response = await http.get(f"{API}/jobs?limit=0", headers=bearer("alice"))
-    assert check(response, "GET", "/jobs", 400)["code"] == "BadRequest"
+    assert checked_body(response, "GET", "/jobs", 400)["code"] == "BadRequest"
 
 
 async def test_update_job_sends_only_the_members_given(
@@ -435,7 +419,7 @@ async def test_update_job_sends_only_the_members_given(
     new_graph = {"process_graph": {"n": {"process_id": "pi", "arguments": {}, "result": True}}}
     body = {"title": "new", "process": new_graph, "plan": None, "budget": None}
     response = await http.patch(f"{API}/jobs/j-1", json=body, headers=bearer("alice"))
-    check(response, "PATCH", "/jobs/{job_id}", 204)
+    checked_body(response, "PATCH", "/jobs/{job_id}", 204)
     (request,) = jobs.requests
     assert request.owner == ALICE and request.job_id == "j-1"
     assert list(request.fields) == ["title", "process_json", "budget"]
@@ -451,7 +435,7 @@ async def test_update_job_options(
     jobs.add(ALICE)
     body = {"job_options": {"memory": "4Gi"}}
     response = await http.patch(f"{API}/jobs/j-1", json=body, headers=bearer("alice"))
-    check(response, "PATCH", "/jobs/{job_id}", 204)
+    checked_body(response, "PATCH", "/jobs/{job_id}", 204)
     assert json.loads(jobs.jobs["j-1"][1].job_options_json) == {"memory": "4Gi"}
 
 
@@ -461,7 +445,7 @@ async def test_a_queued_or_running_job_is_locked(
 ) -> None:
     jobs.add(ALICE, status=status, title="old")
     response = await http.patch(f"{API}/jobs/j-1", json={"title": "x"}, headers=bearer("alice"))
-    assert check(response, "PATCH", "/jobs/{job_id}", 400)["code"] == "JobLocked"
+    assert checked_body(response, "PATCH", "/jobs/{job_id}", 400)["code"] == "JobLocked"
     assert jobs.jobs["j-1"][1].title == "old"
 
 
@@ -470,14 +454,14 @@ async def test_start_stop_and_delete(
 ) -> None:
     jobs.add(ALICE)
     response = await http.post(f"{API}/jobs/j-1/results", headers=bearer("alice"))
-    check(response, "POST", "/jobs/{job_id}/results", 202)
+    checked_body(response, "POST", "/jobs/{job_id}/results", 202)
     assert response.content == b""
     assert jobs.jobs["j-1"][1].status == "queued"
     response = await http.delete(f"{API}/jobs/j-1/results", headers=bearer("alice"))
-    check(response, "DELETE", "/jobs/{job_id}/results", 204)
+    checked_body(response, "DELETE", "/jobs/{job_id}/results", 204)
     assert jobs.jobs["j-1"][1].status == "canceled"
     response = await http.delete(f"{API}/jobs/j-1", headers=bearer("alice"))
-    check(response, "DELETE", "/jobs/{job_id}", 204)
+    checked_body(response, "DELETE", "/jobs/{job_id}", 204)
     assert jobs.jobs == {}
     assert [type(r).__name__ for r in jobs.requests] == ["JobRequest"] * 3
     assert all(r.owner == ALICE and r.job_id == "j-1" for r in jobs.requests)
@@ -507,7 +491,7 @@ async def test_another_users_job_is_not_found(
     jobs.add(ALICE, status="finished", title="alice's")
     url = API + path.format(job_id="j-1")
     response = await http.request(method, url, json=body, headers=bearer("bob"))
-    error = check(response, method, path, 404)
+    error = checked_body(response, method, path, 404)
     assert error["code"] == "JobNotFound"
     assert "j-1" in error["message"]
     assert jobs.jobs["j-1"][1].status == "finished" and jobs.jobs["j-1"][1].title == "alice's"
@@ -519,7 +503,7 @@ async def test_results_are_the_services_document(
     jobs.add(ALICE, status="finished")
     response = await http.get(f"{API}/jobs/j-1/results", headers=bearer("alice"))
     assert response.headers["content-type"] == "application/json"
-    assert check(response, "GET", "/jobs/{job_id}/results", 200) == RESULTS
+    assert checked_body(response, "GET", "/jobs/{job_id}/results", 200) == RESULTS
 
 
 @pytest.mark.parametrize("status", ["created", "queued", "running", "canceled"])
@@ -528,7 +512,7 @@ async def test_results_of_an_unfinished_job(
 ) -> None:
     jobs.add(ALICE, status=status)
     response = await http.get(f"{API}/jobs/j-1/results", headers=bearer("alice"))
-    assert check(response, "GET", "/jobs/{job_id}/results", 400)["code"] == "JobNotFinished"
+    assert checked_body(response, "GET", "/jobs/{job_id}/results", 400)["code"] == "JobNotFinished"
 
 
 async def test_results_of_a_failed_job_are_its_last_error_as_a_log_entry(
@@ -548,7 +532,7 @@ async def test_logs_with_level_and_next_link(
 ) -> None:
     jobs.add(ALICE, status="running")
     response = await http.get(f"{API}/jobs/j-1/logs?level=info&limit=1", headers=bearer("alice"))
-    body = check(response, "GET", "/jobs/{job_id}/logs", 200)
+    body = checked_body(response, "GET", "/jobs/{job_id}/logs", 200)
     assert body["logs"] == [LOGS[1]] and body["level"] == "info"
     (next_link,) = [link for link in body["links"] if link["rel"] == "next"]
     assert next_link["href"].startswith(f"{ROOT}jobs/j-1/logs?")
@@ -558,7 +542,7 @@ async def test_logs_with_level_and_next_link(
         "limit": ["1"],
     }
     response = await http.get(next_link["href"], headers=bearer("alice"))
-    assert check(response, "GET", "/jobs/{job_id}/logs", 200)["logs"] == [LOGS[2]]
+    assert checked_body(response, "GET", "/jobs/{job_id}/logs", 200)["logs"] == [LOGS[2]]
     request = jobs.requests[0]
     assert (request.owner, request.job_id, request.offset) == (ALICE, "j-1", "")
     assert (request.level, request.limit) == ("info", 1)
@@ -569,7 +553,7 @@ async def test_all_logs_by_default(
 ) -> None:
     jobs.add(ALICE, status="queued")
     response = await http.get(f"{API}/jobs/j-1/logs", headers=bearer("alice"))
-    body = check(response, "GET", "/jobs/{job_id}/logs", 200)
+    body = checked_body(response, "GET", "/jobs/{job_id}/logs", 200)
     assert body["logs"] == LOGS
     request = jobs.requests[0]
     assert (request.level, request.limit, request.offset) == ("", 0, "")
@@ -580,14 +564,14 @@ async def test_a_bad_log_level_is_a_bad_request(
 ) -> None:
     jobs.add(ALICE)
     response = await http.get(f"{API}/jobs/j-1/logs?level=loud", headers=bearer("alice"))
-    assert check(response, "GET", "/jobs/{job_id}/logs", 400)["code"] == "BadRequest"
+    assert checked_body(response, "GET", "/jobs/{job_id}/logs", 400)["code"] == "BadRequest"
     assert jobs.requests == []
 
 
 async def test_estimate(http: httpx.AsyncClient, jobs: FakeJobsServicer, bearer: Headers) -> None:
     jobs.add(ALICE)
     response = await http.get(f"{API}/jobs/j-1/estimate", headers=bearer("alice"))
-    assert check(response, "GET", "/jobs/{job_id}/estimate", 200) == ESTIMATE
+    assert checked_body(response, "GET", "/jobs/{job_id}/estimate", 200) == ESTIMATE
 
 
 async def test_an_unreachable_jobs_service_is_service_unavailable(
@@ -595,4 +579,4 @@ async def test_an_unreachable_jobs_service_is_service_unavailable(
 ) -> None:
     await jobs_server.stop()
     response = await http.get(f"{API}/jobs", headers=bearer("alice"))
-    assert check(response, "GET", "/jobs", 503)["code"] == "ServiceUnavailable"
+    assert checked_body(response, "GET", "/jobs", 503)["code"] == "ServiceUnavailable"

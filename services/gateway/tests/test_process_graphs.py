@@ -11,11 +11,9 @@ import pytest
 
 from conftest import Infrastructure
 from eoplex.servers import free_port
-from eoplex_gateway.app import create_app
-from eoplex_gateway.settings import GatewaySettings
-from services.gateway.tests.conftest import Stack
+from services.gateway.tests.conftest import Stack, gateway_client
 from services.processes.tests.processes_server import running_processes
-from tests.openapi_validation import validate_error, validate_response
+from tests.openapi_validation import checked_body
 
 API = "/openeo/1.2"
 ROOT = f"http://testserver{API}/"
@@ -44,25 +42,11 @@ SCALE = {
 async def http(stack: Stack, infrastructure: Infrastructure) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway whose processes service is the real one (no catalog needed here)."""
     async with running_processes(
-        catalog_address=f"127.0.0.1:{free_port()}", mongodb_url=infrastructure.mongodb_url
+        data_discovery_address=f"127.0.0.1:{free_port()}", mongodb_url=infrastructure.mongodb_url
     ) as processes:
         addresses = stack.addresses.model_copy(update={"processes_address": processes.address})
-        app = create_app(settings=GatewaySettings(rpc_timeout_seconds=5), addresses=addresses)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                yield c
-
-
-def check(response: httpx.Response, method: str, template: str, status: int) -> Any:
-    """Assert the status, validate the body against openapi.yaml, and return it."""
-    assert response.status_code == status, response.text
-    if status >= 400:
-        validate_error(response.json())
-        return response.json()
-    body = response.json() if response.content else None
-    validate_response(method, template, status, body)
-    return body
+        async with gateway_client(addresses) as client:
+            yield client
 
 
 async def put(http: httpx.AsyncClient, headers: dict[str, str], process_id: str, body: Any) -> Any:
@@ -72,15 +56,15 @@ async def put(http: httpx.AsyncClient, headers: dict[str, str], process_id: str,
 async def test_store_describe_list_delete(http: httpx.AsyncClient, bearer: Headers) -> None:
     alice = bearer("alice")
     response = await put(http, alice, "scale", SCALE)
-    assert check(response, "PUT", ITEM, 200) is None
+    assert checked_body(response, "PUT", ITEM, 200) is None
     assert response.content == b""
 
-    described = check(
+    described = checked_body(
         await http.get(f"{API}/process_graphs/scale", headers=alice), "GET", ITEM, 200
     )
     assert described == {**SCALE, "id": "scale"}
 
-    listed = check(
+    listed = checked_body(
         await http.get(f"{API}/process_graphs", headers=alice), "GET", "/process_graphs", 200
     )
     omitted = ("process_graph", "examples", "links")
@@ -92,10 +76,10 @@ async def test_store_describe_list_delete(http: httpx.AsyncClient, bearer: Heade
     ]
 
     response = await http.delete(f"{API}/process_graphs/scale", headers=alice)
-    assert check(response, "DELETE", ITEM, 204) is None
+    assert checked_body(response, "DELETE", ITEM, 204) is None
     response = await http.get(f"{API}/process_graphs/scale", headers=alice)
-    assert check(response, "GET", ITEM, 404)["code"] == "ProcessGraphNotFound"
-    listed = check(
+    assert checked_body(response, "GET", ITEM, 404)["code"] == "ProcessGraphNotFound"
+    listed = checked_body(
         await http.get(f"{API}/process_graphs", headers=alice), "GET", "/process_graphs", 200
     )
     assert listed["processes"] == []
@@ -104,31 +88,31 @@ async def test_store_describe_list_delete(http: httpx.AsyncClient, bearer: Heade
 async def test_listing_is_paged_by_next_links(http: httpx.AsyncClient, bearer: Headers) -> None:
     alice = bearer("alice")
     for process_id in ("p3", "p1", "p2"):
-        check(await put(http, alice, process_id, SCALE), "PUT", ITEM, 200)
+        checked_body(await put(http, alice, process_id, SCALE), "PUT", ITEM, 200)
     seen: list[list[str]] = []
     url: str | None = f"{API}/process_graphs?limit=2"
     while url:
-        body = check(await http.get(url, headers=alice), "GET", "/process_graphs", 200)
+        body = checked_body(await http.get(url, headers=alice), "GET", "/process_graphs", 200)
         seen.append([process["id"] for process in body["processes"]])
         nexts = [link["href"] for link in body["links"] if link["rel"] == "next"]
         url = nexts[0].removeprefix("http://testserver") if nexts else None
     assert seen == [["p1", "p2"], ["p3"]]
     response = await http.get(f"{API}/process_graphs?token=garbage", headers=alice)
-    assert check(response, "GET", "/process_graphs", 400)["code"] == "BadRequest"
+    assert checked_body(response, "GET", "/process_graphs", 400)["code"] == "BadRequest"
 
 
 async def test_another_user_gets_not_found_for_everything(
     http: httpx.AsyncClient, bearer: Headers
 ) -> None:
-    check(await put(http, bearer("alice"), "scale", SCALE), "PUT", ITEM, 200)
+    checked_body(await put(http, bearer("alice"), "scale", SCALE), "PUT", ITEM, 200)
     bob = bearer("bob")
-    listed = check(
+    listed = checked_body(
         await http.get(f"{API}/process_graphs", headers=bob), "GET", "/process_graphs", 200
     )
     assert listed["processes"] == []
     for method in ("GET", "DELETE"):
         response = await http.request(method, f"{API}/process_graphs/scale", headers=bob)
-        body = check(response, method, ITEM, 404)
+        body = checked_body(response, method, ITEM, 404)
         assert body == {**body, "code": "ProcessGraphNotFound"}
         assert "'scale' does not exist" in body["message"]
     # Nor can Bob's process graphs call it.
@@ -158,12 +142,12 @@ async def test_invalid_processes_are_refused(
     http: httpx.AsyncClient, bearer: Headers, process_id: str, body: Any, code: str
 ) -> None:
     response = await put(http, bearer("alice"), process_id, body)
-    assert check(response, "PUT", ITEM, 400)["code"] == code
+    assert checked_body(response, "PUT", ITEM, 400)["code"] == code
 
 
 async def test_unknown_ids_are_not_found(http: httpx.AsyncClient, bearer: Headers) -> None:
     response = await http.get(f"{API}/process_graphs/nothing_here", headers=bearer("alice"))
-    assert check(response, "GET", ITEM, 404)["code"] == "ProcessGraphNotFound"
+    assert checked_body(response, "GET", ITEM, 404)["code"] == "ProcessGraphNotFound"
 
 
 @pytest.mark.parametrize(
