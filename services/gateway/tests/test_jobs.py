@@ -147,21 +147,21 @@ class FakeJobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         del self.jobs[request.job_id]
         return pb.Empty()
 
-    async def StartJob(self, request: pb.JobRequest, context: grpc.aio.ServicerContext) -> pb.Empty:
+    def _move(self, request: pb.JobRequest, sources: tuple[str, ...], target: str) -> pb.Empty:
+        """The owner's job goes to `target` if its status is one of `sources`."""
         self.requests.append(request)
         job = self._owned(request.owner, request.job_id)
-        if job.status in ("created", "canceled", "error"):
-            job.status = "queued"
+        if job.status in sources:
+            job.status = target
         return pb.Empty()
+
+    async def StartJob(self, request: pb.JobRequest, context: grpc.aio.ServicerContext) -> pb.Empty:
+        return self._move(request, ("created", "canceled", "error"), "queued")
 
     async def CancelJob(
         self, request: pb.JobRequest, context: grpc.aio.ServicerContext
     ) -> pb.Empty:
-        self.requests.append(request)
-        job = self._owned(request.owner, request.job_id)
-        if job.status in ("queued", "running"):
-            job.status = "canceled"
-        return pb.Empty()
+        return self._move(request, ("queued", "running"), "canceled")
 
     async def GetResults(
         self, request: pb.JobRequest, context: grpc.aio.ServicerContext
