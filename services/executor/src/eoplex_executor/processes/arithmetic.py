@@ -1,6 +1,6 @@
 """Math, comparison and logic processes on numbers, arrays and cube values.
 
-Every process has two rules, and `_elementwise` picks one:
+Every process has two rules, and `elementwise` picks one:
 
 - a *scalar rule* for plain JSON values, following the process's spec exactly
   (null handling, strict types: a boolean or string is not a number);
@@ -20,108 +20,27 @@ computes the cube much later.
 
 import math
 import operator
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.engine.cube import DimensionArray
 from eoplex_executor.engine.registry import process
-
-ARRAY_TYPES = (xr.DataArray, np.ndarray, DimensionArray)
-Rule = Callable[..., Any]
-
-
-def _elementwise(process_id: str, scalar_rule: Rule, array_rule: Rule, **values: Any) -> Any:
-    """`scalar_rule(*values)` for plain JSON values; otherwise `array_rule` on every chunk.
-
-    A `DimensionArray` operand makes the result a `DimensionArray` along the same
-    dimension (e.g. `subtract(data, mean(data))` in `apply_dimension`)."""
-    if not any(isinstance(value, ARRAY_TYPES) for value in values.values()):
-        return scalar_rule(*values.values())
-    operands = [_array_operand(process_id, name, value) for name, value in values.items()]
-    quiet = _quietly(array_rule)
-    if any(isinstance(operand, xr.DataArray) for operand in operands):
-        result = xr.apply_ufunc(quiet, *operands, dask="parallelized", join="inner")
-    else:
-        result = quiet(*operands)
-    dimension = next((v.dimension for v in values.values() if isinstance(v, DimensionArray)), None)
-    return result if dimension is None else DimensionArray(result, dimension)
-
-
-def _quietly(rule: Rule) -> Rule:
-    def run(*operands: Any) -> Any:
-        with np.errstate(all="ignore"):
-            return rule(*operands)
-
-    return run
-
-
-def _array_operand(process_id: str, name: str, value: Any) -> Any:
-    """A value as an operand next to arrays: null is NaN, a DimensionArray its DataArray."""
-    if isinstance(value, DimensionArray):
-        return value.data
-    if value is None:
-        return np.nan
-    if isinstance(value, list | dict):
-        raise ProcessParameterInvalid(
-            process=process_id,
-            parameter=name,
-            reason="an array or object cannot be combined element by element with cube values.",
-        )
-    return value
+from eoplex_executor.processes._checks import is_number, require_or_null
+from eoplex_executor.processes._elementwise import (
+    ARRAY_TYPES,
+    Rule,
+    as_float,
+    as_wide_integer,
+    dtype_kind,
+    elementwise,
+    float64_of,
+)
 
 
 def _plain(value: Any) -> Any:
     """A numpy scalar as the Python value JSON expects."""
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
-
-
-def _require(
-    process_id: str, name: str, value: Any, check: Callable[[Any], bool], kind: str
-) -> None:
-    if value is not None and not check(value):
-        raise ProcessParameterInvalid(
-            process=process_id,
-            parameter=name,
-            reason=f"expected {kind} or null, got {type(value).__name__}.",
-        )
-
-
-def _kind(value: Any) -> str:
-    """The numpy dtype kind of an operand ('f', 'i', 'u', 'b', 'U', ...)."""
-    return np.asarray(value).dtype.kind
-
-
-def _as_float(value: Any) -> Any:
-    """Boolean and integer arrays as float64, so results that are not integers are exact."""
-    return (
-        value.astype(np.float64)
-        if isinstance(value, np.ndarray) and _kind(value) in "biu"
-        else value
-    )
-
-
-def _as_wide_integer(value: Any) -> Any:
-    """Boolean and integer arrays as int64 (uint64 as float64), so sums and differences of
-    small or unsigned integers cannot wrap around."""
-    if isinstance(value, np.ndarray) and _kind(value) in "biu":
-        return value.astype(np.promote_types(value.dtype, np.int64))
-    return value
-
-
-def float64_of(value: int | float) -> np.float64:
-    """A JSON number as float64; an integer beyond the float range as +-infinity."""
-    try:
-        return np.float64(value)
-    except OverflowError:
-        return np.float64(math.inf if value > 0 else -math.inf)
 
 
 def _math(process_id: str, formula: Rule, *, floating: bool, **values: Any) -> Any:
@@ -132,7 +51,7 @@ def _math(process_id: str, formula: Rule, *, floating: bool, **values: Any) -> A
 
     def scalar_rule(*arguments: Any) -> Any:
         for name, value in zip(values, arguments, strict=True):
-            _require(process_id, name, value, _is_number, "a number")
+            require_or_null(process_id, name, value, is_number, "a number")
         if any(value is None for value in arguments):
             return None
         if floating:
@@ -140,8 +59,8 @@ def _math(process_id: str, formula: Rule, *, floating: bool, **values: Any) -> A
                 return _plain(formula(*(float64_of(value) for value in arguments)))
         return _plain(formula(*arguments))
 
-    widen = _as_float if floating else _as_wide_integer
-    return _elementwise(
+    widen = as_float if floating else as_wide_integer
+    return elementwise(
         process_id, scalar_rule, lambda *operands: formula(*map(widen, operands)), **values
     )
 
@@ -235,7 +154,7 @@ def linear_scale_range(
 def clip(x: Any, min: Any, max: Any) -> Any:
     """openEO `clip`: x limited to [min, max]; ProcessParameterInvalid (MinMaxSwapped) when
     max < min."""
-    if _is_number(min) and _is_number(max) and max < min:
+    if is_number(min) and is_number(max) and max < min:
         raise ProcessParameterInvalid(
             process="clip",
             parameter="max",
@@ -256,17 +175,19 @@ def normalized_difference(x: Any, y: Any) -> Any:
 
 def _valid(value: Any) -> Any:
     """True where an operand is not no-data (NaN)."""
-    return ~np.isnan(value) if _kind(value) in "fc" else np.ones(np.shape(value), dtype=bool)
+    return ~np.isnan(value) if dtype_kind(value) in "fc" else np.ones(np.shape(value), dtype=bool)
 
 
 def _all_numbers(*operands: Any) -> bool:
-    return all(_kind(operand) in "iuf" and not isinstance(operand, bool) for operand in operands)
+    return all(
+        dtype_kind(operand) in "iuf" and not isinstance(operand, bool) for operand in operands
+    )
 
 
 def _eq_scalar(x: Any, y: Any, delta: Any, case_sensitive: bool) -> bool | None:
     if x is None or y is None:
         return None
-    if _is_number(x) and _is_number(y):
+    if is_number(x) and is_number(y):
         return bool(abs(x - y) <= delta) if delta is not None else bool(x == y)
     if isinstance(x, str) and isinstance(y, str) and not case_sensitive:
         return x.casefold() == y.casefold()
@@ -276,8 +197,12 @@ def _eq_scalar(x: Any, y: Any, delta: Any, case_sensitive: bool) -> bool | None:
 
 def _eq_array(x: Any, y: Any, delta: Any) -> Any:
     if delta is not None and _all_numbers(x, y):
-        return np.abs(_as_wide_integer(x) - _as_wide_integer(y)) <= delta
-    return np.equal(x, y) if _kind(x) == _kind(y) or _all_numbers(x, y) else _false_like(x, y)
+        return np.abs(as_wide_integer(x) - as_wide_integer(y)) <= delta
+    return (
+        np.equal(x, y)
+        if dtype_kind(x) == dtype_kind(y) or _all_numbers(x, y)
+        else _false_like(x, y)
+    )
 
 
 def _false_like(*operands: Any) -> Any:
@@ -289,7 +214,7 @@ def eq(x: Any, y: Any, delta: Any = None, case_sensitive: bool = True) -> Any:
     """openEO `eq`: x equals y (within `delta` for numbers, ignoring case for strings when
     `case_sensitive` is false); null if either is null, false on no-data in cubes. Cube values
     are numbers, so `case_sensitive` applies to JSON strings only."""
-    return _elementwise(
+    return elementwise(
         "eq",
         lambda x, y: _eq_scalar(x, y, delta, case_sensitive),
         lambda x, y: _eq_array(x, y, delta),
@@ -306,7 +231,7 @@ def neq(x: Any, y: Any, delta: Any = None, case_sensitive: bool = True) -> Any:
         equal = _eq_scalar(x, y, delta, case_sensitive)
         return None if equal is None else not equal
 
-    return _elementwise(
+    return elementwise(
         "neq",
         scalar_rule,
         lambda x, y: ~_eq_array(x, y, delta) & _valid(x) & _valid(y),
@@ -321,12 +246,12 @@ def _order(process_id: str, compare: Rule, x: Any, y: Any) -> Any:
     def scalar_rule(x: Any, y: Any) -> bool | None:
         if x is None or y is None:
             return None
-        return bool(compare(x, y)) if _is_number(x) and _is_number(y) else False
+        return bool(compare(x, y)) if is_number(x) and is_number(y) else False
 
     def array_rule(x: Any, y: Any) -> Any:
         return compare(x, y) if _all_numbers(x, y) else _false_like(x, y)
 
-    return _elementwise(process_id, scalar_rule, array_rule, x=x, y=y)
+    return elementwise(process_id, scalar_rule, array_rule, x=x, y=y)
 
 
 @process()
@@ -364,31 +289,33 @@ def between(x: Any, min: Any, max: Any, exclude_max: bool = False) -> Any:
 
     def scalar_rule(x: Any, low: Any, high: Any) -> bool | None:
         for name, bound in (("min", low), ("max", high)):
-            _require("between", name, bound, _is_number, "a number")
+            require_or_null("between", name, bound, is_number, "a number")
         if x is None or low is None or high is None:
             return None
-        return bool(within(x, low, high)) if _is_number(x) else False
+        return bool(within(x, low, high)) if is_number(x) else False
 
     def array_rule(x: Any, low: Any, high: Any) -> Any:
         return within(x, low, high) if _all_numbers(x) else _false_like(x)
 
-    return _elementwise("between", scalar_rule, array_rule, x=x, min=min, max=max)
+    return elementwise("between", scalar_rule, array_rule, x=x, min=min, max=max)
 
 
 # Logic. On arrays, a value is true when it is neither zero nor no-data.
 
 
 def _truth(value: Any) -> Any:
-    return np.asarray(value, dtype=bool) if _kind(value) == "b" else (value != 0) & _valid(value)
+    return (
+        np.asarray(value, dtype=bool) if dtype_kind(value) == "b" else (value != 0) & _valid(value)
+    )
 
 
 def _logic(process_id: str, scalar_rule: Rule, array_rule: Rule, **values: Any) -> Any:
     def checked(*arguments: Any) -> Any:
         for name, value in zip(values, arguments, strict=True):
-            _require(process_id, name, value, lambda v: isinstance(v, bool), "a boolean")
+            require_or_null(process_id, name, value, lambda v: isinstance(v, bool), "a boolean")
         return scalar_rule(*arguments)
 
-    return _elementwise(process_id, checked, array_rule, **values)
+    return elementwise(process_id, checked, array_rule, **values)
 
 
 def _and_scalar(x: bool | None, y: bool | None) -> bool | None:
@@ -440,13 +367,13 @@ def if_(value: Any, accept: Any, reject: Any = None) -> Any:
     """openEO `if`: `accept` where `value` is true, else `reject` (also for null)."""
 
     def scalar_rule(value: Any, accept: Any, reject: Any) -> Any:
-        _require("if", "value", value, lambda v: isinstance(v, bool), "a boolean")
+        require_or_null("if", "value", value, lambda v: isinstance(v, bool), "a boolean")
         return accept if value is True else reject
 
     if not isinstance(value, ARRAY_TYPES):
         # Only `value` decides: `accept` and `reject` are returned as they are, arrays or not.
         return scalar_rule(value, accept, reject)
-    return _elementwise(
+    return elementwise(
         "if",
         scalar_rule,
         lambda value, accept, reject: np.where(_truth(value), accept, reject),
@@ -462,7 +389,7 @@ def if_(value: Any, accept: Any, reject: Any = None) -> Any:
 @process()
 def is_nan(x: Any) -> Any:
     """openEO `is_nan`: true only for NaN (not for null or other types)."""
-    return _elementwise(
+    return elementwise(
         "is_nan",
         lambda x: isinstance(x, float | np.floating) and math.isnan(x),
         lambda x: ~_valid(x),
@@ -473,7 +400,7 @@ def is_nan(x: Any) -> Any:
 @process()
 def is_nodata(x: Any) -> Any:
     """openEO `is_nodata`: true for null; in cubes, where NaN marks no-data, for NaN."""
-    return _elementwise("is_nodata", lambda x: x is None, lambda x: ~_valid(x), x=x)
+    return elementwise("is_nodata", lambda x: x is None, lambda x: ~_valid(x), x=x)
 
 
 @process()
@@ -484,6 +411,6 @@ def is_valid(x: Any) -> Any:
         return x is not None and not (isinstance(x, float | np.floating) and not math.isfinite(x))
 
     def array_rule(x: Any) -> Any:
-        return np.isfinite(x) if _kind(x) in "fc" else np.ones(np.shape(x), dtype=bool)
+        return np.isfinite(x) if dtype_kind(x) in "fc" else np.ones(np.shape(x), dtype=bool)
 
-    return _elementwise("is_valid", scalar_rule, array_rule, x=x)
+    return elementwise("is_valid", scalar_rule, array_rule, x=x)

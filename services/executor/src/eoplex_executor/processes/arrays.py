@@ -33,17 +33,15 @@ from eoplex_executor.engine.cube import (
     parse_datetime,
 )
 from eoplex_executor.engine.registry import process
-from eoplex_executor.processes.arithmetic import eq
-from eoplex_executor.processes.cubes import _conform, _label_array
-from eoplex_executor.processes.reducers import (
-    _dimension_array,
-    _is_nodata,
-    _label_position,
-    _numbers,
-    _sequence,
+from eoplex_executor.processes._checks import (
+    is_nodata,
+    is_number,
+    require_numbers,
+    require_sequence,
 )
-
-ChildProcess = Callable[..., Any]
+from eoplex_executor.processes._children import ChildProcess, as_dimension_array, conform
+from eoplex_executor.processes._labels import label_array, label_position
+from eoplex_executor.processes.arithmetic import eq
 
 
 class LabeledArray(list[Any]):
@@ -67,10 +65,6 @@ def _labels_of(items: Any) -> list[Any] | None:
 
 def _relabeled(items: list[Any], labels: list[Any] | None) -> list[Any]:
     return items if labels is None else LabeledArray(items, labels)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | np.number) and not isinstance(value, bool)
 
 
 # --- running numpy kernels along a DimensionArray ------------------------------------------
@@ -150,7 +144,7 @@ def _values_along(
     template = _slice_template(like)
     if not items:
         return template.expand_dims({like.dimension: 0})
-    conformed = [_conform(item, template, process_id, parameter) for item in items]
+    conformed = [conform(item, template, process_id, parameter) for item in items]
     return xr.concat(conformed, dim=like.dimension, coords="minimal", compat="override")
 
 
@@ -186,7 +180,7 @@ def _label_coordinate(labels: list[Any]) -> np.ndarray:
             format_datetime(label) if time else label
             for label, time in zip(labels, times, strict=True)
         ]
-    return _label_array(labels)
+    return label_array(labels)
 
 
 def _label_for(data: DimensionArray, label: Any) -> Any:
@@ -217,7 +211,7 @@ def _same_label(first: Any, second: Any) -> bool:
     for kind in (str, np.datetime64):
         if isinstance(first, kind) and isinstance(second, kind):
             return bool(first == second)
-    return _is_number(first) and _is_number(second) and bool(first == second)
+    return is_number(first) and is_number(second) and bool(first == second)
 
 
 def _label_key(label: Any) -> tuple[str, Any]:
@@ -226,7 +220,7 @@ def _label_key(label: Any) -> tuple[str, Any]:
     for kind, name in ((str, "string"), (np.datetime64, "datetime")):
         if isinstance(label, kind):
             return (name, label)
-    return ("number", label) if _is_number(label) else ("other", id(label))
+    return ("number", label) if is_number(label) else ("other", id(label))
 
 
 # --- creating and combining arrays ------------------------------------------------------
@@ -240,11 +234,11 @@ def array_create(data: Any = None, repeat: Any = 1) -> Any:
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
         _invalid("array_create", "repeat", "expected an integer of at least 1.")
     data = [] if data is None else data
-    dimension_array = _dimension_array(data)
+    dimension_array = as_dimension_array(data)
     length = (
         dimension_array.data.sizes[dimension_array.dimension]
         if dimension_array is not None
-        else len(_sequence("array_create", data))
+        else len(require_sequence("array_create", data))
     )
     if max(length, 1) * repeat > MAX_ARRAY_LENGTH:
         _invalid("array_create", "repeat", f"the array would exceed {MAX_ARRAY_LENGTH} elements.")
@@ -252,7 +246,7 @@ def array_create(data: Any = None, repeat: Any = 1) -> Any:
         if repeat == 1:
             return dimension_array
         return _joined([dimension_array.data] * repeat, None, dimension_array)
-    items = _sequence("array_create", data)
+    items = require_sequence("array_create", data)
     # The repeated labels would not be unique, so a labeled array keeps them only once.
     return _relabeled(items, _labels_of(data)) if repeat == 1 else items * repeat
 
@@ -263,16 +257,16 @@ def array_create_labeled(data: Any, labels: Any) -> Any:
     DimensionArray, its dimension relabelled. Raises ProcessParameterInvalid for the spec's
     ArrayLengthMismatch and for labels that are not unique numbers or strings."""
     if not isinstance(labels, list) or not all(
-        _is_number(label) or isinstance(label, str) for label in labels
+        is_number(label) or isinstance(label, str) for label in labels
     ):
         _invalid("array_create_labeled", "labels", "expected an array of numbers or strings.")
     if len({_label_key(label) for label in labels}) != len(labels):
         _invalid("array_create_labeled", "labels", "the labels must be unique.")
-    dimension_array = _dimension_array(data)
+    dimension_array = as_dimension_array(data)
     count = (
         dimension_array.data.sizes[dimension_array.dimension]
         if dimension_array is not None
-        else len(_sequence("array_create_labeled", data))
+        else len(require_sequence("array_create_labeled", data))
     )
     if count != len(labels):
         _invalid(
@@ -283,10 +277,10 @@ def array_create_labeled(data: Any, labels: Any) -> Any:
         )
     if dimension_array is not None:
         relabelled = dimension_array.data.assign_coords(
-            {dimension_array.dimension: _label_array(labels)}
+            {dimension_array.dimension: label_array(labels)}
         )
         return DimensionArray(relabelled, dimension_array.dimension)
-    return LabeledArray(_sequence("array_create_labeled", data), labels)
+    return LabeledArray(require_sequence("array_create_labeled", data), labels)
 
 
 @process()
@@ -295,7 +289,7 @@ def array_labels(data: Any) -> list[Any]:
     labels, RFC 3339 strings for time), else the indices 0..n-1."""
     if isinstance(data, DimensionArray):
         return data.labels()
-    items = _sequence("array_labels", data)
+    items = require_sequence("array_labels", data)
     labels = _labels_of(data)
     return list(labels) if labels is not None else list(range(len(items)))
 
@@ -305,13 +299,13 @@ def array_append(data: Any, value: Any, label: Any = None) -> Any:
     """openEO `array_append`: `value` after the last element. On a labeled array (and a
     DimensionArray) it is labelled `label`, or the next index when that is null. Raises
     ProcessParameterInvalid for the spec's LabelExists and ArrayNotLabeled."""
-    if label is not None and not (_is_number(label) or isinstance(label, str)):
+    if label is not None and not (is_number(label) or isinstance(label, str)):
         _invalid("array_append", "label", "expected a number, a string or null.")
     if isinstance(data, DimensionArray):
         return _append_along(data, value, label)
     # A list of cube values stays a list (unlabeled); processes that need values per pixel
     # stack it when they read it.
-    items = _sequence("array_append", data)
+    items = require_sequence("array_append", data)
     labels = _labels_of(data)
     if labels is None:
         if label is not None:
@@ -342,7 +336,7 @@ def _label_exists(label: Any) -> NoReturn:
 def _append_along(data: DimensionArray, value: Any, label: Any) -> DimensionArray:
     count = data.data.sizes[data.dimension]
     new_label = count if label is None else label
-    if _label_position(data, new_label) is not None:
+    if label_position(data, new_label) is not None:
         _label_exists(new_label)
     appended = _values_along([value], data, "array_append", "value")
     labels = [*_coordinate_labels(data), _label_for(data, new_label)]
@@ -402,8 +396,8 @@ def array_modify(data: Any, values: Any, index: Any, length: Any = 0) -> Any:
             _invalid("array_modify", name, "expected an integer of at least 0.")
     if isinstance(data, DimensionArray):
         return _modify_along(data, values, index, length)
-    items = _sequence("array_modify", data)
-    inserted = _sequence("array_modify", values)
+    items = require_sequence("array_modify", data)
+    inserted = require_sequence("array_modify", values)
     if index > len(items):
         _not_available(index, len(items))
     result = items[:index] + inserted + items[index + length :]
@@ -425,7 +419,7 @@ def _modify_along(data: DimensionArray, values: Any, index: int, length: int) ->
     if index > count:
         _not_available(index, count)
     labeled = isinstance(values, DimensionArray)
-    inserted_values = values if labeled else _sequence("array_modify", values)
+    inserted_values = values if labeled else require_sequence("array_modify", values)
     inserted = _values_along(inserted_values, data, "array_modify", "values")
     before = data.data.isel({dimension: slice(0, index)})
     after = data.data.isel({dimension: slice(index + length, None)})
@@ -465,7 +459,7 @@ def _matches(data: DimensionArray, value: Any) -> xr.DataArray | None:
         return (values == value) if comparable else None
     if isinstance(value, bool):
         return (values == value) if kind == "b" else None
-    if _is_number(value):
+    if is_number(value):
         return (values == value) if kind in "iuf" and not np.isnan(value) else None
     if isinstance(value, str) and kind == "U":
         return values == value
@@ -476,13 +470,13 @@ def _matches(data: DimensionArray, value: Any) -> xr.DataArray | None:
 def array_contains(data: Any, value: Any) -> Any:
     """openEO `array_contains`: whether `data` holds `value` (compared as `eq` does: strictly
     typed, no match for null, NaN, arrays or objects); per pixel on a DimensionArray."""
-    dimension_array = _dimension_array(data)
+    dimension_array = as_dimension_array(data)
     if dimension_array is not None:
         matches = _matches(dimension_array, value)
         if matches is None:
             return xr.zeros_like(_slice_template(dimension_array), dtype=bool)
         return matches.any(dim=dimension_array.dimension)
-    items = _sequence("array_contains", data)
+    items = require_sequence("array_contains", data)
     return _first_match(items, value, reverse=False) is not None
 
 
@@ -491,14 +485,14 @@ def array_find(data: Any, value: Any, reverse: bool = False) -> Any:
     """openEO `array_find`: the index of the first (last with `reverse`) element equal to
     `value`, or null (NaN per pixel on a DimensionArray) when there is none or `value` is
     null, an array or an object."""
-    dimension_array = _dimension_array(data)
+    dimension_array = as_dimension_array(data)
     if dimension_array is not None:
         matches = _matches(dimension_array, value)
         if matches is None or dimension_array.data.sizes[dimension_array.dimension] == 0:
             return xr.full_like(_slice_template(dimension_array), np.nan, dtype=np.float64)
         positions = DimensionArray(matches, dimension_array.dimension)
         return _along(positions, partial(_find_kernel, reverse), np.float64, reduce=True)
-    return _first_match(_sequence("array_find", data), value, reverse=bool(reverse))
+    return _first_match(require_sequence("array_find", data), value, reverse=bool(reverse))
 
 
 def _first_match(items: list[Any], value: Any, *, reverse: bool) -> int | None:
@@ -521,11 +515,11 @@ def _find_kernel(reverse: bool, matches: np.ndarray) -> np.ndarray:
 def array_find_label(data: Any, label: Any) -> int | None:
     """openEO `array_find_label` (proposal): the index of `label`, or null when the array has
     no such label or no labels at all. RFC 3339 strings find temporal labels."""
-    if not (_is_number(label) or isinstance(label, str)):
+    if not (is_number(label) or isinstance(label, str)):
         _invalid("array_find_label", "label", "expected a number or a string.")
     if isinstance(data, DimensionArray):
-        return _label_position(data, label)
-    _sequence("array_find_label", data)
+        return label_position(data, label)
+    require_sequence("array_find_label", data)
     labels = _labels_of(data) or []
     return next((i for i, own in enumerate(labels) if _same_label(own, label)), None)
 
@@ -568,15 +562,15 @@ def array_apply(data: Any, process: ChildProcess, context: Any = None) -> Any:
         values = data.data
         if not _reads_position(process):
             result = process(x=values, context=context)
-            conformed = _conform(result, values, "array_apply", "process")
+            conformed = conform(result, values, "array_apply", "process")
             return DimensionArray(conformed.assign_coords(values.coords), data.dimension)
         template = _slice_template(data)
         results = [
-            _conform(result, template, "array_apply", "process")
+            conform(result, template, "array_apply", "process")
             for result in _each_element(process, data, context)
         ]
         return _joined(results, _coordinate_labels(data), data)
-    items = _sequence("array_apply", data)
+    items = require_sequence("array_apply", data)
     labels = _labels_of(data)
     results = [
         process(x=item, index=i, label=None if labels is None else labels[i], context=context)
@@ -593,7 +587,7 @@ def array_filter(data: Any, condition: ChildProcess, context: Any = None) -> Any
     values that pass, moved to the front and followed by no-data (labels 0..n-1)."""
     if isinstance(data, DimensionArray):
         return _filter_along(data, condition, context)
-    items = _sequence("array_filter", data)
+    items = require_sequence("array_filter", data)
     labels = _labels_of(data)
     keep = [
         condition(x=item, index=i, label=None if labels is None else labels[i], context=context)
@@ -623,7 +617,7 @@ def _filter_along(data: DimensionArray, condition: ChildProcess, context: Any) -
         kept = [i for i, result in enumerate(results) if result is True]
         return DimensionArray(values.isel({dimension: kept}), dimension)
     template = _slice_template(data)
-    passes = [_truth(_conform(result, template, "array_filter", "condition")) for result in results]
+    passes = [_truth(conform(result, template, "array_filter", "condition")) for result in results]
     keep = xr.concat(passes, dim=dimension, coords="minimal", compat="override")
     return _along(
         DimensionArray(_floating(values), dimension),
@@ -668,9 +662,9 @@ def _sort_keys(process_id: str, items: list[Any]) -> list[Any]:
     keys: list[Any] = []
     kinds = set()
     for item in items:
-        if _is_nodata(item):
+        if is_nodata(item):
             keys.append(None)
-        elif _is_number(item):
+        elif is_number(item):
             kinds.add("number")
             keys.append(item)
         elif isinstance(item, str):
@@ -732,13 +726,13 @@ def order(data: Any, asc: bool = True, nodata: Any = None) -> Any:
     no-data leaves no-data positions at its end. Raises ProcessParameterInvalid for values
     that are neither numbers nor temporal strings, or a mix of both."""
     _check_flags("order", asc, nodata)
-    dimension_array = _dimension_array(data)
+    dimension_array = as_dimension_array(data)
     if dimension_array is not None:
         floating = dimension_array.data.dtype.kind == "f" and nodata is None
         kernel = partial(_order_kernel, asc, nodata)
         dtype = np.float64 if floating else np.int64
         return _along(dimension_array, kernel, dtype, relabel=True)
-    return _order_items("order", _sequence("order", data), asc, nodata)
+    return _order_items("order", require_sequence("order", data), asc, nodata)
 
 
 @process()
@@ -747,17 +741,17 @@ def rearrange(data: Any, order: Any) -> Any:
     with their values). `order` may be per pixel (the result of `order` on a DimensionArray),
     where a no-data or out-of-range position gives no-data. Raises ProcessParameterInvalid for
     positions that are not integers within the array."""
-    positions_along = _dimension_array(order)
-    dimension_array = _dimension_array(data)
+    positions_along = as_dimension_array(order)
+    dimension_array = as_dimension_array(data)
     if positions_along is not None:
         if dimension_array is None:
             _invalid("rearrange", "data", "per-pixel positions need per-pixel values.")
         return _rearrange_per_pixel(dimension_array, positions_along)
-    positions = _sequence("rearrange", order)
+    positions = require_sequence("rearrange", order)
     count = (
         dimension_array.data.sizes[dimension_array.dimension]
         if dimension_array is not None
-        else len(_sequence("rearrange", data))
+        else len(require_sequence("rearrange", data))
     )
     for position in positions:
         if isinstance(position, bool) or not isinstance(position, int) or not 0 <= position < count:
@@ -768,7 +762,7 @@ def rearrange(data: Any, order: Any) -> Any:
         if not unique:
             picked = picked.assign_coords({dimension_array.dimension: np.arange(len(positions))})
         return DimensionArray(picked, dimension_array.dimension)
-    items = _sequence("rearrange", data)
+    items = require_sequence("rearrange", data)
     labels = _labels_of(data)
     picked_items = [items[position] for position in positions]
     if labels is None or not unique:
@@ -808,7 +802,7 @@ def sort(data: Any, asc: bool = True, nodata: Any = None) -> Any:
     no-data at its end (a cube keeps one length per dimension). Raises
     ProcessParameterInvalid as `order` does."""
     _check_flags("sort", asc, nodata)
-    dimension_array = _dimension_array(data)
+    dimension_array = as_dimension_array(data)
     if dimension_array is not None:
         values = dimension_array.data
 
@@ -817,7 +811,7 @@ def sort(data: Any, asc: bool = True, nodata: Any = None) -> Any:
             return np.take_along_axis(chunk, ranked, axis=-1)
 
         return _along(dimension_array, kernel, values.dtype, relabel=True)
-    return rearrange(data, _order_items("sort", _sequence("sort", data), asc, nodata))
+    return rearrange(data, _order_items("sort", require_sequence("sort", data), asc, nodata))
 
 
 # --- cumulative processes and interpolation ----------------------------------------------
@@ -836,7 +830,7 @@ def _cumulative(
     integer cube values are accumulated in float64 (sum, product) so they cannot wrap."""
     if not isinstance(ignore_nodata, bool):
         _invalid(process_id, "ignore_nodata", "expected true or false.")
-    dimension_array = _dimension_array(data)
+    dimension_array = as_dimension_array(data)
     if dimension_array is not None:
         values = dimension_array.data
         kind = values.dtype.kind
@@ -844,13 +838,13 @@ def _cumulative(
             values = values.astype(np.float64)
         kernel = partial(_cumulative_kernel, accumulate, neutral, ignore_nodata)
         return _along(DimensionArray(values, dimension_array.dimension), kernel, values.dtype)
-    items = _sequence(process_id, data)
-    _numbers(process_id, items)
+    items = require_sequence(process_id, data)
+    require_numbers(process_id, items)
     results: list[Any] = []
     running: Any = None
     stopped = False
     for item in items:
-        if stopped or _is_nodata(item):
+        if stopped or is_nodata(item):
             stopped = stopped or not ignore_nodata
             results.append(None if stopped else item)
             continue
@@ -935,7 +929,7 @@ def array_interpolate_linear(data: Any) -> Any:
     linear interpolation over the labels (numbers or times; indices otherwise), leading and
     trailing no-data kept; labels are kept. On a DimensionArray per pixel, along time by the
     dates. Raises ProcessParameterInvalid for values that are not numbers or null."""
-    dimension_array = _dimension_array(data)
+    dimension_array = as_dimension_array(data)
     if dimension_array is not None:
         values = dimension_array.data
         if values.dtype.kind != "f":
@@ -943,14 +937,14 @@ def array_interpolate_linear(data: Any) -> Any:
         labels = values.indexes[dimension_array.dimension]
         kernel = partial(_interpolate_kernel, _positions(np.asarray(labels)))
         return _along(dimension_array, kernel, values.dtype)
-    items = _sequence("array_interpolate_linear", data)
+    items = require_sequence("array_interpolate_linear", data)
     labels = _labels_of(data)
-    numbers = _numbers("array_interpolate_linear", items)
+    numbers = require_numbers("array_interpolate_linear", items)
     axis = _positions(labels) if labels is not None else np.arange(len(items), dtype=np.float64)
     with np.errstate(all="ignore"):
         filled = _interpolate_kernel(axis, numbers)
     results = [
-        float(new) if _is_nodata(item) and not np.isnan(new) else item
+        float(new) if is_nodata(item) and not np.isnan(new) else item
         for item, new in zip(items, filled.tolist(), strict=True)
     ]
     return _relabeled(results, labels)

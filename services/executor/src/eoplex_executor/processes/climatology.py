@@ -18,15 +18,14 @@ import xarray as xr
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import SPATIAL, RasterCube
 from eoplex_executor.engine.registry import process
-from eoplex_executor.processes.cubes import (
+from eoplex_executor.processes._checks import require_cube, require_temporal_dimension
+from eoplex_executor.processes._children import aggregate
+from eoplex_executor.processes._labels import same_coordinates
+from eoplex_executor.processes._periods import (
     PERIODS,
     SEASON_NAMES,
     TROPICAL_SEASON_NAMES,
-    _add_months,
-    _aggregate,
-    _require_cube,
-    _same_coordinates,
-    _temporal_dimension,
+    month_start_shifted,
 )
 from eoplex_executor.processes.reducers import mean
 
@@ -60,12 +59,12 @@ def climatological_normal(
     dimension of instants (DimensionNotAvailable, TooManyDimensions), or data that does not
     reach from the first to the last year of the climatology period.
     """
-    cube = _require_cube(data, "climatological_normal", "data")
+    cube = require_cube(data, "climatological_normal", "data")
     if not isinstance(period, str) or period not in NORMAL_LABELS:
         raise _invalid(
             "climatological_normal", "period", f"one of {', '.join(NORMAL_LABELS)} is required"
         )
-    dim = _temporal_dimension(cube, None, "climatological_normal")
+    dim = require_temporal_dimension(cube, None, "climatological_normal")
     first, last = _climatology_years(climatology_period)
     instants = _instant_list(cube, dim, "climatological_normal")
     years = {instant.year for instant in instants}
@@ -89,7 +88,7 @@ def climatological_normal(
     if positions.get("366"):
         labels.append("366")
     groups = [np.array(positions[label], dtype=int) for label in labels]
-    return _aggregate(
+    return aggregate(
         cube, dim, groups, np.array(labels), _mean_reducer, None, "climatological_normal"
     )
 
@@ -121,7 +120,7 @@ def _in_climatology(
     if months is None:
         return first <= instant.year <= last
     start = PERIODS[period].start(instant)
-    end_year = _add_months(start, months - 1).year
+    end_year = month_start_shifted(start, months - 1).year
     if not first <= end_year <= last:
         return False
     if start.year < first:
@@ -142,14 +141,14 @@ def anomaly(data: RasterCube, normals: RasterCube, period: str) -> RasterCube:
     temporal dimension (DimensionNotAvailable, TooManyDimensions), labels that are not of
     the period, repeated or several single-period normals, and other dimensions that
     differ (IncompatibleDataCubes)."""
-    cube = _require_cube(data, "anomaly", "data")
-    normal_cube = _require_cube(normals, "anomaly", "normals")
+    cube = require_cube(data, "anomaly", "data")
+    normal_cube = require_cube(normals, "anomaly", "normals")
     if not isinstance(period, str) or period not in (*PERIODS, *SINGLE_PERIODS):
         raise _invalid(
             "anomaly", "period", f"one of {', '.join((*PERIODS, *SINGLE_PERIODS))} is required"
         )
-    dim = _temporal_dimension(cube, None, "anomaly")
-    normal_dim = _temporal_dimension(normal_cube, None, "anomaly")
+    dim = require_temporal_dimension(cube, None, "anomaly")
+    normal_dim = require_temporal_dimension(normal_cube, None, "anomaly")
     normal_keys = [_normal_key(period, label) for label in normal_cube.data[normal_dim].values]
     if len(set(normal_keys)) != len(normal_keys):
         raise _invalid("anomaly", "normals", f"the normals repeat a label: {normal_keys}")
@@ -183,7 +182,7 @@ def _shared_labels(cube: RasterCube, normals: RasterCube, normal_dim: str) -> di
         ours, theirs = cube.data[dim].values, normals.data[dim].values
         spatial = cube.dimension_types.get(dim) == SPATIAL
         same = len(ours) == len(theirs) and (
-            _same_coordinates(ours, theirs) if spatial else bool(np.all(ours == theirs))
+            same_coordinates(ours, theirs) if spatial else bool(np.all(ours == theirs))
         )
         if not same:
             raise _incompatible(f"the labels of {dim!r} differ")

@@ -7,9 +7,8 @@ for (`DimensionNotAvailable`, `OverlapResolverMissing`, ...) are raised as
 `ProcessParameterInvalid` whose reason starts with the spec's error name.
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -29,41 +28,26 @@ from eoplex_executor.engine.cube import (
 )
 from eoplex_executor.engine.registry import process
 from eoplex_executor.geo.bands import resolve_band
-from eoplex_executor.processes.reducers import LIST_DIMENSION
+from eoplex_executor.processes._checks import (
+    require_cube,
+    require_dimension,
+    require_name,
+    require_temporal_dimension,
+)
+from eoplex_executor.processes._children import (
+    LIST_DIMENSION,
+    ChildProcess,
+    aggregate,
+    conform,
+    without_dimension,
+)
+from eoplex_executor.processes._labels import label_array, same_coordinates
+from eoplex_executor.processes._periods import PERIODS
 
-ChildProcess = Callable[..., Any]
 DIMENSION_TYPES = (SPATIAL, TEMPORAL, BANDS, OTHER)
 
 
-# --- helpers shared by the processes ------------------------------------------------------
-
-
-def _require_cube(value: object, process_id: str, parameter: str) -> RasterCube:
-    if not isinstance(value, RasterCube):
-        raise ProcessParameterInvalid(
-            process=process_id, parameter=parameter, reason="a raster data cube is required"
-        )
-    return value
-
-
-def _require_dimension(cube: RasterCube, dimension: str, process_id: str, parameter: str) -> str:
-    if not isinstance(dimension, str) or dimension not in cube.dims:
-        raise ProcessParameterInvalid(
-            process=process_id,
-            parameter=parameter,
-            reason=f"DimensionNotAvailable: the cube has no dimension {dimension!r}; "
-            f"its dimensions are {', '.join(cube.dims)}",
-        )
-    return dimension
-
-
-def _require_name(value: object, process_id: str, parameter: str) -> str:
-    """A name of a new dimension or band: a string."""
-    if not isinstance(value, str):
-        raise ProcessParameterInvalid(
-            process=process_id, parameter=parameter, reason=f"expected a name, not {value!r:.80}"
-        )
-    return value
+# --- labels ------------------------------------------------------------------------------
 
 
 def _is_label(value: object) -> bool:
@@ -82,57 +66,6 @@ def _require_labels(value: object, process_id: str, parameter: str) -> Sequence[
     return value
 
 
-def _conform(
-    result: Any,
-    template: xr.DataArray,
-    process_id: str,
-    parameter: str,
-    *,
-    along: str | None = None,
-) -> xr.DataArray:
-    """A child process's `result` shaped like `template`: scalars broadcast, dimensions in
-    template order. Only `along` (a dimension whose length may change) may be added."""
-    if isinstance(result, DimensionArray):
-        result = result.data
-    if isinstance(result, xr.DataArray):
-        extra = set(result.dims) - set(template.dims) - {along}
-        if extra:
-            raise ProcessParameterInvalid(
-                process=process_id,
-                parameter=parameter,
-                reason="the child process returned values along "
-                f"{', '.join(sorted(map(str, extra)))}, which its result cannot hold",
-            )
-        # Scalar coordinates left over from picking one label (array_element) would clash
-        # with the labels the result gets.
-        result = result.drop_vars(
-            [name for name, coord in result.coords.items() if coord.ndim == 0]
-        )
-        return result.broadcast_like(template).transpose(*template.dims, ...)
-    if result is None:
-        result = np.nan
-    if isinstance(result, bool | int | float | np.generic):
-        return xr.full_like(template, result, dtype=np.asarray(result).dtype)
-    raise ProcessParameterInvalid(
-        process=process_id,
-        parameter=parameter,
-        reason=f"the child process returned {type(result).__name__}, not a value per pixel",
-    )
-
-
-def _without(cube: RasterCube, dimension: str) -> xr.DataArray:
-    """The cube's data with `dimension` removed (its first label), as a shape template."""
-    return cube.data.isel({dimension: 0}, drop=True)
-
-
-def _label_array(labels: Sequence[Any]) -> np.ndarray:
-    """Labels as an index array; mixed strings and numbers stay as they are."""
-    strings = [isinstance(label, str) for label in labels]
-    if all(strings) or not any(strings):
-        return np.array(labels)
-    return np.array(labels, dtype=object)
-
-
 # --- reduce, apply ------------------------------------------------------------------------
 
 
@@ -144,11 +77,11 @@ def reduce_dimension(
     DimensionArray and reduces it lazily (dask reduces chunk by chunk, so memory stays
     bounded). A scalar result is broadcast. Raises ProcessParameterInvalid for an unknown
     dimension (DimensionNotAvailable) or a reducer that does not reduce."""
-    cube = _require_cube(data, "reduce_dimension", "data")
-    _require_dimension(cube, dimension, "reduce_dimension", "dimension")
+    cube = require_cube(data, "reduce_dimension", "data")
+    require_dimension(cube, dimension, "reduce_dimension", "dimension")
     reduced = reducer(data=DimensionArray(cube.data, dimension), context=context)
     return cube.with_data(
-        _conform(reduced, _without(cube, dimension), "reduce_dimension", "reducer")
+        conform(reduced, without_dimension(cube, dimension), "reduce_dimension", "reducer")
     )
 
 
@@ -156,9 +89,9 @@ def reduce_dimension(
 def apply(data: RasterCube, process: ChildProcess, context: Any = None) -> RasterCube:
     """openEO `apply`: run `process` on every value (it sees the whole DataArray as `x`).
     Raises ProcessParameterInvalid if the result has dimensions the cube lacks."""
-    cube = _require_cube(data, "apply", "data")
+    cube = require_cube(data, "apply", "data")
     result = process(x=cube.data, context=context)
-    return cube.with_data(_conform(result, cube.data, "apply", "process"))
+    return cube.with_data(conform(result, cube.data, "apply", "process"))
 
 
 @process()
@@ -177,17 +110,17 @@ def apply_dimension(
     ProcessParameterInvalid for unknown dimensions (DimensionNotAvailable) and a target
     dimension with more than one label.
     """
-    cube = _require_cube(data, "apply_dimension", "data")
-    _require_dimension(cube, dimension, "apply_dimension", "dimension")
+    cube = require_cube(data, "apply_dimension", "data")
+    require_dimension(cube, dimension, "apply_dimension", "dimension")
     if target_dimension is not None:
-        _require_name(target_dimension, "apply_dimension", "target_dimension")
+        require_name(target_dimension, "apply_dimension", "target_dimension")
     result = process(data=DimensionArray(cube.data, dimension), context=context)
     if isinstance(result, DimensionArray) and result.dimension == LIST_DIMENSION:
         # An array built of per-pixel values, e.g. `array_create([min(data), max(data)])`:
         # its elements are the new values along the processed dimension.
         result = DimensionArray(result.data.rename({LIST_DIMENSION: dimension}), dimension)
-    values = _conform(
-        result, _without(cube, dimension), "apply_dimension", "process", along=dimension
+    values = conform(
+        result, without_dimension(cube, dimension), "apply_dimension", "process", along=dimension
     )
     if dimension not in values.dims:
         values = values.expand_dims(dimension)  # a reducer gives one value per pixel
@@ -230,7 +163,7 @@ def ndvi(
     without exactly one bands dimension (DimensionAmbiguous), a `nir` or `red` that names
     no band (the spec's NirBandAmbiguous/RedBandAmbiguous; the reason lists the bands) or
     an existing `target_band` (BandExists)."""
-    cube = _require_cube(data, "ndvi", "data")
+    cube = require_cube(data, "ndvi", "data")
     bands = cube.dimensions_of_type(BANDS)
     if len(bands) != 1:
         raise ProcessParameterInvalid(
@@ -251,7 +184,7 @@ def ndvi(
     index = (nir_values - red_values) / total.where(total != 0)
     if target_band is None:
         return cube.with_data(index)
-    if _require_name(target_band, "ndvi", "target_band") in available:
+    if require_name(target_band, "ndvi", "target_band") in available:
         raise ProcessParameterInvalid(
             process="ndvi",
             parameter="target_band",
@@ -290,8 +223,8 @@ def aggregate_temporal(
     (TemporalExtentEmpty), time-of-day intervals (not supported), duplicate starts without
     `labels` (DistinctDimensionLabelsRequired) or a label count unlike the interval count.
     """
-    cube = _require_cube(data, "aggregate_temporal", "data")
-    dim = _temporal_dimension(cube, dimension, "aggregate_temporal")
+    cube = require_cube(data, "aggregate_temporal", "data")
+    dim = require_temporal_dimension(cube, dimension, "aggregate_temporal")
     if not isinstance(intervals, list):
         raise ProcessParameterInvalid(
             process="aggregate_temporal",
@@ -302,7 +235,7 @@ def aggregate_temporal(
     times = _instants(cube, dim, "aggregate_temporal")
     groups = [np.flatnonzero(_within(times, start, end)) for start, end in bounds]
     names = _interval_labels(bounds, labels)
-    return _aggregate(cube, dim, groups, names, reducer, context, "aggregate_temporal")
+    return aggregate(cube, dim, groups, names, reducer, context, "aggregate_temporal")
 
 
 def _interval(interval: Sequence[str | None]) -> tuple[np.datetime64 | None, np.datetime64 | None]:
@@ -369,7 +302,7 @@ def _interval_labels(
                 parameter="labels",
                 reason=f"{len(bounds)} distinct labels are needed, one per interval",
             )
-        return _label_array(labels)
+        return label_array(labels)
     starts = [start for start, _ in bounds]
     if None in starts or len(set(starts)) != len(starts):
         raise ProcessParameterInvalid(
@@ -379,99 +312,6 @@ def _interval_labels(
             "instants, so labels must be given",
         )
     return np.array(starts, dtype="datetime64[ns]")
-
-
-@dataclass(frozen=True)
-class Period:
-    """A calendar period of `aggregate_temporal_period`: where one starts, the next, its label."""
-
-    start: Callable[[datetime], datetime]
-    following: Callable[[datetime], datetime]
-    label: Callable[[datetime], str]
-
-
-def _add_months(start: datetime, months: int) -> datetime:
-    index = start.year * 12 + start.month - 1 + months
-    return datetime(index // 12, index % 12 + 1, 1)
-
-
-def _month_start(instant: datetime) -> datetime:
-    return datetime(instant.year, instant.month, 1)
-
-
-def _day_start(instant: datetime) -> datetime:
-    return datetime(instant.year, instant.month, instant.day)
-
-
-def _dekad_start(instant: datetime) -> datetime:
-    return datetime(instant.year, instant.month, min((instant.day - 1) // 10, 2) * 10 + 1)
-
-
-def _next_dekad(start: datetime) -> datetime:
-    return start + timedelta(days=10) if start.day < 21 else _add_months(start, 1)
-
-
-def _dekad_label(start: datetime) -> str:
-    return f"{start.year:04d}-{(start.month - 1) * 3 + (start.day - 1) // 10 + 1:02d}"
-
-
-def _season_start(instant: datetime, months: int, first_month: int) -> datetime:
-    """The first day of the `months`-long season containing `instant`; seasons start in
-    `first_month` and every `months` months after."""
-    offset = (instant.month - first_month) % months
-    return _add_months(_month_start(instant), -offset)
-
-
-SEASON_NAMES = {12: "djf", 3: "mam", 6: "jja", 9: "son"}
-TROPICAL_SEASON_NAMES = {11: "ndjfma", 5: "mjjaso"}
-
-# A season crossing New Year (djf, ndjfma) is labelled with the year it starts in.
-PERIODS: dict[str, Period] = {
-    "hour": Period(
-        lambda t: t.replace(minute=0, second=0, microsecond=0),
-        lambda s: s + timedelta(hours=1),
-        lambda s: s.strftime("%Y-%m-%d-%H"),
-    ),
-    "day": Period(
-        _day_start,
-        lambda s: s + timedelta(days=1),
-        lambda s: f"{s.year:04d}-{s.timetuple().tm_yday:03d}",
-    ),
-    "week": Period(
-        lambda t: _day_start(t) - timedelta(days=t.weekday()),
-        lambda s: s + timedelta(days=7),
-        lambda s: f"{s.isocalendar().year:04d}-{s.isocalendar().week:02d}",
-    ),
-    "dekad": Period(_dekad_start, _next_dekad, _dekad_label),
-    "month": Period(
-        _month_start, lambda s: _add_months(s, 1), lambda s: f"{s.year:04d}-{s.month:02d}"
-    ),
-    "season": Period(
-        lambda t: _season_start(t, 3, 12),
-        lambda s: _add_months(s, 3),
-        lambda s: f"{s.year:04d}-{SEASON_NAMES[s.month]}",
-    ),
-    "tropical-season": Period(
-        lambda t: _season_start(t, 6, 11),
-        lambda s: _add_months(s, 6),
-        lambda s: f"{s.year:04d}-{TROPICAL_SEASON_NAMES[s.month]}",
-    ),
-    "year": Period(
-        lambda t: datetime(t.year, 1, 1),
-        lambda s: datetime(s.year + 1, 1, 1),
-        lambda s: f"{s.year:04d}",
-    ),
-    "decade": Period(
-        lambda t: datetime(t.year - t.year % 10, 1, 1),
-        lambda s: datetime(s.year + 10, 1, 1),
-        lambda s: f"{s.year:04d}",
-    ),
-    "decade-ad": Period(
-        lambda t: datetime(t.year - (t.year - 1) % 10, 1, 1),
-        lambda s: datetime(s.year + 10, 1, 1),
-        lambda s: f"{s.year:04d}",
-    ),
-}
 
 
 @process()
@@ -489,7 +329,7 @@ def aggregate_temporal_period(
     values being no-data. Raises ProcessParameterInvalid for an unknown period or a
     missing or ambiguous temporal dimension (DimensionNotAvailable, TooManyDimensions).
     """
-    cube = _require_cube(data, "aggregate_temporal_period", "data")
+    cube = require_cube(data, "aggregate_temporal_period", "data")
     calendar = PERIODS.get(period) if isinstance(period, str) else None
     if calendar is None:
         raise ProcessParameterInvalid(
@@ -497,7 +337,7 @@ def aggregate_temporal_period(
             parameter="period",
             reason=f"unknown period {period!r}; one of {', '.join(PERIODS)}",
         )
-    dim = _temporal_dimension(cube, dimension, "aggregate_temporal_period")
+    dim = require_temporal_dimension(cube, dimension, "aggregate_temporal_period")
     instants = _instants(cube, dim, "aggregate_temporal_period").astype("datetime64[us]").tolist()
     positions: dict[datetime, list[int]] = {}
     for position, instant in enumerate(instants):
@@ -508,29 +348,7 @@ def aggregate_temporal_period(
         starts.append(calendar.following(starts[-1]))
     groups = [np.array(positions.get(start, []), dtype=int) for start in starts]
     labels = np.array([calendar.label(start) for start in starts])
-    return _aggregate(cube, dim, groups, labels, reducer, context, "aggregate_temporal_period")
-
-
-def _temporal_dimension(cube: RasterCube, dimension: str | None, process_id: str) -> str:
-    if dimension is not None:
-        _require_dimension(cube, dimension, process_id, "dimension")
-        if cube.dimension_types.get(dimension) != TEMPORAL:
-            raise ProcessParameterInvalid(
-                process=process_id,
-                parameter="dimension",
-                reason=f"DimensionNotAvailable: {dimension!r} is not a temporal dimension",
-            )
-        return dimension
-    temporal = cube.dimensions_of_type(TEMPORAL)
-    if len(temporal) != 1:
-        reason = (
-            "DimensionNotAvailable: the cube has no temporal dimension"
-            if not temporal
-            else f"TooManyDimensions: the cube has temporal dimensions {', '.join(temporal)}; "
-            "name one"
-        )
-        raise ProcessParameterInvalid(process=process_id, parameter="dimension", reason=reason)
-    return temporal[0]
+    return aggregate(cube, dim, groups, labels, reducer, context, "aggregate_temporal_period")
 
 
 def _instants(cube: RasterCube, dimension: str, process_id: str) -> np.ndarray:
@@ -542,32 +360,6 @@ def _instants(cube: RasterCube, dimension: str, process_id: str) -> np.ndarray:
             reason=f"the labels of {dimension!r} are not instants (aggregated already?)",
         )
     return values
-
-
-def _aggregate(
-    cube: RasterCube,
-    dimension: str,
-    groups: list[np.ndarray],
-    labels: np.ndarray,
-    reducer: ChildProcess,
-    context: Any,
-    process_id: str,
-) -> RasterCube:
-    """One reducer call per group of label positions, concatenated along `dimension`."""
-    template = _without(cube, dimension)
-    reduced: list[xr.DataArray | None] = []
-    for positions in groups:
-        if len(positions) == 0:
-            reduced.append(None)  # reducers fail or warn on empty arrays: filled below
-            continue
-        subset = DimensionArray(cube.data.isel({dimension: positions}), dimension)
-        values = reducer(data=subset, context=context)
-        reduced.append(_conform(values, template, process_id, "reducer"))
-    dtypes = [part.dtype for part in reduced if part is not None] or [cube.data.dtype]
-    no_data = xr.full_like(template, np.nan, dtype=np.result_type(*dtypes, np.float32))
-    parts = [no_data if part is None else part for part in reduced]
-    combined = xr.concat(parts, dim=dimension, join="exact", coords="minimal", compat="override")
-    return cube.with_data(combined.assign_coords({dimension: labels}).transpose(*cube.dims))
 
 
 # --- merge_cubes, mask --------------------------------------------------------------------
@@ -588,8 +380,8 @@ def merge_cubes(
     ProcessParameterInvalid for overlap without resolver (OverlapResolverMissing), different
     CRS or misaligned grids (resample_cube_spatial first) and conflicting dimension types.
     """
-    first = _require_cube(cube1, "merge_cubes", "cube1")
-    second = _require_cube(cube2, "merge_cubes", "cube2")
+    first = require_cube(cube1, "merge_cubes", "cube1")
+    second = require_cube(cube2, "merge_cubes", "cube2")
     types = _merged_types(first, second)
     second_data = _on_grid_of(second, first)
     dims = _merged_order(first.dims, second.dims)
@@ -704,7 +496,7 @@ def _resolve_overlap(
         )
     x, y = first.sel(common), second.sel(common)
     resolved = overlap_resolver(x=x, y=y, context=context)
-    values = _conform(resolved, xr.broadcast(x, y)[0], "merge_cubes", "overlap_resolver")
+    values = conform(resolved, xr.broadcast(x, y)[0], "merge_cubes", "overlap_resolver")
     values = values.reindex({dim: union[str(dim)] for dim in values.dims})
     # One 1-D condition per dimension: the overlap is their product, never built in full.
     for dim, labels in common.items():
@@ -720,8 +512,8 @@ def mask(data: RasterCube, mask: RasterCube, replacement: Any = None) -> RasterC
     dimension applies to every label of it. Raises ProcessParameterInvalid if the mask's
     dimensions or labels differ from the data's (IncompatibleDataCubes) or the
     replacement is not a number or boolean."""
-    cube = _require_cube(data, "mask", "data")
-    values = _mask_values(cube, _require_cube(mask, "mask", "mask"))
+    cube = require_cube(data, "mask", "data")
+    values = _mask_values(cube, require_cube(mask, "mask", "mask"))
     masked = values if values.dtype == bool else (values != 0) & values.notnull()
     if replacement is not None and not isinstance(replacement, bool | int | float):
         raise ProcessParameterInvalid(
@@ -755,19 +547,13 @@ def _mask_values(cube: RasterCube, mask_cube: RasterCube) -> xr.DataArray:
         ours, theirs = cube.data.coords[dim].values, mask_cube.data.coords[dim].values
         spatial = cube.dimension_types.get(dim) == SPATIAL
         same = len(ours) == len(theirs) and (
-            _same_coordinates(ours, theirs) if spatial else bool(np.all(ours == theirs))
+            same_coordinates(ours, theirs) if spatial else bool(np.all(ours == theirs))
         )
         if not same:
             advice = "; resample_cube_spatial the mask onto the data first" if spatial else ""
             raise incompatible(f"the labels of {dim!r} differ{advice}")
         labels[dim] = ours
     return mask_cube.data.assign_coords(labels)
-
-
-def _same_coordinates(ours: np.ndarray, theirs: np.ndarray) -> bool:
-    """Equal up to float noise: a thousandth of a pixel."""
-    tolerance = abs(float(ours[1] - ours[0])) * 1e-3 if len(ours) > 1 else 1e-6
-    return bool(np.allclose(ours, theirs, rtol=0, atol=tolerance))
 
 
 # --- dimensions and labels ----------------------------------------------------------------
@@ -781,8 +567,8 @@ def rename_labels(
     enumerated dimension when `source` is empty); temporal labels are given as dates.
     Raises ProcessParameterInvalid for an unknown dimension (DimensionNotAvailable),
     LabelMismatch, LabelsNotEnumerated, LabelNotAvailable and LabelExists."""
-    cube = _require_cube(data, "rename_labels", "data")
-    _require_dimension(cube, dimension, "rename_labels", "dimension")
+    cube = require_cube(data, "rename_labels", "data")
+    require_dimension(cube, dimension, "rename_labels", "dimension")
     _require_labels(target, "rename_labels", "target")
     _require_labels(source, "rename_labels", "source")
     values = cube.data.coords[dimension].values
@@ -809,7 +595,7 @@ def rename_labels(
     renamed = [mapping.get(label, label) for label in current]
     if len(set(renamed)) != len(renamed):
         raise _label_error("target", f"LabelExists: the labels of {dimension!r} would repeat")
-    labels = np.array(renamed, dtype="datetime64[ns]") if temporal else _label_array(renamed)
+    labels = np.array(renamed, dtype="datetime64[ns]") if temporal else label_array(renamed)
     return cube.with_data(cube.data.assign_coords({dimension: labels}))
 
 
@@ -829,9 +615,9 @@ def rename_dimension(data: RasterCube, source: str, target: str) -> RasterCube:
     """openEO `rename_dimension`: `source` is called `target`, keeping labels and type.
     Raises ProcessParameterInvalid for an unknown source (DimensionNotAvailable) or an
     existing target (DimensionExists)."""
-    cube = _require_cube(data, "rename_dimension", "data")
-    _require_dimension(cube, source, "rename_dimension", "source")
-    if _require_name(target, "rename_dimension", "target") in cube.dims:
+    cube = require_cube(data, "rename_dimension", "data")
+    require_dimension(cube, source, "rename_dimension", "source")
+    if require_name(target, "rename_dimension", "target") in cube.dims:
         raise ProcessParameterInvalid(
             process="rename_dimension",
             parameter="target",
@@ -847,8 +633,8 @@ def add_dimension(data: RasterCube, name: str, label: Any, type: str = OTHER) ->
     temporal one). It goes where the (t, bands, y, x) order puts it, other dimensions just
     before the spatial ones. Raises ProcessParameterInvalid for an existing name
     (DimensionExists) or a type eoplex cannot hold in a raster cube (geometry)."""
-    cube = _require_cube(data, "add_dimension", "data")
-    if _require_name(name, "add_dimension", "name") in cube.dims:
+    cube = require_cube(data, "add_dimension", "data")
+    if require_name(name, "add_dimension", "name") in cube.dims:
         raise ProcessParameterInvalid(
             process="add_dimension",
             parameter="name",
@@ -900,8 +686,8 @@ def drop_dimension(data: RasterCube, name: str) -> RasterCube:
     """openEO `drop_dimension`: remove a dimension that has a single label. Raises
     ProcessParameterInvalid for an unknown dimension (DimensionNotAvailable) or one with
     more labels (DimensionLabelCountMismatch)."""
-    cube = _require_cube(data, "drop_dimension", "data")
-    _require_dimension(cube, name, "drop_dimension", "name")
+    cube = require_cube(data, "drop_dimension", "data")
+    require_dimension(cube, name, "drop_dimension", "name")
     count = cube.data.sizes[name]
     if count != 1:
         raise ProcessParameterInvalid(
@@ -917,6 +703,6 @@ def dimension_labels(data: RasterCube, dimension: str) -> list[Any]:
     """openEO `dimension_labels`: the labels of `dimension` in cube order, instants as
     RFC 3339 strings. Raises ProcessParameterInvalid for an unknown dimension
     (DimensionNotAvailable)."""
-    cube = _require_cube(data, "dimension_labels", "data")
-    _require_dimension(cube, dimension, "dimension_labels", "dimension")
+    cube = require_cube(data, "dimension_labels", "data")
+    require_dimension(cube, dimension, "dimension_labels", "dimension")
     return cube.labels(dimension)

@@ -13,7 +13,6 @@ its fraction), as POSIX time does: leap seconds are ignored in computations and 
 returned. Years are limited to 1..9999; a result outside is ProcessParameterInvalid.
 """
 
-import calendar
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
@@ -21,6 +20,7 @@ from typing import Any, NoReturn
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.registry import process
+from eoplex_executor.processes._periods import shift_months_clamping_day
 
 DATE, DATE_TIME, TIME = "date", "date-time", "time"
 
@@ -123,15 +123,6 @@ def _moment(kind: str, parts: dict[str, str | None]) -> Moment:
     return Moment(kind, local, offset, suffix, fraction is not None)
 
 
-def _add_months(when: datetime, months: int) -> datetime:
-    """`when` moved by whole months; a day beyond the new month's end becomes its last day."""
-    year, month = divmod(when.year * 12 + when.month - 1 + months, 12)
-    if not 1 <= year <= 9999:
-        raise OverflowError(f"year {year} is outside 1..9999")
-    day = min(when.day, calendar.monthrange(year, month + 1)[1])
-    return when.replace(year=year, month=month + 1, day=day)
-
-
 @process()
 def date_shift(date: Any, value: Any, unit: Any) -> str:
     """openEO `date_shift`: `date` moved by `value` units. Years, months, weeks and days keep
@@ -146,7 +137,7 @@ def date_shift(date: Any, value: Any, unit: Any) -> str:
         _invalid("date_shift", "unit", f"expected one of {', '.join([*UNITS, *CALENDAR_UNITS])}.")
     try:
         if unit in CALENDAR_UNITS:
-            shifted = _add_months(moment.local, value * CALENDAR_UNITS[unit])
+            shifted = shift_months_clamping_day(moment.local, value * CALENDAR_UNITS[unit])
         else:
             shifted = moment.local + value * UNITS[unit]
     except OverflowError:
@@ -183,12 +174,12 @@ def _calendar_difference(start: datetime, end: datetime, months: int) -> float:
     if end < start:
         return -_calendar_difference(end, start, months)
     steps = ((end.year - start.year) * 12 + end.month - start.month) // months
-    while steps > 0 and _add_months(start, steps * months) > end:
+    while steps > 0 and shift_months_clamping_day(start, steps * months) > end:
         steps -= 1
-    while _add_months(start, (steps + 1) * months) <= end:
+    while shift_months_clamping_day(start, (steps + 1) * months) <= end:
         steps += 1
-    low = _add_months(start, steps * months)
-    high = _add_months(start, (steps + 1) * months)
+    low = shift_months_clamping_day(start, steps * months)
+    high = shift_months_clamping_day(start, (steps + 1) * months)
     return steps + (end - low) / (high - low)
 
 

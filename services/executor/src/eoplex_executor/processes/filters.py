@@ -17,7 +17,6 @@ from eoplex_executor.engine.cube import (
     BANDS,
     TEMPORAL,
     RasterCube,
-    is_raster_cube,
     parse_datetime,
     replaced_where,
 )
@@ -31,6 +30,7 @@ from eoplex_executor.geo.geometry import (
     reproject_geometries,
 )
 from eoplex_executor.geo.vector import wgs84_geometries
+from eoplex_executor.processes._checks import require_cube
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 
@@ -39,7 +39,7 @@ POLYGON_TYPES = ("Polygon", "MultiPolygon")
 def filter_bbox(data: RasterCube, extent: Mapping[str, Any]) -> RasterCube:
     """openEO `filter_bbox`: the pixels whose centre lies in the box (reprojected to the cube's
     CRS). Raises ProcessParameterInvalid for an invalid box or one holding no pixel centre."""
-    crs = cube_crs(_raster_cube(data, "filter_bbox"), process="filter_bbox")
+    crs = cube_crs(require_cube(data, "filter_bbox"), process="filter_bbox")
     minx, miny, maxx, maxy = bbox_in_crs(extent, crs, process="filter_bbox", parameter="extent")
     x, y = data.data.coords["x"].values, data.data.coords["y"].values
     window = {
@@ -59,7 +59,7 @@ def filter_temporal(
     or of every temporal dimension when it is null. Raises ProcessParameterInvalid for an
     invalid or empty interval, an unknown dimension, or no label left."""
     start, end = _temporal_interval(extent)
-    array = _raster_cube(data, "filter_temporal").data
+    array = require_cube(data, "filter_temporal").data
     for name in _temporal_dimensions(data, dimension):
         labels = array.coords[name].values
         keep = np.ones(len(labels), dtype=bool)
@@ -80,7 +80,7 @@ def filter_bands(
     """openEO `filter_bands`: bands by name or common name, then by wavelength ranges (µm),
     in the order asked. Raises ProcessParameterInvalid without a bands dimension, without
     criteria, or for a band or a wavelength range that matches no band of the cube."""
-    dimension = _raster_cube(data, "filter_bands").dimension_of_type(BANDS)
+    dimension = require_cube(data, "filter_bands").dimension_of_type(BANDS)
     if dimension is None:
         raise _invalid("filter_bands", "data", "the cube has no dimension of type bands")
     for name, value in (("bands", bands), ("wavelengths", wavelengths)):
@@ -103,7 +103,7 @@ def filter_spatial(data: RasterCube, geometries: Mapping[str, Any]) -> RasterCub
     pixels they do not cover set to no-data. Raises ProcessParameterInvalid for invalid
     GeoJSON or geometries that cover no pixel."""
     shapes = wgs84_geometries(geometries, process="filter_spatial", parameter="geometries")
-    covered = _covered_pixels(_raster_cube(data, "filter_spatial"), shapes, "filter_spatial")
+    covered = _covered_pixels(require_cube(data, "filter_spatial"), shapes, "filter_spatial")
     # The extent of the covered pixels, not the geometries' bounding box: a point's or a
     # line's box may hold no pixel centre at all.
     window = {
@@ -129,7 +129,7 @@ def mask_polygon(
     polygons = wgs84_geometries(mask, process="mask_polygon", parameter="mask")
     if any(polygon.geom_type not in POLYGON_TYPES for polygon in polygons):
         raise _invalid("mask_polygon", "mask", "only Polygons and MultiPolygons can mask")
-    covered = _covered_pixels(_raster_cube(data, "mask_polygon"), polygons, "mask_polygon")
+    covered = _covered_pixels(require_cube(data, "mask_polygon"), polygons, "mask_polygon")
     replaced = covered if inside else ~covered
     array = data.data
     keep = ~replaced | array.isnull()
@@ -145,7 +145,7 @@ def filter_labels(
     """openEO `filter_labels`: the labels of `dimension` for which `condition(value=label,
     context=context)` is true (temporal labels as RFC 3339 strings). Raises
     ProcessParameterInvalid for an unknown dimension or when no label is left."""
-    if dimension not in _raster_cube(data, "filter_labels").dims:
+    if dimension not in require_cube(data, "filter_labels").dims:
         reason = f"the cube has no dimension '{dimension}'; it has {', '.join(data.dims)}"
         raise _invalid("filter_labels", "dimension", reason)
     keep = [
@@ -156,12 +156,6 @@ def filter_labels(
     if not keep:
         raise _invalid("filter_labels", "condition", f"no label of '{dimension}' meets it")
     return data.with_data(data.data.isel({dimension: keep}))
-
-
-def _raster_cube(value: Any, process_id: str) -> RasterCube:
-    if not is_raster_cube(value):
-        raise _invalid(process_id, "data", "expected a raster data cube")
-    return value  # type: ignore[no-any-return]
 
 
 def _index_window(keep: npt.ArrayLike) -> slice | None:

@@ -15,7 +15,8 @@ import xarray as xr
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import DimensionArray
 from eoplex_executor.engine.registry import process
-from eoplex_executor.processes.reducers import _dimension_array, _sequence
+from eoplex_executor.processes._checks import require_sequence
+from eoplex_executor.processes._children import as_dimension_array
 
 # (truth, valid) per value -> the reduction along `dimension`
 AlongRule = Callable[[xr.DataArray, xr.DataArray, str, bool], xr.DataArray]
@@ -32,11 +33,11 @@ def _reduce_logic(
         raise ProcessParameterInvalid(
             process=process_id, parameter="ignore_nodata", reason="expected a boolean."
         )
-    dimension_array = _dimension_array(data)
+    dimension_array = as_dimension_array(data)
     if dimension_array is not None:
         truth, valid = _truth_and_validity(process_id, dimension_array)
         return along_rule(truth, valid, dimension_array.dimension, ignore_nodata)
-    items = _sequence(process_id, data)
+    items = require_sequence(process_id, data)
     for item in items:
         if item is not None and not isinstance(item, bool):
             raise ProcessParameterInvalid(

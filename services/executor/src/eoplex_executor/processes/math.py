@@ -1,6 +1,6 @@
 """Rounding, modulo, sign, constants, trigonometric and hyperbolic processes.
 
-They follow the two-rule pattern of `eoplex_executor.processes.arithmetic` (`_elementwise`):
+They follow the two-rule pattern of `eoplex_executor.processes.arithmetic` (`elementwise`):
 a scalar rule that follows each spec exactly for JSON values, and a numpy rule run lazily
 on every chunk of cube values. Typing decisions (see also `eoplex_executor.engine.cube`):
 
@@ -23,14 +23,13 @@ import numpy as np
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.registry import process
-from eoplex_executor.processes.arithmetic import (
+from eoplex_executor.processes._checks import is_number, require_or_null
+from eoplex_executor.processes._elementwise import (
     ARRAY_TYPES,
-    _as_float,
-    _as_wide_integer,
-    _elementwise,
-    _is_number,
-    _kind,
-    _require,
+    as_float,
+    as_wide_integer,
+    dtype_kind,
+    elementwise,
     float64_of,
 )
 
@@ -43,14 +42,14 @@ def _floating(process_id: str, formula: Formula, **values: Any) -> Any:
 
     def scalar_rule(*arguments: Any) -> float | None:
         for name, value in zip(values, arguments, strict=True):
-            _require(process_id, name, value, _is_number, "a number")
+            require_or_null(process_id, name, value, is_number, "a number")
         if any(value is None for value in arguments):
             return None
         with np.errstate(all="ignore"):
             return float(formula(*map(float64_of, arguments)))
 
-    return _elementwise(
-        process_id, scalar_rule, lambda *operands: formula(*map(_as_float, operands)), **values
+    return elementwise(
+        process_id, scalar_rule, lambda *operands: formula(*map(as_float, operands)), **values
     )
 
 
@@ -59,18 +58,18 @@ def _integral(process_id: str, scalar: Formula, array: Formula, x: Any) -> Any:
     float arrays; integer arrays are integral already."""
 
     def scalar_rule(x: Any) -> Any:
-        _require(process_id, "x", x, _is_number, "a number")
+        require_or_null(process_id, "x", x, is_number, "a number")
         if x is None or isinstance(x, int | np.integer) or not math.isfinite(x):
             return x
         return int(scalar(x))
 
     def array_rule(x: Any) -> Any:
-        kind = _kind(x)
+        kind = dtype_kind(x)
         if kind == "b":
             return np.asarray(x, dtype=np.uint8)
         return array(x) if kind in "fc" else x
 
-    return _elementwise(process_id, scalar_rule, array_rule, x=x)
+    return elementwise(process_id, scalar_rule, array_rule, x=x)
 
 
 @process()
@@ -102,13 +101,13 @@ def round_(x: Any, p: Any = 0) -> Any:
         raise ProcessParameterInvalid(
             process="round", parameter="p", reason="expected an integer number of decimal places."
         )
-    return _elementwise("round", lambda x: _round_number(x, p), lambda x: _round_array(x, p), x=x)
+    return elementwise("round", lambda x: _round_number(x, p), lambda x: _round_array(x, p), x=x)
 
 
 def _round_number(x: Any, p: int) -> Any:
     """A JSON number rounded on its decimal digits, as the spec's examples read them
     (0.35 rounds to 0.4 although the binary float is slightly below 0.35)."""
-    _require("round", "x", x, _is_number, "a number")
+    require_or_null("round", "x", x, is_number, "a number")
     if x is None:
         return None
     if isinstance(x, int | np.integer):
@@ -141,7 +140,7 @@ def _round_integer(x: int, unit: int) -> int:
 def _round_array(x: Any, p: int) -> Any:
     # Beyond 400 places a float64 has no digits to round (numpy takes no larger p).
     p = max(-400, min(p, 400))
-    kind = _kind(x)
+    kind = dtype_kind(x)
     if kind == "b":
         x, kind = np.asarray(x, dtype=np.uint8), "u"
     if kind in "iu":
@@ -150,7 +149,7 @@ def _round_array(x: Any, p: int) -> Any:
         if np.asarray(x).dtype.itemsize <= 4:
             return _round_small_integers(x, p)
         # 64-bit integers round in float64: a rounded value beyond their range cannot wrap.
-        x = _as_float(x)
+        x = as_float(x)
     rounded = np.round(x, p)
     finite = np.isfinite(x)
     if p > 0:
@@ -183,7 +182,7 @@ def mod(x: Any, y: Any) -> Any:
 
     def scalar_rule(x: Any, y: Any) -> Any:
         for name, value in (("x", x), ("y", y)):
-            _require("mod", name, value, _is_number, "a number")
+            require_or_null("mod", name, value, is_number, "a number")
         if x is None or y is None:
             return None
         if isinstance(x, int) and isinstance(y, int) and y != 0:
@@ -194,14 +193,14 @@ def mod(x: Any, y: Any) -> Any:
             # numpy's mod, like Python's, takes the divisor's sign; it also answers for inf.
             return float(np.mod(float64_of(x), float64_of(y)))
 
-    return _elementwise("mod", scalar_rule, _mod_array, x=x, y=y)
+    return elementwise("mod", scalar_rule, _mod_array, x=x, y=y)
 
 
 def _mod_array(x: Any, y: Any) -> Any:
-    if _kind(x) in "biu" and _kind(y) in "biu" and np.ndim(y) == 0 and y != 0:
-        return np.mod(_as_wide_integer(x), y)  # integers stay exact integers
+    if dtype_kind(x) in "biu" and dtype_kind(y) in "biu" and np.ndim(y) == 0 and y != 0:
+        return np.mod(as_wide_integer(x), y)  # integers stay exact integers
     # Otherwise in floating point, so that a remainder by 0 can be +-inf or NaN.
-    x, y = _as_float(x), _as_float(y)
+    x, y = as_float(x), as_float(y)
     return np.where(y == 0, x / y, np.mod(x, y))
 
 
@@ -213,15 +212,15 @@ def sgn(x: Any) -> Any:
     """openEO `sgn`: -1, 0 or 1 by the sign of x (0 for 0 and -0.0); no-data passes through."""
 
     def scalar_rule(x: Any) -> Any:
-        _require("sgn", "x", x, _is_number, "a number")
+        require_or_null("sgn", "x", x, is_number, "a number")
         if x is None or (isinstance(x, float | np.floating) and math.isnan(x)):
             return x
         return (x > 0) - (x < 0)
 
     def array_rule(x: Any) -> Any:
-        return np.sign(np.asarray(x, dtype=np.uint8) if _kind(x) == "b" else x)
+        return np.sign(np.asarray(x, dtype=np.uint8) if dtype_kind(x) == "b" else x)
 
-    return _elementwise("sgn", scalar_rule, array_rule, x=x)
+    return elementwise("sgn", scalar_rule, array_rule, x=x)
 
 
 # Constants.
@@ -257,14 +256,14 @@ def is_infinite(x: Any) -> Any:
     other type. On cube values, a boolean per value."""
 
     def array_rule(x: Any) -> Any:
-        return np.isinf(x) if _kind(x) in "fc" else np.zeros(np.shape(x), dtype=bool)
+        return np.isinf(x) if dtype_kind(x) in "fc" else np.zeros(np.shape(x), dtype=bool)
 
     def scalar_rule(x: Any) -> bool:
         return isinstance(x, float | np.floating) and math.isinf(x)
 
     if not isinstance(x, ARRAY_TYPES):
         return scalar_rule(x)  # any JSON value, lists and objects included, is simply false
-    return _elementwise("is_infinite", scalar_rule, array_rule, x=x)
+    return elementwise("is_infinite", scalar_rule, array_rule, x=x)
 
 
 # Trigonometric and hyperbolic functions (radians).

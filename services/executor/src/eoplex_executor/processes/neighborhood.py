@@ -10,7 +10,7 @@ dask computes it, and keeps only the window's core.
 """
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -23,9 +23,9 @@ from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import SPATIAL, RasterCube
 from eoplex_executor.engine.registry import process
 from eoplex_executor.geo.geometry import grid_transform
-from eoplex_executor.processes.cubes import _require_cube, _require_dimension
+from eoplex_executor.processes._checks import is_finite_number, require_cube, require_dimension
+from eoplex_executor.processes._children import ChildProcess
 
-ChildProcess = Callable[..., Any]
 HORIZONTAL = ("y", "x")
 # openEO border mode -> numpy pad mode (numpy's "reflect" mirrors around the edge pixel,
 # its "symmetric" repeats it, which is what openEO calls reflect_pixel and reflect).
@@ -59,11 +59,11 @@ def apply_kernel(
     ProcessParameterInvalid for an even kernel size (KernelDimensionsUneven), a kernel
     that is not a 2D array of numbers, an unknown border mode or a cube without x and y.
     """
-    cube = _require_cube(data, "apply_kernel", "data")
+    cube = require_cube(data, "apply_kernel", "data")
     _require_horizontal(cube, "apply_kernel")
     weights = _kernel_weights(kernel)
     pad_mode = _border_mode(border)
-    if not _is_number(factor) or not _is_number(replace_invalid):
+    if not is_finite_number(factor) or not is_finite_number(replace_invalid):
         raise _invalid("apply_kernel", "factor", "factor and replace_invalid are numbers")
     array = cube.data.transpose(..., *HORIZONTAL)
     values = dask.array.asarray(array.data)
@@ -93,7 +93,7 @@ def _kernel_weights(kernel: Any) -> np.ndarray:
     if not rows or not all(isinstance(row, list | tuple) and row for row in rows):
         raise _invalid("apply_kernel", "kernel", "a two-dimensional array of numbers is required")
     if len({len(row) for row in rows}) != 1 or not all(
-        _is_number(weight) for row in rows for weight in row
+        is_finite_number(weight) for row in rows for weight in row
     ):
         raise _invalid("apply_kernel", "kernel", "every row needs as many numbers as the first")
     try:
@@ -112,7 +112,7 @@ def _kernel_weights(kernel: Any) -> np.ndarray:
 
 def _border_mode(border: Any) -> str | None:
     """The numpy pad mode of `border`; None for a constant number."""
-    if _is_number(border):
+    if is_finite_number(border):
         return None
     if isinstance(border, str) and border in BORDER_MODES:
         return BORDER_MODES[border]
@@ -173,7 +173,7 @@ def apply_neighborhood(
     dimensions (DimensionNotAvailable), a child result of another shape
     (DataCubePropertiesImmutable), durations or overlap on non-spatial dimensions (not
     supported) and invalid sizes."""
-    cube = _require_cube(data, "apply_neighborhood", "data")
+    cube = require_cube(data, "apply_neighborhood", "data")
     _require_horizontal(cube, "apply_neighborhood")
     sizes = _label_counts(cube, size, "size")
     overlaps = _label_counts(cube, overlap or [], "overlap")
@@ -304,7 +304,7 @@ def _label_counts(cube: RasterCube, entries: Any, parameter: str) -> dict[str, i
     for entry in entries:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("dimension"), str):
             raise _invalid("apply_neighborhood", parameter, "each entry names a dimension")
-        dim = _require_dimension(cube, entry["dimension"], "apply_neighborhood", parameter)
+        dim = require_dimension(cube, entry["dimension"], "apply_neighborhood", parameter)
         value, unit = entry.get("value"), entry.get("unit")
         if value is None:
             counts[dim] = None
@@ -315,7 +315,7 @@ def _label_counts(cube: RasterCube, entries: Any, parameter: str) -> dict[str, i
                 parameter,
                 f"durations ({value!r}) are not supported; give a number of labels for {dim!r}",
             )
-        if not _is_number(value) or value < 0 or unit not in (None, "px", "m"):
+        if not is_finite_number(value) or value < 0 or unit not in (None, "px", "m"):
             raise _invalid(
                 "apply_neighborhood", parameter, f"{entry} needs a number >= 0 and unit px or m"
             )
@@ -343,15 +343,9 @@ def _label_counts(cube: RasterCube, entries: Any, parameter: str) -> dict[str, i
 
 def _require_horizontal(cube: RasterCube, process_id: str) -> None:
     for dim in HORIZONTAL:
-        _require_dimension(cube, dim, process_id, "data")
+        require_dimension(cube, dim, process_id, "data")
         if cube.dimension_types.get(dim) != SPATIAL:
             raise _invalid(process_id, "data", f"DimensionNotAvailable: {dim!r} is not spatial")
-
-
-def _is_number(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return isinstance(value, int) or math.isfinite(value)  # an int may exceed any float
 
 
 def _immutable(reason: str) -> ProcessParameterInvalid:

@@ -14,7 +14,7 @@ stacked into a `DimensionArray` first. Processes whose result is an array
 0, 1, ... as `apply_dimension` labels a dimension whose number of values changed.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 from typing import Any, NoReturn
 
@@ -23,16 +23,15 @@ import numpy as np
 import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.engine.cube import MAX_ARRAY_LENGTH, DimensionArray, parse_datetime
+from eoplex_executor.engine.cube import MAX_ARRAY_LENGTH, DimensionArray
 from eoplex_executor.engine.registry import process
+from eoplex_executor.processes._checks import is_nodata, require_numbers, require_sequence
+from eoplex_executor.processes._children import as_dimension_array
+from eoplex_executor.processes._labels import label_position
 from eoplex_executor.processes.arithmetic import is_valid
 
 # values [..., n], ignore_nodata -> [...] (a value per pixel) or [..., k] (an array per pixel)
 Kernel = Callable[[np.ndarray, bool], np.ndarray]
-
-# The dimension of a list of cube values stacked into a DimensionArray.
-LIST_DIMENSION = "elements"
-
 
 # Kernels.
 
@@ -131,11 +130,11 @@ def _reduce(
 ) -> Any:
     """`kernel` on `data`: a value (or `size` values) per pixel of a DimensionArray, or a
     JSON number (or list) for a plain array; ints stay ints where `integral` says so."""
-    dimension_array = _dimension_array(data)
+    dimension_array = as_dimension_array(data)
     if dimension_array is not None:
         return _reduce_dimension_array(dimension_array, kernel, ignore_nodata, size)
-    items = _sequence(process_id, data)
-    numbers = _numbers(process_id, items)
+    items = require_sequence(process_id, data)
+    numbers = require_numbers(process_id, items)
     with np.errstate(all="ignore"):
         # An empty array reduces like [null]: to null, or to a list of nulls (spec).
         result = kernel(numbers if numbers.size else np.array([np.nan]), ignore_nodata)
@@ -211,56 +210,6 @@ def _ufunc_reduce(
 ) -> np.ndarray:
     result: np.ndarray = ufunc.reduce(values, axis=axis, keepdims=keepdims)
     return result
-
-
-def _dimension_array(data: Any) -> DimensionArray | None:
-    """`data` as a DimensionArray when it holds cube values, else None."""
-    if isinstance(data, DimensionArray):
-        return data
-    if isinstance(data, list | tuple) and any(
-        isinstance(item, xr.DataArray | DimensionArray) for item in data
-    ):
-        return _stacked(data)
-    return None
-
-
-def _stacked(items: Sequence[Any]) -> DimensionArray:
-    """A list of cube values and numbers as one DimensionArray along `LIST_DIMENSION`."""
-    arrays = [
-        item.data
-        if isinstance(item, DimensionArray)
-        else item
-        if isinstance(item, xr.DataArray)
-        else xr.DataArray(np.nan if item is None else item)
-        for item in items
-    ]
-    stacked = xr.concat(
-        xr.broadcast(*arrays), dim=LIST_DIMENSION, join="outer", coords="minimal", compat="override"
-    )
-    return DimensionArray(stacked, LIST_DIMENSION)
-
-
-def _sequence(process_id: str, data: Any) -> list[Any]:
-    if isinstance(data, list | tuple):
-        return list(data)
-    if isinstance(data, np.ndarray) and data.ndim == 1:
-        return list(data.tolist())
-    reason = "expected an array."
-    if isinstance(data, xr.DataArray):
-        reason = "cube values reach reducers as the `data` of reduce_dimension or apply_dimension."
-    raise ProcessParameterInvalid(process=process_id, parameter="data", reason=reason)
-
-
-def _numbers(process_id: str, items: list[Any]) -> np.ndarray:
-    """The items as float64, null as NaN; ProcessParameterInvalid for anything but numbers."""
-    for item in items:
-        if item is not None and (isinstance(item, bool) or not isinstance(item, int | float)):
-            raise ProcessParameterInvalid(
-                process=process_id,
-                parameter="data",
-                reason=f"expected numbers or null, got {type(item).__name__}.",
-            )
-    return np.array([np.nan if item is None else item for item in items], dtype=np.float64)
 
 
 def _json_number(value: float, keep_int: bool) -> int | float | None:
@@ -391,23 +340,19 @@ def _pick(
     process_id: str, data: Any, ignore_nodata: bool, kernel: Kernel, *, from_end: bool
 ) -> Any:
     """first/last: elements of any type in JSON; along a dimension, a kernel on floats."""
-    dimension_array = _dimension_array(data)
+    dimension_array = as_dimension_array(data)
     if dimension_array is not None:
         values, dimension = dimension_array.data, dimension_array.dimension
         if values.dtype.kind != "f":
             # Without NaN there is no no-data: the first or last label it is.
             return values.isel({dimension: -1 if from_end else 0}, drop=True)
         return _reduce_dimension_array(dimension_array, kernel, ignore_nodata, None)
-    items = _sequence(process_id, data)
+    items = require_sequence(process_id, data)
     if from_end:
         items.reverse()
     if not ignore_nodata:
         return items[0] if items else None
-    return next((item for item in items if not _is_nodata(item)), None)
-
-
-def _is_nodata(item: Any) -> bool:
-    return item is None or (isinstance(item, float) and np.isnan(item))
+    return next((item for item in items if not is_nodata(item)), None)
 
 
 @process()
@@ -420,10 +365,10 @@ def count(data: Any, condition: Any = None, context: Any = None) -> Any:
             parameter="condition",
             reason="expected a child process, true (count all) or null (count valid elements).",
         )
-    dimension_array = _dimension_array(data)
+    dimension_array = as_dimension_array(data)
     if dimension_array is not None:
         return _count_along(dimension_array, condition, context)
-    items = _sequence("count", data)
+    items = require_sequence("count", data)
     if condition is None:
         return len([item for item in items if is_valid(item)])
     if condition is True:
@@ -465,7 +410,7 @@ def array_element(
         _invalid_element("index", "expected an integer of at least 0.")
     if isinstance(data, DimensionArray):
         return _element_along(data, index, label, return_nodata)
-    items = _sequence("array_element", data)
+    items = require_sequence("array_element", data)
     if label is not None:
         _invalid_element(
             "label",
@@ -479,26 +424,13 @@ def array_element(
 
 def _element_along(data: DimensionArray, index: int | None, label: Any, return_nodata: bool) -> Any:
     values, dimension = data.data, data.dimension
-    position = index if index is not None else _label_position(data, label)
+    position = index if index is not None else label_position(data, label)
     if position is not None and position < values.sizes[dimension]:
         return values.isel({dimension: position}, drop=True)
     if not return_nodata:
         _element_not_available("index" if index is not None else "label")
     dtype = values.dtype if values.dtype.kind == "f" else np.float64
     return xr.full_like(values.isel({dimension: 0}, drop=True), np.nan, dtype=dtype)
-
-
-def _label_position(data: DimensionArray, label: Any) -> int | None:
-    """The position of `label` along the dimension; RFC 3339 strings match datetime labels."""
-    labels = data.data.indexes[data.dimension]
-    wanted = label
-    if labels.dtype.kind == "M" and isinstance(label, str):
-        try:
-            wanted = parse_datetime(label)
-        except ValueError:
-            return None
-    matches = np.flatnonzero(labels == wanted)
-    return int(matches[0]) if matches.size else None
 
 
 def _element_not_available(parameter: str) -> NoReturn:

@@ -19,7 +19,7 @@ from rasterio.transform import Affine
 from rasterio.warp import reproject
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.engine.cube import RasterCube, is_raster_cube
+from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.registry import process
 from eoplex_executor.geo.geometry import (
     DENSIFY_POINTS,
@@ -28,6 +28,7 @@ from eoplex_executor.geo.geometry import (
     grid_transform,
     parse_crs,
 )
+from eoplex_executor.processes._checks import require_cube
 
 # The most pixels a resampled plane may have (65536 x 65536): a larger grid is a mistaken
 # resolution, whose coordinates alone would not fit in memory.
@@ -123,8 +124,7 @@ def resample_cube_spatial(data: RasterCube, target: RasterCube, method: str) -> 
 
 
 def _cube_grid(cube: Any, process_id: str, parameter: str) -> Grid:
-    if not is_raster_cube(cube):
-        raise _invalid(process_id, parameter, "expected a raster data cube")
+    require_cube(cube, process_id, parameter)
     crs = cube_crs(cube, process=process_id, parameter=parameter)
     return Grid(crs, cube.data.coords["x"].values, cube.data.coords["y"].values)
 

@@ -7,7 +7,7 @@ one "any valid value" vector per dimension, all in a single pass over the cube, 
 selects lazily after that; an estimate (which reads no pixel) takes the whole cube.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import dask
@@ -19,14 +19,9 @@ from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import BANDS, OTHER, SPATIAL, DimensionArray, RasterCube
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.registry import process
-from eoplex_executor.processes.cubes import (
-    _conform,
-    _require_cube,
-    _require_dimension,
-    _require_name,
-)
+from eoplex_executor.processes._checks import require_cube, require_dimension, require_name
+from eoplex_executor.processes._children import ChildProcess, conform
 
-ChildProcess = Callable[..., Any]
 HORIZONTAL = ("y", "x")
 
 
@@ -46,7 +41,7 @@ def trim_cube(data: RasterCube, env: Environment) -> RasterCube:
     and come back unchanged, and so does every cube in estimate mode, as the most it may
     hold. Raises ProcessParameterInvalid if every value is no-data, since an empty cube is
     an error in eoplex (see `eoplex_executor.engine.cube`)."""
-    cube = _require_cube(data, "trim_cube", "data")
+    cube = require_cube(data, "trim_cube", "data")
     if cube.data.dtype.kind not in "fc" or not cube.dims or env.estimate is not None:
         return cube
     valid = cube.data.notnull()
@@ -95,14 +90,14 @@ def flatten_dimensions(
     place of the first flattened dimension in the cube's order. Raises
     ProcessParameterInvalid for unknown or repeated dimensions (DimensionNotAvailable), an
     existing target (TargetDimensionExists) or an empty separator."""
-    cube = _require_cube(data, "flatten_dimensions", "data")
+    cube = require_cube(data, "flatten_dimensions", "data")
     _require_names(dimensions, "flatten_dimensions", "dimensions")
-    _require_name(target_dimension, "flatten_dimensions", "target_dimension")
-    _require_name(label_separator, "flatten_dimensions", "label_separator")
+    require_name(target_dimension, "flatten_dimensions", "target_dimension")
+    require_name(label_separator, "flatten_dimensions", "label_separator")
     if not dimensions or len(set(dimensions)) != len(dimensions):
         raise _invalid("flatten_dimensions", "dimensions", "distinct dimension names are required")
     for dim in dimensions:
-        _require_dimension(cube, dim, "flatten_dimensions", "dimensions")
+        require_dimension(cube, dim, "flatten_dimensions", "dimensions")
     if target_dimension in cube.dims:
         raise _invalid(
             "flatten_dimensions",
@@ -148,10 +143,10 @@ def unflatten_dimension(
     of the parts exactly once (in any order). Raises ProcessParameterInvalid for an unknown
     dimension (DimensionNotAvailable), an existing target (TargetDimensionExists), fewer
     than two or repeated targets, and labels that do not split into such a product."""
-    cube = _require_cube(data, "unflatten_dimension", "data")
-    _require_dimension(cube, dimension, "unflatten_dimension", "dimension")
+    cube = require_cube(data, "unflatten_dimension", "data")
+    require_dimension(cube, dimension, "unflatten_dimension", "dimension")
     targets = list(_require_names(target_dimensions, "unflatten_dimension", "target_dimensions"))
-    _require_name(label_separator, "unflatten_dimension", "label_separator")
+    require_name(label_separator, "unflatten_dimension", "label_separator")
     if len(targets) < 2 or len(set(targets)) != len(targets):
         raise _invalid(
             "unflatten_dimension", "target_dimensions", "two or more distinct names are required"
@@ -200,9 +195,9 @@ def reduce_spatial(data: RasterCube, reducer: ChildProcess, context: Any = None)
     so the usual reducers (mean, max, quantiles...) work lazily. Raises
     ProcessParameterInvalid for a cube without spatial x and y (DimensionNotAvailable) or
     a reducer that does not reduce."""
-    cube = _require_cube(data, "reduce_spatial", "data")
+    cube = require_cube(data, "reduce_spatial", "data")
     for dim in HORIZONTAL:
-        _require_dimension(cube, dim, "reduce_spatial", "data")
+        require_dimension(cube, dim, "reduce_spatial", "data")
         if cube.dimension_types.get(dim) != SPATIAL:
             raise _invalid(
                 "reduce_spatial", "data", f"DimensionNotAvailable: {dim!r} is not spatial"
@@ -222,7 +217,7 @@ def reduce_spatial(data: RasterCube, reducer: ChildProcess, context: Any = None)
         },
     )
     reduced = reducer(data=DimensionArray(stacked, pixels), context=context)
-    return cube.with_data(_conform(reduced, template, "reduce_spatial", "reducer"))
+    return cube.with_data(conform(reduced, template, "reduce_spatial", "reducer"))
 
 
 def _require_names(value: Any, process_id: str, parameter: str) -> Sequence[str]:

@@ -14,7 +14,7 @@ import xarray as xr
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import TEMPORAL, RasterCube
 from eoplex_executor.engine.registry import process
-from eoplex_executor.processes.cubes import _require_cube
+from eoplex_executor.processes._checks import require_cube
 
 DAY_NS = 86_400 * 10**9
 
@@ -33,8 +33,8 @@ def resample_cube_temporal(
     ProcessParameterInvalid for a `dimension` missing from a cube (DimensionNotAvailable),
     one that is not temporal in both, no shared temporal dimension (DimensionMismatch),
     labels that are not instants, or a negative `valid_within`."""
-    cube = _require_cube(data, "resample_cube_temporal", "data")
-    reference = _require_cube(target, "resample_cube_temporal", "target")
+    cube = require_cube(data, "resample_cube_temporal", "data")
+    reference = require_cube(target, "resample_cube_temporal", "target")
     if valid_within is not None and (
         isinstance(valid_within, bool)
         or not isinstance(valid_within, int | float)

@@ -11,7 +11,7 @@ raster values stays lazy. Errors the spec names without an API error code
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +46,10 @@ from eoplex_executor.geo.vector import (
     vector_cube_from_geojson,
 )
 from eoplex_executor.geo.zonal import FAST_REDUCERS, Zones, pixels_by_size, reduce_zones, zones
+from eoplex_executor.processes._checks import is_finite_number, require_cube
+from eoplex_executor.processes._children import ChildProcess
 from eoplex_executor.processes.loading import CHUNK
 
-ChildProcess = Callable[..., Any]
 # The labels of aggregate_spatial's `target_dimension`.
 COUNT_LABELS = ["value", "total_count", "valid_count"]
 # Input formats of load_uploaded_files, by lower-case name (format names are case-insensitive).
@@ -92,7 +93,7 @@ def aggregate_spatial(
     ProcessParameterInvalid for a cube without x/y, invalid geometries, an existing
     `target_dimension` (TargetDimensionExists) or a reducer that does not reduce.
     """
-    cube = _raster_cube(data, "aggregate_spatial")
+    cube = require_cube(data, "aggregate_spatial")
     crs = cube_crs(cube, process="aggregate_spatial")
     vectors = as_vector_cube(geometries, process="aggregate_spatial", parameter="geometries")
     if target_dimension is not None and not isinstance(target_dimension, str):
@@ -230,7 +231,7 @@ def apply_polygon(
     Raises ProcessParameterInvalid for non-polygons, polygons sharing a pixel
     (GeometriesOverlap) or a process that does not return a cube of the same dimensions
     and spatial labels."""
-    cube = _raster_cube(data, "apply_polygon")
+    cube = require_cube(data, "apply_polygon")
     if mask_value is not None and not isinstance(mask_value, bool | int | float):
         raise _invalid("apply_polygon", "mask_value", "a number, boolean or null is required")
     crs = cube_crs(cube, process="apply_polygon")
@@ -331,7 +332,7 @@ def _padded(value: Any, length: int) -> list[Any]:
 def _property_array(rows: list[list[Any]]) -> np.ndarray:
     """Numbers as float64 (null as NaN); anything else keeps its values in an object array."""
     flat = [value for row in rows for value in row]
-    if all(value is None or _is_number(value) for value in flat):
+    if all(value is None or is_finite_number(value) for value in flat):
         return np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
     if any(isinstance(value, Mapping | list) for value in flat):
         raise _invalid("load_geojson", "properties", "property values must be scalars")
@@ -465,7 +466,7 @@ def vector_buffer(geometries: Any, distance: float, env: Environment) -> VectorC
     ProcessGraphComplexity or PaymentRequired when the polygons could hold more
     coordinates than the execution's pixel limits leave (`pixel_meter.check_planned`)."""
     cube = as_vector_cube(geometries, process="vector_buffer", parameter="geometries")
-    if not _is_number(distance) or distance == 0:
+    if not is_finite_number(distance) or distance == 0:
         raise _invalid("vector_buffer", "distance", "a non-zero number of metres")
     _require_metres(cube, "vector_buffer")
     check_planned(env, (BUFFER_COORDINATES - 1) * vector_coordinates(cube))
@@ -512,7 +513,7 @@ def vector_to_regular_points(
     more than a million points in all, and ProcessGraphComplexity or PaymentRequired for
     more than the execution's pixel limits leave, all before any point is made."""
     cube = as_vector_cube(data, process="vector_to_regular_points", parameter="data")
-    if not _is_number(distance) or distance <= 0:
+    if not is_finite_number(distance) or distance <= 0:
         raise _invalid("vector_to_regular_points", "distance", "a positive number of metres")
     _require_metres(cube, "vector_to_regular_points")
     planned = sum(_planned_points(geometry, float(distance)) for geometry in cube.geometries)
@@ -671,7 +672,7 @@ def aggregate_spatial_window(
     [x, y] pixels; an incomplete last window is padded with no-data (`pad`) or dropped
     (`trim`) on the side opposite `align`. Labels are the windows' centres. Raises
     ProcessParameterInvalid for a bad size or a reducer that does not reduce."""
-    cube = _raster_cube(data, "aggregate_spatial_window")
+    cube = require_cube(data, "aggregate_spatial_window")
     cube_crs(cube, process="aggregate_spatial_window")
     if (
         not isinstance(size, Sequence)
@@ -716,12 +717,6 @@ def _window_centres(cube: RasterCube, dim: str, size: int, boundary: str, side: 
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _raster_cube(value: Any, process_id: str) -> RasterCube:
-    if not isinstance(value, RasterCube):
-        raise _invalid(process_id, "data", "expected a raster data cube")
-    return value
-
-
 def _require_metres(cube: VectorCube, process_id: str) -> None:
     if not crs_units_are_metres(cube.crs):
         raise _invalid(
@@ -733,10 +728,6 @@ def _require_metres(cube: VectorCube, process_id: str) -> None:
 
 def _is_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _unsuitable(reason: str) -> ProcessParameterInvalid:
