@@ -44,12 +44,14 @@ async def running_processes(
     settings = settings.model_copy(update={"listen": "127.0.0.1:0", "shutdown_grace_seconds": 0.1})
     client = connect_mongo(mongodb_url)
     database_name = f"test_processes_{secrets.token_hex(6)}"
-    catalog_channel = open_channel(
+    data_discovery_channel = open_channel(
         service="data-discovery", address=catalog_address, timeout_seconds=5
     )
     try:
         server = await build_processes_server(
-            settings=settings, catalog_channel=catalog_channel, database=client[database_name]
+            settings=settings,
+            data_discovery_channel=data_discovery_channel,
+            database=client[database_name],
         )
         await server.start()
         channel: grpc.aio.Channel = open_channel(
@@ -63,6 +65,6 @@ async def running_processes(
             await channel.close()
             await server.stop()
     finally:
-        await catalog_channel.close()
+        await data_discovery_channel.close()
         await client.drop_database(database_name)
         await client.close()

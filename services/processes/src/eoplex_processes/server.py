@@ -1,4 +1,5 @@
-"""Wiring of the processes service: settings -> MongoDB, the catalog's channel -> gRPC server."""
+"""Wiring of the processes service: settings -> MongoDB, data-discovery's channel -> gRPC
+server."""
 
 from typing import Any
 
@@ -9,7 +10,7 @@ from eoplex_common.entrypoint import run_service
 from eoplex_common.mongo import connect_mongo, service_database
 from eoplex_common.rpc import GrpcService, open_channel
 from eoplex_common.settings import ServiceAddresses
-from eoplex_processes.catalog import CatalogCollections
+from eoplex_processes.clients import DataDiscoveryCollections
 from eoplex_processes.service import ProcessesService
 from eoplex_processes.servicer import ProcessesServicer
 from eoplex_processes.settings import ProcessesSettings
@@ -21,14 +22,14 @@ from eoplex_proto.openeo.processes.v1 import processes_pb2_grpc
 async def build_processes_server(
     *,
     settings: ProcessesSettings,
-    catalog_channel: grpc.aio.Channel,
+    data_discovery_channel: grpc.aio.Channel,
     database: AsyncDatabase[dict[str, Any]],
 ) -> GrpcService:
     """A not yet started gRPC server for `openeo.processes.v1`, validating collection ids
-    against the catalog behind `catalog_channel`, keeping user-defined processes in
+    against the catalog behind `data_discovery_channel`, keeping user-defined processes in
     `database` (its indexes are created here)."""
-    collections = CatalogCollections(
-        data_discovery_pb2_grpc.DataDiscoveryServiceStub(catalog_channel)
+    collections = DataDiscoveryCollections(
+        data_discovery_pb2_grpc.DataDiscoveryServiceStub(data_discovery_channel)
     )
     store = UserProcessStore(database)
     await store.ensure_indexes()
@@ -49,18 +50,18 @@ async def serve(settings: ProcessesSettings, addresses: ServiceAddresses) -> Non
         database = service_database(mongo, "processes")
         # Ping before serving, so SERVING means the service's own database answers.
         await database.command("ping")
-        catalog_channel = open_channel(
+        data_discovery_channel = open_channel(
             service="data-discovery",
             address=addresses.data_discovery_address,
             timeout_seconds=settings.rpc_timeout_seconds,
         )
         try:
             grpc_service = await build_processes_server(
-                settings=settings, catalog_channel=catalog_channel, database=database
+                settings=settings, data_discovery_channel=data_discovery_channel, database=database
             )
             await grpc_service.run_until_signal()
         finally:
-            await catalog_channel.close()
+            await data_discovery_channel.close()
     finally:
         await mongo.close()
 
