@@ -89,6 +89,12 @@ def child_graph(process_id: str, **arguments: Any) -> dict[str, Any]:
     return {"process_graph": {process_id: result_node(process_id, **arguments)}}
 
 
+def reducer_graph(process_id: str, **arguments: Any) -> dict[str, Any]:
+    """A child process graph of one node calling `process_id` on the parameter `data`, as a
+    reducer receives its values."""
+    return child_graph(process_id, data={"from_parameter": "data"}, **arguments)
+
+
 def graph_on_cube(process_id: str, **arguments: Any) -> dict[str, Any]:
     """A process graph of one node calling `process_id` on the graph parameter `cube`."""
     return {process_id: result_node(process_id, data={"from_parameter": "cube"}, **arguments)}

@@ -18,7 +18,16 @@ from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import BANDS, OTHER, SPATIAL, TEMPORAL, DimensionArray, RasterCube
 from eoplex_executor.engine.registry import implementations
 from eoplex_executor.processes import cubes
-from services.executor.tests.cubes import CRS, make_cube, make_environment, run_graph
+from services.executor.tests.cubes import (
+    CRS,
+    child_graph,
+    graph_on_cube,
+    make_cube,
+    make_environment,
+    reducer_graph,
+    result_node,
+    run_graph,
+)
 
 DATES = ["2022-06-01", "2022-06-06", "2022-06-11"]
 
@@ -43,20 +52,6 @@ def mean_along(data: DimensionArray, context: Any = None) -> xr.DataArray:
 def needs(*process_ids: str) -> pytest.MarkDecorator:
     missing = [pid for pid in process_ids if pid not in implementations()]
     return pytest.mark.skipif(bool(missing), reason=f"processes {missing} are not implemented")
-
-
-def child(process_id: str, **arguments: Any) -> dict[str, Any]:
-    """A one-node child process graph reading the callback's `data`."""
-    arguments = {"data": {"from_parameter": "data"}, **arguments}
-    return {
-        "process_graph": {
-            "node": {"process_id": process_id, "arguments": arguments, "result": True}
-        }
-    }
-
-
-def single_node(process_id: str, **arguments: Any) -> dict[str, Any]:
-    return {"node": {"process_id": process_id, "arguments": arguments, "result": True}}
 
 
 # reduce_dimension
@@ -128,11 +123,8 @@ def test_reduce_dimension_graph(
     tmp_path: Path, process_id: str, dimension: str, reference: Any
 ) -> None:
     values = values_of((3, 2, 4, 5))
-    graph = single_node(
-        "reduce_dimension",
-        data={"from_parameter": "cube"},
-        dimension=dimension,
-        reducer=child(process_id),
+    graph = graph_on_cube(
+        "reduce_dimension", dimension=dimension, reducer=reducer_graph(process_id)
     )
     result = run_graph(graph, make_environment(tmp_path), cube=make_cube(values))
     np.testing.assert_allclose(computed(result), reference(values), rtol=1e-6)
@@ -158,9 +150,7 @@ def test_reduce_dimension_graph_band_difference(tmp_path: Path) -> None:
             },
         }
     }
-    graph = single_node(
-        "reduce_dimension", data={"from_parameter": "cube"}, dimension="bands", reducer=reducer
-    )
+    graph = graph_on_cube("reduce_dimension", dimension="bands", reducer=reducer)
     result = run_graph(graph, make_environment(tmp_path), cube=make_cube(values))
     np.testing.assert_allclose(computed(result), values[:, 1] - values[:, 0], rtol=1e-6)
 
@@ -183,16 +173,8 @@ def test_apply_broadcasts_a_scalar() -> None:
 @needs("absolute")
 def test_apply_graph(tmp_path: Path) -> None:
     values = values_of((3, 2, 4, 5)) - 50
-    process = {
-        "process_graph": {
-            "abs": {
-                "process_id": "absolute",
-                "arguments": {"x": {"from_parameter": "x"}},
-                "result": True,
-            }
-        }
-    }
-    graph = single_node("apply", data={"from_parameter": "cube"}, process=process)
+    process = child_graph("absolute", x={"from_parameter": "x"})
+    graph = graph_on_cube("apply", process=process)
     result = run_graph(graph, make_environment(tmp_path), cube=make_cube(values))
     np.testing.assert_allclose(computed(result), np.abs(values))
 
@@ -468,11 +450,8 @@ def test_aggregate_temporal_period_unknown_period() -> None:
 @needs("mean")
 def test_aggregate_temporal_period_graph(tmp_path: Path) -> None:
     values = values_of((3, 2, 4, 5))
-    graph = single_node(
-        "aggregate_temporal_period",
-        data={"from_parameter": "cube"},
-        period="month",
-        reducer=child("mean"),
+    graph = graph_on_cube(
+        "aggregate_temporal_period", period="month", reducer=reducer_graph("mean")
     )
     result = run_graph(graph, make_environment(tmp_path), cube=make_cube(values))
     assert result.labels("t") == ["2022-06"]
@@ -562,21 +541,14 @@ def test_merge_cubes_misaligned_or_reprojected_cubes_are_refused() -> None:
 @needs("add")
 def test_merge_cubes_graph_with_add_resolver(tmp_path: Path) -> None:
     first, second = values_of((3, 2, 4, 5), 1), values_of((3, 2, 4, 5), 2)
-    resolver = {
-        "process_graph": {
-            "sum": {
-                "process_id": "add",
-                "arguments": {"x": {"from_parameter": "x"}, "y": {"from_parameter": "y"}},
-                "result": True,
-            }
-        }
-    }
-    graph = single_node(
+    resolver = child_graph("add", x={"from_parameter": "x"}, y={"from_parameter": "y"})
+    merge = result_node(
         "merge_cubes",
         cube1={"from_parameter": "a"},
         cube2={"from_parameter": "b"},
         overlap_resolver=resolver,
     )
+    graph = {"merge": merge}
     result = run_graph(graph, make_environment(tmp_path), a=make_cube(first), b=make_cube(second))
     np.testing.assert_allclose(computed(result), first + second, rtol=1e-6)
 

@@ -12,9 +12,9 @@ from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import DimensionArray, RasterCube
 from eoplex_executor.engine.environment import Environment
 from services.executor.tests.cubes import (
-    child_graph,
     graph_on_cube,
     make_cube,
+    reducer_graph,
     result_node,
     run_graph,
     run_process,
@@ -59,7 +59,7 @@ def test_ignore_nodata_must_be_a_boolean(env: Environment, process_id: str) -> N
 
 def reduced(env: Environment, cube: RasterCube, process_id: str, **arguments: Any) -> np.ndarray:
     """`reduce_dimension(cube, process_id(data), "t")` as a real graph; its computed values."""
-    reducer = child_graph(process_id, data={"from_parameter": "data"}, **arguments)
+    reducer = reducer_graph(process_id, **arguments)
     graph = graph_on_cube("reduce_dimension", reducer=reducer, dimension="t")
     result = run_graph(graph, env, cube=cube)
     assert isinstance(result, RasterCube) and "t" not in result.dims

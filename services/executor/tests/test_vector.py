@@ -32,6 +32,7 @@ from services.executor.tests.cubes import (
     make_cube,
     make_environment,
     pixels_inside,
+    reducer_graph,
     run_graph,
     run_process,
     wgs84_polygon,
@@ -98,10 +99,6 @@ def polygon_features(*rings: list[tuple[float, float]]) -> dict[str, Any]:
     }
 
 
-def reducer(process_id: str, **arguments: Any) -> dict[str, Any]:
-    return child_graph(process_id, data={"from_parameter": "data"}, **arguments)
-
-
 def call(env: Environment, process_id: str, data: Any, **arguments: Any) -> Any:
     """A process through the graph evaluator, so child graphs become real child processes."""
     return run_graph(graph_on_cube(process_id, **arguments), env, cube=data)
@@ -138,7 +135,7 @@ MEAN_GRAPH = {
 # aggregate_spatial
 
 
-@pytest.mark.parametrize("child", [reducer("mean"), MEAN_GRAPH], ids=["fast", "child graph"])
+@pytest.mark.parametrize("child", [reducer_graph("mean"), MEAN_GRAPH], ids=["fast", "child graph"])
 def test_mean_per_polygon_equals_numpy(env: Environment, child: dict[str, Any]) -> None:
     cube = with_nodata(make_cube(shape=(6, 8)))
 
@@ -173,7 +170,7 @@ def test_reducers_per_polygon_equal_numpy(
 ) -> None:
     cube = with_nodata(make_cube(shape=(6, 8)))
 
-    result = aggregate(env, cube, fields(), reducer(process_id))
+    result = aggregate(env, cube, fields(), reducer_graph(process_id))
 
     for index, ring in enumerate([FIELD_A, FIELD_B]):
         expected = numpy_reducer(cube.data.values[:, :, pixels_inside(cube, ring)], axis=-1)
@@ -182,7 +179,10 @@ def test_reducers_per_polygon_equal_numpy(
 
 @pytest.mark.parametrize(
     "child",
-    [reducer("mean", ignore_nodata=False), {"process_graph": {**MEAN_GRAPH["process_graph"]}}],
+    [
+        reducer_graph("mean", ignore_nodata=False),
+        {"process_graph": {**MEAN_GRAPH["process_graph"]}},
+    ],
     ids=["fast", "child graph"],
 )
 def test_nodata_is_not_ignored_when_the_reducer_says_so(
@@ -218,7 +218,7 @@ def test_points_and_lines_take_the_pixels_they_lie_in(env: Environment) -> None:
         ],
     }
 
-    result = aggregate(env, cube, geometries, reducer("mean"))
+    result = aggregate(env, cube, geometries, reducer_graph("mean"))
 
     values = cube.data.values
     np.testing.assert_allclose(result.values.values[0], values[:, :, 2, 3])
@@ -229,7 +229,7 @@ def test_overlapping_polygons_each_get_all_their_pixels(env: Environment) -> Non
     cube = make_cube(shape=(6, 8))
     big = [(675001, 5154999), (675079, 5154999), (675079, 5154941), (675001, 5154941)]
 
-    result = aggregate(env, cube, polygon_features(big, FIELD_B, FIELD_A), reducer("sum"))
+    result = aggregate(env, cube, polygon_features(big, FIELD_B, FIELD_A), reducer_graph("sum"))
 
     for index, ring in enumerate((big, FIELD_B, FIELD_A)):
         expected = cube.data.values[:, :, pixels_inside(cube, ring)].sum(axis=-1)
@@ -243,8 +243,8 @@ def test_geometries_in_the_cube_crs_give_the_same_values(env: Environment) -> No
     assert in_utm.crs == "EPSG:32632"
     assert in_utm.geometries[0].bounds[0] == pytest.approx(675012, abs=1e-3)
 
-    from_utm = aggregate(env, cube, in_utm, reducer("mean"))
-    from_wgs84 = aggregate(env, cube, in_wgs84, reducer("mean"))
+    from_utm = aggregate(env, cube, in_utm, reducer_graph("mean"))
+    from_wgs84 = aggregate(env, cube, in_wgs84, reducer_graph("mean"))
 
     assert from_utm.crs == "EPSG:32632"  # the geometries' CRS, not the cube's
     np.testing.assert_allclose(from_utm.values.values, from_wgs84.values.values)
@@ -260,9 +260,9 @@ def test_geometries_without_pixels_get_null(env: Environment) -> None:
     ]
 
     result = aggregate(
-        env, cube, {"type": "FeatureCollection", "features": features}, reducer("mean")
+        env, cube, {"type": "FeatureCollection", "features": features}, reducer_graph("mean")
     )
-    only_outside = aggregate(env, cube, far, reducer("mean"), target_dimension="stats")
+    only_outside = aggregate(env, cube, far, reducer_graph("mean"), target_dimension="stats")
 
     values = result.values.values
     assert len(result) == 4 and result.geometries[3].is_empty
@@ -274,7 +274,7 @@ def test_geometries_without_pixels_get_null(env: Environment) -> None:
 def test_target_dimension_counts_pixels(env: Environment) -> None:
     cube = with_nodata(make_cube(shape=(6, 8)))
 
-    for child in (reducer("max"), reducer("median")):
+    for child in (reducer_graph("max"), reducer_graph("median")):
         result = aggregate(env, cube, fields(), child, target_dimension="result")
 
         assert result.dims == ("geometry", "t", "bands", "result")
@@ -291,7 +291,7 @@ def test_target_dimension_counts_pixels(env: Environment) -> None:
 
 def test_existing_target_dimension_is_refused(env: Environment) -> None:
     with pytest.raises(ProcessParameterInvalid, match="TargetDimensionExists"):
-        aggregate(env, make_cube(), fields(), reducer("mean"), target_dimension="bands")
+        aggregate(env, make_cube(), fields(), reducer_graph("mean"), target_dimension="bands")
 
 
 def test_context_reaches_the_reducer(env: Environment) -> None:
@@ -332,7 +332,7 @@ def test_chunks_and_tiles_do_not_change_the_result(
     chunked = cube.with_data(cube.data.chunk({"t": 1, "bands": 1, "y": 2, "x": 3}))
     monkeypatch.setattr(zonal, "TILE", 3)  # label images of 3 x 3 pixels
 
-    result = aggregate(env, chunked, fields(), reducer(process_id))
+    result = aggregate(env, chunked, fields(), reducer_graph(process_id))
 
     numpy_reducer = {
         "mean": np.nanmean,
@@ -348,7 +348,7 @@ def test_cubes_in_memory_are_aggregated_too(env: Environment) -> None:
     cube = with_nodata(make_cube(shape=(6, 8)))
     in_memory = cube.with_data(cube.data.compute())
 
-    for child in (reducer("mean"), MEAN_GRAPH):
+    for child in (reducer_graph("mean"), MEAN_GRAPH):
         result = aggregate(env, in_memory, fields(), child)
 
         expected = np.nanmean(cube.data.values[:, :, pixels_inside(cube, FIELD_B)], axis=-1)
@@ -365,7 +365,7 @@ def test_many_geometries_are_aggregated_quickly(env: Environment) -> None:
     vectors = VectorCube(tuple(boxes), CRS)
 
     started = time.perf_counter()
-    fast = aggregate(env, cube, vectors, reducer("mean")).values.values
+    fast = aggregate(env, cube, vectors, reducer_graph("mean")).values.values
     fast_seconds = time.perf_counter() - started
     general = aggregate(env, cube, vectors, MEAN_GRAPH).values.values
 
@@ -383,7 +383,7 @@ def test_many_geometries_are_aggregated_quickly(env: Environment) -> None:
 
 
 def aggregated(env: Environment) -> VectorCube:
-    return aggregate(env, with_nodata(make_cube(shape=(6, 8))), fields(), reducer("mean"))
+    return aggregate(env, with_nodata(make_cube(shape=(6, 8))), fields(), reducer_graph("mean"))
 
 
 def save(env: Environment, data: Any, format: str) -> Path:
@@ -410,11 +410,14 @@ def test_geojson_output_holds_values_as_properties(env: Environment) -> None:
 
 
 def test_csv_output_has_a_row_per_geometry_and_label(env: Environment) -> None:
-    cube = aggregate(env, with_nodata(make_cube(shape=(6, 8))), fields(), reducer("max"))
+    cube = aggregate(env, with_nodata(make_cube(shape=(6, 8))), fields(), reducer_graph("max"))
     cube_b = cube.values.values.copy()
     # A geometry with no-data: field B holds NaN on the first date when nodata is not ignored.
     strict = aggregate(
-        env, with_nodata(make_cube(shape=(6, 8))), fields(), reducer("max", ignore_nodata=False)
+        env,
+        with_nodata(make_cube(shape=(6, 8))),
+        fields(),
+        reducer_graph("max", ignore_nodata=False),
     )
 
     with save(env, cube, "CSV").open(newline="") as file:
@@ -539,8 +542,8 @@ def test_load_uploaded_geojson_aggregates_like_inline_geojson(
     )
 
     assert isinstance(uploaded, VectorCube) and uploaded.ids == ("a", "b")
-    from_file = aggregate(env, cube, uploaded, reducer("mean"))
-    inline = aggregate(env, cube, fields(), reducer("mean"))
+    from_file = aggregate(env, cube, uploaded, reducer_graph("mean"))
+    inline = aggregate(env, cube, fields(), reducer_graph("mean"))
     np.testing.assert_allclose(from_file.values.values, inline.values.values)
 
 
@@ -732,7 +735,7 @@ def test_aggregate_spatial_window_means_blocks(
         env,
         "aggregate_spatial_window",
         cube,
-        reducer=reducer("mean"),
+        reducer=reducer_graph("mean"),
         size=[3, 3],
         boundary=boundary,
         align=align,
