@@ -14,7 +14,7 @@ from eoplex_common.errors import (
     ProcessParameterInvalid,
 )
 from eoplex_executor.engine.cube import RasterCube
-from eoplex_executor.processes.loading import Grid, Source, read_window
+from eoplex_executor.io.cog import PixelGrid, Source, read_window
 from eoplex_ingest.folder import NamingRules
 from services.executor.tests.catalog import LocalCatalog
 from services.executor.tests.cubes import make_environment, run_process
@@ -232,7 +232,7 @@ def test_mosaic_and_reprojection_of_files_on_other_grids(tmp_path: Path) -> None
     _write(
         tmp_path / "b.tif", other, crs="EPSG:4326", transform=from_origin(lon, lat, 0.0001, 0.0001)
     )
-    grid = Grid(crs="EPSG:32632", west=WEST, north=NORTH, resolution=10.0, width=8, height=8)
+    grid = PixelGrid(crs="EPSG:32632", west=WEST, north=NORTH, resolution=10.0, width=8, height=8)
     sources = [
         Source(str(tmp_path / name), "", from_origin(0, 0, 1, 1), 0) for name in ("a.tif", "b.tif")
     ]

@@ -1,91 +1,30 @@
-"""load_collection: reads the needed windows of a collection's assets into a lazy raster cube.
+"""load_collection: the windows of a collection's assets that an extent needs, as a lazy
+raster cube; and the argument handling load_stac shares (bands, extents, properties).
 
 The cube lies on the collection's own grid (`cube:dimensions` x/y: CRS, step and
-origin), cropped to the requested extent and snapped to whole pixels. Every
-(date, band) plane is split into square chunks; a chunk task opens the assets of
-its date and band and reads only the window it needs: directly when an asset lies
-on the cube's grid, through a `WarpedVRT` (which uses overviews when it can) when it
-does not. Items of one date are mosaicked, first valid pixel first. Values become
-float (see `eoplex_executor.engine.cube`): integer bands of up to 16 bits float32, wider
-ones float64, no-data NaN.
+origin), cropped to the requested extent and snapped to whole pixels. The catalog is
+asked for the items of the extent (with the property conditions it can apply itself),
+and their assets are read by `eoplex_executor.io.cog`.
 """
 
 import math
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
 
-import dask.array
 import numpy as np
-import rasterio
-import xarray as xr
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
-from rasterio.enums import Resampling
-from rasterio.errors import RasterioError
 from rasterio.transform import Affine
-from rasterio.vrt import WarpedVRT
-from rasterio.windows import Window
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.engine.cube import BANDS, SPATIAL, TEMPORAL, RasterCube, parse_datetime
+from eoplex_executor.engine.cube import RasterCube, parse_datetime
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.graph import Callback
-from eoplex_executor.engine.pixel_meter import count_read
 from eoplex_executor.engine.registry import process
 from eoplex_executor.geo.geometry import geometries_from_geojson
+from eoplex_executor.io.cog import PixelGrid, Source, cube_from_sources, gdal_path
 
-CHUNK = 1024
 PROCESS = "load_collection"
-# Data types whose values float32 holds exactly.
-FLOAT32_EXACT = {"uint8", "int8", "uint16", "int16", "float16", "float32"}
-
-
-@dataclass(frozen=True)
-class Grid:
-    """The cube's pixel grid: CRS, top-left corner, resolution and size."""
-
-    crs: str
-    west: float
-    north: float
-    resolution: float
-    width: int
-    height: int
-
-    def transform(self, row: int = 0, col: int = 0) -> Affine:
-        """The affine transform of the grid's pixel (row, col) as a window's origin."""
-        return Affine(
-            self.resolution,
-            0.0,
-            self.west + col * self.resolution,
-            0.0,
-            -self.resolution,
-            self.north - row * self.resolution,
-        )
-
-    def x_centres(self) -> np.ndarray:
-        return self.west + self.resolution * (np.arange(self.width) + 0.5)
-
-    def y_centres(self) -> np.ndarray:
-        return self.north - self.resolution * (np.arange(self.height) + 0.5)
-
-
-@dataclass(frozen=True)
-class Source:
-    """One asset file and the grid its pixels lie on."""
-
-    href: str
-    crs: str
-    transform: Affine
-    nodata: float | None
-    # The band of the file that holds the cube's band (1-based, as GDAL counts).
-    band: int = 1
-    # GDAL configuration to open it with, e.g. load_stac's `GDAL_HTTP_PROXY`.
-    gdal_options: tuple[tuple[str, str], ...] = ()
-    # The process that named the file, when a user did (load_stac): failing to read it
-    # is then that process's ProcessParameterInvalid, not a fault of the back-end.
-    named_by: str = ""
 
 
 @process("load_collection", environment=True)
@@ -139,34 +78,6 @@ def load_collection(
     return cube_from_sources(grid, dates, sources, band_names, info, env=env, name=id)
 
 
-def cube_from_sources(
-    grid: Grid,
-    dates: np.ndarray,
-    sources: list[list[list[Source]]],
-    band_names: list[str],
-    info: Mapping[str, Mapping[str, Any]],
-    *,
-    env: Environment,
-    name: str,
-) -> RasterCube:
-    """The lazy cube (t, bands, y, x) on `grid` whose (date, band) planes mosaic `sources`
-    (per date, per band), as load_collection and load_stac build it; the pixels it reads are
-    counted against the execution's limits (`pixel_meter.count_read`)."""
-    plane = len(dates) * grid.width * grid.height
-    count_read(env, plane * len(band_names))
-    env.bytes_read += plane * sum(_source_size(info[band]) for band in band_names)
-    dtype = np.dtype(_float_type(info, band_names))
-    data = _lazy_planes(grid, sources, dtype)
-    array = xr.DataArray(
-        data,
-        dims=("t", "bands", "y", "x"),
-        coords={"t": dates, "bands": band_names, "y": grid.y_centres(), "x": grid.x_centres()},
-        name=name,
-    )
-    types = {"t": TEMPORAL, "bands": BANDS, "y": SPATIAL, "x": SPATIAL}
-    return RasterCube(data=array, crs=grid.crs, dimension_types=types)
-
-
 def band_info(collection: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """Band name -> {common_name, data_type, nodata}, from the collection's summaries."""
     summaries = collection.get("summaries", {})
@@ -213,7 +124,7 @@ def resolve_bands(requested: list[str], info: Mapping[str, Mapping[str, Any]]) -
     return resolved
 
 
-def collection_grid(dimensions: Mapping[str, Any], spatial_extent: Any) -> Grid:
+def collection_grid(dimensions: Mapping[str, Any], spatial_extent: Any) -> PixelGrid:
     """The collection grid cropped to the extent and snapped outwards to whole pixels."""
     x, y = dimensions.get("x", {}), dimensions.get("y", {})
     crs = f"EPSG:{x.get('reference_system', 4326)}"
@@ -238,7 +149,7 @@ def collection_grid(dimensions: Mapping[str, Any], spatial_extent: Any) -> Grid:
     last_col = math.ceil((east - x0) / resolution - 1e-9)
     first_row = math.floor((y0 - north) / resolution + 1e-9)
     last_row = math.ceil((y0 - south) / resolution - 1e-9)
-    return Grid(
+    return PixelGrid(
         crs=crs,
         west=x0 + first_col * resolution,
         north=y0 - first_row * resolution,
@@ -454,160 +365,3 @@ def _source(item: Mapping[str, Any], band: str, info: Mapping[str, Any]) -> Sour
         transform=Affine(*transform[:6]) if transform else Affine.identity(),
         nodata=float("nan") if nodata == "nan" else nodata,
     )
-
-
-def gdal_path(href: str) -> str:
-    """`s3://bucket/key` -> `/vsis3/bucket/key`; URLs through `/vsicurl/`; paths as they are."""
-    if href.startswith("s3://"):
-        return "/vsis3/" + href.removeprefix("s3://")
-    if href.startswith(("http://", "https://")):
-        return "/vsicurl/" + href
-    return href
-
-
-def _float_type(info: Mapping[str, Mapping[str, Any]], bands: list[str]) -> str:
-    exact = all(str(info[band]["data_type"]) in FLOAT32_EXACT for band in bands)
-    return "float32" if exact else "float64"
-
-
-def _source_size(info: Mapping[str, Any]) -> int:
-    """Bytes of one pixel of a band in its source data type (8 for a type numpy lacks)."""
-    try:
-        return np.dtype(str(info["data_type"])).itemsize
-    except TypeError:
-        return 8
-
-
-def _lazy_planes(grid: Grid, sources: list[list[list[Source]]], dtype: np.dtype) -> Any:
-    """A dask array (t, bands, y, x) whose chunks read their windows when computed."""
-    shape = (len(sources), len(sources[0]), grid.height, grid.width)
-    chunks = (1, 1, min(CHUNK, grid.height), min(CHUNK, grid.width))
-
-    def read_block(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
-        assert block_info is not None
-        (t, _), (b, _), (row0, row1), (col0, col1) = block_info[None]["array-location"]
-        plane = read_window(grid, sources[t][b], row0, row1, col0, col1, dtype)
-        return plane[np.newaxis, np.newaxis]
-
-    template = dask.array.empty(shape, dtype=dtype, chunks=chunks)
-    return dask.array.map_blocks(read_block, template, dtype=dtype, meta=np.empty((0,) * 4, dtype))
-
-
-def read_window(
-    grid: Grid,
-    sources: list[Source],
-    row0: int,
-    row1: int,
-    col0: int,
-    col1: int,
-    dtype: np.dtype,
-) -> np.ndarray:
-    """The grid's window [row0:row1, col0:col1] from `sources`, mosaicked, no-data as NaN."""
-    shape = (row1 - row0, col1 - col0)
-    out: np.ndarray | None = None
-    for source in sources:
-        try:
-            with open_source(source.href, source.gdal_options) as dataset:
-                values = _read_source(dataset, source, grid, row0, col0, shape)
-        except RasterioError as error:
-            if not source.named_by:
-                raise
-            href = source.href.removeprefix("/vsicurl/")
-            raise ProcessParameterInvalid(
-                process=source.named_by,
-                parameter="url",
-                reason=f"cannot read the asset {href}: {error}",
-            ) from None
-        if values is None:
-            continue
-        if out is None:
-            # The first source fills the window as it is: no mosaic pass for one file.
-            out = values.astype(dtype, copy=False)
-            if len(sources) == 1:
-                break
-        else:
-            np.copyto(out, values, where=np.isnan(out) & ~np.isnan(values))
-        if not np.isnan(out).any():
-            break
-    return out if out is not None else np.full(shape, np.nan, dtype=dtype)
-
-
-@contextmanager
-def open_source(href: str, gdal_options: tuple[tuple[str, str], ...] = ()) -> Iterator[Any]:
-    """The dataset at `href`, opened with `gdal_options` set (for this thread only)."""
-    with rasterio.Env(**dict(gdal_options)) if gdal_options else nullcontext():
-        with rasterio.open(href) as dataset:
-            yield dataset
-
-
-def _read_source(
-    dataset: Any, source: Source, grid: Grid, row0: int, col0: int, shape: tuple[int, int]
-) -> np.ndarray | None:
-    """The source's values on the window as floats with NaN, or None when it does not cover it."""
-    nodata = source.nodata if source.nodata is not None else dataset.nodata
-    offset = _aligned_offset(dataset, grid, row0, col0)
-    if offset is None:
-        return _read_warped(dataset, source.band, grid, row0, col0, shape, nodata)
-    row_off, col_off = offset
-    # Intersect the window with the file's extent and read only that part.
-    top, left = max(row_off, 0), max(col_off, 0)
-    bottom = min(row_off + shape[0], dataset.height)
-    right = min(col_off + shape[1], dataset.width)
-    if top >= bottom or left >= right:
-        return None
-    raw = dataset.read(source.band, window=Window(left, top, right - left, bottom - top))
-    dtype = np.float64 if raw.dtype.itemsize > 2 else np.float32
-    if raw.shape == shape:
-        values = raw.astype(dtype)
-        part = values
-    else:
-        values = np.full(shape, np.nan, dtype=dtype)
-        part = values[top - row_off : bottom - row_off, left - col_off : right - col_off]
-        part[...] = raw
-    if nodata is not None and not math.isnan(nodata):
-        part[raw == nodata] = np.nan
-    return values
-
-
-def _aligned_offset(dataset: Any, grid: Grid, row0: int, col0: int) -> tuple[int, int] | None:
-    """(row, col) of the window's origin in the file when the file lies on the cube's grid."""
-    transform = dataset.transform
-    if dataset.crs is None or dataset.crs != CRS.from_user_input(grid.crs):
-        return None
-    if transform.b != 0 or transform.d != 0:
-        return None
-    if not (
-        math.isclose(transform.a, grid.resolution) and math.isclose(-transform.e, grid.resolution)
-    ):
-        return None
-    col = (grid.west + col0 * grid.resolution - transform.c) / grid.resolution
-    row = (transform.f - (grid.north - row0 * grid.resolution)) / grid.resolution
-    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
-        return None
-    return round(row), round(col)
-
-
-def _read_warped(
-    dataset: Any,
-    band: int,
-    grid: Grid,
-    row0: int,
-    col0: int,
-    shape: tuple[int, int],
-    nodata: float | None,
-) -> np.ndarray:
-    """The window reprojected/resampled from a file on another grid (nearest neighbour)."""
-    options: dict[str, Any] = {
-        "crs": grid.crs,
-        "transform": grid.transform(row0, col0),
-        "width": shape[1],
-        "height": shape[0],
-        "resampling": Resampling.nearest,
-        "dtype": "float64",
-        "nodata": np.nan,
-    }
-    if nodata is not None:
-        options["src_nodata"] = nodata
-    with WarpedVRT(dataset, **options) as warped:
-        values: np.ndarray = warped.read(band)
-    return values

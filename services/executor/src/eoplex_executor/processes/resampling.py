@@ -55,8 +55,10 @@ ALIGNMENTS = ("upper-left", "lower-left", "upper-right", "lower-right")
 
 
 @dataclass(frozen=True, eq=False)  # arrays have no single truth value; see same_as
-class Grid:
-    """A regular north-up grid: its CRS and the pixel centres of its columns and rows."""
+class CubeGrid:
+    """A cube's regular north-up grid as its labels say: its CRS and the pixel centres of its
+    columns and rows (x and y may differ in step). The grid assets are read on, given by a
+    corner and a square pixel size, is `eoplex_executor.io.cog.PixelGrid`."""
 
     crs: pyproj.CRS
     x: np.ndarray
@@ -74,7 +76,7 @@ class Grid:
         east, south = transform @ (len(self.x), len(self.y))
         return west, south, east, north
 
-    def same_as(self, other: "Grid") -> bool:
+    def same_as(self, other: "CubeGrid") -> bool:
         return (
             self.crs == other.crs
             and np.array_equal(self.x, other.x)
@@ -123,10 +125,10 @@ def resample_cube_spatial(data: RasterCube, target: RasterCube, method: str) -> 
     return _warp(data, source, grid, resampling)
 
 
-def _cube_grid(cube: Any, process_id: str, parameter: str) -> Grid:
+def _cube_grid(cube: Any, process_id: str, parameter: str) -> CubeGrid:
     require_cube(cube, process_id, parameter)
     crs = cube_crs(cube, process=process_id, parameter=parameter)
-    return Grid(crs, cube.data.coords["x"].values, cube.data.coords["y"].values)
+    return CubeGrid(crs, cube.data.coords["x"].values, cube.data.coords["y"].values)
 
 
 def _resampling(method: str, process_id: str) -> Resampling:
@@ -147,8 +149,8 @@ def _resolution(resolution: Any) -> tuple[float, float]:
 
 
 def _target_grid(
-    source: Grid, crs: pyproj.CRS, resolution: tuple[float, float], align: str
-) -> Grid:
+    source: CubeGrid, crs: pyproj.CRS, resolution: tuple[float, float], align: str
+) -> CubeGrid:
     """The grid of `resolution` in `crs` covering the source extent, anchored at `align`."""
     if crs == source.crs:
         bounds = source.bounds
@@ -175,7 +177,7 @@ def _aligned_grid(
     resolution_x: float,
     resolution_y: float,
     align: str,
-) -> Grid:
+) -> CubeGrid:
     """Whole pixels covering `bounds`, the `align` corner of the grid on that of `bounds`."""
     west, south, east, north = bounds
     columns, rows = _cells(east - west, resolution_x), _cells(north - south, resolution_y)
@@ -190,7 +192,7 @@ def _aligned_grid(
     top = north if align.startswith("upper") else south + rows * resolution_y
     x = left + resolution_x * (np.arange(columns) + 0.5)
     y = top - resolution_y * (np.arange(rows) + 0.5)
-    return Grid(crs, x, y)
+    return CubeGrid(crs, x, y)
 
 
 def _cells(length: float, resolution: float) -> int:
@@ -200,7 +202,9 @@ def _cells(length: float, resolution: float) -> int:
     return max(1, math.ceil(cells)) if cells <= MAX_GRID_PIXELS else MAX_GRID_PIXELS + 1
 
 
-def _warp(data: RasterCube, source: Grid, target: Grid, resampling: Resampling) -> RasterCube:
+def _warp(
+    data: RasterCube, source: CubeGrid, target: CubeGrid, resampling: Resampling
+) -> RasterCube:
     """`data` warped lazily from `source` onto `target`, in floating point (NaN: no-data)."""
     array = data.data
     dtype = np.result_type(array.dtype, np.float32)

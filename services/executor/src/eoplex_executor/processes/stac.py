@@ -54,6 +54,7 @@ from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube, parse_datetime
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.registry import process
+from eoplex_executor.io.cog import Source, cube_from_sources, gdal_path, open_source
 from eoplex_executor.io.outbound import (
     RunningProxy,
     allowing,
@@ -62,14 +63,10 @@ from eoplex_executor.io.outbound import (
     resolve,
 )
 from eoplex_executor.processes.loading import (
-    Source,
     band_info,
     collection_grid,
-    cube_from_sources,
     extent_bounds,
-    gdal_path,
     matches_properties,
-    open_source,
     property_filters,
     resolve_bands,
     temporal_interval,

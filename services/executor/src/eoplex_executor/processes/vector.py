@@ -15,20 +15,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import dask.array
 import numpy as np
-import rasterio
 import shapely
 import xarray as xr
-from rasterio.errors import RasterioIOError
 from shapely.geometry.base import BaseGeometry
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import (
-    BANDS,
     GEOMETRY,
     OTHER,
-    SPATIAL,
     DimensionArray,
     RasterCube,
     VectorCube,
@@ -36,7 +31,7 @@ from eoplex_executor.engine.cube import (
 )
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.graph import Callback
-from eoplex_executor.engine.pixel_meter import check_planned, count_read, vector_coordinates
+from eoplex_executor.engine.pixel_meter import check_planned, vector_coordinates
 from eoplex_executor.engine.registry import process
 from eoplex_executor.geo.geometry import crs_name, cube_crs, parse_crs
 from eoplex_executor.geo.vector import (
@@ -46,9 +41,9 @@ from eoplex_executor.geo.vector import (
     vector_cube_from_geojson,
 )
 from eoplex_executor.geo.zonal import FAST_REDUCERS, Zones, pixels_by_size, reduce_zones, zones
+from eoplex_executor.io.cog import UnreadableRaster, read_geotiff
 from eoplex_executor.processes._checks import is_finite_number, require_cube
 from eoplex_executor.processes._children import ChildProcess
-from eoplex_executor.processes.loading import CHUNK
 
 # The labels of aggregate_spatial's `target_dimension`.
 COUNT_LABELS = ["value", "total_count", "valid_count"]
@@ -377,7 +372,10 @@ def load_uploaded_files(
         for index, path in enumerate(paths)
     ]
     if name == "GTiff":
-        return _read_geotiff(local[0], paths[0], env)
+        try:
+            return read_geotiff(local[0], env)
+        except UnreadableRaster as error:
+            raise _unsuitable(f"{paths[0]} {error}") from error
     return _concatenated(
         [_read_geojson(file, path) for file, path in zip(local, paths, strict=True)]
     )
@@ -401,39 +399,6 @@ def _concatenated(cubes: list[VectorCube]) -> VectorCube:
         properties=tuple(p for cube in cubes for p in cube.properties),
         ids=tuple(i for cube in cubes for i in cube.ids),
     )
-
-
-def _read_geotiff(file: Path, path: str, env: Environment) -> RasterCube:
-    """A north-up GeoTIFF as a (bands, y, x) cube; its data is read into memory once."""
-    try:
-        with rasterio.open(file) as dataset:
-            transform, crs, nodata = dataset.transform, dataset.crs, dataset.nodata
-            if crs is None or transform.b != 0 or transform.d != 0 or transform.e >= 0:
-                raise _unsuitable(f"{path} is not a north-up GeoTIFF with a CRS")
-            count_read(env, dataset.count * dataset.width * dataset.height)
-            values = dataset.read()
-            labels = [
-                description or str(index + 1)
-                for index, description in enumerate(dataset.descriptions)
-            ]
-    except RasterioIOError as error:
-        raise _unsuitable(f"{path} is not a GeoTIFF: {error}") from error
-    small = values.dtype.itemsize <= 2 and values.dtype.kind in "iuf"
-    floats = values.astype(np.float32 if small else np.float64)
-    if nodata is not None and not math.isnan(nodata):
-        floats[values == nodata] = np.nan
-    rows, cols = np.arange(values.shape[1]) + 0.5, np.arange(values.shape[2]) + 0.5
-    array = xr.DataArray(
-        dask.array.from_array(floats, chunks=(1, CHUNK, CHUNK)),
-        dims=("bands", "y", "x"),
-        coords={
-            "bands": labels,
-            "y": transform.f + transform.e * rows,
-            "x": transform.c + transform.a * cols,
-        },
-    )
-    types = {"bands": BANDS, "y": SPATIAL, "x": SPATIAL}
-    return RasterCube(data=array, crs=crs_name(crs), dimension_types=types)
 
 
 # --- transforming vector cubes --------------------------------------------------------------
