@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import httpx
@@ -167,6 +168,25 @@ def gateway_client(addresses: ServiceAddresses) -> AbstractAsyncContextManager[h
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with serving(app) as c:
         yield c
+
+
+def http_scope(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> dict[str, Any]:
+    """The ASGI scope of an HTTP/1.1 request, for driving the app by hand (no client library)."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
 
 
 def basic(username: str, password: str) -> dict[str, str]:

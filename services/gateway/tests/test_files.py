@@ -23,7 +23,7 @@ from eoplex_proto.openeo.auth.v1 import auth_pb2_grpc
 from services.files.tests.workspace import MAX_FILE_BYTES, FilesUnderTest, start_files_service
 from tests.openapi_validation import validate_error, validate_response
 
-from .conftest import MAX_BODY_BYTES, QUOTA_BYTES, FakeAuthServicer, serving
+from .conftest import MAX_BODY_BYTES, QUOTA_BYTES, FakeAuthServicer, http_scope, serving
 
 API = "/openeo/1.2"
 Bearer = Callable[[str], dict[str, str]]
@@ -317,20 +317,8 @@ async def test_a_client_that_disconnects_mid_upload_keeps_nothing(
         sent.append(message)
 
     authorization = bearer("bob")["Authorization"].encode()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "PUT",
-        "scheme": "http",
-        "path": f"{API}/files/kept.bin",
-        "raw_path": f"{API}/files/kept.bin".encode(),
-        "query_string": b"",
-        "headers": [(b"host", b"testserver"), (b"authorization", authorization)],
-        "client": ("127.0.0.1", 1234),
-        "server": ("testserver", 80),
-        "state": {},
-    }
+    headers = [(b"host", b"testserver"), (b"authorization", authorization)]
+    scope = http_scope("PUT", f"{API}/files/kept.bin", headers)
     await app(scope, receive, send)
     assert sent[0]["status"] == 400
     assert (await client.get(f"{API}/files/kept.bin", headers=bearer("bob"))).content == b"old"

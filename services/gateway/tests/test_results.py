@@ -27,7 +27,7 @@ from eoplex_gateway.settings import GatewaySettings
 from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
 from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
 from eoplex_proto.openeo.executor.v1 import executor_pb2_grpc
-from services.gateway.tests.conftest import FakeAuthServicer, Stack
+from services.gateway.tests.conftest import FakeAuthServicer, Stack, http_scope
 from tests.openapi_validation import validate_error
 
 API = "/openeo/1.2"
@@ -253,26 +253,12 @@ def post_result(app: FastAPI, kind: str, headers: dict[str, str]) -> AsgiExchang
     """`POST /result` without a client library: httpx's ASGI transport collects the whole
     body before it answers, and never disconnects early."""
     content = json.dumps(body(kind)).encode()
-    path = f"{API}/result"
     raw_headers = [(key.lower().encode(), value.encode()) for key, value in headers.items()]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            *raw_headers,
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(content)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
+    raw_headers += [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(content)).encode()),
+    ]
+    scope = http_scope("POST", f"{API}/result", raw_headers)
     disconnected = asyncio.Event()
     sent: list[dict[str, Any]] = []
     requests = iter([{"type": "http.request", "body": content, "more_body": False}])
