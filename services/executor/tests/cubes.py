@@ -104,6 +104,13 @@ def graph_on_cube(process_id: str, **arguments: Any) -> dict[str, Any]:
 _made: list[Environment] = []
 
 
+def computed(result: Any) -> np.ndarray:
+    """The values of a process's result, which must be a lazy (dask-backed) raster cube."""
+    assert isinstance(result, RasterCube)
+    assert isinstance(result.data.data, dask.array.Array), "the result is not lazy"
+    return np.asarray(result.data.values)
+
+
 def make_environment(tmp_path: Path, *, catalog: Any = None, max_pixels: int = 0) -> Environment:
     """An environment writing into `tmp_path`; `catalog` only for load_collection tests.
     It stays open (UDF processes keep running) until the test ends."""

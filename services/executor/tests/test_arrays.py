@@ -5,7 +5,6 @@ processes per pixel inside cubes through apply_dimension and reduce_dimension.""
 import math
 from typing import Any
 
-import dask.array
 import numpy as np
 import pytest
 
@@ -13,7 +12,7 @@ from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.processes.arrays import LabeledArray
-from services.executor.tests.cubes import make_cube, run_graph
+from services.executor.tests.cubes import computed, make_cube, run_graph
 from services.executor.tests.test_spec_examples import _same
 
 NAN = math.nan
@@ -341,12 +340,6 @@ def along_time(process: dict[str, Any], *, reduce: bool = False, **extra: Any) -
             "result": True,
         }
     }
-
-
-def computed(result: Any) -> np.ndarray:
-    assert isinstance(result, RasterCube)
-    assert isinstance(result.data.data, dask.array.Array), "the result is not lazy"
-    return np.asarray(result.data.values)
 
 
 def pixels(result: RasterCube) -> list[list[Any]]:

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import dask.array
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +9,15 @@ import pytest
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.processes.climatology import anomaly, climatological_normal
-from services.executor.tests.cubes import make_cube, make_environment, run_graph
+from services.executor.tests.cubes import (
+    computed,
+    graph_on_cube,
+    make_cube,
+    make_environment,
+    reducer_graph,
+    result_node,
+    run_graph,
+)
 
 # Every 10 days from December 2019 to the end of 2021 (83 dates).
 DATES = pd.date_range("2019-12-01", "2021-12-31", freq="10D")
@@ -22,11 +29,6 @@ def series_cube(dates: pd.DatetimeIndex = DATES, *, nodata: bool = True) -> Rast
         values[5, 0, 1, 1] = np.nan
         values[::7, 1, 0, 0] = np.nan
     return make_cube(values, dates=[str(d.date()) for d in dates], shape=(2, 3))
-
-
-def computed(cube: RasterCube) -> np.ndarray:
-    assert isinstance(cube.data.data, dask.array.Array), "the result is not lazy"
-    return np.asarray(cube.data.values)
 
 
 def reference_means(cube: RasterCube, keys: list[str], labels: list[str]) -> np.ndarray:
@@ -114,18 +116,9 @@ def test_climatological_normal_refuses(period: str, years: list[object], error: 
 
 
 def test_the_default_climatology_period_is_1981_to_2010(tmp_path: Path) -> None:
+    graph = graph_on_cube("climatological_normal", period="month")
     with pytest.raises(ProcessParameterInvalid) as caught:
-        run_graph(
-            {
-                "normal": {
-                    "process_id": "climatological_normal",
-                    "arguments": {"data": {"from_parameter": "cube"}, "period": "month"},
-                    "result": True,
-                }
-            },
-            make_environment(tmp_path),
-            cube=series_cube(),
-        )
+        run_graph(graph, make_environment(tmp_path), cube=series_cube())
     assert "1981-2010" in str(caught.value)
 
 
@@ -137,15 +130,7 @@ def test_anomaly_subtracts_the_normal_of_each_period(tmp_path: Path) -> None:
             "arguments": {
                 "data": {"from_parameter": "cube"},
                 "period": "month",
-                "reducer": {
-                    "process_graph": {
-                        "mean": {
-                            "process_id": "mean",
-                            "arguments": {"data": {"from_parameter": "data"}},
-                            "result": True,
-                        }
-                    }
-                },
+                "reducer": reducer_graph("mean"),
             },
         },
         "normals": {
@@ -156,15 +141,12 @@ def test_anomaly_subtracts_the_normal_of_each_period(tmp_path: Path) -> None:
                 "climatology_period": [2020, 2021],
             },
         },
-        "anomaly": {
-            "process_id": "anomaly",
-            "arguments": {
-                "data": {"from_node": "monthly"},
-                "normals": {"from_node": "normals"},
-                "period": "month",
-            },
-            "result": True,
-        },
+        "anomaly": result_node(
+            "anomaly",
+            data={"from_node": "monthly"},
+            normals={"from_node": "normals"},
+            period="month",
+        ),
     }
     result = run_graph(graph, make_environment(tmp_path), cube=cube)
     assert result.labels("t")[:2] == ["2019-12", "2020-01"]

@@ -21,6 +21,7 @@ from eoplex_executor.processes import cubes
 from services.executor.tests.cubes import (
     CRS,
     child_graph,
+    computed,
     graph_on_cube,
     make_cube,
     make_environment,
@@ -34,11 +35,6 @@ DATES = ["2022-06-01", "2022-06-06", "2022-06-11"]
 
 def values_of(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).uniform(0, 100, size=shape).astype(np.float32)
-
-
-def computed(cube: RasterCube) -> np.ndarray:
-    assert isinstance(cube.data.data, dask.array.Array), "the result is not lazy"
-    return np.asarray(cube.data.values)
 
 
 def max_along(data: DimensionArray, context: Any = None) -> xr.DataArray:

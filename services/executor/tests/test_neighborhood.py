@@ -13,7 +13,15 @@ import xarray as xr
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.processes.neighborhood import apply_kernel, apply_neighborhood
-from services.executor.tests.cubes import RESOLUTION, make_cube, make_environment, run_graph
+from services.executor.tests.cubes import (
+    RESOLUTION,
+    child_graph,
+    computed,
+    graph_on_cube,
+    make_cube,
+    make_environment,
+    run_graph,
+)
 
 KERNEL = [[1, 2, 0], [-1, 4, 3], [0.5, 0, -2]]
 
@@ -32,11 +40,6 @@ def cube_of(values: np.ndarray, chunks: tuple[int, ...] | None = None) -> Raster
 
 def random_values(shape: tuple[int, ...], seed: int = 1) -> np.ndarray:
     return np.random.default_rng(seed).uniform(-50, 50, size=shape).astype(np.float32)
-
-
-def computed(cube: RasterCube) -> np.ndarray:
-    assert isinstance(cube.data.data, dask.array.Array), "the result is not lazy"
-    return np.asarray(cube.data.values)
 
 
 def reference_kernel(
@@ -179,20 +182,9 @@ def test_apply_kernel_and_neighborhood_do_not_compute() -> None:
 
 def test_apply_kernel_in_a_process_graph(tmp_path: Path) -> None:
     values = random_values((2, 1, 5, 6))
-    graph = {
-        "blur": {
-            "process_id": "apply_kernel",
-            "arguments": {
-                "data": {"from_parameter": "cube"},
-                "kernel": [[1, 2, 1], [2, 4, 2], [1, 2, 1]],
-                "factor": 1 / 16,
-                "border": "replicate",
-            },
-            "result": True,
-        }
-    }
-    result = run_graph(graph, make_environment(tmp_path), cube=cube_of(values))
     kernel = [[1, 2, 1], [2, 4, 2], [1, 2, 1]]
+    graph = graph_on_cube("apply_kernel", kernel=kernel, factor=1 / 16, border="replicate")
+    result = run_graph(graph, make_environment(tmp_path), cube=cube_of(values))
     expected = reference_kernel(values, kernel, "edge", factor=1 / 16)
     np.testing.assert_allclose(computed(result), expected, rtol=1e-5, atol=1e-4)
 
@@ -241,26 +233,12 @@ def test_apply_neighborhood_with_a_kernel_equals_the_kernel_on_the_whole_cube(
     tmp_path: Path,
 ) -> None:
     values = random_values((2, 1, 8, 7))
-    graph = {
-        "focal": {
-            "process_id": "apply_neighborhood",
-            "arguments": {
-                "data": {"from_parameter": "cube"},
-                "process": {
-                    "process_graph": {
-                        "kernel": {
-                            "process_id": "apply_kernel",
-                            "arguments": {"data": {"from_parameter": "data"}, "kernel": KERNEL},
-                            "result": True,
-                        }
-                    }
-                },
-                "size": [px("x", 3), px("y", 3)],
-                "overlap": [px("x", 1), px("y", 1)],
-            },
-            "result": True,
-        }
-    }
+    graph = graph_on_cube(
+        "apply_neighborhood",
+        process=child_graph("apply_kernel", data={"from_parameter": "data"}, kernel=KERNEL),
+        size=[px("x", 3), px("y", 3)],
+        overlap=[px("x", 1), px("y", 1)],
+    )
     result = run_graph(graph, make_environment(tmp_path), cube=cube_of(values))
     # Beyond the cube's borders the windows hold no-data, which apply_kernel reads as 0.
     expected = reference_kernel(values, KERNEL, "constant")

@@ -3,7 +3,6 @@
 from pathlib import Path
 from typing import Any
 
-import dask.array
 import numpy as np
 import pytest
 
@@ -18,12 +17,7 @@ from eoplex_executor.processes.reshaping import (
     trim_cube,
     unflatten_dimension,
 )
-from services.executor.tests.cubes import make_cube, make_environment, run_graph
-
-
-def computed(cube: RasterCube) -> np.ndarray:
-    assert isinstance(cube.data.data, dask.array.Array), "the result is not lazy"
-    return np.asarray(cube.data.values)
+from services.executor.tests.cubes import computed, make_cube, make_environment, run_graph
 
 
 def failing(cube: RasterCube) -> RasterCube:

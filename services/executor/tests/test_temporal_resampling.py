@@ -2,23 +2,22 @@
 
 from pathlib import Path
 
-import dask.array
 import numpy as np
 import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.processes.temporal_resampling import resample_cube_temporal
-from services.executor.tests.cubes import make_cube, make_environment, run_graph
+from services.executor.tests.cubes import (
+    computed,
+    graph_on_cube,
+    make_cube,
+    make_environment,
+    run_graph,
+)
 
 SOURCE = ["2022-06-01", "2022-06-06", "2022-06-11"]
 # 06-08T12 is 2.5 days from 06-06 and from 06-11: the tie goes to the earlier.
 TARGET = ["2022-05-30", "2022-06-03", "2022-06-08T12:00:00", "2022-07-01"]
-
-
-def computed(cube: RasterCube) -> np.ndarray:
-    assert isinstance(cube.data.data, dask.array.Array), "the result is not lazy"
-    return np.asarray(cube.data.values)
 
 
 def values_with_gaps() -> np.ndarray:
@@ -93,18 +92,12 @@ def test_unsorted_source_labels_still_break_ties_towards_the_earlier() -> None:
 
 def test_resample_cube_temporal_in_a_process_graph(tmp_path: Path) -> None:
     values = values_with_gaps()
-    graph = {
-        "resample": {
-            "process_id": "resample_cube_temporal",
-            "arguments": {
-                "data": {"from_parameter": "cube"},
-                "target": {"from_parameter": "target"},
-                "dimension": "t",
-                "valid_within": 3,
-            },
-            "result": True,
-        }
-    }
+    graph = graph_on_cube(
+        "resample_cube_temporal",
+        target={"from_parameter": "target"},
+        dimension="t",
+        valid_within=3,
+    )
     result = run_graph(
         graph,
         make_environment(tmp_path),
