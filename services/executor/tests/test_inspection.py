@@ -12,7 +12,13 @@ from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.processes.inspection import forwarded_logs, inspect
 from services.executor.tests import test_batch
 from services.executor.tests.catalog import LocalCatalog
-from services.executor.tests.cubes import make_cube, make_environment, run_graph
+from services.executor.tests.cubes import (
+    child_graph,
+    graph_on_cube,
+    make_cube,
+    make_environment,
+    run_graph,
+)
 from services.executor.tests.test_batch import SAVE_GTIFF, Harness, _load, _logs
 
 # The fixtures of run-job's tests (fake jobs service, real NATS and S3, a small catalog).
@@ -57,24 +63,8 @@ def test_inspect_forwards_entries_with_a_summary_that_needs_no_computation() -> 
 
 def test_inspect_inside_a_child_process_and_unknown_levels(tmp_path: Path) -> None:
     values = np.arange(60, dtype=np.float32).reshape(3, 2, 2, 5)
-    graph = {
-        "apply": {
-            "process_id": "apply",
-            "arguments": {
-                "data": {"from_parameter": "cube"},
-                "process": {
-                    "process_graph": {
-                        "look": {
-                            "process_id": "inspect",
-                            "arguments": {"data": {"from_parameter": "x"}, "message": "x"},
-                            "result": True,
-                        }
-                    }
-                },
-            },
-            "result": True,
-        }
-    }
+    look = child_graph("inspect", data={"from_parameter": "x"}, message="x")
+    graph = graph_on_cube("apply", process=look)
     entries: list[tuple[str, str, Any]] = []
     with forwarded_logs(lambda *entry: entries.append(entry)):
         result = run_graph(graph, make_environment(tmp_path), cube=make_cube(values, shape=(2, 5)))

@@ -15,7 +15,13 @@ from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import DimensionArray
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.registry import implementations
-from services.executor.tests.cubes import make_cube, run_graph, run_process
+from services.executor.tests.cubes import (
+    child_graph,
+    make_cube,
+    result_node,
+    run_graph,
+    run_process,
+)
 
 NAN = np.nan
 DATES = ["2022-06-01", "2022-06-06", "2022-06-11", "2022-06-16"]
@@ -156,51 +162,16 @@ def test_count_valid_all_and_by_condition(env: Environment, tmp_path: Path) -> N
     np.testing.assert_array_equal(valid.values, (~np.isnan(values)).sum(axis=0))
     everything = run_process("count", env, data=time_series(), condition=True).values
     assert (everything == 4).all()
-    graph = {
-        "count": {
-            "process_id": "count",
-            "arguments": {
-                "data": {"from_parameter": "data"},
-                "condition": {
-                    "process_graph": {
-                        "gt": {
-                            "process_id": "gt",
-                            "arguments": {"x": {"from_parameter": "x"}, "y": 500},
-                            "result": True,
-                        }
-                    }
-                },
-            },
-            "result": True,
-        }
-    }
+    above_500 = child_graph("gt", x={"from_parameter": "x"}, y=500)
+    graph = {"count": result_node("count", data={"from_parameter": "data"}, condition=above_500)}
     above = run_graph(graph, env, data=time_series())
     np.testing.assert_array_equal(above.values, (values > 500).sum(axis=0))
 
 
 def test_count_of_a_json_array_by_condition(env: Environment) -> None:
-    graph = {
-        "count": {
-            "process_id": "count",
-            "arguments": {
-                "data": [0, 1, 2, 3, None, 10],
-                "condition": {
-                    "process_graph": {
-                        "gte": {
-                            "process_id": "gte",
-                            "arguments": {
-                                "x": {"from_parameter": "x"},
-                                "y": {"from_parameter": "context"},
-                            },
-                            "result": True,
-                        }
-                    }
-                },
-                "context": 2,
-            },
-            "result": True,
-        }
-    }
+    at_least = child_graph("gte", x={"from_parameter": "x"}, y={"from_parameter": "context"})
+    count = result_node("count", data=[0, 1, 2, 3, None, 10], condition=at_least, context=2)
+    graph = {"count": count}
     assert run_graph(graph, env) == 3
 
 
