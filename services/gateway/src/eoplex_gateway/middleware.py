@@ -32,24 +32,8 @@ EXPOSED_HEADERS = "Location, OpenEO-Identifier, OpenEO-Costs, Link, X-Request-ID
 PATH_AS_SENT = "eoplex.path_as_sent"
 
 
-class CollapseSlashes:
-    """Route `/openeo/1.2//me` like `/openeo/1.2/me`: clients join URLs carelessly."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and "//" in scope["path"]:
-            # The original is kept for `/files/{path}`, where `//` belongs to the file path.
-            collapsed = re.sub(r"/{2,}", "/", scope["path"])
-            scope = dict(scope, path=collapsed, **{PATH_AS_SENT: scope["path"]})
-            if scope.get("raw_path"):
-                scope["raw_path"] = re.sub(rb"/{2,}", b"/", scope["raw_path"])
-        await self.app(scope, receive, send)
-
-
-class RequestContext:
-    """Request id (`X-Request-ID` in and out), a SERVER span after `traceparent`, access log."""
+class HttpMiddleware:
+    """A middleware of HTTP requests (`handle`); other ASGI messages (lifespan) pass by."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -58,6 +42,29 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class CollapseSlashes(HttpMiddleware):
+    """Route `/openeo/1.2//me` like `/openeo/1.2/me`: clients join URLs carelessly."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if "//" in scope["path"]:
+            # The original is kept for `/files/{path}`, where `//` belongs to the file path.
+            collapsed = re.sub(r"/{2,}", "/", scope["path"])
+            scope = dict(scope, path=collapsed, **{PATH_AS_SENT: scope["path"]})
+            if scope.get("raw_path"):
+                scope["raw_path"] = re.sub(rb"/{2,}", b"/", scope["raw_path"])
+        await self.app(scope, receive, send)
+
+
+class RequestContext(HttpMiddleware):
+    """Request id (`X-Request-ID` in and out), a SERVER span after `traceparent`, access log."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         incoming = headers.get("x-request-id", "")
         current = incoming if SANE_REQUEST_ID.match(incoming) else new_request_id()
@@ -93,16 +100,10 @@ class RequestContext:
             request_id.reset(token)
 
 
-class Cors:
+class Cors(HttpMiddleware):
     """openEO's CORS rules: headers on every response, and `204` for every `OPTIONS` preflight."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         cors = cors_headers(headers.get("origin"))
         if scope["method"] == "OPTIONS":
