@@ -1,6 +1,5 @@
 """climatological_normal and anomaly against pandas/numpy references computed here."""
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -8,12 +7,12 @@ import pytest
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube
+from eoplex_executor.engine.environment import Environment
 from eoplex_executor.processes.climatology import anomaly, climatological_normal
 from services.executor.tests.cubes import (
     computed,
     graph_on_cube,
     make_cube,
-    make_environment,
     reducer_graph,
     result_node,
     run_graph,
@@ -115,14 +114,14 @@ def test_climatological_normal_refuses(period: str, years: list[object], error: 
     assert error in str(caught.value)
 
 
-def test_the_default_climatology_period_is_1981_to_2010(tmp_path: Path) -> None:
+def test_the_default_climatology_period_is_1981_to_2010(env: Environment) -> None:
     graph = graph_on_cube("climatological_normal", period="month")
     with pytest.raises(ProcessParameterInvalid) as caught:
-        run_graph(graph, make_environment(tmp_path), cube=series_cube())
+        run_graph(graph, env, cube=series_cube())
     assert "1981-2010" in str(caught.value)
 
 
-def test_anomaly_subtracts_the_normal_of_each_period(tmp_path: Path) -> None:
+def test_anomaly_subtracts_the_normal_of_each_period(env: Environment) -> None:
     cube = series_cube()
     graph = {
         "monthly": {
@@ -148,7 +147,7 @@ def test_anomaly_subtracts_the_normal_of_each_period(tmp_path: Path) -> None:
             period="month",
         ),
     }
-    result = run_graph(graph, make_environment(tmp_path), cube=cube)
+    result = run_graph(graph, env, cube=cube)
     assert result.labels("t")[:2] == ["2019-12", "2020-01"]
     normals = computed(climatological_normal(cube, "month", [2020, 2021]))
     monthly = reference_means(cube, [f"{d.year}-{d.month:02d}" for d in DATES], result.labels("t"))
