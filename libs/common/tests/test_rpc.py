@@ -46,6 +46,10 @@ class RecordingServicer(files_pb2_grpc.FilesServiceServicer):
         return files_pb2.GetStorageUsageResponse(used_bytes=42)
 
 
+# What the `served` fixture yields: the servicer and its running server.
+Served = tuple[RecordingServicer, GrpcService]
+
+
 @pytest.fixture(scope="module", autouse=True)
 def tracer_provider() -> None:
     # Real spans (not the no-op default) so trace ids are visible on both sides.
@@ -54,7 +58,7 @@ def tracer_provider() -> None:
 
 
 @pytest.fixture
-async def served() -> AsyncIterator[tuple[RecordingServicer, GrpcService]]:
+async def served() -> AsyncIterator[Served]:
     servicer = RecordingServicer()
     service = GrpcService(name="files", listen="127.0.0.1:0", grace_seconds=0.1)
     files_pb2_grpc.add_FilesServiceServicer_to_server(servicer, service.server)
@@ -75,24 +79,20 @@ def stub_for(service: GrpcService, *, timeout: float = 2.0) -> files_pb2_grpc.Fi
     return files_pb2_grpc.FilesServiceStub(channel)
 
 
-async def test_success_passes_through(served: tuple[RecordingServicer, GrpcService]) -> None:
+async def test_success_passes_through(served: Served) -> None:
     _, service = served
     response = await stub_for(service).GetStorageUsage(Request(user_id="u"))
     assert response.used_bytes == 42
 
 
-async def test_openeo_error_arrives_as_the_same_class(
-    served: tuple[RecordingServicer, GrpcService],
-) -> None:
+async def test_openeo_error_arrives_as_the_same_class(served: Served) -> None:
     _, service = served
     with pytest.raises(errors.FileLocked) as raised:
         await stub_for(service).GetStorageUsage(Request(user_id="locked"))
     assert raised.value.message == "File 'a.tif' is locked by another process."
 
 
-async def test_an_errors_retry_after_crosses_with_it(
-    served: tuple[RecordingServicer, GrpcService],
-) -> None:
+async def test_an_errors_retry_after_crosses_with_it(served: Served) -> None:
     _, service = served
     with pytest.raises(errors.TooManyRequests) as raised:
         await stub_for(service).GetStorageUsage(Request(user_id="throttled"))
@@ -100,18 +100,14 @@ async def test_an_errors_retry_after_crosses_with_it(
     assert raised.value.message == "Too many requests. Please try again in 17 seconds."
 
 
-async def test_unexpected_exception_becomes_internal_without_details(
-    served: tuple[RecordingServicer, GrpcService],
-) -> None:
+async def test_unexpected_exception_becomes_internal_without_details(served: Served) -> None:
     _, service = served
     with pytest.raises(errors.Internal) as raised:
         await stub_for(service).GetStorageUsage(Request(user_id="bug"))
     assert "ZeroDivisionError" not in raised.value.message
 
 
-async def test_deadline_becomes_service_unavailable(
-    served: tuple[RecordingServicer, GrpcService],
-) -> None:
+async def test_deadline_becomes_service_unavailable(served: Served) -> None:
     _, service = served
     with pytest.raises(errors.ServiceUnavailable):
         await stub_for(service, timeout=0.2).GetStorageUsage(Request(user_id="slow"))
@@ -131,7 +127,7 @@ async def test_stopped_service_is_unavailable_and_unhealthy() -> None:
 
 
 async def test_request_id_and_trace_cross_grpc_and_nats(
-    served: tuple[RecordingServicer, GrpcService], infrastructure: Infrastructure
+    served: Served, infrastructure: Infrastructure
 ) -> None:
     servicer, service = served
     connection = await nats.connect(infrastructure.nats_url)
@@ -195,6 +191,10 @@ class WritingServicer(executor_pb2_grpc.ExecutorServiceServicer):
         raise errors.RequestTimeout()
 
 
+# What the `streaming` fixture yields: the servicer and its running server.
+Streaming = tuple[StreamingServicer, GrpcService]
+
+
 async def start_streaming(
     servicer: executor_pb2_grpc.ExecutorServiceServicer,
 ) -> GrpcService:
@@ -205,7 +205,7 @@ async def start_streaming(
 
 
 @pytest.fixture
-async def streaming() -> AsyncIterator[tuple[StreamingServicer, GrpcService]]:
+async def streaming() -> AsyncIterator[Streaming]:
     servicer = StreamingServicer()
     service = await start_streaming(servicer)
     yield servicer, service
@@ -230,9 +230,7 @@ async def read_all(call: AsyncIterator[executor_pb2.ResultChunk]) -> list[execut
     return [chunk async for chunk in call]
 
 
-async def test_stream_passes_through_with_request_id(
-    streaming: tuple[StreamingServicer, GrpcService],
-) -> None:
+async def test_stream_passes_through_with_request_id(streaming: Streaming) -> None:
     servicer, service = streaming
     token = request_id.set("req-stream")
     try:
@@ -245,7 +243,7 @@ async def test_stream_passes_through_with_request_id(
 
 
 async def test_stream_error_before_the_first_message_arrives_as_the_same_class(
-    streaming: tuple[StreamingServicer, GrpcService],
+    streaming: Streaming,
 ) -> None:
     _, service = streaming
     call = executor_stub(service).Execute(execute("fails-first"))
@@ -255,7 +253,7 @@ async def test_stream_error_before_the_first_message_arrives_as_the_same_class(
 
 
 async def test_stream_error_while_streaming_follows_the_messages_sent_before(
-    streaming: tuple[StreamingServicer, GrpcService],
+    streaming: Streaming,
 ) -> None:
     _, service = streaming
     received = []
@@ -267,7 +265,7 @@ async def test_stream_error_while_streaming_follows_the_messages_sent_before(
 
 
 async def test_stream_unexpected_exception_becomes_internal_without_details(
-    streaming: tuple[StreamingServicer, GrpcService],
+    streaming: Streaming,
 ) -> None:
     _, service = streaming
     with pytest.raises(errors.Internal) as raised:
@@ -287,18 +285,14 @@ async def test_stream_written_with_context_write_is_guarded_too() -> None:
         await service.stop()
 
 
-async def test_stream_deadline_becomes_service_unavailable(
-    streaming: tuple[StreamingServicer, GrpcService],
-) -> None:
+async def test_stream_deadline_becomes_service_unavailable(streaming: Streaming) -> None:
     servicer, service = streaming
     with pytest.raises(errors.ServiceUnavailable):
         await read_all(executor_stub(service, timeout=0.3).Execute(execute("slow")))
     await asyncio.wait_for(servicer.cancelled.wait(), 2)
 
 
-async def test_cancelling_a_stream_cancels_the_servicer(
-    streaming: tuple[StreamingServicer, GrpcService],
-) -> None:
+async def test_cancelling_a_stream_cancels_the_servicer(streaming: Streaming) -> None:
     servicer, service = streaming
     call = executor_stub(service, timeout=10).Execute(execute("slow"))
     first = await anext(aiter(call))

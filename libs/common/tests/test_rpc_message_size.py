@@ -27,8 +27,12 @@ class SizeServicer(files_pb2_grpc.FilesServiceServicer):
         return files_pb2.GetStorageUsageResponse(used_bytes=len(request.user_id))
 
 
+# What the `served` fixture yields: the servicer and the address it answers at.
+Served = tuple[SizeServicer, str]
+
+
 @pytest.fixture
-async def served() -> AsyncIterator[tuple[SizeServicer, str]]:
+async def served() -> AsyncIterator[Served]:
     servicer = SizeServicer()
     service = GrpcService(name="files", listen="127.0.0.1:0", grace_seconds=0.1)
     files_pb2_grpc.add_FilesServiceServicer_to_server(servicer, service.server)
@@ -43,9 +47,7 @@ def sized(size: int) -> files_pb2.GetStorageUsageRequest:
     return files_pb2.GetStorageUsageRequest(user_id="x" * (2 * size - request.ByteSize()))
 
 
-async def test_a_message_beyond_grpcs_default_limit_arrives(
-    served: tuple[SizeServicer, str],
-) -> None:
+async def test_a_message_beyond_grpcs_default_limit_arrives(served: Served) -> None:
     _, address = served
     async with open_channel(service="files", address=address, timeout_seconds=30) as channel:
         stub = files_pb2_grpc.FilesServiceStub(channel)
@@ -53,9 +55,7 @@ async def test_a_message_beyond_grpcs_default_limit_arrives(
     assert response.used_bytes > 10 * MIB
 
 
-async def test_a_request_beyond_the_limit_is_payload_too_large_and_not_sent(
-    served: tuple[SizeServicer, str],
-) -> None:
+async def test_a_request_beyond_the_limit_is_payload_too_large_and_not_sent(served: Served) -> None:
     servicer, address = served
     async with open_channel(service="files", address=address, timeout_seconds=30) as channel:
         stub = files_pb2_grpc.FilesServiceStub(channel)
@@ -65,7 +65,7 @@ async def test_a_request_beyond_the_limit_is_payload_too_large_and_not_sent(
 
 
 async def test_synchronous_channels_with_the_shared_options_carry_large_messages(
-    served: tuple[SizeServicer, str],
+    served: Served,
 ) -> None:
     _, address = served
     with grpc.insecure_channel(address, options=CHANNEL_OPTIONS) as channel:
