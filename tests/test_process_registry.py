@@ -10,6 +10,7 @@ import ast
 import inspect
 from pathlib import Path
 
+import eoplex_executor.processes  # noqa: F401  (registers the processes, as the entry points do)
 from eoplex_common.process_specs import IMPLEMENTED_PROCESSES, core_process_specs, process_spec
 from eoplex_executor.engine.registry import implementations
 from services.executor.tests.test_spec_examples import _examples
