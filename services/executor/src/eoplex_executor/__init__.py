@@ -5,9 +5,12 @@ Its rooms, each importing only the rooms below it (`make lint` checks the layers
 - `serve/`, `batch/`: the two ways it runs. `serve` is the gRPC server with its pool
   of worker processes (synchronous requests, estimates); `batch` is one batch job's
   `run-job`, from its spec to its results and events.
-- `processes/`: the openEO processes, one module per family.
-- `io/`: the outside world: reading rasters, writing files, GDAL's environment, the
-  outbound guard and the gRPC clients of the catalog and the caller's workspace.
+- `processes/`: the openEO processes, one module per family, and the helpers several
+  families share in `_`-named modules (`_checks`, `_children`, `_elementwise`, `_labels`,
+  `_periods`).
+- `io/`: the outside world: reading rasters (`cog`), writing files (`raster_formats`,
+  `vector_formats`), GDAL's environment, the outbound guard and the gRPC clients of the
+  catalog and the caller's workspace.
 - `udf/`: UDF processes: their sandbox, their runtime, their scratch directories.
 - `geo/`: geometries, vector cubes from GeoJSON, zonal statistics, band names.
 - `engine/`: the data cubes, the execution environment, the graph evaluator, the process

@@ -1,4 +1,8 @@
-"""Every implemented openEO process; importing this package registers them all."""
+"""Every implemented openEO process; importing this package registers them all.
+
+A module named without `_` holds processes; one named with `_` (`_checks`, `_children`,
+`_elementwise`, `_labels`, `_periods`) holds what several of them share, under public
+names."""
 
 from eoplex_executor.processes import (  # noqa: F401
     arithmetic,
