@@ -32,6 +32,13 @@ async def fail(auth: RunningAuth, name: str, client: str) -> None:
         await login(auth, name=name, password="wrong password", client=client)
 
 
+async def fail_from_three_new_addresses(auth: RunningAuth, name: str) -> None:
+    """Two failures from each of three addresses: the six failures of the user's budget."""
+    for client in ("10.0.1.1", "10.0.1.2", "10.0.1.3"):
+        for _ in range(2):
+            await fail(auth, name, client)
+
+
 @pytest.mark.parametrize(
     ("client", "key"),
     [
@@ -88,9 +95,7 @@ async def test_guessing_from_many_addresses_is_braked_but_spares_known_addresses
 ) -> None:
     await add_user(auth)
     assert await login(auth, name="ada", client="10.0.0.1")
-    for client in ("10.0.1.1", "10.0.1.2", "10.0.1.3"):
-        for _ in range(2):
-            await fail(auth, "ada", client)
+    await fail_from_three_new_addresses(auth, "ada")
     with pytest.raises(errors.TooManyRequests, match="of this user"):
         await login(auth, name="ada", client="10.0.2.1")
     assert await login(auth, name="ada", client="10.0.0.1")
@@ -104,9 +109,7 @@ async def test_the_brake_forgets_addresses_after_the_known_address_days(
     await add_user(auth)
     assert await login(auth, name="ada", client="10.0.0.1")
     auth.clock.advance(31 * 86400)
-    for client in ("10.0.1.1", "10.0.1.2", "10.0.1.3"):
-        for _ in range(2):
-            await fail(auth, "ada", client)
+    await fail_from_three_new_addresses(auth, "ada")
     with pytest.raises(errors.TooManyRequests, match="of this user"):
         await login(auth, name="ada", client="10.0.0.1")
 
