@@ -18,13 +18,7 @@ from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2_grpc
 
 
 def infrastructure_settings(infrastructure: Infrastructure) -> InfrastructureSettings:
-    return InfrastructureSettings(
-        mongodb_url=infrastructure.mongodb_url,
-        nats_url=infrastructure.nats_url,
-        s3_endpoint=infrastructure.s3_endpoint,
-        s3_access_key=infrastructure.s3_credentials.access_key,
-        s3_secret_key=infrastructure.s3_credentials.secret_key,
-    )
+    return InfrastructureSettings(**infrastructure.env)
 
 
 @pytest.fixture

@@ -13,13 +13,7 @@ API = "/openeo/1.2"
 
 @pytest.fixture
 def health_infrastructure(infrastructure: Infrastructure) -> InfrastructureSettings:
-    return InfrastructureSettings(
-        mongodb_url=infrastructure.mongodb_url,
-        nats_url=infrastructure.nats_url,
-        s3_endpoint=infrastructure.s3_endpoint,
-        s3_access_key=infrastructure.s3_credentials.access_key,
-        s3_secret_key=infrastructure.s3_credentials.secret_key,
-    )
+    return InfrastructureSettings(**infrastructure.env)
 
 
 def statuses(body: dict[str, object]) -> dict[tuple[str, str], str]:
