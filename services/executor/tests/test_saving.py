@@ -21,7 +21,8 @@ from eoplex_capabilities import registry
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube, VectorCube
 from eoplex_executor.engine.environment import Environment, Estimate, Limits, ResultFile
-from eoplex_executor.processes.saving import GTIFF_DATATYPES, OUTPUT_FORMATS
+from eoplex_executor.io.raster_formats import GTIFF_DATATYPES
+from eoplex_executor.processes.saving import OUTPUT_FORMATS
 from services.executor.tests.cubes import (
     CRS,
     NORTH,
