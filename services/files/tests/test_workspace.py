@@ -4,6 +4,7 @@ session: upload, list, download, delete, and every way an upload can fail."""
 import asyncio
 import os
 import re
+from collections.abc import Iterator
 
 import pytest
 
@@ -37,6 +38,21 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 async def usage(files: FilesUnderTest, owner: files_pb2.Owner) -> int:
     query = files_pb2.GetStorageUsageRequest(tenant_id=owner.tenant_id, user_id=owner.user_id)
     return int((await files.stub.GetStorageUsage(query)).used_bytes)
+
+
+async def assert_old_content_kept(files: FilesUnderTest) -> None:
+    """Alice's data.bin still holds b"old content", and nothing else is stored."""
+    _, pieces = await download(files, ALICE, "data.bin")
+    assert b"".join(pieces) == b"old content"
+    assert files.keys() == ["t1/alice/data.bin"]
+
+
+def more_than_a_part(size: int) -> Iterator[files_pb2.UploadChunk]:
+    """An upload of Alice's data.bin (`size` announced) as far as its first part and beyond."""
+    header = files_pb2.UploadHeader(owner=ALICE, path="data.bin", size=size)
+    yield files_pb2.UploadChunk(header=header)
+    for _ in range(PART_BYTES // PIECE_BYTES + 1):
+        yield files_pb2.UploadChunk(data=os.urandom(PIECE_BYTES))
 
 
 async def test_upload_list_download_delete(files: FilesUnderTest) -> None:
@@ -222,9 +238,7 @@ async def test_more_bytes_than_the_limit_are_refused_and_the_old_file_stays(
     await upload(files, ALICE, "data.bin", b"old content")
     with pytest.raises(FileSizeExceeded):
         await upload(files, ALICE, "data.bin", os.urandom(MAX_FILE_BYTES + 1), size=announced)
-    _, pieces = await download(files, ALICE, "data.bin")
-    assert b"".join(pieces) == b"old content"
-    assert files.keys() == ["t1/alice/data.bin"]
+    await assert_old_content_kept(files)
 
 
 async def test_fewer_bytes_than_announced_keep_nothing(files: FilesUnderTest) -> None:
@@ -328,10 +342,8 @@ async def test_a_canceled_upload_keeps_nothing(files: FilesUnderTest, size: int)
     sent = asyncio.Event()
 
     async def part_then_stall() -> object:
-        header = files_pb2.UploadHeader(owner=ALICE, path="data.bin", size=size)
-        yield files_pb2.UploadChunk(header=header)
-        for _ in range(PART_BYTES // PIECE_BYTES + 1):
-            yield files_pb2.UploadChunk(data=os.urandom(PIECE_BYTES))
+        for chunk in more_than_a_part(size):
+            yield chunk
         sent.set()
         await asyncio.sleep(30)
 
@@ -342,26 +354,20 @@ async def test_a_canceled_upload_keeps_nothing(files: FilesUnderTest, size: int)
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.sleep(1)
-    _, pieces = await download(files, ALICE, "data.bin")
-    assert b"".join(pieces) == b"old content"
-    assert files.keys() == ["t1/alice/data.bin"]
+    await assert_old_content_kept(files)
 
 
 async def test_a_header_after_the_content_aborts_the_upload(files: FilesUnderTest) -> None:
     await upload(files, ALICE, "data.bin", b"old content")
 
     async def part_then_abort() -> object:
-        header = files_pb2.UploadHeader(owner=ALICE, path="data.bin", size=-1)
-        yield files_pb2.UploadChunk(header=header)
-        for _ in range(PART_BYTES // PIECE_BYTES + 1):
-            yield files_pb2.UploadChunk(data=os.urandom(PIECE_BYTES))
+        for chunk in more_than_a_part(-1):
+            yield chunk
         yield files_pb2.UploadChunk(header=files_pb2.UploadHeader())
 
     with pytest.raises(BadRequest, match="one header"):
         await files.stub.UploadFile(part_then_abort())
-    _, pieces = await download(files, ALICE, "data.bin")
-    assert b"".join(pieces) == b"old content"
-    assert files.keys() == ["t1/alice/data.bin"]
+    await assert_old_content_kept(files)
 
 
 async def test_an_upload_without_its_end_keeps_nothing(files: FilesUnderTest) -> None:
@@ -369,16 +375,12 @@ async def test_an_upload_without_its_end_keeps_nothing(files: FilesUnderTest) ->
     await upload(files, ALICE, "data.bin", b"old content")
 
     async def part_then_nothing() -> object:
-        header = files_pb2.UploadHeader(owner=ALICE, path="data.bin", size=-1)
-        yield files_pb2.UploadChunk(header=header)
-        for _ in range(PART_BYTES // PIECE_BYTES + 1):
-            yield files_pb2.UploadChunk(data=os.urandom(PIECE_BYTES))
+        for chunk in more_than_a_part(-1):
+            yield chunk
 
     with pytest.raises(BadRequest, match="abandoned before its end"):
         await files.stub.UploadFile(part_then_nothing())
-    _, pieces = await download(files, ALICE, "data.bin")
-    assert b"".join(pieces) == b"old content"
-    assert files.keys() == ["t1/alice/data.bin"]
+    await assert_old_content_kept(files)
 
 
 async def test_a_stalled_upload_times_out(files: FilesUnderTest) -> None:
