@@ -28,6 +28,7 @@ from eoplex_gateway.dependencies import Clients, Principal, Quota, Settings
 from eoplex_gateway.errors import error_response
 from eoplex_gateway.links import Limit, Token, page_links
 from eoplex_gateway.middleware import PATH_AS_SENT, header_number
+from eoplex_gateway.streaming import file_bytes
 from eoplex_gateway.urls import API_PREFIX, api_url
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.files.v1 import files_pb2 as pb
@@ -353,15 +354,6 @@ class FileDownload:
             media_type="application/octet-stream",
             headers=headers,
         )
-
-
-async def file_bytes(call: Any, chunks: AsyncIterator[pb.DownloadChunk]) -> AsyncIterator[bytes]:
-    """The file's bytes as they arrive; the call ends with the response, however it ends."""
-    try:
-        async for chunk in chunks:
-            yield chunk.data
-    finally:
-        call.cancel()
 
 
 @router.delete("/files/{path:path}")

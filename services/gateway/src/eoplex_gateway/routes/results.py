@@ -17,6 +17,7 @@ from eoplex_gateway.request_members import (
     process_of,
     text_member,
 )
+from eoplex_gateway.streaming import file_bytes
 from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
 
 router = APIRouter()
@@ -28,17 +29,6 @@ ResultBody = JsonObjectBody
 def result_headers(first: pb.ResultChunk) -> dict[str, str]:
     """The headers the executor's first chunk announces: length and costs."""
     return {"Content-Length": str(first.size), "OpenEO-Costs": str(first.costs)}
-
-
-async def file_bytes(call: Any, chunks: AsyncIterator[pb.ResultChunk]) -> AsyncIterator[bytes]:
-    """The file's bytes as they arrive; the call ends with the response, however it ends."""
-    try:
-        async for chunk in chunks:
-            yield chunk.data
-    finally:
-        # After a client disconnect this stops the executor and removes its scratch files;
-        # after the last chunk it does nothing.
-        call.cancel()
 
 
 async def client_disconnect(request: Request) -> None:
