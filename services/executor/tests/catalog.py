@@ -11,13 +11,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import rasterio
 from pyproj import Transformer
+from rasterio.transform import Affine
 
 from eoplex_common.errors import CollectionNotFound
 from eoplex_ingest.folder import NamingRules
 from eoplex_ingest.ingest import FolderOptions, ingest_folder
 from eoplex_ingest.stac import CollectionMetadata
 from eoplex_ingest.storage import LocalReference
+from services.executor.tests.cubes import CRS, NORTH, RESOLUTION, WEST
+
+# Sentinel-2-like file names: S2_<yyyymmdd>_<band>.tif.
+S2_RULES = NamingRules(
+    datetime_pattern=r"_(?P<datetime>\d{8})_", band_pattern=r"_(?P<band>B\d\d)\.tif$"
+)
 
 COMPARISONS = {
     "eq": operator.eq,
@@ -94,3 +103,40 @@ class LocalCatalog:
                 continue
             found.append(item)
         return found
+
+
+def write_geotiff(
+    path: Path,
+    values: np.ndarray,
+    *,
+    crs: str = CRS,
+    transform: Affine | None = None,
+    nodata: float | None = 0,
+    tags: Mapping[str, str] | None = None,
+    **creation: Any,
+) -> None:
+    """A one-band GeoTIFF of `values`, by default on the grid of `make_cube` (EPSG:32632, 10 m,
+    top left at WEST, NORTH) with no-data 0; `creation` adds creation options (tiling)."""
+    profile = {
+        "driver": "GTiff",
+        "width": values.shape[1],
+        "height": values.shape[0],
+        "count": 1,
+        "dtype": values.dtype.name,
+        "crs": crs,
+        "transform": transform or Affine(RESOLUTION, 0.0, WEST, 0.0, -RESOLUTION, NORTH),
+        "nodata": nodata,
+        **creation,
+    }
+    with rasterio.open(path, "w", **profile) as dataset:
+        dataset.write(values, 1)
+        if tags:
+            dataset.update_tags(**tags)
+
+
+def write_s2(folder: Path, rasters: Mapping[tuple[str, str], np.ndarray]) -> LocalCatalog:
+    """One `write_geotiff` file `S2_<date>_<band>.tif` per `(date, band)` of `rasters`; the
+    catalog of the folder as the collection "S2"."""
+    for (date, band), values in rasters.items():
+        write_geotiff(folder / f"S2_{date}_{band}.tif", values)
+    return LocalCatalog.from_folder(folder, collection_id="S2", rules=S2_RULES)

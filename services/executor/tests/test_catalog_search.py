@@ -9,21 +9,15 @@ from typing import Any
 
 import numpy as np
 import pytest
-import rasterio
-from rasterio.transform import Affine
 
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.graph import Callback, Scope
 from eoplex_executor.io.clients import GrpcCatalog
 from eoplex_executor.processes.loading import catalog_property_filter
-from eoplex_ingest.folder import NamingRules
-from services.executor.tests.catalog import LocalCatalog
+from services.executor.tests.catalog import S2_RULES, LocalCatalog, write_geotiff
 from services.executor.tests.cubes import make_environment, run_graph
 from tests.data_discovery_server import RunningDataDiscovery, register
 
-RULES = NamingRules(
-    datetime_pattern=r"_(?P<datetime>\d{8})_", band_pattern=r"_(?P<band>B\d\d)\.tif$"
-)
 # Twenty dates, cloud cover 0, 5, ..., 95 %.
 DATES = [f"202206{day:02d}" for day in range(1, 21)]
 VALUE = {"from_parameter": "value"}
@@ -39,21 +33,10 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> LocalCatalog:
     folder = tmp_path_factory.mktemp("s2")
     rng = np.random.default_rng(3)
     for index, date in enumerate(DATES):
-        with rasterio.open(
-            folder / f"S2_{date}_B04.tif",
-            "w",
-            driver="GTiff",
-            width=16,
-            height=16,
-            count=1,
-            dtype="uint16",
-            crs="EPSG:32632",
-            transform=Affine(10.0, 0.0, 675000.0, 0.0, -10.0, 5155000.0),
-            nodata=0,
-        ) as dataset:
-            dataset.write(rng.integers(1, 10000, size=(16, 16), dtype=np.uint16), 1)
-            dataset.update_tags(CLOUD_COVER=str(5.0 * index))
-    return LocalCatalog.from_folder(folder, collection_id="S2", rules=RULES)
+        values = rng.integers(1, 10000, size=(16, 16), dtype=np.uint16)
+        cloud_cover = {"CLOUD_COVER": str(5.0 * index)}
+        write_geotiff(folder / f"S2_{date}_B04.tif", values, tags=cloud_cover)
+    return LocalCatalog.from_folder(folder, collection_id="S2", rules=S2_RULES)
 
 
 @dataclass

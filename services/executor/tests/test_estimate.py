@@ -8,23 +8,18 @@ from typing import Any
 
 import numpy as np
 import pytest
-import rasterio
-from rasterio.transform import Affine
 
 from eoplex_common.errors import CollectionNotFound, ProcessParameterInvalid
 from eoplex_executor.serve.estimate import ProcessEstimate, estimate_process
 from eoplex_executor.serve.service import SyncProcessingService, WorkerPool
 from eoplex_executor.serve.servicer import ExecutorServicer
 from eoplex_executor.serve.worker import WorkerConfig
-from eoplex_ingest.folder import NamingRules
 from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
-from services.executor.tests.catalog import LocalCatalog
+from services.executor.tests.catalog import LocalCatalog, write_s2
+from services.executor.tests.cubes import NORTH, WEST
 
-WEST, NORTH, SIZE = 675000.0, 5155000.0, 64
+SIZE = 64
 DATES = ["20220601", "20220606", "20220611"]
-RULES = NamingRules(
-    datetime_pattern=r"_(?P<datetime>\d{8})_", band_pattern=r"_(?P<band>B\d\d)\.tif$"
-)
 # The sources are uint16 (2 bytes); load_collection makes them float32 (4 bytes).
 SOURCE_BYTES, CUBE_BYTES = 2, 4
 
@@ -34,21 +29,8 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> LocalCatalog:
     """Three dates of B04 and B08 on a 64 x 64 10 m grid, registered, then the files removed
     (hrefs to nowhere), so any attempt to read a pixel fails."""
     folder = tmp_path_factory.mktemp("s2")
-    profile = {
-        "driver": "GTiff",
-        "width": SIZE,
-        "height": SIZE,
-        "count": 1,
-        "dtype": "uint16",
-        "crs": "EPSG:32632",
-        "transform": Affine(10.0, 0.0, WEST, 0.0, -10.0, NORTH),
-        "nodata": 0,
-    }
-    for date in DATES:
-        for band in ("B04", "B08"):
-            with rasterio.open(folder / f"S2_{date}_{band}.tif", "w", **profile) as dataset:
-                dataset.write(np.ones((SIZE, SIZE), dtype=np.uint16), 1)
-    local = LocalCatalog.from_folder(folder, collection_id="S2", rules=RULES)
+    ones = np.ones((SIZE, SIZE), dtype=np.uint16)
+    local = write_s2(folder, {(date, band): ones for date in DATES for band in ("B04", "B08")})
     items = copy.deepcopy(local.items)
     for item in items["S2"]:
         for asset in item["assets"].values():
@@ -64,6 +46,17 @@ def _load(**arguments: Any) -> dict[str, Any]:
 def _save(node: str, format: str = "GTiff", options: Any = None) -> dict[str, Any]:
     arguments = {"data": {"from_node": node}, "format": format, "options": options or {}}
     return {"process_id": "save_result", "arguments": arguments, "result": True}
+
+
+def _finer() -> dict[str, Any]:
+    """B04 resampled from 10 m to 5 m (four times the pixels), saved as GTiff."""
+    resample = {"data": {"from_node": "load"}, "resolution": 5}
+    graph = {
+        "load": _load(bands=["B04"]),
+        "finer": {"process_id": "resample_spatial", "arguments": resample},
+        "save": _save("finer"),
+    }
+    return {"process_graph": graph}
 
 
 def test_whole_collection_as_per_date_gtiffs(catalog: LocalCatalog) -> None:
@@ -112,15 +105,7 @@ def test_extent_band_and_reduction_with_output_datatype(catalog: LocalCatalog) -
 
 
 def test_a_finer_resampling_counts_the_pixels_it_produces(catalog: LocalCatalog) -> None:
-    graph = {
-        "load": _load(bands=["B04"]),
-        "finer": {
-            "process_id": "resample_spatial",
-            "arguments": {"data": {"from_node": "load"}, "resolution": 5},
-        },
-        "save": _save("finer"),
-    }
-    estimate = estimate_process({"process_graph": graph}, catalog)
+    estimate = estimate_process(_finer(), catalog)
     read = len(DATES) * SIZE * SIZE
     assert (estimate.pixels_read, estimate.pixels_produced) == (read, 3 * read)
     assert estimate.pixels_written == 4 * read
@@ -175,15 +160,7 @@ def test_estimate_through_the_servicer(catalog: LocalCatalog) -> None:
         catalog=catalog,
     )
     servicer = ExecutorServicer(service)
-    graph = {
-        "load": _load(bands=["B04"]),
-        "finer": {
-            "process_id": "resample_spatial",
-            "arguments": {"data": {"from_node": "load"}, "resolution": 5},
-        },
-        "save": _save("finer"),
-    }
-    request = pb.EstimateRequest(process_json=json.dumps({"process_graph": graph}), user_id="u")
+    request = pb.EstimateRequest(process_json=json.dumps(_finer()), user_id="u")
     response = asyncio.run(servicer.Estimate(request, None))  # type: ignore[arg-type]
     values = len(DATES) * SIZE * SIZE
     assert (response.pixels_read, response.bytes_read) == (values, values * SOURCE_BYTES)

@@ -159,14 +159,6 @@ def test_filter_temporal_errors(env: Environment, arguments: dict[str, Any], mes
         run_process("filter_temporal", env, data=make_cube(), **arguments)
 
 
-def test_filter_temporal_needs_a_temporal_dimension(env: Environment) -> None:
-    cube = make_cube()
-    no_time = cube.with_data(cube.data.isel(t=0, drop=True))
-
-    with pytest.raises(ProcessParameterInvalid, match="no temporal dimension"):
-        run_process("filter_temporal", env, data=no_time, extent=["2022-06-01", None])
-
-
 # filter_bands
 
 S2_BANDS = ["B02", "B03", "B04", "B05", "B08", "B8A", "B11", "B12"]
@@ -222,12 +214,21 @@ def test_filter_bands_errors(env: Environment, arguments: dict[str, Any], messag
         run_process("filter_bands", env, data=make_cube(), **arguments)
 
 
-def test_filter_bands_needs_a_bands_dimension(env: Environment) -> None:
+@pytest.mark.parametrize(
+    ("process_id", "dropped", "arguments", "message"),
+    [
+        ("filter_temporal", "t", {"extent": ["2022-06-01", None]}, "no temporal dimension"),
+        ("filter_bands", "bands", {"bands": ["B04"]}, "no dimension of type bands"),
+    ],
+)
+def test_filters_need_the_dimension_they_filter(
+    env: Environment, process_id: str, dropped: str, arguments: dict[str, Any], message: str
+) -> None:
     cube = make_cube()
-    no_bands = cube.with_data(cube.data.isel(bands=0, drop=True))
+    without = cube.with_data(cube.data.isel({dropped: 0}, drop=True))
 
-    with pytest.raises(ProcessParameterInvalid, match="no dimension of type bands"):
-        run_process("filter_bands", env, data=no_bands, bands=["B04"])
+    with pytest.raises(ProcessParameterInvalid, match=message):
+        run_process(process_id, env, data=without, **arguments)
 
 
 def test_resolve_band_prefers_the_band_name_over_the_common_name() -> None:

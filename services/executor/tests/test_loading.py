@@ -5,7 +5,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-import rasterio
 from rasterio.transform import Affine
 
 from eoplex_common.errors import (
@@ -15,8 +14,7 @@ from eoplex_common.errors import (
 )
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.io.cog import PixelGrid, Source, read_window
-from eoplex_ingest.folder import NamingRules
-from services.executor.tests.catalog import LocalCatalog
+from services.executor.tests.catalog import S2_RULES, LocalCatalog, write_geotiff
 from services.executor.tests.cubes import make_environment, run_process
 
 WEST, NORTH, SIZE = 675000.0, 5155000.0, 64
@@ -28,37 +26,12 @@ def from_origin(west: float, north: float, xres: float, yres: float) -> Affine:
 
 
 DATES = ["20220601", "20220606", "20220611"]
-RULES = NamingRules(
-    datetime_pattern=r"_(?P<datetime>\d{8})_", band_pattern=r"_(?P<band>B\d\d)\.tif$"
-)
 
 
-def _write(
-    path: Path,
-    values: np.ndarray,
-    *,
-    crs: str = "EPSG:32632",
-    transform: Any = None,
-    nodata: float | None = 0,
-    cloud: float | None = None,
-) -> None:
-    profile = {
-        "driver": "GTiff",
-        "width": values.shape[1],
-        "height": values.shape[0],
-        "count": 1,
-        "dtype": values.dtype.name,
-        "crs": crs,
-        "transform": transform or from_origin(WEST, NORTH, 10.0, 10.0),
-        "nodata": nodata,
-        "tiled": True,
-        "blockxsize": 32,
-        "blockysize": 32,
-    }
-    with rasterio.open(path, "w", **profile) as dataset:
-        dataset.write(values, 1)
-        if cloud is not None:
-            dataset.update_tags(CLOUD_COVER=str(cloud))
+def _write(path: Path, values: np.ndarray, *, cloud: float | None = None, **grid: Any) -> None:
+    """A GeoTIFF in 32 x 32 tiles, with its cloud cover as a tag when given."""
+    tags = None if cloud is None else {"CLOUD_COVER": str(cloud)}
+    write_geotiff(path, values, tags=tags, tiled=True, blockxsize=32, blockysize=32, **grid)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +48,7 @@ def written(
             values[index, :5] = 0  # some no-data
             arrays[(date, band)] = values
             _write(folder / f"S2_{date}_{band}.tif", values, cloud=10.0 * (index + 1))
-    catalog = LocalCatalog.from_folder(folder, collection_id="S2", rules=RULES)
+    catalog = LocalCatalog.from_folder(folder, collection_id="S2", rules=S2_RULES)
     return catalog, arrays
 
 

@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pytest
 import rasterio
-from rasterio.transform import Affine
 
 from eoplex_common.errors import (
     ProcessGraphComplexity,
@@ -19,14 +18,10 @@ from eoplex_common.errors import (
 from eoplex_executor.engine.environment import Environment, Limits
 from eoplex_executor.engine.run import default_format, run_to_file
 from eoplex_executor.engine.settings import ExecutorSettings
-from eoplex_ingest.folder import NamingRules
-from services.executor.tests.catalog import LocalCatalog
+from services.executor.tests.catalog import write_s2
 from services.executor.tests.cubes import make_cube, make_environment
 
-WEST, NORTH, SIZE = 675000.0, 5155000.0, 8
-RULES = NamingRules(
-    datetime_pattern=r"_(?P<datetime>\d{8})_", band_pattern=r"_(?P<band>B\d\d)\.tif$"
-)
+SIZE = 8
 
 
 def node(process_id: str, result: bool = False, **arguments: Any) -> dict[str, Any]:
@@ -61,19 +56,7 @@ def test_raster_cube_result_is_saved_as_geotiff(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     folder.mkdir()
     values = np.arange(SIZE * SIZE, dtype=np.uint16).reshape(SIZE, SIZE) + 1
-    profile = {
-        "driver": "GTiff",
-        "width": SIZE,
-        "height": SIZE,
-        "count": 1,
-        "dtype": "uint16",
-        "crs": "EPSG:32632",
-        "transform": Affine(10.0, 0.0, WEST, 0.0, -10.0, NORTH),
-        "nodata": 0,
-    }
-    with rasterio.open(folder / "S2_20220601_B04.tif", "w", **profile) as dataset:
-        dataset.write(values, 1)
-    catalog = LocalCatalog.from_folder(folder, collection_id="S2", rules=RULES)
+    catalog = write_s2(folder, {("20220601", "B04"): values})
     graph = {
         "load": node("load_collection", id="S2", spatial_extent=None, temporal_extent=None),
         "scale": node(
