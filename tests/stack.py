@@ -11,12 +11,15 @@ password, and stops it all when the session ends. Registered for everything unde
 """
 
 import json
+import os
 import secrets
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import openeo
 import pytest
 
 from eoplex.servers import (
@@ -49,6 +52,21 @@ class OidcIssuer:
             "audience": self.client_id,
             "default_tenant": "oidc-users",
         }
+
+
+def admin(stack: LocalStack, *argv: str) -> None:
+    """`eoplex admin <argv>` against the running stack (as an operator would)."""
+    command = [sys.executable, "-m", "eoplex", "admin", *argv]
+    env = {**os.environ, **stack.env}
+    subprocess.run(command, env=env, check=True, capture_output=True, timeout=60)
+
+
+def demo_connection(stack: LocalStack) -> openeo.Connection:
+    """The demo user's authenticated `openeo` connection, once the demo data is ingested."""
+    assert stack.wait_for_demo_data(timeout_seconds=180)
+    connection = openeo.connect(stack.api_url)
+    connection.authenticate_basic(stack.demo_user, stack.demo_password)
+    return connection
 
 
 @pytest.fixture(scope="session")

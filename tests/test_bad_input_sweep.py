@@ -295,6 +295,11 @@ class Case:
     # Why the case fails today, when the cause lies where this sweep may not fix it.
     known_bug: str = ""
 
+    @classmethod
+    def of(cls, kind: str, endpoint: str, path: str, **details: Any) -> "Case":
+        """The case `<kind>-<endpoint>`, sent with the endpoint's method to `path`."""
+        return cls(f"{kind}-{endpoint}", endpoint, endpoint.split()[0], path, **details)
+
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -373,7 +378,6 @@ BAD_BEARER_BYTES = {"bearer-latin1": "Bearer basic//\u00e9\u00e9".encode("latin-
 
 def auth_cases() -> Iterator[Case]:
     for endpoint, path, body in ENDPOINTS:
-        method = endpoint.split()[0]
         for name, header in {**BAD_BEARERS, **BAD_BEARER_BYTES}.items():
             headers = {} if header is None else {"Authorization": header}
             if endpoint == "GET /credentials/basic":
@@ -382,10 +386,9 @@ def auth_cases() -> Iterator[Case]:
                 expect, codes = (200,), ()
             else:
                 expect, codes = (401, 403), AUTH_CODES
-            yield Case(
-                f"auth-{name}-{endpoint}",
+            yield Case.of(
+                f"auth-{name}",
                 endpoint,
-                method,
                 path,
                 user=None,
                 headers=headers,
@@ -410,10 +413,9 @@ def auth_cases() -> Iterator[Case]:
     }
     for name, (header, status, code) in basic.items():
         headers = {} if header is None else {"Authorization": header}
-        yield Case(
-            f"auth-{name}-GET /credentials/basic",
+        yield Case.of(
+            f"auth-{name}",
             "GET /credentials/basic",
-            "GET",
             "credentials/basic",
             user=None,
             headers=headers,
@@ -473,16 +475,8 @@ RAW_BODIES: dict[str, bytes] = {
 
 def body_cases() -> Iterator[Case]:
     for endpoint, path in BODY_ENDPOINTS:
-        method = endpoint.split()[0]
         for name, raw in RAW_BODIES.items():
-            yield Case(
-                f"body-{name}-{endpoint}",
-                endpoint,
-                method,
-                path,
-                headers=JSON_HEADERS,
-                content=raw,
-            )
+            yield Case.of(f"body-{name}", endpoint, path, headers=JSON_HEADERS, content=raw)
         valid = {"process": {"process_graph": VALID_GRAPH}, "process_graph": VALID_GRAPH}
         for content_type in (
             "text/plain",
@@ -490,10 +484,9 @@ def body_cases() -> Iterator[Case]:
             "multipart/form-data; boundary=x",
             "application/xml",
         ):
-            yield Case(
-                f"content-type-{content_type.split(';')[0]}-{endpoint}",
+            yield Case.of(
+                f"content-type-{content_type.split(';')[0]}",
                 endpoint,
-                method,
                 path,
                 headers={"Content-Type": content_type},
                 content=json.dumps(valid).encode(),
@@ -522,21 +515,14 @@ def member_cases() -> Iterator[Case]:
     }
     for name, members in job_fields.items():
         body = {"process": process, **members}
-        yield Case(f"member-{name}-POST /jobs", "POST /jobs", "POST", "jobs", body=body)
-        yield Case(
-            f"member-{name}-PATCH /jobs/{{job_id}}",
-            "PATCH /jobs/{job_id}",
-            "PATCH",
-            "jobs/{alice_job}",
-            body=members,
-        )
+        yield Case.of(f"member-{name}", "POST /jobs", "jobs", body=body)
+        yield Case.of(f"member-{name}", "PATCH /jobs/{job_id}", "jobs/{alice_job}", body=members)
         # POST /result defines `budget`, `plan` and `log_level`; other members are the
         # back-end's own (title, job_options, ...), which this one ignores.
         defined = name.split("-")[0] in ("budget", "plan", "log", "process")
-        yield Case(
-            f"member-{name}-POST /result",
+        yield Case.of(
+            f"member-{name}",
             "POST /result",
-            "POST",
             "result",
             body=body,
             expect=(400,) if defined else (200,),
@@ -546,19 +532,12 @@ def member_cases() -> Iterator[Case]:
         graph = json.dumps({"process_graph": VALID_GRAPH})
         raw = f'{{"process": {graph}, "budget": {text}}}'
         for endpoint, path in (("POST /jobs", "jobs"), ("POST /result", "result")):
-            method = endpoint.split()[0]
-            yield Case(
-                f"member-{name}-{endpoint}",
-                endpoint,
-                method,
-                path,
-                headers=JSON_HEADERS,
-                content=raw.encode(),
+            yield Case.of(
+                f"member-{name}", endpoint, path, headers=JSON_HEADERS, content=raw.encode()
             )
-        yield Case(
-            f"member-{name}-PATCH /jobs/{{job_id}}",
+        yield Case.of(
+            f"member-{name}",
             "PATCH /jobs/{job_id}",
-            "PATCH",
             "jobs/{alice_job}",
             headers=JSON_HEADERS,
             content=f'{{"budget": {text}}}'.encode(),
@@ -570,25 +549,18 @@ def member_cases() -> Iterator[Case]:
         "POST /validation": ("validation", {"summary": "x"}),
     }
     for endpoint, (path, body) in missing.items():
-        method = endpoint.split()[0]
         if endpoint == "POST /validation":
-            yield Case(
-                f"missing-process-graph-{endpoint}",
+            yield Case.of(
+                "missing-process-graph",
                 endpoint,
-                method,
                 path,
                 body=body,
                 expect=(200,),
                 invalid_process=True,
             )
         else:
-            yield Case(
-                f"missing-process-graph-{endpoint}",
-                endpoint,
-                method,
-                path,
-                body=body,
-                codes=("ProcessGraphMissing",),
+            yield Case.of(
+                "missing-process-graph", endpoint, path, body=body, codes=("ProcessGraphMissing",)
             )
     udp_fields: dict[str, dict[str, Any]] = {
         "summary-number": {"summary": 5},
@@ -604,19 +576,17 @@ def member_cases() -> Iterator[Case]:
         "links-string": {"links": "x"},
     }
     # "If the values don't match, the value for `id` gets replaced" by the path's.
-    yield Case(
-        "member-id-number-PUT /process_graphs/{process_graph_id}",
+    yield Case.of(
+        "member-id-number",
         "PUT /process_graphs/{process_graph_id}",
-        "PUT",
         "process_graphs/sweep_new",
         body={"process_graph": VALID_GRAPH, "id": 5},
         expect=(200,),
     )
     for name, members in udp_fields.items():
-        yield Case(
-            f"member-{name}-PUT /process_graphs/{{process_graph_id}}",
+        yield Case.of(
+            f"member-{name}",
             "PUT /process_graphs/{process_graph_id}",
-            "PUT",
             "process_graphs/sweep_new",
             body={"process_graph": VALID_GRAPH, **members},
             codes=("ProcessInvalid", "BadRequest"),
@@ -626,61 +596,42 @@ def member_cases() -> Iterator[Case]:
 def graph_cases() -> Iterator[Case]:
     for name, graph in INVALID_GRAPHS.items():
         process = {"process_graph": graph}
-        yield Case(
-            f"graph-{name}-POST /validation",
+        yield Case.of(
+            f"graph-{name}",
             "POST /validation",
-            "POST",
             "validation",
             body=process,
             expect=(200,),
             invalid_process=True,
         )
-        yield Case(
-            f"graph-{name}-POST /result",
-            "POST /result",
-            "POST",
-            "result",
-            body={"process": process},
-            expect=(400, 404),
+        yield Case.of(
+            f"graph-{name}", "POST /result", "result", body={"process": process}, expect=(400, 404)
         )
-        yield Case(
-            f"graph-{name}-POST /jobs",
-            "POST /jobs",
-            "POST",
-            "jobs",
-            body={"process": process},
-            expect=(400, 404),
+        yield Case.of(
+            f"graph-{name}", "POST /jobs", "jobs", body={"process": process}, expect=(400, 404)
         )
-        yield Case(
-            f"graph-{name}-PATCH /jobs/{{job_id}}",
+        yield Case.of(
+            f"graph-{name}",
             "PATCH /jobs/{job_id}",
-            "PATCH",
             "jobs/{alice_job}",
             body={"process": process},
             expect=(400, 404),
         )
-        yield Case(
-            f"graph-{name}-PUT /process_graphs/{{process_graph_id}}",
+        yield Case.of(
+            f"graph-{name}",
             "PUT /process_graphs/{process_graph_id}",
-            "PUT",
             "process_graphs/sweep_new",
             body=process,
             expect=(400, 404),
         )
     for name, graph in UNRUNNABLE_GRAPHS.items():
         process = {"process_graph": graph}
-        yield Case(
-            f"graph-{name}-POST /validation",
-            "POST /validation",
-            "POST",
-            "validation",
-            body=process,
-            expect=(200,),
+        yield Case.of(
+            f"graph-{name}", "POST /validation", "validation", body=process, expect=(200,)
         )
-        yield Case(
-            f"graph-{name}-POST /result",
+        yield Case.of(
+            f"graph-{name}",
             "POST /result",
-            "POST",
             "result",
             body={"process": process},
             expect=(400, 404),
@@ -707,30 +658,31 @@ BAD_IDS = {
     "json-object": "%7B%22%24ne%22%3A1%7D",
 }
 
+# The endpoints of one job that take no body, with what follows the job id in their path.
+JOB_ENDPOINTS = [
+    ("GET /jobs/{job_id}", ""),
+    ("DELETE /jobs/{job_id}", ""),
+    ("GET /jobs/{job_id}/results", "/results"),
+    ("POST /jobs/{job_id}/results", "/results"),
+    ("DELETE /jobs/{job_id}/results", "/results"),
+    ("GET /jobs/{job_id}/logs", "/logs"),
+    ("GET /jobs/{job_id}/estimate", "/estimate"),
+]
+
 
 def id_cases() -> Iterator[Case]:
     for name, bad in BAD_IDS.items():
-        for endpoint, suffix in (
-            ("GET /jobs/{job_id}", ""),
-            ("DELETE /jobs/{job_id}", ""),
-            ("GET /jobs/{job_id}/results", "/results"),
-            ("POST /jobs/{job_id}/results", "/results"),
-            ("DELETE /jobs/{job_id}/results", "/results"),
-            ("GET /jobs/{job_id}/logs", "/logs"),
-            ("GET /jobs/{job_id}/estimate", "/estimate"),
-        ):
-            yield Case(
-                f"id-{name}-{endpoint}",
+        for endpoint, suffix in JOB_ENDPOINTS:
+            yield Case.of(
+                f"id-{name}",
                 endpoint,
-                endpoint.split()[0],
                 f"jobs/{bad}{suffix}",
                 expect=(400, 404),
                 codes=("JobNotFound", "NotFound", "BadRequest"),
             )
-        yield Case(
-            f"id-{name}-PATCH /jobs/{{job_id}}",
+        yield Case.of(
+            f"id-{name}",
             "PATCH /jobs/{job_id}",
-            "PATCH",
             f"jobs/{bad}",
             body={"title": "x"},
             expect=(400, 404),
@@ -740,33 +692,29 @@ def id_cases() -> Iterator[Case]:
             "GET /process_graphs/{process_graph_id}",
             "DELETE /process_graphs/{process_graph_id}",
         ):
-            yield Case(
-                f"id-{name}-{endpoint}",
+            yield Case.of(
+                f"id-{name}",
                 endpoint,
-                endpoint.split()[0],
                 f"process_graphs/{bad}",
                 expect=(400, 404),
                 codes=("ProcessGraphNotFound", "ProcessInvalid", "NotFound", "BadRequest"),
             )
         if name == "long":
             # `^\w+$` and no limit on the length: a valid id.
-            yield Case(
-                f"id-{name}-PUT /process_graphs/{{process_graph_id}}",
+            yield Case.of(
+                f"id-{name}",
                 "PUT /process_graphs/{process_graph_id}",
-                "PUT",
                 f"process_graphs/{bad}",
                 body={"process_graph": VALID_GRAPH},
                 expect=(200,),
             )
         elif name != "zero":
-            yield Case(
-                f"id-{name}-PUT /process_graphs/{{process_graph_id}}",
+            yield Case.of(
+                f"id-{name}",
                 "PUT /process_graphs/{process_graph_id}",
-                "PUT",
                 f"process_graphs/{bad}",
                 body={"process_graph": VALID_GRAPH},
                 expect=(400, 404),
-                # A `/` (escaped or not) makes it another path, which is not served.
                 codes=("ProcessInvalid", "NotFound"),
             )
         for endpoint, suffix in (
@@ -774,10 +722,9 @@ def id_cases() -> Iterator[Case]:
             ("GET /collections/{collection_id}/items", "/items"),
             ("GET /collections/{collection_id}/queryables", "/queryables"),
         ):
-            yield Case(
-                f"id-{name}-{endpoint}",
+            yield Case.of(
+                f"id-{name}",
                 endpoint,
-                "GET",
                 f"collections/{bad}{suffix}",
                 user=None,
                 expect=(400, 404),
@@ -785,10 +732,9 @@ def id_cases() -> Iterator[Case]:
             )
     predefined = ("load_collection", "add")
     for process_id in predefined:
-        yield Case(
-            f"id-predefined-{process_id}-PUT /process_graphs/{{process_graph_id}}",
+        yield Case.of(
+            f"id-predefined-{process_id}",
             "PUT /process_graphs/{process_graph_id}",
-            "PUT",
             f"process_graphs/{process_id}",
             body={"process_graph": VALID_GRAPH},
             codes=("PredefinedProcessExists",),
@@ -797,27 +743,17 @@ def id_cases() -> Iterator[Case]:
 
 def other_user_cases() -> Iterator[Case]:
     """Alice reaching for Bob's job, process and file: as if they did not exist."""
-    for endpoint, suffix in (
-        ("GET /jobs/{job_id}", ""),
-        ("DELETE /jobs/{job_id}", ""),
-        ("GET /jobs/{job_id}/results", "/results"),
-        ("POST /jobs/{job_id}/results", "/results"),
-        ("DELETE /jobs/{job_id}/results", "/results"),
-        ("GET /jobs/{job_id}/logs", "/logs"),
-        ("GET /jobs/{job_id}/estimate", "/estimate"),
-    ):
-        yield Case(
-            f"other-user-{endpoint}",
+    for endpoint, suffix in JOB_ENDPOINTS:
+        yield Case.of(
+            "other-user",
             endpoint,
-            endpoint.split()[0],
             f"jobs/{{bob_job}}{suffix}",
             expect=(404,),
             codes=("JobNotFound",),
         )
-    yield Case(
-        "other-user-PATCH /jobs/{job_id}",
+    yield Case.of(
+        "other-user",
         "PATCH /jobs/{job_id}",
-        "PATCH",
         "jobs/{bob_job}",
         body={"title": "mine now"},
         expect=(404,),
@@ -827,31 +763,24 @@ def other_user_cases() -> Iterator[Case]:
         "GET /process_graphs/{process_graph_id}",
         "DELETE /process_graphs/{process_graph_id}",
     ):
-        yield Case(
-            f"other-user-{endpoint}",
+        yield Case.of(
+            "other-user",
             endpoint,
-            endpoint.split()[0],
             f"process_graphs/{BOB_UDP}",
             expect=(404,),
             codes=("ProcessGraphNotFound",),
         )
     for endpoint in ("GET /files/{path}", "DELETE /files/{path}"):
-        yield Case(
-            f"other-user-{endpoint}",
-            endpoint,
-            endpoint.split()[0],
-            f"files/{BOB_FILE}",
-            expect=(404,),
-            codes=("FileNotFound",),
+        yield Case.of(
+            "other-user", endpoint, f"files/{BOB_FILE}", expect=(404,), codes=("FileNotFound",)
         )
     # Bob's UDP by its id with the `user` namespace, from Alice's graph: not found.
     graph = {
         "a": {"process_id": BOB_UDP, "namespace": "user", "arguments": {"x": 1}, "result": True}
     }
-    yield Case(
-        "other-user-udp-POST /result",
+    yield Case.of(
+        "other-user-udp",
         "POST /result",
-        "POST",
         "result",
         body={"process": {"process_graph": graph}},
         codes=("ProcessUnsupported",),
@@ -871,10 +800,9 @@ def file_path_cases() -> Iterator[Case]:
     }
     for name, path in bad_paths.items():
         for method in ("GET", "DELETE", "PUT"):
-            yield Case(
-                f"file-path-{name}-{method} /files/{{path}}",
+            yield Case.of(
+                f"file-path-{name}",
                 f"{method} /files/{{path}}",
-                method,
                 f"files/{path}",
                 content=b"x" if method == "PUT" else None,
                 expect=(400, 404),
@@ -937,10 +865,9 @@ def query_cases() -> Iterator[Case]:
         for name, query in {**BAD_QUERIES, **extra}.items():
             if endpoint == "GET /jobs/{job_id}/logs" and name.startswith("token"):
                 query = query.replace("token=", "offset=")
-            yield Case(
-                f"query-{name}-{endpoint}",
+            yield Case.of(
+                f"query-{name}",
                 endpoint,
-                "GET",
                 f"{path}?{query}",
                 user=None if endpoint in PUBLIC else "alice",
             )

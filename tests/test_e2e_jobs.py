@@ -9,8 +9,6 @@ openapi.yaml, and every wait is bounded.
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -30,6 +28,7 @@ from openeo.rest.job import BatchJob
 
 from eoplex.stack import LocalStack
 from tests.openapi_validation import validate_error, validate_response
+from tests.stack import admin
 
 S2 = "SENTINEL2_L2A_DEMO"
 EXTENT = {"west": 11.28, "south": 46.47, "east": 11.33, "north": 46.50}
@@ -87,11 +86,21 @@ def wait_for_status(job: BatchJob, statuses: tuple[str, ...], *, timeout: float)
     return status
 
 
-def admin(stack: LocalStack, *argv: str) -> None:
-    """`eoplex admin <argv>` against the running stack (as an operator would)."""
-    command = [sys.executable, "-m", "eoplex", "admin", *argv]
-    env = {**os.environ, **stack.env}
-    subprocess.run(command, env=env, check=True, capture_output=True, timeout=60)
+def start_in_background(job: BatchJob) -> list[BaseException | None]:
+    """Starts `job` and waits for its end in another thread; the list it returns gets None,
+    or the error, when the job has ended."""
+    outcome: list[BaseException | None] = []
+
+    def start_and_wait() -> None:
+        try:
+            job.start_and_wait(print=lambda *_: None, max_poll_interval=1)
+            outcome.append(None)
+        except BaseException as error:
+            outcome.append(error)
+
+    # A daemon: a job that never ends fails the caller's deadline instead of hanging the run.
+    threading.Thread(target=start_and_wait, daemon=True).start()
+    return outcome
 
 
 def user_connection(stack: LocalStack, name: str, checker: SchemaChecker) -> openeo.Connection:
@@ -172,17 +181,7 @@ def test_user_example(connection: openeo.Connection, tmp_path: Path) -> None:
     assert (described["status"], described["title"]) == ("created", "ndvi")
     assert described["process"]["process_graph"]
 
-    outcome: list[BaseException | None] = []
-
-    def start_and_wait() -> None:
-        try:
-            job.start_and_wait(print=lambda *_: None, max_poll_interval=1)
-            outcome.append(None)
-        except BaseException as error:
-            outcome.append(error)
-
-    # A daemon: a job that never ends fails the test below instead of hanging the run.
-    threading.Thread(target=start_and_wait, daemon=True).start()
+    outcome = start_in_background(job)
     logs_while_active = []
     deadline = time.monotonic() + 60
     while not outcome:

@@ -13,6 +13,7 @@ from openeo.rest import OpenEoApiError
 from eoplex.stack import LocalStack
 from tests.stac_catalog import DATES, SIZE, write_catalog
 from tests.stac_server import serve
+from tests.stack import demo_connection
 from tests.test_e2e_processing import EXTENT, S2, demo_band
 
 RESCALE = """
@@ -32,10 +33,7 @@ def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
 
 @pytest.fixture(scope="module")
 def connection(local_stack: LocalStack) -> openeo.Connection:
-    assert local_stack.wait_for_demo_data(timeout_seconds=180)
-    connection = openeo.connect(local_stack.api_url)
-    connection.authenticate_basic(local_stack.demo_user, local_stack.demo_password)
-    return connection
+    return demo_connection(local_stack)
 
 
 def test_the_python_runtime_is_listed(connection: openeo.Connection) -> None:

@@ -20,6 +20,7 @@ from openeo.rest import OpenEoApiError
 from openeo.rest.udp import RESTUserDefinedProcess
 
 from eoplex.stack import LocalStack
+from tests.stack import demo_connection
 
 S2 = "SENTINEL2_L2A_DEMO"
 EXTENT = {"west": 11.28, "south": 46.47, "east": 11.33, "north": 46.50}
@@ -29,10 +30,7 @@ PASSWORD = "udp-e2e-secret-1"
 
 @pytest.fixture(scope="module")
 def connection(local_stack: LocalStack) -> openeo.Connection:
-    assert local_stack.wait_for_demo_data(timeout_seconds=180)
-    connection = openeo.connect(local_stack.api_url)
-    connection.authenticate_basic(local_stack.demo_user, local_stack.demo_password)
-    return connection
+    return demo_connection(local_stack)
 
 
 @pytest.fixture(scope="module")

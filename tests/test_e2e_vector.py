@@ -7,7 +7,6 @@ files (`<state>/demo-data`), not by the engine.
 
 import csv
 import json
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,8 @@ from openeo.rest.vectorcube import VectorCube
 from rasterio.windows import Window
 
 from eoplex.stack import LocalStack
+from tests.stack import demo_connection
+from tests.test_e2e_jobs import start_in_background
 
 S2 = "SENTINEL2_L2A_DEMO"
 EXTENT = {"west": 11.28, "south": 46.47, "east": 11.33, "north": 46.50}
@@ -39,9 +40,7 @@ UPLOADED = "vector/fields.geojson"
 
 @pytest.fixture(scope="module")
 def connection(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    assert local_stack.wait_for_demo_data(timeout_seconds=180)
-    connection = openeo.connect(local_stack.api_url)
-    connection.authenticate_basic(local_stack.demo_user, local_stack.demo_password)
+    connection = demo_connection(local_stack)
     source = tmp_path_factory.mktemp("upload") / "fields.geojson"
     source.write_text(json.dumps(fields_geojson()))
     connection.upload_file(source, target=UPLOADED)
@@ -184,17 +183,7 @@ def test_a_batch_job_writes_the_means_as_geoparquet(
     connection: openeo.Connection, local_stack: LocalStack, tmp_path: Path
 ) -> None:
     job = aggregated(connection).create_job(out_format="Parquet", title="field means")
-    outcome: list[BaseException | None] = []
-
-    def start_and_wait() -> None:
-        try:
-            job.start_and_wait(print=lambda *_: None, max_poll_interval=1)
-            outcome.append(None)
-        except BaseException as error:
-            outcome.append(error)
-
-    # A daemon: a job that never ends fails the test below instead of hanging the run.
-    threading.Thread(target=start_and_wait, daemon=True).start()
+    outcome = start_in_background(job)
     deadline = time.monotonic() + 90
     while not outcome:
         assert time.monotonic() < deadline, f"job still {job.status()} after 90 s"

@@ -15,16 +15,14 @@ from openeo.rest import OpenEoApiError
 
 from eoplex.stack import LocalStack
 from eoplex_executor.udf.sandbox import DEFAULT_UID_BASE
+from tests.stack import demo_connection
 
 EXTENT = {"west": 11.28, "south": 46.47, "east": 11.285, "north": 46.475}
 
 
 @pytest.fixture(scope="module")
 def connection(local_stack: LocalStack) -> openeo.Connection:
-    assert local_stack.wait_for_demo_data(timeout_seconds=180)
-    connection = openeo.connect(local_stack.api_url)
-    connection.authenticate_basic(local_stack.demo_user, local_stack.demo_password)
-    return connection
+    return demo_connection(local_stack)
 
 
 def udf_process(code: str, context: Any = None) -> dict[str, Any]:
