@@ -52,33 +52,6 @@ def test_date_shift(env: Environment, date: str, value: int, unit: str, expected
     assert run_process("date_shift", env, date=date, value=value, unit=unit) == expected
 
 
-@pytest.mark.parametrize(
-    ("arguments", "parameter"),
-    [
-        ({"date": "2020-02-30", "value": 1, "unit": "day"}, "date"),
-        ({"date": "2020-01-01T24:00:00Z", "value": 1, "unit": "day"}, "date"),
-        ({"date": "2020-01-01T10:00:00+25:00", "value": 1, "unit": "day"}, "date"),
-        ({"date": "12:00:00", "value": 1, "unit": "hour"}, "date"),
-        ({"date": "20200101", "value": 1, "unit": "day"}, "date"),
-        ({"date": None, "value": 1, "unit": "day"}, "date"),
-        ({"date": 20200101, "value": 1, "unit": "day"}, "date"),
-        ({"date": "2020-01-01", "value": 1.5, "unit": "day"}, "value"),
-        ({"date": "2020-01-01", "value": True, "unit": "day"}, "value"),
-        ({"date": "2020-01-01", "value": 1, "unit": "days"}, "unit"),
-        ({"date": "2020-01-01", "value": 1, "unit": "quarter"}, "unit"),
-        ({"date": "9999-12-31", "value": 1, "unit": "day"}, "value"),
-        ({"date": "0001-01-01", "value": -1, "unit": "month"}, "value"),
-        ({"date": "2020-01-01", "value": 10**30, "unit": "second"}, "value"),
-        ({"date": "2020-01-01", "value": 10**30, "unit": "year"}, "value"),
-    ],
-)
-def test_date_shift_refuses_invalid_arguments(
-    env: Environment, arguments: dict[str, Any], parameter: str
-) -> None:
-    with pytest.raises(ProcessParameterInvalid, match=f"'{parameter}'"):
-        run_process("date_shift", env, **arguments)
-
-
 def test_date_shift_of_every_temporal_label(env: Environment) -> None:
     """Temporal labels reach child processes as RFC 3339 strings that date_shift reads."""
     labels = make_cube().labels("t")
@@ -127,22 +100,6 @@ def test_date_difference_inverts_date_shift(env: Environment) -> None:
             assert difference == value, (value, unit, shifted)
 
 
-@pytest.mark.parametrize(
-    ("arguments", "parameter"),
-    [
-        ({"date1": "2020-01-01", "date2": "12:00:00"}, "date2"),
-        ({"date1": None, "date2": "2020-01-01"}, "date1"),
-        ({"date1": "2020-01-01", "date2": "2020-01-01", "unit": "fortnight"}, "unit"),
-        ({"date1": "2020-01-01", "date2": "9999-12-15", "unit": "month"}, "date2"),
-    ],
-)
-def test_date_difference_refuses_invalid_arguments(
-    env: Environment, arguments: dict[str, Any], parameter: str
-) -> None:
-    with pytest.raises(ProcessParameterInvalid, match=f"'{parameter}'"):
-        run_process("date_difference", env, **arguments)
-
-
 # date_between
 
 
@@ -174,26 +131,6 @@ def test_date_between(
     assert result is expected
 
 
-@pytest.mark.parametrize(
-    ("arguments", "parameter"),
-    [
-        ({"x": "10:00:00", "min": "2021-01-01", "max": "2022-01-01"}, "x"),
-        ({"x": "2021-06-01", "min": "10:00:00", "max": "2022-01-01"}, "max"),
-        ({"x": "2021-06-01", "min": None, "max": "2022-01-01"}, "min"),
-        ({"x": "2021-06-01", "min": "2021-01-01", "max": "next year"}, "max"),
-        ({"x": 2021, "min": "2021-01-01", "max": "2022-01-01"}, "x"),
-        ({"x": "10:00", "min": "09:00:00", "max": "11:00:00"}, "x"),
-        ({"x": "2021-06-01", "min": "2021-01-01", "max": "2022-01-01", "exclude_max": 1},
-         "exclude_max"),
-    ],
-)  # fmt: skip
-def test_date_between_refuses_invalid_arguments(
-    env: Environment, arguments: dict[str, Any], parameter: str
-) -> None:
-    with pytest.raises(ProcessParameterInvalid, match=f"'{parameter}'"):
-        run_process("date_between", env, **arguments)
-
-
 def test_date_between_filters_temporal_labels(env: Environment) -> None:
     """`filter_labels` with a date_between condition keeps the labels in the range."""
     condition = child_graph(
@@ -206,3 +143,56 @@ def test_date_between_filters_temporal_labels(env: Environment) -> None:
     graph = graph_on_cube("filter_labels", condition=condition, dimension="t")
     result = run_graph(graph, env, cube=make_cube())
     assert result.labels("t") == ["2022-06-06T00:00:00Z"]
+
+
+# invalid arguments
+
+
+@pytest.mark.parametrize(
+    ("process_id", "arguments", "parameter"),
+    [
+        ("date_shift", {"date": "2020-02-30", "value": 1, "unit": "day"}, "date"),
+        ("date_shift", {"date": "2020-01-01T24:00:00Z", "value": 1, "unit": "day"}, "date"),
+        ("date_shift", {"date": "2020-01-01T10:00:00+25:00", "value": 1, "unit": "day"}, "date"),
+        ("date_shift", {"date": "12:00:00", "value": 1, "unit": "hour"}, "date"),
+        ("date_shift", {"date": "20200101", "value": 1, "unit": "day"}, "date"),
+        ("date_shift", {"date": None, "value": 1, "unit": "day"}, "date"),
+        ("date_shift", {"date": 20200101, "value": 1, "unit": "day"}, "date"),
+        ("date_shift", {"date": "2020-01-01", "value": 1.5, "unit": "day"}, "value"),
+        ("date_shift", {"date": "2020-01-01", "value": True, "unit": "day"}, "value"),
+        ("date_shift", {"date": "2020-01-01", "value": 1, "unit": "days"}, "unit"),
+        ("date_shift", {"date": "2020-01-01", "value": 1, "unit": "quarter"}, "unit"),
+        ("date_shift", {"date": "9999-12-31", "value": 1, "unit": "day"}, "value"),
+        ("date_shift", {"date": "0001-01-01", "value": -1, "unit": "month"}, "value"),
+        ("date_shift", {"date": "2020-01-01", "value": 10**30, "unit": "second"}, "value"),
+        ("date_shift", {"date": "2020-01-01", "value": 10**30, "unit": "year"}, "value"),
+        ("date_difference", {"date1": "2020-01-01", "date2": "12:00:00"}, "date2"),
+        ("date_difference", {"date1": None, "date2": "2020-01-01"}, "date1"),
+        (
+            "date_difference",
+            {"date1": "2020-01-01", "date2": "2020-01-01", "unit": "fortnight"},
+            "unit",
+        ),
+        (
+            "date_difference",
+            {"date1": "2020-01-01", "date2": "9999-12-15", "unit": "month"},
+            "date2",
+        ),
+        ("date_between", {"x": "10:00:00", "min": "2021-01-01", "max": "2022-01-01"}, "x"),
+        ("date_between", {"x": "2021-06-01", "min": "10:00:00", "max": "2022-01-01"}, "max"),
+        ("date_between", {"x": "2021-06-01", "min": None, "max": "2022-01-01"}, "min"),
+        ("date_between", {"x": "2021-06-01", "min": "2021-01-01", "max": "next year"}, "max"),
+        ("date_between", {"x": 2021, "min": "2021-01-01", "max": "2022-01-01"}, "x"),
+        ("date_between", {"x": "10:00", "min": "09:00:00", "max": "11:00:00"}, "x"),
+        (
+            "date_between",
+            {"x": "2021-06-01", "min": "2021-01-01", "max": "2022-01-01", "exclude_max": 1},
+            "exclude_max",
+        ),
+    ],
+)
+def test_invalid_arguments_are_refused(
+    env: Environment, process_id: str, arguments: dict[str, Any], parameter: str
+) -> None:
+    with pytest.raises(ProcessParameterInvalid, match=f"'{parameter}'"):
+        run_process(process_id, env, **arguments)
