@@ -105,6 +105,20 @@ class LocalCatalog:
         return found
 
 
+@dataclass
+class CatalogInFront:
+    """A catalog in front of another: collections pass through, and so do searches unless a
+    subclass changes what they return."""
+
+    catalog: Any
+
+    def collection(self, collection_id: str) -> dict[str, Any]:
+        return self.catalog.collection(collection_id)
+
+    def search_items(self, **search: Any) -> list[dict[str, Any]]:
+        return self.catalog.search_items(**search)
+
+
 def write_geotiff(
     path: Path,
     values: np.ndarray,

@@ -14,18 +14,13 @@ from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.graph import Callback, Scope
 from eoplex_executor.io.clients import GrpcCatalog
 from eoplex_executor.processes.loading import catalog_property_filter
-from services.executor.tests.catalog import S2_RULES, LocalCatalog, write_geotiff
-from services.executor.tests.cubes import make_environment, run_graph
+from services.executor.tests.catalog import S2_RULES, CatalogInFront, LocalCatalog, write_geotiff
+from services.executor.tests.cubes import child_graph, make_environment, run_graph
 from tests.data_discovery_server import RunningDataDiscovery, register
 
 # Twenty dates, cloud cover 0, 5, ..., 95 %.
 DATES = [f"202206{day:02d}" for day in range(1, 21)]
 VALUE = {"from_parameter": "value"}
-
-
-def _condition(process_id: str, **arguments: Any) -> dict[str, Any]:
-    node = {"process_id": process_id, "arguments": arguments, "result": True}
-    return {"process_graph": {"compare": node}}
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +35,13 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> LocalCatalog:
 
 
 @dataclass
-class CountingCatalog:
+class CountingCatalog(CatalogInFront):
     """The executor's gRPC catalog client, keeping the ids of the items searches returned."""
 
-    catalog: GrpcCatalog
     returned: list[str] = field(default_factory=list)
 
-    def collection(self, collection_id: str) -> dict[str, Any]:
-        return self.catalog.collection(collection_id)
-
     def search_items(self, **search: Any) -> list[dict[str, Any]]:
-        items = self.catalog.search_items(**search)
+        items = super().search_items(**search)
         self.returned += [item["id"] for item in items]
         return items
 
@@ -71,11 +62,11 @@ def _day(label: str) -> int:
 @pytest.mark.parametrize(
     ("condition", "days", "fetched"),
     [
-        (_condition("lte", x=VALUE, y=20), [1, 2, 3, 4, 5], 5),
-        (_condition("gt", x=20, y=VALUE), [1, 2, 3, 4], 4),
-        (_condition("between", x=VALUE, min=10, max=20, exclude_max=True), [3, 4], 2),
-        (_condition("eq", x=VALUE, y=45), [10], 1),
-        (_condition("neq", x=VALUE, y=45), [d for d in range(1, 21) if d != 10], 19),
+        (child_graph("lte", x=VALUE, y=20), [1, 2, 3, 4, 5], 5),
+        (child_graph("gt", x=20, y=VALUE), [1, 2, 3, 4], 4),
+        (child_graph("between", x=VALUE, min=10, max=20, exclude_max=True), [3, 4], 2),
+        (child_graph("eq", x=VALUE, y=45), [10], 1),
+        (child_graph("neq", x=VALUE, y=45), [d for d in range(1, 21) if d != 10], 19),
         # Not a single comparison with a number: the executor filters all twenty alone.
         (
             {
@@ -91,7 +82,7 @@ def _day(label: str) -> int:
             [1, 2, 3],
             20,
         ),
-        (_condition("eq", x=VALUE, y=45, delta=5), [9, 10, 11], 20),
+        (child_graph("eq", x=VALUE, y=45, delta=5), [9, 10, 11], 20),
     ],
 )
 async def test_cloud_cover_conditions_go_to_the_catalog_and_the_cube_is_unchanged(
@@ -119,21 +110,15 @@ async def test_cloud_cover_conditions_go_to_the_catalog_and_the_cube_is_unchange
     np.testing.assert_array_equal(everything.data.values, values)
 
 
-@dataclass
-class _Unfiltered:
+class _Unfiltered(CatalogInFront):
     """A catalog that ignores property filters, as the search did before they were sent."""
 
-    catalog: LocalCatalog
-
-    def collection(self, collection_id: str) -> dict[str, Any]:
-        return self.catalog.collection(collection_id)
-
     def search_items(self, **search: Any) -> list[dict[str, Any]]:
-        return self.catalog.search_items(**{**search, "property_filter": {}})
+        return super().search_items(**{**search, "property_filter": {}})
 
 
 def _callback(process_id: str, **arguments: Any) -> Callback:
-    graph = _condition(process_id, **arguments)["process_graph"]
+    graph = child_graph(process_id, **arguments)["process_graph"]
     return Callback(graph, Scope({}), None)  # type: ignore[arg-type]
 
 
