@@ -24,7 +24,7 @@ from rasterio.transform import Affine
 
 from eoplex.stack import LocalStack
 from eoplex_executor.serve.estimate import estimate_process
-from eoplex_executor.serve.worker import Failed, Job, run_job
+from eoplex_executor.serve.worker import Failed, SyncTask, run_task
 from eoplex_ingest.folder import NamingRules
 from services.executor.tests.catalog import LocalCatalog
 from tests.test_e2e_files import _admin, connect
@@ -285,14 +285,14 @@ def test_a_graph_that_grows_its_cube_beyond_the_quota_is_refused_before_reading(
     graph = copy.deepcopy(GROWING_GRAPHS[name])
     last = list(graph)[-1]
     graph[last]["result"] = True
-    job = Job(
+    task = SyncTask(
         process={"process_graph": graph},
         scratch_dir=tmp_path,
         max_pixels=LIMIT,
         request_id=f"pixels-{secrets.token_hex(4)}",
     )
 
-    reply = run_job(job, catalog=unreadable_catalog)
+    reply = run_task(task, catalog=unreadable_catalog)
 
     assert isinstance(reply, Failed), reply
     assert reply.code == "ProcessGraphComplexity", reply.message

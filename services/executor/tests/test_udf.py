@@ -26,7 +26,7 @@ from eoplex_executor.engine.environment import Environment, Estimate, ResultFile
 from eoplex_executor.engine.graph import execute
 from eoplex_executor.processes.udf import RUNTIME, runtime_versions
 from eoplex_executor.serve.service import WorkerPool
-from eoplex_executor.serve.worker import Done, Failed, Job, WorkerConfig
+from eoplex_executor.serve.worker import Done, Failed, SyncTask, WorkerConfig
 from eoplex_executor.udf.process import UdfProcesses, decode_array, encode_array
 from eoplex_executor.udf.sandbox import SandboxUnavailable, seccomp_program
 from services.executor.tests.cubes import make_cube, make_environment, run_graph
@@ -356,13 +356,13 @@ async def test_the_worker_keeps_serving_after_failing_udfs(tmp_path: Path) -> No
         for index, code in enumerate([RESCALE, FAILING, exiting, RESCALE]):
             scratch = tmp_path / str(index)
             scratch.mkdir()
-            job = Job(
+            task = SyncTask(
                 process={"process_graph": apply_graph(code, context={"scale": 2, "offset": 1})},
                 scratch_dir=scratch,
                 max_pixels=0,
                 request_id=f"r{index}",
             )
-            replies.append(await pool.run(job, timeout_seconds=60))
+            replies.append(await pool.run(task, timeout_seconds=60))
     finally:
         await pool.stop()
     first, failed, exited, done = replies
@@ -437,13 +437,13 @@ async def test_a_udf_reaches_no_secret_no_process_memory_and_no_network(tmp_path
             context = {"port": port, "other": str(other)}
             scratch = tmp_path / "this-request"
             scratch.mkdir()
-            job = Job(
+            task = SyncTask(
                 process={"process_graph": apply_graph(PROBE, context=context)},
                 scratch_dir=scratch,
                 max_pixels=0,
                 request_id="probe",
             )
-            reply = await pool.run(job, timeout_seconds=60)
+            reply = await pool.run(task, timeout_seconds=60)
     finally:
         await pool.stop()
     assert isinstance(reply, Done), reply

@@ -28,7 +28,7 @@ from eoplex_executor.serve.worker import (
     PRELOADED_MODULES,
     Done,
     Failed,
-    Job,
+    SyncTask,
     WorkerConfig,
     worker_main,
     worker_workspace,
@@ -47,7 +47,8 @@ class _Worker:
 
 
 class WorkerPool:
-    """`size` worker processes, each running one job at a time; a request waits for a free one.
+    """`size` worker processes, each running one synchronous request at a time; a request
+    waits for a free one.
 
     Workers are forked from a forkserver that imported the heavy modules once
     (`PRELOADED_MODULES`), so replacing a worker takes milliseconds.
@@ -69,8 +70,8 @@ class WorkerPool:
         for _ in range(self.size):
             self._add(await asyncio.to_thread(self._spawn))
 
-    async def run(self, job: Job, *, timeout_seconds: float) -> Done | Failed:
-        """Run `job` on the next free worker, waiting for one within the same timeout.
+    async def run(self, task: SyncTask, *, timeout_seconds: float) -> Done | Failed:
+        """Run `task` on the next free worker, waiting for one within the same timeout.
 
         Raises RequestTimeout after `timeout_seconds`, Internal when the worker died;
         in both cases, and when the caller is cancelled, the worker is replaced.
@@ -78,7 +79,7 @@ class WorkerPool:
         try:
             async with asyncio.timeout(timeout_seconds):
                 worker = await self._idle.get()
-                return await self._run_on(worker, job)
+                return await self._run_on(worker, task)
         except TimeoutError:
             raise RequestTimeout() from None
         except (EOFError, OSError):
@@ -90,7 +91,7 @@ class WorkerPool:
 
     def catalog_changed(self) -> None:
         """A collection changed (a re-ingest overwrites its assets in place): each worker
-        forgets the remote files it cached before its next job."""
+        forgets the remote files it cached before its next task."""
         self.catalog_generation += 1
 
     async def stop(self) -> None:
@@ -103,9 +104,9 @@ class WorkerPool:
         await asyncio.to_thread(_end, workers)
         self._workers.clear()
 
-    async def _run_on(self, worker: _Worker, job: Job) -> Done | Failed:
+    async def _run_on(self, worker: _Worker, task: SyncTask) -> Done | Failed:
         try:
-            worker.connection.send(replace(job, catalog_generation=self.catalog_generation))
+            worker.connection.send(replace(task, catalog_generation=self.catalog_generation))
             reply: Done | Failed = await _receive(worker.connection)
         except BaseException:
             # Timed out, cancelled, or dead: nobody knows what the worker does now.
@@ -281,7 +282,7 @@ class SyncProcessingService:
 
     async def _run(self, request: SyncRequest) -> SyncResult:
         scratch = ScratchDir.claim(self.scratch_root, prefix="sync-")
-        job = Job(
+        task = SyncTask(
             process=request.process,
             scratch_dir=scratch.path,
             max_pixels=request.max_pixels,
@@ -290,7 +291,7 @@ class SyncProcessingService:
             tenant_id=request.tenant_id,
         )
         try:
-            reply = await self.pool.run(job, timeout_seconds=self.timeout_seconds)
+            reply = await self.pool.run(task, timeout_seconds=self.timeout_seconds)
             if isinstance(reply, Failed):
                 raise error_for_code(reply.code, reply.message)
         except BaseException:

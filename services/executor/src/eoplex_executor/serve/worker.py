@@ -2,8 +2,9 @@
 
 A worker is forked from a forkserver that has already imported the modules in
 `PRELOADED_MODULES`, so a new worker (at start-up, or replacing a killed one) is
-ready at once. It receives a `Job`, runs it with `run_to_file` and answers `Done`
-or `Failed`; it exits when the pool closes its end of the pipe.
+ready at once. It receives a `SyncTask` (one synchronous request; a batch job runs in
+`batch.run_job` instead), runs it with `run_to_file` and answers `Done` or `Failed`; it
+exits when the pool closes its end of the pipe.
 """
 
 import logging
@@ -66,12 +67,12 @@ class WorkerConfig:
     log_format: str = "json"
     graph_limits: GraphLimits = field(default_factory=GraphLimits)
     udf_sandbox: UdfSandbox = field(default_factory=UdfSandbox)
-    # What runs a job; tests give a function of their own (it must be importable by name).
+    # What runs a task; tests give a function of their own (it must be importable by name).
     run: Runner = run_to_file
 
 
 @dataclass(frozen=True, kw_only=True)
-class Job:
+class SyncTask:
     """One synchronous request, as the worker runs it."""
 
     process: Mapping[str, Any]
@@ -82,13 +83,13 @@ class Job:
     user_id: str = ""
     tenant_id: str = ""
     # How many catalog changes the pool has heard of: a worker that sees it change forgets
-    # the remote files GDAL cached (`forget_remote_files`) before it runs the job.
+    # the remote files GDAL cached (`forget_remote_files`) before it runs the task.
     catalog_generation: int = 0
 
 
 @dataclass(frozen=True)
 class Done:
-    """The result file of a job and the pixels it read and produced (its costs)."""
+    """The result file of a task and the pixels it read and produced (its costs)."""
 
     path: Path
     media_type: str
@@ -97,14 +98,14 @@ class Done:
 
 @dataclass(frozen=True)
 class Failed:
-    """The openEO error a job ended with (`Internal` for a bug, details only in the log)."""
+    """The openEO error a task ended with (`Internal` for a bug, details only in the log)."""
 
     code: str
     message: str
 
 
 def worker_main(connection: Connection, config: WorkerConfig) -> None:
-    """Entry point of a worker process: set up, then run jobs until the pipe closes."""
+    """Entry point of a worker process: set up, then run tasks until the pipe closes."""
     # Ctrl-C in a terminal reaches the whole process group; the pool decides when
     # running requests stop (graceful shutdown), not the signal.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -120,15 +121,15 @@ def worker_main(connection: Connection, config: WorkerConfig) -> None:
     catalog_generation = 0
     while True:
         try:
-            job = connection.recv()
+            task = connection.recv()
         except EOFError:
             return
-        if job.catalog_generation != catalog_generation:
+        if task.catalog_generation != catalog_generation:
             forget_remote_files()
-            catalog_generation = job.catalog_generation
+            catalog_generation = task.catalog_generation
         connection.send(
-            run_job(
-                job,
+            run_task(
+                task,
                 catalog=catalog,
                 run=config.run,
                 graph_limits=config.graph_limits,
@@ -149,8 +150,8 @@ def worker_workspace(config: WorkerConfig) -> Workspace | None:
     )
 
 
-def run_job(
-    job: Job,
+def run_task(
+    task: SyncTask,
     *,
     catalog: Catalog,
     run: Runner = run_to_file,
@@ -158,15 +159,15 @@ def run_job(
     udf_sandbox: UdfSandbox | None = None,
     workspace: Workspace | None = None,
 ) -> Done | Failed:
-    """Run one job in a fresh environment, with the caller's user-defined processes and
-    files; its result file, or the error it ended with."""
-    token = request_id.set(job.request_id)
-    caller = caller_workspace(workspace, user_id=job.user_id, tenant_id=job.tenant_id)
+    """Run one synchronous request in a fresh environment, with the caller's user-defined
+    processes and files; its result file, or the error it ended with."""
+    token = request_id.set(task.request_id)
+    caller = caller_workspace(workspace, user_id=task.user_id, tenant_id=task.tenant_id)
     env = Environment(
         catalog=catalog,
-        scratch_dir=job.scratch_dir,
+        scratch_dir=task.scratch_dir,
         limits=Limits(
-            max_pixels=job.max_pixels,
+            max_pixels=task.max_pixels,
             single_file=True,
             graph=graph_limits or GraphLimits(),
             udf=udf_sandbox or UdfSandbox(),
@@ -175,7 +176,7 @@ def run_job(
         user_files=caller.user_files,
     )
     try:
-        result = run(job.process, env)
+        result = run(task.process, env)
     except OpenEOError as error:
         return Failed(error.code, error.message)
     except Exception:
