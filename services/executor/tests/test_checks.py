@@ -13,7 +13,6 @@ from eoplex_executor.processes._checks import (
     require_cube,
     require_temporal_dimension,
 )
-from eoplex_executor.processes._labels import same_coordinates
 from services.executor.tests.cubes import make_cube
 
 
@@ -61,9 +60,3 @@ def test_require_temporal_dimension_finds_the_only_one_or_refuses() -> None:
         require_temporal_dimension(cube, "x", "anomaly")
     with pytest.raises(ProcessParameterInvalid, match="DimensionNotAvailable: the cube has no"):
         require_temporal_dimension(cube.with_data(cube.data.isel(t=0, drop=True)), None, "anomaly")
-
-
-def test_same_coordinates_allows_a_thousandth_of_a_pixel() -> None:
-    ours = np.array([0.0, 10.0, 20.0])
-    assert same_coordinates(ours, ours + 0.009)
-    assert not same_coordinates(ours, ours + 0.011)
