@@ -4,8 +4,8 @@ In-process, against real NATS JetStream and MongoDB servers started on free loop
 ports (the specs the local stack and the test fixtures run): the real `JobsService`
 (`create_job`, `start_job`: the job queued and its id on the `JOBQUEUE` work queue),
 `Scheduler` and `JobEventConsumer` on a `JobStore`. Only the executor is left out: the
-launcher publishes the `running` and `finished` events of `run-job` as soon as it is
-asked to launch, so what is timed is the service's own path, from the first start to
+launcher publishes the first heartbeat and the `finished` event of `run-job` as soon as
+it is asked to launch, so what is timed is the service's own path, from the first start to
 the last job `finished` in MongoDB. The limits are set so as never to hold a job back.
 """
 
@@ -44,7 +44,9 @@ from eoplex_jobs.events import JobEventConsumer, WorkQueue
 from eoplex_jobs.launcher.protocol import Document, LaunchStatus
 from eoplex_jobs.scheduler import Scheduler
 from eoplex_jobs.service import JobDraft, JobsService, Owner, ResultObjects
+from eoplex_jobs.spec import JobSpecs
 from eoplex_jobs.store import JobStore
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2
 
 JOBS = 200
 TIMEOUT_SECONDS = 60.0
@@ -80,16 +82,18 @@ class NoEstimates:
 
 class ReportingLauncher:
     """Stands in for the local launcher and `run-job`: launching a job publishes its
-    `running` and `finished` status events at once, as the executor would at its start
-    and end, so that the jobs service tracks the job to the end with nothing computed."""
+    first heartbeat and its `finished` status event at once, as the executor would at its
+    start and end, so that the jobs service tracks the job to the end with nothing
+    computed."""
 
     def __init__(self, js: JetStreamContext) -> None:
         self.js = js
 
-    async def launch(self, job: Document) -> Document:
-        subject = job_events.subject(job["_id"], "status")
-        await publish_event(self.js, subject, job_events.status_payload("running"))
-        await publish_event(self.js, subject, job_events.status_payload("finished"))
+    async def launch(self, job: Document, spec: jobs_pb2.JobSpec) -> Document:
+        progress = job_events.subject(job["_id"], "progress")
+        await publish_event(self.js, progress, job_events.progress_payload(0.0))
+        status = job_events.subject(job["_id"], "status")
+        await publish_event(self.js, status, job_events.status_payload("finished"))
         return {"kind": "bench"}
 
     async def status(self, job: Document) -> LaunchStatus:
@@ -182,6 +186,7 @@ async def measure_on(servers: Servers, jobs: int) -> dict[str, Any]:
             js=js,
             store=store,
             launcher=launcher,
+            specs=JobSpecs(max_pixels_for=lambda tenant_id: 0, cost_per_megapixel=0.0),
             tenant_job_limit=no_tenant_limit,
             max_concurrent_per_user=PER_USER_LIMIT,
             retry_delay_seconds=0.2,

@@ -159,10 +159,12 @@ def test_jobs_service_may_do_only_what_the_launcher_does(kustomization: str) -> 
         "kind": "Role",
         "name": role["metadata"]["name"],
     }
-    # KubernetesLauncher: create/read/delete its Jobs, list their pods; nothing else.
+    # KubernetesLauncher: create/read/delete its Jobs, create the Secrets that hand them
+    # their specs (deleted with them by Kubernetes), list their pods; nothing else.
     assert role["metadata"]["namespace"] == settings.namespace
     assert role["rules"] == [
         {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["create", "get", "delete"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
     ]
 
@@ -193,7 +195,8 @@ def test_network_policies_deny_by_default(kustomization: str) -> None:
     assert set(from_controller) <= {"gateway", "minio"} and "gateway" in from_controller
     from_executors = find(list(policies), "NetworkPolicy", "grpc-from-executors", "eoplex")
     callees = from_executors["spec"]["podSelector"]["matchExpressions"][0]["values"]
-    assert sorted(callees) == ["data-discovery", "files", "jobs", "processes"]
+    # A batch Job gets its spec at launch: no executor calls the jobs service.
+    assert sorted(callees) == ["data-discovery", "files", "processes"]
 
 
 @pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
@@ -225,7 +228,8 @@ def test_executor_job_of_the_configured_launcher_is_valid(
     assert (job_s3.scheme, job_s3.port) == (service_s3.scheme, service_s3.port)
     qualified = f"{service_s3.hostname}.eoplex.svc.cluster.local"
     assert job_s3.hostname in (service_s3.hostname, qualified)
-    for name in ("JOBS", "DATA_DISCOVERY", "PROCESSES", "FILES"):
+    assert "OPENEO_JOBS_ADDRESS" not in environment
+    for name in ("DATA_DISCOVERY", "PROCESSES", "FILES"):
         service = shared[f"OPENEO_{name}_ADDRESS"].split(":")[0]
         assert environment[f"OPENEO_{name}_ADDRESS"].startswith(f"{service}.eoplex.svc")
     secrets = {
@@ -234,6 +238,9 @@ def test_executor_job_of_the_configured_launcher_is_valid(
         if "valueFrom" in item
     }
     assert secrets == {"executor-credentials"}
+    # Its spec comes in the Secret the launcher creates with the Job, named like it.
+    (spec,) = [volume for volume in pod["volumes"] if volume["name"] == "spec"]
+    assert spec["secret"]["secretName"] == job["metadata"]["name"]
 
 
 @pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)

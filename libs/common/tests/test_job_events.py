@@ -61,6 +61,9 @@ def test_log_round_trip() -> None:
 def test_builders_refuse_values_off_contract() -> None:
     with pytest.raises(ValueError):
         status_payload("queued")
+    # `running` is the scheduler's: it writes it when it launches the executor.
+    with pytest.raises(ValueError):
+        status_payload("running")
     with pytest.raises(ValueError):
         log_payload("fatal", "x")
 

@@ -1,8 +1,9 @@
-"""`run-job` against the real NATS and S3, a fake jobs service (GetJobSpec) in-process,
-and GeoTIFFs registered in a catalog held in memory."""
+"""`run-job` against the real NATS and S3, the specs a launcher would hand it, and
+GeoTIFFs registered in a catalog held in memory."""
 
 import asyncio
 import copy
+import io
 import json
 import os
 import secrets
@@ -10,7 +11,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +26,18 @@ from rasterio.transform import Affine
 
 from conftest import Infrastructure
 from eoplex_common import job_events
-from eoplex_common.errors import CollectionNotFound, ServiceUnavailable
+from eoplex_common.errors import CollectionNotFound
 from eoplex_common.events import connect_nats, publish_event
 from eoplex_common.job_events import JobEvent, LogEvent, ProgressEvent, StatusEvent
-from eoplex_common.rpc import open_channel
 from eoplex_common.s3 import connect_s3
-from eoplex_executor.batch.run_job import EXIT_CANCELED, BatchJob, JobEvents, run_job
+from eoplex_executor.batch.events import JobEvents
+from eoplex_executor.batch.run_job import EXIT_CANCELED, BatchJob, read_spec, run_job
 from eoplex_executor.engine.environment import Environment, Limits
 from eoplex_executor.engine.run import run_process
 from eoplex_executor.engine.settings import ExecutorSettings
 from eoplex_ingest.folder import NamingRules
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2, data_discovery_pb2_grpc
-from eoplex_proto.openeo.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2
 from services.executor.tests.catalog import LocalCatalog
 
 WEST, NORTH, SIZE = 675000.0, 5155000.0, 64
@@ -101,25 +102,19 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalCatalog, dic
     return LocalCatalog.from_folder(folder, collection_id="S2", rules=RULES), arrays
 
 
-class FakeJobs(jobs_pb2_grpc.JobsServiceServicer):
-    """GetJobSpec over jobs held in a dict: job id -> (status, process, pixel limits)."""
+class Specs:
+    """The specs a launcher hands `run-job`, by job id."""
 
     def __init__(self) -> None:
-        self.jobs: dict[str, tuple[str, dict[str, Any], dict[str, int]]] = {}
+        self.specs: dict[str, jobs_pb2.JobSpec] = {}
 
-    def add(self, process: dict[str, Any], *, status: str = "running", **limits: int) -> str:
-        """A job; `limits` are the spec's `max_pixels` and `paid_pixels`."""
+    def add(self, process: dict[str, Any], **limits: int) -> str:
+        """A running job; `limits` are the spec's `max_pixels` and `paid_pixels`."""
         job_id = "j-" + secrets.token_hex(12)
-        self.jobs[job_id] = (status, process, limits)
-        return job_id
-
-    async def GetJobSpec(
-        self, request: jobs_pb2.JobIdRequest, context: grpc.aio.ServicerContext
-    ) -> jobs_pb2.JobSpec:
-        status, process, limits = self.jobs[request.job_id]
-        job = jobs_pb2.Job(job_id=request.job_id, status=status, process_json=json.dumps(process))
+        job = jobs_pb2.Job(job_id=job_id, status="running", process_json=json.dumps(process))
         owner = jobs_pb2.Owner(user_id="alice", tenant_id="t1")
-        return jobs_pb2.JobSpec(job=job, owner=owner, **limits)
+        self.specs[job_id] = jobs_pb2.JobSpec(job=job, owner=owner, **limits)
+        return job_id
 
 
 @dataclass
@@ -151,22 +146,18 @@ class HangingCatalog(data_discovery_pb2_grpc.DataDiscoveryServiceServicer):
 
 @dataclass
 class Harness:
-    """The fake jobs service, NATS and S3 of one test, and how to run a job against them."""
+    """The job specs, NATS and S3 of one test, and how to run a job against them."""
 
-    jobs: FakeJobs
-    jobs_address: str
-    stub: jobs_pb2_grpc.JobsServiceStub
+    jobs: Specs
     nats: NATS
     js: JetStreamContext
     s3: Minio
     settings: ExecutorSettings
-    servers: list[grpc.aio.Server] = field(default_factory=list)
 
     async def run(self, job_id: str, catalog: Any, publish: Any = None) -> int:
         job = BatchJob(
-            job_id=job_id,
+            spec=self.jobs.specs[job_id],
             settings=self.settings,
-            jobs=self.stub,
             catalog=catalog,
             s3=self.s3,
             publish=publish or self.publish,
@@ -201,8 +192,6 @@ async def _serve(servicer: Any, add: Callable[[Any, grpc.aio.Server], None]) -> 
 
 @pytest.fixture
 async def harness(infrastructure: Infrastructure, tmp_path: Path) -> AsyncIterator[Harness]:
-    jobs = FakeJobs()
-    server, address = await _serve(jobs, jobs_pb2_grpc.add_JobsServiceServicer_to_server)
     settings = ExecutorSettings(
         nats_url=infrastructure.nats_url,
         s3_endpoint=infrastructure.s3_endpoint,
@@ -217,22 +206,10 @@ async def harness(infrastructure: Infrastructure, tmp_path: Path) -> AsyncIterat
     nats = await connect_nats(infrastructure.nats_url, name="run-job-test")
     js = nats.jetstream()
     await job_events.ensure_jobs_stream(js)
-    channel = open_channel(service="jobs", address=address, timeout_seconds=5)
     try:
-        yield Harness(
-            jobs=jobs,
-            jobs_address=address,
-            stub=jobs_pb2_grpc.JobsServiceStub(channel),
-            nats=nats,
-            js=js,
-            s3=connect_s3(settings),
-            settings=settings,
-            servers=[server],
-        )
+        yield Harness(jobs=Specs(), nats=nats, js=js, s3=connect_s3(settings), settings=settings)
     finally:
-        await channel.close()
         await nats.close()
-        await server.stop(0)
 
 
 def _statuses(events: list[JobEvent]) -> list[StatusEvent]:
@@ -253,8 +230,10 @@ async def test_finished_job_reports_assets_and_usage_and_uploads_per_date_gtiffs
 
     events = await harness.events(job_id)
     statuses = _statuses(events)
-    assert [event.status for event in statuses] == ["running", "finished"]
-    assert events[0] == statuses[0] and events[-1] == statuses[-1]
+    assert [event.status for event in statuses] == ["finished"]
+    # `running` is the scheduler's; the executor's first event is its first heartbeat.
+    assert isinstance(events[0], ProgressEvent) and events[0].progress == 0.0
+    assert events[-1] == statuses[-1]
     assert any(isinstance(event, ProgressEvent) for event in events)
     messages = [event.message for event in _logs(events)]
     assert messages[0] == f"job {job_id} started"
@@ -324,7 +303,6 @@ async def test_openeo_error_is_reported_with_its_message(
     events = await harness.events(job_id)
     message = CollectionNotFound().message
     assert [(event.status, event.message) for event in _statuses(events)] == [
-        ("running", ""),
         ("error", message),
     ]
     errors = [event for event in _logs(events) if event.level == "error"]
@@ -377,7 +355,7 @@ async def test_a_job_producing_more_than_its_limits_ends_in_error_before_reading
     assert await harness.run(job_id, UnreadableCatalog(written[0])) == 1
 
     statuses = _statuses(await harness.events(job_id))
-    assert [event.status for event in statuses] == ["running", "error"]
+    assert [event.status for event in statuses] == ["error"]
     assert "would read and produce 32,768 pixels, more than the 30,000" in statuses[-1].message
     errors = [event for event in _logs(await harness.events(job_id)) if event.level == "error"]
     assert errors[0].data == {"code": code}
@@ -406,20 +384,8 @@ async def test_unexpected_exception_is_an_internal_error(harness: Harness) -> No
 
     statuses = _statuses(await harness.events(job_id))
     assert [(event.status, event.message) for event in statuses] == [
-        ("running", ""),
         ("error", "internal error (RuntimeError)"),
     ]
-
-
-async def test_job_that_is_not_running_is_left_alone(
-    harness: Harness, written: tuple[LocalCatalog, dict[Any, Any]]
-) -> None:
-    job_id = harness.jobs.add(GRAPH, status="canceled")
-
-    assert await harness.run(job_id, written[0]) == 0
-
-    assert await harness.events(job_id, wait=0.5) == []
-    assert list(harness.s3.list_objects(BUCKET, prefix=f"jobs/{job_id}/")) == []
 
 
 async def test_final_status_survives_a_publisher_failing_for_a_while(
@@ -440,7 +406,7 @@ async def test_final_status_survives_a_publisher_failing_for_a_while(
 
     assert failures == {"finished": 0}
     statuses = _statuses(await harness.events(job_id))
-    assert [event.status for event in statuses] == ["running", "finished"]
+    assert [event.status for event in statuses] == ["finished"]
 
 
 async def test_publishing_gives_up_after_the_retry_window() -> None:
@@ -452,7 +418,7 @@ async def test_publishing_gives_up_after_the_retry_window() -> None:
 
     events = JobEvents("j-1", down, retry_seconds=1.0)
     with pytest.raises(ConnectionError):
-        await events.status("running")
+        await events.status("finished")
     assert len(attempts) >= 2
     assert 1.0 <= attempts[-1] - attempts[0] < 2.0
 
@@ -464,17 +430,18 @@ async def test_sigterm_ends_the_job_at_once_without_a_final_status(
         HangingCatalog(), data_discovery_pb2_grpc.add_DataDiscoveryServiceServicer_to_server
     )
     job_id = harness.jobs.add(GRAPH)
+    spec_file = tmp_path / "spec"
+    spec_file.write_bytes(harness.jobs.specs[job_id].SerializeToString())
     env = {
         **os.environ,
         **infrastructure.env,
-        "OPENEO_JOBS_ADDRESS": harness.jobs_address,
         "OPENEO_DATA_DISCOVERY_ADDRESS": catalog_address,
         "OPENEO_JOBS_RESULTS_BUCKET": BUCKET,
         "OPENEO_EXECUTOR_SCRATCH_DIR": str(tmp_path / "scratch"),
         "OPENEO_RPC_TIMEOUT_SECONDS": "60",
     }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "eoplex_executor", "run-job", job_id, env=env
+        sys.executable, "-m", "eoplex_executor", "run-job", job_id, str(spec_file), env=env
     )
     try:
         await _eventually(lambda: _has_started(harness, job_id), seconds=30)
@@ -488,8 +455,7 @@ async def test_sigterm_ends_the_job_at_once_without_a_final_status(
             await process.wait()
         await catalog_server.stop(0)
     assert code == EXIT_CANCELED
-    statuses = _statuses(await harness.events(job_id))
-    assert [event.status for event in statuses] == ["running"]
+    assert _statuses(await harness.events(job_id)) == []
 
 
 async def _has_started(harness: Harness, job_id: str) -> bool:
@@ -506,26 +472,20 @@ async def _eventually(condition: Callable[[], Awaitable[bool]], *, seconds: floa
         await asyncio.sleep(0.2)
 
 
-async def test_the_job_is_asked_for_again_while_the_jobs_service_restarts() -> None:
-    """GetJobSpec failing with ServiceUnavailable (the jobs service restarting) is retried."""
+def test_the_spec_is_read_from_a_file_or_standard_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec = jobs_pb2.JobSpec(job=jobs_pb2.Job(job_id="j-1", process_json="{}"), max_pixels=7)
+    path = tmp_path / "spec"
+    path.write_bytes(spec.SerializeToString())
+    assert read_spec(str(path), job_id="j-1") == spec
+    with path.open("rb") as stdin:
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(stdin))
+        assert read_spec("-", job_id="j-1") == spec
 
-    class Restarting:
-        calls = 0
 
-        async def GetJobSpec(self, request: jobs_pb2.JobIdRequest) -> jobs_pb2.JobSpec:
-            self.calls += 1
-            if self.calls < 3:
-                raise ServiceUnavailable(service="jobs")
-            return jobs_pb2.JobSpec(job=jobs_pb2.Job(job_id=request.job_id, status="queued"))
-
-    jobs = Restarting()
-    job = BatchJob(
-        job_id="j-1",
-        settings=ExecutorSettings(),
-        jobs=jobs,  # type: ignore[arg-type]
-        catalog=None,  # type: ignore[arg-type]
-        s3=None,  # type: ignore[arg-type]
-        publish=None,  # type: ignore[arg-type]
-    )
-    assert await run_job(job) == 0
-    assert jobs.calls == 3
+def test_a_spec_of_another_job_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "spec"
+    path.write_bytes(jobs_pb2.JobSpec(job=jobs_pb2.Job(job_id="j-2")).SerializeToString())
+    with pytest.raises(ValueError, match="the spec is of job 'j-2', not of 'j-1'"):
+        read_spec(str(path), job_id="j-1")

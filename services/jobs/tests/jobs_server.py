@@ -28,7 +28,7 @@ from eoplex_jobs.launcher.protocol import LaunchStatus
 from eoplex_jobs.server import JobsServer, build_jobs_server
 from eoplex_jobs.settings import JobsSettings
 from eoplex_jobs.store import JobStore
-from eoplex_proto.openeo.jobs.v1 import jobs_pb2_grpc
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 
 
 @dataclass
@@ -38,7 +38,7 @@ class RecordingLauncher:
     launched: list[str] = field(default_factory=list)
     canceled: list[str] = field(default_factory=list)
 
-    async def launch(self, job: dict[str, Any]) -> dict[str, Any]:
+    async def launch(self, job: dict[str, Any], spec: jobs_pb2.JobSpec) -> dict[str, Any]:
         self.launched.append(job["_id"])
         return {"kind": "recording"}
 

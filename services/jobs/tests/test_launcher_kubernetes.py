@@ -9,21 +9,25 @@ What kmock cannot emulate, and so is not tested here:
   check that the launcher asked for `propagationPolicy: Foreground`.
 """
 
+import base64
 from collections.abc import Iterator
 
 import kmock
 import pytest
 from kubernetes.client import ApiClient, Configuration
+from kubernetes.client.exceptions import ApiException
 
 from eoplex_jobs.launcher import KubernetesLauncher, LauncherSettings, LaunchStatus
 from eoplex_jobs.launcher.kubernetes import job_status
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2
 
 NAMESPACE = "eoplex-jobs"
 JOB_ID = "j-0123456789abcdef01234567"
 NAME = f"eoplex-job-{JOB_ID}"
-JOBS, PODS = "batch/v1/jobs", "v1/pods"
+JOBS, PODS, SECRETS = "batch/v1/jobs", "v1/pods", "v1/secrets"
 JOB = {"_id": JOB_ID, "user_id": "alice@example.org", "tenant_id": "lab", "job_options": {}}
 REF = {"kind": "kubernetes", "name": NAME, "namespace": NAMESPACE}
+SPEC = jobs_pb2.JobSpec(job=jobs_pb2.Job(job_id=JOB_ID, status="running"), max_pixels=7)
 
 
 @pytest.fixture
@@ -81,21 +85,58 @@ def failed(reason: str, message: str) -> dict:
 async def test_launch_creates_the_job_of_the_manifest(
     kmock: kmock.KubernetesEmulator, launcher: KubernetesLauncher
 ) -> None:
-    ref = await launcher.launch(JOB)
+    ref = await launcher.launch(JOB, SPEC)
     assert ref == REF
     created = kmock.objects[JOBS, NAMESPACE, NAME]
     assert created["spec"]["backoffLimit"] == 0
-    assert created["spec"]["template"]["spec"]["containers"][0]["command"][-1] == JOB_ID
+    assert created["spec"]["template"]["spec"]["containers"][0]["command"][-2] == JOB_ID
     assert created["metadata"]["labels"]["eoplex.io/user-id"].startswith("alice_example.org-")
+
+
+async def test_launch_hands_the_spec_over_in_a_secret_the_job_owns(
+    kmock: kmock.KubernetesEmulator, launcher: KubernetesLauncher
+) -> None:
+    await launcher.launch(JOB, SPEC)
+    secret = kmock.objects[SECRETS, NAMESPACE, NAME]
+    assert base64.b64decode(secret["data"]["spec"]) == SPEC.SerializeToString()
+    [owner] = secret["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["name"]) == ("Job", NAME)
+    volumes = kmock.objects[JOBS, NAMESPACE, NAME]["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "spec", "secret": {"secretName": NAME, "defaultMode": 0o440}} in volumes
+
+
+async def test_launching_again_owns_the_secret_by_the_job_already_there(
+    kmock: kmock.KubernetesEmulator, launcher: KubernetesLauncher
+) -> None:
+    kmock.objects[JOBS, NAMESPACE, NAME] = {
+        **running_job(),
+        "metadata": {"name": NAME, "namespace": NAMESPACE, "uid": "uid-of-the-job"},
+    }
+    assert await launcher.launch(JOB, SPEC) == REF
+    secret = kmock.objects[SECRETS, NAMESPACE, NAME]
+    assert secret["metadata"]["ownerReferences"][0]["uid"] == "uid-of-the-job"
+
+
+async def test_a_secret_that_cannot_be_created_deletes_the_job_again(
+    kmock: kmock.KubernetesEmulator, launcher: KubernetesLauncher
+) -> None:
+    kmock["post /api/v1/namespaces/eoplex-jobs/secrets"] << 403 << {"message": "forbidden"}
+    with pytest.raises(ApiException):
+        await launcher.launch(JOB, SPEC)
+    assert kmock[kmock.action.DELETE][-1].data["propagationPolicy"] == "Foreground"
 
 
 async def test_launching_again_finds_the_job_already_there(
     kmock: kmock.KubernetesEmulator, launcher: KubernetesLauncher
 ) -> None:
-    await launcher.launch(JOB)
-    assert await launcher.launch(JOB) == REF
-    assert len(kmock[kmock.action.CREATE]) == 2
-    assert list(kmock.objects.keys()) == [(kmock.resource(JOBS), NAMESPACE, NAME)]
+    await launcher.launch(JOB, SPEC)
+    assert await launcher.launch(JOB, SPEC) == REF
+    # The Job and its Secret, each asked for twice.
+    assert len(kmock[kmock.action.CREATE]) == 4
+    assert set(kmock.objects.keys()) == {
+        (kmock.resource(JOBS), NAMESPACE, NAME),
+        (kmock.resource(SECRETS), NAMESPACE, NAME),
+    }
 
 
 async def test_a_job_whose_pod_runs_is_alive(
@@ -158,7 +199,7 @@ async def test_a_job_without_a_kubernetes_ref_was_never_launched(
 async def test_cancel_deletes_the_job_with_foreground_propagation(
     kmock: kmock.KubernetesEmulator, launcher: KubernetesLauncher
 ) -> None:
-    await launcher.launch(JOB)
+    await launcher.launch(JOB, SPEC)
     await launcher.cancel({**JOB, "launcher_ref": REF})
     deletion = kmock[kmock.action.DELETE][-1]
     assert deletion.data["propagationPolicy"] == "Foreground"

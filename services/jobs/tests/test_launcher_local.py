@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from eoplex_jobs.launcher import LauncherSettings, LaunchStatus, LocalLauncher
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2
 
 SLEEPER = [
     sys.executable,
@@ -31,7 +32,8 @@ def make_launcher(tmp_path: Path, command: list[str], grace: float = 5.0) -> Loc
 
 async def launched(launcher: LocalLauncher, job_id: str = "j-1") -> dict:
     job = {"_id": job_id, "user_id": "u", "tenant_id": "t"}
-    return {**job, "launcher_ref": await launcher.launch(job)}
+    spec = jobs_pb2.JobSpec(job=jobs_pb2.Job(job_id=job_id, status="running"), max_pixels=7)
+    return {**job, "launcher_ref": await launcher.launch(job, spec)}
 
 
 async def wait_gone(launcher: LocalLauncher, job: dict) -> LaunchStatus:
@@ -95,6 +97,27 @@ async def test_launch_passes_the_environment_and_the_extra_variables(
     job = await launched(launcher)
     assert await wait_gone(launcher, job) == LaunchStatus(alive=False, reason="exit code 0")
     assert output(tmp_path / "logs" / "j-1.log") == "nats://example:4222 yes\n"
+
+
+async def test_the_spec_comes_on_standard_input_from_an_unnamed_private_file(
+    tmp_path: Path,
+) -> None:
+    """`run-job <job_id> -` reads the serialized spec from its standard input: a file of
+    mode 0600 that no name on disk leads to."""
+    command = [
+        sys.executable,
+        "-c",
+        "import os, stat, sys; info = os.fstat(0);"
+        " print(sys.argv[1:], oct(stat.S_IMODE(info.st_mode)), info.st_nlink,"
+        " sys.stdin.buffer.read().hex(), flush=True)",
+    ]
+    launcher = make_launcher(tmp_path, command)
+    job = await launched(launcher, "j-spec")
+    assert await wait_gone(launcher, job) == LaunchStatus(alive=False, reason="exit code 0")
+    spec = jobs_pb2.JobSpec(job=jobs_pb2.Job(job_id="j-spec", status="running"), max_pixels=7)
+    expected = f"['j-spec', '-'] 0o600 0 {spec.SerializeToString().hex()}\n"
+    assert output(tmp_path / "logs" / "j-spec.log") == expected
+    assert [path.name for path in (tmp_path / "logs").iterdir()] == ["j-spec.log"]
 
 
 async def test_status_tells_the_exit_code(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from kubernetes.client import ApiClient
 
 from eoplex_common.errors import BadRequest
 from eoplex_jobs.launcher import LauncherSettings, build_job_manifest
-from eoplex_jobs.launcher.manifest import job_resources, label_value
+from eoplex_jobs.launcher.manifest import build_spec_secret, job_resources, label_value
 from eoplex_jobs.launcher.settings import SecretKeyRef
 
 JOB = {
@@ -90,6 +90,7 @@ def test_the_whole_manifest() -> None:
                                 "eoplex_executor",
                                 "run-job",
                                 "j-0123456789abcdef01234567",
+                                "/etc/eoplex-job/spec",
                             ],
                             "env": [
                                 # The job's CPU limit of 2 (job option `cpu`).
@@ -112,14 +113,45 @@ def test_the_whole_manifest() -> None:
                                 "runAsNonRoot": True,
                                 "capabilities": {"drop": ["ALL"]},
                             },
-                            "volumeMounts": [{"name": "scratch", "mountPath": "/tmp"}],
+                            "volumeMounts": [
+                                {"name": "scratch", "mountPath": "/tmp"},
+                                {"name": "spec", "mountPath": "/etc/eoplex-job", "readOnly": True},
+                            ],
                         }
                     ],
-                    "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "10Gi"}}],
+                    "volumes": [
+                        {"name": "scratch", "emptyDir": {"sizeLimit": "10Gi"}},
+                        {
+                            "name": "spec",
+                            "secret": {
+                                "secretName": "eoplex-job-j-0123456789abcdef01234567",
+                                "defaultMode": 0o440,
+                            },
+                        },
+                    ],
                 },
             },
         },
     }
+
+
+def test_the_spec_secret_is_owned_by_the_job() -> None:
+    secret = build_spec_secret(JOB, b"\x0a\x01", settings(), job_uid="uid-1")
+    name = "eoplex-job-j-0123456789abcdef01234567"
+    assert secret["metadata"]["name"] == name
+    assert secret["metadata"]["ownerReferences"] == [
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "name": name,
+            "uid": "uid-1",
+            "blockOwnerDeletion": True,
+        }
+    ]
+    assert secret["data"] == {"spec": "CgE="}
+    client = ApiClient()
+    model = client.deserialize(json.dumps(secret), "V1Secret", "application/json")
+    assert client.sanitize_for_serialization(model) == secret
 
 
 def test_the_manifest_is_a_valid_v1_job() -> None:

@@ -15,6 +15,7 @@ from eoplex_common.mongo import connect_mongo
 from eoplex_jobs.launcher import LauncherSettings, LocalLauncher
 from eoplex_jobs.reconciler import Reconciler
 from eoplex_jobs.store import JobStore
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2
 
 EXITS_3 = [sys.executable, "-c", "import sys; sys.exit(3)"]
 SLEEPS = [sys.executable, "-c", "import time; time.sleep(30)"]
@@ -57,7 +58,7 @@ async def running_job(
     job = await store.create(
         {"user_id": "alice", "tenant_id": "lab", "status": "running", "started_at": beat}
     )
-    ref = await launcher.launch(job)
+    ref = await launcher.launch(job, jobs_pb2.JobSpec())
     updated = await store.update_fields(job["_id"], {"launcher_ref": ref, "heartbeat_at": beat})
     assert updated is not None
     return updated

@@ -20,7 +20,9 @@ from eoplex_common.mongo import connect_mongo
 from eoplex_jobs.events import JOBQUEUE_STREAM, WorkQueue
 from eoplex_jobs.launcher.protocol import LaunchStatus
 from eoplex_jobs.scheduler import SCHEDULER_CONSUMER, Scheduler, TenantJobLimit, fair_order
+from eoplex_jobs.spec import JobSpecs
 from eoplex_jobs.store import JobStore
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2
 
 RETRY_SECONDS = 0.2
 
@@ -34,7 +36,8 @@ class FakeLauncher:
     fail_with: Exception | None = None
     before_launch: Callable[[dict[str, Any]], Awaitable[None]] | None = None
 
-    async def launch(self, job: dict[str, Any]) -> dict[str, Any]:
+    async def launch(self, job: dict[str, Any], spec: jobs_pb2.JobSpec) -> dict[str, Any]:
+        assert spec.job.job_id == job["_id"]
         if self.before_launch is not None:
             await self.before_launch(job)
         if self.fail_with is not None:
@@ -97,6 +100,7 @@ async def scheduling(
         js=nats.jetstream(),
         store=store,
         launcher=launcher,
+        specs=JobSpecs(max_pixels_for=lambda tenant_id: 0, cost_per_megapixel=0.01),
         tenant_job_limit=tenant_limit or no_tenant_limit(),
         max_concurrent_per_user=per_user,
         retry_delay_seconds=RETRY_SECONDS,

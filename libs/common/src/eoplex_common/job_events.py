@@ -5,7 +5,7 @@ The executor's `run-job` (and the launcher) publish; the jobs service consumes. 
 sides build and parse the payloads only through the pure functions here, so the
 contract has one home:
 
-- `jobs.<job_id>.status`: `{"status": "running"|"finished"|"error", "time", "message",
+- `jobs.<job_id>.status`: `{"status": "finished"|"error", "time", "message",
   "assets": [...], "usage": {...}}`
 - `jobs.<job_id>.progress`: `{"progress": 0-100, "time"}` (also the heartbeat)
 - `jobs.<job_id>.log`: `{"level": "debug"|"info"|"warning"|"error", "message", "time", "data"}`
@@ -24,9 +24,9 @@ JOBS_STREAM = JOBS.name
 
 EventKind = Literal["status", "progress", "log"]
 EVENT_KINDS: tuple[EventKind, ...] = ("status", "progress", "log")
-# The statuses the executor reports; the others (created, queued, canceled) are the
-# jobs service's own.
-REPORTED_STATUSES = ("running", "finished", "error")
+# The statuses the executor reports; the others (created, queued, running, canceled) are
+# the jobs service's own: its scheduler writes `running` when it launches the executor.
+REPORTED_STATUSES = ("finished", "error")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 

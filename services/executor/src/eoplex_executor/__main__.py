@@ -1,5 +1,6 @@
 """`python -m eoplex_executor [serve]` serves synchronous processing and estimates;
-`python -m eoplex_executor run-job JOB_ID` runs one batch job (started by the jobs service)."""
+`python -m eoplex_executor run-job JOB_ID SPEC` runs one batch job (started by the jobs
+service's launcher, which hands it the job's spec: a file, or `-` for standard input)."""
 
 import sys
 
@@ -14,12 +15,12 @@ def _dispatch(arguments: list[str]) -> None:
             from eoplex_executor.serve.server import main
 
             main()
-        case ["run-job", job_id]:
+        case ["run-job", job_id, spec]:
             from eoplex_executor.batch.run_job import main as run_job
 
-            run_job(job_id)
+            run_job(job_id, spec)
         case _:
-            sys.exit("usage: python -m eoplex_executor [serve | run-job JOB_ID]")
+            sys.exit("usage: python -m eoplex_executor [serve | run-job JOB_ID SPEC_FILE|-]")
 
 
 # Only when run as a program: multiprocessing may import this module in its children.

@@ -97,10 +97,7 @@ async def _apply_status(
     store: JobStore, job_id: str, event: StatusEvent, *, event_id: str, cost_per_megapixel: float
 ) -> None:
     fields: dict[str, Any]
-    if event.status == "running":
-        fields = {"heartbeat_at": event.time}
-        await store.update_in_status(job_id, statuses=("running",), fields=fields)
-    elif event.status == "finished":
+    if event.status == "finished":
         fields = {
             "assets": event.assets,
             "usage": event.usage,

@@ -5,10 +5,11 @@ scheduler pulls through one durable consumer, so messages wait in the stream whi
 jobs service is down. Per message: a job that is no longer `queued` is dropped; one
 over its tenant's `max_concurrent_jobs` (auth `GetTenantQuota`, 0 = no limit) or its
 user's limit is put back with a delay (`nak`) and stays queued; otherwise the atomic
-`queued -> running` transition admits it and the launcher starts its executor. The
-transition is the lock: a job published twice, or pulled by two replicas at once, is
-launched once. On start the scheduler re-publishes every queued job, so a lost message
-never strands a job.
+`queued -> running` transition admits it and the launcher starts its executor, handing
+it the job's spec (`JobSpecs`). The transition is the lock: a job published twice, or
+pulled by two replicas at once, is launched once; it is also the only place that writes
+`running` (the executor reports progress, then `finished` or `error`). On start the scheduler
+re-publishes every queued job, so a lost message never strands a job.
 
 The limits are checked by counting running jobs before the transition, so two replicas
 admitting two jobs of one user at the same instant could exceed the limit by one.
@@ -30,6 +31,7 @@ from eoplex_common.errors import OpenEOError
 from eoplex_common.tasks import stop_task
 from eoplex_jobs.events import JOBQUEUE_STREAM, JOBQUEUE_SUBJECT, WorkQueue
 from eoplex_jobs.launcher.protocol import Launcher
+from eoplex_jobs.spec import JobSpecs
 from eoplex_jobs.store import JobStore
 from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
 
@@ -77,6 +79,7 @@ class Scheduler:
         js: JetStreamContext,
         store: JobStore,
         launcher: Launcher,
+        specs: JobSpecs,
         tenant_job_limit: TenantJobLimit,
         max_concurrent_per_user: int,
         retry_delay_seconds: float,
@@ -85,6 +88,7 @@ class Scheduler:
         self.js = js
         self.store = store
         self.launcher = launcher
+        self.specs = specs
         self.tenant_job_limit = tenant_job_limit
         self.max_concurrent_per_user = max_concurrent_per_user
         self.retry_delay_seconds = retry_delay_seconds
@@ -178,7 +182,7 @@ class Scheduler:
     async def _launch(self, job: Document) -> None:
         job_id = job["_id"]
         try:
-            ref = await self.launcher.launch(job)
+            ref = await self.launcher.launch(job, self.specs.of(job))
         except Exception as error:
             # Whatever stops the executor from starting (invalid resource options, the
             # Kubernetes API refusing, no executable) is this job's error, not the scheduler's.

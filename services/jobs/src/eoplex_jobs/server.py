@@ -28,6 +28,7 @@ from eoplex_jobs.scheduler import Scheduler, tenant_job_limit_from_auth
 from eoplex_jobs.service import JobsService, ResultObjects
 from eoplex_jobs.servicer import JobsServicer
 from eoplex_jobs.settings import JobsSettings
+from eoplex_jobs.spec import JobSpecs
 from eoplex_jobs.store import JobStore
 from eoplex_proto.openeo.executor.v1 import executor_pb2, executor_pb2_grpc
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2_grpc
@@ -170,6 +171,9 @@ async def build_jobs_server(
         js=js,
         store=store,
         launcher=launcher,
+        specs=JobSpecs(
+            max_pixels_for=settings.max_pixels_for, cost_per_megapixel=settings.cost_per_megapixel
+        ),
         tenant_job_limit=tenant_job_limit_from_auth(auth_channel),
         max_concurrent_per_user=settings.max_concurrent_per_user,
         retry_delay_seconds=settings.scheduler_retry_delay_seconds,

@@ -29,7 +29,6 @@ from eoplex_common.errors import (
     JobFailed,
     JobLocked,
     JobNotFinished,
-    JobNotFound,
     NoDataForUpdate,
     OpenEOError,
     PayloadTooLarge,
@@ -40,7 +39,7 @@ from eoplex_common.errors import (
 )
 from eoplex_common.pricing import price
 from eoplex_common.s3 import ensure_bucket
-from eoplex_jobs.estimate import ExecutorFigures, estimate_document, paid_pixels
+from eoplex_jobs.estimate import ExecutorFigures, estimate_document
 from eoplex_jobs.launcher.protocol import Launcher
 from eoplex_jobs.results import results_document
 from eoplex_jobs.store import ACTIVE_STATUSES, LOG_LEVELS, JobStore
@@ -129,16 +128,6 @@ class JobsPage:
 
     jobs: list[Document]
     next_token: str = ""
-
-
-@dataclass(frozen=True, kw_only=True)
-class JobSpec:
-    """What `run-job` needs: the job, and the most pixels it may read and produce (its
-    tenant's batch limit; what its budget pays for; 0: no limit)."""
-
-    job: Document
-    max_pixels: int
-    paid_pixels: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -243,7 +232,7 @@ def _log_offset(offset: str) -> int:
 
 
 class JobsService:
-    """The batch jobs behind `/jobs` and below, and `GetJobSpec` for `run-job`."""
+    """The batch jobs behind `/jobs` and below."""
 
     def __init__(
         self,
@@ -368,8 +357,8 @@ class JobsService:
         queued, ProcessGraphComplexity when it would read and produce more pixels than one
         batch job of its tenant may, PaymentRequired when it would cost more than its
         budget (as the API asks: refused, not queued). The running job is held to both
-        again (`job_spec`), as what it reads may change after the start (e.g. a
-        user-defined process it calls).
+        again (its launch spec, `JobSpecs`), as what it reads may change after the start
+        (e.g. a user-defined process it calls).
         """
         stored = await self.store.owned(job_id, owner.user_id, owner.tenant_id)
         if stored["status"] in STARTABLE_STATUSES:
@@ -496,16 +485,4 @@ class JobsService:
             figures,
             cost_per_megapixel=self.cost_per_megapixel,
             megapixels_per_second=self.megapixels_per_second,
-        )
-
-    async def job_spec(self, job_id: str) -> JobSpec:
-        """`GetJobSpec` (internal, for `run-job`): the job whoever owns it, and the pixels
-        it may read and produce. JobNotFound."""
-        job = await self.store.get(job_id)
-        if job is None:
-            raise JobNotFound(identifier=job_id)
-        return JobSpec(
-            job=job,
-            max_pixels=self.max_pixels_for(job["tenant_id"]),
-            paid_pixels=paid_pixels(job.get("budget"), cost_per_megapixel=self.cost_per_megapixel),
         )

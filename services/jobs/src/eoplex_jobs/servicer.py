@@ -116,16 +116,6 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         estimate = await self.service.estimate(_owner(request.owner), request.job_id)
         return pb.EstimateResponse(estimate_json=json.dumps(estimate))
 
-    async def GetJobSpec(self, request: pb.JobIdRequest, context: Context) -> pb.JobSpec:
-        spec = await self.service.job_spec(request.job_id)
-        owner = pb.Owner(user_id=spec.job["user_id"], tenant_id=spec.job["tenant_id"])
-        return pb.JobSpec(
-            job=job_message(spec.job),
-            owner=owner,
-            max_pixels=spec.max_pixels,
-            paid_pixels=spec.paid_pixels,
-        )
-
 
 def log_entry(record: dict[str, Any]) -> dict[str, Any]:
     """A stored log record as the openEO log entry `{id, level, message, time, data}`."""

@@ -37,7 +37,7 @@ class JobEvents:
         self._lock = asyncio.Lock()
 
     async def status(self, status: str, **fields: Any) -> None:
-        """Report `running`, `finished` (with assets and usage) or `error` (with a message)."""
+        """Report `finished` (with assets and usage) or `error` (with a message)."""
         await self._send("status", job_events.status_payload(status, **fields))
 
     async def progress(self, percent: float) -> None:

@@ -1,14 +1,17 @@
-"""`python -m eoplex_executor run-job <job_id>`: one batch job, from its spec to its results.
+"""`python -m eoplex_executor run-job <job_id> <spec>`: one batch job, from its spec to
+its results.
 
-The launcher starts this process once the scheduler has moved the job to `running`.
-It fetches the job (jobs.GetJobSpec; anything but `running` means there is nothing to
-do), reports `running`, runs the process graph as `run_process` does for a synchronous
-request but with one GeoTIFF per date, uploads every file to
-`<results bucket>/jobs/<job_id>/<file>` and reports `finished` with the assets and the
-usage, or `error` with the openEO message. Progress events (also the heartbeat the
-jobs service watches) go out every `job_heartbeat_seconds` while it runs; every event
-is retried while NATS is briefly away, so that no status is lost. SIGTERM (a cancel)
-ends the process at once, reporting nothing: the jobs service already knows.
+The launcher starts this process once the scheduler has moved the job to `running`,
+and hands it the job's spec (`openeo.jobs.v1.JobSpec`, serialized: a file, or `-` for
+standard input), so the path is one way: nothing is asked of the jobs service, events
+go out over NATS. It reports progress 0 at once (its first heartbeat), runs the process
+graph as `run_process` does for a synchronous request but with one GeoTIFF per date,
+uploads every file to `<results bucket>/jobs/<job_id>/<file>` (`assets`) and reports
+`finished` with the assets and the usage, or `error` with the openEO message. Progress
+events (the heartbeat the jobs service watches) go out every `job_heartbeat_seconds`
+while it runs; every event is retried while NATS is briefly away, so that no status is
+lost (`events`). SIGTERM (a cancel) ends the process at once, reporting nothing: the
+jobs service already knows.
 """
 
 import asyncio
@@ -16,6 +19,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -30,10 +34,9 @@ from minio import Minio
 import eoplex_executor.processes  # noqa: F401  (registers every process)
 from eoplex_common import job_events
 from eoplex_common.context import request_id
-from eoplex_common.errors import OpenEOError, ServiceUnavailable
+from eoplex_common.errors import OpenEOError
 from eoplex_common.events import connect_nats, publish_event
 from eoplex_common.logs import configure_logging
-from eoplex_common.rpc import open_channel
 from eoplex_common.s3 import connect_s3, ensure_bucket
 from eoplex_common.settings import ServiceAddresses
 from eoplex_common.tasks import stop_task
@@ -48,7 +51,7 @@ from eoplex_executor.io.gdal import gdal_environment
 from eoplex_executor.processes.inspection import forwarded_logs
 from eoplex_executor.udf.sandbox import udf_sandbox
 from eoplex_executor.udf.scratch import ScratchDir, sweep
-from eoplex_proto.openeo.jobs.v1 import jobs_pb2, jobs_pb2_grpc
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +59,8 @@ EXIT_FINISHED = 0
 EXIT_ERROR = 1
 # What a shell reports for a process ended by SIGTERM.
 EXIT_CANCELED = 128 + signal.SIGTERM
-# How long run-job waits for an unavailable jobs service at start (e.g. while it restarts).
-JOB_SPEC_RETRY_SECONDS = 45.0
+# run-job's spec argument for "read the spec from standard input".
+SPEC_ON_STDIN = "-"
 
 T = TypeVar("T")
 
@@ -66,28 +69,38 @@ T = TypeVar("T")
 class BatchJob:
     """What `run_job` works with; `main` connects the real ones, tests give their own."""
 
-    job_id: str
+    spec: jobs_pb2.JobSpec
     settings: ExecutorSettings
-    jobs: jobs_pb2_grpc.JobsServiceStub
     catalog: Catalog
     s3: Minio
     publish: Publish
     # The processes and files services: the job owner's user-defined processes and files.
     workspace: Workspace | None = None
 
+    @property
+    def job_id(self) -> str:
+        return str(self.spec.job.job_id)
+
+
+def read_spec(source: str, *, job_id: str) -> jobs_pb2.JobSpec:
+    """The spec in the file `source` (`-`: standard input); ValueError if it is not the
+    spec of `job_id`."""
+    data = sys.stdin.buffer.read() if source == SPEC_ON_STDIN else Path(source).read_bytes()
+    spec = jobs_pb2.JobSpec.FromString(data)
+    if spec.job.job_id != job_id:
+        raise ValueError(f"the spec is of job {spec.job.job_id!r}, not of {job_id!r}")
+    return spec
+
 
 async def run_job(job: BatchJob) -> int:
-    """Run the batch job `job.job_id` if it is `running`; the process's exit code.
+    """Run the batch job of `job.spec`; the process's exit code.
 
     Every openEO error ends as an `error` event with its message; anything else as an
     `error` event "internal error", its traceback only in this process's log.
     """
-    spec = await _job_spec(job)
-    if spec.job.status != "running":
-        log.info("job %s is %s, not running: nothing to do", job.job_id, spec.job.status)
-        return EXIT_FINISHED
     events = JobEvents(job.job_id, job.publish, retry_seconds=job.settings.job_event_retry_seconds)
-    await events.status("running")
+    # The job is `running` since the scheduler launched it: its first heartbeat says so.
+    await events.progress(0.0)
     progress = Progress()
     beating = asyncio.create_task(heartbeat(events, progress, job.settings))
     # Directories of runs that were killed go first; this run's when it ends, however it
@@ -95,7 +108,7 @@ async def run_job(job: BatchJob) -> int:
     sweep(job.settings.scratch_dir)
     scratch = ScratchDir.claim(job.settings.scratch_dir, prefix=f"{job.job_id}-")
     try:
-        assets, usage = await _run(job, spec, events, progress, scratch.path)
+        assets, usage = await _run(job, events, progress, scratch.path)
     except OpenEOError as error:
         failure: tuple[str, Any] | None = (error.message, {"code": error.code})
     except Exception as error:
@@ -115,32 +128,15 @@ async def run_job(job: BatchJob) -> int:
     return EXIT_FINISHED
 
 
-async def _job_spec(job: BatchJob) -> jobs_pb2.JobSpec:
-    """The job to run; retried while the jobs service is unavailable (e.g. restarting), for
-    less than the reconciler's heartbeat timeout, so a restart does not fail the job."""
-    deadline = time.monotonic() + JOB_SPEC_RETRY_SECONDS
-    while True:
-        try:
-            spec: jobs_pb2.JobSpec = await job.jobs.GetJobSpec(
-                jobs_pb2.JobIdRequest(job_id=job.job_id)
-            )
-            return spec
-        except ServiceUnavailable:
-            if time.monotonic() >= deadline:
-                raise
-            log.warning("the jobs service is unavailable; asking again for job %s", job.job_id)
-            await asyncio.sleep(1.0)
-
-
 async def _run(
     job: BatchJob,
-    spec: jobs_pb2.JobSpec,
     events: JobEvents,
     progress: Progress,
     scratch_dir: Path,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Compute, upload and describe the results; (assets, usage)."""
     started = time.monotonic()
+    spec = job.spec
     await events.log("info", f"job {job.job_id} started")
     caller = caller_workspace(
         job.workspace, user_id=spec.owner.user_id, tenant_id=spec.owner.tenant_id
@@ -235,12 +231,9 @@ async def _in_daemon_thread(function: Callable[[], T]) -> T:
     return await future
 
 
-async def _run_connected(job_id: str, settings: ExecutorSettings) -> int:
-    """`run_job` with the real jobs service, catalog, S3 and NATS."""
+async def _run_connected(spec: jobs_pb2.JobSpec, settings: ExecutorSettings) -> int:
+    """`run_job` with the real catalog, workspace, S3 and NATS."""
     addresses = ServiceAddresses()
-    channel = open_channel(
-        service="jobs", address=addresses.jobs_address, timeout_seconds=settings.rpc_timeout_seconds
-    )
     catalog = GrpcCatalog(addresses.data_discovery_address, settings.rpc_timeout_seconds)
     workspace = Workspace(
         processes_address=addresses.processes_address,
@@ -252,9 +245,8 @@ async def _run_connected(job_id: str, settings: ExecutorSettings) -> int:
         js = nats.jetstream()
         await job_events.ensure_jobs_stream(js)
         job = BatchJob(
-            job_id=job_id,
+            spec=spec,
             settings=settings,
-            jobs=jobs_pb2_grpc.JobsServiceStub(channel),
             catalog=catalog,
             s3=connect_s3(settings),
             publish=partial(publish_event, js),
@@ -265,22 +257,22 @@ async def _run_connected(job_id: str, settings: ExecutorSettings) -> int:
         await nats.close()
         workspace.close()
         catalog.close()
-        await channel.close()
 
 
-async def _run_until_canceled(job_id: str, settings: ExecutorSettings) -> int:
+async def _run_until_canceled(spec: jobs_pb2.JobSpec, settings: ExecutorSettings) -> int:
     task = asyncio.current_task()
     assert task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     try:
-        return await _run_connected(job_id, settings)
+        return await _run_connected(spec, settings)
     except asyncio.CancelledError:
-        log.info("job %s canceled (SIGTERM)", job_id)
+        log.info("job %s canceled (SIGTERM)", spec.job.job_id)
         return EXIT_CANCELED
 
 
-def main(job_id: str) -> None:
-    """Entry point: `python -m eoplex_executor run-job <job_id>`; exits with the job's code."""
+def main(job_id: str, spec_source: str) -> None:
+    """Entry point: `python -m eoplex_executor run-job <job_id> <spec file, or ->`; exits
+    with the job's code."""
     settings = ExecutorSettings()
     configure_logging(service="executor", level=settings.log_level, fmt=settings.log_format)
     configure_tracing(service="executor", otlp_endpoint=settings.otlp_endpoint)
@@ -288,7 +280,8 @@ def main(job_id: str) -> None:
     dask.config.set(scheduler="threads", num_workers=settings.dask_threads)
     token = request_id.set(job_id)
     try:
-        code = asyncio.run(_run_until_canceled(job_id, settings))
+        spec = read_spec(spec_source, job_id=job_id)
+        code = asyncio.run(_run_until_canceled(spec, settings))
     except Exception:
         log.exception("job %s could not run", job_id)
         code = EXIT_ERROR

@@ -2,7 +2,12 @@
 
 The official client is synchronous; every call runs in a worker thread so the event
 loop keeps serving. The jobs service's service account needs, in the executor
-namespace: jobs `create`, `get`, `delete`; pods `list`.
+namespace: jobs `create`, `get`, `delete`; secrets `create`; pods `list`.
+
+The Job comes first, then the Secret with the job's spec, owned by the Job (its uid),
+so that Kubernetes deletes the Secret with the Job (cancel, `ttlSecondsAfterFinished`);
+the pod's spec volume waits for the Secret. A Secret that cannot be created deletes
+the Job again: a pod that never gets its spec would only wait for the heartbeat timeout.
 """
 
 import asyncio
@@ -12,9 +17,10 @@ from kubernetes.client import ApiClient, BatchV1Api, CoreV1Api, V1DeleteOptions
 from kubernetes.client.exceptions import ApiException
 
 from eoplex_common.documents import Document
-from eoplex_jobs.launcher.manifest import build_job_manifest, label_value
+from eoplex_jobs.launcher.manifest import build_job_manifest, build_spec_secret, label_value
 from eoplex_jobs.launcher.protocol import LaunchStatus
 from eoplex_jobs.launcher.settings import LauncherSettings
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2
 
 _CONFLICT, _NOT_FOUND = 409, 404
 _FAILED_CONDITIONS = ("Failed", "FailureTarget")
@@ -29,19 +35,34 @@ class KubernetesLauncher:
         self.batch = BatchV1Api(api_client)
         self.core = CoreV1Api(api_client)
 
-    async def launch(self, job: Document) -> Document:
-        """Create the Job of `build_job_manifest`. Raises BadRequest for invalid resource
-        options, and the client's ApiException when the API server refuses."""
+    async def launch(self, job: Document, spec: jobs_pb2.JobSpec) -> Document:
+        """Create the Job of `build_job_manifest`, then the Secret of `build_spec_secret`.
+        Raises BadRequest for invalid resource options, and the client's ApiException
+        when the API server refuses."""
         manifest = build_job_manifest(job, self.settings)
         name, namespace = manifest["metadata"]["name"], manifest["metadata"]["namespace"]
         try:
             # The client sends a dict body as it is; its annotations only name the model.
-            await asyncio.to_thread(self.batch.create_namespaced_job, namespace, manifest)  # type: ignore[arg-type]
+            created = await asyncio.to_thread(self.batch.create_namespaced_job, namespace, manifest)  # type: ignore[arg-type]
         except ApiException as error:
             # A scheduler that stopped between creating the Job and acknowledging the
             # message launches again: the Job is already there, which is what it wants.
             if error.status != _CONFLICT:
                 raise
+            created = await asyncio.to_thread(self.batch.read_namespaced_job, name, namespace)
+        # The API server always sets the uid; a Secret owned by no uid is refused below.
+        uid = (created.metadata.uid if created.metadata else None) or ""
+        secret = build_spec_secret(job, spec.SerializeToString(), self.settings, job_uid=uid)
+        try:
+            await asyncio.to_thread(self.core.create_namespaced_secret, namespace, secret)  # type: ignore[arg-type]
+        except ApiException as error:
+            if error.status != _CONFLICT:
+                await self.cancel({"launcher_ref": self._ref(name, namespace)})
+                raise
+        return self._ref(name, namespace)
+
+    @staticmethod
+    def _ref(name: str, namespace: str) -> Document:
         return {"kind": "kubernetes", "name": name, "namespace": namespace}
 
     async def status(self, job: Document) -> LaunchStatus:

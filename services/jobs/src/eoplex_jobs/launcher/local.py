@@ -1,4 +1,9 @@
-"""The local launcher: `run-job <job_id>` as a subprocess in a session of its own.
+"""The local launcher: `run-job <job_id> -` as a subprocess in a session of its own.
+
+The job's spec reaches the executor on its standard input: an unnamed file (mode 0600,
+in the launcher's state directory, gone with its last descriptor), so it is never on a
+command line, in the environment or left on disk, and writing it never waits for the
+executor to read.
 
 The executor runs in its own session, so it survives a restart of the jobs service and
 can be stopped as a whole process group. Its `launcher_ref` holds the pid and the
@@ -10,11 +15,16 @@ import asyncio
 import os
 import signal
 import subprocess
+import tempfile
 from pathlib import Path
 
 from eoplex_common.documents import Document
 from eoplex_jobs.launcher.protocol import LaunchStatus
 from eoplex_jobs.launcher.settings import LauncherSettings
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2
+
+# run-job's argument for "the spec comes on standard input".
+SPEC_ON_STDIN = "-"
 
 # How long to wait for the process group to die after SIGKILL, so the child is reaped.
 _KILL_WAIT_SECONDS = 2.0
@@ -30,13 +40,15 @@ class LocalLauncher:
         # them (no zombies) and tells their exit code, which only a parent can know.
         self._children: dict[tuple[int, int], subprocess.Popen[bytes]] = {}
 
-    async def launch(self, job: Document) -> Document:
-        """Start `<executor_command> <job_id>` with our environment; its stdout and stderr
-        go to `<state_dir>/logs/<job_id>.log`."""
+    async def launch(self, job: Document, spec: jobs_pb2.JobSpec) -> Document:
+        """Start `<executor_command> <job_id> -` with our environment and `spec` on its
+        standard input; its stdout and stderr go to `<state_dir>/logs/<job_id>.log`."""
         job_id = job["_id"]
         log_path = self.settings.state_dir / "logs" / f"{job_id}.log"
-        command = [*self.settings.executor_command, job_id]
-        process = await asyncio.to_thread(_spawn, command, log_path, self.settings.env)
+        command = [*self.settings.executor_command, job_id, SPEC_ON_STDIN]
+        process = await asyncio.to_thread(
+            _spawn, command, log_path, self.settings.env, spec.SerializeToString()
+        )
         # Unreaped, the child is at least a zombie, so its /proc entry exists here.
         started = _process_start_time(process.pid)
         if started is None:
@@ -81,13 +93,21 @@ class LocalLauncher:
             await asyncio.sleep(_POLL_SECONDS)
 
 
-def _spawn(command: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start `command` in a new session, its output appended to `log_path`."""
+def _spawn(
+    command: list[str], log_path: Path, env: dict[str, str], stdin: bytes
+) -> subprocess.Popen[bytes]:
+    """Start `command` in a new session, `stdin` its input (an unnamed file of mode 0600),
+    its output appended to `log_path`."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log_file:
+    with (
+        tempfile.TemporaryFile(dir=log_path.parent) as input_file,
+        log_path.open("ab") as log_file,
+    ):
+        input_file.write(stdin)
+        input_file.seek(0)
         return subprocess.Popen(
             command,
-            stdin=subprocess.DEVNULL,
+            stdin=input_file,
             stdout=log_file,
             stderr=subprocess.STDOUT,
             # The whole environment, not only OPENEO_*: the executor also needs what

@@ -1,6 +1,8 @@
-"""The Kubernetes `batch/v1` Job that runs one batch job: a pure function of the job and
-the settings, so tests compare it with an expected dict."""
+"""The Kubernetes `batch/v1` Job that runs one batch job, and the Secret that hands it
+its spec: pure functions of the job and the settings, so tests compare them with
+expected dicts."""
 
+import base64
 import hashlib
 import math
 import re
@@ -13,6 +15,9 @@ from eoplex_common.errors import BadRequest
 from eoplex_jobs.launcher.settings import LauncherSettings
 
 EXECUTOR_UID = 10001
+# Where the executor reads its spec: the key `spec` of the Secret of its Job, mounted.
+SPEC_DIRECTORY = "/etc/eoplex-job"
+SPEC_KEY = "spec"
 # The job options (as the openEO client's `job_options`) that set the executor's resources.
 RESOURCE_OPTIONS = ("memory", "cpu")
 _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
@@ -72,8 +77,45 @@ def job_resources(
     return {"requests": requests, "limits": limits}
 
 
+def _named(job: Document, settings: LauncherSettings) -> Document:
+    """The name, namespace and labels the Job of `job` and its Secret share."""
+    return {
+        "name": job_name(job["_id"]),
+        "namespace": settings.namespace,
+        "labels": job_labels(job),
+    }
+
+
+def build_spec_secret(
+    job: Document, spec: bytes, settings: LauncherSettings, *, job_uid: str
+) -> Document:
+    """The Secret holding the serialized spec of `job`, named like its Job and owned by it
+    (`job_uid`), so that Kubernetes deletes it with the Job. A Secret rather than a
+    ConfigMap: the process graph is the user's, and may name private data."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            **_named(job, settings),
+            "ownerReferences": [
+                {
+                    "apiVersion": "batch/v1",
+                    "kind": "Job",
+                    "name": job_name(job["_id"]),
+                    "uid": job_uid,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
+        "type": "Opaque",
+        "immutable": True,
+        "data": {SPEC_KEY: base64.b64encode(spec).decode()},
+    }
+
+
 def build_job_manifest(job: Document, settings: LauncherSettings) -> Document:
-    """The `batch/v1` Job running `python -m eoplex_executor run-job <job_id>`.
+    """The `batch/v1` Job running `python -m eoplex_executor run-job <job_id> <spec>`, the
+    spec mounted from the Secret of `build_spec_secret` (the pod waits for it).
 
     One attempt (`backoffLimit: 0`: the executor reports its own failures), a deadline,
     clean-up after `ttlSecondsAfterFinished`, a non-root read-only container whose only
@@ -84,9 +126,7 @@ def build_job_manifest(job: Document, settings: LauncherSettings) -> Document:
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
-            "name": job_name(job["_id"]),
-            "namespace": settings.namespace,
-            "labels": labels,
+            **_named(job, settings),
             # Annotations take any string: the ids as they are, for operators.
             "annotations": {
                 "eoplex.io/user-id": job["user_id"],
@@ -126,7 +166,14 @@ def _pod_spec(job: Document, settings: LauncherSettings) -> Document:
                 "name": "executor",
                 "image": settings.executor_image,
                 "imagePullPolicy": settings.image_pull_policy,
-                "command": ["python", "-m", "eoplex_executor", "run-job", job["_id"]],
+                "command": [
+                    "python",
+                    "-m",
+                    "eoplex_executor",
+                    "run-job",
+                    job["_id"],
+                    f"{SPEC_DIRECTORY}/{SPEC_KEY}",
+                ],
                 "env": _environment(settings, cpu_limit=resources["limits"].get("cpu")),
                 "resources": resources,
                 "securityContext": {
@@ -135,10 +182,20 @@ def _pod_spec(job: Document, settings: LauncherSettings) -> Document:
                     "runAsNonRoot": True,
                     "capabilities": {"drop": ["ALL"]},
                 },
-                "volumeMounts": [{"name": "scratch", "mountPath": "/tmp"}],
+                "volumeMounts": [
+                    {"name": "scratch", "mountPath": "/tmp"},
+                    {"name": "spec", "mountPath": SPEC_DIRECTORY, "readOnly": True},
+                ],
             }
         ],
-        "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": settings.scratch_size_limit}}],
+        "volumes": [
+            {"name": "scratch", "emptyDir": {"sizeLimit": settings.scratch_size_limit}},
+            {
+                "name": "spec",
+                # Readable by the executor's group (fsGroup) only.
+                "secret": {"secretName": job_name(job["_id"]), "defaultMode": 0o440},
+            },
+        ],
     }
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from eoplex_common.documents import Document
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2
 
 
 @dataclass(frozen=True)
@@ -15,10 +16,11 @@ class LaunchStatus:
 
 
 class Launcher(Protocol):
-    """Starts, watches and stops the executor of a batch job (`run-job <job_id>`)."""
+    """Starts, watches and stops the executor of a batch job (`run-job <job_id> <spec>`)."""
 
-    async def launch(self, job: Document) -> Document:
-        """Start the executor of `job`; the `launcher_ref` to store in the job."""
+    async def launch(self, job: Document, spec: jobs_pb2.JobSpec) -> Document:
+        """Start the executor of `job`, handing it `spec`; the `launcher_ref` to store in
+        the job."""
         ...
 
     async def status(self, job: Document) -> LaunchStatus:

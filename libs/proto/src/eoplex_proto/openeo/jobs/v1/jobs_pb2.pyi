@@ -156,12 +156,6 @@ class EstimateResponse(_message.Message):
     estimate_json: str
     def __init__(self, estimate_json: _Optional[str] = ...) -> None: ...
 
-class JobIdRequest(_message.Message):
-    __slots__ = ("job_id",)
-    JOB_ID_FIELD_NUMBER: _ClassVar[int]
-    job_id: str
-    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
-
 class JobSpec(_message.Message):
     __slots__ = ("job", "owner", "max_pixels", "paid_pixels")
     JOB_FIELD_NUMBER: _ClassVar[int]

@@ -84,11 +84,6 @@ class JobsServiceStub:
                 request_serializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.JobRequest.SerializeToString,
                 response_deserializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.EstimateResponse.FromString,
                 _registered_method=True)
-        self.GetJobSpec = channel.unary_unary(
-                '/openeo.jobs.v1.JobsService/GetJobSpec',
-                request_serializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.JobIdRequest.SerializeToString,
-                response_deserializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.JobSpec.FromString,
-                _registered_method=True)
 
 
 class JobsServiceServicer:
@@ -166,13 +161,6 @@ class JobsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def GetJobSpec(self, request, context):
-        """Internal, for the executor's `run-job` (cluster-internal, no owner check): the job to run.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
 
 def add_JobsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -225,11 +213,6 @@ def add_JobsServiceServicer_to_server(servicer, server):
                     servicer.EstimateJob,
                     request_deserializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.JobRequest.FromString,
                     response_serializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.EstimateResponse.SerializeToString,
-            ),
-            'GetJobSpec': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetJobSpec,
-                    request_deserializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.JobIdRequest.FromString,
-                    response_serializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.JobSpec.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -502,33 +485,6 @@ class JobsService:
             '/openeo.jobs.v1.JobsService/EstimateJob',
             openeo_dot_jobs_dot_v1_dot_jobs__pb2.JobRequest.SerializeToString,
             openeo_dot_jobs_dot_v1_dot_jobs__pb2.EstimateResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def GetJobSpec(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/openeo.jobs.v1.JobsService/GetJobSpec',
-            openeo_dot_jobs_dot_v1_dot_jobs__pb2.JobIdRequest.SerializeToString,
-            openeo_dot_jobs_dot_v1_dot_jobs__pb2.JobSpec.FromString,
             options,
             channel_credentials,
             insecure,
