@@ -31,6 +31,17 @@ async def search(catalog: Stub, collection_id: str, **fields: Any) -> list[str]:
     return [json.loads(text)["id"] for text in response.items_json]
 
 
+async def stage(catalog: Stub, collection_id: str, item_ids: list[str]) -> str:
+    """An ingest of the collection begun, with the items given staged; its version."""
+    document = json.dumps(collection_document(collection_id))
+    staged = await catalog.StageCollection(pb.StageCollectionRequest(collection_json=document))
+    items = [json.dumps(item_document(item_id)) for item_id in item_ids]
+    await catalog.StageItems(
+        pb.StageItemsRequest(collection_id=collection_id, version=staged.version, items_json=items)
+    )
+    return staged.version
+
+
 async def test_commit_makes_a_collection_visible_and_reingest_replaces_it(
     data_discovery: RunningDataDiscovery,
 ) -> None:
@@ -62,39 +73,23 @@ async def test_staged_items_are_invisible_until_commit_and_abort_leaves_the_cata
 ) -> None:
     stub = data_discovery.stub
     await register(stub, collection_document("C1"), [item_document("old")])
-    staged = await stub.StageCollection(
-        pb.StageCollectionRequest(collection_json=json.dumps(collection_document("C1")))
-    )
-    items = [json.dumps(item_document("new"))]
-    await stub.StageItems(
-        pb.StageItemsRequest(collection_id="C1", version=staged.version, items_json=items)
-    )
+    version = await stage(stub, "C1", ["new"])
     assert await search(stub, "C1") == ["old"]
-    await stub.AbortCollection(
-        pb.AbortCollectionRequest(collection_id="C1", version=staged.version)
-    )
+    await stub.AbortCollection(pb.AbortCollectionRequest(collection_id="C1", version=version))
     assert await search(stub, "C1") == ["old"]
     with pytest.raises(BadRequest, match="no ingest"):
-        await stub.CommitCollection(
-            pb.CommitCollectionRequest(collection_id="C1", version=staged.version)
-        )
+        await stub.CommitCollection(pb.CommitCollectionRequest(collection_id="C1", version=version))
 
 
 async def test_a_commit_keeps_the_items_of_a_concurrent_ingest(
     data_discovery: RunningDataDiscovery,
 ) -> None:
     stub = data_discovery.stub
-    staged = await stub.StageCollection(
-        pb.StageCollectionRequest(collection_json=json.dumps(collection_document("C1")))
-    )
-    items = [json.dumps(item_document("slow"))]
-    await stub.StageItems(
-        pb.StageItemsRequest(collection_id="C1", version=staged.version, items_json=items)
-    )
+    version = await stage(stub, "C1", ["slow"])
     await register(stub, collection_document("C1"), [item_document("fast")])
     assert await search(stub, "C1") == ["fast"]
     committed = await stub.CommitCollection(
-        pb.CommitCollectionRequest(collection_id="C1", version=staged.version)
+        pb.CommitCollectionRequest(collection_id="C1", version=version)
     )
     assert committed.items == 1
     assert await search(stub, "C1") == ["slow"]
