@@ -68,6 +68,19 @@ def require_temporal_dimension(cube: RasterCube, dimension: str | None, process_
     return temporal[0]
 
 
+def require_instants(cube: RasterCube, dimension: str, process_id: str) -> np.ndarray:
+    """The labels of a temporal dimension, which must be instants: labels of an aggregated
+    cube (`2022-06`) are refused."""
+    values = cube.data.coords[dimension].values
+    if not np.issubdtype(values.dtype, np.datetime64):
+        raise ProcessParameterInvalid(
+            process=process_id,
+            parameter="data",
+            reason=f"the labels of {dimension!r} are not instants (aggregated already?)",
+        )
+    return values
+
+
 def require_name(value: object, process_id: str, parameter: str) -> str:
     """A name of a new dimension or band: a string."""
     if not isinstance(value, str):

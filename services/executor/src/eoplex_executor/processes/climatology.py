@@ -18,7 +18,11 @@ import xarray as xr
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import SPATIAL, RasterCube
 from eoplex_executor.engine.registry import process
-from eoplex_executor.processes._checks import require_cube, require_temporal_dimension
+from eoplex_executor.processes._checks import (
+    require_cube,
+    require_instants,
+    require_temporal_dimension,
+)
 from eoplex_executor.processes._children import aggregate
 from eoplex_executor.processes._labels import same_coordinates
 from eoplex_executor.processes._periods import (
@@ -66,7 +70,9 @@ def climatological_normal(
         )
     dim = require_temporal_dimension(cube, None, "climatological_normal")
     first, last = _climatology_years(climatology_period)
-    instants = _instant_list(cube, dim, "climatological_normal")
+    instants = [
+        _as_datetime(value) for value in require_instants(cube, dim, "climatological_normal")
+    ]
     years = {instant.year for instant in instants}
     if first not in years or last not in years:
         raise _invalid(
@@ -236,15 +242,6 @@ def _label_of(period: str, instant: Any) -> str:
 def _as_datetime(value: np.datetime64) -> datetime:
     moment: datetime = value.astype("datetime64[us]").item()
     return moment
-
-
-def _instant_list(cube: RasterCube, dim: str, process_id: str) -> list[datetime]:
-    values = cube.data[dim].values
-    if not np.issubdtype(values.dtype, np.datetime64):
-        raise _invalid(
-            process_id, "data", f"the labels of {dim!r} are not instants (aggregated already?)"
-        )
-    return [_as_datetime(value) for value in values]
 
 
 def _incompatible(reason: str) -> ProcessParameterInvalid:

@@ -31,6 +31,7 @@ from eoplex_executor.geo.bands import resolve_band
 from eoplex_executor.processes._checks import (
     require_cube,
     require_dimension,
+    require_instants,
     require_name,
     require_temporal_dimension,
 )
@@ -232,7 +233,7 @@ def aggregate_temporal(
             reason="expected an array of intervals, each an array of two dates",
         )
     bounds = [_interval(interval) for interval in intervals]
-    times = _instants(cube, dim, "aggregate_temporal")
+    times = require_instants(cube, dim, "aggregate_temporal")
     groups = [np.flatnonzero(_within(times, start, end)) for start, end in bounds]
     names = _interval_labels(bounds, labels)
     return aggregate(cube, dim, groups, names, reducer, context, "aggregate_temporal")
@@ -338,7 +339,9 @@ def aggregate_temporal_period(
             reason=f"unknown period {period!r}; one of {', '.join(PERIODS)}",
         )
     dim = require_temporal_dimension(cube, dimension, "aggregate_temporal_period")
-    instants = _instants(cube, dim, "aggregate_temporal_period").astype("datetime64[us]").tolist()
+    instants = (
+        require_instants(cube, dim, "aggregate_temporal_period").astype("datetime64[us]").tolist()
+    )
     positions: dict[datetime, list[int]] = {}
     for position, instant in enumerate(instants):
         positions.setdefault(calendar.start(instant), []).append(position)
@@ -349,17 +352,6 @@ def aggregate_temporal_period(
     groups = [np.array(positions.get(start, []), dtype=int) for start in starts]
     labels = np.array([calendar.label(start) for start in starts])
     return aggregate(cube, dim, groups, labels, reducer, context, "aggregate_temporal_period")
-
-
-def _instants(cube: RasterCube, dimension: str, process_id: str) -> np.ndarray:
-    values = cube.data.coords[dimension].values
-    if not np.issubdtype(values.dtype, np.datetime64):
-        raise ProcessParameterInvalid(
-            process=process_id,
-            parameter="data",
-            reason=f"the labels of {dimension!r} are not instants (aggregated already?)",
-        )
-    return values
 
 
 # --- merge_cubes, mask --------------------------------------------------------------------
