@@ -7,12 +7,16 @@ started once per test session and stopped at its end.
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
+import grpc
 import pytest
+from pymongo.asynchronous.database import AsyncDatabase
 
 from eoplex.probes import grpc_serving
 from eoplex.servers import (
@@ -28,6 +32,8 @@ from eoplex.servers import (
     wait_ready,
     weed_specs,
 )
+from eoplex_common.mongo import connect_mongo
+from eoplex_common.rpc import GrpcService, open_channel
 
 # The end-to-end stack and the in-process data-discovery service, as fixtures for every test tier.
 pytest_plugins = ["tests.stack", "tests.data_discovery_server"]
@@ -89,6 +95,32 @@ def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrast
     finally:
         for spec, process in reversed(started):
             stop_process(process, stop_signal=spec.stop_signal)
+
+
+@asynccontextmanager
+async def fresh_database(
+    mongodb_url: str, prefix: str
+) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
+    """A database of its own (`<prefix>_<random>`) for a service under test, dropped after."""
+    client = connect_mongo(mongodb_url)
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    try:
+        yield client[name]
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+@asynccontextmanager
+async def started(server: GrpcService, *, service: str) -> AsyncIterator[grpc.aio.Channel]:
+    """`server` started, and a channel to it; the channel closed and the server stopped after."""
+    await server.start()
+    channel = open_channel(service=service, address=f"127.0.0.1:{server.port}", timeout_seconds=10)
+    try:
+        yield channel
+    finally:
+        await channel.close()
+        await server.stop()
 
 
 class ServiceProcess:

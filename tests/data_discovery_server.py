@@ -5,7 +5,6 @@ directory named `data-discovery` cannot be imported, so it lives here).
 """
 
 import json
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,10 +14,9 @@ import grpc
 import pytest
 from nats.aio.client import Client as NATS
 
-from conftest import Infrastructure
+from conftest import Infrastructure, fresh_database, started
 from eoplex_common.events import connect_nats
-from eoplex_common.mongo import connect_mongo
-from eoplex_common.rpc import GrpcService, open_channel
+from eoplex_common.rpc import GrpcService
 from eoplex_data_discovery.server import build_data_discovery_server
 from eoplex_data_discovery.settings import DataDiscoverySettings
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
@@ -45,33 +43,23 @@ async def running_data_discovery(
 ) -> AsyncIterator[RunningDataDiscovery]:
     """Start the data-discovery service on its own fresh database; stop it and drop the
     database after."""
-    client = connect_mongo(mongodb_url)
-    database_name = f"test_data_discovery_{secrets.token_hex(6)}"
-    nats = await connect_nats(nats_url, name="data-discovery-test")
-    try:
-        server = await build_data_discovery_server(
-            settings=DataDiscoverySettings(listen="127.0.0.1:0", shutdown_grace_seconds=0.1),
-            database=client[database_name],
-            js=nats.jetstream(),
-        )
-        await server.start()
-        channel = open_channel(
-            service="data-discovery", address=f"127.0.0.1:{server.port}", timeout_seconds=10
-        )
+    async with fresh_database(mongodb_url, "test_data_discovery") as database:
+        nats = await connect_nats(nats_url, name="data-discovery-test")
         try:
-            yield RunningDataDiscovery(
-                server=server,
-                channel=channel,
-                stub=data_discovery_pb2_grpc.DataDiscoveryServiceStub(channel),
-                nats=nats,
+            server = await build_data_discovery_server(
+                settings=DataDiscoverySettings(listen="127.0.0.1:0", shutdown_grace_seconds=0.1),
+                database=database,
+                js=nats.jetstream(),
             )
+            async with started(server, service="data-discovery") as channel:
+                yield RunningDataDiscovery(
+                    server=server,
+                    channel=channel,
+                    stub=data_discovery_pb2_grpc.DataDiscoveryServiceStub(channel),
+                    nats=nats,
+                )
         finally:
-            await channel.close()
-            await server.stop()
-    finally:
-        await nats.drain()
-        await client.drop_database(database_name)
-        await client.close()
+            await nats.drain()
 
 
 @pytest.fixture

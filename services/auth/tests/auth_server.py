@@ -3,7 +3,6 @@
 Also used by `libs/cli/tests/test_admin.py`; import it as `services.auth.tests.auth_server`.
 """
 
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,10 +13,10 @@ import grpc
 import httpx
 from pymongo.asynchronous.database import AsyncDatabase
 
+from conftest import fresh_database, started
 from eoplex_auth.server import build_auth_server
 from eoplex_auth.settings import AuthSettings
-from eoplex_common.mongo import connect_mongo
-from eoplex_common.rpc import GrpcService, open_channel
+from eoplex_common.rpc import GrpcService
 from eoplex_proto.openeo.auth.v1 import auth_pb2_grpc
 
 
@@ -58,31 +57,20 @@ class RunningAuth:
 @asynccontextmanager
 async def running_auth(*, mongodb_url: str, settings: AuthSettings) -> AsyncIterator[RunningAuth]:
     """Start the auth service on its own fresh database; stop it and drop the database after."""
-    client = connect_mongo(mongodb_url)
-    database_name = f"test_auth_{secrets.token_hex(6)}"
     clock = FakeClock()
-    database = client[database_name]
-    try:
-        async with httpx.AsyncClient(timeout=5) as http:
-            server = await build_auth_server(
-                settings=settings, database=database, http=http, clock=clock
+    async with (
+        fresh_database(mongodb_url, "test_auth") as database,
+        httpx.AsyncClient(timeout=5) as http,
+    ):
+        server = await build_auth_server(
+            settings=settings, database=database, http=http, clock=clock
+        )
+        async with started(server, service="auth") as channel:
+            yield RunningAuth(
+                server=server,
+                channel=channel,
+                auth=auth_pb2_grpc.AuthServiceStub(channel),
+                admin=auth_pb2_grpc.AuthAdminServiceStub(channel),
+                clock=clock,
+                database=database,
             )
-            await server.start()
-            channel = open_channel(
-                service="auth", address=f"127.0.0.1:{server.port}", timeout_seconds=10
-            )
-            try:
-                yield RunningAuth(
-                    server=server,
-                    channel=channel,
-                    auth=auth_pb2_grpc.AuthServiceStub(channel),
-                    admin=auth_pb2_grpc.AuthAdminServiceStub(channel),
-                    clock=clock,
-                    database=database,
-                )
-            finally:
-                await channel.close()
-                await server.stop()
-    finally:
-        await client.drop_database(database_name)
-        await client.close()
