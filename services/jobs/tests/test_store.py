@@ -3,29 +3,22 @@ atomic transitions under concurrency, listing, counts and logs."""
 
 import asyncio
 import re
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import Infrastructure
+from conftest import Infrastructure, fresh_database
 from eoplex_common.errors import JobNotFound
-from eoplex_common.mongo import connect_mongo
 from eoplex_jobs.store import JobStore
 
 
 @pytest.fixture
 async def store(infrastructure: Infrastructure) -> AsyncIterator[JobStore]:
-    client = connect_mongo(infrastructure.mongodb_url)
-    name = f"test_jobstore_{secrets.token_hex(6)}"
-    job_store = JobStore(client[name])
-    await job_store.ensure_indexes()
-    try:
+    async with fresh_database(infrastructure.mongodb_url, "test_jobstore") as database:
+        job_store = JobStore(database)
+        await job_store.ensure_indexes()
         yield job_store
-    finally:
-        await client.drop_database(name)
-        await client.close()
 
 
 def owned_by(user_id: str, tenant_id: str = "t1", **fields: object) -> dict[str, object]:

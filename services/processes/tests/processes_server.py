@@ -5,16 +5,14 @@ Used by the processes service's tests, the gateway's `/processes` and `/process_
 tests and the jobs service's tests.
 """
 
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import grpc
 from pymongo.asynchronous.database import AsyncDatabase
 
-from eoplex_common.mongo import connect_mongo
+from conftest import fresh_database, started
 from eoplex_common.rpc import GrpcService, open_channel
 from eoplex_processes.server import build_processes_server
 from eoplex_processes.settings import ProcessesSettings
@@ -42,29 +40,17 @@ async def running_processes(
     and keeping user-defined processes in a fresh database, dropped after."""
     settings = settings or ProcessesSettings()
     settings = settings.model_copy(update={"listen": "127.0.0.1:0", "shutdown_grace_seconds": 0.1})
-    client = connect_mongo(mongodb_url)
-    database_name = f"test_processes_{secrets.token_hex(6)}"
-    data_discovery_channel = open_channel(
-        service="data-discovery", address=catalog_address, timeout_seconds=5
-    )
-    try:
-        server = await build_processes_server(
-            settings=settings,
-            data_discovery_channel=data_discovery_channel,
-            database=client[database_name],
-        )
-        await server.start()
-        channel: grpc.aio.Channel = open_channel(
-            service="processes", address=f"127.0.0.1:{server.port}", timeout_seconds=10
+    async with fresh_database(mongodb_url, "test_processes") as database:
+        data_discovery_channel = open_channel(
+            service="data-discovery", address=catalog_address, timeout_seconds=5
         )
         try:
-            yield RunningProcesses(
-                server, processes_pb2_grpc.ProcessesServiceStub(channel), client[database_name]
+            server = await build_processes_server(
+                settings=settings, data_discovery_channel=data_discovery_channel, database=database
             )
+            async with started(server, service="processes") as channel:
+                yield RunningProcesses(
+                    server, processes_pb2_grpc.ProcessesServiceStub(channel), database
+                )
         finally:
-            await channel.close()
-            await server.stop()
-    finally:
-        await data_discovery_channel.close()
-        await client.drop_database(database_name)
-        await client.close()
+            await data_discovery_channel.close()
