@@ -15,13 +15,15 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import openeo
 import pytest
 
+from eoplex.probes import http_ok
 from eoplex.servers import (
     ProcessSpec,
     free_port,
@@ -30,7 +32,7 @@ from eoplex.servers import (
     stop_process,
     wait_ready,
 )
-from eoplex.stack import LocalStack, StackConfig
+from eoplex.stack import LocalStack, StackConfig, well_known_url
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,36 @@ def demo_connection(stack: LocalStack) -> openeo.Connection:
     return connection
 
 
+@contextmanager
+def running(spec: ProcessSpec, *, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """The process of `spec`, started and ready, for the with-block; stopped after it."""
+    process = start_process(spec, log_path=log_path)
+    try:
+        wait_ready(spec, process)
+        yield process
+    finally:
+        stop_process(process)
+
+
+@contextmanager
+def another_gateway(
+    stack: LocalStack, name: str, *, env: Mapping[str, str], log_path: Path
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A second gateway on the stack's services, on a free loopback port, with the settings
+    `env` adds; its port and process."""
+    port = free_port()
+    settings = {
+        **stack.env,
+        "OPENEO_PORT": str(port),
+        "OPENEO_GATEWAY_HOST": "127.0.0.1",
+        **env,
+    }
+    argv = [sys.executable, "-m", "eoplex_gateway"]
+    spec = ProcessSpec(name, argv, http_ok(well_known_url(port)), env=settings)
+    with running(spec, log_path=log_path) as process:
+        yield port, process
+
+
 @pytest.fixture(scope="session")
 def oidc_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcIssuer]:
     """A real OIDC issuer process on loopback offering the client-credentials grant."""
@@ -79,12 +111,8 @@ def oidc_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OidcIssuer
     argv += ["--client-id", issuer.client_id, "--client-secret", issuer.client_secret]
     spec = ProcessSpec("oidc-issuer", argv, http_answers(f"{issuer.url}/jwks"))
     log = tmp_path_factory.mktemp("oidc-issuer") / "oidc-issuer.log"
-    process = start_process(spec, log_path=log)
-    try:
-        wait_ready(spec, process)
+    with running(spec, log_path=log):
         yield issuer
-    finally:
-        stop_process(process)
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,6 @@ files (`<state>/demo-data`), not against the engine.
 """
 
 import json
-import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -24,6 +21,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from eoplex.stack import LocalStack
 from eoplex_common.process_specs import IMPLEMENTED_PROCESSES
 from tests.openapi_validation import validate_error
+from tests.stack import admin, demo_connection
 
 S2 = "SENTINEL2_L2A_DEMO"
 EXTENT = {"west": 11.28, "south": 46.47, "east": 11.33, "north": 46.50}
@@ -32,10 +30,7 @@ JUNE = ["2022-06-01", "2022-07-01"]
 
 @pytest.fixture(scope="module")
 def connection(local_stack: LocalStack) -> openeo.Connection:
-    assert local_stack.wait_for_demo_data(timeout_seconds=180)
-    connection = openeo.connect(local_stack.api_url)
-    connection.authenticate_basic(local_stack.demo_user, local_stack.demo_password)
-    return connection
+    return demo_connection(local_stack)
 
 
 def demo_band(stack: LocalStack, date: str, band: str) -> Path:
@@ -71,6 +66,13 @@ def ndvi_max_cube(connection: openeo.Connection) -> Any:
         S2, spatial_extent=EXTENT, temporal_extent=JUNE, bands=["B04", "B08"]
     )
     return cube.ndvi(nir="B08", red="B04").max_time()
+
+
+def two_dates_of_red(connection: openeo.Connection) -> Any:
+    """B04 of the first ten days of June: the demo data has two dates there."""
+    return connection.load_collection(
+        S2, spatial_extent=EXTENT, temporal_extent=["2022-06-01", "2022-06-11"], bands=["B04"]
+    )
 
 
 def test_ndvi_max_download_equals_numpy_on_the_demo_files(
@@ -150,11 +152,8 @@ def test_a_json_result_of_plain_math(connection: openeo.Connection) -> None:
 def test_netcdf_result_has_time_bands_and_crs(
     connection: openeo.Connection, tmp_path: Path
 ) -> None:
-    cube = connection.load_collection(
-        S2, spatial_extent=EXTENT, temporal_extent=["2022-06-01", "2022-06-11"], bands=["B04"]
-    )
     path = tmp_path / "cube.nc"
-    cube.download(path, format="netCDF")
+    two_dates_of_red(connection).download(path, format="netCDF")
     with xr.open_dataset(path) as dataset:
         assert "B04" in dataset.data_vars
         times = [str(value)[:10] for value in dataset["t"].values]
@@ -202,11 +201,8 @@ def test_png_preview_is_8_bit(connection: openeo.Connection, tmp_path: Path) -> 
 def test_gtiff_of_several_dates_in_one_synchronous_file(
     connection: openeo.Connection, tmp_path: Path
 ) -> None:
-    cube = connection.load_collection(
-        S2, spatial_extent=EXTENT, temporal_extent=["2022-06-01", "2022-06-11"], bands=["B04"]
-    )
     path = tmp_path / "two_dates.tif"
-    cube.download(path, format="GTiff")
+    two_dates_of_red(connection).download(path, format="GTiff")
     with rasterio.open(path) as result:
         assert result.count == 2
         assert result.descriptions[0].startswith("2022-06-05")
@@ -247,19 +243,9 @@ def test_gtiff_of_a_cube_whose_dates_apply_dimension_enumerated(
     assert bool((low < high).any()), "six dates do not all have the same values"
 
 
-def _admin(stack: LocalStack, *argv: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "eoplex", "admin", *argv],
-        env={**os.environ, **stack.env},
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-
-
 def test_tenant_pixel_limit_points_to_batch_jobs(local_stack: LocalStack) -> None:
-    _admin(local_stack, "tenants", "add", "tiny", "--max-sync-pixels", "1000")
-    _admin(local_stack, "users", "add", "carol", "--tenant", "tiny", "--password", "carol-pw-123")
+    admin(local_stack, "tenants", "add", "tiny", "--max-sync-pixels", "1000")
+    admin(local_stack, "users", "add", "carol", "--tenant", "tiny", "--password", "carol-pw-123")
     assert local_stack.wait_for_demo_data(timeout_seconds=180)
     connection = openeo.connect(local_stack.api_url)
     connection.authenticate_basic("carol", "carol-pw-123")

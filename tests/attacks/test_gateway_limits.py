@@ -16,7 +16,6 @@ as a bound well above normal; nothing here asserts how long anything took.
 import json
 import select
 import socket
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,10 +25,9 @@ from typing import Any
 import httpx
 import pytest
 
-from eoplex.probes import http_ok
-from eoplex.servers import ProcessSpec, free_port, start_process, stop_process, wait_ready
 from eoplex.stack import LocalStack, api_url, well_known_url
 from tests.openapi_validation import validate_error
+from tests.stack import another_gateway
 from tests.test_e2e_files import new_user
 
 MIB = 1024 * 1024
@@ -58,24 +56,15 @@ class Gateway:
 @pytest.fixture(scope="module")
 def gateway(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     """A gateway with small connection limits on the local stack's services."""
-    port = free_port()
-    env = {
-        **local_stack.env,
-        "OPENEO_PORT": str(port),
-        "OPENEO_GATEWAY_HOST": "127.0.0.1",
+    limits = {
         "OPENEO_GATEWAY_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
         "OPENEO_GATEWAY_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT_SECONDS),
         "OPENEO_GATEWAY_KEEP_ALIVE_TIMEOUT_SECONDS": "2",
     }
-    argv = [sys.executable, "-m", "eoplex_gateway"]
-    spec = ProcessSpec("gateway-under-attack", argv, http_ok(well_known_url(port)), env=env)
     log = tmp_path_factory.mktemp("gateway-limits") / "gateway.log"
-    process = start_process(spec, log_path=log)
-    try:
-        wait_ready(spec, process)
+    name = "gateway-under-attack"
+    with another_gateway(local_stack, name, env=limits, log_path=log) as (port, process):
         yield Gateway(port=port, pid=process.pid)
-    finally:
-        stop_process(process)
 
 
 @pytest.fixture(scope="module")
@@ -296,12 +285,23 @@ def raw_graph(process_id: str, arguments: str) -> str:
     return f'{{"a": {{"process_id": "{process_id}", "arguments": {arguments}, "result": true}}}}'
 
 
-def body_of(process_text: str, *, wrapped: bool) -> bytes:
-    return (f'{{"process": {process_text}}}' if wrapped else process_text).encode()
+def send_process(
+    client: httpx.Client, method: str, path: str, process_text: str, *, wrapped: bool
+) -> httpx.Response:
+    """`method path` with the process (JSON text) as its body, in `{"process": ...}` if wrapped."""
+    body = f'{{"process": {process_text}}}' if wrapped else process_text
+    content_type = {"Content-Type": "application/json"}
+    return client.request(method, path, content=body.encode(), headers=content_type)
 
 
 def assert_openeo_4xx(response: httpx.Response) -> None:
     assert 400 <= response.status_code < 500, response.text[:500]
+    validate_error(response.json())
+
+
+def assert_openeo_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text[:500]
+    assert response.json()["code"] == code
     validate_error(response.json())
 
 
@@ -312,10 +312,7 @@ def test_a_body_of_6_mib_is_not_answered_500(
     """Replays: a body of 4-10 MiB, within the gateway's 10 MiB body limit but beyond
     gRPC's 4 MiB message limit, answered 500. It is an ordinary request."""
     process = {"process_graph": ADD, "description": "a" * (6 * MIB)}
-    body = body_of(json.dumps(process), wrapped=wrapped)
-    response = client.request(
-        method, path, content=body, headers={"Content-Type": "application/json"}
-    )
+    response = send_process(client, method, path, json.dumps(process), wrapped=wrapped)
     assert response.status_code < 300, response.text[:500]
 
 
@@ -328,13 +325,8 @@ def test_a_body_that_grows_beyond_the_grpc_limit_is_refused_with_413(
     `1000000000000000.0`), so that it grows past what a gRPC message may hold."""
     count = int(9.9 * MIB) // len("1e15,")
     process_text = raw_process(json.dumps(ADD), numbers="[" + "1e15," * count + "1]")
-    body = body_of(process_text, wrapped=wrapped)
-    response = client.request(
-        method, path, content=body, headers={"Content-Type": "application/json"}
-    )
-    assert response.status_code == 413, response.text[:500]
-    assert response.json()["code"] == "PayloadTooLarge"
-    validate_error(response.json())
+    response = send_process(client, method, path, process_text, wrapped=wrapped)
+    assert_openeo_error(response, 413, "PayloadTooLarge")
 
 
 def nested_list(depth: int) -> str:
@@ -353,13 +345,8 @@ def test_json_nested_900_deep_is_refused_with_400(
         process_text = raw_process(raw_graph("array_element", arguments))
     else:
         process_text = raw_process(json.dumps(ADD), nested=nested_list(900))
-    body = body_of(process_text, wrapped=wrapped)
-    response = client.request(
-        method, path, content=body, headers={"Content-Type": "application/json"}
-    )
-    assert response.status_code == 400, response.text[:500]
-    assert response.json()["code"] == "BadRequest"
-    validate_error(response.json())
+    response = send_process(client, method, path, process_text, wrapped=wrapped)
+    assert_openeo_error(response, 400, "BadRequest")
 
 
 HUGE = "1" * 4400
@@ -412,10 +399,7 @@ def test_an_integer_of_4400_digits_in_a_body_is_refused_with_400(
 ) -> None:
     """Replays: an integer with 4,300+ digits, here a process argument."""
     graph = raw_graph("add", f'{{"x": {HUGE}, "y": 1}}')
-    body = body_of(raw_process(graph), wrapped=wrapped)
-    response = client.request(
-        method, path, content=body, headers={"Content-Type": "application/json"}
-    )
+    response = send_process(client, method, path, raw_process(graph), wrapped=wrapped)
     assert_openeo_4xx(response)
 
 
@@ -430,9 +414,7 @@ def test_patching_a_job_field_by_field_beyond_what_it_may_store_is_refused_with_
     try:
         assert client.patch(f"/jobs/{job}", json={"description": "d" * 9 * MIB}).status_code == 204
         response = client.patch(f"/jobs/{job}", json={"title": "t" * 9 * MIB})
-        assert response.status_code == 413, response.text[:500]
-        assert response.json()["code"] == "PayloadTooLarge"
-        validate_error(response.json())
+        assert_openeo_error(response, 413, "PayloadTooLarge")
         assert client.get(f"/jobs/{job}").json().get("title") is None
     finally:
         client.delete(f"/jobs/{job}")

@@ -14,22 +14,14 @@ all of it to loopback), so that the other tests of the session, which log in fro
 
 import asyncio
 import secrets
-import sys
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from eoplex.servers import (
-    ProcessSpec,
-    free_port,
-    http_answers,
-    start_process,
-    stop_process,
-    wait_ready,
-)
-from eoplex.stack import LocalStack, api_url, well_known_url
+from eoplex.stack import LocalStack, api_url
 from tests.openapi_validation import validate_error
+from tests.stack import another_gateway
 from tests.test_e2e_files import new_user
 
 # More attempts than any default budget of one address or one (user, address) pair.
@@ -165,21 +157,11 @@ def test_a_forged_x_forwarded_for_does_not_give_a_client_a_fresh_address(
 @pytest.fixture(scope="module")
 def proxied_gateway(local_stack: LocalStack) -> Iterator[str]:
     """A second gateway on the stack's services, configured to trust a proxy's headers."""
-    port = free_port()
-    env = {
-        **local_stack.env,
-        "OPENEO_PORT": str(port),
-        "OPENEO_GATEWAY_HOST": "127.0.0.1",
-        "OPENEO_GATEWAY_TRUST_PROXY_HEADERS": "true",
-    }
-    argv = [sys.executable, "-m", "eoplex_gateway"]
-    spec = ProcessSpec("gateway-behind-proxy", argv, http_answers(well_known_url(port)), env)
-    process = start_process(spec, log_path=local_stack.log_dir / "gateway-behind-proxy.log")
-    try:
-        wait_ready(spec, process)
+    trusting = {"OPENEO_GATEWAY_TRUST_PROXY_HEADERS": "true"}
+    log = local_stack.log_dir / "gateway-behind-proxy.log"
+    name = "gateway-behind-proxy"
+    with another_gateway(local_stack, name, env=trusting, log_path=log) as (port, _):
         yield api_url(port)
-    finally:
-        stop_process(process)
 
 
 def appended_by_proxy(client_address: str) -> Iterator[dict[str, str]]:
