@@ -9,8 +9,6 @@ cannot make another pass or fail.
 import hashlib
 import os
 import secrets
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,18 +20,9 @@ from openeo.rest import OpenEoApiError
 
 from eoplex.stack import LocalStack
 from tests.openapi_validation import validate_error, validate_response
+from tests.stack import admin
 
 BIG_BYTES = 50 * 1024 * 1024
-
-
-def _admin(stack: LocalStack, *argv: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "eoplex", "admin", *argv],
-        env={**os.environ, **stack.env},
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
 
 
 def new_user(stack: LocalStack, *, quota_bytes: int | None = None) -> tuple[str, str]:
@@ -41,9 +30,9 @@ def new_user(stack: LocalStack, *, quota_bytes: int | None = None) -> tuple[str,
     name = f"files-{secrets.token_hex(4)}"
     password = secrets.token_urlsafe(12)
     quota = [] if quota_bytes is None else ["--max-storage-bytes", str(quota_bytes)]
-    _admin(stack, "tenants", "add", name, *quota)
+    admin(stack, "tenants", "add", name, *quota)
     # `--password=...`: a generated password may start with "-".
-    _admin(stack, "users", "add", name, "--tenant", name, f"--password={password}")
+    admin(stack, "users", "add", name, "--tenant", name, f"--password={password}")
     return name, password
 
 

@@ -27,7 +27,8 @@ from eoplex_executor.serve.estimate import estimate_process
 from eoplex_executor.serve.worker import Failed, SyncTask, run_task
 from eoplex_ingest.folder import NamingRules
 from services.executor.tests.catalog import LocalCatalog
-from tests.test_e2e_files import _admin, connect
+from tests.stack import admin
+from tests.test_e2e_files import connect
 
 S2 = "SENTINEL2_L2A_DEMO"
 EXTENT = {"west": 11.28, "south": 46.47, "east": 11.33, "north": 46.50}
@@ -46,8 +47,8 @@ def limited_user(local_stack: LocalStack) -> tuple[str, str]:
     assert local_stack.wait_for_demo_data(timeout_seconds=180)
     name = f"pixels-{secrets.token_hex(4)}"
     password = secrets.token_urlsafe(12)
-    _admin(local_stack, "tenants", "add", name, "--max-sync-pixels", str(SYNC_PIXEL_LIMIT))
-    _admin(local_stack, "users", "add", name, "--tenant", name, f"--password={password}")
+    admin(local_stack, "tenants", "add", name, "--max-sync-pixels", str(SYNC_PIXEL_LIMIT))
+    admin(local_stack, "users", "add", name, "--tenant", name, f"--password={password}")
     return name, password
 
 
