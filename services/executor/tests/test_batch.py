@@ -22,7 +22,6 @@ import rasterio
 from minio import Minio
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from rasterio.transform import Affine
 
 from conftest import Infrastructure
 from eoplex_common import job_events
@@ -35,17 +34,14 @@ from eoplex_executor.batch.run_job import EXIT_CANCELED, BatchJob, read_spec, ru
 from eoplex_executor.engine.environment import Environment, Limits
 from eoplex_executor.engine.run import run_process
 from eoplex_executor.engine.settings import ExecutorSettings
-from eoplex_ingest.folder import NamingRules
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2, data_discovery_pb2_grpc
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2
-from services.executor.tests.catalog import LocalCatalog
+from services.executor.tests.catalog import CatalogInFront, LocalCatalog, write_s2
+from services.executor.tests.cubes import NORTH, WEST
 
-WEST, NORTH, SIZE = 675000.0, 5155000.0, 64
+SIZE = 64
 DATES = {"20220601": "2022-06-01T00:00:00Z", "20220606": "2022-06-06T00:00:00Z"}
 BANDS = ("B04", "B08")
-RULES = NamingRules(
-    datetime_pattern=r"_(?P<datetime>\d{8})_", band_pattern=r"_(?P<band>B\d\d)\.tif$"
-)
 BUCKET = "eoplex-results-test"
 
 
@@ -63,18 +59,14 @@ GRAPH = {"process_graph": {"load": _load(), "save": SAVE_GTIFF}}
 
 
 @dataclass
-class SlowCatalog:
+class SlowCatalog(CatalogInFront):
     """`LocalCatalog` whose searches take a while, so that a run outlasts a heartbeat."""
 
-    catalog: LocalCatalog
     seconds: float = 0.6
-
-    def collection(self, collection_id: str) -> dict[str, Any]:
-        return self.catalog.collection(collection_id)
 
     def search_items(self, **query: Any) -> list[dict[str, Any]]:
         time.sleep(self.seconds)
-        return self.catalog.search_items(**query)
+        return super().search_items(**query)
 
 
 @pytest.fixture(scope="module")
@@ -82,24 +74,12 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalCatalog, dic
     """Two dates of B04 and B08 (uint16, nodata 0) on a 64 x 64 10 m grid; the arrays."""
     folder = tmp_path_factory.mktemp("s2")
     rng = np.random.default_rng(7)
-    profile = {
-        "driver": "GTiff",
-        "width": SIZE,
-        "height": SIZE,
-        "count": 1,
-        "dtype": "uint16",
-        "crs": "EPSG:32632",
-        "transform": Affine(10.0, 0.0, WEST, 0.0, -10.0, NORTH),
-        "nodata": 0,
+    arrays = {
+        (date, band): rng.integers(1, 10000, size=(SIZE, SIZE), dtype=np.uint16)
+        for date in DATES
+        for band in BANDS
     }
-    arrays = {}
-    for date in DATES:
-        for band in BANDS:
-            values = rng.integers(1, 10000, size=(SIZE, SIZE), dtype=np.uint16)
-            arrays[(date, band)] = values
-            with rasterio.open(folder / f"S2_{date}_{band}.tif", "w", **profile) as dataset:
-                dataset.write(values, 1)
-    return LocalCatalog.from_folder(folder, collection_id="S2", rules=RULES), arrays
+    return write_s2(folder, arrays), arrays
 
 
 class Specs:
@@ -117,17 +97,11 @@ class Specs:
         return job_id
 
 
-@dataclass
-class UnreadableCatalog:
+class UnreadableCatalog(CatalogInFront):
     """`LocalCatalog` whose items point to files that do not exist: any read fails."""
 
-    catalog: LocalCatalog
-
-    def collection(self, collection_id: str) -> dict[str, Any]:
-        return self.catalog.collection(collection_id)
-
     def search_items(self, **search: Any) -> list[dict[str, Any]]:
-        items = copy.deepcopy(self.catalog.search_items(**search))
+        items = copy.deepcopy(super().search_items(**search))
         for item in items:
             for asset in item["assets"].values():
                 asset["href"] = f"/nonexistent/{Path(asset['href']).name}"
