@@ -107,6 +107,23 @@ def collection_document(collection_id: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+def load_and_save(collection_id: str) -> dict[str, Any]:
+    """A process that loads the whole collection and saves it as GTiff."""
+    return {
+        "process_graph": {
+            "load": {
+                "process_id": "load_collection",
+                "arguments": {"id": collection_id, "spatial_extent": None, "temporal_extent": None},
+            },
+            "save": {
+                "process_id": "save_result",
+                "arguments": {"data": {"from_node": "load"}, "format": "GTiff"},
+                "result": True,
+            },
+        }
+    }
+
+
 def item_document(
     item_id: str,
     *,

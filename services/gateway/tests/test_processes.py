@@ -16,7 +16,12 @@ from eoplex_gateway.app import create_app
 from eoplex_gateway.settings import GatewaySettings
 from services.gateway.tests.conftest import Stack
 from services.processes.tests.processes_server import running_processes
-from tests.data_discovery_server import RunningDataDiscovery, collection_document, register
+from tests.data_discovery_server import (
+    RunningDataDiscovery,
+    collection_document,
+    load_and_save,
+    register,
+)
 from tests.openapi_validation import validate_error, validate_response
 
 API = "/openeo/1.2"
@@ -64,22 +69,6 @@ async def without_catalog(
 
 def validate_processes_page(body: dict[str, Any]) -> None:
     validate_response("GET", "/processes", 200, body)
-
-
-def load_and_save(collection_id: str) -> dict[str, Any]:
-    return {
-        "process_graph": {
-            "load": {
-                "process_id": "load_collection",
-                "arguments": {"id": collection_id, "spatial_extent": None, "temporal_extent": None},
-            },
-            "save": {
-                "process_id": "save_result",
-                "arguments": {"data": {"from_node": "load"}, "format": "GTiff"},
-                "result": True,
-            },
-        }
-    }
 
 
 async def test_processes_are_public_and_exactly_the_implemented_ones(

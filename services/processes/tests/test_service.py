@@ -14,7 +14,12 @@ from eoplex_common.process_specs import IMPLEMENTED_PROCESSES, process_spec
 from eoplex_processes.settings import ProcessesSettings
 from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
 from services.processes.tests.processes_server import RunningProcesses, running_processes
-from tests.data_discovery_server import RunningDataDiscovery, collection_document, register
+from tests.data_discovery_server import (
+    RunningDataDiscovery,
+    collection_document,
+    load_and_save,
+    register,
+)
 
 
 @pytest.fixture
@@ -35,22 +40,6 @@ async def online(
         catalog_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
     ) as running:
         yield running
-
-
-def load_and_save(collection_id: str) -> dict[str, Any]:
-    return {
-        "process_graph": {
-            "load": {
-                "process_id": "load_collection",
-                "arguments": {"id": collection_id, "spatial_extent": None, "temporal_extent": None},
-            },
-            "save": {
-                "process_id": "save_result",
-                "arguments": {"data": {"from_node": "load"}, "format": "GTiff"},
-                "result": True,
-            },
-        }
-    }
 
 
 async def validate(running: RunningProcesses, process: Any) -> list[tuple[str, str]]:
