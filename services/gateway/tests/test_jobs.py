@@ -346,8 +346,10 @@ async def test_describe_job_renders_the_job_message(
         plan="free",
         costs=0.75,
         budget=10,
-        usage_json=json.dumps(usage),
     )
+    job = jobs.jobs["j-1"][1]
+    job.usage["cpu"].amount, job.usage["cpu"].unit = 12.5, "cpu-seconds"
+    job.usage["duration"].count, job.usage["duration"].unit = 30, "s"
     response = await http.get(f"{API}/jobs/j-1", headers=bearer("alice"))
     body = checked_body(response, "GET", "/jobs/{job_id}", 200)
     assert body == {

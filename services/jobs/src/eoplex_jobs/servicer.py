@@ -37,10 +37,26 @@ def job_message(job: dict[str, Any], *, with_process: bool = True) -> pb.Job:
         plan=job.get("plan") or "",
         costs=float(job.get("costs") or 0.0),
         budget=float(job.get("budget") or 0.0),
-        usage_json=json.dumps(job["usage"]) if job.get("usage") else "",
+        usage=usage_message(job.get("usage") or {}),
         job_options_json=json.dumps(job.get("job_options") or {}),
         log_level=job.get("log_level") or "info",
     )
+
+
+def usage_message(usage: dict[str, Any]) -> dict[str, pb.UsageMetric]:
+    """The executor's openEO `usage` (`{"cpu": {"value": 1.5, "unit": "cpu-seconds"}}`) as
+    `UsageMetric`s: whole numbers as counts, others as amounts. A metric without a number
+    (no executor reports one) is left out."""
+    metrics = {}
+    for name, metric in usage.items():
+        value, unit = metric.get("value"), str(metric.get("unit") or "")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if isinstance(value, int):
+            metrics[name] = pb.UsageMetric(count=value, unit=unit)
+        else:
+            metrics[name] = pb.UsageMetric(amount=value, unit=unit)
+    return metrics
 
 
 def _draft(request: pb.CreateJobRequest | pb.UpdateJobRequest) -> JobDraft:

@@ -6,6 +6,7 @@ the authenticated caller's jobs (a foreign job answers `JobNotFound`, as a missi
 """
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -140,9 +141,20 @@ def build_job(job: pb.Job, *, full: bool) -> dict[str, Any]:
         document["plan"] = job.plan
     document["costs"] = job.costs
     document["budget"] = job.budget if job.budget > 0 else None
-    if job.usage_json:
-        document["usage"] = json.loads(job.usage_json)
+    if job.usage:
+        document["usage"] = usage_document(job.usage)
     return document
+
+
+def usage_document(usage: Mapping[str, pb.UsageMetric]) -> dict[str, Any]:
+    """The openEO `usage` object: `{metric: {"value": ..., "unit": ...}}`."""
+    return {
+        name: {
+            "value": getattr(metric, metric.WhichOneof("value") or "amount"),
+            "unit": metric.unit,
+        }
+        for name, metric in usage.items()
+    }
 
 
 def build_jobs_page(

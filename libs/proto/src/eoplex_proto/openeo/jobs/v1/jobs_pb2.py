@@ -24,39 +24,45 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19openeo/jobs/v1/jobs.proto\x12\x0eopeneo.jobs.v1\"+\n\x05Owner\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"\x81\x02\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x14\n\x0cprocess_json\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x10\n\x08progress\x18\x06 \x01(\x01\x12\x0f\n\x07\x63reated\x18\x07 \x01(\t\x12\x0f\n\x07updated\x18\x08 \x01(\t\x12\x0c\n\x04plan\x18\t \x01(\t\x12\r\n\x05\x63osts\x18\n \x01(\x01\x12\x0e\n\x06\x62udget\x18\x0b \x01(\x01\x12\x12\n\nusage_json\x18\x0c \x01(\t\x12\x18\n\x10job_options_json\x18\r \x01(\t\x12\x11\n\tlog_level\x18\x0e \x01(\t\"\xbd\x01\n\x10\x43reateJobRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x14\n\x0cprocess_json\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0c\n\x04plan\x18\x05 \x01(\t\x12\x0e\n\x06\x62udget\x18\x06 \x01(\x01\x12\x18\n\x10job_options_json\x18\x07 \x01(\t\x12\x11\n\tlog_level\x18\x08 \x01(\t\"Z\n\x0fListJobsRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"N\n\x10ListJobsResponse\x12!\n\x04jobs\x18\x01 \x03(\x0b\x32\x13.openeo.jobs.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"B\n\nJobRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"\xdd\x01\n\x10UpdateJobRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ields\x18\x03 \x03(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x14\n\x0cprocess_json\x18\x06 \x01(\t\x12\x0c\n\x04plan\x18\x07 \x01(\t\x12\x0e\n\x06\x62udget\x18\x08 \x01(\x01\x12\x18\n\x10job_options_json\x18\t \x01(\t\x12\x11\n\tlog_level\x18\n \x01(\t\"\x07\n\x05\x45mpty\"+\n\x12GetResultsResponse\x12\x15\n\rdocument_json\x18\x01 \x01(\t\"t\n\x0eGetLogsRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\t\x12\r\n\x05level\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\"H\n\x0fGetLogsResponse\x12\x11\n\tlogs_json\x18\x01 \x03(\t\x12\x13\n\x0bnext_offset\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\t\")\n\x10\x45stimateResponse\x12\x15\n\restimate_json\x18\x01 \x01(\t\"z\n\x07JobSpec\x12 \n\x03job\x18\x01 \x01(\x0b\x32\x13.openeo.jobs.v1.Job\x12$\n\x05owner\x18\x02 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x12\n\nmax_pixels\x18\x03 \x01(\x03\x12\x13\n\x0bpaid_pixels\x18\x04 \x01(\x03\x32\xc5\x05\n\x0bJobsService\x12\x42\n\tCreateJob\x12 .openeo.jobs.v1.CreateJobRequest\x1a\x13.openeo.jobs.v1.Job\x12M\n\x08ListJobs\x12\x1f.openeo.jobs.v1.ListJobsRequest\x1a .openeo.jobs.v1.ListJobsResponse\x12\x39\n\x06GetJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x13.openeo.jobs.v1.Job\x12\x42\n\tUpdateJob\x12 .openeo.jobs.v1.UpdateJobRequest\x1a\x13.openeo.jobs.v1.Job\x12>\n\tDeleteJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x15.openeo.jobs.v1.Empty\x12=\n\x08StartJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x15.openeo.jobs.v1.Empty\x12>\n\tCancelJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x15.openeo.jobs.v1.Empty\x12L\n\nGetResults\x12\x1a.openeo.jobs.v1.JobRequest\x1a\".openeo.jobs.v1.GetResultsResponse\x12J\n\x07GetLogs\x12\x1e.openeo.jobs.v1.GetLogsRequest\x1a\x1f.openeo.jobs.v1.GetLogsResponse\x12K\n\x0b\x45stimateJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a .openeo.jobs.v1.EstimateResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19openeo/jobs/v1/jobs.proto\x12\x0eopeneo.jobs.v1\"+\n\x05Owner\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\"G\n\x0bUsageMetric\x12\x0f\n\x05\x63ount\x18\x01 \x01(\x03H\x00\x12\x10\n\x06\x61mount\x18\x02 \x01(\x01H\x00\x12\x0c\n\x04unit\x18\x03 \x01(\tB\x07\n\x05value\"\xf9\x02\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x14\n\x0cprocess_json\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x10\n\x08progress\x18\x06 \x01(\x01\x12\x0f\n\x07\x63reated\x18\x07 \x01(\t\x12\x0f\n\x07updated\x18\x08 \x01(\t\x12\x0c\n\x04plan\x18\t \x01(\t\x12\r\n\x05\x63osts\x18\n \x01(\x01\x12\x0e\n\x06\x62udget\x18\x0b \x01(\x01\x12-\n\x05usage\x18\x0f \x03(\x0b\x32\x1e.openeo.jobs.v1.Job.UsageEntry\x12\x18\n\x10job_options_json\x18\r \x01(\t\x12\x11\n\tlog_level\x18\x0e \x01(\t\x1aI\n\nUsageEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.openeo.jobs.v1.UsageMetric:\x02\x38\x01J\x04\x08\x0c\x10\rR\nusage_json\"\xbd\x01\n\x10\x43reateJobRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x14\n\x0cprocess_json\x18\x02 \x01(\t\x12\r\n\x05title\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12\x0c\n\x04plan\x18\x05 \x01(\t\x12\x0e\n\x06\x62udget\x18\x06 \x01(\x01\x12\x18\n\x10job_options_json\x18\x07 \x01(\t\x12\x11\n\tlog_level\x18\x08 \x01(\t\"Z\n\x0fListJobsRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"N\n\x10ListJobsResponse\x12!\n\x04jobs\x18\x01 \x03(\x0b\x32\x13.openeo.jobs.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"B\n\nJobRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"\xdd\x01\n\x10UpdateJobRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0e\n\x06\x66ields\x18\x03 \x03(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x14\n\x0cprocess_json\x18\x06 \x01(\t\x12\x0c\n\x04plan\x18\x07 \x01(\t\x12\x0e\n\x06\x62udget\x18\x08 \x01(\x01\x12\x18\n\x10job_options_json\x18\t \x01(\t\x12\x11\n\tlog_level\x18\n \x01(\t\"\x07\n\x05\x45mpty\"+\n\x12GetResultsResponse\x12\x15\n\rdocument_json\x18\x01 \x01(\t\"t\n\x0eGetLogsRequest\x12$\n\x05owner\x18\x01 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x0e\n\x06job_id\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\t\x12\r\n\x05level\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\"H\n\x0fGetLogsResponse\x12\x11\n\tlogs_json\x18\x01 \x03(\t\x12\x13\n\x0bnext_offset\x18\x02 \x01(\t\x12\r\n\x05level\x18\x03 \x01(\t\")\n\x10\x45stimateResponse\x12\x15\n\restimate_json\x18\x01 \x01(\t\"z\n\x07JobSpec\x12 \n\x03job\x18\x01 \x01(\x0b\x32\x13.openeo.jobs.v1.Job\x12$\n\x05owner\x18\x02 \x01(\x0b\x32\x15.openeo.jobs.v1.Owner\x12\x12\n\nmax_pixels\x18\x03 \x01(\x03\x12\x13\n\x0bpaid_pixels\x18\x04 \x01(\x03\x32\xc5\x05\n\x0bJobsService\x12\x42\n\tCreateJob\x12 .openeo.jobs.v1.CreateJobRequest\x1a\x13.openeo.jobs.v1.Job\x12M\n\x08ListJobs\x12\x1f.openeo.jobs.v1.ListJobsRequest\x1a .openeo.jobs.v1.ListJobsResponse\x12\x39\n\x06GetJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x13.openeo.jobs.v1.Job\x12\x42\n\tUpdateJob\x12 .openeo.jobs.v1.UpdateJobRequest\x1a\x13.openeo.jobs.v1.Job\x12>\n\tDeleteJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x15.openeo.jobs.v1.Empty\x12=\n\x08StartJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x15.openeo.jobs.v1.Empty\x12>\n\tCancelJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a\x15.openeo.jobs.v1.Empty\x12L\n\nGetResults\x12\x1a.openeo.jobs.v1.JobRequest\x1a\".openeo.jobs.v1.GetResultsResponse\x12J\n\x07GetLogs\x12\x1e.openeo.jobs.v1.GetLogsRequest\x1a\x1f.openeo.jobs.v1.GetLogsResponse\x12K\n\x0b\x45stimateJob\x12\x1a.openeo.jobs.v1.JobRequest\x1a .openeo.jobs.v1.EstimateResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'openeo.jobs.v1.jobs_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_JOB_USAGEENTRY']._loaded_options = None
+  _globals['_JOB_USAGEENTRY']._serialized_options = b'8\001'
   _globals['_OWNER']._serialized_start=45
   _globals['_OWNER']._serialized_end=88
-  _globals['_JOB']._serialized_start=91
-  _globals['_JOB']._serialized_end=348
-  _globals['_CREATEJOBREQUEST']._serialized_start=351
-  _globals['_CREATEJOBREQUEST']._serialized_end=540
-  _globals['_LISTJOBSREQUEST']._serialized_start=542
-  _globals['_LISTJOBSREQUEST']._serialized_end=632
-  _globals['_LISTJOBSRESPONSE']._serialized_start=634
-  _globals['_LISTJOBSRESPONSE']._serialized_end=712
-  _globals['_JOBREQUEST']._serialized_start=714
-  _globals['_JOBREQUEST']._serialized_end=780
-  _globals['_UPDATEJOBREQUEST']._serialized_start=783
-  _globals['_UPDATEJOBREQUEST']._serialized_end=1004
-  _globals['_EMPTY']._serialized_start=1006
-  _globals['_EMPTY']._serialized_end=1013
-  _globals['_GETRESULTSRESPONSE']._serialized_start=1015
-  _globals['_GETRESULTSRESPONSE']._serialized_end=1058
-  _globals['_GETLOGSREQUEST']._serialized_start=1060
-  _globals['_GETLOGSREQUEST']._serialized_end=1176
-  _globals['_GETLOGSRESPONSE']._serialized_start=1178
-  _globals['_GETLOGSRESPONSE']._serialized_end=1250
-  _globals['_ESTIMATERESPONSE']._serialized_start=1252
-  _globals['_ESTIMATERESPONSE']._serialized_end=1293
-  _globals['_JOBSPEC']._serialized_start=1295
-  _globals['_JOBSPEC']._serialized_end=1417
-  _globals['_JOBSSERVICE']._serialized_start=1420
-  _globals['_JOBSSERVICE']._serialized_end=2129
+  _globals['_USAGEMETRIC']._serialized_start=90
+  _globals['_USAGEMETRIC']._serialized_end=161
+  _globals['_JOB']._serialized_start=164
+  _globals['_JOB']._serialized_end=541
+  _globals['_JOB_USAGEENTRY']._serialized_start=450
+  _globals['_JOB_USAGEENTRY']._serialized_end=523
+  _globals['_CREATEJOBREQUEST']._serialized_start=544
+  _globals['_CREATEJOBREQUEST']._serialized_end=733
+  _globals['_LISTJOBSREQUEST']._serialized_start=735
+  _globals['_LISTJOBSREQUEST']._serialized_end=825
+  _globals['_LISTJOBSRESPONSE']._serialized_start=827
+  _globals['_LISTJOBSRESPONSE']._serialized_end=905
+  _globals['_JOBREQUEST']._serialized_start=907
+  _globals['_JOBREQUEST']._serialized_end=973
+  _globals['_UPDATEJOBREQUEST']._serialized_start=976
+  _globals['_UPDATEJOBREQUEST']._serialized_end=1197
+  _globals['_EMPTY']._serialized_start=1199
+  _globals['_EMPTY']._serialized_end=1206
+  _globals['_GETRESULTSRESPONSE']._serialized_start=1208
+  _globals['_GETRESULTSRESPONSE']._serialized_end=1251
+  _globals['_GETLOGSREQUEST']._serialized_start=1253
+  _globals['_GETLOGSREQUEST']._serialized_end=1369
+  _globals['_GETLOGSRESPONSE']._serialized_start=1371
+  _globals['_GETLOGSRESPONSE']._serialized_end=1443
+  _globals['_ESTIMATERESPONSE']._serialized_start=1445
+  _globals['_ESTIMATERESPONSE']._serialized_end=1486
+  _globals['_JOBSPEC']._serialized_start=1488
+  _globals['_JOBSPEC']._serialized_end=1610
+  _globals['_JOBSSERVICE']._serialized_start=1613
+  _globals['_JOBSSERVICE']._serialized_end=2322
 # @@protoc_insertion_point(module_scope)

@@ -14,8 +14,25 @@ class Owner(_message.Message):
     tenant_id: str
     def __init__(self, user_id: _Optional[str] = ..., tenant_id: _Optional[str] = ...) -> None: ...
 
+class UsageMetric(_message.Message):
+    __slots__ = ("count", "amount", "unit")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    amount: float
+    unit: str
+    def __init__(self, count: _Optional[int] = ..., amount: _Optional[float] = ..., unit: _Optional[str] = ...) -> None: ...
+
 class Job(_message.Message):
-    __slots__ = ("job_id", "title", "description", "process_json", "status", "progress", "created", "updated", "plan", "costs", "budget", "usage_json", "job_options_json", "log_level")
+    __slots__ = ("job_id", "title", "description", "process_json", "status", "progress", "created", "updated", "plan", "costs", "budget", "usage", "job_options_json", "log_level")
+    class UsageEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: UsageMetric
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[UsageMetric, _Mapping]] = ...) -> None: ...
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -27,7 +44,7 @@ class Job(_message.Message):
     PLAN_FIELD_NUMBER: _ClassVar[int]
     COSTS_FIELD_NUMBER: _ClassVar[int]
     BUDGET_FIELD_NUMBER: _ClassVar[int]
-    USAGE_JSON_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
     JOB_OPTIONS_JSON_FIELD_NUMBER: _ClassVar[int]
     LOG_LEVEL_FIELD_NUMBER: _ClassVar[int]
     job_id: str
@@ -41,10 +58,10 @@ class Job(_message.Message):
     plan: str
     costs: float
     budget: float
-    usage_json: str
+    usage: _containers.MessageMap[str, UsageMetric]
     job_options_json: str
     log_level: str
-    def __init__(self, job_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., status: _Optional[str] = ..., progress: _Optional[float] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., plan: _Optional[str] = ..., costs: _Optional[float] = ..., budget: _Optional[float] = ..., usage_json: _Optional[str] = ..., job_options_json: _Optional[str] = ..., log_level: _Optional[str] = ...) -> None: ...
+    def __init__(self, job_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., process_json: _Optional[str] = ..., status: _Optional[str] = ..., progress: _Optional[float] = ..., created: _Optional[str] = ..., updated: _Optional[str] = ..., plan: _Optional[str] = ..., costs: _Optional[float] = ..., budget: _Optional[float] = ..., usage: _Optional[_Mapping[str, UsageMetric]] = ..., job_options_json: _Optional[str] = ..., log_level: _Optional[str] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
     __slots__ = ("owner", "process_json", "title", "description", "plan", "budget", "job_options_json", "log_level")
