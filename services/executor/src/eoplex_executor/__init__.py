@@ -4,7 +4,8 @@ Its rooms, each importing only the rooms below it (`make lint` checks the layers
 
 - `serve/`, `batch/`: the two ways it runs. `serve` is the gRPC server with its pool
   of worker processes (synchronous requests, estimates); `batch` is one batch job's
-  `run-job`, from its spec to its results and events.
+  `run-job`, from the spec its launcher hands it to its results (`run_job`, with its
+  events and heartbeat in `events`, its uploads, asset metadata and usage in `assets`).
 - `processes/`: the openEO processes, one module per family, and the helpers several
   families share in `_`-named modules (`_checks`, `_children`, `_elementwise`, `_labels`,
   `_periods`).
@@ -16,5 +17,5 @@ Its rooms, each importing only the rooms below it (`make lint` checks the layers
 - `engine/`: the data cubes, the execution environment, the graph evaluator, the process
   registry, the pixel meter and the settings.
 
-`python -m eoplex_executor [serve | run-job JOB_ID]` starts either way (`__main__`).
+`python -m eoplex_executor [serve | run-job JOB_ID SPEC]` starts either way (`__main__`).
 """

@@ -79,6 +79,7 @@ class BatchJob:
 
     @property
     def job_id(self) -> str:
+        """The id of the job the spec is of."""
         return str(self.spec.job.job_id)
 
 
