@@ -195,7 +195,11 @@ def basic(username: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Basic {encoded}"}
 
 
+# The `bearer` fixture: the `Authorization` header of a user of `USERS`.
+Bearer = Callable[[str], dict[str, str]]
+
+
 @pytest.fixture
-def bearer() -> Callable[[str], dict[str, str]]:
+def bearer() -> Bearer:
     """`Authorization: Bearer basic//<token of user>`."""
     return lambda user: {"Authorization": f"Bearer basic//{USERS[user][1]}"}

@@ -1,13 +1,11 @@
 """Authentication, `/credentials/*` and `/me`, against test auth and files servers."""
 
-from collections.abc import Callable
-
 import httpx
 import pytest
 
 from tests.openapi_validation import validate_response
 
-from .conftest import PROVIDERS, QUOTA_BYTES, USED_BYTES, Stack, basic
+from .conftest import PROVIDERS, QUOTA_BYTES, USED_BYTES, Bearer, Stack, basic
 
 API = "/openeo/1.2"
 
@@ -31,9 +29,7 @@ async def test_basic_login_then_me(client: httpx.AsyncClient) -> None:
     }
 
 
-async def test_unlimited_storage_is_null(
-    client: httpx.AsyncClient, bearer: Callable[[str], dict[str, str]]
-) -> None:
+async def test_unlimited_storage_is_null(client: httpx.AsyncClient, bearer: Bearer) -> None:
     me = await client.get(f"{API}/me", headers=bearer("bob"))
     validate_response("GET", "/me", 200, me.json())
     assert me.json()["storage"] is None
@@ -91,7 +87,7 @@ async def test_me_requires_a_valid_bearer_token(
 
 @pytest.mark.parametrize("service", ["auth", "files"])
 async def test_a_stopped_service_is_service_unavailable(
-    stack: Stack, client: httpx.AsyncClient, bearer: Callable[[str], dict[str, str]], service: str
+    stack: Stack, client: httpx.AsyncClient, bearer: Bearer, service: str
 ) -> None:
     await stack.servers[service].stop()
     response = await client.get(f"{API}/me", headers=bearer("alice"))

@@ -1,7 +1,5 @@
 """GET /, the well-known document and the discovery documents, through the real services."""
 
-from collections.abc import Callable
-
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -9,6 +7,8 @@ from fastapi.routing import iter_route_contexts
 
 from eoplex_capabilities.service import build_udf_runtimes
 from tests.openapi_validation import validate_response
+
+from .conftest import Bearer
 
 API = "/openeo/1.2"
 
@@ -25,7 +25,7 @@ def served_routes(app: FastAPI) -> set[tuple[str, str]]:
 
 
 async def test_endpoints_are_exactly_the_served_routes(
-    app: FastAPI, client: httpx.AsyncClient, bearer: Callable[[str], dict[str, str]]
+    app: FastAPI, client: httpx.AsyncClient, bearer: Bearer
 ) -> None:
     response = await client.get(f"{API}/")
     listed = {(e["path"], m) for e in response.json()["endpoints"] for m in e["methods"]}

@@ -2,7 +2,7 @@
 the session's S3) and the test auth service (alice: quota 1000 bytes, bob: none)."""
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -23,10 +23,16 @@ from eoplex_proto.openeo.auth.v1 import auth_pb2_grpc
 from services.files.tests.workspace import MAX_FILE_BYTES, FilesUnderTest, start_files_service
 from tests.openapi_validation import validate_error, validate_response
 
-from .conftest import MAX_BODY_BYTES, QUOTA_BYTES, FakeAuthServicer, http_scope, serving
+from .conftest import (
+    MAX_BODY_BYTES,
+    QUOTA_BYTES,
+    Bearer,
+    FakeAuthServicer,
+    http_scope,
+    serving,
+)
 
 API = "/openeo/1.2"
-Bearer = Callable[[str], dict[str, str]]
 
 
 @pytest.fixture

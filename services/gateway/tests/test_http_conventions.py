@@ -1,6 +1,6 @@
 """The HTTP conventions every openEO response follows: errors, CORS, ids, limits, `//`."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from tests.openapi_validation import validate_error, validate_response
 
-from .conftest import MAX_BODY_BYTES, Stack, serving
+from .conftest import MAX_BODY_BYTES, Bearer, Stack, serving
 
 API = "/openeo/1.2"
 EXPOSED = {"Location", "OpenEO-Identifier", "OpenEO-Costs", "Link", "X-Request-ID"}
@@ -171,7 +171,7 @@ async def test_insane_request_id_is_replaced(client: httpx.AsyncClient, given: s
 
 
 async def test_request_id_and_trace_reach_the_services(
-    stack: Stack, client: httpx.AsyncClient, bearer: Callable[[str], dict[str, str]]
+    stack: Stack, client: httpx.AsyncClient, bearer: Bearer
 ) -> None:
     trace_id = "0af7651916cd43dd8448eb211c80319c"
     headers = {

@@ -3,7 +3,7 @@ codes, paging links, confinement to the caller, and errors; bodies checked again
 openapi.yaml."""
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,14 +11,13 @@ import pytest
 
 from conftest import Infrastructure
 from eoplex.servers import free_port
-from services.gateway.tests.conftest import Stack, gateway_client
+from services.gateway.tests.conftest import Bearer, Stack, gateway_client
 from services.processes.tests.processes_server import running_processes
 from tests.openapi_validation import checked_body
 
 API = "/openeo/1.2"
 ROOT = f"http://testserver{API}/"
 ITEM = "/process_graphs/{process_graph_id}"
-Headers = Callable[[str], dict[str, str]]
 
 SCALE = {
     "summary": "Scale",
@@ -53,7 +52,7 @@ async def put(http: httpx.AsyncClient, headers: dict[str, str], process_id: str,
     return await http.put(f"{API}/process_graphs/{process_id}", json=body, headers=headers)
 
 
-async def test_store_describe_list_delete(http: httpx.AsyncClient, bearer: Headers) -> None:
+async def test_store_describe_list_delete(http: httpx.AsyncClient, bearer: Bearer) -> None:
     alice = bearer("alice")
     response = await put(http, alice, "scale", SCALE)
     assert checked_body(response, "PUT", ITEM, 200) is None
@@ -85,7 +84,7 @@ async def test_store_describe_list_delete(http: httpx.AsyncClient, bearer: Heade
     assert listed["processes"] == []
 
 
-async def test_listing_is_paged_by_next_links(http: httpx.AsyncClient, bearer: Headers) -> None:
+async def test_listing_is_paged_by_next_links(http: httpx.AsyncClient, bearer: Bearer) -> None:
     alice = bearer("alice")
     for process_id in ("p3", "p1", "p2"):
         checked_body(await put(http, alice, process_id, SCALE), "PUT", ITEM, 200)
@@ -102,7 +101,7 @@ async def test_listing_is_paged_by_next_links(http: httpx.AsyncClient, bearer: H
 
 
 async def test_another_user_gets_not_found_for_everything(
-    http: httpx.AsyncClient, bearer: Headers
+    http: httpx.AsyncClient, bearer: Bearer
 ) -> None:
     checked_body(await put(http, bearer("alice"), "scale", SCALE), "PUT", ITEM, 200)
     bob = bearer("bob")
@@ -139,13 +138,13 @@ async def test_another_user_gets_not_found_for_everything(
     ],
 )
 async def test_invalid_processes_are_refused(
-    http: httpx.AsyncClient, bearer: Headers, process_id: str, body: Any, code: str
+    http: httpx.AsyncClient, bearer: Bearer, process_id: str, body: Any, code: str
 ) -> None:
     response = await put(http, bearer("alice"), process_id, body)
     assert checked_body(response, "PUT", ITEM, 400)["code"] == code
 
 
-async def test_unknown_ids_are_not_found(http: httpx.AsyncClient, bearer: Headers) -> None:
+async def test_unknown_ids_are_not_found(http: httpx.AsyncClient, bearer: Bearer) -> None:
     response = await http.get(f"{API}/process_graphs/nothing_here", headers=bearer("alice"))
     assert checked_body(response, "GET", ITEM, 404)["code"] == "ProcessGraphNotFound"
 

@@ -2,7 +2,7 @@
 collections up in the real catalog (real MongoDB and NATS); bodies checked against openapi.yaml.
 """
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,7 +14,7 @@ from eoplex.servers import free_port
 from eoplex_common.process_specs import IMPLEMENTED_PROCESSES
 from eoplex_gateway.app import create_app
 from eoplex_gateway.settings import GatewaySettings
-from services.gateway.tests.conftest import Stack
+from services.gateway.tests.conftest import Bearer, Stack
 from services.processes.tests.processes_server import running_processes
 from tests.data_discovery_server import (
     RunningDataDiscovery,
@@ -26,7 +26,6 @@ from tests.openapi_validation import validate_error, validate_response
 
 API = "/openeo/1.2"
 ROOT = f"http://testserver{API}/"
-Headers = Callable[[str], dict[str, str]]
 
 
 @asynccontextmanager
@@ -118,7 +117,7 @@ async def test_validation_needs_authentication(without_catalog: httpx.AsyncClien
 
 
 async def test_a_valid_process_has_no_errors(
-    http: httpx.AsyncClient, data_discovery: RunningDataDiscovery, bearer: Headers
+    http: httpx.AsyncClient, data_discovery: RunningDataDiscovery, bearer: Bearer
 ) -> None:
     await register(data_discovery.stub, collection_document("S2"), [])
     response = await http.post(f"{API}/validation", json=load_and_save("S2"), headers=bearer("bob"))
@@ -127,9 +126,7 @@ async def test_a_valid_process_has_no_errors(
     assert response.json() == {"errors": []}
 
 
-async def test_problems_are_listed_with_status_200(
-    http: httpx.AsyncClient, bearer: Headers
-) -> None:
+async def test_problems_are_listed_with_status_200(http: httpx.AsyncClient, bearer: Bearer) -> None:
     process = load_and_save("MISSING")
     process["process_graph"]["save"]["arguments"]["colour"] = "red"
     process["process_graph"]["load"]["process_id"] = "load_collection"
@@ -147,7 +144,7 @@ async def test_problems_are_listed_with_status_200(
 
 
 async def test_a_process_without_graph_is_reported_not_refused(
-    http: httpx.AsyncClient, bearer: Headers
+    http: httpx.AsyncClient, bearer: Bearer
 ) -> None:
     response = await http.post(f"{API}/validation", json={"title": "x"}, headers=bearer("alice"))
     assert response.status_code == 200
@@ -156,7 +153,7 @@ async def test_a_process_without_graph_is_reported_not_refused(
 
 @pytest.mark.parametrize("content", [b"[1, 2]", b'"process"', b"{broken", b""])
 async def test_a_body_that_is_not_a_json_object_is_a_bad_request(
-    http: httpx.AsyncClient, bearer: Headers, content: bytes
+    http: httpx.AsyncClient, bearer: Bearer, content: bytes
 ) -> None:
     headers = {**bearer("alice"), "Content-Type": "application/json"}
     response = await http.post(f"{API}/validation", content=content, headers=headers)
@@ -166,7 +163,7 @@ async def test_a_body_that_is_not_a_json_object_is_a_bad_request(
 
 
 async def test_an_unreachable_catalog_is_service_unavailable(
-    without_catalog: httpx.AsyncClient, bearer: Headers
+    without_catalog: httpx.AsyncClient, bearer: Bearer
 ) -> None:
     response = await without_catalog.post(
         f"{API}/validation", json=load_and_save("S2"), headers=bearer("alice")

@@ -9,7 +9,7 @@ until it is cancelled, `slow` waits until it is cancelled before it sends anythi
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from eoplex_gateway.settings import GatewaySettings
 from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
 from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
 from eoplex_proto.openeo.executor.v1 import executor_pb2_grpc
-from services.gateway.tests.conftest import FakeAuthServicer, Stack, http_scope
+from services.gateway.tests.conftest import Bearer, FakeAuthServicer, Stack, http_scope
 from tests.openapi_validation import validate_error
 
 API = "/openeo/1.2"
@@ -85,8 +85,12 @@ def body(kind: str) -> dict[str, Any]:
     return {"process": {"process_graph": {"n": {"process_id": kind, "arguments": {}}}}}
 
 
+# The `executor` fixture: the fake executor and its running server.
+Executor = tuple[FakeExecutorServicer, GrpcService]
+
+
 @pytest.fixture
-async def executor() -> AsyncIterator[tuple[FakeExecutorServicer, GrpcService]]:
+async def executor() -> AsyncIterator[Executor]:
     servicer = FakeExecutorServicer()
     server = GrpcService(name="executor", listen=f"127.0.0.1:{free_port()}", grace_seconds=0.1)
     executor_pb2_grpc.add_ExecutorServiceServicer_to_server(servicer, server.server)
@@ -102,7 +106,7 @@ def quota_auth() -> QuotaAuthServicer:
 
 @pytest.fixture
 async def result_app(
-    stack: Stack, executor: tuple[FakeExecutorServicer, GrpcService], quota_auth: QuotaAuthServicer
+    stack: Stack, executor: Executor, quota_auth: QuotaAuthServicer
 ) -> AsyncIterator[FastAPI]:
     """A gateway whose auth service knows quotas and whose executor is the fake one."""
     auth = GrpcService(name="auth", listen=f"127.0.0.1:{free_port()}", grace_seconds=0.1)
@@ -126,8 +130,8 @@ async def http(result_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 async def test_result_file_with_its_headers(
     http: httpx.AsyncClient,
-    executor: tuple[FakeExecutorServicer, GrpcService],
-    bearer: Callable[[str], dict[str, str]],
+    executor: Executor,
+    bearer: Bearer,
 ) -> None:
     response = await http.post(f"{API}/result", json=body("file"), headers=bearer("alice"))
     assert response.status_code == 200, response.text
@@ -143,9 +147,9 @@ async def test_result_file_with_its_headers(
 
 async def test_one_call_to_auth_gives_the_caller_and_the_quota(
     http: httpx.AsyncClient,
-    executor: tuple[FakeExecutorServicer, GrpcService],
+    executor: Executor,
     quota_auth: QuotaAuthServicer,
-    bearer: Callable[[str], dict[str, str]],
+    bearer: Bearer,
 ) -> None:
     response = await http.post(f"{API}/result", json=body("file"), headers=bearer("alice"))
     assert response.status_code == 200, response.text
@@ -155,9 +159,9 @@ async def test_one_call_to_auth_gives_the_caller_and_the_quota(
 
 async def test_a_caller_whose_tenant_is_gone_is_refused_before_the_executor(
     http: httpx.AsyncClient,
-    executor: tuple[FakeExecutorServicer, GrpcService],
+    executor: Executor,
     quota_auth: QuotaAuthServicer,
-    bearer: Callable[[str], dict[str, str]],
+    bearer: Bearer,
 ) -> None:
     quota_auth.tenant_gone = True
     response = await http.post(f"{API}/result", json=body("file"), headers=bearer("alice"))
@@ -173,7 +177,7 @@ async def test_a_caller_whose_tenant_is_gone_is_refused_before_the_executor(
 )
 async def test_executor_errors_are_openeo_errors(
     http: httpx.AsyncClient,
-    bearer: Callable[[str], dict[str, str]],
+    bearer: Bearer,
     kind: str,
     status: int,
     code: str,
@@ -187,8 +191,8 @@ async def test_executor_errors_are_openeo_errors(
 @pytest.mark.parametrize("sent", [{}, {"process": {}}, {"process": "graph"}])
 async def test_missing_process_graph(
     http: httpx.AsyncClient,
-    executor: tuple[FakeExecutorServicer, GrpcService],
-    bearer: Callable[[str], dict[str, str]],
+    executor: Executor,
+    bearer: Bearer,
     sent: dict[str, Any],
 ) -> None:
     response = await http.post(f"{API}/result", json=sent, headers=bearer("alice"))
@@ -202,8 +206,8 @@ async def test_missing_process_graph(
 )
 async def test_members_the_spec_defines_must_have_their_types(
     http: httpx.AsyncClient,
-    executor: tuple[FakeExecutorServicer, GrpcService],
-    bearer: Callable[[str], dict[str, str]],
+    executor: Executor,
+    bearer: Bearer,
     members: dict[str, Any],
 ) -> None:
     response = await http.post(
@@ -214,9 +218,7 @@ async def test_members_the_spec_defines_must_have_their_types(
     assert executor[0].requests == []
 
 
-async def test_authentication_is_required(
-    http: httpx.AsyncClient, executor: tuple[FakeExecutorServicer, GrpcService]
-) -> None:
+async def test_authentication_is_required(http: httpx.AsyncClient, executor: Executor) -> None:
     response = await http.post(f"{API}/result", json=body("file"))
     assert response.status_code == 401
     assert response.json()["code"] == "AuthenticationRequired"
@@ -225,8 +227,8 @@ async def test_authentication_is_required(
 
 async def test_unreachable_executor_is_service_unavailable(
     http: httpx.AsyncClient,
-    executor: tuple[FakeExecutorServicer, GrpcService],
-    bearer: Callable[[str], dict[str, str]],
+    executor: Executor,
+    bearer: Bearer,
 ) -> None:
     await executor[1].stop()
     response = await http.post(f"{API}/result", json=body("file"), headers=bearer("alice"))
@@ -279,8 +281,8 @@ def post_result(app: FastAPI, kind: str, headers: dict[str, str]) -> AsgiExchang
 
 async def test_bytes_are_sent_as_they_arrive_and_a_disconnect_cancels_the_call(
     result_app: FastAPI,
-    executor: tuple[FakeExecutorServicer, GrpcService],
-    bearer: Callable[[str], dict[str, str]],
+    executor: Executor,
+    bearer: Bearer,
 ) -> None:
     exchange = post_result(result_app, "hang", bearer("alice"))
     await exchange.wait_for_body(PIECES[0])
@@ -296,8 +298,8 @@ async def test_bytes_are_sent_as_they_arrive_and_a_disconnect_cancels_the_call(
 
 async def test_a_disconnect_while_computing_cancels_the_call(
     result_app: FastAPI,
-    executor: tuple[FakeExecutorServicer, GrpcService],
-    bearer: Callable[[str], dict[str, str]],
+    executor: Executor,
+    bearer: Bearer,
 ) -> None:
     exchange = post_result(result_app, "slow", bearer("alice"))
     deadline = time.monotonic() + 5
