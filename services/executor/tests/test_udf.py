@@ -1,12 +1,13 @@
 """run_udf: Python UDFs (the openeo.udf API) under apply, apply_dimension, reduce_dimension and
 on a cube, compared with numpy; failures as openEO errors; a worker that survives them."""
 
+import contextlib
 import json
 import os
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -340,18 +341,30 @@ def run_with_test_cube(process: Mapping[str, Any], env: Environment) -> ResultFi
     return ResultFile(path, "application/json")
 
 
-async def test_the_worker_keeps_serving_after_failing_udfs(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def pool_on_the_test_cube(
+    environment: dict[str, str], dask_threads: int
+) -> AsyncIterator[WorkerPool]:
+    """A started pool of one worker that runs requests with `run_with_test_cube`; stopped at
+    the end."""
     config = WorkerConfig(
-        environment={},
-        dask_threads=2,
+        environment=environment,
+        dask_threads=dask_threads,
         catalog_address="127.0.0.1:1",
         catalog_timeout_seconds=1.0,
         run=run_with_test_cube,
     )
     pool = WorkerPool(size=1, config=config)
     await pool.start()
-    exiting = RESCALE.replace('return cube * context["scale"]', "raise SystemExit(3)  #")
     try:
+        yield pool
+    finally:
+        await pool.stop()
+
+
+async def test_the_worker_keeps_serving_after_failing_udfs(tmp_path: Path) -> None:
+    exiting = RESCALE.replace('return cube * context["scale"]', "raise SystemExit(3)  #")
+    async with pool_on_the_test_cube(environment={}, dask_threads=2) as pool:
         replies = []
         for index, code in enumerate([RESCALE, FAILING, exiting, RESCALE]):
             scratch = tmp_path / str(index)
@@ -363,8 +376,6 @@ async def test_the_worker_keeps_serving_after_failing_udfs(tmp_path: Path) -> No
                 request_id=f"r{index}",
             )
             replies.append(await pool.run(task, timeout_seconds=60))
-    finally:
-        await pool.stop()
     first, failed, exited, done = replies
     assert isinstance(failed, Failed) and failed.code == "ProcessParameterInvalid"
     assert "values must not be positive" in failed.message and "line 9" in failed.message
@@ -417,16 +428,8 @@ def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
 
 
 async def test_a_udf_reaches_no_secret_no_process_memory_and_no_network(tmp_path: Path) -> None:
-    config = WorkerConfig(
-        environment={"AWS_SECRET_ACCESS_KEY": "worker-secret"},
-        dask_threads=1,
-        catalog_address="127.0.0.1:1",
-        catalog_timeout_seconds=1.0,
-        run=run_with_test_cube,
-    )
-    pool = WorkerPool(size=1, config=config)
-    await pool.start()
-    try:
+    environment = {"AWS_SECRET_ACCESS_KEY": "worker-secret"}
+    async with pool_on_the_test_cube(environment=environment, dask_threads=1) as pool:
         with socket.socket() as listener:
             listener.bind(("127.0.0.1", 0))
             listener.listen(1)
@@ -444,8 +447,6 @@ async def test_a_udf_reaches_no_secret_no_process_memory_and_no_network(tmp_path
                 request_id="probe",
             )
             reply = await pool.run(task, timeout_seconds=60)
-    finally:
-        await pool.stop()
     assert isinstance(reply, Done), reply
     assert np.unique(json.loads(reply.path.read_text())["values"]).tolist() == [0]
 
