@@ -1,6 +1,5 @@
 """climatological_normal and anomaly against pandas/numpy references computed here."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
