@@ -39,11 +39,12 @@ from eoplex_common import job_events
 from eoplex_common.errors import OpenEOError
 from eoplex_common.events import connect_nats, publish_event
 from eoplex_common.mongo import connect_mongo
+from eoplex_jobs.clients import ResultObjects
 from eoplex_jobs.estimate import ExecutorFigures
 from eoplex_jobs.events import JobEventConsumer, WorkQueue
 from eoplex_jobs.launcher.protocol import Document, LaunchStatus
 from eoplex_jobs.scheduler import Scheduler
-from eoplex_jobs.service import JobDraft, JobsService, Owner, ResultObjects
+from eoplex_jobs.service import JobDraft, JobsService, Owner
 from eoplex_jobs.spec import JobSpecs
 from eoplex_jobs.store import JobStore
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2

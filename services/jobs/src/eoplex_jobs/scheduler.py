@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 
-import grpc
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
@@ -33,7 +32,6 @@ from eoplex_jobs.events import JOBQUEUE_STREAM, JOBQUEUE_SUBJECT, WorkQueue
 from eoplex_jobs.launcher.protocol import Launcher
 from eoplex_jobs.spec import JobSpecs
 from eoplex_jobs.store import JobStore
-from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +40,6 @@ SCHEDULER_CONSUMER = "scheduler"
 
 # tenant id -> the tenant's `max_concurrent_jobs` (0 = no limit).
 TenantJobLimit = Callable[[str], Awaitable[int]]
-
-
-def tenant_job_limit_from_auth(channel: grpc.aio.Channel) -> TenantJobLimit:
-    """The tenant's limit as the auth service's `GetTenantQuota` tells it."""
-    auth = auth_pb2_grpc.AuthServiceStub(channel)
-
-    async def max_concurrent_jobs(tenant_id: str) -> int:
-        quota = await auth.GetTenantQuota(auth_pb2.GetTenantQuotaRequest(tenant_id=tenant_id))
-        return int(quota.max_concurrent_jobs)
-
-    return max_concurrent_jobs
 
 
 def fair_order(jobs: list[Document], running: Mapping[tuple[str, str], int]) -> list[Document]:

@@ -7,80 +7,34 @@ from datetime import timedelta
 from typing import Any
 
 import grpc
-from minio import Minio
 from nats.js import JetStreamContext
 from pymongo.asynchronous.database import AsyncDatabase
 
 from eoplex_common.entrypoint import run_service
-from eoplex_common.errors import OpenEOError, error_for_code
 from eoplex_common.events import connect_nats
 from eoplex_common.mongo import connect_mongo, service_database
 from eoplex_common.rpc import GrpcService, open_channel
 from eoplex_common.s3 import connect_s3
 from eoplex_common.settings import ServiceAddresses
-from eoplex_jobs.estimate import ExecutorFigures
+from eoplex_jobs.clients import (
+    ExecutorEstimates,
+    ProcessesValidation,
+    ResultObjects,
+    result_signer,
+    tenant_job_limit_from_auth,
+)
 from eoplex_jobs.events import EVENTS_CONSUMER, JobEventConsumer, WorkQueue
 from eoplex_jobs.launcher import make_launcher
 from eoplex_jobs.launcher.protocol import Launcher
 from eoplex_jobs.launcher.settings import LauncherSettings
 from eoplex_jobs.reconciler import Reconciler
-from eoplex_jobs.scheduler import Scheduler, tenant_job_limit_from_auth
-from eoplex_jobs.service import JobsService, ResultObjects
+from eoplex_jobs.scheduler import Scheduler
+from eoplex_jobs.service import JobsService
 from eoplex_jobs.servicer import JobsServicer
 from eoplex_jobs.settings import JobsSettings
 from eoplex_jobs.spec import JobSpecs
 from eoplex_jobs.store import JobStore
-from eoplex_proto.openeo.executor.v1 import executor_pb2, executor_pb2_grpc
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2_grpc
-from eoplex_proto.openeo.processes.v1 import processes_pb2, processes_pb2_grpc
-
-
-class ProcessesValidation:
-    """Validation by the processes service (`ValidateProcess`), whose answers come back as
-    the openEO errors it found."""
-
-    def __init__(self, channel: grpc.aio.Channel) -> None:
-        self.processes = processes_pb2_grpc.ProcessesServiceStub(channel)
-
-    async def validate(
-        self, process_json: str, *, user_id: str, tenant_id: str
-    ) -> list[OpenEOError]:
-        """Every problem of the process, which may call the owner's user-defined processes;
-        ServiceUnavailable if the service does not answer."""
-        request = processes_pb2.ValidateProcessRequest(
-            process_json=process_json, user_id=user_id, tenant_id=tenant_id
-        )
-        response = await self.processes.ValidateProcess(request)
-        return [error_for_code(error.code, error.message) for error in response.errors]
-
-
-class ExecutorEstimates:
-    """The executor's `Estimate`: the graph evaluated lazily, nothing read or written."""
-
-    def __init__(self, channel: grpc.aio.Channel) -> None:
-        self.executor = executor_pb2_grpc.ExecutorServiceStub(channel)
-
-    async def estimate(self, process_json: str, *, user_id: str, tenant_id: str) -> ExecutorFigures:
-        """What the process would read, produce and write; the executor's openEO errors
-        propagate."""
-        request = executor_pb2.EstimateRequest(
-            process_json=process_json, user_id=user_id, tenant_id=tenant_id
-        )
-        response = await self.executor.Estimate(request)
-        return ExecutorFigures(
-            pixels_read=response.pixels_read,
-            bytes_read=response.bytes_read,
-            pixels_written=response.pixels_written,
-            bytes_written=response.bytes_written,
-            files_written=response.files_written,
-            pixels_produced=response.pixels_produced,
-        )
-
-
-def result_signer(settings: JobsSettings) -> Minio:
-    """A client that signs URLs for the endpoint clients reach (`OPENEO_S3_PUBLIC_ENDPOINT`,
-    else the internal one); signing is local, so it never connects."""
-    return connect_s3(settings, endpoint_url=settings.s3_public_endpoint or None)
 
 
 @dataclass

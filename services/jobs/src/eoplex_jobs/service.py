@@ -7,7 +7,6 @@ transitions; the scheduler, the event consumer and the reconciler do the rest of
 state machine.
 """
 
-import asyncio
 import base64
 import binascii
 import json
@@ -19,8 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import bson
-from minio import Minio
-from minio.deleteobjects import DeleteObject
 
 from eoplex_common.documents import Document
 from eoplex_common.errors import (
@@ -38,7 +35,6 @@ from eoplex_common.errors import (
     PropertyNotEditable,
 )
 from eoplex_common.pricing import price
-from eoplex_common.s3 import ensure_bucket
 from eoplex_jobs.estimate import ExecutorFigures, estimate_document
 from eoplex_jobs.launcher.protocol import Launcher
 from eoplex_jobs.results import results_document
@@ -92,6 +88,21 @@ class Estimator(Protocol):
         ...
 
 
+class ResultFiles(Protocol):
+    """The result files of jobs (`eoplex_jobs.clients.ResultObjects`: S3)."""
+
+    # How long a presigned URL stays valid.
+    expiry: timedelta
+
+    def presign(self, key: str) -> str:
+        """A URL that downloads `key` without credentials until `expiry` from now."""
+        ...
+
+    async def remove_job(self, job_id: str) -> None:
+        """Delete every result file of the job."""
+        ...
+
+
 class JobQueue(Protocol):
     """The work queue the scheduler admits jobs from."""
 
@@ -137,38 +148,6 @@ class LogsPage:
     logs: list[Document]
     next_offset: str
     level: str
-
-
-class ResultObjects:
-    """The result files of jobs in S3: `<bucket>/jobs/<job_id>/<file>`."""
-
-    def __init__(self, *, client: Minio, signer: Minio, bucket: str, expiry: timedelta) -> None:
-        # `signer` is a client for the endpoint users reach; signing needs no connection.
-        self.client = client
-        self.signer = signer
-        self.bucket = bucket
-        self.expiry = expiry
-
-    async def ensure_bucket(self) -> None:
-        """Create the results bucket at start-up if it does not exist."""
-        await asyncio.to_thread(ensure_bucket, self.client, self.bucket)
-
-    def presign(self, key: str) -> str:
-        """A URL that downloads `key` without credentials until `expiry` from now."""
-        return self.signer.presigned_get_object(self.bucket, key, expires=self.expiry)
-
-    async def remove_job(self, job_id: str) -> None:
-        """Delete every result file of the job (what a canceled or deleted job leaves)."""
-
-        def remove() -> None:
-            if not self.client.bucket_exists(self.bucket):
-                return
-            listed = self.client.list_objects(self.bucket, prefix=f"jobs/{job_id}/", recursive=True)
-            keys = [DeleteObject(item.object_name) for item in listed if item.object_name]
-            for error in self.client.remove_objects(self.bucket, keys):
-                raise RuntimeError(f"removing {error.name} failed: {error.message}")
-
-        await asyncio.to_thread(remove)
 
 
 def _parse_process(process_json: str) -> Any:
@@ -242,7 +221,7 @@ class JobsService:
         estimator: Estimator,
         launcher: Launcher,
         queue: JobQueue,
-        results: ResultObjects,
+        results: ResultFiles,
         cost_per_megapixel: float,
         megapixels_per_second: float,
         max_pixels_for: Callable[[str], int] = lambda tenant_id: 0,
