@@ -89,12 +89,10 @@ class OpenEOErrorInterceptor(grpc.aio.ServerInterceptor):
             return handler
         method = handler_call_details.method
         metadata = {key: value for key, value in handler_call_details.invocation_metadata or ()}
-        if handler.unary_unary is not None:
+        if handler.unary_unary is not None or handler.stream_unary is not None:
             return _guard_unary(handler, method=method, metadata=metadata)
         if handler.unary_stream is not None:
             return _guard_unary_stream(handler, method=method, metadata=metadata)
-        if handler.stream_unary is not None:
-            return _guard_stream_unary(handler, method=method, metadata=metadata)
         return handler
 
 
@@ -127,22 +125,37 @@ async def _abort(context: grpc.aio.ServicerContext, error: Exception, *, method:
     await context.abort(code, message, trailing_metadata=((ERROR_CODE_KEY, openeo_code), *trailing))
 
 
+@contextlib.asynccontextmanager
+async def _boundary(
+    context: grpc.aio.ServicerContext, *, method: str, metadata: Mapping[str, Any]
+) -> AsyncIterator[None]:
+    """One call of `method` in the caller's context and its span; an error it raises ends
+    the call (see `_abort`)."""
+    with _caller_context(metadata):
+        try:
+            with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER):
+                yield
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            await _abort(context, error, method=method)
+
+
 def _guard_unary(
     handler: grpc.RpcMethodHandler, *, method: str, metadata: Mapping[str, Any]
 ) -> grpc.RpcMethodHandler:
-    behaviour = handler.unary_unary
+    """A unary-unary or stream-unary handler (one request or a request stream, one
+    response) behind the boundary."""
+    if handler.unary_unary is not None:
+        behaviour, wrap = handler.unary_unary, grpc.unary_unary_rpc_method_handler
+    else:
+        behaviour, wrap = handler.stream_unary, grpc.stream_unary_rpc_method_handler
 
     async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
-        with _caller_context(metadata):
-            try:
-                with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER):
-                    return await behaviour(request, context)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                await _abort(context, error, method=method)
+        async with _boundary(context, method=method, metadata=metadata):
+            return await behaviour(request, context)
 
-    return grpc.unary_unary_rpc_method_handler(
+    return wrap(
         guarded,
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
@@ -155,44 +168,16 @@ def _guard_unary_stream(
     behaviour = handler.unary_stream
 
     async def guarded(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-        with _caller_context(metadata):
-            try:
-                with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER):
-                    responses = behaviour(request, context)
-                    if inspect.isasyncgen(responses):
-                        async for response in responses:
-                            yield response
-                    else:
-                        # A handler may also stream with `context.write` and return nothing.
-                        await responses
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                await _abort(context, error, method=method)
+        async with _boundary(context, method=method, metadata=metadata):
+            responses = behaviour(request, context)
+            if inspect.isasyncgen(responses):
+                async for response in responses:
+                    yield response
+            else:
+                # A handler may also stream with `context.write` and return nothing.
+                await responses
 
     return grpc.unary_stream_rpc_method_handler(
-        guarded,
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
-
-
-def _guard_stream_unary(
-    handler: grpc.RpcMethodHandler, *, method: str, metadata: Mapping[str, Any]
-) -> grpc.RpcMethodHandler:
-    behaviour = handler.stream_unary
-
-    async def guarded(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
-        with _caller_context(metadata):
-            try:
-                with tracer.start_as_current_span(method, kind=trace.SpanKind.SERVER):
-                    return await behaviour(requests, context)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                await _abort(context, error, method=method)
-
-    return grpc.stream_unary_rpc_method_handler(
         guarded,
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
