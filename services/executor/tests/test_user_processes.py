@@ -203,7 +203,7 @@ def test_an_estimate_sees_the_callers_user_processes(tmp_path: Path) -> None:
 @pytest.fixture
 async def processes(infrastructure: Infrastructure) -> AsyncIterator[RunningProcesses]:
     async with running_processes(
-        catalog_address=f"127.0.0.1:{free_port()}", mongodb_url=infrastructure.mongodb_url
+        data_discovery_address=f"127.0.0.1:{free_port()}", mongodb_url=infrastructure.mongodb_url
     ) as running:
         yield running
 

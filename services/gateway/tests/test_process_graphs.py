@@ -41,7 +41,7 @@ SCALE = {
 async def http(stack: Stack, infrastructure: Infrastructure) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway whose processes service is the real one (no catalog needed here)."""
     async with running_processes(
-        catalog_address=f"127.0.0.1:{free_port()}", mongodb_url=infrastructure.mongodb_url
+        data_discovery_address=f"127.0.0.1:{free_port()}", mongodb_url=infrastructure.mongodb_url
     ) as processes:
         addresses = stack.addresses.model_copy(update={"processes_address": processes.address})
         async with gateway_client(addresses) as client:

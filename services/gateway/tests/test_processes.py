@@ -30,11 +30,11 @@ ROOT = f"http://testserver{API}/"
 
 @asynccontextmanager
 async def gateway(
-    stack: Stack, *, catalog_address: str, mongodb_url: str
+    stack: Stack, *, data_discovery_address: str, mongodb_url: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway whose processes service is the real one, checking the catalog given."""
     async with running_processes(
-        catalog_address=catalog_address, mongodb_url=mongodb_url
+        data_discovery_address=data_discovery_address, mongodb_url=mongodb_url
     ) as processes:
         addresses = stack.addresses.model_copy(update={"processes_address": processes.address})
         app = create_app(settings=GatewaySettings(rpc_timeout_seconds=5), addresses=addresses)
@@ -49,7 +49,7 @@ async def http(
     stack: Stack, data_discovery: RunningDataDiscovery, infrastructure: Infrastructure
 ) -> AsyncIterator[httpx.AsyncClient]:
     async with gateway(
-        stack, catalog_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
+        stack, data_discovery_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
     ) as client:
         yield client
 
@@ -61,7 +61,7 @@ async def without_catalog(
     """A gateway whose processes service finds no catalog answering."""
     address = f"127.0.0.1:{free_port()}"
     async with gateway(
-        stack, catalog_address=address, mongodb_url=infrastructure.mongodb_url
+        stack, data_discovery_address=address, mongodb_url=infrastructure.mongodb_url
     ) as client:
         yield client
 

@@ -109,7 +109,7 @@ async def service(
 ) -> AsyncIterator[RunningJobs]:
     await register(data_discovery.stub, collection_document("S2"), [])
     async with running_processes(
-        catalog_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
+        data_discovery_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
     ) as processes:
         async with running_jobs(
             infrastructure, processes_address=processes.address, executor_address=executor[0]
@@ -582,7 +582,7 @@ async def test_a_job_beyond_its_tenants_batch_limit_is_refused_when_started(
         infrastructure, max_pixels=pixels, tenant_max_pixels={"t2": pixels - 1}
     )
     async with running_processes(
-        catalog_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
+        data_discovery_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
     ) as processes:
         async with running_jobs(
             infrastructure,

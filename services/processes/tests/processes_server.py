@@ -34,15 +34,16 @@ class RunningProcesses:
 
 @asynccontextmanager
 async def running_processes(
-    *, catalog_address: str, mongodb_url: str, settings: ProcessesSettings | None = None
+    *, data_discovery_address: str, mongodb_url: str, settings: ProcessesSettings | None = None
 ) -> AsyncIterator[RunningProcesses]:
-    """Start the processes service, checking collections in the catalog at `catalog_address`
-    and keeping user-defined processes in a fresh database, dropped after."""
+    """Start the processes service, checking collections with the data-discovery service at
+    `data_discovery_address` and keeping user-defined processes in a fresh database,
+    dropped after."""
     settings = settings or ProcessesSettings()
     settings = settings.model_copy(update={"listen": "127.0.0.1:0", "shutdown_grace_seconds": 0.1})
     async with fresh_database(mongodb_url, "test_processes") as database:
         data_discovery_channel = open_channel(
-            service="data-discovery", address=catalog_address, timeout_seconds=5
+            service="data-discovery", address=data_discovery_address, timeout_seconds=5
         )
         try:
             server = await build_processes_server(

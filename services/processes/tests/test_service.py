@@ -26,7 +26,7 @@ from tests.data_discovery_server import (
 async def offline(infrastructure: Infrastructure) -> AsyncIterator[RunningProcesses]:
     """The processes service with no catalog answering at its address."""
     async with running_processes(
-        catalog_address=f"127.0.0.1:{free_port()}", mongodb_url=infrastructure.mongodb_url
+        data_discovery_address=f"127.0.0.1:{free_port()}", mongodb_url=infrastructure.mongodb_url
     ) as running:
         yield running
 
@@ -37,7 +37,7 @@ async def online(
 ) -> AsyncIterator[RunningProcesses]:
     """The processes service checking collections in the real catalog."""
     async with running_processes(
-        catalog_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
+        data_discovery_address=data_discovery.address, mongodb_url=infrastructure.mongodb_url
     ) as running:
         yield running
 
@@ -149,7 +149,7 @@ async def test_graph_limits_come_from_the_settings(
     settings = ProcessesSettings()
     address = f"127.0.0.1:{free_port()}"
     async with running_processes(
-        catalog_address=address, mongodb_url=infrastructure.mongodb_url, settings=settings
+        data_discovery_address=address, mongodb_url=infrastructure.mongodb_url, settings=settings
     ) as running:
         errors = await validate(running, load_and_save("S2"))
     assert [code for code, _ in errors] == ["ProcessGraphComplexity"]

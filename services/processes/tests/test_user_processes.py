@@ -44,7 +44,7 @@ async def service(infrastructure: Infrastructure) -> AsyncIterator[RunningProces
     """The processes service on a fresh database; no catalog (these processes load none)."""
     settings = ProcessesSettings(max_graph_depth=MAX_DEPTH)
     async with running_processes(
-        catalog_address=f"127.0.0.1:{free_port()}",
+        data_discovery_address=f"127.0.0.1:{free_port()}",
         mongodb_url=infrastructure.mongodb_url,
         settings=settings,
     ) as running:
