@@ -1,4 +1,4 @@
-"""`eoplex admin collections ...` against the data-discovery service in-process (real MongoDB, NATS, S3)."""
+"""`eoplex admin collections ...` against data-discovery in-process (real MongoDB, NATS, S3)."""
 
 import json
 from collections.abc import AsyncIterator
