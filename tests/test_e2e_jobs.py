@@ -139,6 +139,13 @@ def long_cube(connection: openeo.Connection) -> Any:
     return cube.ndvi(nir="B08", red="B04")
 
 
+def started_long_job(connection: openeo.Connection, title: str) -> BatchJob:
+    """A batch job of `long_cube`, started."""
+    job = long_cube(connection).create_job(title=title)
+    job.start()
+    return job
+
+
 def read_tiff(path: Path) -> tuple[np.ndarray, Any, Any]:
     with rasterio.open(path) as dataset:
         return dataset.read(), dataset.crs, dataset.transform
@@ -313,8 +320,7 @@ def test_a_tenant_runs_at_most_its_limit_of_jobs(
 def test_a_killed_executor_makes_the_job_fail_with_a_reason(
     connection: openeo.Connection,
 ) -> None:
-    job = long_cube(connection).create_job(title="to be killed")
-    job.start()
+    job = started_long_job(connection, "to be killed")
     (pid,) = wait_until(
         lambda: run_job_pids(job.job_id), timeout=60, what="for the executor to start"
     )
@@ -330,8 +336,7 @@ def test_a_killed_executor_makes_the_job_fail_with_a_reason(
 
 
 def test_a_stopped_job_is_canceled_and_its_executor_ends(connection: openeo.Connection) -> None:
-    job = long_cube(connection).create_job(title="to be stopped")
-    job.start()
+    job = started_long_job(connection, "to be stopped")
     wait_until(lambda: run_job_pids(job.job_id), timeout=60, what="for the executor to start")
     job.stop()
     assert job.status() == "canceled"
@@ -357,8 +362,7 @@ def restart_jobs_service_and_finish(stack: LocalStack, job: BatchJob) -> None:
 def test_a_job_survives_a_restart_of_the_jobs_service(
     local_stack: LocalStack, connection: openeo.Connection
 ) -> None:
-    job = long_cube(connection).create_job(title="survives")
-    job.start()
+    job = started_long_job(connection, "survives")
     # The executor computes and reports: the restart meets the job's events, not its start.
     wait_until(
         lambda: job.describe().get("progress", 0) > 0,
@@ -371,8 +375,7 @@ def test_a_job_survives_a_restart_of_the_jobs_service(
 def test_a_job_survives_a_restart_of_the_jobs_service_as_it_starts(
     local_stack: LocalStack, connection: openeo.Connection
 ) -> None:
-    job = long_cube(connection).create_job(title="survives its start")
-    job.start()
+    job = started_long_job(connection, "survives its start")
     # Just admitted: the executor asks the restarting service for the job it is to run.
     wait_for_status(job, ("running",), timeout=60)
     restart_jobs_service_and_finish(local_stack, job)
@@ -381,8 +384,7 @@ def test_a_job_survives_a_restart_of_the_jobs_service_as_it_starts(
 def test_no_status_is_lost_while_nats_restarts(
     local_stack: LocalStack, connection: openeo.Connection
 ) -> None:
-    job = long_cube(connection).create_job(title="through a NATS restart")
-    job.start()
+    job = started_long_job(connection, "through a NATS restart")
     wait_for_status(job, ("running",), timeout=60)
     local_stack.kill("nats")
     local_stack.wait_until_ready("nats")
