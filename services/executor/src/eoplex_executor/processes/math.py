@@ -268,80 +268,37 @@ def is_infinite(x: Any) -> Any:
 
 # Trigonometric and hyperbolic functions (radians).
 
-
-@process()
-def sin(x: Any) -> Any:
-    """openEO `sin`: the sine of x."""
-    return _floating("sin", np.sin, x=x)
-
-
-@process()
-def cos(x: Any) -> Any:
-    """openEO `cos`: the cosine of x."""
-    return _floating("cos", np.cos, x=x)
-
-
-@process()
-def tan(x: Any) -> Any:
-    """openEO `tan`: the tangent of x."""
-    return _floating("tan", np.tan, x=x)
+# The floating processes of one argument `x`: openEO id -> (numpy function, what it gives).
+_OF_ONE_NUMBER: dict[str, tuple[Formula, str]] = {
+    "sin": (np.sin, "the sine of x"),
+    "cos": (np.cos, "the cosine of x"),
+    "tan": (np.tan, "the tangent of x"),
+    "arcsin": (np.arcsin, "the arc sine; NaN outside [-1, 1]"),
+    "arccos": (np.arccos, "the arc cosine; NaN outside [-1, 1]"),
+    "arctan": (np.arctan, "the arc tangent"),
+    "sinh": (np.sinh, "the hyperbolic sine"),
+    "cosh": (np.cosh, "the hyperbolic cosine"),
+    "tanh": (np.tanh, "the hyperbolic tangent"),
+    "arsinh": (np.arcsinh, "the inverse hyperbolic sine"),
+    "arcosh": (np.arccosh, "the inverse hyperbolic cosine; NaN below 1"),
+    "artanh": (np.arctanh, "the inverse hyperbolic tangent; +-inf at +-1, NaN beyond"),
+}
 
 
-@process()
-def arcsin(x: Any) -> Any:
-    """openEO `arcsin`: the arc sine; NaN outside [-1, 1]."""
-    return _floating("arcsin", np.arcsin, x=x)
+def _register_of_one_number(process_id: str, formula: Formula, gives: str) -> None:
+    def of_one_number(x: Any) -> Any:
+        return _floating(process_id, formula, x=x)
+
+    of_one_number.__name__ = of_one_number.__qualname__ = process_id
+    of_one_number.__doc__ = f"openEO `{process_id}`: {gives}."
+    process(process_id)(of_one_number)
 
 
-@process()
-def arccos(x: Any) -> Any:
-    """openEO `arccos`: the arc cosine; NaN outside [-1, 1]."""
-    return _floating("arccos", np.arccos, x=x)
-
-
-@process()
-def arctan(x: Any) -> Any:
-    """openEO `arctan`: the arc tangent."""
-    return _floating("arctan", np.arctan, x=x)
+for _process_id, (_formula, _gives) in _OF_ONE_NUMBER.items():
+    _register_of_one_number(_process_id, _formula, _gives)
 
 
 @process()
 def arctan2(y: Any, x: Any) -> Any:
     """openEO `arctan2`: the angle of the point (x, y), the signs choosing the quadrant."""
     return _floating("arctan2", np.arctan2, y=y, x=x)
-
-
-@process()
-def sinh(x: Any) -> Any:
-    """openEO `sinh`: the hyperbolic sine."""
-    return _floating("sinh", np.sinh, x=x)
-
-
-@process()
-def cosh(x: Any) -> Any:
-    """openEO `cosh`: the hyperbolic cosine."""
-    return _floating("cosh", np.cosh, x=x)
-
-
-@process()
-def tanh(x: Any) -> Any:
-    """openEO `tanh`: the hyperbolic tangent."""
-    return _floating("tanh", np.tanh, x=x)
-
-
-@process()
-def arsinh(x: Any) -> Any:
-    """openEO `arsinh`: the inverse hyperbolic sine."""
-    return _floating("arsinh", np.arcsinh, x=x)
-
-
-@process()
-def arcosh(x: Any) -> Any:
-    """openEO `arcosh`: the inverse hyperbolic cosine; NaN below 1."""
-    return _floating("arcosh", np.arccosh, x=x)
-
-
-@process()
-def artanh(x: Any) -> Any:
-    """openEO `artanh`: the inverse hyperbolic tangent; +-inf at +-1, NaN beyond."""
-    return _floating("artanh", np.arctanh, x=x)
