@@ -1,7 +1,6 @@
 """The reconciler against real MongoDB, with the local launcher and real processes."""
 
 import asyncio
-import secrets
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -10,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Infrastructure
-from eoplex_common.mongo import connect_mongo
+from conftest import Infrastructure, fresh_database
 from eoplex_jobs.launcher import LauncherSettings, LocalLauncher
 from eoplex_jobs.reconciler import Reconciler
 from eoplex_jobs.store import JobStore
@@ -23,13 +21,8 @@ SLEEPS = [sys.executable, "-c", "import time; time.sleep(30)"]
 
 @pytest.fixture
 async def store(infrastructure: Infrastructure) -> AsyncIterator[JobStore]:
-    client = connect_mongo(infrastructure.mongodb_url)
-    name = f"test_reconciler_{secrets.token_hex(6)}"
-    try:
-        yield JobStore(client[name])
-    finally:
-        await client.drop_database(name)
-        await client.close()
+    async with fresh_database(infrastructure.mongodb_url, "test_reconciler") as database:
+        yield JobStore(database)
 
 
 def local_launcher(tmp_path: Path, command: list[str]) -> LocalLauncher:
@@ -72,6 +65,14 @@ async def exited(launcher: LocalLauncher, job: dict[str, Any]) -> None:
     raise AssertionError("the process did not end")
 
 
+async def exited_job(store: JobStore, tmp_path: Path) -> tuple[LocalLauncher, dict[str, Any]]:
+    """A running job whose executor process has exited (status 3), and its launcher."""
+    launcher = local_launcher(tmp_path, EXITS_3)
+    job = await running_job(store, launcher)
+    await exited(launcher, job)
+    return launcher, job
+
+
 async def error_logs(store: JobStore, job_id: str) -> list[str]:
     records = await store.logs(job_id, after_seq=0, levels=("error",), limit=0)
     return [record["message"] for record in records]
@@ -80,9 +81,7 @@ async def error_logs(store: JobStore, job_id: str) -> list[str]:
 async def test_a_dead_process_makes_the_job_an_error_in_one_tick(
     store: JobStore, tmp_path: Path
 ) -> None:
-    launcher = local_launcher(tmp_path, EXITS_3)
-    job = await running_job(store, launcher)
-    await exited(launcher, job)
+    launcher, job = await exited_job(store, tmp_path)
     await reconciler(store, launcher).reconcile()
     stored = await store.get(job["_id"])
     assert stored is not None
@@ -93,9 +92,7 @@ async def test_a_dead_process_makes_the_job_an_error_in_one_tick(
 
 
 async def test_a_final_event_within_the_grace_wins(store: JobStore, tmp_path: Path) -> None:
-    launcher = local_launcher(tmp_path, EXITS_3)
-    job = await running_job(store, launcher)
-    await exited(launcher, job)
+    launcher, job = await exited_job(store, tmp_path)
     checker = reconciler(store, launcher, grace=0.3)
     await checker.reconcile()
     assert (await store.get(job["_id"]) or {})["status"] == "running"
@@ -110,9 +107,7 @@ async def test_a_final_event_within_the_grace_wins(store: JobStore, tmp_path: Pa
 async def test_after_the_grace_without_a_final_event_the_job_is_an_error(
     store: JobStore, tmp_path: Path
 ) -> None:
-    launcher = local_launcher(tmp_path, EXITS_3)
-    job = await running_job(store, launcher)
-    await exited(launcher, job)
+    launcher, job = await exited_job(store, tmp_path)
     checker = reconciler(store, launcher, grace=0.3)
     await checker.reconcile()
     assert (await store.get(job["_id"]) or {})["status"] == "running"

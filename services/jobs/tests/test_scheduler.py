@@ -2,7 +2,6 @@
 nothing but records what it was asked."""
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -13,10 +12,9 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.js.errors import NotFoundError
 
-from conftest import Infrastructure
+from conftest import Infrastructure, fresh_database
 from eoplex_common.errors import BadRequest, ServiceUnavailable
 from eoplex_common.events import connect_nats
-from eoplex_common.mongo import connect_mongo
 from eoplex_jobs.events import JOBQUEUE_STREAM, WorkQueue
 from eoplex_jobs.launcher.protocol import LaunchStatus
 from eoplex_jobs.scheduler import SCHEDULER_CONSUMER, Scheduler, TenantJobLimit, fair_order
@@ -54,13 +52,8 @@ class FakeLauncher:
 
 @pytest.fixture
 async def store(infrastructure: Infrastructure) -> AsyncIterator[JobStore]:
-    client = connect_mongo(infrastructure.mongodb_url)
-    name = f"test_scheduler_{secrets.token_hex(6)}"
-    try:
-        yield JobStore(client[name])
-    finally:
-        await client.drop_database(name)
-        await client.close()
+    async with fresh_database(infrastructure.mongodb_url, "test_scheduler") as database:
+        yield JobStore(database)
 
 
 @pytest.fixture

@@ -37,7 +37,12 @@ from eoplex_proto.openeo.executor.v1 import executor_pb2, executor_pb2_grpc
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2 as pb
 from services.jobs.tests.jobs_server import RunningJobs, jobs_settings, running_jobs
 from services.processes.tests.processes_server import running_processes
-from tests.data_discovery_server import RunningDataDiscovery, collection_document, register
+from tests.data_discovery_server import (
+    RunningDataDiscovery,
+    collection_document,
+    load_and_save,
+    register,
+)
 from tests.stac_validation import validate_stac_item
 
 ALICE = pb.Owner(user_id="alice", tenant_id="t1")
@@ -56,22 +61,6 @@ FIGURES = {
 }
 # 300 Mpixel read and produced at the default 0.01 per Mpixel.
 COSTS = 3.0
-
-
-def load_and_save(collection_id: str) -> dict[str, Any]:
-    return {
-        "process_graph": {
-            "load": {
-                "process_id": "load_collection",
-                "arguments": {"id": collection_id, "spatial_extent": None, "temporal_extent": None},
-            },
-            "save": {
-                "process_id": "save_result",
-                "arguments": {"data": {"from_node": "load"}, "format": "GTiff"},
-                "result": True,
-            },
-        }
-    }
 
 
 class FakeExecutor(executor_pb2_grpc.ExecutorServiceServicer):
@@ -448,16 +437,21 @@ async def test_results_are_a_stac_item_whose_signed_urls_download_the_files(
     assert download(again["assets"]["out.tif"]["href"]) == content
 
 
+async def signed_result_url(running: RunningJobs) -> str:
+    """The URL `GetResults` signs for the one result (out.tif, b"data") of a finished job."""
+    job = await running.store.create(
+        {"user_id": "alice", "tenant_id": "t1", "process": ABSOLUTE, "status": "finished"}
+    )
+    key = put_result(running, job["_id"], "out.tif", b"data")
+    await running.store.update_fields(job["_id"], {"assets": [tif_asset(key, 4)]})
+    response = await running.jobs.GetResults(pb.JobRequest(owner=ALICE, job_id=job["_id"]))
+    return str(json.loads(response.document_json)["assets"]["out.tif"]["href"])
+
+
 async def test_an_expired_url_is_refused(infrastructure: Infrastructure) -> None:
     settings = jobs_settings(infrastructure, result_url_expiry_seconds=1)
     async with running_jobs(infrastructure, settings=settings) as running:
-        job = await running.store.create(
-            {"user_id": "alice", "tenant_id": "t1", "process": ABSOLUTE, "status": "finished"}
-        )
-        key = put_result(running, job["_id"], "out.tif", b"data")
-        await running.store.update_fields(job["_id"], {"assets": [tif_asset(key, 4)]})
-        response = await running.jobs.GetResults(pb.JobRequest(owner=ALICE, job_id=job["_id"]))
-        href = json.loads(response.document_json)["assets"]["out.tif"]["href"]
+        href = await signed_result_url(running)
         await asyncio.sleep(2.5)
         assert refusal(href) == 403
 
@@ -467,13 +461,7 @@ async def test_urls_are_signed_for_the_public_endpoint(infrastructure: Infrastru
     public = f"http://localhost:{internal.port}"
     settings = jobs_settings(infrastructure, s3_public_endpoint=public)
     async with running_jobs(infrastructure, settings=settings) as running:
-        job = await running.store.create(
-            {"user_id": "alice", "tenant_id": "t1", "process": ABSOLUTE, "status": "finished"}
-        )
-        key = put_result(running, job["_id"], "out.tif", b"data")
-        await running.store.update_fields(job["_id"], {"assets": [tif_asset(key, 4)]})
-        response = await running.jobs.GetResults(pb.JobRequest(owner=ALICE, job_id=job["_id"]))
-        href = json.loads(response.document_json)["assets"]["out.tif"]["href"]
+        href = await signed_result_url(running)
         assert href.startswith(f"{public}/{running.settings.results_bucket}/jobs/")
         assert download(href) == b"data"
 
