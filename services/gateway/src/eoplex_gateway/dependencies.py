@@ -3,13 +3,16 @@ its tenant's quota (one `Authenticate` call per request)."""
 
 import base64
 import binascii
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
 from eoplex_common.errors import AuthenticationRequired, AuthenticationSchemeInvalid, NotFound
 from eoplex_gateway.clients import ServiceClients
+from eoplex_gateway.links import Limit, Token
 from eoplex_gateway.settings import GatewaySettings
+from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 
 
@@ -102,3 +105,24 @@ Clients = Annotated[ServiceClients, Depends(get_clients)]
 Principal = Annotated[auth_pb2.Principal, Depends(authenticated_principal)]
 Quota = Annotated[auth_pb2.TenantQuota, Depends(authenticated_quota)]
 BasicCredentials = Annotated[tuple[str, str], Depends(basic_credentials)]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What a paged listing (`GET /jobs`, `/files`, `/process_graphs`, ...) is asked for: at
+    most `limit` entries (None: the service's default) from the page `token`, with links
+    under the API root `root`."""
+
+    limit: int | None
+    token: str
+    root: str
+
+
+def page_request(
+    request: Request, settings: Settings, limit: Limit = None, token: Token = ""
+) -> PageRequest:
+    """The `limit` and `token` query parameters of a listing; BadRequest for bad ones."""
+    return PageRequest(limit=limit, token=token, root=api_url(request, settings))
+
+
+Page = Annotated[PageRequest, Depends(page_request)]

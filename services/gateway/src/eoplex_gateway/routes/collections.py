@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from eoplex_common.errors import BadRequest
-from eoplex_gateway.dependencies import Clients, Settings
+from eoplex_gateway.dependencies import Clients, Page, Settings
 from eoplex_gateway.links import Limit, Token, link, page_url
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
@@ -166,14 +166,11 @@ def parse_datetime_interval(text: str) -> tuple[str, str]:
 
 
 @router.get("/collections")
-async def list_collections(
-    request: Request, settings: Settings, clients: Clients, limit: Limit = None, token: Token = ""
-) -> JSONResponse:
+async def list_collections(page: Page, clients: Clients) -> JSONResponse:
     """`GET /collections`; BadRequest for a bad limit or token."""
-    query = pb.ListCollectionsRequest(limit=limit or 0, page_token=token)
+    query = pb.ListCollectionsRequest(limit=page.limit or 0, page_token=page.token)
     response = await clients.data_discovery.ListCollections(query)
-    root = api_url(request, settings)
-    return JSONResponse(build_collections_page(response, root=root, limit=limit))
+    return JSONResponse(build_collections_page(response, root=page.root, limit=page.limit))
 
 
 @router.get("/collections/{collection_id}/queryables")

@@ -24,12 +24,12 @@ from starlette.requests import ClientDisconnect
 
 from eoplex_common.errors import BadRequest, FilePathInvalid, OpenEOError, RangeNotSatisfiable
 from eoplex_gateway.clients import ServiceClients
-from eoplex_gateway.dependencies import Clients, Principal, Quota, Settings
+from eoplex_gateway.dependencies import Clients, Page, Principal, Quota, Settings
 from eoplex_gateway.errors import error_response
-from eoplex_gateway.links import Limit, Token, page_links
+from eoplex_gateway.links import page_links
 from eoplex_gateway.middleware import PATH_AS_SENT, header_number
 from eoplex_gateway.streaming import file_bytes
-from eoplex_gateway.urls import API_PREFIX, api_url
+from eoplex_gateway.urls import API_PREFIX
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.files.v1 import files_pb2 as pb
 
@@ -172,20 +172,14 @@ async def drain(body: AsyncIterator[bytes], *, remaining: int) -> None:
 
 
 @router.get("/files")
-async def list_files(
-    request: Request,
-    principal: Principal,
-    settings: Settings,
-    clients: Clients,
-    limit: Limit = None,
-    token: Token = "",
-) -> JSONResponse:
+async def list_files(page: Page, principal: Principal, clients: Clients) -> JSONResponse:
     """`GET /files`: the caller's files sorted by path, paged; BadRequest for a bad
     limit or token."""
-    query = pb.ListFilesRequest(owner=owner_of(principal), limit=limit or 0, page_token=token)
+    query = pb.ListFilesRequest(
+        owner=owner_of(principal), limit=page.limit or 0, page_token=page.token
+    )
     response = await clients.files.ListFiles(query)
-    root = api_url(request, settings)
-    return JSONResponse(build_files_page(response, root=root, limit=limit))
+    return JSONResponse(build_files_page(response, root=page.root, limit=page.limit))
 
 
 @router.put("/files/{path:path}")

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from eoplex_common.errors import BadRequest
-from eoplex_gateway.dependencies import Clients, Principal, Settings
+from eoplex_gateway.dependencies import Clients, Page, Principal, Settings
 from eoplex_gateway.links import Limit, Token, link, page_links
 from eoplex_gateway.request_members import (
     LOG_LEVELS,
@@ -208,19 +208,13 @@ async def create_job(
 
 
 @router.get("/jobs")
-async def list_jobs(
-    request: Request,
-    principal: Principal,
-    settings: Settings,
-    clients: Clients,
-    limit: Limit = None,
-    token: Token = "",
-) -> JSONResponse:
+async def list_jobs(page: Page, principal: Principal, clients: Clients) -> JSONResponse:
     """`GET /jobs`: the caller's jobs, paged; BadRequest for a bad limit or token."""
-    query = pb.ListJobsRequest(owner=owner_of(principal), limit=limit or 0, page_token=token)
+    query = pb.ListJobsRequest(
+        owner=owner_of(principal), limit=page.limit or 0, page_token=page.token
+    )
     response = await clients.jobs.ListJobs(query)
-    root = api_url(request, settings)
-    return JSONResponse(build_jobs_page(response, root=root, limit=limit))
+    return JSONResponse(build_jobs_page(response, root=page.root, limit=page.limit))
 
 
 @router.get("/jobs/{job_id}")

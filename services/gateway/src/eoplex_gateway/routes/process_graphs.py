@@ -7,13 +7,12 @@ answers `ProcessGraphNotFound`, exactly like a missing one.
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from eoplex_gateway.dependencies import Clients, Principal, Settings
-from eoplex_gateway.links import Limit, Token, page_links
+from eoplex_gateway.dependencies import Clients, Page, Principal
+from eoplex_gateway.links import page_links
 from eoplex_gateway.request_members import JsonObjectBody
-from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
 
@@ -38,22 +37,14 @@ def build_user_processes_page(
 
 
 @router.get("/process_graphs")
-async def list_user_processes(
-    request: Request,
-    principal: Principal,
-    settings: Settings,
-    clients: Clients,
-    limit: Limit = None,
-    token: Token = "",
-) -> JSONResponse:
+async def list_user_processes(page: Page, principal: Principal, clients: Clients) -> JSONResponse:
     """`GET /process_graphs`: the caller's processes sorted by id, without process graphs;
     BadRequest for a bad limit or token."""
     query = pb.ListUserProcessesRequest(
-        owner=owner_of(principal), limit=limit or 0, page_token=token
+        owner=owner_of(principal), limit=page.limit or 0, page_token=page.token
     )
     response = await clients.processes.ListUserProcesses(query)
-    root = api_url(request, settings)
-    return JSONResponse(build_user_processes_page(response, root=root, limit=limit))
+    return JSONResponse(build_user_processes_page(response, root=page.root, limit=page.limit))
 
 
 @router.get("/process_graphs/{process_graph_id}")

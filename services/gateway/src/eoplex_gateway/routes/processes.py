@@ -3,13 +3,12 @@
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from eoplex_gateway.dependencies import Clients, Principal, Settings
-from eoplex_gateway.links import Limit, Token, page_links
+from eoplex_gateway.dependencies import Clients, Page, Principal
+from eoplex_gateway.links import page_links
 from eoplex_gateway.request_members import JsonObjectBody
-from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
 
 router = APIRouter()
@@ -33,14 +32,11 @@ def build_validation_result(response: pb.ValidateProcessResponse) -> dict[str, A
 
 
 @router.get("/processes")
-async def list_processes(
-    request: Request, settings: Settings, clients: Clients, limit: Limit = None, token: Token = ""
-) -> JSONResponse:
+async def list_processes(page: Page, clients: Clients) -> JSONResponse:
     """`GET /processes`: the predefined processes; BadRequest for a bad limit or token."""
-    query = pb.ListProcessesRequest(limit=limit or 0, page_token=token)
+    query = pb.ListProcessesRequest(limit=page.limit or 0, page_token=page.token)
     response = await clients.processes.ListProcesses(query)
-    root = api_url(request, settings)
-    return JSONResponse(build_processes_page(response, root=root, limit=limit))
+    return JSONResponse(build_processes_page(response, root=page.root, limit=page.limit))
 
 
 @router.post("/validation")
