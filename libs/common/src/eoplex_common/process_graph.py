@@ -15,7 +15,7 @@ graphs, as the executor nests them when it evaluates; a user-defined process tha
 itself is reported alone too (ProcessGraphInvalid).
 """
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -425,31 +425,49 @@ def _is_optional(parameter: Mapping[str, Any]) -> bool:
     return bool(parameter.get("optional")) or "default" in parameter
 
 
-def _cycle_nodes(reads: Mapping[str, list[str]]) -> list[str]:
-    """One node of every cycle among the nodes (the one where a walk closed it).
+def walk_depth_first(
+    starts: Iterable[str],
+    targets: Callable[[str], Iterable[str]],
+    *,
+    on_cycle: Callable[[str], None],
+) -> list[str]:
+    """Every node reachable from `starts` along `targets`, each after every node it leads
+    to; `on_cycle(target)` for each step that closes a cycle (at `target`).
 
     An iterative depth-first search, so that long chains cannot exhaust the stack.
     """
-    on_path, done = set(), set()
-    closing: list[str] = []
-    for start in reads:
+    order: list[str] = []
+    done: set[str] = set()
+    for start in starts:
         if start in done:
             continue
-        on_path.add(start)
-        walk = [(start, iter(reads[start]))]
+        on_path = {start}
+        walk = [(start, iter(targets(start)))]
         while walk:
-            node, targets = walk[-1]
-            target = next(targets, None)
+            node, pending = walk[-1]
+            target = next(pending, None)
             if target is None:
                 walk.pop()
                 on_path.discard(node)
                 done.add(node)
+                order.append(node)
             elif target in on_path:
-                if target not in closing:
-                    closing.append(target)
+                on_cycle(target)
             elif target not in done:
                 on_path.add(target)
-                walk.append((target, iter(reads.get(target, ()))))
+                walk.append((target, iter(targets(target))))
+    return order
+
+
+def _cycle_nodes(reads: Mapping[str, list[str]]) -> list[str]:
+    """One node of every cycle among the nodes (the one where a walk closed it)."""
+    closing: list[str] = []
+
+    def close(target: str) -> None:
+        if target not in closing:
+            closing.append(target)
+
+    walk_depth_first(reads, lambda node: reads.get(node, ()), on_cycle=close)
     return closing
 
 

@@ -32,6 +32,7 @@ from eoplex_common.process_graph import (
     is_child_process,
     is_reference,
     references,
+    walk_depth_first,
 )
 from eoplex_common.process_specs import parameter_defaults, process_spec
 from eoplex_executor.engine.environment import Environment
@@ -134,26 +135,11 @@ def _evaluation_order(starts: list[str], reads: Mapping[str, list[str]]) -> list
 
     Raises ProcessGraphInvalid for a cycle or a read of a node the graph lacks.
     """
-    order: list[str] = []
-    done: set[str] = set()
-    for start in starts:
-        on_path = {start}
-        walk = [(start, iter(_targets(start, reads)))]
-        while walk:
-            node_id, targets = walk[-1]
-            target = next(targets, None)
-            if target is None:
-                walk.pop()
-                on_path.discard(node_id)
-                if node_id not in done:
-                    done.add(node_id)
-                    order.append(node_id)
-            elif target in on_path:
-                raise ProcessGraphInvalid(f"The process graph has a cycle through node '{target}'.")
-            elif target not in done:
-                on_path.add(target)
-                walk.append((target, iter(_targets(target, reads))))
-    return order
+
+    def cycle(target: str) -> None:
+        raise ProcessGraphInvalid(f"The process graph has a cycle through node '{target}'.")
+
+    return walk_depth_first(starts, lambda node_id: _targets(node_id, reads), on_cycle=cycle)
 
 
 def _targets(node_id: str, reads: Mapping[str, list[str]]) -> list[str]:
