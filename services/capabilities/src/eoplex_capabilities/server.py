@@ -1,5 +1,7 @@
 """Wiring of the capabilities service: settings -> health checker -> service -> gRPC server."""
 
+from functools import partial
+
 from eoplex_capabilities.clients import ExecutorClient
 from eoplex_capabilities.health import HealthChecker
 from eoplex_capabilities.service import CapabilitiesService
@@ -39,8 +41,8 @@ async def serve(settings: CapabilitiesSettings, addresses: ServiceAddresses) -> 
 def main() -> None:
     """Entry point: `python -m eoplex_capabilities`."""
     addresses = ServiceAddresses()
-
-    async def serve_with_addresses(settings: CapabilitiesSettings) -> None:
-        await serve(settings, addresses)
-
-    run_service(name="capabilities", settings=CapabilitiesSettings(), serve=serve_with_addresses)
+    run_service(
+        name="capabilities",
+        settings=CapabilitiesSettings(),
+        serve=partial(serve, addresses=addresses),
+    )

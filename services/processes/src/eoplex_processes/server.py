@@ -1,6 +1,7 @@
 """Wiring of the processes service: settings -> MongoDB, data-discovery's channel -> gRPC
 server."""
 
+from functools import partial
 from typing import Any
 
 import grpc
@@ -69,8 +70,6 @@ async def serve(settings: ProcessesSettings, addresses: ServiceAddresses) -> Non
 def main() -> None:
     """Entry point: `python -m eoplex_processes`."""
     addresses = ServiceAddresses()
-
-    async def serve_with_addresses(settings: ProcessesSettings) -> None:
-        await serve(settings, addresses)
-
-    run_service(name="processes", settings=ProcessesSettings(), serve=serve_with_addresses)
+    run_service(
+        name="processes", settings=ProcessesSettings(), serve=partial(serve, addresses=addresses)
+    )

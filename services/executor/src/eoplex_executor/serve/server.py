@@ -1,5 +1,7 @@
 """Wiring of the executor's `serve` entry point: settings -> worker pool -> gRPC server."""
 
+from functools import partial
+
 from eoplex_common.entrypoint import run_service
 from eoplex_common.events import connect_nats
 from eoplex_common.rpc import GrpcService
@@ -91,8 +93,6 @@ async def serve(settings: ExecutorSettings, addresses: ServiceAddresses) -> None
 def main() -> None:
     """Entry point: `python -m eoplex_executor`."""
     addresses = ServiceAddresses()
-
-    async def serve_with_addresses(settings: ExecutorSettings) -> None:
-        await serve(settings, addresses)
-
-    run_service(name="executor", settings=ExecutorSettings(), serve=serve_with_addresses)
+    run_service(
+        name="executor", settings=ExecutorSettings(), serve=partial(serve, addresses=addresses)
+    )
