@@ -280,13 +280,15 @@ async def test_cancelled_call_kills_and_replaces_its_worker(
 async def test_timeout_kills_the_worker_and_the_pool_answers_afterwards(
     start_executor: StartExecutor, tmp_path: Path
 ) -> None:
-    executor = await start_executor(workers=1, sync_timeout_seconds=2)
+    # Long enough for a worker of a loaded machine to start the blocking call (and write
+    # its marker) before the timeout kills it.
+    executor = await start_executor(workers=1, sync_timeout_seconds=6)
     _, reading = await blocked_worker(executor, tmp_path / "marker")
     pid = int((tmp_path / "marker").read_text())
     with pytest.raises(errors.RequestTimeout):
-        await asyncio.wait_for(reading, 5)
+        await asyncio.wait_for(reading, 15)
     await eventually(lambda: not is_running(pid))
-    # The replacement must be ready within the same 2 s: on a loaded machine a first try
+    # The replacement must be ready within the same 6 s: on a loaded machine a first try
     # may time out too (and have its worker replaced); the pool must answer in the end.
     for _ in range(5):
         try:
