@@ -2,7 +2,7 @@
 
 It confines itself (`sandbox.confine_udf_process`) while it still runs one thread and
 before it imports numpy (whose thread pool would stay unconfined), then imports the UDF
-runtime and serves chunks (`udf_process.serve`). Its arguments are its two pipes and its
+runtime and serves chunks (`process.serve`). Its arguments are its two pipes and its
 configuration as JSON (see `UdfProcess`). A process that cannot be confined says why on
 its standard error and exits with `EXIT_UNCONFINED`; the executor reports that reason.
 """
