@@ -4,6 +4,7 @@ scheduler and reconciler."""
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import grpc
@@ -164,20 +165,15 @@ async def serve(
         # Ping before serving, so SERVING means the service's own database answers.
         await database.command("ping")
         nats = await connect_nats(settings.nats_url, name="jobs")
-        processes_channel = open_channel(
-            service="processes",
-            address=addresses.processes_address,
-            timeout_seconds=settings.rpc_timeout_seconds,
-        )
-        executor_channel = open_channel(
-            service="executor",
-            address=addresses.executor_address,
-            timeout_seconds=settings.rpc_timeout_seconds,
-        )
-        auth_channel = open_channel(
-            service="auth",
-            address=addresses.auth_address,
-            timeout_seconds=settings.rpc_timeout_seconds,
+        processes_channel, executor_channel, auth_channel = (
+            open_channel(
+                service=name, address=address, timeout_seconds=settings.rpc_timeout_seconds
+            )
+            for name, address in (
+                ("processes", addresses.processes_address),
+                ("executor", addresses.executor_address),
+                ("auth", addresses.auth_address),
+            )
         )
         try:
             server = await build_jobs_server(
@@ -206,8 +202,8 @@ def main() -> None:
     """Entry point: `python -m eoplex_jobs`."""
     addresses = ServiceAddresses()
     launcher_settings = LauncherSettings()
-
-    async def serve_with_parts(settings: JobsSettings) -> None:
-        await serve(settings, launcher_settings, addresses)
-
-    run_service(name="jobs", settings=JobsSettings(), serve=serve_with_parts)
+    run_service(
+        name="jobs",
+        settings=JobsSettings(),
+        serve=partial(serve, launcher_settings=launcher_settings, addresses=addresses),
+    )
