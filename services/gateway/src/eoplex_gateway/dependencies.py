@@ -4,13 +4,13 @@ its tenant's quota (one `Authenticate` call per request)."""
 import base64
 import binascii
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
 from eoplex_common.errors import AuthenticationRequired, AuthenticationSchemeInvalid, NotFound
 from eoplex_gateway.clients import ServiceClients
-from eoplex_gateway.links import Limit, Token
+from eoplex_gateway.links import Limit, Token, page_links
 from eoplex_gateway.settings import GatewaySettings
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.auth.v1 import auth_pb2
@@ -116,6 +116,12 @@ class PageRequest:
     limit: int | None
     token: str
     root: str
+
+    def listing(self, path: str, next_token: str, **entries: list[Any]) -> dict[str, Any]:
+        """The page's body: `entries` (e.g. `jobs=[...]`) and the links of the listing at
+        `path` below the API root (`self`, and `next` when there is a next page)."""
+        links = page_links(f"{self.root}{path}", limit=self.limit, next_token=next_token)
+        return {**entries, "links": links}
 
 
 def page_request(

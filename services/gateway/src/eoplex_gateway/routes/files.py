@@ -26,7 +26,6 @@ from eoplex_common.errors import BadRequest, FilePathInvalid, OpenEOError, Range
 from eoplex_gateway.clients import ServiceClients
 from eoplex_gateway.dependencies import Clients, Page, Principal, Quota, Settings
 from eoplex_gateway.errors import error_response
-from eoplex_gateway.links import page_links
 from eoplex_gateway.middleware import PATH_AS_SENT, header_number
 from eoplex_gateway.streaming import file_bytes
 from eoplex_gateway.urls import API_PREFIX
@@ -58,15 +57,6 @@ def owner_of(principal: auth_pb2.Principal) -> pb.Owner:
 def file_document(info: pb.FileInfo) -> dict[str, Any]:
     """A workspace file as openEO shows it."""
     return {"path": info.path, "size": info.size, "modified": info.modified}
-
-
-def build_files_page(
-    response: pb.ListFilesResponse, *, root: str, limit: int | None
-) -> dict[str, Any]:
-    """`GET /files`: one page of the caller's files and its `next` link."""
-    base = f"{root}files"
-    links = page_links(base, limit=limit, next_token=response.next_page_token)
-    return {"files": [file_document(info) for info in response.files], "links": links}
 
 
 def user_path(request: Request, path: str) -> str:
@@ -179,7 +169,8 @@ async def list_files(page: Page, principal: Principal, clients: Clients) -> JSON
         owner=owner_of(principal), limit=page.limit or 0, page_token=page.token
     )
     response = await clients.files.ListFiles(query)
-    return JSONResponse(build_files_page(response, root=page.root, limit=page.limit))
+    files = [file_document(info) for info in response.files]
+    return JSONResponse(page.listing("files", response.next_page_token, files=files))
 
 
 @router.put("/files/{path:path}")

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 from eoplex_common.errors import BadRequest
 from eoplex_gateway.dependencies import Clients, Page, Principal, Settings
-from eoplex_gateway.links import Limit, Token, link, page_links
+from eoplex_gateway.links import Limit, Token, link
 from eoplex_gateway.request_members import (
     LOG_LEVELS,
     JsonObjectBody,
@@ -157,15 +157,6 @@ def usage_document(usage: Mapping[str, pb.UsageMetric]) -> dict[str, Any]:
     }
 
 
-def build_jobs_page(
-    response: pb.ListJobsResponse, *, root: str, limit: int | None
-) -> dict[str, Any]:
-    """`GET /jobs`: one page of the caller's jobs and its `next` link."""
-    base = f"{root}jobs"
-    links = page_links(base, limit=limit, next_token=response.next_page_token)
-    return {"jobs": [build_job(job, full=False) for job in response.jobs], "links": links}
-
-
 def build_logs(
     response: pb.GetLogsResponse, *, url: str, level: str, limit: int | None
 ) -> dict[str, Any]:
@@ -214,7 +205,8 @@ async def list_jobs(page: Page, principal: Principal, clients: Clients) -> JSONR
         owner=owner_of(principal), limit=page.limit or 0, page_token=page.token
     )
     response = await clients.jobs.ListJobs(query)
-    return JSONResponse(build_jobs_page(response, root=page.root, limit=page.limit))
+    jobs = [build_job(job, full=False) for job in response.jobs]
+    return JSONResponse(page.listing("jobs", response.next_page_token, jobs=jobs))
 
 
 @router.get("/jobs/{job_id}")

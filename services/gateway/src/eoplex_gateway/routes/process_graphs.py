@@ -5,13 +5,11 @@ answers `ProcessGraphNotFound`, exactly like a missing one.
 """
 
 import json
-from typing import Any
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from eoplex_gateway.dependencies import Clients, Page, Principal
-from eoplex_gateway.links import page_links
 from eoplex_gateway.request_members import JsonObjectBody
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
@@ -27,15 +25,6 @@ def owner_of(principal: auth_pb2.Principal) -> pb.Owner:
     return pb.Owner(user_id=principal.user_id, tenant_id=principal.tenant_id)
 
 
-def build_user_processes_page(
-    response: pb.ListUserProcessesResponse, *, root: str, limit: int | None
-) -> dict[str, Any]:
-    """`GET /process_graphs`: one page of the caller's processes and its `next` link."""
-    base = f"{root}process_graphs"
-    links = page_links(base, limit=limit, next_token=response.next_page_token)
-    return {"processes": [json.loads(text) for text in response.processes_json], "links": links}
-
-
 @router.get("/process_graphs")
 async def list_user_processes(page: Page, principal: Principal, clients: Clients) -> JSONResponse:
     """`GET /process_graphs`: the caller's processes sorted by id, without process graphs;
@@ -44,7 +33,10 @@ async def list_user_processes(page: Page, principal: Principal, clients: Clients
         owner=owner_of(principal), limit=page.limit or 0, page_token=page.token
     )
     response = await clients.processes.ListUserProcesses(query)
-    return JSONResponse(build_user_processes_page(response, root=page.root, limit=page.limit))
+    processes = [json.loads(text) for text in response.processes_json]
+    return JSONResponse(
+        page.listing("process_graphs", response.next_page_token, processes=processes)
+    )
 
 
 @router.get("/process_graphs/{process_graph_id}")

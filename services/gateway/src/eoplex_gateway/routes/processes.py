@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from eoplex_gateway.dependencies import Clients, Page, Principal
-from eoplex_gateway.links import page_links
 from eoplex_gateway.request_members import JsonObjectBody
 from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
 
@@ -15,15 +14,6 @@ router = APIRouter()
 
 # The request body is the process itself; anything but a JSON object is a BadRequest.
 ProcessBody = JsonObjectBody
-
-
-def build_processes_page(
-    response: pb.ListProcessesResponse, *, root: str, limit: int | None
-) -> dict[str, Any]:
-    """`GET /processes`: one page of process specifications and its `next` link."""
-    base = f"{root}processes"
-    links = page_links(base, limit=limit, next_token=response.next_page_token)
-    return {"processes": [json.loads(text) for text in response.processes_json], "links": links}
 
 
 def build_validation_result(response: pb.ValidateProcessResponse) -> dict[str, Any]:
@@ -36,7 +26,8 @@ async def list_processes(page: Page, clients: Clients) -> JSONResponse:
     """`GET /processes`: the predefined processes; BadRequest for a bad limit or token."""
     query = pb.ListProcessesRequest(limit=page.limit or 0, page_token=page.token)
     response = await clients.processes.ListProcesses(query)
-    return JSONResponse(build_processes_page(response, root=page.root, limit=page.limit))
+    processes = [json.loads(text) for text in response.processes_json]
+    return JSONResponse(page.listing("processes", response.next_page_token, processes=processes))
 
 
 @router.post("/validation")
