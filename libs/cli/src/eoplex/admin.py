@@ -259,49 +259,59 @@ def _add_quota_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, type=int, metavar="N", help="0 means unlimited")
 
 
+def _command(
+    commands: Any, output: argparse.ArgumentParser, name: str, handler: Any, summary: str
+) -> argparse.ArgumentParser:
+    """The command `name` of a group: it takes the output options and runs `handler`."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, parents=[output], help=summary)
+    parser.set_defaults(admin_handler=handler)
+    return parser
+
+
 def _add_users_commands(groups: Any, output: argparse.ArgumentParser) -> None:
     users = groups.add_parser("users", help="basic-auth and OIDC users")
     commands = users.add_subparsers(dest="admin_command", required=True)
-    add = commands.add_parser("add", parents=[output], help="add a basic-auth user")
+    add = _command(commands, output, "add", users_add, "add a basic-auth user")
     add.add_argument("name")
     add.add_argument("--tenant", required=True, help="the user's tenant (must exist)")
     add.add_argument("--role", action="append", choices=["user", "admin"], help="repeatable")
     _add_password_options(add)
-    add.set_defaults(admin_handler=users_add)
-    listing = commands.add_parser("list", parents=[output], help="list users")
+    listing = _command(commands, output, "list", users_list, "list users")
     listing.add_argument("--tenant", help="only the users of this tenant")
-    listing.set_defaults(admin_handler=users_list)
-    disable = commands.add_parser(
-        "disable", parents=[output], help="disable a user and revoke their tokens"
+    disable = _command(
+        commands, output, "disable", users_disable, "disable a user and revoke their tokens"
     )
     disable.add_argument("name")
-    disable.set_defaults(admin_handler=users_disable)
-    set_password = commands.add_parser(
-        "set-password", parents=[output], help="set a password and revoke the user's tokens"
+    set_password = _command(
+        commands,
+        output,
+        "set-password",
+        users_set_password,
+        "set a password and revoke the user's tokens",
     )
     set_password.add_argument("name")
     _add_password_options(set_password)
-    set_password.set_defaults(admin_handler=users_set_password)
 
 
 def _add_tenants_commands(groups: Any, output: argparse.ArgumentParser) -> None:
     tenants = groups.add_parser("tenants", help="tenants and their quotas")
     commands = tenants.add_subparsers(dest="admin_command", required=True)
-    add = commands.add_parser(
-        "add", parents=[output], help="add a tenant (default quotas unless given)"
+    add = _command(
+        commands, output, "add", tenants_add, "add a tenant (default quotas unless given)"
     )
     add.add_argument("tenant_id")
     add.add_argument("--title")
     _add_quota_options(add)
-    add.set_defaults(admin_handler=tenants_add)
-    listing = commands.add_parser("list", parents=[output], help="list tenants")
-    listing.set_defaults(admin_handler=tenants_list)
-    set_quota = commands.add_parser(
-        "set-quota", parents=[output], help="change a tenant's quota (options not given stay)"
+    _command(commands, output, "list", tenants_list, "list tenants")
+    set_quota = _command(
+        commands,
+        output,
+        "set-quota",
+        tenants_set_quota,
+        "change a tenant's quota (options not given stay)",
     )
     set_quota.add_argument("tenant_id")
     _add_quota_options(set_quota)
-    set_quota.set_defaults(admin_handler=tenants_set_quota)
 
 
 def _add_ingest_options(ingest: argparse.ArgumentParser) -> None:
@@ -341,16 +351,17 @@ def _add_collections_commands(groups: Any, output: argparse.ArgumentParser) -> N
     collections = groups.add_parser("collections", help="collections of the catalog")
     collections.set_defaults(admin_service="data-discovery")
     commands = collections.add_subparsers(dest="admin_command", required=True)
-    ingest = commands.add_parser(
-        "ingest", parents=[output], help="register (or replace) a collection from files or STAC"
+    ingest = _command(
+        commands,
+        output,
+        "ingest",
+        collections_ingest,
+        "register (or replace) a collection from files or STAC",
     )
     _add_ingest_options(ingest)
-    ingest.set_defaults(admin_handler=collections_ingest)
-    remove = commands.add_parser("remove", parents=[output], help="remove a collection")
+    remove = _command(commands, output, "remove", collections_remove, "remove a collection")
     remove.add_argument("--id", required=True)
-    remove.set_defaults(admin_handler=collections_remove)
-    listing = commands.add_parser("list", parents=[output], help="list collections")
-    listing.set_defaults(admin_handler=collections_list)
+    _command(commands, output, "list", collections_list, "list collections")
 
 
 def add_admin_commands(subparsers: Any) -> None:
