@@ -2,6 +2,7 @@
 (estimates), the auth service (tenant job limits) and S3 (the result files of jobs)."""
 
 import asyncio
+from dataclasses import fields
 from datetime import timedelta
 
 import grpc
@@ -50,13 +51,9 @@ class ExecutorEstimates:
             process_json=process_json, user_id=user_id, tenant_id=tenant_id
         )
         response = await self.executor.Estimate(request)
+        # The record has the message's fields, by name.
         return ExecutorFigures(
-            pixels_read=response.pixels_read,
-            bytes_read=response.bytes_read,
-            pixels_written=response.pixels_written,
-            bytes_written=response.bytes_written,
-            files_written=response.files_written,
-            pixels_produced=response.pixels_produced,
+            **{f.name: getattr(response, f.name) for f in fields(ExecutorFigures)}
         )
 
 

@@ -3,6 +3,7 @@
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
@@ -77,14 +78,8 @@ class ExecutorServicer(executor_pb2_grpc.ExecutorServiceServicer):
         estimate = await self.service.estimate(
             _process(request.process_json), user_id=request.user_id, tenant_id=request.tenant_id
         )
-        return pb.EstimateResponse(
-            pixels_read=estimate.pixels_read,
-            bytes_read=estimate.bytes_read,
-            pixels_written=estimate.pixels_written,
-            bytes_written=estimate.bytes_written,
-            files_written=estimate.files_written,
-            pixels_produced=estimate.pixels_produced,
-        )
+        # The message has the record's fields, by name.
+        return pb.EstimateResponse(**asdict(estimate))
 
     async def Execute(
         self, request: pb.ExecuteRequest, context: grpc.aio.ServicerContext
