@@ -17,6 +17,7 @@ from pyproj import Transformer
 from rasterio.transform import Affine
 
 from eoplex_common.errors import CollectionNotFound
+from eoplex_executor.engine.environment import ItemSearch
 from eoplex_ingest.folder import NamingRules
 from eoplex_ingest.ingest import FolderOptions, ingest_folder
 from eoplex_ingest.stac import CollectionMetadata
@@ -72,17 +73,9 @@ class LocalCatalog:
             raise CollectionNotFound()
         return self.collections[collection_id]
 
-    def search_items(
-        self,
-        *,
-        collection_id: str,
-        bbox: list[float] | None,
-        bbox_crs: str,
-        start: str,
-        end: str,
-        bands: list[str],
-        property_filter: Mapping[str, Mapping[str, float]],
-    ) -> list[dict[str, Any]]:
+    def search_items(self, search: ItemSearch) -> list[dict[str, Any]]:
+        collection_id, bbox, bbox_crs = search.collection_id, search.bbox, search.bbox_crs
+        start, end, bands = search.start, search.end, search.bands
         self.collection(collection_id)
         found = []
         box = None
@@ -99,7 +92,7 @@ class LocalCatalog:
                 continue
             if bands and not any(band in item["assets"] for band in bands):
                 continue
-            if not _meets(item["properties"], property_filter):
+            if not _meets(item["properties"], search.property_filter):
                 continue
             found.append(item)
         return found
@@ -115,8 +108,8 @@ class CatalogInFront:
     def collection(self, collection_id: str) -> dict[str, Any]:
         return self.catalog.collection(collection_id)
 
-    def search_items(self, **search: Any) -> list[dict[str, Any]]:
-        return self.catalog.search_items(**search)
+    def search_items(self, search: ItemSearch) -> list[dict[str, Any]]:
+        return self.catalog.search_items(search)
 
 
 def write_geotiff(

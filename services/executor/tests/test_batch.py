@@ -31,7 +31,7 @@ from eoplex_common.job_events import JobEvent, LogEvent, ProgressEvent, StatusEv
 from eoplex_common.s3 import connect_s3
 from eoplex_executor.batch.events import JobEvents
 from eoplex_executor.batch.run_job import EXIT_CANCELED, BatchJob, read_spec, run_job
-from eoplex_executor.engine.environment import Environment, Limits
+from eoplex_executor.engine.environment import Environment, ItemSearch, Limits
 from eoplex_executor.engine.run import run_process
 from eoplex_executor.engine.settings import ExecutorSettings
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2, data_discovery_pb2_grpc
@@ -64,9 +64,9 @@ class SlowCatalog(CatalogInFront):
 
     seconds: float = 0.6
 
-    def search_items(self, **query: Any) -> list[dict[str, Any]]:
+    def search_items(self, search: ItemSearch) -> list[dict[str, Any]]:
         time.sleep(self.seconds)
-        return super().search_items(**query)
+        return super().search_items(search)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +100,8 @@ class Specs:
 class UnreadableCatalog(CatalogInFront):
     """`LocalCatalog` whose items point to files that do not exist: any read fails."""
 
-    def search_items(self, **search: Any) -> list[dict[str, Any]]:
-        items = copy.deepcopy(super().search_items(**search))
+    def search_items(self, search: ItemSearch) -> list[dict[str, Any]]:
+        items = copy.deepcopy(super().search_items(search))
         for item in items:
             for asset in item["assets"].values():
                 asset["href"] = f"/nonexistent/{Path(asset['href']).name}"

@@ -3,7 +3,7 @@ conditions the catalog can apply go with the search, so it returns only matching
 and the cube is the one the executor's own filter gives."""
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from eoplex_executor.engine.cube import RasterCube
+from eoplex_executor.engine.environment import ItemSearch
 from eoplex_executor.engine.graph import Callback, Scope
 from eoplex_executor.io.clients import GrpcCatalog
 from eoplex_executor.processes.loading import catalog_property_filter
@@ -40,8 +41,8 @@ class CountingCatalog(CatalogInFront):
 
     returned: list[str] = field(default_factory=list)
 
-    def search_items(self, **search: Any) -> list[dict[str, Any]]:
-        items = super().search_items(**search)
+    def search_items(self, search: ItemSearch) -> list[dict[str, Any]]:
+        items = super().search_items(search)
         self.returned += [item["id"] for item in items]
         return items
 
@@ -113,8 +114,8 @@ async def test_cloud_cover_conditions_go_to_the_catalog_and_the_cube_is_unchange
 class _Unfiltered(CatalogInFront):
     """A catalog that ignores property filters, as the search did before they were sent."""
 
-    def search_items(self, **search: Any) -> list[dict[str, Any]]:
-        return super().search_items(**{**search, "property_filter": {}})
+    def search_items(self, search: ItemSearch) -> list[dict[str, Any]]:
+        return super().search_items(replace(search, property_filter={}))
 
 
 def _callback(process_id: str, **arguments: Any) -> Callback:

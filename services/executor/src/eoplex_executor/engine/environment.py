@@ -24,20 +24,24 @@ class Catalog(Protocol):
         """The STAC Collection; CollectionNotFound if there is none."""
         ...
 
-    def search_items(
-        self,
-        *,
-        collection_id: str,
-        bbox: list[float] | None,
-        bbox_crs: str,
-        start: str,
-        end: str,
-        bands: list[str],
-        property_filter: Mapping[str, Mapping[str, float]],
-    ) -> list[dict[str, Any]]:
-        """Every STAC Item intersecting the box and the half-open interval [start, end) whose
-        properties meet `property_filter` (`{"eo:cloud_cover": {"lte": 20}}`)."""
+    def search_items(self, search: "ItemSearch") -> list[dict[str, Any]]:
+        """Every STAC Item the search finds."""
         ...
+
+
+@dataclass(frozen=True)
+class ItemSearch:
+    """A search of a collection's STAC Items: those intersecting `bbox` (in `bbox_crs`;
+    None: anywhere) and the half-open interval [start, end), with an asset of one of
+    `bands`, whose properties meet `property_filter` (`{"eo:cloud_cover": {"lte": 20}}`)."""
+
+    collection_id: str
+    bbox: list[float] | None
+    bbox_crs: str
+    start: str
+    end: str
+    bands: list[str]
+    property_filter: Mapping[str, Mapping[str, float]]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ execution, so nothing reaches another user's processes or files.
 """
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -19,6 +18,7 @@ import grpc
 from eoplex_common.errors import ProcessGraphNotFound, ServiceUnavailable
 from eoplex_common.rpc import CHANNEL_OPTIONS, error_from_rpc
 from eoplex_executor.engine.environment import (
+    ItemSearch,
     NoUserFiles,
     UserFiles,
     UserProcesses,
@@ -56,29 +56,20 @@ class GrpcCatalog:
         document: dict[str, Any] = json.loads(self._call(self.stub.GetCollection, request).json)
         return document
 
-    def search_items(
-        self,
-        *,
-        collection_id: str,
-        bbox: list[float] | None,
-        bbox_crs: str,
-        start: str,
-        end: str,
-        bands: list[str],
-        property_filter: Mapping[str, Mapping[str, float]],
-    ) -> list[dict[str, Any]]:
+    def search_items(self, search: ItemSearch) -> list[dict[str, Any]]:
         """Every matching item, following the pages of the search; `property_filter` as the
         catalog's `property_filter_json` takes it (`{"eo:cloud_cover": {"lte": 20}}`)."""
+        property_filter = search.property_filter
         items: list[dict[str, Any]] = []
         token = ""
         while True:
             request = pb.SearchItemsRequest(
-                collection_id=collection_id,
-                bbox=bbox or [],
-                bbox_crs=bbox_crs,
-                datetime_start=start,
-                datetime_end=end,
-                bands=bands,
+                collection_id=search.collection_id,
+                bbox=search.bbox or [],
+                bbox_crs=search.bbox_crs,
+                datetime_start=search.start,
+                datetime_end=search.end,
+                bands=search.bands,
                 property_filter_json=json.dumps(property_filter) if property_filter else "",
                 limit=PAGE_SIZE,
                 page_token=token,

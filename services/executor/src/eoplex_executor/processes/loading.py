@@ -18,7 +18,7 @@ from rasterio.transform import Affine
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube, parse_datetime
-from eoplex_executor.engine.environment import Environment
+from eoplex_executor.engine.environment import Environment, ItemSearch
 from eoplex_executor.engine.graph import Callback
 from eoplex_executor.engine.registry import process
 from eoplex_executor.geo.geometry import geometries_from_geojson
@@ -53,7 +53,7 @@ def load_collection(
     filters = property_filters(properties)
     grid = collection_grid(dimensions, spatial_extent)
     start, end = temporal_interval(temporal_extent)
-    items = env.catalog.search_items(
+    search = ItemSearch(
         collection_id=id,
         bbox=[
             grid.west,
@@ -67,7 +67,7 @@ def load_collection(
         bands=band_names,
         property_filter=catalog_property_filter(filters),
     )
-    items = [item for item in items if matches_properties(item, filters)]
+    items = [item for item in env.catalog.search_items(search) if matches_properties(item, filters)]
     if not items:
         raise ProcessParameterInvalid(
             process=PROCESS,
