@@ -4,25 +4,13 @@ A module named without `_` holds processes; one named with `_` (`_checks`, `_chi
 `_elementwise`, `_labels`, `_periods`) holds what several of them share, under public
 names."""
 
-from eoplex_executor.processes import (  # noqa: F401
-    arithmetic,
-    arrays,
-    climatology,
-    cubes,
-    dates,
-    filters,
-    inspection,
-    loading,
-    logic,
-    math,
-    neighborhood,
-    reducers,
-    resampling,
-    reshaping,
-    saving,
-    stac,
-    temporal_resampling,
-    text,
-    udf,
-    vector,
+import importlib
+import pkgutil
+
+# Every module of this package named without `_`: a new process family is its module alone.
+PROCESS_MODULES = tuple(
+    sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
 )
+
+for _module in PROCESS_MODULES:
+    importlib.import_module(f"{__name__}.{_module}")
