@@ -285,7 +285,7 @@ async def test_timeout_kills_the_worker_and_the_pool_answers_afterwards(
     executor = await start_executor(workers=1, sync_timeout_seconds=6)
     _, reading = await blocked_worker(executor, tmp_path / "marker")
     pid = int((tmp_path / "marker").read_text())
-    with pytest.raises(errors.RequestTimeout):
+    with pytest.raises(errors.RequestTimeout, match=r"within 6 seconds.*batch job"):
         await asyncio.wait_for(reading, 15)
     await eventually(lambda: not is_running(pid))
     # The replacement must be ready within the same 6 s: on a loaded machine a first try

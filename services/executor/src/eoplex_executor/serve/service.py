@@ -73,15 +73,20 @@ class WorkerPool:
     async def run(self, task: SyncTask, *, timeout_seconds: float) -> Done | Failed:
         """Run `task` on the next free worker, waiting for one within the same timeout.
 
-        Raises RequestTimeout after `timeout_seconds`, Internal when the worker died;
-        in both cases, and when the caller is cancelled, the worker is replaced.
+        Raises RequestTimeout (naming the limit and batch jobs) after `timeout_seconds`,
+        Internal when the worker died; in both cases, and when the caller is cancelled,
+        the worker is replaced.
         """
         try:
             async with asyncio.timeout(timeout_seconds):
                 worker = await self._idle.get()
                 return await self._run_on(worker, task)
         except TimeoutError:
-            raise RequestTimeout() from None
+            raise RequestTimeout(
+                f"The request did not finish within {timeout_seconds:g} seconds, the longest "
+                "this back-end computes a result synchronously (waiting for a free worker "
+                "included). Run the process as a batch job, which has no such limit."
+            ) from None
         except (EOFError, OSError):
             log.error("an executor worker died while it ran a request")
             raise Internal(
