@@ -81,9 +81,54 @@ def test_raster_cube_result_is_saved_as_geotiff(tmp_path: Path) -> None:
 
 
 def test_default_format_by_result_type() -> None:
-    assert default_format(make_cube()) == "GTiff"
+    cube = make_cube()
+    assert default_format(cube) == "GTiff"
+    assert default_format(cube.with_data(cube.data.mean(["x", "y"]))) == "JSON"
     assert default_format(3.5) == "JSON"
     assert default_format([1, None]) == "JSON"
+
+
+def _environment_with_s2(tmp_path: Path) -> Environment:
+    """A synchronous request's environment whose catalog holds one 8 by 8 band of S2."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    values = np.arange(SIZE * SIZE, dtype=np.uint16).reshape(SIZE, SIZE) + 1
+    catalog = write_s2(folder, {("20220601", "B04"): values})
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    return Environment(catalog=catalog, scratch_dir=scratch, limits=Limits(single_file=True))
+
+
+def _graph_after_load(process_id: str, **arguments: Any) -> dict[str, Any]:
+    """`load_collection` of S2, then `process_id` with `arguments` as the result node."""
+    return {
+        "process_graph": {
+            "load": node("load_collection", id="S2", spatial_extent=None, temporal_extent=None),
+            "last": node(process_id, result=True, data={"from_node": "load"}, **arguments),
+        }
+    }
+
+
+def test_cube_reduced_over_space_without_save_result_is_saved_as_json(tmp_path: Path) -> None:
+    mean = {"process_graph": {"m": node("mean", result=True, data={"from_parameter": "data"})}}
+    graph = _graph_after_load("reduce_dimension", dimension="x", reducer=mean)
+    result = run_to_file(graph, _environment_with_s2(tmp_path))
+    assert result.media_type == "application/json"
+    assert "x" not in json.loads(result.path.read_text())["dimensions"]
+
+
+def test_result_the_default_format_cannot_hold_names_the_missing_save_result(
+    tmp_path: Path,
+) -> None:
+    graph = _graph_after_load("add_dimension", name="other", label="a")
+    with pytest.raises(ProcessGraphInvalid) as raised:
+        run_to_file(graph, _environment_with_s2(tmp_path))
+    message = raised.value.message
+    assert message.startswith(
+        "The process graph has no save_result, and its result cannot be returned in the "
+        "default format GTiff: "
+    )
+    assert "drop other" in message
 
 
 @pytest.mark.parametrize(

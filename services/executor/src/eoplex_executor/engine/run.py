@@ -3,13 +3,14 @@ request (`POST /result`, exactly one file).
 
 The graph is validated before it reads any data. A graph without `save_result`
 still answers with a file: its result is saved in a default format, a raster cube
-as GeoTIFF and anything else as JSON.
+with x and y as GeoTIFF and anything else (numbers, arrays, a time series of a
+cube reduced over space, vector cubes) as JSON.
 """
 
 from collections.abc import Mapping
 from typing import Any
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import ProcessGraphInvalid, ProcessParameterInvalid
 from eoplex_common.process_graph import validate_process
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.environment import Environment, ResultFile
@@ -17,24 +18,44 @@ from eoplex_executor.engine.graph import call_process, execute
 
 
 def default_format(value: Any) -> str:
-    """The format a result without `save_result` is saved in: GTiff for a raster cube, else JSON."""
-    return "GTiff" if isinstance(value, RasterCube) else "JSON"
+    """The format a result without `save_result` is saved in: GTiff for a raster cube with
+    the spatial dimensions x and y, else JSON."""
+    is_image = isinstance(value, RasterCube) and {"x", "y"} <= set(value.dims)
+    return "GTiff" if is_image else "JSON"
+
+
+def save_by_default(value: Any, env: Environment) -> None:
+    """Save the result of a graph that has no `save_result` in its `default_format`.
+
+    Raises ProcessGraphInvalid when that format cannot hold the result, in the terms of
+    the graph the user wrote: it has no `save_result`, and which format to add.
+    """
+    format_name = default_format(value)
+    try:
+        call_process("save_result", None, {"data": value, "format": format_name}, env)
+    except ProcessParameterInvalid as error:
+        if error.params.get("process") != "save_result":
+            raise
+        raise ProcessGraphInvalid(
+            "The process graph has no save_result, and its result cannot be returned in the "
+            f"default format {format_name}: {error.params.get('reason', error.message)} Add "
+            "save_result with a suitable format (GET /file_formats lists them)."
+        ) from None
 
 
 def run_process(process: Mapping[str, Any], env: Environment) -> list[ResultFile]:
     """Validate and run `process` (`{"process_graph": ...}`); every file it wrote.
 
     Raises the first error of `validate_process` (ProcessGraphMissing,
-    ProcessGraphInvalid, ProcessUnsupported, ProcessParameter*, ...) and any error of
-    the processes themselves.
+    ProcessGraphInvalid, ProcessUnsupported, ProcessParameter*, ...), any error of the
+    processes themselves, and ProcessGraphInvalid of `save_by_default`.
     """
     problems = validate_process(process, user_process=env.user_processes, limits=env.limits.graph)
     if problems:
         raise problems[0]
     value = execute(process, env)
     if not env.saved:
-        arguments = {"data": value, "format": default_format(value)}
-        call_process("save_result", None, arguments, env)
+        save_by_default(value, env)
     return env.outputs
 
 
