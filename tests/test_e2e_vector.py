@@ -19,6 +19,8 @@ import pytest
 import rasterio
 import shapely
 from openeo.rest import OpenEoApiError
+from openeo.rest.conversions import timeseries_json_to_pandas
+from openeo.rest.datacube import THIS
 from openeo.rest.graph_building import PGNode
 from openeo.rest.vectorcube import VectorCube
 from rasterio.windows import Window
@@ -142,6 +144,72 @@ def test_uploaded_fields_aggregate_to_numpy_means_as_geojson(
             for band in ("B04", "B08"):
                 value = feature["properties"][f"{date}T00:00:00Z {band}"]
                 assert value == pytest.approx(expected[(name, date, band)], rel=1e-6)
+
+
+def test_aggregate_spatial_executes_to_a_time_series_the_client_reads(
+    connection: openeo.Connection, local_stack: LocalStack
+) -> None:
+    series = timeseries_json_to_pandas(aggregated(connection).execute(), auto_collapse=False)
+
+    expected = expected_means(local_stack)
+    assert [date[:10] for date in series.index] == DATES
+    assert list(series.columns) == [(p, b) for p in range(len(FIELDS)) for b in range(2)]
+    for (polygon, band), column in series.items():
+        for date, value in column.items():
+            key = (list(FIELDS)[polygon], date[:10], ("B04", "B08")[band])
+            assert value == pytest.approx(expected[key], rel=1e-6), key
+    # The cube layout stays available.
+    document = json.loads(
+        aggregated(connection).download(format="JSON", options={"layout": "cube"})
+    )
+    assert list(document["dimensions"]) == ["geometry", "t", "bands"]
+
+
+def declared_to_wgs84(crs: Any) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(pyproj.CRS(crs), "EPSG:4326", always_xy=True)
+
+
+def geometries_as_written(path: Path, format: str) -> list[tuple[str, Any, Any]]:
+    """(feature, geometry, the CRS the file declares for it) of a downloaded vector file."""
+    if format == "GeoJSON":
+        # RFC 7946: no `crs` member, coordinates in WGS 84, longitude first.
+        document = json.loads(path.read_text())
+        assert "crs" not in document
+        features = document["features"]
+        return [(f["id"], shapely.geometry.shape(f["geometry"]), "OGC:CRS84") for f in features]
+    if format == "JSON":
+        document = json.loads(path.read_text())
+        features = document["geometries"]["features"]
+        crs = document["crs"]
+        return [(f["id"], shapely.geometry.shape(f["geometry"]), crs) for f in features]
+    if format == "CSV":
+        with path.open(newline="") as file:
+            rows = list(csv.DictReader(file))
+        return [(r["feature"], shapely.from_wkt(r["geometry"]), r["crs"]) for r in rows]
+    table = pq.read_table(path)
+    crs = json.loads(table.schema.metadata[b"geo"])["columns"]["geometry"]["crs"]
+    columns = table.to_pydict()
+    return [
+        (name, shapely.from_wkb(wkb), pyproj.CRS.from_json_dict(crs))
+        for name, wkb in zip(columns["id"], columns["geometry"], strict=True)
+    ]
+
+
+@pytest.mark.parametrize("format", ["GeoJSON", "JSON", "CSV", "Parquet"])
+def test_vector_files_declare_the_crs_their_coordinates_are_in(
+    connection: openeo.Connection, tmp_path: Path, format: str
+) -> None:
+    # In UTM, coordinates in metres that no reader could mistake for degrees.
+    cube = uploaded_fields(connection).process("vector_reproject", data=THIS, projection=32632)
+    path = tmp_path / f"fields.{format.lower()}"
+    cube.download(path, format=format)
+
+    written = geometries_as_written(path, format)
+    assert {name for name, _, _ in written} == set(FIELDS)
+    for name, geometry, crs in written:
+        located = shapely.transform(geometry, declared_to_wgs84(crs).transform, interleaved=False)
+        field = shapely.Polygon(FIELDS[name])
+        assert located.symmetric_difference(field).area < 1e-9 * field.area, (name, crs)
 
 
 def test_uploaded_fields_mask_the_demo_collection(

@@ -19,7 +19,7 @@ from rasterio.transform import Affine
 
 from eoplex_capabilities import registry
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.engine.cube import RasterCube, VectorCube
+from eoplex_executor.engine.cube import TEMPORAL, RasterCube, VectorCube
 from eoplex_executor.engine.environment import Environment, Estimate, Limits, ResultFile
 from eoplex_executor.io.raster_formats import GTIFF_DATATYPES
 from eoplex_executor.processes.saving import OUTPUT_FORMATS
@@ -121,7 +121,7 @@ def test_gtiff_without_temporal_or_bands_dimension(tmp_path: Path) -> None:
     with rasterio.open(tmp_path / "bands" / "result.tif") as tif:
         np.testing.assert_array_equal(tif.read(), values_of(cube))
         assert tif.descriptions == ("B04", "B08")
-        assert tif.tags(1) == {}
+        assert "datetime" not in tif.tags(1)
     with rasterio.open(tmp_path / "ndvi" / "result.tif") as tif:
         np.testing.assert_array_equal(tif.read(1), values_of(ndvi))
         assert tif.descriptions == (None,)
@@ -152,6 +152,35 @@ def test_gtiff_streams_chunks_that_do_not_match_its_tiles_and_computes_each_once
     for index, output in enumerate(env.outputs):
         with rasterio.open(output.path) as tif:
             np.testing.assert_array_equal(tif.read(), expected[index])
+            for band in (0, 1):
+                assert_statistics(tif.tags(band + 1), expected[index, band], valid_percent=100)
+
+
+def assert_statistics(tags: dict[str, str], values: np.ndarray, *, valid_percent: float) -> None:
+    """The GDAL band statistics in `tags` are those of the finite `values`."""
+    finite = values[np.isfinite(values)].astype(np.float64)
+    assert float(tags["STATISTICS_MINIMUM"]) == finite.min()
+    assert float(tags["STATISTICS_MAXIMUM"]) == finite.max()
+    assert float(tags["STATISTICS_MEAN"]) == pytest.approx(finite.mean(), rel=1e-12)
+    assert float(tags["STATISTICS_STDDEV"]) == pytest.approx(finite.std(), rel=1e-9)
+    assert float(tags["STATISTICS_VALID_PERCENT"]) == pytest.approx(valid_percent)
+
+
+def test_gtiff_statistics_leave_out_nodata_and_bands_without_values(tmp_path: Path) -> None:
+    cube = cube_with_nan()
+    empty = values_of(cube).copy()
+    empty[1, 0] = np.nan
+    cube = cube.with_data(cube.data.copy(data=empty))
+    save(environment(tmp_path / "float"), cube, "GTiff")
+    save(environment(tmp_path / "int"), cube, "GTiff", datatype="uint8")
+    with rasterio.open(tmp_path / "float" / "result.tif") as tif:
+        assert_statistics(tif.tags(1), empty[0, 0], valid_percent=100)
+        assert_statistics(tif.tags(2), empty[0, 1], valid_percent=95)
+        assert "STATISTICS_MEAN" not in tif.tags(3)
+    with rasterio.open(tmp_path / "int" / "result.tif") as tif:
+        written = tif.read(2, masked=True)
+        assert_statistics(tif.tags(2), written.compressed(), valid_percent=95)
+        assert "STATISTICS_MEAN" not in tif.tags(3)
 
 
 def test_gtiff_overviews_unless_switched_off(tmp_path: Path) -> None:
@@ -422,6 +451,12 @@ def test_every_listed_format_accepts_every_listed_option(tmp_path: Path, name: s
     image: Any = cube.with_data(cube.data.isel(bands=[0]))
     if "raster" not in registry.OUTPUT_FILE_FORMATS[name]["gis_data_types"]:
         image = VectorCube((shapely.Point(WEST + 5, NORTH - 5),), CRS)
+    if name == "JSON":
+        # Its option `layout` chooses how a vector cube of a time series is written.
+        series = make_cube().data.isel(x=[0], y=0, bands=0, drop=True)
+        values = series.rename(x="geometry")
+        point = VectorCube((shapely.Point(WEST + 5, NORTH - 5),), CRS)
+        image = point.with_values(values.transpose("geometry", ...), {"t": TEMPORAL})
     defaults = {option: schema["default"] for option, schema in parameters.items()}
     assert save(make_environment(tmp_path), image, name, **defaults)
     for option, schema in parameters.items():

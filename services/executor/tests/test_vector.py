@@ -14,11 +14,12 @@ import pyproj
 import pytest
 import rasterio
 import shapely
+from openeo.rest.conversions import timeseries_json_to_pandas
 from rasterio.transform import Affine
 from shapely.geometry.base import BaseGeometry
 
 from eoplex_common.errors import FileNotFound, FilePathInvalid, ProcessParameterInvalid
-from eoplex_executor.engine.cube import RasterCube, VectorCube
+from eoplex_executor.engine.cube import BANDS, TEMPORAL, RasterCube, VectorCube, label_values
 from eoplex_executor.engine.environment import Environment, Estimate
 from eoplex_executor.geo import zonal
 from services.executor.tests.cubes import (
@@ -386,9 +387,9 @@ def aggregated(env: Environment) -> VectorCube:
     return aggregate(env, with_nodata(make_cube(shape=(6, 8))), fields(), reducer_graph("mean"))
 
 
-def save(env: Environment, data: Any, format: str) -> Path:
+def save(env: Environment, data: Any, format: str, **options: Any) -> Path:
     before = len(env.outputs)
-    assert run_process("save_result", env, data=data, format=format, options={})
+    assert run_process("save_result", env, data=data, format=format, options=options)
     (output,) = env.outputs[before:]
     return output.path
 
@@ -425,7 +426,7 @@ def test_csv_output_has_a_row_per_geometry_and_label(env: Environment) -> None:
     with save(env, strict, "CSV").open(newline="") as file:
         strict_rows = list(csv.DictReader(file))
 
-    assert list(rows[0]) == ["feature", "t", "bands", "value", "geometry"]
+    assert list(rows[0]) == ["feature", "t", "bands", "value", "geometry", "crs"]
     assert len(rows) == 2 * 3 * 2
     row = next(r for r in rows if r["feature"] == "b" and r["t"].startswith("2022-06-11"))
     assert row["bands"] == "B04" and float(row["value"]) == pytest.approx(cube_b[1, 2, 0])
@@ -452,13 +453,96 @@ def test_parquet_output_is_geoparquet(env: Environment) -> None:
 def test_json_output_nests_values_by_dimension(env: Environment) -> None:
     cube = aggregated(env)
 
-    document = json.loads(save(env, cube, "JSON").read_text())
+    document = json.loads(save(env, cube, "JSON", layout="cube").read_text())
 
     assert list(document["dimensions"]) == ["geometry", "t", "bands"]
     assert document["dimensions"]["geometry"] == {"type": "geometry", "labels": [0, 1]}
     assert document["dimensions"]["bands"]["labels"] == ["B04", "B08"]
     assert document["geometries"]["features"][1]["id"] == "b"
     np.testing.assert_allclose(np.array(document["data"], dtype=float), cube.values.values)
+
+
+def test_json_output_of_a_time_series_is_what_the_openeo_client_reads(env: Environment) -> None:
+    cube = aggregated(env)
+    values = cube.values.transpose("t", "geometry", "bands").values
+
+    document = json.loads(save(env, cube, "JSON").read_text())
+
+    assert list(document) == label_values(cube.values.coords["t"].values)
+    frame = timeseries_json_to_pandas(document, auto_collapse=False)
+    assert list(frame.index) == list(document)
+    assert list(frame.columns) == [(g, b) for g in range(2) for b in range(2)]
+    np.testing.assert_allclose(frame.to_numpy(), values.reshape(len(document), -1))
+
+
+def test_json_time_series_without_bands_and_layouts_that_do_not_apply(env: Environment) -> None:
+    full = aggregated(env)
+    assert full.values is not None
+    cube = full.with_values(full.values.isel(bands=0, drop=True), {"t": TEMPORAL})
+    document = json.loads(save(env, cube, "JSON").read_text())
+    series = timeseries_json_to_pandas(document)
+    np.testing.assert_allclose(series.to_numpy(), cube.values.transpose("t", "geometry").values)
+
+    by_band = full.with_values(full.values.isel(t=0, drop=True), {"bands": BANDS})
+    assert "dimensions" in json.loads(save(env, by_band, "JSON").read_text())
+    with pytest.raises(ProcessParameterInvalid, match="layout timeseries holds vector"):
+        save(env, by_band, "JSON", layout="timeseries")
+    with pytest.raises(ProcessParameterInvalid, match="layout timeseries holds vector"):
+        save(env, make_cube(), "JSON", layout="timeseries")
+
+
+def in_utm(env: Environment) -> VectorCube:
+    """The aggregated fields moved to the raster's CRS (EPSG:32632), whose metres no reader
+    could take for degrees."""
+    return run_process("vector_reproject", env, data=aggregated(env), projection=32632)
+
+
+def declared(crs: Any) -> pyproj.Transformer:
+    """From a file's declared CRS to WGS 84, longitude first (as every vector format orders)."""
+    return pyproj.Transformer.from_crs(pyproj.CRS(crs), "EPSG:4326", always_xy=True)
+
+
+def assert_located(geometry: BaseGeometry, crs: Any, name: str) -> None:
+    """`geometry` read in its declared `crs` is field `name` (given in WGS 84)."""
+    field = shapely.Polygon(wgs84_polygon(FIELD_A if name == "a" else FIELD_B)["coordinates"][0])
+    located = shapely.transform(geometry, declared(crs).transform, interleaved=False)
+    assert shapely.equals_exact(shapely.normalize(located), shapely.normalize(field), 1e-7), name
+
+
+def test_geojson_coordinates_are_in_wgs84_as_rfc_7946_declares(env: Environment) -> None:
+    document = json.loads(save(env, in_utm(env), "GeoJSON").read_text())
+
+    assert "crs" not in document
+    for feature in document["features"]:
+        geometry = shapely.geometry.shape(feature["geometry"])
+        assert_located(geometry, "OGC:CRS84", feature["id"])
+
+
+def test_json_declares_the_crs_of_its_geometries(env: Environment) -> None:
+    document = json.loads(save(env, in_utm(env), "JSON", layout="cube").read_text())
+
+    assert document["crs"] == "EPSG:4326"
+    for feature in document["geometries"]["features"]:
+        assert_located(shapely.geometry.shape(feature["geometry"]), document["crs"], feature["id"])
+
+
+def test_csv_declares_the_crs_of_its_geometries(env: Environment) -> None:
+    with save(env, in_utm(env), "CSV").open(newline="") as file:
+        rows = list(csv.DictReader(file))
+
+    assert {row["crs"] for row in rows} == {"EPSG:32632"}
+    for row in rows:
+        assert_located(shapely.from_wkt(row["geometry"]), row["crs"], row["feature"])
+
+
+def test_parquet_declares_the_crs_of_its_geometries(env: Environment) -> None:
+    table = pq.read_table(save(env, in_utm(env), "Parquet"))
+
+    crs = json.loads(table.schema.metadata[b"geo"])["columns"]["geometry"]["crs"]
+    assert pyproj.CRS.from_json_dict(crs).to_epsg() == 32632
+    columns = table.to_pydict()
+    for name, wkb in zip(columns["id"], columns["geometry"], strict=True):
+        assert_located(shapely.from_wkb(wkb), pyproj.CRS.from_json_dict(crs), name)
 
 
 @pytest.mark.parametrize("format", ["GTiff", "netCDF", "PNG"])

@@ -151,12 +151,31 @@ OUTPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {
             "y as pixel centres), in the order in which `data` nests them; `crs` is the CRS "
             "of the spatial dimensions; `data` holds the values as nested arrays. Larger "
             "cubes: GTiff or netCDF. A vector data cube is the same object whose first "
-            "dimension is `geometry` (type `geometry`, labelled 0, 1, ...), its `crs` the "
-            "geometries' CRS, plus `geometries`: a GeoJSON FeatureCollection of the geometries "
-            "(in WGS 84) with their ids and properties, in label order."
+            "dimension is `geometry` (type `geometry`, labelled 0, 1, ...), plus "
+            "`geometries`: a GeoJSON FeatureCollection of the geometries in WGS 84 "
+            "(longitude, latitude) with their ids and properties, in label order; its `crs` "
+            "is `EPSG:4326`, the CRS of those coordinates. A vector data cube that is a time "
+            "series (a temporal dimension and at most one other besides `geometry`, e.g. "
+            "`aggregate_spatial` of a cube with `t` and `bands`) is by default written as the "
+            "openEO clients read time series (`timeseries_json_to_pandas` of the Python "
+            "client): an object mapping each date to a list with one entry per geometry, "
+            "each a list of the values of the other dimension's labels (one value without "
+            "it); the option `layout` chooses."
         ),
         "gis_data_types": ["raster", "vector", "other"],
-        "parameters": {},
+        "parameters": {
+            "layout": {
+                "type": ["string", "null"],
+                "enum": ["cube", "timeseries", None],
+                "default": None,
+                "description": (
+                    "How a vector data cube is written: `cube` (dimensions, crs, geometries "
+                    "and data, like a raster cube) or `timeseries` (`{date: [[value per "
+                    "band] per geometry]}`, for vector cubes with a temporal dimension and at "
+                    "most one other). By default `timeseries` where it applies, else `cube`."
+                ),
+            },
+        },
     },
     "GeoJSON": {
         "title": "GeoJSON",
@@ -177,7 +196,8 @@ OUTPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {
             "geometry and combination of the labels of its other dimensions. Columns: "
             "`feature` (the Feature's id, else the geometry's position counted from 0), one "
             "column per other dimension named after it holding the label (dates as RFC 3339), "
-            "`value` (empty for no-data) and `geometry` as WKT in the cube's CRS. Feature "
+            "`value` (empty for no-data), `geometry` as WKT in the cube's CRS and `crs` "
+            "naming that CRS (`EPSG:<code>`, else its WKT). Feature "
             "properties are not repeated here; GeoJSON and Parquet hold them."
         ),
         "gis_data_types": ["vector"],

@@ -2,7 +2,8 @@
 
 A cube is computed once per file set: GTiff streams every band plane of every file
 through one `dask.array.store` into uncompressed tiled drafts (memory stays at a few
-chunks) that GDAL's COG driver then compresses; netCDF lets xarray stream its variables
+chunks), gathering each band's statistics on the way, that GDAL's COG driver then
+compresses; netCDF lets xarray stream its variables
 the same way; JSON and PNG hold small results, computed in memory. Each writer takes
 `save_result`'s data and checked options (`eoplex_executor.processes.saving`), writes into
 the environment's scratch directory and returns the files it wrote; data a format cannot
@@ -49,7 +50,11 @@ from eoplex_executor.engine.cube import (
     parse_datetime,
 )
 from eoplex_executor.engine.environment import Environment, ResultFile
-from eoplex_executor.io.vector_formats import vector_document
+from eoplex_executor.io.vector_formats import (
+    timeseries_dimensions,
+    timeseries_document,
+    vector_document,
+)
 
 GTIFF_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 NETCDF_MEDIA_TYPE = "application/x-netcdf"
@@ -58,6 +63,8 @@ PNG_MEDIA_TYPE = "image/png"
 
 # The pixel types the GTiff option `datatype` offers.
 GTIFF_DATATYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "float32", "float64")
+# The layouts of JSON documents (option `layout`): see `json_layout`.
+JSON_LAYOUTS = ("cube", "timeseries")
 # More values than this make a JSON document too large to be useful: GTiff or netCDF then.
 JSON_MAX_VALUES = 1_000_000
 # The variable holding a cube without bands dimension in netCDF.
@@ -249,20 +256,71 @@ class GTiffFile:
     properties: dict[str, Any]
 
 
+@dataclass
+class BandStatistics:
+    """Minimum, maximum, mean and standard deviation of a band's valid values, gathered
+    block by block as they are written (Chan's parallel variance), so no second read is
+    needed. Valid values are finite and not the no-data value."""
+
+    pixels: int = 0
+    count: int = 0
+    mean: float = 0.0
+    squares: float = 0.0
+    minimum: float = math.inf
+    maximum: float = -math.inf
+
+    def add(self, block: np.ndarray, nodata: float | None) -> None:
+        """Take the values of one more block into account."""
+        self.pixels += block.size
+        values = block.astype(np.float64, copy=False)
+        valid = np.isfinite(values)
+        if nodata is not None and not math.isnan(nodata):
+            valid &= values != nodata
+        values = values[valid]
+        if not values.size:
+            return
+        mean = float(values.mean())
+        squares = float(np.square(values - mean).sum())
+        count = self.count + values.size
+        delta = mean - self.mean
+        self.squares += squares + delta * delta * self.count * values.size / count
+        self.mean += delta * values.size / count
+        self.count = count
+        self.minimum = min(self.minimum, float(values.min()))
+        self.maximum = max(self.maximum, float(values.max()))
+
+    def gdal_tags(self) -> dict[str, str]:
+        """The band metadata GDAL and viewers read (`gdalinfo -stats` writes the same); none
+        without a valid value."""
+        if not self.count:
+            return {}
+        return {
+            "STATISTICS_MINIMUM": repr(self.minimum),
+            "STATISTICS_MAXIMUM": repr(self.maximum),
+            "STATISTICS_MEAN": repr(self.mean),
+            "STATISTICS_STDDEV": repr(math.sqrt(self.squares / self.count)),
+            "STATISTICS_VALID_PERCENT": repr(round(100 * self.count / self.pixels, 6)),
+        }
+
+
 class BandTarget:
-    """A `dask.array.store` target writing the 2-D blocks it receives into one band."""
+    """A `dask.array.store` target writing the 2-D blocks it receives into one band, and
+    gathering the band's statistics on the way."""
 
     def __init__(self, dataset: DatasetWriter, band: int) -> None:
         self.dataset = dataset
         self.band = band
+        self.statistics = BandStatistics()
 
     def __setitem__(self, key: tuple[slice, slice], block: np.ndarray) -> None:
         rows, cols = key
         self.dataset.write(block, self.band, window=Window.from_slices(rows, cols))
+        self.statistics.add(block, self.dataset.nodata)
 
 
 def write_gtiff(data: Any, options: Mapping[str, Any], env: Environment) -> list[ResultFile]:
-    """GTiff: Cloud-Optimized GeoTIFFs; one per date unless `env.limits.single_file`."""
+    """GTiff: Cloud-Optimized GeoTIFFs; one per date unless `env.limits.single_file`. Every
+    band carries its statistics (`STATISTICS_MINIMUM`, ...), so viewers stretch its values."""
     planes = image_planes(as_raster_cube(data, "GTiff"), "GTiff")
     source = np.dtype(planes.data.dtype)
     target = gtiff_datatype(source, options["datatype"])
@@ -341,7 +399,10 @@ def _write_cogs(files: list[GTiffFile], profile: dict[str, Any], *, overviews: b
                     sources.append(band.plane)
                     targets.append(BandTarget(dataset, index))
             # One store: what the planes share upstream (a loaded band) is computed once.
+            # The lock also serialises the targets' statistics.
             dask.array.store(sources, targets, lock=True, scheduler="threads")
+            for target in targets:
+                target.dataset.update_tags(target.band, **target.statistics.gdal_tags())
         integer = np.issubdtype(np.dtype(profile["dtype"]), np.integer)
         for file, draft in zip(files, drafts, strict=True):
             rasterio.shutil.copy(
@@ -542,11 +603,28 @@ def _with_coordinate_attrs(dataset: xr.Dataset, name: str, attrs: dict[str, Any]
 
 
 def write_json(data: Any, options: Mapping[str, Any], env: Environment) -> list[ResultFile]:
-    """JSON: plain values as they are; a small raster cube as dimensions, CRS and nested data."""
-    document = jsonable(data)
+    """JSON: plain values as they are; a small raster cube as dimensions, CRS and nested data;
+    a vector cube the same way, or as a time series (`json_layout`)."""
+    document = timeseries_document(data) if json_layout(data, options) == "timeseries" else None
+    document = jsonable(data) if document is None else document
     path = free_path(env, "result", ".json")
     path.write_text(json.dumps(document, allow_nan=False))
     return [ResultFile(path, JSON_MEDIA_TYPE)]
+
+
+def json_layout(data: Any, options: Mapping[str, Any]) -> str:
+    """The JSON option `layout`: `timeseries` for a vector cube that is a time series
+    (`timeseries_dimensions`) unless `cube` is chosen, else `cube`. ProcessParameterInvalid
+    (`options`) when `timeseries` is chosen for other data."""
+    chosen = options["layout"]
+    series = isinstance(data, VectorCube) and timeseries_dimensions(data) is not None
+    if chosen == "timeseries" and not series:
+        raise invalid_options(
+            "the JSON layout timeseries holds vector data cubes with a temporal dimension and "
+            "at most one other besides geometry (e.g. aggregate_spatial of a cube with t and "
+            "bands); use the layout cube."
+        )
+    return chosen or ("timeseries" if series else "cube")
 
 
 def jsonable(value: Any) -> Any:

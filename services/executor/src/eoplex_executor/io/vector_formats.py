@@ -8,6 +8,11 @@ spaces, as the GTiff writer describes its bands (`2022-06-01T00:00:00Z B04`), or
 combination of labels instead (a long table), which spreadsheets and pandas pivot
 easily. These writers know nothing of save_result's options or of ResultFile; they
 write one file where they are told.
+
+Every file says in which CRS its coordinates are: GeoJSON and the JSON document's
+`geometries` are in WGS 84 (RFC 7946, longitude before latitude), which the document's
+`crs` names; CSV and Parquet keep the cube's CRS, named in CSV's `crs` column and in
+Parquet's `geo` metadata.
 """
 
 import csv
@@ -24,8 +29,15 @@ import pyproj
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from eoplex_executor.engine.cube import GEOMETRY, OTHER, VectorCube, format_datetime, label_values
-from eoplex_executor.geo.geometry import WGS84
+from eoplex_executor.engine.cube import (
+    GEOMETRY,
+    OTHER,
+    TEMPORAL,
+    VectorCube,
+    format_datetime,
+    label_values,
+)
+from eoplex_executor.geo.geometry import WGS84, crs_name
 from eoplex_executor.geo.vector import geometries_in
 
 VALUE_COLUMN = "value"
@@ -70,14 +82,15 @@ def write_geojson(cube: VectorCube, path: Path) -> None:
 def write_csv(cube: VectorCube, path: Path) -> None:
     """One row per geometry and combination of the other labels: `feature` (the Feature id,
     else the geometry's position from 0), a column per other dimension holding its label,
-    `value`, and `geometry` as WKT in the cube's CRS. No-data is an empty cell; feature
-    properties are left to GeoJSON and Parquet."""
+    `value`, `geometry` as WKT in the cube's CRS and `crs` naming that CRS (`EPSG:n`, else
+    WKT). No-data is an empty cell; feature properties are left to GeoJSON and Parquet."""
     _, combinations, values = value_table(cube)
     dims = list(cube.value_dims)
+    crs = crs_name(pyproj.CRS(cube.crs))
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         value = [VALUE_COLUMN] if cube.values is not None else []
-        writer.writerow(["feature", *dims, *value, "geometry"])
+        writer.writerow(["feature", *dims, *value, "geometry", "crs"])
         for index, geometry in enumerate(cube.geometries):
             feature = cube.ids[index] if cube.ids[index] is not None else index
             wkt = "" if geometry.is_empty else shapely.to_wkt(geometry, rounding_precision=-1)
@@ -86,7 +99,7 @@ def write_csv(cube: VectorCube, path: Path) -> None:
                 cells = [*combination]
                 if cube.values is not None:
                     cells.append(_csv_value(values[index, column]))
-                writer.writerow([feature, *cells, wkt])
+                writer.writerow([feature, *cells, wkt, crs])
 
 
 def write_parquet(cube: VectorCube, path: Path) -> None:
@@ -124,8 +137,9 @@ def write_parquet(cube: VectorCube, path: Path) -> None:
 
 def vector_document(cube: VectorCube) -> dict[str, Any]:
     """The JSON document of a vector cube, shaped like a raster cube's: `dimensions` (the
-    `geometry` dimension labelled 0..n-1, indexing `geometries`), `crs`, `geometries` (a
-    GeoJSON FeatureCollection without values) and `data` nested as the dimensions are."""
+    `geometry` dimension labelled 0..n-1, indexing `geometries`), `crs` (of the geometries as
+    written: WGS 84), `geometries` (a GeoJSON FeatureCollection without values) and `data`
+    nested as the dimensions are."""
     dimensions: dict[str, Any] = {GEOMETRY: {"type": GEOMETRY, "labels": list(range(len(cube)))}}
     for dim in cube.value_dims:
         dimensions[dim] = {
@@ -148,10 +162,36 @@ def vector_document(cube: VectorCube) -> dict[str, Any]:
         features.append(feature)
     return {
         "dimensions": dimensions,
-        "crs": cube.crs,
+        "crs": crs_name(WGS84),
         "geometries": {"type": "FeatureCollection", "features": features},
         "data": data,
     }
+
+
+def timeseries_dimensions(cube: VectorCube) -> tuple[str, str | None] | None:
+    """(the temporal dimension, the other one or None) of a time series: a vector cube whose
+    values have a temporal dimension and at most one more besides `geometry`; else None."""
+    dims = cube.value_dims
+    temporal = [dim for dim in dims if cube.dimension_types.get(dim) == TEMPORAL]
+    if len(temporal) != 1 or len(dims) > 2:
+        return None
+    other = [dim for dim in dims if dim != temporal[0]]
+    return temporal[0], other[0] if other else None
+
+
+def timeseries_document(cube: VectorCube) -> dict[str, Any]:
+    """A time series as the openEO clients read it (`timeseries_json_to_pandas` of the
+    Python client): `{date: [[value per band] per geometry]}`, dates as RFC 3339 strings in
+    label order, geometries in label order, bands in label order (one value without bands)."""
+    found = timeseries_dimensions(cube)
+    assert found is not None and cube.values is not None
+    time, bands = found
+    values = cube.values.transpose(time, GEOMETRY, *([bands] if bands else []))
+    nested = _nested(np.asarray(values.compute(scheduler="threads")))
+    dates = [str(label) for label in _labels(cube, time)]
+    if bands is None:
+        nested = [[[value] for value in geometries] for geometries in nested]
+    return dict(zip(dates, nested, strict=True))
 
 
 def _labels(cube: VectorCube, dim: str) -> list[Any]:

@@ -24,12 +24,14 @@ from eoplex_executor.engine.environment import Environment, ResultFile
 from eoplex_executor.engine.registry import process
 from eoplex_executor.io.raster_formats import (
     GTIFF_DATATYPES,
+    JSON_LAYOUTS,
     as_raster_cube,
     as_vector_cube,
     free_path,
     gtiff_datatype,
     image_planes,
     invalid_options,
+    json_layout,
     jsonable,
     netcdf_variable_names,
     png_planes,
@@ -91,6 +93,8 @@ def _tally_output(
     format would write, after the checks its writer makes before computing anything."""
     assert env.estimate is not None
     files = 1
+    if format_name == "JSON":
+        json_layout(data, options)
     if format_name in VECTOR_FORMATS or (format_name == "JSON" and isinstance(data, VectorCube)):
         # Values and geometries (counted as one value each), 8 bytes a value.
         vectors = as_vector_cube(data, format_name)
@@ -171,6 +175,10 @@ def _is_number_or_null(value: Any) -> bool:
     return value is None or is_finite_number(value)
 
 
+def _is_json_layout_or_null(value: Any) -> bool:
+    return value is None or value in JSON_LAYOUTS
+
+
 def _is_datatype_or_null(value: Any) -> bool:
     return value is None or value in GTIFF_DATATYPES
 
@@ -187,7 +195,11 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
             },
         ),
         OutputFormat("netCDF", write_netcdf),
-        OutputFormat("JSON", write_json),
+        OutputFormat(
+            "JSON",
+            write_json,
+            {"layout": Option(None, _is_json_layout_or_null, f"one of {JSON_LAYOUTS} or null")},
+        ),
         OutputFormat(
             "PNG",
             write_png,
