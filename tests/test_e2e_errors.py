@@ -4,6 +4,7 @@ against the collection's own bands, properties and extents."""
 
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 import openeo
 import pytest
@@ -108,3 +109,77 @@ def test_a_result_without_save_result_that_no_default_format_holds_says_so(
         "default format GTiff: "
     )
     assert "Add save_result with a suitable format" in message
+
+
+def _load_and_save(**arguments: Any) -> dict[str, Any]:
+    """A graph loading the demo collection with `arguments` over the usual ones."""
+    load = {"id": S2, "spatial_extent": EXTENT, "temporal_extent": JUNE} | arguments
+    return {
+        "load": {"process_id": "load_collection", "arguments": load},
+        "save": {
+            "process_id": "save_result",
+            "arguments": {"data": {"from_node": "load"}, "format": "GTiff"},
+            "result": True,
+        },
+    }
+
+
+def _invalid(errors: list[dict[str, Any]]) -> list[str]:
+    """The messages of `errors`, each a ProcessParameterInvalid."""
+    assert {error["code"] for error in errors} <= {"ProcessParameterInvalid"}, errors
+    return [error["message"] for error in errors]
+
+
+def test_validation_names_an_ndvi_band_the_loaded_cube_lacks(
+    connection: openeo.Connection,
+) -> None:
+    cube = connection.load_collection(
+        S2, spatial_extent=EXTENT, temporal_extent=JUNE, bands=["B04", "B08"]
+    )
+    assert cube.ndvi(nir="B08", red="B04").validate() == []
+    assert _invalid(cube.ndvi(nir="B99").validate()) == [
+        "The value passed for parameter 'nir' in process 'ndvi' is invalid: the cube has no "
+        "band 'B99'; available bands: B04, B08"
+    ]
+
+
+def test_validation_names_a_band_and_a_property_the_collection_lacks(
+    connection: openeo.Connection,
+) -> None:
+    ascending = {
+        "process_graph": {
+            "eq": {
+                "process_id": "eq",
+                "arguments": {"x": {"from_parameter": "value"}, "y": "ascending"},
+                "result": True,
+            }
+        }
+    }
+    graph = _load_and_save(bands=["B04", "B99"], properties={"sat:orbit_state": ascending})
+    band, prop = _invalid(connection.validate_process_graph({"process_graph": graph}))
+    assert band.endswith(
+        f"band 'B99' does not exist in collection '{S2}'; available: B02, B03, B04, B08, SCL"
+    )
+    assert f"no item of collection '{S2}' has the property 'sat:orbit_state'" in prop
+
+
+@pytest.mark.parametrize(
+    ("extents", "parameter"),
+    [
+        ({"temporal_extent": ["2023-06-01", "2023-07-01"]}, "temporal_extent"),
+        (
+            {"spatial_extent": {"west": 5.0, "south": 40.0, "east": 5.1, "north": 40.1}},
+            "spatial_extent",
+        ),
+    ],
+)
+def test_validation_refuses_extents_outside_the_collection(
+    connection: openeo.Connection, extents: dict[str, Any], parameter: str
+) -> None:
+    [message] = _invalid(
+        connection.validate_process_graph({"process_graph": _load_and_save(**extents)})
+    )
+    assert message.startswith(
+        f"The value passed for parameter '{parameter}' in process 'load_collection' is "
+        "invalid: NoDataAvailable: "
+    )

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from eoplex_common.collection_checks import CollectionMetadata
 from eoplex_common.errors import OpenEOError
 from eoplex_common.process_graph import (
     GraphLimits,
@@ -16,6 +17,16 @@ from eoplex_common.process_specs import IMPLEMENTED_PROCESSES, process_spec
 Node = dict[str, Any]
 # A data cube argument whose value validation cannot know.
 CUBE = {"from_parameter": "cube"}
+S2_METADATA = CollectionMetadata(
+    {
+        "cube:dimensions": {"bands": {"type": "bands", "values": ["B04", "B08"]}},
+        "extent": {
+            "spatial": {"bbox": [[10.0, 45.0, 12.0, 47.0]]},
+            "temporal": {"interval": [["2022-01-01T00:00:00Z", "2022-12-31T00:00:00Z"]]},
+        },
+    },
+    frozenset({"eo:cloud_cover"}),
+)
 
 
 def node(process_id: str, result: bool = False, **arguments: Any) -> Node:
@@ -69,7 +80,7 @@ def only(errors: list[OpenEOError], code: str) -> OpenEOError:
 
 
 def test_a_valid_process_has_no_errors() -> None:
-    assert validate_process(ndvi_process(), collection_exists={"S2"}.__contains__) == []
+    assert validate_process(ndvi_process(), collections={"S2": S2_METADATA}.get) == []
 
 
 @pytest.mark.parametrize(
@@ -351,17 +362,17 @@ def test_child_graphs_may_read_any_parameter() -> None:
 
 def test_literal_collection_ids_are_checked_when_a_lookup_is_given() -> None:
     error = only(
-        validate_process(ndvi_process("S3"), collection_exists={"S2"}.__contains__),
+        validate_process(ndvi_process("S3"), collections={"S2": S2_METADATA}.get),
         "CollectionNotFound",
     )
     assert error.params == {"identifier": "S3"}
     assert validate_process(ndvi_process("S3")) == []
     parameterised = ndvi_process({"from_parameter": "collection"})
 
-    def never(collection_id: str) -> bool:
+    def never(collection_id: str) -> CollectionMetadata | None:
         raise AssertionError(f"looked up {collection_id}")
 
-    assert validate_process(parameterised, collection_exists=never) == []
+    assert validate_process(parameterised, collections=never) == []
 
 
 def test_referenced_collections_include_child_graphs_and_skip_references() -> None:

@@ -17,6 +17,7 @@ from services.processes.tests.processes_server import RunningProcesses, running_
 from tests.data_discovery_server import (
     RunningDataDiscovery,
     collection_document,
+    item_document,
     load_and_save,
     register,
 )
@@ -100,6 +101,39 @@ async def test_collections_are_looked_up_in_the_catalog(
     assert await validate(online, load_and_save("S2")) == []
     assert await validate(online, load_and_save("S3")) == [
         ("CollectionNotFound", "Collection 'S3' does not exist.")
+    ]
+
+
+async def test_bands_and_properties_are_checked_against_the_catalog(
+    online: RunningProcesses, data_discovery: RunningDataDiscovery
+) -> None:
+    items = [item_document("a", **{"eo:cloud_cover": 10})]
+    await register(data_discovery.stub, collection_document("S2"), items)
+    cloudy = {
+        "process_graph": {
+            "c": {
+                "process_id": "lte",
+                "arguments": {"x": {"from_parameter": "value"}, "y": 20},
+                "result": True,
+            }
+        }
+    }
+    process = load_and_save("S2")
+    load = process["process_graph"]["load"]["arguments"]
+    load["bands"] = ["B04", "B99"]
+    load["properties"] = {"eo:cloud_cover": cloudy, "sat:orbit_state": cloudy}
+    assert await validate(online, process) == [
+        (
+            "ProcessParameterInvalid",
+            "The value passed for parameter 'bands' in process 'load_collection' is invalid: "
+            "band 'B99' does not exist in collection 'S2'; available: B02, B04",
+        ),
+        (
+            "ProcessParameterInvalid",
+            "The value passed for parameter 'properties' in process 'load_collection' is "
+            "invalid: no item of collection 'S2' has the property 'sat:orbit_state'; its items "
+            "have: datetime, eo:cloud_cover",
+        ),
     ]
 
 

@@ -6,7 +6,9 @@ all at once and the executor can refuse a graph before it reads any data. It che
 the structure of the process graph and of every child process graph, that each
 process exists (the executor's `IMPLEMENTED_PROCESSES` or a user-defined process),
 the argument names and, where the process's JSON Schema makes it cheap and
-unambiguous, the JSON types of literal argument values.
+unambiguous, the JSON types of literal argument values; given the metadata of the
+collections, the bands, properties and extents the graph asks of them
+(`eoplex_common.collection_checks`).
 
 A process beyond the `GraphLimits` is reported with `ProcessGraphComplexity` alone:
 the limits exist to bound the work spent on a process, validation included. Depth counts
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from eoplex_common.collection_checks import CollectionLookup, collection_problems
 from eoplex_common.errors import (
     CollectionNotFound,
     OpenEOError,
@@ -49,7 +52,6 @@ GEOJSON_TYPES = frozenset(
         "FeatureCollection",
     }
 )
-CollectionExists = Callable[[str], bool]
 UserProcess = Callable[[str], Mapping[str, Any] | None]
 
 
@@ -482,9 +484,9 @@ class _Checker:
     """Collects the problems of one process, graph by graph."""
 
     def __init__(
-        self, *, collection_exists: CollectionExists | None, user_process: UserProcess | None
+        self, *, collections: CollectionLookup | None, user_process: UserProcess | None
     ) -> None:
-        self.collection_exists = collection_exists
+        self.collections = collections
         self.user_process = user_process
         self.errors: list[OpenEOError] = []
 
@@ -586,9 +588,9 @@ class _Checker:
         collection_id = arguments.get("id")
         if (
             process_id == "load_collection"
-            and self.collection_exists is not None
+            and self.collections is not None
             and isinstance(collection_id, str)
-            and not self.collection_exists(collection_id)
+            and self.collections(collection_id) is None
         ):
             self.errors.append(CollectionNotFound(identifier=collection_id))
 
@@ -631,7 +633,7 @@ def _declared_parameters(process: Mapping[str, Any]) -> frozenset[str] | None:
 def validate_process(
     process: Mapping[str, Any],
     *,
-    collection_exists: CollectionExists | None = None,
+    collections: CollectionLookup | None = None,
     user_process: UserProcess | None = None,
     limits: GraphLimits = GraphLimits(),
     process_id: str | None = None,
@@ -642,14 +644,16 @@ def validate_process(
     `from_node` targets, undeclared `from_parameter` names of the top-level graph,
     cycles, result nodes), ProcessUnsupported, ProcessParameterUnsupported,
     ProcessParameterRequired, ProcessParameterInvalid (JSON types of literal values),
-    CollectionNotFound (literal `load_collection` ids, when `collection_exists` is
-    given), and reported alone: ProcessGraphComplexity (beyond `limits`, the graphs of
-    the user-defined processes it calls counted in its depth) and ProcessGraphInvalid
-    for a user-defined process calling itself. An empty list means the process is valid.
-    `user_process` resolves user-defined processes by id; it must know every one the
-    process reaches for their depth to count. `process_id` is the id a user-defined
-    process is stored under (`PUT /process_graphs/{process_graph_id}`): it only runs
-    called, one level deeper than the graph calling it, and must not call itself.
+    CollectionNotFound (literal `load_collection` ids, when `collections` is given) and
+    the problems of `eoplex_common.collection_checks` against the metadata it gives
+    (bands, properties, extents), and reported alone: ProcessGraphComplexity (beyond
+    `limits`, the graphs of the user-defined processes it calls counted in its depth)
+    and ProcessGraphInvalid for a user-defined process calling itself. An empty list
+    means the process is valid. `user_process` resolves user-defined processes by id;
+    it must know every one the process reaches for their depth to count. `process_id`
+    is the id a user-defined process is stored under (`PUT /process_graphs/{id}`): it
+    only runs called, one level deeper than the graph calling it, and must not call
+    itself.
     """
     graph = process.get("process_graph") if isinstance(process, Mapping) else None
     if not isinstance(graph, Mapping):
@@ -659,6 +663,8 @@ def validate_process(
     )
     if stopped:
         return stopped
-    checker = _Checker(collection_exists=collection_exists, user_process=user_process)
+    checker = _Checker(collections=collections, user_process=user_process)
     checker.check_graph(graph, parameters=_declared_parameters(process), where="")
+    if collections is not None:
+        checker.errors += collection_problems(graph, collections)
     return checker.errors

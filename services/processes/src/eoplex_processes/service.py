@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from eoplex_common.collection_checks import CollectionMetadata
 from eoplex_common.errors import (
     BadRequest,
     OpenEOError,
@@ -49,11 +50,11 @@ PROCESS_FIELDS = (
 )
 
 
-class CollectionLookup(Protocol):
-    """Tells whether a collection exists (the data-discovery catalog)."""
+class CollectionCatalog(Protocol):
+    """The metadata of collections (the data-discovery catalog)."""
 
-    async def exists(self, collection_id: str) -> bool:
-        """Whether the collection exists."""
+    async def metadata(self, collection_id: str) -> CollectionMetadata | None:
+        """The collection's document and item properties; None if it does not exist."""
         ...
 
 
@@ -106,7 +107,7 @@ class ProcessesService:
     `/process_graphs`, and `POST /validation`."""
 
     def __init__(
-        self, *, collections: CollectionLookup, limits: GraphLimits, store: UserProcessStore
+        self, *, collections: CollectionCatalog, limits: GraphLimits, store: UserProcessStore
     ) -> None:
         self.collections = collections
         self.limits = limits
@@ -131,8 +132,9 @@ class ProcessesService:
         parameters (ProcessParameterRequired, ...); a missing one, or any with no owner,
         is ProcessUnsupported. The graphs of the user-defined processes it reaches count
         in its depth (ProcessGraphComplexity), as they nest when it runs. Malformed JSON
-        is reported as ProcessGraphInvalid; collections are looked up in the catalog,
-        whose ServiceUnavailable propagates.
+        is reported as ProcessGraphInvalid; collections are looked up in the catalog
+        (CollectionNotFound, and the bands, properties and extents the process asks of
+        them: ProcessParameterInvalid), whose ServiceUnavailable propagates.
         """
         process = _parse(process_json)
         if process is None:
@@ -144,13 +146,13 @@ class ProcessesService:
     ) -> list[OpenEOError]:
         """`validate_process` with the collections and every user-defined process of the
         owner it reaches looked up first; `process_id` is the id it is stored under."""
-        existing = await self._existing(referenced_collections(process, limits=self.limits))
+        found = await self._collections(referenced_collections(process, limits=self.limits))
         reached: dict[str, dict[str, Any]] = {}
         if owner is not None and owner.user_id and isinstance(process, dict):
             reached = await self._reachable(owner, process, process_id=process_id)
         return validate_process(
             process,
-            collection_exists=existing.__contains__,
+            collections=found.get,
             user_process=reached.get,
             limits=self.limits,
             process_id=process_id,
@@ -232,7 +234,12 @@ class ProcessesService:
             } - asked
         return reached
 
-    async def _existing(self, collection_ids: Iterable[str]) -> set[str]:
+    async def _collections(self, collection_ids: Iterable[str]) -> dict[str, CollectionMetadata]:
+        """The metadata of those of `collection_ids` that exist, by id."""
         ids = sorted(collection_ids)
-        found = await asyncio.gather(*(self.collections.exists(i) for i in ids))
-        return {collection_id for collection_id, exists in zip(ids, found, strict=True) if exists}
+        found = await asyncio.gather(*(self.collections.metadata(i) for i in ids))
+        return {
+            collection_id: metadata
+            for collection_id, metadata in zip(ids, found, strict=True)
+            if metadata is not None
+        }
