@@ -8,13 +8,14 @@ import numpy as np
 import openeo
 import pytest
 import rasterio
+import xarray as xr
 from openeo.rest import OpenEoApiError
 
 from eoplex.stack import LocalStack
 from tests.stac_catalog import DATES, SIZE, write_catalog
 from tests.stac_server import serve
 from tests.stack import demo_connection
-from tests.test_e2e_processing import EXTENT, S2, demo_band
+from tests.test_e2e_processing import EXTENT, S2, demo_band, two_dates_of_red
 
 RESCALE = """
 import xarray
@@ -28,6 +29,27 @@ import xarray
 
 def apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray:
     raise ValueError("no reflectance above " + str(context["limit"]))
+"""
+
+# As the UDF API documents them: by name, without annotations.
+UNANNOTATED = """
+def apply_datacube(cube, context):
+    return cube * context["scale"]
+"""
+
+UNANNOTATED_TIMESERIES = """
+def apply_timeseries(series, context):
+    return series - series.mean()
+"""
+
+CHATTY = """
+from openeo.udf import inspect
+
+def apply_datacube(cube, context):
+    print("chunk of", dict(cube.sizes))
+    inspect(data=cube, message="what the UDF got", code="Check", level="warning")
+    print("#" * 5000)
+    return cube
 """
 
 
@@ -78,6 +100,47 @@ def test_a_failing_udf_answers_its_traceback_and_the_back_end_keeps_serving(
     # Both workers are still there to answer.
     for _ in range(3):
         assert connection.execute({"process_graph": {"a": _add()}}) == 3
+
+
+def test_udfs_without_annotations_run_by_their_name(
+    connection: openeo.Connection, tmp_path: Path
+) -> None:
+    red = two_dates_of_red(connection)
+    red.download(tmp_path / "red.nc", format="netCDF")
+    scaled = red.apply(openeo.UDF(UNANNOTATED, context={"scale": 2}))
+    scaled.download(tmp_path / "scaled.nc", format="netCDF")
+    centred = red.apply_dimension(process=openeo.UDF(UNANNOTATED_TIMESERIES), dimension="t")
+    centred.download(tmp_path / "centred.nc", format="netCDF")
+    with (
+        xr.open_dataset(tmp_path / "red.nc") as source,
+        xr.open_dataset(tmp_path / "scaled.nc") as doubled,
+        xr.open_dataset(tmp_path / "centred.nc") as anomalies,
+    ):
+        raw = source["B04"].values.astype(np.float64)
+        assert raw.shape[0] == 2 and np.nanmax(raw) > 0
+        np.testing.assert_allclose(doubled["B04"].values, raw * 2, equal_nan=True)
+        expected = raw - np.nanmean(raw, axis=0)
+        np.testing.assert_allclose(anomalies["B04"].values, expected, atol=1e-3, equal_nan=True)
+
+
+def test_what_a_udf_prints_and_inspects_is_in_the_batch_job_log(
+    connection: openeo.Connection,
+) -> None:
+    cube = two_dates_of_red(connection).apply(openeo.UDF(CHATTY))
+    job = cube.create_job(out_format="GTiff", title="chatty UDF")
+    job.start_and_wait(print=lambda *_: None, max_poll_interval=1)
+    logs = job.logs()
+    printed = [entry for entry in logs if entry["message"].startswith("UDF apply_datacube: chunk")]
+    assert printed and printed[0]["level"] == "info"
+    assert "'bands': 1" in printed[0]["message"]
+    inspected = [e for e in logs if e["message"] == "UDF apply_datacube: Check: what the UDF got"]
+    assert inspected and inspected[0]["level"] == "warning"
+    assert inspected[0]["data"]["type"] == "array"
+    assert inspected[0]["data"]["dimensions"]["bands"] == 1
+    # 5000 characters printed come as entries of 2000 at most.
+    hashes = [e["message"] for e in logs if e["message"].startswith("UDF apply_datacube: ###")]
+    assert hashes and max(len(message) for message in hashes) <= len("UDF apply_datacube: ") + 2000
+    job.delete()
 
 
 def _add() -> dict[str, object]:

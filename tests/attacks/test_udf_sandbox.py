@@ -125,6 +125,21 @@ def test_a_udf_cannot_connect_to_a_tcp_port_on_loopback(run: Any) -> None:
     assert reached == 0
 
 
+def test_a_udf_cannot_flood_the_job_log_through_its_answer_pipe(run: Any) -> None:
+    """Its output is bounded by its process, but the UDF owns that process: log entries it
+    writes straight to the answer pipe beyond what the process sends are refused."""
+    body = """
+    import json, struct
+    answers = os.fdopen(int(sys.argv[2]), "wb")
+    entry = b"L" + json.dumps({"level": "error", "message": "forged", "data": None}).encode()
+    for _ in range(1000):
+        answers.write(struct.pack(">Q", len(entry)) + entry)
+    answers.flush()
+    """
+    with pytest.raises(ProcessParameterInvalid, match="more than 21 log entries for one chunk"):
+        run(body)
+
+
 def test_a_udf_cannot_see_other_processes_or_their_command_lines(run: Any) -> None:
     """Critical: the S3 server's port was read from /proc/*/cmdline."""
     reached = run(

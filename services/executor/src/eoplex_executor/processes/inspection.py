@@ -11,11 +11,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import xarray as xr
-
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.engine.cube import DimensionArray, RasterCube, label_values
+from eoplex_executor.engine.cube import DimensionArray, RasterCube
 from eoplex_executor.engine.registry import process
+from eoplex_executor.udf.output import describe, describe_array, shown
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +24,6 @@ LEVELS = {
     "info": logging.INFO,
     "debug": logging.DEBUG,
 }
-# Labels and list items shown per dimension or list; the rest is counted.
-SHOWN = 10
-TEXT_LIMIT = 2000
 
 # (openEO level, message, data) of one log entry.
 LogSink = Callable[[str, str, Any], None]
@@ -43,12 +39,19 @@ def inspect(data: Any, message: str = "", code: str = "User", level: str = "info
         raise ProcessParameterInvalid(
             process="inspect", parameter="level", reason=f"one of {', '.join(LEVELS)} is required"
         )
-    summary = summarize(data)
-    text = f"{code}: {message}" if message else code
-    log.log(LEVELS[level], "%s %s", text, summary)
-    for sink in list(_sinks):
-        sink(level, text, summary)
+    log_entry(level, f"{code}: {message}" if message else code, summarize(data))
     return data
+
+
+def log_entry(level: str, message: str, data: Any) -> None:
+    """One entry of an execution's log: this module's logger, and a batch job's log events
+    while `forwarded_logs`; `inspect`'s, and what UDFs print and inspect."""
+    if data is None:
+        log.log(LEVELS[level], "%s", message)
+    else:
+        log.log(LEVELS[level], "%s %s", message, data)
+    for sink in list(_sinks):
+        sink(level, message, data)
 
 
 def summarize(data: Any) -> Any:
@@ -62,42 +65,14 @@ def summarize(data: Any) -> Any:
                 dim: {
                     "type": data.dimension_types.get(dim, "other"),
                     "size": data.data.sizes[dim],
-                    "labels": _shown(data.labels(dim)),
+                    "labels": shown(data.labels(dim)),
                 }
                 for dim in data.dims
             },
         }
     if isinstance(data, DimensionArray):
-        return {"type": "labeled-array", "dimension": data.dimension, **_array(data.data)}
-    if isinstance(data, xr.DataArray):
-        return {"type": "array", **_array(data)}
-    if isinstance(data, list | tuple):
-        return _shown([summarize(item) for item in data])
-    if isinstance(data, dict):
-        return {str(key): summarize(value) for key, value in data.items()}
-    if isinstance(data, str) and len(data) > TEXT_LIMIT:
-        return data[:TEXT_LIMIT] + "..."
-    if data is None or isinstance(data, bool | int | float | str):
-        return data
-    return repr(data)[:TEXT_LIMIT]
-
-
-def _array(values: xr.DataArray) -> dict[str, Any]:
-    return {
-        "dtype": str(values.dtype),
-        "dimensions": {str(dim): int(size) for dim, size in values.sizes.items()},
-        "labels": {
-            str(dim): _shown(label_values(values.coords[dim].values))
-            for dim in values.dims
-            if dim in values.coords
-        },
-    }
-
-
-def _shown(items: list[Any]) -> list[Any]:
-    if len(items) <= SHOWN:
-        return items
-    return [*items[:SHOWN], f"... {len(items) - SHOWN} more"]
+        return {"type": "labeled-array", "dimension": data.dimension, **describe_array(data.data)}
+    return describe(data, item=summarize)
 
 
 @contextmanager

@@ -1,12 +1,13 @@
 """run_udf: user-defined Python functions, written against the `openeo.udf` API, on data cubes.
 
 A UDF is Python source code defining one of the entry points of the openeo UDF API
-(`openeo.udf.run_code.run_udf_code` finds and calls it):
+(`openeo.udf.run_code.run_udf_code` finds and calls it), with or without annotations
+(`eoplex_executor.udf.runtime` recognises them by name):
 
-- `apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray` (or the
-  same with `XarrayDataCube`), `apply_hypercube`;
-- `apply_timeseries(series: pandas.Series, context: dict) -> pandas.Series`, called
-  for every pixel's values along `t`;
+- `apply_datacube(cube, context)` returning an `xarray.DataArray` (or, annotated with
+  `XarrayDataCube`, the same with `XarrayDataCube`), `apply_hypercube`;
+- `apply_timeseries(series, context)` returning a `pandas.Series`, called for every
+  pixel's values along `t`;
 - a function taking one `UdfData` argument, which replaces its data cube list.
 
 What the UDF sees depends on where `run_udf` is called (see `eoplex_executor.engine.cube`):
@@ -33,6 +34,7 @@ executor's variables or memory), one chunk at a time per process. `openeo.udf` c
 module per code text within such a process (so UDFs can cache too), for that execution.
 """
 
+import itertools
 import os
 import platform
 import sys
@@ -50,13 +52,18 @@ from eoplex_common.errors import EstimateComplexity, ProcessParameterInvalid
 from eoplex_executor.engine.cube import SPATIAL, DimensionArray, RasterCube
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.registry import process
-from eoplex_executor.udf.process import UdfProcesses
+from eoplex_executor.processes.inspection import log_entry
+from eoplex_executor.udf.output import UdfLogEntry
+from eoplex_executor.udf.process import UdfOutputSink, UdfProcesses
 from eoplex_executor.udf.runtime import PROCESS, UdfProgram
 from eoplex_executor.udf.sandbox import UdfSandbox
 
 RUNTIME = "Python"
-# The `Environment.resources` entry of an execution's UDF processes.
+# The `Environment.resources` entries of an execution's UDF processes and UDF output.
 UDF_PROCESSES = "udf_processes"
+UDF_OUTPUT = "udf_output"
+# Entries of UDF output (printed text, `openeo.udf.inspect`) one execution logs.
+OUTPUT_ENTRIES = 200
 
 
 def runtime_versions() -> tuple[str, ...]:
@@ -89,17 +96,18 @@ def run_udf(
     if not support.runs_udfs:
         raise ProcessParameterInvalid(process=PROCESS, parameter="runtime", reason=support.reason)
     program = UdfProgram.compile(_udf_code(udf, env))
+    output = _udf_log(env).sink(udf if _is_path(udf) else program.entry_point)
     if isinstance(data, RasterCube):
         whole = [dim for dim in data.dims if data.dimension_types.get(dim) != SPATIAL]
-        return data.with_data(_map_udf(data.data, whole, program, context, env=env))
+        return data.with_data(_map_udf(data.data, whole, program, context, output, env=env))
     if isinstance(data, DimensionArray):
-        result = _map_udf(data.data, [data.dimension], program, context, env=env)
+        result = _map_udf(data.data, [data.dimension], program, context, output, env=env)
         if data.dimension in result.dims and result.sizes[data.dimension] == 1:
             # One value per pixel: a reducer's result (apply_dimension expands it again).
             result = result.squeeze(data.dimension, drop=True)
         return result
     if isinstance(data, xr.DataArray):
-        return _map_udf(data, [], program, context, env=env)
+        return _map_udf(data, [], program, context, output, env=env)
     raise ProcessParameterInvalid(
         process=PROCESS,
         parameter="data",
@@ -132,7 +140,7 @@ def _udf_code(udf: str, env: Environment) -> str:
         raise ProcessParameterInvalid(
             process=PROCESS, parameter="udf", reason="expected the UDF's source code"
         )
-    if "\n" in udf or "\r" in udf:
+    if not _is_path(udf):
         return udf
     if udf.lower().startswith(("http://", "https://")):
         raise ProcessParameterInvalid(
@@ -143,6 +151,48 @@ def _udf_code(udf: str, env: Environment) -> str:
         )
     target = env.scratch_dir / f"udf-{abs(hash(udf))}.py"
     return Path(env.user_files.download(udf, target)).read_text(encoding="utf-8")
+
+
+def _is_path(udf: str) -> bool:
+    """Whether `udf` names a file rather than holding code (which has a line break)."""
+    return "\n" not in udf and "\r" not in udf
+
+
+class _UdfLog:
+    """What an execution's UDFs print and inspect, forwarded to its log (`log_entry`: the
+    executor's log, a batch job's log events) with the UDF's name, OUTPUT_ENTRIES entries
+    at most; one more says that the rest is left out."""
+
+    def __init__(self) -> None:
+        self._entries = itertools.count(1)
+
+    def sink(self, name: str) -> UdfOutputSink:
+        """Where the output of the UDF called `name` goes."""
+
+        def forward(entry: UdfLogEntry) -> None:
+            number = next(self._entries)
+            if number <= OUTPUT_ENTRIES:
+                log_entry(entry.level, f"UDF {name}: {entry.message}", entry.data)
+            elif number == OUTPUT_ENTRIES + 1:
+                log_entry(
+                    "warning",
+                    f"UDF {name}: further output left out (at most {OUTPUT_ENTRIES} entries "
+                    "of UDF output per job or request)",
+                    None,
+                )
+
+        return forward
+
+    def close(self) -> None:
+        """Nothing to release (an `Environment.resources` entry is closed with it)."""
+
+
+def _udf_log(env: Environment) -> _UdfLog:
+    """The execution's one `_UdfLog`, shared by all its UDFs."""
+    udf_log = env.resources.get(UDF_OUTPUT)
+    if udf_log is None:
+        udf_log = env.resources[UDF_OUTPUT] = _UdfLog()
+    return udf_log
 
 
 @dataclass(frozen=True)
@@ -161,6 +211,7 @@ def _map_udf(
     whole: Sequence[str],
     program: UdfProgram,
     context: Any,
+    output: UdfOutputSink,
     *,
     env: Environment,
 ) -> xr.DataArray:
@@ -170,7 +221,7 @@ def _map_udf(
     processes = _udf_processes(env)
 
     def run(chunk: xr.DataArray) -> xr.DataArray:
-        return processes.run(program.code, chunk, context)
+        return processes.run(program.code, chunk, context, output=output)
 
     values = array.data
     if not isinstance(values, dask.array.Array):

@@ -24,9 +24,10 @@ run_udf fails with the reason.
 The executor sends each chunk (the UDF's code, the chunk and the context) as a pickle,
 which the UDF process trusts: it comes from the executor. The answer is untrusted, so
 it is no pickle: a JSON header (dimensions, shape, data type, labels) and the raw bytes
-of the arrays, checked before use (`decode_array`). A UDF error comes back as the reason
-of ProcessParameterInvalid, with the UDF's own traceback frames; a UDF beyond one of its
-limits says which.
+of the arrays, checked before use (`decode_array`), preceded by what the UDF printed and
+inspected as bounded log entries (`eoplex_executor.udf.output`). A UDF error comes back
+as the reason of ProcessParameterInvalid, with the UDF's own traceback frames; a UDF
+beyond one of its limits says which.
 
 `OPENEO_EXECUTOR_UDF_PROCESSES` bounds the UDF processes of one execution (default: the
 dask threads, so every thread can run a chunk).
@@ -42,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +54,7 @@ import xarray as xr
 
 from eoplex_common.errors import ProcessParameterInvalid
 from eoplex_executor.udf.confined import EXIT_UNCONFINED
+from eoplex_executor.udf.output import ENTRIES_PER_CHUNK, ChunkOutput, UdfLogEntry
 from eoplex_executor.udf.runtime import PROCESS
 from eoplex_executor.udf.sandbox import UdfLimits, UdfSandbox
 from eoplex_executor.udf.scratch import record_udf_group, stop_udf_group
@@ -68,6 +70,9 @@ _LABEL_KINDS = "biufM"
 _READY = b"ready"
 # The variables a UDF process gets: none of the executor's.
 _KEPT_VARIABLES = ("PATH", "LANG", "LC_ALL", "TZ")
+
+# Where a chunk's printed text and `openeo.udf.inspect` entries go, in the executor.
+UdfOutputSink = Callable[[UdfLogEntry], None]
 
 
 def _invalid(reason: str) -> ProcessParameterInvalid:
@@ -246,9 +251,12 @@ class UdfProcess:
             start_new_session=True,
         )
 
-    def run(self, code: str, block: xr.DataArray, context: Any) -> xr.DataArray:
-        """The UDF's result for `block`; ProcessParameterInvalid for the UDF's errors and
-        for a UDF process that ended or answered nonsense."""
+    def run(
+        self, code: str, block: xr.DataArray, context: Any, *, output: UdfOutputSink | None = None
+    ) -> xr.DataArray:
+        """The UDF's result for `block`, what it printed and inspected passed to `output`
+        (if given) first; ProcessParameterInvalid for the UDF's errors and for a UDF process that
+        ended or answered nonsense."""
         try:
             if not self._started:
                 if read_frame(self._answer, limit=len(_READY)) != _READY:
@@ -256,8 +264,15 @@ class UdfProcess:
                 self._started = True
             write_frame(self._request, pickle.dumps((code, block, context), protocol=5))
             header = read_frame(self._answer, limit=_MAX_HEADER_BYTES)
+            entries: list[UdfLogEntry] = []
+            while header is not None and header.startswith(b"L"):
+                entries.append(self._entry(header[1:], count=len(entries)))
+                header = read_frame(self._answer, limit=_MAX_HEADER_BYTES)
         except (BrokenPipeError, ValueError):
             raise self._ended() from None
+        if output is not None:
+            for entry in entries:
+                output(entry)
         if header is None:
             raise self._ended()
         if header.startswith(b"E"):
@@ -272,6 +287,17 @@ class UdfProcess:
         try:
             return decode_array(header[1:], read_buffer)
         except (ValueError, TypeError) as error:
+            self.close()
+            raise _invalid(f"the UDF's process answered something unreadable: {error}") from None
+
+    def _entry(self, payload: bytes, *, count: int) -> UdfLogEntry:
+        """One entry of the UDF's output; beyond what an honest process sends, the UDF
+        wrote to the pipe itself: the process is stopped."""
+        try:
+            if count > ENTRIES_PER_CHUNK:
+                raise ValueError(f"more than {ENTRIES_PER_CHUNK + 1} log entries for one chunk")
+            return UdfLogEntry.decode(payload)
+        except ValueError as error:
             self.close()
             raise _invalid(f"the UDF's process answered something unreadable: {error}") from None
 
@@ -352,10 +378,13 @@ class UdfProcesses:
         self._available = threading.Condition()
         self._closed = False
 
-    def run(self, code: str, block: xr.DataArray, context: Any) -> xr.DataArray:
-        """The UDF's result for one chunk, in a process of this execution."""
+    def run(
+        self, code: str, block: xr.DataArray, context: Any, *, output: UdfOutputSink | None = None
+    ) -> xr.DataArray:
+        """The UDF's result for one chunk, in a process of this execution; what the UDF
+        printed and inspected goes to `output` (if given)."""
         with self._process() as process:
-            return process.run(code, block, context)
+            return process.run(code, block, context, output=output)
 
     @contextmanager
     def _process(self) -> Iterator[UdfProcess]:
@@ -403,6 +432,7 @@ def serve(requests: IO[bytes], answers: IO[bytes], *, limits: UdfLimits) -> None
     from eoplex_executor.udf.runtime import UdfProgram
 
     leader = os.getpid()
+    output = ChunkOutput()
     write_frame(answers, _READY)
     while True:
         request = read_frame(requests, limit=2**62)
@@ -410,7 +440,9 @@ def serve(requests: IO[bytes], answers: IO[bytes], *, limits: UdfLimits) -> None
             return
         code, block, context = pickle.loads(request)
         try:
-            frames = encode_array(UdfProgram(code, limits=limits).run(block, context))
+            with output.capture():
+                result = UdfProgram(code, limits=limits).run(block, context)
+            frames = encode_array(result)
         except ProcessParameterInvalid as error:
             frames = [b"E" + str(error.params.get("reason", error)).encode()]
         except ValueError as error:
@@ -419,5 +451,5 @@ def serve(requests: IO[bytes], answers: IO[bytes], *, limits: UdfLimits) -> None
             frames[0] = b"A" + frames[0]
         if os.getpid() != leader:
             os._exit(0)
-        for frame in frames:
+        for frame in [b"L" + entry.encode() for entry in output.entries()] + frames:
             write_frame(answers, frame)

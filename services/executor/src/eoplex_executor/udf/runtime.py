@@ -2,7 +2,9 @@
 errors. Light to import (no process registry): the UDF process imports it at start.
 """
 
+import ast
 import errno
+import inspect
 import logging
 import traceback
 from collections.abc import Mapping, Sequence
@@ -18,9 +20,10 @@ from eoplex_executor.udf.sandbox import UdfLimits
 PROCESS = "run_udf"
 # The source name compiled UDF code carries; openeo.udf executes it as "<string>".
 UDF_FILENAME = "<string>"
+ENTRY_NAMES = ("apply_datacube", "apply_hypercube", "apply_timeseries")
 ENTRY_POINTS = (
-    "apply_datacube(cube: xarray.DataArray, context: dict) -> xarray.DataArray",
-    "apply_timeseries(series: pandas.Series, context: dict) -> pandas.Series",
+    "apply_datacube(cube, context) returning an xarray.DataArray",
+    "apply_timeseries(series, context) returning a pandas.Series",
     "a function taking one UdfData argument",
 )
 
@@ -54,6 +57,16 @@ class UdfProgram:
             ) from None
         return cls(code)
 
+    @property
+    def entry_point(self) -> str:
+        """The name of the UDF's entry point, as its top-level definitions tell (the UDF's
+        name in the job's log)."""
+        defined = [
+            node.name for node in ast.parse(self.code).body if isinstance(node, ast.FunctionDef)
+        ]
+        named = [name for name in ENTRY_NAMES if name in defined]
+        return (named or defined or ["(no function)"])[0]
+
     def run(self, block: xr.DataArray, context: Any) -> xr.DataArray:
         """The UDF's result for one chunk, as a DataArray; ProcessParameterInvalid when the
         UDF raises, defines no entry point or returns something else."""
@@ -65,6 +78,7 @@ class UdfProgram:
             module = load_module_from_string(self.code)
         except (Exception, SystemExit) as error:
             raise self._failure(error, None) from None
+        _annotate_entry_points(module)
         data = UdfData(datacube_list=[XarrayDataCube(block)], user_context=context)
         try:
             result = run_udf_code(self.code, data)
@@ -112,6 +126,36 @@ class UdfProgram:
         return ProcessParameterInvalid(
             process=PROCESS, parameter="udf", reason=f"the UDF failed: {failed}\n{trace}"
         )
+
+
+def _annotate_entry_points(module: Mapping[str, Any]) -> None:
+    """Give the UDF's entry points the annotations of the UDF API's documentation.
+
+    `openeo.udf` recognises an entry point by its name and its annotations, but the UDF API
+    documents them by name (`apply_datacube(cube, context)`) and users leave annotations out,
+    or write ones it cannot resolve (`xr.DataArray`, postponed annotations). Here the name
+    decides: `apply_datacube` gets an `XarrayDataCube` if it names one and an
+    `xarray.DataArray` otherwise, `apply_hypercube` an `XarrayDataCube`, `apply_timeseries`
+    a `pandas.Series`, for its data and its result.
+    """
+    import pandas
+    from openeo.udf import XarrayDataCube
+
+    for name, data in (("apply_datacube", "cube"), ("apply_hypercube", "cube")):
+        function = module.get(name)
+        if not inspect.isfunction(function):
+            continue
+        if {data, "context"} - set(inspect.signature(function).parameters):
+            continue
+        given = function.__annotations__.get(data)
+        wrapped = name == "apply_hypercube" or "DataCube" in str(getattr(given, "__name__", given))
+        kind = XarrayDataCube if wrapped else xr.DataArray
+        function.__annotations__.update({data: kind, "return": kind})
+    function = module.get("apply_timeseries")
+    if inspect.isfunction(function) and {"series", "context"} <= set(
+        inspect.signature(function).parameters
+    ):
+        function.__annotations__.update({"series": pandas.Series, "return": pandas.Series})
 
 
 def _exceeded_limit(error: BaseException, limits: UdfLimits) -> str | None:
