@@ -30,7 +30,14 @@ $(VENV)/.installed: $(UV) $(MANIFESTS)
 	$(UV) sync --all-packages --frozen --python python3.11
 	touch $@
 
-install: $(VENV)/.installed ## Install everything the project needs into .venv (idempotent)
+# The official openEO JavaScript client, for the end-to-end tests that drive it under Node.
+JS_CLIENT := tests/js/node_modules/.installed
+
+$(JS_CLIENT): tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --ignore-scripts --no-audit --no-fund
+	touch $@
+
+install: $(VENV)/.installed $(JS_CLIENT) ## Install everything the project needs (.venv, tests/js) (idempotent)
 
 run: install ## Start the whole back-end on 127.0.0.1 (OPENEO_PORT, default 8000)
 	$(VENV)/bin/eoplex run

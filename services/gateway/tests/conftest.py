@@ -42,11 +42,13 @@ class FakeAuthServicer(auth_pb2_grpc.AuthServiceServicer):
     needs nothing but `Authenticate` for an authenticated request (`GetTenantQuota` is not
     implemented, so a call would fail the test).
 
-    Records the request id and trace id each `Authenticate` call arrived with.
+    Records the request id and trace id each `Authenticate` call arrived with. Lists the
+    OpenID Connect providers in `providers` (`PROVIDERS` unless a test changes them).
     """
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, int]] = []
+        self.providers: list[dict[str, object]] = PROVIDERS
 
     def _principal(self, name: str) -> auth_pb2.Principal:
         return auth_pb2.Principal(user_id=name, tenant_id="t1", name=name.title(), roles=["user"])
@@ -77,7 +79,7 @@ class FakeAuthServicer(auth_pb2_grpc.AuthServiceServicer):
     async def ListOidcProviders(
         self, request: auth_pb2.ListOidcProvidersRequest, context: grpc.aio.ServicerContext
     ) -> auth_pb2.ListOidcProvidersResponse:
-        return auth_pb2.ListOidcProvidersResponse(providers_json=json.dumps(PROVIDERS))
+        return auth_pb2.ListOidcProvidersResponse(providers_json=json.dumps(self.providers))
 
 
 class FakeFilesServicer(files_pb2_grpc.FilesServiceServicer):

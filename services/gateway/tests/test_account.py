@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.openapi_validation import validate_response
+from tests.openapi_validation import validate_error, validate_response
 
 from .conftest import PROVIDERS, QUOTA_BYTES, USED_BYTES, Bearer, Stack, basic
 
@@ -62,6 +62,18 @@ async def test_oidc_providers(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     validate_response("GET", "/credentials/oidc", 200, response.json())
     assert response.json() == {"providers": PROVIDERS}
+
+
+async def test_without_oidc_providers_the_endpoint_is_unsupported_and_unlisted(
+    client: httpx.AsyncClient, stack: Stack
+) -> None:
+    stack.auth.providers = []
+    response = await client.get(f"{API}/credentials/oidc")
+    assert (response.status_code, response.json()["code"]) == (501, "FeatureUnsupported")
+    validate_error(response.json())
+    capabilities = (await client.get(f"{API}/")).json()
+    assert "/credentials/oidc" not in {endpoint["path"] for endpoint in capabilities["endpoints"]}
+    assert "/credentials/basic" in {endpoint["path"] for endpoint in capabilities["endpoints"]}
 
 
 @pytest.mark.parametrize(

@@ -131,16 +131,25 @@ async def test_items_are_filtered_by_bbox_and_datetime_and_paged(
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == "application/geo+json"
         body = response.json()
-        assert body["type"] == "FeatureCollection" and body["numberMatched"] == 3
+        assert body["type"] == "FeatureCollection" and body["numberMatched"] == 4
         assert body["numberReturned"] == len(body["features"])
         for feature in body["features"]:
             validate_stac_item(feature)
             assert {"collection", "parent", "root"} <= {link["rel"] for link in feature["links"]}
         seen += [feature["id"] for feature in body["features"]]
         url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
-    assert seen == ["d2", "d3", "d4"]
-    instant = await http.get(f"{API}/collections/S2/items?datetime=2022-05-03T10:00:00Z")
-    assert [feature["id"] for feature in instant.json()["features"]] == ["d3"]
+    assert seen == ["d2", "d3", "d4", "d5"]  # the end of the interval is included
+    for interval, found in [
+        ("2022-05-03T10:00:00Z", ["d3"]),
+        ("2022-05-03", ["d3"]),
+        ("2022-05-02/2022-05-04", ["d2", "d3", "d4"]),
+        ("../2022-05-02", ["d1", "d2"]),
+        ("2022-05-04/..", ["d4", "d5"]),
+    ]:
+        response = await http.get(
+            f"{API}/collections/S2/items?bbox=10,45,12,47&datetime={interval}"
+        )
+        assert [feature["id"] for feature in response.json()["features"]] == found, interval
 
 
 @pytest.mark.parametrize(
@@ -165,15 +174,38 @@ async def test_malformed_query_parameters_are_bad_requests(
     validate_error(response.json())
 
 
-def test_datetime_intervals_are_half_open() -> None:
-    assert parse_datetime_interval("2022-05-01T00:00:00Z/..") == ("2022-05-01T00:00:00+00:00", "")
-    assert parse_datetime_interval("../2022-05-01T00:00:00Z") == ("", "2022-05-01T00:00:00+00:00")
-    assert parse_datetime_interval("2022-05-01T00:00:00Z") == (
-        "2022-05-01T00:00:00+00:00",
-        "2022-05-01T00:00:00.001000+00:00",
-    )
+@pytest.mark.parametrize(
+    ("interval", "expected"),
+    [
+        ("2022-05-01T00:00:00Z/..", ("2022-05-01T00:00:00+00:00", "")),
+        ("../2022-05-01T00:00:00Z", ("", "2022-05-01T00:00:00.001000+00:00")),
+        ("2022-05-01T00:00:00Z", ("2022-05-01T00:00:00+00:00", "2022-05-01T00:00:00.001000+00:00")),
+        (
+            "2022-05-01T10:00:00+02:00/2022-05-02T00:00:00Z",
+            ("2022-05-01T10:00:00+02:00", "2022-05-02T00:00:00.001000+00:00"),
+        ),
+        ("2022-06-01/2022-06-30", ("2022-06-01T00:00:00+00:00", "2022-07-01T00:00:00+00:00")),
+        ("2022-06-01", ("2022-06-01T00:00:00+00:00", "2022-06-02T00:00:00+00:00")),
+        ("2022-06-01/..", ("2022-06-01T00:00:00+00:00", "")),
+        ("../2022-06-30", ("", "2022-07-01T00:00:00+00:00")),
+        (
+            "2022-06-01/2022-06-01T12:00:00Z",
+            ("2022-06-01T00:00:00+00:00", "2022-06-01T12:00:00.001000+00:00"),
+        ),
+        ("../9999-12-31", ("", "")),
+        ("9999-12-31T23:59:59.999Z", ("9999-12-31T23:59:59.999000+00:00", "")),
+    ],
+)
+def test_datetime_intervals_include_both_ends(interval: str, expected: tuple[str, str]) -> None:
+    assert parse_datetime_interval(interval) == expected
+
+
+@pytest.mark.parametrize(
+    "interval", ["2022-06-01T00:00:00", "20220601", "2022-W22-1", "2022-13-01", "0000-01-01", ".."]
+)
+def test_datetimes_that_are_not_rfc_3339_are_refused(interval: str) -> None:
     with pytest.raises(BadRequest):
-        parse_datetime_interval("2022-05-01")
+        parse_datetime_interval(interval)
 
 
 def test_bbox_needs_four_numbers() -> None:

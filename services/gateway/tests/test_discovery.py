@@ -116,3 +116,38 @@ async def test_conformance_equals_conforms_to_of_capabilities(client: httpx.Asyn
     capabilities = (await client.get(f"{API}/")).json()
     conformance = (await client.get(f"{API}/conformance")).json()
     assert capabilities["conformsTo"] == conformance["conformsTo"]
+
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+async def test_a_browser_gets_a_landing_page_at_the_root(client: httpx.AsyncClient) -> None:
+    response = await client.get("/", headers={"Accept": BROWSER})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Accept" in response.headers["vary"]
+    page = response.text
+    assert '<a href="http://testserver/openeo/1.2/">' in page
+    assert '<a href="http://testserver/.well-known/openeo">' in page
+    editor = "https://editor.openeo.org/?server=http%3A%2F%2Ftestserver%2Fopeneo%2F1.2%2F"
+    assert f'<a href="{editor}">' in page
+
+
+@pytest.mark.parametrize(
+    "accept", [None, "*/*", "application/json", "application/json, text/plain, */*"]
+)
+async def test_clients_get_json_at_the_root(client: httpx.AsyncClient, accept: str | None) -> None:
+    headers = {"Accept": accept} if accept else {}
+    response = await client.get("/", headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    validate_response("GET", "/.well-known/openeo", 200, response.json())
+
+
+async def test_the_landing_page_escapes_what_it_shows(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    app.state.settings.public_url = 'https://openeo.example/"><script>alert(1)</script>'
+    page = (await client.get("/", headers={"Accept": "text/html"})).text
+    assert "<script>" not in page
+    assert "&lt;script&gt;" in page

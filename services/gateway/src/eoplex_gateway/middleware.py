@@ -115,7 +115,12 @@ class Cors(HttpMiddleware):
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).update(cors)
+                response_headers = MutableHeaders(scope=message)
+                # A route's own `Vary` (e.g. `Accept` where it negotiates) is kept.
+                vary = response_headers.get("vary")
+                response_headers.update(cors)
+                if vary:
+                    response_headers.add_vary_header(vary)
             await send(message)
 
         await self.app(scope, receive, send_with_cors)

@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from eoplex_common.errors import FeatureUnsupported
 from eoplex_gateway.clients import ServiceClients
 from eoplex_gateway.dependencies import BasicCredentials, Clients, Principal, Quota, Settings
 from eoplex_gateway.urls import client_address
@@ -31,11 +32,27 @@ async def basic_token(
     return {"access_token": issued.access_token}
 
 
-@router.get("/credentials/oidc")
+OIDC_PATH = "/credentials/oidc"
+
+
+@router.get(OIDC_PATH)
 async def oidc_providers(clients: Clients) -> dict[str, Any]:
-    """`GET /credentials/oidc`: the OpenID Connect providers users may log in with."""
+    """`GET /credentials/oidc`: the OpenID Connect providers users may log in with.
+
+    Raises FeatureUnsupported (501) when none is configured: the spec asks for at least
+    one, and `GET /` does not list the endpoint then.
+    """
+    providers = await configured_oidc_providers(clients)
+    if not providers:
+        raise FeatureUnsupported()
+    return {"providers": providers}
+
+
+async def configured_oidc_providers(clients: ServiceClients) -> list[dict[str, Any]]:
+    """The OpenID Connect providers the auth service trusts (possibly none)."""
     listed = await clients.auth.ListOidcProviders(auth_pb2.ListOidcProvidersRequest())
-    return {"providers": json.loads(listed.providers_json)}
+    providers: list[dict[str, Any]] = json.loads(listed.providers_json)
+    return providers
 
 
 @router.get("/me")

@@ -1,14 +1,17 @@
 """Routes answered by the capabilities service: `GET /`, discovery documents, `/health`."""
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from eoplex_common.errors import ServiceUnavailable
 from eoplex_gateway.dependencies import Clients, Settings
 from eoplex_gateway.endpoints import served_endpoints
-from eoplex_gateway.urls import api_url
+from eoplex_gateway.landing import build_landing_page, wants_html
+from eoplex_gateway.routes.account import OIDC_PATH, configured_oidc_providers
+from eoplex_gateway.urls import api_url, public_base_url
 from eoplex_proto.openeo.capabilities.v1 import capabilities_pb2 as pb
 
 router = APIRouter()
@@ -23,11 +26,33 @@ def json_document(document: pb.JsonDocument) -> Response:
 @router.get("/")
 @router.get("", include_in_schema=False)
 async def capabilities(request: Request, settings: Settings, clients: Clients) -> Response:
-    """`GET /`: the back-end's identity and exactly the endpoints this gateway serves."""
-    query = pb.GetCapabilitiesRequest(
-        api_url=api_url(request, settings), endpoints=served_endpoints(request.app.routes)
-    )
+    """`GET /`: the back-end's identity and exactly the endpoints this gateway serves;
+    `/credentials/oidc` only when an OpenID Connect provider is configured."""
+    endpoints = served_endpoints(request.app.routes)
+    if not await configured_oidc_providers(clients):
+        endpoints = [endpoint for endpoint in endpoints if endpoint.path != OIDC_PATH]
+    query = pb.GetCapabilitiesRequest(api_url=api_url(request, settings), endpoints=endpoints)
     return json_document(await clients.capabilities.GetCapabilities(query))
+
+
+@well_known_router.get("/")
+async def landing_page(request: Request, settings: Settings, clients: Clients) -> Response:
+    """`GET /` of the server (outside the API): an HTML page for browsers, linking to the
+    API and the openEO Web Editor; the well-known document for every other client."""
+    if not wants_html(request.headers.get("accept", "")):
+        document = await well_known(request, settings, clients)
+        document.headers.append("Vary", "Accept")
+        return document
+    url = api_url(request, settings)
+    identity = await clients.capabilities.GetCapabilities(pb.GetCapabilitiesRequest(api_url=url))
+    document = json.loads(identity.json)
+    page = build_landing_page(
+        title=document["title"],
+        description=document["description"],
+        api_url=url,
+        well_known_url=f"{public_base_url(request, settings)}/.well-known/openeo",
+    )
+    return HTMLResponse(page, headers={"Vary": "Accept"})
 
 
 @well_known_router.get("/.well-known/openeo")

@@ -5,7 +5,8 @@ is served; the pure builders here add them for the URL the client used.
 """
 
 import json
-from datetime import datetime, timedelta
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -140,29 +141,53 @@ def parse_bbox(text: str) -> list[float]:
     return values
 
 
-def _instant(text: str) -> datetime:
+# A date alone (RFC 3339 `full-date`), which STAC API clients send as the user typed it.
+FULL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _span(text: str) -> tuple[datetime, datetime | None]:
+    """The first instant `text` covers and the first after it (None: the end of time).
+
+    A date-time covers its millisecond (the stored precision); a date, its whole UTC day.
+    Raises BadRequest for anything else, a date-time without time zone included.
+    """
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        if FULL_DATE.fullmatch(text):
+            first = datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
+            length = timedelta(days=1)
+        else:
+            first = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            length = INSTANT
     except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None:
-        raise BadRequest(reason=f"datetime {text!r} is not an RFC 3339 date-time with time zone")
-    return parsed
+        first = None
+    if first is None or first.tzinfo is None:
+        raise BadRequest(
+            reason=f"datetime {text!r} is not an RFC 3339 date, or date-time with time zone"
+        )
+    try:
+        return first, first + length
+    except OverflowError:
+        return first, None
 
 
 def parse_datetime_interval(text: str) -> tuple[str, str]:
-    """`a/b`, `a/..`, `../b` or an instant -> the half-open [start, end) as RFC 3339 strings.
+    """`a/b`, `a/..`, `../b`, or one date-time or date -> [start, end) as RFC 3339 strings
+    ("" for an open end), what the catalog searches.
 
-    An instant `t` becomes [t, t + 1 ms), the items at `t` to the stored precision.
+    Both ends of an interval are inclusive, as in STAC API and OGC API Features (unlike
+    `temporal_extent` in processes): the result ends after what `b` covers, i.e. 1 ms
+    after a date-time (the stored precision) or at the end of a date's UTC day. A single
+    value covers the same: its millisecond, or its day.
     """
     if "/" not in text:
-        instant = _instant(text)
-        return instant.isoformat(), (instant + INSTANT).isoformat()
+        first, after = _span(text)
+        return first.isoformat(), after.isoformat() if after else ""
     start, _, end = text.partition("/")
-    bounds = [_instant(part).isoformat() if part not in ("", "..") else "" for part in (start, end)]
-    if not any(bounds):
+    if start in ("", "..") and end in ("", ".."):
         raise BadRequest(reason="datetime interval needs at least one bound")
-    return bounds[0], bounds[1]
+    lower = _span(start)[0].isoformat() if start not in ("", "..") else ""
+    upper = _span(end)[1] if end not in ("", "..") else None
+    return lower, upper.isoformat() if upper else ""
 
 
 @router.get("/collections")

@@ -3,11 +3,13 @@
 import json
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from eoplex_gateway.dependencies import Clients, Page, Principal
+from eoplex_gateway.dependencies import Clients, Principal, Settings
+from eoplex_gateway.links import link
 from eoplex_gateway.request_members import JsonObjectBody
+from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.processes.v1 import processes_pb2 as pb
 
 router = APIRouter()
@@ -22,12 +24,17 @@ def build_validation_result(response: pb.ValidateProcessResponse) -> dict[str, A
 
 
 @router.get("/processes")
-async def list_processes(page: Page, clients: Clients) -> JSONResponse:
-    """`GET /processes`: the predefined processes; BadRequest for a bad limit or token."""
-    query = pb.ListProcessesRequest(limit=page.limit or 0, page_token=page.token)
-    response = await clients.processes.ListProcesses(query)
+async def list_processes(request: Request, settings: Settings, clients: Clients) -> JSONResponse:
+    """`GET /processes`: every predefined process, whatever `limit` asks.
+
+    Pagination is optional in openEO; this list is short and every client needs all of
+    it, while clients that read only the first page (as the JavaScript client does) would
+    miss processes. So `limit` and `token` are ignored and there is no `next` link.
+    """
+    response = await clients.processes.ListProcesses(pb.ListProcessesRequest())
     processes = [json.loads(text) for text in response.processes_json]
-    return JSONResponse(page.listing("processes", response.next_page_token, processes=processes))
+    links = [link(f"{api_url(request, settings)}processes", "self")]
+    return JSONResponse({"processes": processes, "links": links})
 
 
 @router.post("/validation")
