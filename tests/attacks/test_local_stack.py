@@ -253,6 +253,32 @@ def test_a_second_stack_on_a_state_dir_in_use_is_refused(
     assert running_stack.process.poll() is None
 
 
+def test_make_run_prints_its_url_with_the_demo_data_there_and_eoplex_admin_finds_it(
+    running_stack: RunningStack,
+) -> None:
+    """Operators: the URL printed answers with the demo collections, and the README's
+    `eoplex admin` commands reach the stack with only `OPENEO_STATE_DIR` set."""
+    output = running_stack.output.read_text()
+    api_url = next(line.split()[-1] for line in output.splitlines() if "openEO API:" in line)
+    collections = httpx.get(api_url + "collections", timeout=30).json()["collections"]
+    assert "SENTINEL2_L2A_DEMO" in [collection["id"] for collection in collections]
+
+    recorded = running_stack.state_dir / "admin-env.json"
+    assert stat.S_IMODE(recorded.stat().st_mode) == 0o600
+    env = {name: value for name, value in os.environ.items() if not name.startswith("OPENEO_")}
+    env["OPENEO_STATE_DIR"] = str(running_stack.state_dir)
+    command = [sys.executable, "-m", "eoplex", "admin", "users", "list", "--json"]
+    listed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert "demo" in [user["name"] for user in json.loads(listed.stdout)]
+    # An address set in the environment (a cluster's) wins over the local stack's.
+    elsewhere = f"127.0.0.1:{free_port()}"
+    env["OPENEO_AUTH_ADDRESS"] = elsewhere
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1
+    assert f"is the auth service running at {elsewhere}?" in refused.stderr
+
+
 @linux_only
 def test_every_process_of_the_stack_dies_with_a_supervisor_killed_with_sigkill(
     running_stack: RunningStack,

@@ -1,16 +1,18 @@
 """`eoplex admin ...`: operator commands on users, tenants (auth) and collections (data-discovery).
 
-The auth service is reached at `OPENEO_AUTH_ADDRESS` (default 127.0.0.1:50061), the
-data-discovery service at `OPENEO_DATA_DISCOVERY_ADDRESS` (default 127.0.0.1:50063) and
-S3 through the `OPENEO_S3_*` variables. Every failure is printed as
-`error: <openEO code>: <message>` (or `error: <file>: <problem>` for input that cannot be
-ingested) and exits with status 1.
+The auth service is reached at `OPENEO_AUTH_ADDRESS`, the data-discovery service at
+`OPENEO_DATA_DISCOVERY_ADDRESS` and S3 through the `OPENEO_S3_*` variables; those not set
+come from the local stack `eoplex run` started in `OPENEO_STATE_DIR` (`.state` by
+default, `eoplex.local_env`), else from the defaults (127.0.0.1:50061, ...). Every
+failure is printed as `error: <openEO code>: <message>` (or `error: <file>: <problem>`
+for input that cannot be ingested) and exits with status 1.
 """
 
 import argparse
 import asyncio
 import getpass
 import json
+import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from eoplex.local_env import local_stack_environment, state_dir_of
 from eoplex_common.errors import OpenEOError, ServiceUnavailable
 from eoplex_common.rpc import open_channel
 from eoplex_common.s3 import connect_s3
@@ -407,6 +410,11 @@ async def _call(command: Command, args: argparse.Namespace, address: str) -> Out
 
 def run_admin(args: argparse.Namespace) -> int:
     """Run the parsed `eoplex admin ...` command; the exit status (0 ok, 1 error)."""
+    with local_stack_environment():
+        return _run_admin(args)
+
+
+def _run_admin(args: argparse.Namespace) -> int:
     service = getattr(args, "admin_service", "auth")
     address = ServiceAddresses().by_service()[service]
     try:
@@ -419,7 +427,9 @@ def run_admin(args: argparse.Namespace) -> int:
         if isinstance(error, ServiceUnavailable):
             variable = f"OPENEO_{service.replace('-', '_').upper()}_ADDRESS"
             print(
-                f"hint: is the {service} service running at {address}? (set {variable})",
+                f"hint: is the {service} service running at {address}? Start the local "
+                f"stack with `make run` (in OPENEO_STATE_DIR={state_dir_of(os.environ)}), "
+                f"or set {variable}",
                 file=sys.stderr,
             )
         return 1

@@ -3,8 +3,9 @@
 The infrastructure servers (unless URLs of existing ones are configured), then
 every service as its own process, then the gateway, run under the `Supervisor`.
 What must survive a restart lives in the state directory: the servers' data, their
-ports, the internal credentials (`eoplex.credentials`) and the demo password. One stack
-at a time holds a state directory (`eoplex.state_lock`).
+ports, the internal credentials (`eoplex.credentials`) and the demo password; while it
+runs, the variables `eoplex admin` reaches it with (`eoplex.local_env`). One stack at a
+time holds a state directory (`eoplex.state_lock`).
 """
 
 import json
@@ -29,6 +30,7 @@ from eoplex.demo import (
     ensure_demo_data,
     resolve_demo_password,
 )
+from eoplex.local_env import forget_admin_env, save_admin_env, state_dir_of
 from eoplex.probes import grpc_serving, http_ok
 from eoplex.servers import (
     ProcessSpec,
@@ -69,7 +71,7 @@ class StackConfig:
         """`OPENEO_PORT`, `OPENEO_STATE_DIR`, the `OPENEO_*` server URLs, `OPENEO_DEMO_PASSWORD`."""
         return cls(
             port=int(env.get("OPENEO_PORT", "8000")),
-            state_dir=Path(env.get("OPENEO_STATE_DIR", ".state")).absolute(),
+            state_dir=state_dir_of(env).absolute(),
             mongodb_url=env.get("OPENEO_MONGODB_URL") or None,
             nats_url=env.get("OPENEO_NATS_URL") or None,
             s3_endpoint=env.get("OPENEO_S3_ENDPOINT") or None,
@@ -336,6 +338,7 @@ class LocalStack:
         self._state_lock = lock_state_dir(self.config.state_dir)
         self.supervisor.inherited_fds = (self._state_lock,)
         self.plan = make_plan(self.config)
+        save_admin_env(self.config.state_dir, self.env)
         if self.config.mongodb_url is None:
             ensure_mongodb_users(
                 storage_dir=self.config.state_dir / "mongodb",
@@ -357,7 +360,10 @@ class LocalStack:
             ).start()
 
     def wait_for_demo_data(self, *, timeout_seconds: float = 120.0) -> bool:
-        """Wait until the demo collections have been ensured (or failed: see the log)."""
+        """Wait until the demo collections have been ensured (or failed: see the log); at
+        once without a data-discovery service."""
+        if "data-discovery" not in self.config.services:
+            return True
         return self._demo_data_done.wait(timeout_seconds)
 
     def request_stop(self) -> None:
@@ -368,6 +374,7 @@ class LocalStack:
         """Stop every process, gateway first and servers last; release the state directory."""
         self.supervisor.stop()
         if self._state_lock is not None:
+            forget_admin_env(self.config.state_dir)
             os.close(self._state_lock)
             self._state_lock = None
 
@@ -429,7 +436,14 @@ def run_stack() -> int:
         signal.signal(sig, on_signal)
     try:
         stack.start()
-        print(banner(stack), flush=True)
+        # The URL once the demo collections are listed: a client that connects at once
+        # must not find an empty back-end.
+        if not stack.wait_for_demo_data(timeout_seconds=0):
+            print("eoplex is preparing the demo collections...", flush=True)
+        while not stack.wait_for_demo_data(timeout_seconds=0.5) and not stopping.is_set():
+            pass
+        if not stopping.is_set():
+            print(banner(stack), flush=True)
         stopping.wait()
         log.info("stopping")
     except StackStartError as error:
