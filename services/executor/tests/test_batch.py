@@ -238,6 +238,7 @@ async def test_finished_job_reports_assets_and_usage_and_uploads_per_date_gtiffs
             "roles": ["data"],
             "file:size": len(stored),
             "datetime": iso,
+            "proj:code": "EPSG:32632",
             "proj:epsg": 32632,
             "proj:shape": [SIZE, SIZE],
             "proj:transform": [10.0, 0.0, WEST, 0.0, -10.0, NORTH],

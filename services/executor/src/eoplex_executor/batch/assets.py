@@ -12,16 +12,29 @@ from rasterio.warp import transform_bounds
 from eoplex_executor.engine.environment import ResultFile
 
 
-def upload(s3: Minio, output: ResultFile, *, bucket: str, job_id: str) -> dict[str, Any]:
+def upload(
+    s3: Minio,
+    output: ResultFile,
+    *,
+    bucket: str,
+    job_id: str,
+    dates_read: tuple[str, str] | None = None,
+) -> dict[str, Any]:
     """Upload one result file of `job_id`; its asset metadata."""
     key = f"jobs/{job_id}/{output.path.name}"
     s3.fput_object(bucket, key, str(output.path), content_type=output.media_type)
-    return asset_metadata(output, key=key)
+    return asset_metadata(output, key=key, dates_read=dates_read)
 
 
-def asset_metadata(output: ResultFile, *, key: str) -> dict[str, Any]:
+def asset_metadata(
+    output: ResultFile, *, key: str, dates_read: tuple[str, str] | None = None
+) -> dict[str, Any]:
     """The STAC asset fields of a result file: name, S3 key, type, roles, size, its own
-    properties (e.g. `datetime`), and for a GeoTIFF projection and band metadata."""
+    properties (e.g. `datetime`), and for a GeoTIFF projection and band metadata.
+
+    A file without a date of its own (e.g. a cube reduced over time) covers the dates of
+    the data read, `dates_read` (first, last): its `start_datetime` and `end_datetime`.
+    """
     asset: dict[str, Any] = {
         "name": output.path.name,
         "key": key,
@@ -30,6 +43,8 @@ def asset_metadata(output: ResultFile, *, key: str) -> dict[str, Any]:
         "file:size": output.path.stat().st_size,
         **output.properties,
     }
+    if dates_read is not None and "datetime" not in asset:
+        asset["start_datetime"], asset["end_datetime"] = dates_read
     if output.media_type.startswith("image/tiff"):
         asset.update(_raster_metadata(output.path))
     return asset
@@ -50,8 +65,10 @@ def _raster_metadata(path: Path) -> dict[str, Any]:
                 zip(dataset.descriptions, dataset.dtypes, strict=True), start=1
             )
         ]
+        epsg = dataset.crs.to_epsg() if dataset.crs else None
         return {
-            "proj:epsg": dataset.crs.to_epsg() if dataset.crs else None,
+            "proj:code": f"EPSG:{epsg}" if epsg else None,
+            "proj:epsg": epsg,
             "proj:shape": [dataset.height, dataset.width],
             "proj:transform": list(dataset.transform)[:6],
             "proj:bbox": list(dataset.bounds),

@@ -182,7 +182,12 @@ async def _run(
     assets = []
     for output in outputs:
         asset = await asyncio.to_thread(
-            upload, job.s3, output, bucket=job.settings.results_bucket, job_id=job.job_id
+            upload,
+            job.s3,
+            output,
+            bucket=job.settings.results_bucket,
+            job_id=job.job_id,
+            dates_read=env.dates_read,
         )
         progress.files_uploaded += 1
         await events.log("info", f"wrote {asset['name']} ({asset['file:size']:,} bytes)")

@@ -143,6 +143,16 @@ class Environment:
     estimate: Estimate | None = None
     # What the execution started and `close()` stops, by name (e.g. its UDF processes).
     resources: dict[str, Any] = field(default_factory=dict)
+    # The first and last date of the data read (load_collection, load_stac), RFC 3339 in
+    # UTC: the time range of results whose files carry no date of their own.
+    dates_read: tuple[str, str] | None = None
+
+    def note_dates_read(self, first: str, last: str) -> None:
+        """Widen `dates_read` to [first, last] (instants written alike, so they compare as
+        text)."""
+        if self.dates_read is not None:
+            first, last = min(first, self.dates_read[0]), max(last, self.dates_read[1])
+        self.dates_read = (first, last)
 
     def close(self) -> None:
         """Stop what the execution started: call once its results are computed."""

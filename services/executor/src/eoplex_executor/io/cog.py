@@ -29,7 +29,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
 from eoplex_common.errors import ProcessParameterInvalid
-from eoplex_executor.engine.cube import BANDS, SPATIAL, TEMPORAL, RasterCube
+from eoplex_executor.engine.cube import BANDS, SPATIAL, TEMPORAL, RasterCube, format_datetime
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.pixel_meter import count_read
 from eoplex_executor.geo.geometry import crs_name
@@ -103,6 +103,8 @@ def cube_from_sources(
     plane = len(dates) * grid.width * grid.height
     count_read(env, plane * len(band_names))
     env.bytes_read += plane * sum(_source_size(info[band]) for band in band_names)
+    if len(dates):
+        env.note_dates_read(format_datetime(dates.min()), format_datetime(dates.max()))
     dtype = np.dtype(_float_type(info, band_names))
     data = _lazy_planes(grid, sources, dtype)
     array = xr.DataArray(
