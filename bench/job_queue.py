@@ -43,6 +43,7 @@ from eoplex_jobs.clients import ResultObjects
 from eoplex_jobs.estimate import ExecutorFigures
 from eoplex_jobs.events import JobEventConsumer, WorkQueue
 from eoplex_jobs.launcher.protocol import Document, LaunchStatus
+from eoplex_jobs.result_links import ResultLinks
 from eoplex_jobs.scheduler import Scheduler
 from eoplex_jobs.service import JobDraft, JobsService, Owner
 from eoplex_jobs.spec import JobSpecs
@@ -157,6 +158,7 @@ def jobs_service(store: JobStore, queue: WorkQueue, launcher: ReportingLauncher)
         launcher=launcher,
         queue=queue,
         results=results,
+        links=ResultLinks(secret="unused"),
         cost_per_megapixel=0.0,
         megapixels_per_second=1.0,
     )

@@ -17,8 +17,9 @@ from eoplex_common.s3 import connect_s3
 from eoplex_common.settings import InfrastructureSettings, ServiceAddresses
 from eoplex_gateway.app import create_app
 from eoplex_gateway.endpoints import served_endpoints
-from eoplex_gateway.routes.files import UPLOAD_PIECE_BYTES, ByteRange, parse_range, upload_pieces
+from eoplex_gateway.routes.files import UPLOAD_PIECE_BYTES, upload_pieces
 from eoplex_gateway.settings import GatewaySettings
+from eoplex_gateway.streaming import ByteRange, parse_range
 from eoplex_proto.openeo.auth.v1 import auth_pb2_grpc
 from services.files.tests.workspace import MAX_FILE_BYTES, FilesUnderTest, start_files_service
 from tests.openapi_validation import validate_error, validate_response

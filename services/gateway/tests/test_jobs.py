@@ -164,7 +164,7 @@ class FakeJobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         return self._move(request, ("queued", "running"), "canceled")
 
     async def GetResults(
-        self, request: pb.JobRequest, context: grpc.aio.ServicerContext
+        self, request: pb.GetResultsRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetResultsResponse:
         self.requests.append(request)
         status = self._owned(request.owner, request.job_id).status
@@ -506,6 +506,8 @@ async def test_results_are_the_services_document(
     response = await http.get(f"{API}/jobs/j-1/results", headers=bearer("alice"))
     assert response.headers["content-type"] == "application/json"
     assert checked_body(response, "GET", "/jobs/{job_id}/results", 200) == RESULTS
+    # The service signs its links below the API root the client reached.
+    assert jobs.requests[-1].api_url == f"{http.base_url}{API}/"
 
 
 @pytest.mark.parametrize("status", ["created", "queued", "running", "canceled"])

@@ -43,8 +43,15 @@ def asset(name: str, **fields: Any) -> dict[str, Any]:
     }
 
 
+CANONICAL = "https://openeo.example/jobs/j-0123456789abcdef01234567/results/signed?signature=abc"
+
+
 def sign(key: str) -> str:
     return f"https://s3.example/results/{key}?X-Amz-Signature=abc"
+
+
+def href(asset: dict[str, Any]) -> str:
+    return sign(asset["key"])
 
 
 def test_assets_with_footprints_and_dates_make_a_located_time_series_item() -> None:
@@ -61,7 +68,9 @@ def test_assets_with_footprints_and_dates_make_a_located_time_series_item() -> N
         ),
         asset("2024-02-01.tif", bbox=[10.5, 39.5, 12.0, 40.5], datetime="2024-02-01T00:00:00Z"),
     ]
-    document = results_document(finished_job(assets, title="ndvi"), sign=sign, expires=EXPIRES)
+    document = results_document(
+        finished_job(assets, title="ndvi"), href=href, canonical=CANONICAL, expires=EXPIRES
+    )
     validate_stac_item(document)
     assert document["bbox"] == [10.0, 39.5, 12.0, 41.0]
     assert document["geometry"]["coordinates"][0][0] == [10.0, 39.5]
@@ -84,16 +93,52 @@ def test_assets_with_footprints_and_dates_make_a_located_time_series_item() -> N
         "proj:shape": [100, 100],
         "raster:bands": [{"data_type": "uint16"}],
     }
+    assert document["links"] == [
+        {"rel": "canonical", "href": CANONICAL, "type": "application/geo+json"}
+    ]
     assert sorted(document["stac_extensions"]) == [
         "https://stac-extensions.github.io/file/v2.1.0/schema.json",
-        "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
+        "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
         "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
     ]
 
 
+def test_a_file_computed_from_a_time_range_gives_the_item_that_range() -> None:
+    reduced = asset(
+        "result.tif",
+        bbox=[10.0, 40.0, 11.0, 41.0],
+        start_datetime="2024-01-01T00:00:00Z",
+        end_datetime="2024-01-21T00:00:00Z",
+    )
+    document = results_document(
+        finished_job([reduced]), href=href, canonical=CANONICAL, expires=EXPIRES
+    )
+    validate_stac_item(document)
+    times = {name: document["properties"][name] for name in ("datetime", "start_datetime")}
+    assert times == {"datetime": None, "start_datetime": "2024-01-01T00:00:00Z"}
+    assert document["properties"]["end_datetime"] == "2024-01-21T00:00:00Z"
+    assert "start_datetime" not in document["assets"]["result.tif"]
+
+
+def test_data_of_a_single_date_gives_the_item_that_datetime() -> None:
+    one_day = {"start_datetime": "2024-01-01T00:00:00Z", "end_datetime": "2024-01-01T00:00:00Z"}
+    document = results_document(
+        finished_job([asset("result.tif", **one_day)]),
+        href=href,
+        canonical=CANONICAL,
+        expires=EXPIRES,
+    )
+    validate_stac_item(document)
+    assert document["properties"]["datetime"] == "2024-01-01T00:00:00Z"
+    assert "start_datetime" not in document["properties"]
+
+
 def test_unlocated_results_have_no_geometry_and_the_end_of_the_job_as_datetime() -> None:
     document = results_document(
-        finished_job([asset("result.json", type="application/json")]), sign=sign, expires=EXPIRES
+        finished_job([asset("result.json", type="application/json")]),
+        href=href,
+        canonical=CANONICAL,
+        expires=EXPIRES,
     )
     validate_stac_item(document)
     assert document["geometry"] is None
@@ -105,7 +150,9 @@ def test_unlocated_results_have_no_geometry_and_the_end_of_the_job_as_datetime()
 
 
 def test_the_validator_would_catch_a_broken_document() -> None:
-    document = results_document(finished_job([asset("a.tif")]), sign=sign, expires=EXPIRES)
+    document = results_document(
+        finished_job([asset("a.tif")]), href=href, canonical=CANONICAL, expires=EXPIRES
+    )
     del document["properties"]["datetime"]
     with pytest.raises(StacSchemaError):
         validate_stac_item(document)

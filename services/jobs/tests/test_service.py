@@ -26,10 +26,13 @@ from eoplex_common.errors import (
     JobNotFound,
     NoDataForUpdate,
     PaymentRequired,
+    PermissionsInsufficient,
     ProcessGraphComplexity,
     ProcessGraphInvalid,
     ProcessUnsupported,
     PropertyNotEditable,
+    RangeNotSatisfiable,
+    ResultLinkExpired,
 )
 from eoplex_common.rpc import GrpcService
 from eoplex_jobs.scheduler import Scheduler
@@ -48,6 +51,7 @@ from tests.stac_validation import validate_stac_item
 ALICE = pb.Owner(user_id="alice", tenant_id="t1")
 BOB = pb.Owner(user_id="bob", tenant_id="t1")
 ALICE_ELSEWHERE = pb.Owner(user_id="alice", tenant_id="t2")
+API = "https://openeo.example/openeo/1.2/"
 ABSOLUTE = {
     "process_graph": {"a": {"process_id": "absolute", "arguments": {"x": -1}, "result": True}}
 }
@@ -140,6 +144,34 @@ def put_result(running: RunningJobs, job_id: str, name: str, content: bytes) -> 
 def download(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=10) as response:
         return bytes(response.read())
+
+
+def results_request(job_id: str, owner: pb.Owner = ALICE) -> pb.GetResultsRequest:
+    return pb.GetResultsRequest(owner=owner, job_id=job_id, api_url=API)
+
+
+def result_link(url: str) -> pb.ResultLink:
+    """The link of a URL `<API>jobs/<id>/results/signed[/<asset>]?expires=...&signature=...`,
+    as the gateway reads it."""
+    parts = urlsplit(url)
+    assert url.startswith(API)
+    job_id, results, signed, *asset = parts.path.removeprefix(urlsplit(API).path).split("/")[1:]
+    assert (results, signed) == ("results", "signed")
+    query = parse_qs(parts.query)
+    return pb.ResultLink(
+        job_id=job_id,
+        asset=asset[0] if asset else "",
+        expires=int(query["expires"][0]),
+        signature=query["signature"][0],
+    )
+
+
+async def download_link(
+    running: RunningJobs, link: pb.ResultLink, *, offset: int = 0, length: int = -1
+) -> tuple[pb.ResultHeader, bytes]:
+    request = pb.DownloadResultRequest(link=link, offset=offset, length=length)
+    header, *pieces = [chunk async for chunk in running.jobs.DownloadResult(request)]
+    return header.header, b"".join(piece.data for piece in pieces)
 
 
 def refusal(url: str) -> int:
@@ -237,7 +269,7 @@ async def test_another_user_gets_job_not_found_for_every_operation(service: Runn
             ),
             service.jobs.StartJob(request),
             service.jobs.CancelJob(request),
-            service.jobs.GetResults(request),
+            service.jobs.GetResults(results_request(job_id, owner)),
             service.jobs.GetLogs(pb.GetLogsRequest(owner=owner, job_id=job_id)),
             service.jobs.EstimateJob(request),
             service.jobs.DeleteJob(request),
@@ -373,7 +405,7 @@ async def test_results_are_refused_until_the_job_finished(service: RunningJobs) 
     for status in ("created", "queued", "running", "canceled"):
         await force_status(service, job_id, status)
         with pytest.raises(JobNotFinished):
-            await service.jobs.GetResults(pb.JobRequest(owner=ALICE, job_id=job_id))
+            await service.jobs.GetResults(results_request(job_id))
 
 
 async def test_results_of_a_failed_job_are_its_last_error(service: RunningJobs) -> None:
@@ -381,15 +413,15 @@ async def test_results_of_a_failed_job_are_its_last_error(service: RunningJobs) 
     job_id = (await create(service)).job_id
     await force_status(service, job_id, "error")
     with pytest.raises(JobFailed, match="no error message was recorded"):
-        await service.jobs.GetResults(pb.JobRequest(owner=ALICE, job_id=job_id))
+        await service.jobs.GetResults(results_request(job_id))
     await service.store.append_log(job_id, level="error", message="first failure")
     await service.store.append_log(job_id, level="error", message="band B99 does not exist")
     await service.store.append_log(job_id, level="info", message="cleaned up")
     with pytest.raises(JobFailed, match="band B99 does not exist"):
-        await service.jobs.GetResults(pb.JobRequest(owner=ALICE, job_id=job_id))
+        await service.jobs.GetResults(results_request(job_id))
 
 
-async def test_results_are_a_stac_item_whose_signed_urls_download_the_files(
+async def test_results_are_a_stac_item_whose_signed_links_download_the_files(
     service: RunningJobs,
 ) -> None:
     job_id = (await create(service, title="ndvi")).job_id
@@ -399,7 +431,7 @@ async def test_results_are_a_stac_item_whose_signed_urls_download_the_files(
     await force_status(
         service, job_id, "finished", assets=[tif_asset(key, len(content))], finished_at=finished
     )
-    request = pb.JobRequest(owner=ALICE, job_id=job_id)
+    request = results_request(job_id)
     document = json.loads((await service.jobs.GetResults(request)).document_json)
     validate_stac_item(document)
     assert (document["id"], document["type"], document["bbox"]) == (
@@ -422,34 +454,98 @@ async def test_results_are_a_stac_item_whose_signed_urls_download_the_files(
         "proj:shape": [10, 20],
     }
     assert "key" not in asset
-    assert download(asset["href"]) == content
-    # A tampered signature is refused by S3.
-    url = urlsplit(asset["href"])
-    query = parse_qs(url.query)
-    signature = query["X-Amz-Signature"][0]
-    query["X-Amz-Signature"] = [("0" if signature[0] != "0" else "1") + signature[1:]]
-    tampered = urlunsplit(url._replace(query=urlencode(query, doseq=True)))
-    assert refusal(tampered) == 403
+    # Without a public S3 endpoint, the gateway serves the files: the links point below the
+    # API, signed for the job, the asset and the expiry.
+    link = result_link(asset["href"])
+    assert (link.job_id, link.asset, link.expires) == (job_id, "out.tif", int(expires.timestamp()))
+    header, data = await download_link(service, link)
+    assert data == content
+    assert (header.size, header.offset, header.length) == (len(content), 0, len(content))
+    assert header.media_type == "image/tiff; application=geotiff"
+    header, data = await download_link(service, link, offset=5, length=20)
+    assert (data, header.offset, header.length) == (content[5:25], 5, 20)
+    with pytest.raises(RangeNotSatisfiable):
+        await download_link(service, link, offset=len(content), length=1)
+    # The Item's own signed link (`canonical`) opens it for whoever holds it.
+    (canonical,) = [entry for entry in document["links"] if entry["rel"] == "canonical"]
+    shared = pb.GetSharedResultsRequest(link=result_link(canonical["href"]), api_url=API)
+    assert result_link(canonical["href"]).asset == ""
+    assert json.loads((await service.jobs.GetSharedResults(shared)).document_json) == document
     # Each call signs anew.
     await asyncio.sleep(1.1)
     again = json.loads((await service.jobs.GetResults(request)).document_json)
     assert again["assets"]["out.tif"]["href"] != asset["href"]
-    assert download(again["assets"]["out.tif"]["href"]) == content
+    _, data = await download_link(service, result_link(again["assets"]["out.tif"]["href"]))
+    assert data == content
+
+
+async def test_a_link_is_refused_when_anything_it_names_is_changed(service: RunningJobs) -> None:
+    job_id = (await create(service)).job_id
+    key = put_result(service, job_id, "out.tif", b"data")
+    other = put_result(service, job_id, "other.tif", b"secret")
+    assets = [tif_asset(key, 4), {**tif_asset(other, 6), "name": "other.tif"}]
+    await force_status(service, job_id, "finished", assets=assets)
+    document = json.loads((await service.jobs.GetResults(results_request(job_id))).document_json)
+    link = result_link(document["assets"]["out.tif"]["href"])
+    (canonical,) = [entry for entry in document["links"] if entry["rel"] == "canonical"]
+    forged = [
+        pb.ResultLink(**{**fields(link), "asset": "other.tif"}),
+        pb.ResultLink(**{**fields(link), "asset": ""}),
+        pb.ResultLink(**{**fields(link), "expires": link.expires + 3600}),
+        pb.ResultLink(**{**fields(link), "signature": link.signature[::-1]}),
+        pb.ResultLink(**{**fields(result_link(canonical["href"])), "asset": "out.tif"}),
+    ]
+    for changed in forged:
+        with pytest.raises(PermissionsInsufficient, match="signature does not match"):
+            await download_link(service, changed)
+    with pytest.raises(PermissionsInsufficient):
+        shared = pb.GetSharedResultsRequest(link=pb.ResultLink(**{**fields(link), "asset": ""}))
+        await service.jobs.GetSharedResults(shared)
+    # Another job's results are not reachable with this job's signature either.
+    second = (await create(service)).job_id
+    await force_status(service, second, "finished", assets=assets)
+    with pytest.raises(PermissionsInsufficient):
+        await download_link(service, pb.ResultLink(**{**fields(link), "job_id": second}))
+    # A deleted job's links open nothing.
+    await service.jobs.DeleteJob(pb.JobRequest(owner=ALICE, job_id=job_id))
+    with pytest.raises(JobNotFound):
+        await download_link(service, link)
+
+
+def fields(link: pb.ResultLink) -> dict[str, Any]:
+    return {
+        "job_id": link.job_id,
+        "asset": link.asset,
+        "expires": link.expires,
+        "signature": link.signature,
+    }
 
 
 async def signed_result_url(running: RunningJobs) -> str:
-    """The URL `GetResults` signs for the one result (out.tif, b"data") of a finished job."""
+    """The URL `GetResults` signs for the one result (out.tif, b"data") of a finished job,
+    and the link to the Item."""
     job = await running.store.create(
         {"user_id": "alice", "tenant_id": "t1", "process": ABSOLUTE, "status": "finished"}
     )
     key = put_result(running, job["_id"], "out.tif", b"data")
     await running.store.update_fields(job["_id"], {"assets": [tif_asset(key, 4)]})
-    response = await running.jobs.GetResults(pb.JobRequest(owner=ALICE, job_id=job["_id"]))
+    response = await running.jobs.GetResults(results_request(job["_id"]))
     return str(json.loads(response.document_json)["assets"]["out.tif"]["href"])
 
 
-async def test_an_expired_url_is_refused(infrastructure: Infrastructure) -> None:
+async def test_an_expired_link_is_refused(infrastructure: Infrastructure) -> None:
     settings = jobs_settings(infrastructure, result_url_expiry_seconds=1)
+    async with running_jobs(infrastructure, settings=settings) as running:
+        href = await signed_result_url(running)
+        await asyncio.sleep(2.5)
+        with pytest.raises(ResultLinkExpired):
+            await download_link(running, result_link(href))
+
+
+async def test_an_expired_presigned_url_is_refused(infrastructure: Infrastructure) -> None:
+    settings = jobs_settings(
+        infrastructure, result_url_expiry_seconds=1, s3_public_endpoint=infrastructure.s3_endpoint
+    )
     async with running_jobs(infrastructure, settings=settings) as running:
         href = await signed_result_url(running)
         await asyncio.sleep(2.5)
@@ -464,6 +560,13 @@ async def test_urls_are_signed_for_the_public_endpoint(infrastructure: Infrastru
         href = await signed_result_url(running)
         assert href.startswith(f"{public}/{running.settings.results_bucket}/jobs/")
         assert download(href) == b"data"
+        # A tampered signature is refused by S3.
+        url = urlsplit(href)
+        query = parse_qs(url.query)
+        signature = query["X-Amz-Signature"][0]
+        query["X-Amz-Signature"] = [("0" if signature[0] != "0" else "1") + signature[1:]]
+        tampered = urlunsplit(url._replace(query=urlencode(query, doseq=True)))
+        assert refusal(tampered) == 403
 
 
 async def test_logs_are_filtered_paged_and_available_while_queued_and_running(

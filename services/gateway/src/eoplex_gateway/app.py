@@ -18,6 +18,7 @@ from eoplex_gateway.routes import (
     process_graphs,
     processes,
     results,
+    shared_results,
 )
 from eoplex_gateway.settings import GatewaySettings
 from eoplex_gateway.urls import API_PREFIX
@@ -47,6 +48,7 @@ def create_app(*, settings: GatewaySettings, addresses: ServiceAddresses) -> Fas
     app.include_router(processes.router, prefix=API_PREFIX)
     app.include_router(results.router, prefix=API_PREFIX)
     app.include_router(jobs.router, prefix=API_PREFIX)
+    app.include_router(shared_results.router, prefix=API_PREFIX)
     app.include_router(process_graphs.router, prefix=API_PREFIX)
     app.include_router(files.router, prefix=API_PREFIX)
     app.include_router(capabilities.well_known_router)

@@ -2,8 +2,10 @@
 (estimates), the auth service (tenant job limits) and S3 (the result files of jobs)."""
 
 import asyncio
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import fields
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 from minio import Minio
@@ -12,6 +14,7 @@ from minio.deleteobjects import DeleteObject
 from eoplex_common.errors import OpenEOError, error_for_code
 from eoplex_common.s3 import connect_s3, ensure_bucket
 from eoplex_jobs.estimate import ExecutorFigures
+from eoplex_jobs.result_links import StoredResult
 from eoplex_jobs.scheduler import TenantJobLimit
 from eoplex_jobs.settings import JobsSettings
 from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
@@ -74,23 +77,60 @@ def result_signer(settings: JobsSettings) -> Minio:
     return connect_s3(settings, endpoint_url=settings.s3_public_endpoint or None)
 
 
+# The pieces an asset is streamed in (well below gRPC's 4 MiB message limit).
+READ_CHUNK_BYTES = 1024 * 1024
+
+
 class ResultObjects:
     """The result files of jobs in S3: `<bucket>/jobs/<job_id>/<file>`."""
 
-    def __init__(self, *, client: Minio, signer: Minio, bucket: str, expiry: timedelta) -> None:
+    def __init__(
+        self,
+        *,
+        client: Minio,
+        signer: Minio,
+        bucket: str,
+        expiry: timedelta,
+        public_urls: bool = False,
+    ) -> None:
         # `signer` is a client for the endpoint users reach; signing needs no connection.
         self.client = client
         self.signer = signer
         self.bucket = bucket
         self.expiry = expiry
+        # Whether clients reach S3 (`OPENEO_S3_PUBLIC_ENDPOINT`); else the gateway serves
+        # the files.
+        self.public_urls = public_urls
 
     async def ensure_bucket(self) -> None:
         """Create the results bucket at start-up if it does not exist."""
         await asyncio.to_thread(ensure_bucket, self.client, self.bucket)
 
-    def presign(self, key: str) -> str:
-        """A URL that downloads `key` without credentials until `expiry` from now."""
-        return self.signer.presigned_get_object(self.bucket, key, expires=self.expiry)
+    def presign(self, key: str, *, expires: datetime) -> str:
+        """A URL that downloads `key` without credentials until `expires`."""
+        valid = max(expires - datetime.now(UTC), timedelta(seconds=1))
+        return self.signer.presigned_get_object(self.bucket, key, expires=valid)
+
+    async def stat(self, key: str) -> StoredResult:
+        """The size and last modification of `key`."""
+        info = await asyncio.to_thread(self.client.stat_object, self.bucket, key)
+        modified = info.last_modified or datetime.now(UTC)
+        return StoredResult(size=info.size or 0, modified=modified.astimezone(UTC))
+
+    async def read(self, key: str, *, offset: int, length: int) -> AsyncGenerator[bytes, None]:
+        """`length` bytes of `key` from `offset` (within the file), in pieces."""
+        if length <= 0:
+            return
+        response: Any = await asyncio.to_thread(
+            self.client.get_object, self.bucket, key, offset=offset, length=length
+        )
+        try:
+            pieces: Iterator[bytes] = response.stream(READ_CHUNK_BYTES)
+            while (piece := await asyncio.to_thread(next, pieces, None)) is not None:
+                yield piece
+        finally:
+            response.close()
+            response.release_conn()
 
     async def remove_job(self, job_id: str) -> None:
         """Delete every result file of the job (what a canceled or deleted job leaves)."""

@@ -1,10 +1,14 @@
 """The document of `GET /jobs/{job_id}/results`: a STAC 1.0 Item (openEO 1.2
-`batch_job_result`), built purely from the job and a function that signs object keys.
+`batch_job_result`), built purely from the job, a function that links each asset, and the
+signed link to the document itself (`canonical`: whoever holds it can read the results
+until they expire).
 
 Each asset the executor reported (`name`, `key`, `type`, `roles`, `file:size`, and its
-projection and band metadata) becomes a STAC asset whose `href` is a presigned URL.
-An asset's WGS 84 `bbox` and `datetime` (when reported) make up the Item's footprint
-and time range; without them the Item has no geometry and the job's end as datetime.
+projection and band metadata) becomes a STAC asset whose `href` is a signed URL.
+An asset's WGS 84 `bbox` and its dates (`datetime` of a file per date, or the
+`start_datetime` and `end_datetime` of the data it was computed from) make up the Item's
+footprint and time range: one instant is the Item's `datetime`, several are a range
+(`datetime` null). Without them the Item has no geometry and the job's end as datetime.
 """
 
 from collections.abc import Callable
@@ -12,18 +16,19 @@ from datetime import UTC, datetime
 
 from eoplex_common.documents import Document
 
-SignKey = Callable[[str], str]
+# The signed URL of an asset, from what the executor reported of it.
+AssetHref = Callable[[Document], str]
 
 STAC_VERSION = "1.0.0"
 # The extension schemas the asset fields below belong to.
 EXTENSIONS = {
     "file:": "https://stac-extensions.github.io/file/v2.1.0/schema.json",
-    "proj:": "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
+    "proj:": "https://stac-extensions.github.io/projection/v2.0.0/schema.json",
     "eo:": "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
     "raster:": "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
 }
 # What the executor reports about an asset that is not a STAC asset field.
-_ITEM_LEVEL = ("name", "key", "bbox", "datetime")
+_ITEM_LEVEL = ("name", "key", "bbox", "datetime", "start_datetime", "end_datetime")
 
 
 def rfc3339(value: datetime) -> str:
@@ -48,7 +53,12 @@ def _footprint(assets: list[Document]) -> tuple[list[float] | None, Document | N
 
 
 def _time_properties(job: Document, assets: list[Document]) -> Document:
-    times = sorted(str(a["datetime"]) for a in assets if isinstance(a.get("datetime"), str))
+    times = sorted(
+        str(asset[name])
+        for asset in assets
+        for name in ("datetime", "start_datetime", "end_datetime")
+        if isinstance(asset.get(name), str)
+    )
     if len(set(times)) > 1:
         return {"datetime": None, "start_datetime": times[0], "end_datetime": times[-1]}
     if times:
@@ -65,9 +75,11 @@ def _extensions(assets: list[Document]) -> list[str]:
     ]
 
 
-def results_document(job: Document, *, sign: SignKey, expires: datetime) -> Document:
-    """The STAC Item of a finished job's results, every asset `href` made by `sign(key)`,
-    valid until `expires`."""
+def results_document(
+    job: Document, *, href: AssetHref, canonical: str, expires: datetime
+) -> Document:
+    """The STAC Item of a finished job's results, every asset `href` made by `href(asset)`
+    and the Item's own signed URL `canonical`, all valid until `expires`."""
     assets: list[Document] = job.get("assets") or []
     bbox, geometry = _footprint(assets)
     properties: Document = {
@@ -87,8 +99,8 @@ def results_document(job: Document, *, sign: SignKey, expires: datetime) -> Docu
         "id": job["_id"],
         "geometry": geometry,
         "properties": properties,
-        "assets": {asset["name"]: result_asset(asset, href=sign(asset["key"])) for asset in assets},
-        "links": [],
+        "assets": {asset["name"]: result_asset(asset, href=href(asset)) for asset in assets},
+        "links": [{"rel": "canonical", "href": canonical, "type": "application/geo+json"}],
     }
     if bbox is not None:
         document["bbox"] = bbox

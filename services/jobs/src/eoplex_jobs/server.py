@@ -29,6 +29,7 @@ from eoplex_jobs.launcher import make_launcher
 from eoplex_jobs.launcher.protocol import Launcher
 from eoplex_jobs.launcher.settings import LauncherSettings
 from eoplex_jobs.reconciler import Reconciler
+from eoplex_jobs.result_links import ResultLinks
 from eoplex_jobs.scheduler import Scheduler
 from eoplex_jobs.service import JobsService
 from eoplex_jobs.servicer import JobsServicer
@@ -105,6 +106,7 @@ async def build_jobs_server(
         signer=result_signer(settings),
         bucket=settings.results_bucket,
         expiry=timedelta(seconds=settings.result_url_expiry_seconds),
+        public_urls=bool(settings.s3_public_endpoint),
     )
     await results.ensure_bucket()
     service = JobsService(
@@ -114,6 +116,7 @@ async def build_jobs_server(
         launcher=launcher,
         queue=queue,
         results=results,
+        links=ResultLinks(secret=settings.s3_secret_key),
         cost_per_megapixel=settings.cost_per_megapixel,
         megapixels_per_second=settings.estimate_megapixels_per_second,
         max_pixels_for=settings.max_pixels_for,

@@ -12,7 +12,7 @@ import binascii
 import json
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -26,6 +26,7 @@ from eoplex_common.errors import (
     JobFailed,
     JobLocked,
     JobNotFinished,
+    JobNotFound,
     NoDataForUpdate,
     OpenEOError,
     PayloadTooLarge,
@@ -33,10 +34,13 @@ from eoplex_common.errors import (
     ProcessGraphComplexity,
     ProcessGraphInvalid,
     PropertyNotEditable,
+    RangeNotSatisfiable,
+    ResultLinkExpired,
 )
 from eoplex_common.pricing import price
 from eoplex_jobs.estimate import ExecutorFigures, estimate_document
 from eoplex_jobs.launcher.protocol import Launcher
+from eoplex_jobs.result_links import ResultLink, ResultLinks, StoredResult, link_url
 from eoplex_jobs.results import results_document
 from eoplex_jobs.store import ACTIVE_STATUSES, LOG_LEVELS, JobStore
 
@@ -91,11 +95,21 @@ class Estimator(Protocol):
 class ResultFiles(Protocol):
     """The result files of jobs (`eoplex_jobs.clients.ResultObjects`: S3)."""
 
-    # How long a presigned URL stays valid.
+    # How long a signed URL stays valid.
     expiry: timedelta
+    # Whether clients reach the storage's presigned URLs; else the gateway serves the files.
+    public_urls: bool
 
-    def presign(self, key: str) -> str:
-        """A URL that downloads `key` without credentials until `expiry` from now."""
+    def presign(self, key: str, *, expires: datetime) -> str:
+        """A URL that downloads `key` without credentials until `expires`."""
+        ...
+
+    async def stat(self, key: str) -> StoredResult:
+        """The size and last modification of `key`."""
+        ...
+
+    def read(self, key: str, *, offset: int, length: int) -> AsyncGenerator[bytes, None]:
+        """`length` bytes of `key` from `offset` (within the file), in pieces."""
         ...
 
     async def remove_job(self, job_id: str) -> None:
@@ -131,6 +145,17 @@ class JobDraft:
     job_options_json: str = ""
     # The least severe log level the job keeps; empty for the spec's default, info.
     log_level: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultDownload:
+    """The bytes [offset, offset + length) of a result file, as they are read."""
+
+    asset: Document
+    stored: StoredResult
+    offset: int
+    length: int
+    chunks: AsyncGenerator[bytes, None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -222,6 +247,7 @@ class JobsService:
         launcher: Launcher,
         queue: JobQueue,
         results: ResultFiles,
+        links: ResultLinks,
         cost_per_megapixel: float,
         megapixels_per_second: float,
         max_pixels_for: Callable[[str], int] = lambda tenant_id: 0,
@@ -232,6 +258,7 @@ class JobsService:
         self.launcher = launcher
         self.queue = queue
         self.result_objects = results
+        self.links = links
         self.cost_per_megapixel = cost_per_megapixel
         self.megapixels_per_second = megapixels_per_second
         # The most pixels one batch job of a tenant may read and produce; 0: no limit.
@@ -417,20 +444,87 @@ class JobsService:
         await self.result_objects.remove_job(job_id)
         await self.store.delete(job_id)
 
-    async def results(self, owner: Owner, job_id: str) -> Document:
-        """`GET /jobs/{job_id}/results`: the STAC Item with freshly presigned asset URLs.
+    async def results(self, owner: Owner, job_id: str, *, api_url: str) -> Document:
+        """`GET /jobs/{job_id}/results`: the STAC Item with freshly signed URLs (below
+        `api_url` when clients do not reach the storage).
 
         Raises JobNotFound, JobFailed (status error, with the job's last error message),
         JobNotFinished (any other status but finished).
         """
         job = await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+        await self._check_finished(job)
+        # Whole seconds, as links carry it.
+        expires = (datetime.now(UTC) + self.result_objects.expiry).replace(microsecond=0)
+        return self._results_document(job, api_url=api_url, expires=expires)
+
+    async def shared_results(self, link: ResultLink, *, api_url: str) -> Document:
+        """`GET /jobs/{job_id}/results/signed` (the `canonical` link): the STAC Item to
+        whoever holds the link, its URLs expiring with it.
+
+        Raises PermissionsInsufficient (a link not signed as it is), ResultLinkExpired, and
+        the errors of `results`.
+        """
+        job = await self._shared_job(link)
+        expires = datetime.fromtimestamp(link.expires, UTC)
+        return self._results_document(job, api_url=api_url, expires=expires)
+
+    async def download_result(
+        self, link: ResultLink, *, offset: int, length: int
+    ) -> ResultDownload:
+        """`GET /jobs/{job_id}/results/signed/{asset}`: the bytes [offset, offset + length)
+        (length -1: to the end; clipped at the end) of the asset the link names.
+
+        Raises the errors of `shared_results`, ResultLinkExpired also when the job's
+        results were made again since (the asset is gone), RangeNotSatisfiable (a range
+        starting past the end), BadRequest (negative values).
+        """
+        if offset < 0 or length < -1:
+            raise BadRequest(reason="offset and length must not be negative")
+        job = await self._shared_job(link)
+        named = [asset for asset in job.get("assets") or [] if asset["name"] == link.asset]
+        if not link.asset or not named:
+            raise ResultLinkExpired()
+        stored = await self.result_objects.stat(named[0]["key"])
+        if offset > stored.size or (length > 0 and offset >= stored.size):
+            raise RangeNotSatisfiable(size=stored.size)
+        available = stored.size - offset
+        length = available if length == -1 else min(length, available)
+        chunks = self.result_objects.read(named[0]["key"], offset=offset, length=length)
+        return ResultDownload(
+            asset=named[0], stored=stored, offset=offset, length=length, chunks=chunks
+        )
+
+    async def _shared_job(self, link: ResultLink) -> Document:
+        """The finished job a valid, unexpired link names."""
+        self.links.check(link)
+        job = await self.store.get(link.job_id)
+        if job is None:
+            raise JobNotFound(identifier=link.job_id)
+        await self._check_finished(job)
+        return job
+
+    async def _check_finished(self, job: Document) -> None:
+        """JobFailed (with the job's last error message) or JobNotFinished unless `job` is
+        finished."""
         if job["status"] == "error":
-            last = await self.store.last_log(job_id, level="error")
+            last = await self.store.last_log(job["_id"], level="error")
             raise JobFailed(reason=last["message"] if last else "no error message was recorded")
         if job["status"] != "finished":
             raise JobNotFinished()
-        expires = datetime.now(UTC) + self.result_objects.expiry
-        return results_document(job, sign=self.result_objects.presign, expires=expires)
+
+    def _results_document(self, job: Document, *, api_url: str, expires: datetime) -> Document:
+        """The results Item of `job` whose URLs are valid until `expires`: presigned S3 URLs
+        when clients reach S3, else links the gateway serves."""
+
+        def href(asset: Document) -> str:
+            if self.result_objects.public_urls:
+                return self.result_objects.presign(asset["key"], expires=expires)
+            return link_url(
+                api_url, self.links.sign(job["_id"], asset=asset["name"], expires=expires)
+            )
+
+        canonical = link_url(api_url, self.links.sign(job["_id"], asset="", expires=expires))
+        return results_document(job, href=href, canonical=canonical, expires=expires)
 
     async def logs(
         self, owner: Owner, job_id: str, *, offset: str, level: str, limit: int

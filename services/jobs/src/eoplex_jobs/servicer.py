@@ -1,11 +1,14 @@
 """gRPC <-> domain for the jobs service (openeo.jobs.v1)."""
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 import grpc
 
+from eoplex_jobs.result_links import ResultLink
 from eoplex_jobs.results import rfc3339
 from eoplex_jobs.service import JobDraft, JobsService, Owner
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2 as pb
@@ -16,6 +19,12 @@ Context: TypeAlias = grpc.aio.ServicerContext
 
 def _owner(owner: pb.Owner) -> Owner:
     return Owner(user_id=owner.user_id, tenant_id=owner.tenant_id)
+
+
+def _link(link: pb.ResultLink) -> ResultLink:
+    return ResultLink(
+        job_id=link.job_id, asset=link.asset, expires=link.expires, signature=link.signature
+    )
 
 
 def _instant(value: datetime | None) -> str:
@@ -110,9 +119,38 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
         await self.service.cancel_job(_owner(request.owner), request.job_id)
         return pb.Empty()
 
-    async def GetResults(self, request: pb.JobRequest, context: Context) -> pb.GetResultsResponse:
-        document = await self.service.results(_owner(request.owner), request.job_id)
+    async def GetResults(
+        self, request: pb.GetResultsRequest, context: Context
+    ) -> pb.GetResultsResponse:
+        document = await self.service.results(
+            _owner(request.owner), request.job_id, api_url=request.api_url
+        )
         return pb.GetResultsResponse(document_json=json.dumps(document))
+
+    async def GetSharedResults(
+        self, request: pb.GetSharedResultsRequest, context: Context
+    ) -> pb.GetResultsResponse:
+        document = await self.service.shared_results(_link(request.link), api_url=request.api_url)
+        return pb.GetResultsResponse(document_json=json.dumps(document))
+
+    async def DownloadResult(
+        self, request: pb.DownloadResultRequest, context: Context
+    ) -> AsyncIterator[pb.ResultChunk]:
+        download = await self.service.download_result(
+            _link(request.link), offset=request.offset, length=request.length
+        )
+        header = pb.ResultHeader(
+            size=download.stored.size,
+            media_type=download.asset.get("type") or "application/octet-stream",
+            modified=_instant(download.stored.modified),
+            offset=download.offset,
+            length=download.length,
+        )
+        yield pb.ResultChunk(header=header)
+        # Closed also when the caller goes away, which releases the S3 connection.
+        async with contextlib.aclosing(download.chunks) as chunks:
+            async for data in chunks:
+                yield pb.ResultChunk(data=data)
 
     async def GetLogs(self, request: pb.GetLogsRequest, context: Context) -> pb.GetLogsResponse:
         page = await self.service.logs(

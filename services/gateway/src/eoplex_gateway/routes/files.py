@@ -12,8 +12,6 @@ import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import format_datetime
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -22,12 +20,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.requests import ClientDisconnect
 
-from eoplex_common.errors import BadRequest, FilePathInvalid, OpenEOError, RangeNotSatisfiable
+from eoplex_common.errors import BadRequest, FilePathInvalid, OpenEOError
 from eoplex_gateway.clients import ServiceClients
 from eoplex_gateway.dependencies import Clients, Page, Principal, Quota, Settings
-from eoplex_gateway.errors import error_response
 from eoplex_gateway.middleware import PATH_AS_SENT, header_number
-from eoplex_gateway.streaming import file_bytes
+from eoplex_gateway.streaming import file_bytes, http_date, ranged_response
 from eoplex_gateway.urls import API_PREFIX
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.files.v1 import files_pb2 as pb
@@ -46,7 +43,6 @@ _FILES_PATH = re.compile(
     "^" + "/+".join(re.escape(part) for part in API_PREFIX.split("/")) + "/+files/(.*)$",
     re.DOTALL,
 )
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
 
 def owner_of(principal: auth_pb2.Principal) -> pb.Owner:
@@ -94,46 +90,6 @@ def declared_length(request: Request) -> int:
     if length is None:
         raise BadRequest(reason="Content-Length is not a number")
     return length
-
-
-@dataclass(frozen=True)
-class ByteRange:
-    """One range of a `Range: bytes=...` header: `first-last`, `first-` or `-suffix`."""
-
-    first: int | None
-    last: int | None
-
-    def resolve(self, size: int) -> tuple[int, int] | None:
-        """(offset, length) within a file of `size` bytes, or None if unsatisfiable."""
-        if self.first is None:
-            suffix = self.last or 0
-            if suffix == 0 or size == 0:
-                return None
-            offset = max(size - suffix, 0)
-            return offset, size - offset
-        if self.first >= size:
-            return None
-        last = size - 1 if self.last is None else min(self.last, size - 1)
-        return self.first, last - self.first + 1
-
-
-def parse_range(header: str | None) -> ByteRange | None:
-    """The single byte range asked for, or None to send the whole file: without a
-    header, and (as RFC 9110 allows) for a malformed one or several ranges."""
-    match = _RANGE.match(header or "")
-    if match is None:
-        return None
-    first, last = (header_number(value) if value else None for value in match.groups())
-    if first is None and last is None:
-        return None
-    if first is not None and last is not None and last < first:
-        return None
-    return ByteRange(first=first, last=last)
-
-
-def http_date(modified: str) -> str:
-    """RFC 3339 (`2026-01-03T10:55:29Z`) -> HTTP date (`Sat, 03 Jan 2026 10:55:29 GMT`)."""
-    return format_datetime(datetime.fromisoformat(modified.replace("Z", "+00:00")), usegmt=True)
 
 
 async def upload_pieces(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -268,26 +224,7 @@ async def download_file(
         path=user_path(request, path),
         timeout_seconds=settings.file_transfer_timeout_seconds,
     )
-    wanted = parse_range(request.headers.get("range"))
-    if wanted is None:
-        header, call, chunks = await download.open(offset=0, length=-1)
-        return download.response(header, call, chunks, partial=False)
-    # A range needs the size (for `-suffix` and for the answer to an unsatisfiable one).
-    probe, probe_call, _ = await download.open(offset=0, length=0)
-    probe_call.cancel()
-    if_range = request.headers.get("if-range")
-    if if_range is not None and if_range != http_date(probe.info.modified):
-        header, call, chunks = await download.open(offset=0, length=-1)
-        return download.response(header, call, chunks, partial=False)
-    resolved = wanted.resolve(probe.info.size)
-    if resolved is None:
-        unsatisfiable = RangeNotSatisfiable(size=probe.info.size)
-        return error_response(
-            unsatisfiable, headers={"Content-Range": f"bytes */{probe.info.size}"}
-        )
-    offset, length = resolved
-    header, call, chunks = await download.open(offset=offset, length=length)
-    return download.response(header, call, chunks, partial=True)
+    return await ranged_response(request, download)
 
 
 @dataclass(frozen=True)
@@ -315,6 +252,18 @@ class FileDownload:
             call.cancel()
             raise
         return first.header, call, chunks
+
+    async def probe(self) -> tuple[int, str]:
+        """The file's size and last modification (RFC 3339)."""
+        header, call, _ = await self.open(offset=0, length=0)
+        call.cancel()
+        return header.info.size, header.info.modified
+
+    async def send(self, *, offset: int, length: int, partial: bool) -> StreamingResponse:
+        """200 (or 206 with `Content-Range`) streaming the range; the service's errors are
+        raised before any byte is sent."""
+        header, call, chunks = await self.open(offset=offset, length=length)
+        return self.response(header, call, chunks, partial=partial)
 
     def response(
         self,

@@ -251,11 +251,16 @@ async def stop_job(job_id: str, principal: Principal, clients: Clients) -> Respo
 
 
 @router.get("/jobs/{job_id}/results")
-async def list_results(job_id: str, principal: Principal, clients: Clients) -> Response:
+async def list_results(
+    job_id: str, request: Request, principal: Principal, settings: Settings, clients: Clients
+) -> Response:
     """`GET /jobs/{job_id}/results`: the STAC document of the results, with signed asset
-    URLs issued for this call. JobNotFound, JobNotFinished."""
+    URLs (below the API, `routes.shared_results`, unless clients reach S3) and a signed
+    `canonical` link issued for this call. JobNotFound, JobNotFinished, JobFailed."""
     response = await clients.jobs.GetResults(
-        pb.JobRequest(owner=owner_of(principal), job_id=job_id)
+        pb.GetResultsRequest(
+            owner=owner_of(principal), job_id=job_id, api_url=api_url(request, settings)
+        )
     )
     return Response(response.document_json, media_type="application/json")
 

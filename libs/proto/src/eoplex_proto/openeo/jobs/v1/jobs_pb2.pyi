@@ -137,11 +137,73 @@ class Empty(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class GetResultsRequest(_message.Message):
+    __slots__ = ("owner", "job_id", "api_url")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    API_URL_FIELD_NUMBER: _ClassVar[int]
+    owner: Owner
+    job_id: str
+    api_url: str
+    def __init__(self, owner: _Optional[_Union[Owner, _Mapping]] = ..., job_id: _Optional[str] = ..., api_url: _Optional[str] = ...) -> None: ...
+
 class GetResultsResponse(_message.Message):
     __slots__ = ("document_json",)
     DOCUMENT_JSON_FIELD_NUMBER: _ClassVar[int]
     document_json: str
     def __init__(self, document_json: _Optional[str] = ...) -> None: ...
+
+class ResultLink(_message.Message):
+    __slots__ = ("job_id", "asset", "expires", "signature")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    asset: str
+    expires: int
+    signature: str
+    def __init__(self, job_id: _Optional[str] = ..., asset: _Optional[str] = ..., expires: _Optional[int] = ..., signature: _Optional[str] = ...) -> None: ...
+
+class GetSharedResultsRequest(_message.Message):
+    __slots__ = ("link", "api_url")
+    LINK_FIELD_NUMBER: _ClassVar[int]
+    API_URL_FIELD_NUMBER: _ClassVar[int]
+    link: ResultLink
+    api_url: str
+    def __init__(self, link: _Optional[_Union[ResultLink, _Mapping]] = ..., api_url: _Optional[str] = ...) -> None: ...
+
+class DownloadResultRequest(_message.Message):
+    __slots__ = ("link", "offset", "length")
+    LINK_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    link: ResultLink
+    offset: int
+    length: int
+    def __init__(self, link: _Optional[_Union[ResultLink, _Mapping]] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
+
+class ResultChunk(_message.Message):
+    __slots__ = ("header", "data")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    header: ResultHeader
+    data: bytes
+    def __init__(self, header: _Optional[_Union[ResultHeader, _Mapping]] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class ResultHeader(_message.Message):
+    __slots__ = ("size", "media_type", "modified", "offset", "length")
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MODIFIED_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    size: int
+    media_type: str
+    modified: str
+    offset: int
+    length: int
+    def __init__(self, size: _Optional[int] = ..., media_type: _Optional[str] = ..., modified: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
 
 class GetLogsRequest(_message.Message):
     __slots__ = ("owner", "job_id", "offset", "level", "limit")

@@ -71,8 +71,18 @@ class JobsServiceStub:
                 _registered_method=True)
         self.GetResults = channel.unary_unary(
                 '/openeo.jobs.v1.JobsService/GetResults',
-                request_serializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.JobRequest.SerializeToString,
+                request_serializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.GetResultsRequest.SerializeToString,
                 response_deserializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.GetResultsResponse.FromString,
+                _registered_method=True)
+        self.GetSharedResults = channel.unary_unary(
+                '/openeo.jobs.v1.JobsService/GetSharedResults',
+                request_serializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.GetSharedResultsRequest.SerializeToString,
+                response_deserializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.GetResultsResponse.FromString,
+                _registered_method=True)
+        self.DownloadResult = channel.unary_stream(
+                '/openeo.jobs.v1.JobsService/DownloadResult',
+                request_serializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.DownloadResultRequest.SerializeToString,
+                response_deserializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.ResultChunk.FromString,
                 _registered_method=True)
         self.GetLogs = channel.unary_unary(
                 '/openeo.jobs.v1.JobsService/GetLogs',
@@ -147,6 +157,23 @@ class JobsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSharedResults(self, request, context):
+        """GET /jobs/{job_id}/results/signed (a `canonical` link): the results Item to whoever holds
+        the link; PermissionsInsufficient (a link not signed as it is), ResultLinkExpired,
+        JobNotFound, JobNotFinished.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadResult(self, request, context):
+        """GET /jobs/{job_id}/results/signed/{asset}: an asset's bytes to whoever holds the link;
+        the errors of GetSharedResults, RangeNotSatisfiable.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetLogs(self, request, context):
         """GET /jobs/{job_id}/logs
         """
@@ -201,8 +228,18 @@ def add_JobsServiceServicer_to_server(servicer, server):
             ),
             'GetResults': grpc.unary_unary_rpc_method_handler(
                     servicer.GetResults,
-                    request_deserializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.JobRequest.FromString,
+                    request_deserializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.GetResultsRequest.FromString,
                     response_serializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.GetResultsResponse.SerializeToString,
+            ),
+            'GetSharedResults': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSharedResults,
+                    request_deserializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.GetSharedResultsRequest.FromString,
+                    response_serializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.GetResultsResponse.SerializeToString,
+            ),
+            'DownloadResult': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadResult,
+                    request_deserializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.DownloadResultRequest.FromString,
+                    response_serializer=openeo_dot_jobs_dot_v1_dot_jobs__pb2.ResultChunk.SerializeToString,
             ),
             'GetLogs': grpc.unary_unary_rpc_method_handler(
                     servicer.GetLogs,
@@ -429,8 +466,62 @@ class JobsService:
             request,
             target,
             '/openeo.jobs.v1.JobsService/GetResults',
-            openeo_dot_jobs_dot_v1_dot_jobs__pb2.JobRequest.SerializeToString,
+            openeo_dot_jobs_dot_v1_dot_jobs__pb2.GetResultsRequest.SerializeToString,
             openeo_dot_jobs_dot_v1_dot_jobs__pb2.GetResultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSharedResults(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.jobs.v1.JobsService/GetSharedResults',
+            openeo_dot_jobs_dot_v1_dot_jobs__pb2.GetSharedResultsRequest.SerializeToString,
+            openeo_dot_jobs_dot_v1_dot_jobs__pb2.GetResultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadResult(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/openeo.jobs.v1.JobsService/DownloadResult',
+            openeo_dot_jobs_dot_v1_dot_jobs__pb2.DownloadResultRequest.SerializeToString,
+            openeo_dot_jobs_dot_v1_dot_jobs__pb2.ResultChunk.FromString,
             options,
             channel_credentials,
             insecure,
