@@ -5,6 +5,8 @@ import json
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from eoplex.servers import free_port
 from eoplex.stack import LocalStack, StackConfig
 
@@ -23,6 +25,8 @@ def log_in(stack: LocalStack) -> str:
     return f"Bearer basic//{token}"
 
 
+# Two whole stacks start and stop in this test: more than the suite's 120 s on a busy machine.
+@pytest.mark.timeout(300)
 def test_a_restart_keeps_the_demo_password_tokens_and_server_ports(tmp_path: Path) -> None:
     config = StackConfig(port=free_port(), state_dir=tmp_path)
     first = LocalStack(config=config)
