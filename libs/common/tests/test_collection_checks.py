@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from eoplex_common.collection_checks import CollectionMetadata
-from eoplex_common.errors import OpenEOError
+from eoplex_common.errors import NoDataAvailable, OpenEOError
 from eoplex_common.process_graph import validate_process
 
 S2 = CollectionMetadata(
@@ -135,23 +135,29 @@ def test_a_property_the_items_lack_is_named_with_theirs() -> None:
 
 
 @pytest.mark.parametrize(
-    ("arguments", "parameter"),
+    ("arguments", "outside"),
     [
         (
             {"spatial_extent": {"west": 5.0, "south": 40.0, "east": 6.0, "north": 41.0}},
-            "spatial_extent",
+            "The spatial extent does not overlap the extent of collection 'S2', west 11.0, "
+            "south 46.0, east 12.0, north 47.0.",
         ),
-        ({"temporal_extent": ["2023-01-01", "2023-02-01"]}, "temporal_extent"),
+        (
+            {"temporal_extent": ["2023-01-01", "2023-02-01"]},
+            "The temporal extent lies outside that of collection 'S2', 2022-05-01T00:00:00Z "
+            "to 2022-07-31T00:00:00Z.",
+        ),
         # The end of a temporal extent is excluded.
-        ({"temporal_extent": ["2022-04-01", "2022-05-01"]}, "temporal_extent"),
+        ({"temporal_extent": ["2022-04-01", "2022-05-01"]}, "The temporal extent lies outside"),
     ],
 )
 def test_extents_outside_the_collection_have_no_data(
-    arguments: dict[str, Any], parameter: str
+    arguments: dict[str, Any], outside: str
 ) -> None:
-    [(process, found, reason)] = problems(saved({"load": load(**arguments)}, "load"))
-    assert (process, found) == ("load_collection", parameter)
-    assert reason.startswith("NoDataAvailable: ")
+    graph = saved({"load": load(**arguments)}, "load")
+    [error] = validate_process({"process_graph": graph}, collections={"S2": S2}.get)
+    assert isinstance(error, NoDataAvailable)
+    assert error.message.startswith(f"There is no data available for the given extents. {outside}")
 
 
 @pytest.mark.parametrize(
@@ -176,11 +182,8 @@ def test_extents_overlapping_or_not_determined_here_are_accepted(
     arguments: dict[str, Any],
 ) -> None:
     process = {"process_graph": saved({"load": load(**arguments)}, "load"), "parameters": None}
-    assert [
-        error
-        for error in validate_process(process, collections={"S2": S2}.get)
-        if error.code == "ProcessParameterInvalid" and "NoDataAvailable" in error.message
-    ] == []
+    errors = validate_process(process, collections={"S2": S2}.get)
+    assert not any(isinstance(error, NoDataAvailable) for error in errors), errors
 
 
 def test_collections_without_metadata_are_accepted() -> None:

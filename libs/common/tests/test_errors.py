@@ -1,4 +1,6 @@
-"""The error hierarchy covers exactly the codes of the openEO API's errors.json."""
+"""The error hierarchy covers exactly the codes of the openEO API's errors.json, the
+back-end's own codes, and the exceptions the process specifications declare that the
+back-end raises as themselves."""
 
 import json
 from importlib import resources
@@ -6,7 +8,8 @@ from importlib import resources
 import pytest
 
 from eoplex_common import errors
-from eoplex_common.errors import ERRORS, OpenEOError, error_for_code
+from eoplex_common.errors import ERRORS, OpenEOError, ProcessException, error_for_code
+from eoplex_common.process_specs import implemented_process_specs
 
 SPEC = json.loads(resources.files("eoplex_common").joinpath("specs/errors.json").read_text())
 OWN_CODES = {
@@ -23,8 +26,94 @@ def test_every_spec_code_has_a_class() -> None:
     assert set(SPEC) <= set(ERRORS)
 
 
-def test_only_documented_own_codes_are_added() -> None:
-    assert set(ERRORS) - set(SPEC) == OWN_CODES
+PROCESS_EXCEPTIONS = {
+    code: cls for code, cls in ERRORS.items() if issubclass(cls, ProcessException)
+}
+# Declared by the specifications of implemented processes but still reported as
+# ProcessParameterInvalid (most with a reason that starts with the name).
+NOT_YET_RAISED = {
+    "ArrayElementNotAvailable",
+    "ArrayElementParameterConflict",
+    "ArrayElementParameterMissing",
+    "ArrayLabelConflict",
+    "ArrayLengthMismatch",
+    "ArrayNotLabeled",
+    "AscendingProbabilitiesRequired",
+    "BandExists",
+    "BandFilterParameterMissing",
+    "CountMismatch",
+    "DataCubeEmpty",
+    "DataCubePropertiesImmutable",
+    "DimensionAmbiguous",
+    "DimensionExists",
+    "DimensionLabelCountMismatch",
+    "DimensionMismatch",
+    "DimensionMissing",
+    "DimensionNotAvailable",
+    "DistinctDimensionLabelsRequired",
+    "DivisionByZero",
+    "FormatUnsuitable",
+    "GeometriesOverlap",
+    "IncompatibleDataCubes",
+    "IncompatibleGeometryTypes",
+    "InvalidRuntime",
+    "InvalidVersion",
+    "KernelDimensionsUneven",
+    "LabelExists",
+    "LabelMismatch",
+    "LabelNotAvailable",
+    "LabelsNotEnumerated",
+    "MinMaxSwapped",
+    "MultiplicandMissing",
+    "NirBandAmbiguous",
+    "OverlapResolverMissing",
+    "PropertiesUnsupported",
+    "QuantilesParameterConflict",
+    "QuantilesParameterMissing",
+    "RedBandAmbiguous",
+    "TargetDimensionExists",
+    "TemporalExtentEmpty",
+    "TooManyDimensions",
+    "UnitMismatch",
+}
+
+
+def declared_exceptions() -> dict[str, set[str]]:
+    """Exception name -> its messages in the specifications of the implemented processes."""
+    declared: dict[str, set[str]] = {}
+    for spec in implemented_process_specs():
+        for name, exception in (spec.get("exceptions") or {}).items():
+            declared.setdefault(name, set()).add(exception["message"])
+    return declared
+
+
+def test_only_documented_own_codes_and_declared_process_exceptions_are_added() -> None:
+    assert set(ERRORS) - set(SPEC) == OWN_CODES | set(PROCESS_EXCEPTIONS)
+
+
+def test_process_exceptions_carry_a_name_and_message_a_specification_declares() -> None:
+    declared = declared_exceptions()
+    for code, cls in PROCESS_EXCEPTIONS.items():
+        assert cls.__name__ == code
+        assert getattr(errors, code) is cls
+        assert cls.message_template in declared[code]
+
+
+def test_every_declared_exception_is_raised_as_itself_or_listed_as_not_yet() -> None:
+    declared = set(declared_exceptions())
+    # FileNotFound of load_uploaded_files is the API's own error.
+    assert declared - set(SPEC) - set(PROCESS_EXCEPTIONS) == NOT_YET_RAISED
+
+
+def test_a_process_exception_says_what_happened_and_crosses_services_as_itself() -> None:
+    error = errors.NoDataAvailable(reason="collection 'S2' has no item in 2030.")
+    assert (error.code, error.status) == ("NoDataAvailable", 400)
+    assert error.message == (
+        "There is no data available for the given extents. collection 'S2' has no item in 2030."
+    )
+    rebuilt = error_for_code(error.code, error.message)
+    assert isinstance(rebuilt, errors.NoDataAvailable)
+    assert (rebuilt.status, rebuilt.message) == (400, error.message)
 
 
 @pytest.mark.parametrize("code", sorted(SPEC))

@@ -9,6 +9,7 @@ from rasterio.transform import Affine
 
 from eoplex_common.errors import (
     CollectionNotFound,
+    NoDataAvailable,
     ProcessGraphComplexity,
     ProcessParameterInvalid,
 )
@@ -150,9 +151,7 @@ def test_pixel_limit_points_to_batch_jobs(written: Any, tmp_path: Path) -> None:
         ({"bands": ["B99"]}, "bands"),
         ({"temporal_extent": ["2022-06-11", "2022-06-01"]}, "temporal_extent"),
         ({"temporal_extent": ["June", None]}, "temporal_extent"),
-        ({"temporal_extent": ["2023-01-01", None]}, "temporal_extent"),
         ({"temporal_extent": [None, None]}, "temporal_extent"),
-        ({"spatial_extent": {"west": 0, "south": 0, "east": 1, "north": 1}}, "spatial_extent"),
         ({"spatial_extent": {"west": "x"}}, "spatial_extent"),
         ({"spatial_extent": {"type": "Point"}}, "spatial_extent"),
     ],
@@ -164,6 +163,22 @@ def test_bad_arguments_are_process_parameter_errors(
     with pytest.raises(ProcessParameterInvalid) as raised:
         _load(catalog, tmp_path, **arguments)
     assert raised.value.params["parameter"] == parameter
+
+
+@pytest.mark.parametrize(
+    "extents",
+    [
+        {"temporal_extent": ["2023-01-01", None]},
+        {"spatial_extent": {"west": 0, "south": 0, "east": 1, "north": 1}},
+    ],
+)
+def test_extents_without_data_are_no_data_available(
+    written: Any, tmp_path: Path, extents: dict[str, Any]
+) -> None:
+    catalog, _ = written
+    with pytest.raises(NoDataAvailable) as raised:
+        _load(catalog, tmp_path, **extents)
+    assert raised.value.message.startswith("There is no data available for the given extents. ")
 
 
 def test_unknown_collection(written: Any, tmp_path: Path) -> None:

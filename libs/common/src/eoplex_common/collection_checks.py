@@ -8,9 +8,9 @@ arguments of the top-level graph, and follow a cube's bands only through process
 that keep them; whatever they cannot determine they accept, so the executor stays the
 judge of the rest. Like `eoplex_common.process_graph`, they never raise for bad input.
 
-The problems are the executor's own errors for the same arguments, ProcessParameterInvalid
-naming the parameter; a reason that starts with a process specification's exception name
-(`NoDataAvailable`) says which one applies.
+The problems are the executor's own errors for the same arguments: ProcessParameterInvalid
+naming the band or property, and `load_collection`'s NoDataAvailable for extents outside
+the collection's.
 """
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
-from eoplex_common.errors import OpenEOError, ProcessParameterInvalid
+from eoplex_common.errors import NoDataAvailable, OpenEOError, ProcessParameterInvalid
 
 Graph = Mapping[str, Any]
 
@@ -150,10 +150,8 @@ def _extent_problems(
             or requested_box[1] > north
             or requested_box[3] < south
         ):
-            yield _invalid(
-                "load_collection",
-                "spatial_extent",
-                "NoDataAvailable: the spatial extent does not overlap the extent of collection "
+            yield NoDataAvailable(
+                reason="The spatial extent does not overlap the extent of collection "
                 f"'{collection_id}', west {west}, south {south}, east {east}, north {north}.",
             )
     requested_interval = arguments.get("temporal_extent")
@@ -168,10 +166,8 @@ def _extent_problems(
     ):
         since = collection_interval[0] or "open start"
         until = collection_interval[1] or "open end"
-        yield _invalid(
-            "load_collection",
-            "temporal_extent",
-            f"NoDataAvailable: the temporal extent lies outside that of collection "
+        yield NoDataAvailable(
+            reason="The temporal extent lies outside that of collection "
             f"'{collection_id}', {since} to {until}.",
         )
 

@@ -7,7 +7,8 @@ the boundary (see `eoplex_common.grpc`) and the gateway renders them as
 are checked against `specs/errors.json` by a test; the back-end's own codes
 (`ServiceUnavailable`, `TooManyRequests`, `PayloadTooLarge`, `RangeNotSatisfiable`,
 `JobFailed`, `BadRequest`) follow
-the spec's advice to add codes where none fits.
+the spec's advice to add codes where none fits. Exceptions that the process
+specifications declare (`NoDataAvailable`, ...) are `ProcessException`s named as there.
 """
 
 import string
@@ -583,3 +584,25 @@ class JobFailed(OpenEOError):
     code = "JobFailed"
     status = 424
     message_template = "The batch job failed: {reason}"
+
+
+class ProcessException(OpenEOError):
+    """An exception a process specification declares (its `exceptions`, e.g. `load_collection`'s
+    `NoDataAvailable`): the spec's name is the `code` and its message the start of the
+    message, followed by what happened (`reason`). A client error (400), as the
+    specifications give no other status; the API-level codes above stay for the rest."""
+
+    status = 400
+
+    def __init__(self, message: str | None = None, *, reason: str = "", **params: Any) -> None:
+        if message is None:
+            message = f"{self.message_template} {reason}".strip()
+        super().__init__(message, reason=reason, **params)
+
+
+@_register
+class NoDataAvailable(ProcessException):
+    """`load_collection`, `load_stac`: no data in the requested extents and properties."""
+
+    code = "NoDataAvailable"
+    message_template = "There is no data available for the given extents."

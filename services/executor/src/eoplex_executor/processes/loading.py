@@ -16,7 +16,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from rasterio.transform import Affine
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import NoDataAvailable, ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube, parse_datetime
 from eoplex_executor.engine.environment import Environment, ItemSearch
 from eoplex_executor.engine.graph import Callback
@@ -39,8 +39,9 @@ def load_collection(
     """`load_collection`: the collection as a lazy cube (t, bands, y, x).
 
     Raises CollectionNotFound (from the catalog), ProcessParameterInvalid for unknown
-    bands, malformed extents or an extent without data, ProcessGraphComplexity or
-    PaymentRequired when the cube exceeds the execution's pixel limits.
+    bands or malformed extents, NoDataAvailable when no item matches, and
+    ProcessGraphComplexity or PaymentRequired when the cube exceeds the execution's pixel
+    limits.
     """
     if not isinstance(id, str):
         raise ProcessParameterInvalid(
@@ -69,10 +70,8 @@ def load_collection(
     )
     items = [item for item in env.catalog.search_items(search) if matches_properties(item, filters)]
     if not items:
-        raise ProcessParameterInvalid(
-            process=PROCESS,
-            parameter="temporal_extent",
-            reason=f"collection '{id}' has no data in the requested extents and properties.",
+        raise NoDataAvailable(
+            reason=f"Collection '{id}' has no item in the requested extents and properties."
         )
     dates, sources = _sources_by_date(items, band_names, info)
     return cube_from_sources(grid, dates, sources, band_names, info, env=env, name=id)
@@ -125,7 +124,8 @@ def resolve_bands(requested: list[str], info: Mapping[str, Mapping[str, Any]]) -
 
 
 def collection_grid(dimensions: Mapping[str, Any], spatial_extent: Any) -> PixelGrid:
-    """The collection grid cropped to the extent and snapped outwards to whole pixels."""
+    """The collection grid cropped to the extent and snapped outwards to whole pixels;
+    NoDataAvailable when they do not overlap."""
     x, y = dimensions.get("x", {}), dimensions.get("y", {})
     crs = f"EPSG:{x.get('reference_system', 4326)}"
     resolution = float(x.get("step") or y.get("step") or 0)
@@ -139,10 +139,8 @@ def collection_grid(dimensions: Mapping[str, Any], spatial_extent: Any) -> Pixel
         west, south = max(west, minx), max(south, miny)
         east, north = min(east, maxx), min(north, maxy)
         if west >= east or south >= north:
-            raise ProcessParameterInvalid(
-                process=PROCESS,
-                parameter="spatial_extent",
-                reason="the extent does not overlap the collection's extent.",
+            raise NoDataAvailable(
+                reason="The spatial extent does not overlap the collection's extent."
             )
     x0, y0 = x["extent"][0], y["extent"][1]
     first_col = math.floor((west - x0) / resolution + 1e-9)
