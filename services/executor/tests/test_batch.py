@@ -244,6 +244,7 @@ async def test_finished_job_reports_assets_and_usage_and_uploads_per_date_gtiffs
             "proj:transform": [10.0, 0.0, WEST, 0.0, -10.0, NORTH],
             "proj:bbox": [WEST, NORTH - 10 * SIZE, WEST + 10 * SIZE, NORTH],
             "bands": [{"name": band, "data_type": "float32", "nodata": "nan"} for band in BANDS],
+            "raster:bands": asset["raster:bands"],
             "bbox": asset["bbox"],
         }
         # The footprint in WGS 84, for the results Item: UTM 32N near 11.2 E, 46.5 N.
@@ -257,6 +258,11 @@ async def test_finished_job_reports_assets_and_usage_and_uploads_per_date_gtiffs
         with rasterio.open(local) as dataset:
             for index, band in enumerate(BANDS, start=1):
                 np.testing.assert_array_equal(dataset.read(index), arrays[(date, band)])
+                described = asset["raster:bands"][index - 1]
+                assert (described["data_type"], described["nodata"]) == ("float32", "nan")
+                valid = dataset.read(index, masked=True).compressed().astype(np.float64)
+                assert described["statistics"]["minimum"] == valid.min()
+                assert described["statistics"]["mean"] == pytest.approx(valid.mean())
 
     usage = finished.usage
     pixels = len(DATES) * len(BANDS) * SIZE * SIZE

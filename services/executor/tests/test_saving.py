@@ -4,6 +4,7 @@ the cube's values; the formats and options equal what /file_formats lists."""
 import json
 import threading
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,17 @@ def save(env: Environment, data: Any, format: str, **options: Any) -> list[Resul
     return env.outputs
 
 
+BANDS_KEY = "raster:bands"
+
+
+def without_band_metadata(outputs: list[ResultFile]) -> list[ResultFile]:
+    """The result files without their `raster:bands` (which the statistics tests check)."""
+    return [
+        replace(output, properties={k: v for k, v in output.properties.items() if k != BANDS_KEY})
+        for output in outputs
+    ]
+
+
 def values_of(cube: RasterCube) -> np.ndarray:
     return np.asarray(cube.data.values)
 
@@ -81,7 +93,9 @@ def test_gtiff_of_a_synchronous_request_is_one_cog_of_every_date_and_band(
 ) -> None:
     cube = cube_with_nan()
     env = make_environment(tmp_path)
-    assert save(env, cube, "GTiff") == [ResultFile(tmp_path / "result.tif", GTIFF)]
+    assert without_band_metadata(save(env, cube, "GTiff")) == [
+        ResultFile(tmp_path / "result.tif", GTIFF)
+    ]
     with rasterio.open(tmp_path / "result.tif") as tif:
         assert tif.crs == rasterio.CRS.from_string(CRS)
         assert tif.transform == TRANSFORM
@@ -100,7 +114,7 @@ def test_gtiff_of_a_batch_job_is_one_cog_per_date(tmp_path: Path) -> None:
     cube = make_cube()
     env = environment(tmp_path, single_file=False)
     names = [f"result_{date.replace(':', '-')}.tif" for date in DATES]
-    assert save(env, cube, "GTiff") == [
+    assert without_band_metadata(save(env, cube, "GTiff")) == [
         ResultFile(tmp_path / name, GTIFF, properties={"datetime": date})
         for name, date in zip(names, DATES, strict=True)
     ]
@@ -181,6 +195,25 @@ def test_gtiff_statistics_leave_out_nodata_and_bands_without_values(tmp_path: Pa
         written = tif.read(2, masked=True)
         assert_statistics(tif.tags(2), written.compressed(), valid_percent=95)
         assert "STATISTICS_MEAN" not in tif.tags(3)
+
+
+def test_gtiff_result_files_describe_their_bands_as_stac_raster_bands(tmp_path: Path) -> None:
+    cube = cube_with_nan()
+    (floats,) = save(environment(tmp_path / "float"), cube, "GTiff")
+    (integers,) = save(environment(tmp_path / "int"), cube, "GTiff", datatype="uint8")
+
+    for output, nodata in ((floats, "nan"), (integers, 255)):
+        bands = output.properties["raster:bands"]
+        with rasterio.open(output.path) as tif:
+            assert len(bands) == tif.count == 6
+            for index, band in enumerate(bands, start=1):
+                assert band["data_type"] == tif.dtypes[0] and band["nodata"] == nodata
+                tags = tif.tags(index)
+                assert band["statistics"] == {
+                    name: pytest.approx(float(tags[f"STATISTICS_{name.upper()}"]))
+                    for name in ("minimum", "maximum", "mean", "stddev", "valid_percent")
+                }
+    assert floats.properties["raster:bands"][1]["statistics"]["valid_percent"] == 95
 
 
 def test_gtiff_overviews_unless_switched_off(tmp_path: Path) -> None:
@@ -365,7 +398,8 @@ def stretched(values: np.ndarray, low: float, high: float) -> np.ndarray:
 
 def test_png_of_one_band_is_grayscale_stretched_between_percentiles(tmp_path: Path) -> None:
     cube = first_date(cube_with_nan())
-    gray = cube.with_data(cube.data.isel(bands=[1]))
+    # Reflectances beyond 0..255, which are no bytes already.
+    gray = cube.with_data(cube.data.isel(bands=[1]) * 40)
     env = make_environment(tmp_path)
     assert save(env, gray, "PNG") == [ResultFile(tmp_path / "result.png", "image/png")]
     values = values_of(gray).astype(np.float64)
@@ -386,6 +420,34 @@ def test_png_of_three_bands_is_rgb_between_min_and_max(tmp_path: Path) -> None:
     expected = stretched(values[0].astype(np.float64), 0.2, 0.8)
     np.testing.assert_array_equal(pixels, expected)
     assert list(pixels[:, 1, 1]) == [0, 0, 0], "a pixel missing in one band is transparent"
+
+
+def test_png_writes_bytes_as_they_are(tmp_path: Path) -> None:
+    """Values scaled onto 0..255 (linear_scale_range) or a uint8 cube are not stretched again;
+    a missing pixel stays transparent (0) and valid zeros beside it become 1."""
+    values = np.array([[0.0, 3.4, 127.5, 200.0, 255.0]] * 4, dtype=np.float32)
+    cube = make_cube(values.reshape(1, 1, 4, 5), dates=["2022-06-01"], bands=["B04"])
+    save(environment(tmp_path / "whole"), cube, "PNG")
+    holes = values.copy()
+    holes[2, 2] = np.nan
+    save(
+        environment(tmp_path / "holes"),
+        cube.with_data(cube.data.copy(data=holes[None, None])),
+        "PNG",
+    )
+    save(environment(tmp_path / "uint8"), cube.with_data(cube.data.astype(np.uint8) // 2), "PNG")
+    save(environment(tmp_path / "fractions"), cube.with_data(cube.data / 255), "PNG")
+
+    pixels, nodata = read_png(tmp_path / "whole" / "result.png")
+    assert nodata is None
+    np.testing.assert_array_equal(pixels[0], np.rint(values))
+    pixels, nodata = read_png(tmp_path / "holes" / "result.png")
+    assert nodata == 0 and pixels[0, 2, 2] == 0
+    assert list(pixels[0, 0]) == [1, 3, 128, 200, 255]
+    pixels, _ = read_png(tmp_path / "uint8" / "result.png")
+    np.testing.assert_array_equal(pixels[0], values.astype(np.uint8) // 2)
+    pixels, _ = read_png(tmp_path / "fractions" / "result.png")
+    assert list(pixels[0, 0]) == [1, 4, 128, 200, 255], "values within 0..1 are stretched"
 
 
 def test_png_refuses_what_one_image_cannot_show(tmp_path: Path) -> None:
@@ -581,7 +643,7 @@ def test_a_batch_job_names_its_files_after_temporal_labels_of_any_kind(
     stems = [str(label).replace(":", "-") for label in labels]
     assert [output.path.name for output in env.outputs] == [f"result_{s}.tif" for s in stems]
     expected = [{"datetime": label} if kind == "date" else {} for label in labels]
-    assert [output.properties for output in env.outputs] == expected
+    assert [output.properties for output in without_band_metadata(env.outputs)] == expected
     for output in env.outputs:
         with rasterio.open(output.path) as tif:
             assert tif.descriptions == ("B04", "B08")

@@ -76,7 +76,10 @@ OUTPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {
             "temporal dimension `t` and a bands dimension `bands`; other dimensions must be "
             "reduced first. Every band "
             "is a band of the file, described by its label; no-data is the file's no-data "
-            "value (NaN for floating-point data). With a temporal dimension, a synchronous "
+            "value (NaN for floating-point data). Every band carries the statistics of its "
+            "valid values (GDAL's `STATISTICS_MINIMUM`, `_MAXIMUM`, `_MEAN`, `_STDDEV`, "
+            "`_VALID_PERCENT`), which viewers stretch it by; a batch job's results describe "
+            "them as `raster:bands` of each asset. With a temporal dimension, a synchronous "
             "request writes one file whose bands are every date and band, date by date, "
             "described as `<date> <band>` and tagged with their `datetime`; a batch job writes "
             "one file per date, `result_<date>.tif`, whose asset has that `datetime`."
@@ -232,9 +235,12 @@ OUTPUT_FILE_FORMATS: dict[str, dict[str, Any]] = {
         "description": (
             "An 8-bit preview image, without georeferencing, of a raster data cube with the "
             "spatial dimensions `x` and `y`, at most one date, and one band (grayscale) or "
-            "three (RGB, in the order of the bands dimension). Values are stretched linearly "
-            "from `min` to `max` onto 1 to 255; a pixel that is no-data in any band is 0 in "
-            "every band, the value the file declares transparent."
+            "three (RGB, in the order of the bands dimension). Values that are bytes already "
+            "(a uint8 cube, or values all within 0 to 255 with some above 1, e.g. of "
+            "`linear_scale_range` onto 0 to 255) are written as they are, rounded, when "
+            "neither `min` nor `max` is given; other values are stretched linearly from `min` "
+            "to `max` onto 1 to 255. A pixel that is no-data in any band is 0 in every band, "
+            "the value the file declares transparent (a valid 0 is then written as 1)."
         ),
         "gis_data_types": ["raster"],
         "parameters": {

@@ -289,18 +289,26 @@ class BandStatistics:
         self.minimum = min(self.minimum, float(values.min()))
         self.maximum = max(self.maximum, float(values.max()))
 
-    def gdal_tags(self) -> dict[str, str]:
-        """The band metadata GDAL and viewers read (`gdalinfo -stats` writes the same); none
-        without a valid value."""
+    def stac_statistics(self) -> dict[str, Any]:
+        """`{"statistics": {...}}` as the STAC raster extension spells it; empty without a
+        valid value."""
         if not self.count:
             return {}
         return {
-            "STATISTICS_MINIMUM": repr(self.minimum),
-            "STATISTICS_MAXIMUM": repr(self.maximum),
-            "STATISTICS_MEAN": repr(self.mean),
-            "STATISTICS_STDDEV": repr(math.sqrt(self.squares / self.count)),
-            "STATISTICS_VALID_PERCENT": repr(round(100 * self.count / self.pixels, 6)),
+            "statistics": {
+                "minimum": self.minimum,
+                "maximum": self.maximum,
+                "mean": self.mean,
+                "stddev": math.sqrt(self.squares / self.count),
+                "valid_percent": round(100 * self.count / self.pixels, 6),
+            }
         }
+
+    def gdal_tags(self) -> dict[str, str]:
+        """The band metadata GDAL and viewers read (`gdalinfo -stats` writes the same); none
+        without a valid value."""
+        described = self.stac_statistics().get("statistics", {})
+        return {f"STATISTICS_{name.upper()}": repr(value) for name, value in described.items()}
 
 
 class BandTarget:
@@ -341,8 +349,26 @@ def write_gtiff(data: Any, options: Mapping[str, Any], env: Environment) -> list
         "transform": _geotransform(planes.data, "GTiff"),
         "nodata": nodata,
     }
-    _write_cogs(files, profile, overviews=options["overviews"])
-    return [ResultFile(file.path, GTIFF_MEDIA_TYPE, properties=file.properties) for file in files]
+    statistics = _write_cogs(files, profile, overviews=options["overviews"])
+    return [
+        ResultFile(
+            file.path,
+            GTIFF_MEDIA_TYPE,
+            properties={**file.properties, "raster:bands": _raster_bands(bands, target, nodata)},
+        )
+        for file, bands in zip(files, statistics, strict=True)
+    ]
+
+
+def _raster_bands(
+    statistics: list[BandStatistics], target: np.dtype, nodata: float | None
+) -> list[dict[str, Any]]:
+    """The STAC raster extension's `raster:bands` of a file: each band's data type, no-data
+    (NaN spelt "nan", since JSON has no NaN) and statistics (none without a valid value)."""
+    described = {} if nodata is None else {"nodata": "nan" if math.isnan(nodata) else nodata}
+    return [
+        {"data_type": target.name, **described, **band.stac_statistics()} for band in statistics
+    ]
 
 
 def _single_gtiff(planes: Planes, values: dask.array.Array, env: Environment) -> GTiffFile:
@@ -386,18 +412,25 @@ def _file_label(label: Any) -> str:
     return text[:FILE_LABEL_MAX]
 
 
-def _write_cogs(files: list[GTiffFile], profile: dict[str, Any], *, overviews: bool) -> None:
-    """Stream every band of every file into tiled drafts at once, then make them COGs."""
+def _write_cogs(
+    files: list[GTiffFile], profile: dict[str, Any], *, overviews: bool
+) -> list[list[BandStatistics]]:
+    """Stream every band of every file into tiled drafts at once, then make them COGs; the
+    statistics of each file's bands."""
     drafts = [file.path.with_name(f".{file.path.name}.draft") for file in files]
     try:
         with ExitStack() as stack:
             sources: list[dask.array.Array] = []
             targets: list[Any] = []  # dask types its targets as arrays, not as item setters
+            statistics: list[list[BandStatistics]] = []
             for file, draft in zip(files, drafts, strict=True):
                 dataset = stack.enter_context(_open_draft(draft, profile, file.bands))
-                for index, band in enumerate(file.bands, start=1):
-                    sources.append(band.plane)
-                    targets.append(BandTarget(dataset, index))
+                file_targets = [
+                    BandTarget(dataset, index) for index in range(1, len(file.bands) + 1)
+                ]
+                sources.extend(band.plane for band in file.bands)
+                targets.extend(file_targets)
+                statistics.append([target.statistics for target in file_targets])
             # One store: what the planes share upstream (a loaded band) is computed once.
             # The lock also serialises the targets' statistics.
             dask.array.store(sources, targets, lock=True, scheduler="threads")
@@ -421,6 +454,7 @@ def _write_cogs(files: list[GTiffFile], profile: dict[str, Any], *, overviews: b
     finally:
         for draft in drafts:
             draft.unlink(missing_ok=True)
+    return statistics
 
 
 def _open_draft(path: Path, profile: dict[str, Any], bands: list[GTiffBand]) -> DatasetWriter:
@@ -683,16 +717,23 @@ def _json_values(values: np.ndarray) -> Any:
 
 
 def write_png(data: Any, options: Mapping[str, Any], env: Environment) -> list[ResultFile]:
-    """PNG: an 8-bit grayscale (1 band) or RGB (3 bands) preview, 0 transparent for no-data."""
+    """PNG: an 8-bit grayscale (1 band) or RGB (3 bands) preview, 0 transparent for no-data.
+    Values that are bytes already (`_are_bytes`) are written as they are; others, or any
+    with the option `min` or `max`, are stretched onto 1..255."""
     planes = png_planes(as_raster_cube(data, "PNG"))
     low, high = options["min"], options["max"]
     if low is not None and high is not None and low >= high:
         raise invalid_options("the PNG option min must be less than max.")
+    source = np.dtype(planes.data.dtype)
     values = planes.data.compute(scheduler="threads").values.astype(np.float64)
     if planes.bands is None:
         values = values[None]
-    low, high = _stretch_range(values, low, high)
-    pixels = _stretch(values, low, high)
+    # tRNS marks one colour transparent, so a pixel is no-data in every band or in none.
+    missing = np.asarray(~np.isfinite(values).all(axis=0))
+    if low is None and high is None and _are_bytes(values, source):
+        pixels = _as_bytes(values, missing)
+    else:
+        pixels = _stretch(values, *_stretch_range(values, low, high), missing)
     path = free_path(env, "result", ".png")
     profile = {
         "driver": "GTiff",
@@ -700,7 +741,7 @@ def write_png(data: Any, options: Mapping[str, Any], env: Environment) -> list[R
         "height": pixels.shape[1],
         "count": pixels.shape[0],
         "dtype": "uint8",
-        "nodata": 0,
+        "nodata": 0 if missing.any() else None,
         "crs": planes.cube.crs,
         "transform": _geotransform(planes.data, "PNG"),
     }
@@ -747,12 +788,30 @@ def _stretch_range(
     )
 
 
-def _stretch(values: np.ndarray, low: float, high: float) -> np.ndarray:
+def _are_bytes(values: np.ndarray, source: np.dtype) -> bool:
+    """Whether the values are already 8-bit colours, which PNG writes as they are: a uint8
+    cube, or values that all lie within 0..255 with some above 1 (e.g. of
+    `linear_scale_range` onto 0..255; values within 0..1, such as reflectances, are
+    stretched)."""
+    if source == np.uint8:
+        return True
+    finite = values[np.isfinite(values)]
+    return bool(finite.size) and finite.min() >= 0 and 1 < finite.max() <= 255
+
+
+def _as_bytes(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """(bands, y, x) values rounded to bytes; 0 where any is missing, valid zeros then 1."""
+    pixels = np.rint(np.nan_to_num(values, nan=0.0))
+    if missing.any():
+        pixels = np.maximum(pixels, 1)
+        pixels[:, missing] = 0
+    return pixels.astype(np.uint8)
+
+
+def _stretch(values: np.ndarray, low: float, high: float, missing: np.ndarray) -> np.ndarray:
     """(bands, y, x) values mapped linearly from [low, high] onto 1..255; 0 where any is missing."""
     span = high - low if high > low else 1.0
     pixels = 1 + np.clip((values - low) / span, 0.0, 1.0) * 254
-    # tRNS marks one colour transparent, so a pixel is no-data in every band or in none.
-    missing = ~np.isfinite(values).all(axis=0)
     pixels[:, missing] = 0
     return np.rint(pixels).astype(np.uint8)
 
