@@ -873,8 +873,59 @@ def query_cases() -> Iterator[Case]:
             )
 
 
+# The results of a job by signed link (no authentication): the link's query as sent.
+SHARED_RESULTS = [
+    ("GET /jobs/{job_id}/results/signed", "/results/signed"),
+    ("GET /jobs/{job_id}/results/signed/{asset}", "/results/signed/result.tif"),
+]
+BAD_LINK_QUERIES = {
+    "link-none": "",
+    "link-no-signature": "?expires=4102444800",
+    "link-no-expires": "?signature=abc",
+    "link-expires-text": "?expires=soon&signature=abc",
+    "link-expires-negative": "?expires=-1&signature=abc",
+    "link-expires-huge": "?expires=1" + "0" * 40 + "&signature=abc",
+    "link-signature-long": "?expires=4102444800&signature=" + "a" * 500,
+}
+FORGED_LINK = "?expires=4102444800&signature=" + "0" * 64
+
+
+def shared_result_cases() -> Iterator[Case]:
+    for endpoint, suffix in SHARED_RESULTS:
+        for name, query in BAD_LINK_QUERIES.items():
+            yield Case.of(name, endpoint, f"jobs/{{alice_job}}{suffix}{query}", user=None)
+        for user in ("alice", "bob", None):
+            yield Case.of(
+                f"link-forged-by-{user}",
+                endpoint,
+                f"jobs/{{alice_job}}{suffix}{FORGED_LINK}",
+                user=user,
+                expect=(403,),
+                codes=("PermissionsInsufficient",),
+            )
+        for name, bad in BAD_IDS.items():
+            yield Case.of(
+                f"link-id-{name}",
+                endpoint,
+                f"jobs/{bad}{suffix}{FORGED_LINK}",
+                user=None,
+                expect=(400, 403, 404),
+                codes=("PermissionsInsufficient", "NotFound", "BadRequest"),
+            )
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            yield Case(
+                f"method-{method} {endpoint}",
+                endpoint,
+                method,
+                f"jobs/{{alice_job}}{suffix}{FORGED_LINK}",
+                user=None,
+                expect=(405,),
+            )
+
+
 def all_cases() -> list[Case]:
     cases = [
+        *shared_result_cases(),
         *auth_cases(),
         *method_cases(),
         *body_cases(),
