@@ -132,3 +132,19 @@ def test_without_oidc_providers_clients_see_only_basic_login(
             with pytest.raises(OpenEoApiError) as raised:
                 connection.get("/credentials/oidc", expected_status=200)
     assert (raised.value.http_status_code, raised.value.code) == (501, "FeatureUnsupported")
+
+
+def test_an_empty_job_update_changes_nothing(connection: openeo.Connection) -> None:
+    process = {
+        "process_graph": {
+            "one": {"process_id": "add", "arguments": {"x": 1, "y": 2}, "result": True}
+        }
+    }
+    job = connection.create_job(process, title="kept", description="as it was")
+    before = job.describe()
+    response = connection.patch(f"/jobs/{job.job_id}", json={}, expected_status=204)
+    assert response.status_code == 204
+    assert job.describe() == before
+    with pytest.raises(OpenEoApiError) as raised:
+        connection.patch("/jobs/no-such-job", json={}, expected_status=204)
+    assert (raised.value.http_status_code, raised.value.code) == (404, "JobNotFound")

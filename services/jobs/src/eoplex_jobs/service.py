@@ -27,7 +27,6 @@ from eoplex_common.errors import (
     JobLocked,
     JobNotFinished,
     JobNotFound,
-    NoDataForUpdate,
     OpenEOError,
     PayloadTooLarge,
     PaymentRequired,
@@ -320,17 +319,18 @@ class JobsService:
         self, owner: Owner, job_id: str, draft: JobDraft, fields: list[str]
     ) -> Document:
         """`PATCH /jobs/{job_id}`: change the named fields of a job that is not queued or
-        running.
+        running; with no field named, the job unchanged.
 
-        Raises JobNotFound, JobLocked, NoDataForUpdate, PropertyNotEditable, the new
+        Raises JobNotFound, JobLocked, PropertyNotEditable, the new
         process's first validation error, BudgetInvalid, BadRequest, PayloadTooLarge (the
         job would exceed `MAX_JOB_BYTES`, e.g. after several large fields).
         """
         job = await self.store.owned(job_id, owner.user_id, owner.tenant_id)
+        if not fields:
+            # The request schema allows `{}`: nothing to change, whatever the status.
+            return job
         if job["status"] in ACTIVE_STATUSES:
             raise JobLocked()
-        if not fields:
-            raise NoDataForUpdate()
         for name in fields:
             if name not in EDITABLE_FIELDS:
                 raise PropertyNotEditable(property=name)
