@@ -39,7 +39,7 @@ $(JS_CLIENT): tests/js/package.json tests/js/package-lock.json
 
 install: $(VENV)/.installed $(JS_CLIENT) ## Install everything the project needs (.venv, tests/js) (idempotent)
 
-run: install ## Start the whole back-end on 127.0.0.1 (OPENEO_PORT, default 8000)
+run: $(VENV)/.installed ## Start the whole back-end on 127.0.0.1 (OPENEO_PORT, default 8000)
 	$(VENV)/bin/eoplex run
 
 test: install ## Run the whole test suite
