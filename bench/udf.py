@@ -86,6 +86,7 @@ def _cube() -> Any:
 def measure_udf(repetitions: int = 3) -> dict[str, Any]:
     """Median seconds of each side (graph built and computed), their ratio, the start of
     one UDF process, and whether the results agree."""
+    import eoplex_executor.processes  # noqa: F401  (registers every process, as the entry points do)
     from eoplex_executor.engine.environment import Environment
     from eoplex_executor.engine.graph import execute
     from eoplex_executor.udf.process import UdfProcesses
