@@ -34,6 +34,34 @@ async def file_bytes(call: Any, chunks: AsyncIterator[Chunk]) -> AsyncIterator[b
         call.cancel()
 
 
+async def first_message(call: Any) -> tuple[Any, AsyncIterator[Any]]:
+    """The first message of a streamed call (its header) and the rest; the call is
+    cancelled if the first does not come, so the service's errors are raised here, before
+    any byte is sent."""
+    messages = aiter(call)
+    try:
+        first = await anext(messages)
+    except BaseException:
+        call.cancel()
+        raise
+    return first, messages
+
+
+def range_headers(
+    *, offset: int, length: int, size: int, modified: str, partial: bool
+) -> dict[str, str]:
+    """`Content-Length`, `Accept-Ranges`, `Last-Modified` and, for a part (206),
+    `Content-Range` of `length` bytes from `offset` of a file of `size` bytes."""
+    headers = {
+        "Content-Length": str(length),
+        "Accept-Ranges": "bytes",
+        "Last-Modified": http_date(modified),
+    }
+    if partial:
+        headers["Content-Range"] = f"bytes {offset}-{offset + length - 1}/{size}"
+    return headers
+
+
 class RangedDownload(Protocol):
     """A file a service streams from any offset (`DownloadFile`, `DownloadResult`)."""
 

@@ -24,7 +24,7 @@ from eoplex_common.errors import BadRequest, FilePathInvalid, OpenEOError
 from eoplex_gateway.clients import ServiceClients
 from eoplex_gateway.dependencies import Clients, Page, Principal, Quota, Settings
 from eoplex_gateway.middleware import PATH_AS_SENT, header_number
-from eoplex_gateway.streaming import file_bytes, http_date, ranged_response
+from eoplex_gateway.streaming import file_bytes, first_message, range_headers, ranged_response
 from eoplex_gateway.urls import API_PREFIX
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.files.v1 import files_pb2 as pb
@@ -245,12 +245,7 @@ class FileDownload:
             owner=self.owner, path=self.path, offset=offset, length=length
         )
         call = self.clients.files.DownloadFile(request, timeout=self.timeout_seconds)
-        chunks = aiter(call)
-        try:
-            first = await anext(chunks)
-        except BaseException:
-            call.cancel()
-            raise
+        first, chunks = await first_message(call)
         return first.header, call, chunks
 
     async def probe(self) -> tuple[int, str]:
@@ -274,14 +269,13 @@ class FileDownload:
         partial: bool,
     ) -> StreamingResponse:
         """200 (or 206 with `Content-Range`) streaming the range the header announced."""
-        headers = {
-            "Content-Length": str(header.length),
-            "Accept-Ranges": "bytes",
-            "Last-Modified": http_date(header.info.modified),
-        }
-        if partial:
-            last = header.offset + header.length - 1
-            headers["Content-Range"] = f"bytes {header.offset}-{last}/{header.info.size}"
+        headers = range_headers(
+            offset=header.offset,
+            length=header.length,
+            size=header.info.size,
+            modified=header.info.modified,
+            partial=partial,
+        )
         return StreamingResponse(
             file_bytes(call, chunks),
             status_code=206 if partial else 200,

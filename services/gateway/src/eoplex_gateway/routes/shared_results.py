@@ -17,7 +17,7 @@ from fastapi.responses import StreamingResponse
 
 from eoplex_gateway.clients import ServiceClients
 from eoplex_gateway.dependencies import Clients, Settings
-from eoplex_gateway.streaming import file_bytes, http_date, ranged_response
+from eoplex_gateway.streaming import file_bytes, first_message, range_headers, ranged_response
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2 as pb
 
@@ -84,12 +84,7 @@ class AssetDownload:
         errors are raised here, before any byte is sent."""
         request = pb.DownloadResultRequest(link=self.link, offset=offset, length=length)
         call = self.clients.jobs.DownloadResult(request, timeout=self.timeout_seconds)
-        chunks = aiter(call)
-        try:
-            first = await anext(chunks)
-        except BaseException:
-            call.cancel()
-            raise
+        first, chunks = await first_message(call)
         return first.header, call, chunks
 
     async def probe(self) -> tuple[int, str]:
@@ -107,16 +102,14 @@ class AssetDownload:
     @staticmethod
     def headers(header: pb.ResultHeader, *, partial: bool) -> dict[str, str]:
         """Length, type, ranges and modification of what follows."""
-        headers = {
-            "Content-Length": str(header.length),
-            "Content-Type": header.media_type,
-            "Accept-Ranges": "bytes",
-            "Last-Modified": http_date(header.modified),
-        }
-        if partial:
-            last = header.offset + header.length - 1
-            headers["Content-Range"] = f"bytes {header.offset}-{last}/{header.size}"
-        return headers
+        headers = range_headers(
+            offset=header.offset,
+            length=header.length,
+            size=header.size,
+            modified=header.modified,
+            partial=partial,
+        )
+        return {**headers, "Content-Type": header.media_type}
 
     def response(
         self,
