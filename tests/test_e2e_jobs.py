@@ -456,7 +456,7 @@ def test_a_job_survives_a_restart_of_the_jobs_service_as_it_starts(
     local_stack: LocalStack, connection: openeo.Connection
 ) -> None:
     job = started_long_job(connection, "survives its start")
-    # Just admitted: the executor asks the restarting service for the job it is to run.
+    # Just admitted: the service restarts while the executor starts and sends its first events.
     wait_for_status(job, ("running",), timeout=60)
     restart_jobs_service_and_finish(local_stack, job)
 
