@@ -14,6 +14,7 @@ from eoplex_common.process_specs import implemented_process_specs
 SPEC = json.loads(resources.files("eoplex_common").joinpath("specs/errors.json").read_text())
 OWN_CODES = {
     "ServiceUnavailable",
+    "UpstreamUnavailable",
     "TooManyRequests",
     "PayloadTooLarge",
     "RangeNotSatisfiable",

@@ -5,7 +5,8 @@ transport knowledge; the gRPC interceptor carries `code` and `message` across
 the boundary (see `eoplex_common.grpc`) and the gateway renders them as
 `{id, code, message, links}` with `status` as the HTTP status. The spec's codes
 are checked against `specs/errors.json` by a test; the back-end's own codes
-(`ServiceUnavailable`, `TooManyRequests`, `PayloadTooLarge`, `RangeNotSatisfiable`,
+(`ServiceUnavailable`, `UpstreamUnavailable`, `TooManyRequests`, `PayloadTooLarge`,
+`RangeNotSatisfiable`,
 `JobFailed`, `BadRequest`) follow
 the spec's advice to add codes where none fits. Exceptions that the process
 specifications declare (`NoDataAvailable`, ...) are `ProcessException`s named as there.
@@ -531,6 +532,17 @@ class ServiceUnavailable(OpenEOError):
     status = 503
     message_template = "Service {service} is not available at the moment. Please try again later."
     headers = {"Retry-After": "5"}
+
+
+@_register
+class UpstreamUnavailable(OpenEOError):
+    """The external data provider behind a collection (a registered STAC API, its asset
+    storage or its URL signing) failed or did not answer, after retries."""
+
+    code = "UpstreamUnavailable"
+    status = 502
+    message_template = "The data provider {upstream} of collection '{collection}' failed: {reason}"
+    headers = {"Retry-After": "30"}
 
 
 @_register

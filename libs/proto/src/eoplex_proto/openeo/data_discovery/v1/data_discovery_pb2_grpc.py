@@ -79,6 +79,31 @@ class DataDiscoveryServiceStub:
                 request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.DeleteCollectionRequest.SerializeToString,
                 response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.DeleteCollectionResponse.FromString,
                 _registered_method=True)
+        self.RegisterStacApiCollection = channel.unary_unary(
+                '/openeo.data_discovery.v1.DataDiscoveryService/RegisterStacApiCollection',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.RegisterStacApiRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CollectionSource.FromString,
+                _registered_method=True)
+        self.RefreshCollection = channel.unary_unary(
+                '/openeo.data_discovery.v1.DataDiscoveryService/RefreshCollection',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.RefreshCollectionRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CollectionSource.FromString,
+                _registered_method=True)
+        self.ListCollectionSources = channel.unary_unary(
+                '/openeo.data_discovery.v1.DataDiscoveryService/ListCollectionSources',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListCollectionSourcesRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListCollectionSourcesResponse.FromString,
+                _registered_method=True)
+        self.GetCollectionAccess = channel.unary_unary(
+                '/openeo.data_discovery.v1.DataDiscoveryService/GetCollectionAccess',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.GetCollectionRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CollectionAccess.FromString,
+                _registered_method=True)
+        self.ListUpstreams = channel.unary_unary(
+                '/openeo.data_discovery.v1.DataDiscoveryService/ListUpstreams',
+                request_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListUpstreamsRequest.SerializeToString,
+                response_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListUpstreamsResponse.FromString,
+                _registered_method=True)
 
 
 class DataDiscoveryServiceServicer:
@@ -144,6 +169,41 @@ class DataDiscoveryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RegisterStacApiCollection(self, request, context):
+        """`eoplex admin collections add-stac-api`: register (or replace) an external collection.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefreshCollection(self, request, context):
+        """`eoplex admin collections refresh`: fetch a stac-api collection's document again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCollectionSources(self, request, context):
+        """`eoplex admin collections list`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCollectionAccess(self, request, context):
+        """The executor's: how to read a collection's assets; CollectionNotFound.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUpstreams(self, request, context):
+        """The executor's: the registered STAC APIs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DataDiscoveryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -191,6 +251,31 @@ def add_DataDiscoveryServiceServicer_to_server(servicer, server):
                     servicer.DeleteCollection,
                     request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.DeleteCollectionRequest.FromString,
                     response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.DeleteCollectionResponse.SerializeToString,
+            ),
+            'RegisterStacApiCollection': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterStacApiCollection,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.RegisterStacApiRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CollectionSource.SerializeToString,
+            ),
+            'RefreshCollection': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshCollection,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.RefreshCollectionRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CollectionSource.SerializeToString,
+            ),
+            'ListCollectionSources': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCollectionSources,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListCollectionSourcesRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListCollectionSourcesResponse.SerializeToString,
+            ),
+            'GetCollectionAccess': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCollectionAccess,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.GetCollectionRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CollectionAccess.SerializeToString,
+            ),
+            'ListUpstreams': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUpstreams,
+                    request_deserializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListUpstreamsRequest.FromString,
+                    response_serializer=openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListUpstreamsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -436,6 +521,141 @@ class DataDiscoveryService:
             '/openeo.data_discovery.v1.DataDiscoveryService/DeleteCollection',
             openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.DeleteCollectionRequest.SerializeToString,
             openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.DeleteCollectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterStacApiCollection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.data_discovery.v1.DataDiscoveryService/RegisterStacApiCollection',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.RegisterStacApiRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CollectionSource.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshCollection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.data_discovery.v1.DataDiscoveryService/RefreshCollection',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.RefreshCollectionRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CollectionSource.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCollectionSources(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.data_discovery.v1.DataDiscoveryService/ListCollectionSources',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListCollectionSourcesRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListCollectionSourcesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCollectionAccess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.data_discovery.v1.DataDiscoveryService/GetCollectionAccess',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.GetCollectionRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.CollectionAccess.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUpstreams(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/openeo.data_discovery.v1.DataDiscoveryService/ListUpstreams',
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListUpstreamsRequest.SerializeToString,
+            openeo_dot_data__discovery_dot_v1_dot_data__discovery__pb2.ListUpstreamsResponse.FromString,
             options,
             channel_credentials,
             insecure,
