@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 
 from eoplex_capabilities.service import build_udf_runtimes
+from eoplex_gateway.endpoints import OPENEO_METHODS
 from tests.openapi_validation import validate_response
 
 from .conftest import Bearer
@@ -21,6 +22,7 @@ def served_routes(app: FastAPI) -> set[tuple[str, str]]:
         for route in iter_route_contexts(app.routes)
         if route.path and route.path.startswith(f"{API}/") and route.path != f"{API}/"
         for method in route.methods or ()
+        if method in OPENEO_METHODS
     }
 
 

@@ -209,6 +209,21 @@ async def test_if_range(client: httpx.AsyncClient, bearer: Bearer) -> None:
     assert (response.status_code, response.content) == (200, data)
 
 
+async def test_head_answers_the_headers_of_the_whole_file(
+    client: httpx.AsyncClient, bearer: Bearer
+) -> None:
+    data = os.urandom(100)
+    await put(client, bearer, "bob", "h.bin", data)
+    whole = await client.get(f"{API}/files/h.bin", headers=bearer("bob"))
+    head = await client.head(f"{API}/files/h.bin", headers=bearer("bob"))
+    assert (head.status_code, head.content) == (200, b"")
+    for name in ("Content-Length", "Content-Type", "Accept-Ranges", "Last-Modified"):
+        assert head.headers[name] == whole.headers[name]
+    missing = await client.head(f"{API}/files/none.bin", headers=bearer("bob"))
+    assert missing.status_code == 404
+    assert (await client.head(f"{API}/files/h.bin")).status_code == 401
+
+
 def test_parse_range() -> None:
     assert parse_range("bytes=0-") == ByteRange(0, None)
     assert parse_range("bytes=-5") == ByteRange(None, 5)

@@ -109,6 +109,21 @@ async def test_an_asset_is_streamed_whole_or_in_ranges_without_credentials(
     assert beyond.json()["code"] == "RangeNotSatisfiable"
 
 
+async def test_head_of_an_asset_answers_its_headers_only(
+    http: httpx.AsyncClient, jobs: SharingJobs
+) -> None:
+    head = await http.head(ASSET, params=VALID)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == str(len(CONTENT))
+    assert head.headers["content-type"] == "image/tiff"
+    assert head.headers["last-modified"] == "Wed, 01 May 2024 10:00:00 GMT"
+    # The service was asked for the header alone, not the bytes.
+    assert jobs.requests[-1].length == 0
+    forged = await http.head(ASSET, params={**VALID, "signature": "forged"})
+    assert forged.status_code == 403
+
+
 @pytest.mark.parametrize(
     ("path", "params"),
     [

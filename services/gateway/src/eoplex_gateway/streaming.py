@@ -62,11 +62,21 @@ def range_headers(
     return headers
 
 
+@dataclass(frozen=True)
+class FileFacts:
+    """What a download's header tells of the whole file."""
+
+    size: int
+    # RFC 3339.
+    modified: str
+    media_type: str
+
+
 class RangedDownload(Protocol):
     """A file a service streams from any offset (`DownloadFile`, `DownloadResult`)."""
 
-    async def probe(self) -> tuple[int, str]:
-        """The file's size and last modification (RFC 3339)."""
+    async def probe(self) -> FileFacts:
+        """The file's size, last modification and media type, without its bytes."""
         ...
 
     async def send(self, *, offset: int, length: int, partial: bool) -> Response:
@@ -78,14 +88,22 @@ class RangedDownload(Protocol):
 async def ranged_response(request: Request, download: RangedDownload) -> Response:
     """The file, or the single `Range: bytes=...` asked for (206); an unsatisfiable one
     is 416 (RangeNotSatisfiable, `Content-Range: bytes */<size>`); a malformed or multiple
-    range, or an `If-Range` that no longer matches, gets the whole file."""
+    range, or an `If-Range` that no longer matches, gets the whole file. `HEAD` gets the
+    headers of the whole file and no byte of it (the service sends none either)."""
+    if request.method == "HEAD":
+        facts = await download.probe()
+        headers = range_headers(
+            offset=0, length=facts.size, size=facts.size, modified=facts.modified, partial=False
+        )
+        return Response(headers=headers, media_type=facts.media_type)
     wanted = parse_range(request.headers.get("range"))
     if wanted is None:
         return await download.send(offset=0, length=-1, partial=False)
     # A range needs the size (for `-suffix` and for the answer to an unsatisfiable one).
-    size, modified = await download.probe()
+    facts = await download.probe()
+    size = facts.size
     if_range = request.headers.get("if-range")
-    if if_range is not None and if_range != http_date(modified):
+    if if_range is not None and if_range != http_date(facts.modified):
         return await download.send(offset=0, length=-1, partial=False)
     resolved = wanted.resolve(size)
     if resolved is None:

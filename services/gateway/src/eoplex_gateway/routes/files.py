@@ -24,12 +24,20 @@ from eoplex_common.errors import BadRequest, FilePathInvalid, OpenEOError
 from eoplex_gateway.clients import ServiceClients
 from eoplex_gateway.dependencies import Clients, Page, Principal, Quota, Settings
 from eoplex_gateway.middleware import PATH_AS_SENT, header_number
-from eoplex_gateway.streaming import file_bytes, first_message, range_headers, ranged_response
+from eoplex_gateway.streaming import (
+    FileFacts,
+    file_bytes,
+    first_message,
+    range_headers,
+    ranged_response,
+)
 from eoplex_gateway.urls import API_PREFIX
 from eoplex_proto.openeo.auth.v1 import auth_pb2
 from eoplex_proto.openeo.files.v1 import files_pb2 as pb
 
 router = APIRouter()
+
+OCTET_STREAM = "application/octet-stream"
 
 # Pieces of an upload as sent to the files service: fewer, larger gRPC messages than
 # the server's reads of the socket (well below gRPC's 4 MiB message limit).
@@ -206,7 +214,7 @@ async def send_upload(call: Any, header: pb.UploadHeader, body: AsyncIterator[by
     return sent
 
 
-@router.get("/files/{path:path}")
+@router.api_route("/files/{path:path}", methods=["GET", "HEAD"])
 async def download_file(
     path: str, request: Request, principal: Principal, settings: Settings, clients: Clients
 ) -> Response:
@@ -248,11 +256,13 @@ class FileDownload:
         first, chunks = await first_message(call)
         return first.header, call, chunks
 
-    async def probe(self) -> tuple[int, str]:
-        """The file's size and last modification (RFC 3339)."""
+    async def probe(self) -> FileFacts:
+        """The file's size and last modification, without its bytes."""
         header, call, _ = await self.open(offset=0, length=0)
         call.cancel()
-        return header.info.size, header.info.modified
+        return FileFacts(
+            size=header.info.size, modified=header.info.modified, media_type=OCTET_STREAM
+        )
 
     async def send(self, *, offset: int, length: int, partial: bool) -> StreamingResponse:
         """200 (or 206 with `Content-Range`) streaming the range; the service's errors are
@@ -279,7 +289,7 @@ class FileDownload:
         return StreamingResponse(
             file_bytes(call, chunks),
             status_code=206 if partial else 200,
-            media_type="application/octet-stream",
+            media_type=OCTET_STREAM,
             headers=headers,
         )
 

@@ -17,7 +17,13 @@ from fastapi.responses import StreamingResponse
 
 from eoplex_gateway.clients import ServiceClients
 from eoplex_gateway.dependencies import Clients, Settings
-from eoplex_gateway.streaming import file_bytes, first_message, range_headers, ranged_response
+from eoplex_gateway.streaming import (
+    FileFacts,
+    file_bytes,
+    first_message,
+    range_headers,
+    ranged_response,
+)
 from eoplex_gateway.urls import api_url
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2 as pb
 
@@ -44,7 +50,7 @@ async def shared_results(
     return Response(response.document_json, media_type="application/geo+json")
 
 
-@router.get("/jobs/{job_id}/results/signed/{asset}")
+@router.api_route("/jobs/{job_id}/results/signed/{asset}", methods=["GET", "HEAD"])
 async def download_shared_asset(
     job_id: str,
     asset: str,
@@ -87,11 +93,11 @@ class AssetDownload:
         first, chunks = await first_message(call)
         return first.header, call, chunks
 
-    async def probe(self) -> tuple[int, str]:
-        """The asset's size and last modification (RFC 3339)."""
+    async def probe(self) -> FileFacts:
+        """The asset's size, last modification and media type, without its bytes."""
         header, call, _ = await self.open(offset=0, length=0)
         call.cancel()
-        return header.size, header.modified
+        return FileFacts(size=header.size, modified=header.modified, media_type=header.media_type)
 
     async def send(self, *, offset: int, length: int, partial: bool) -> StreamingResponse:
         """200 (or 206 with `Content-Range`) streaming the range; the service's errors are
