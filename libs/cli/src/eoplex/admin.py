@@ -21,6 +21,13 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from eoplex.local_env import local_stack_environment, state_dir_of
+from eoplex.stac_api import (
+    SOURCE_COLUMNS,
+    CheckedArgumentParser,
+    add_stac_api_options,
+    register_request,
+    source_record,
+)
 from eoplex_common.errors import OpenEOError, ServiceUnavailable
 from eoplex_common.rpc import open_channel
 from eoplex_common.s3 import connect_s3
@@ -231,6 +238,22 @@ async def collections_remove(stub: DataDiscoveryStub, args: argparse.Namespace) 
     return Outcome([{"id": args.id}], ("id",))
 
 
+async def collections_add_stac_api(stub: DataDiscoveryStub, args: argparse.Namespace) -> Outcome:
+    """`admin collections add-stac-api URL UPSTREAM_COLLECTION`: register (or replace) a
+    collection whose items stay in an external STAC API."""
+    source = await stub.RegisterStacApiCollection(register_request(args))
+    return Outcome([source_record(source)], SOURCE_COLUMNS)
+
+
+async def collections_refresh(stub: DataDiscoveryStub, args: argparse.Namespace) -> Outcome:
+    """`admin collections refresh ID`: fetch a stac-api collection's document again now."""
+    request = data_discovery_pb2.RefreshCollectionRequest(
+        collection_id=args.collection_id or args.id
+    )
+    source = await stub.RefreshCollection(request)
+    return Outcome([source_record(source)], SOURCE_COLUMNS)
+
+
 async def collections_list(stub: DataDiscoveryStub, args: argparse.Namespace) -> Outcome:
     """`admin collections list`: every collection, page by page."""
     records, token = [], ""
@@ -353,7 +376,9 @@ def _add_ingest_options(ingest: argparse.ArgumentParser) -> None:
 def _add_collections_commands(groups: Any, output: argparse.ArgumentParser) -> None:
     collections = groups.add_parser("collections", help="collections of the catalog")
     collections.set_defaults(admin_service="data-discovery")
-    commands = collections.add_subparsers(dest="admin_command", required=True)
+    commands = collections.add_subparsers(
+        dest="admin_command", required=True, parser_class=CheckedArgumentParser
+    )
     ingest = _command(
         commands,
         output,
@@ -364,6 +389,20 @@ def _add_collections_commands(groups: Any, output: argparse.ArgumentParser) -> N
     _add_ingest_options(ingest)
     remove = _command(commands, output, "remove", collections_remove, "remove a collection")
     remove.add_argument("--id", required=True)
+    add_stac_api = _command(
+        commands,
+        output,
+        "add-stac-api",
+        collections_add_stac_api,
+        "register (or replace) a collection served by an external STAC API",
+    )
+    add_stac_api_options(add_stac_api)
+    refresh = _command(
+        commands, output, "refresh", collections_refresh, "fetch a stac-api collection again"
+    )
+    which = refresh.add_mutually_exclusive_group(required=True)
+    which.add_argument("collection_id", nargs="?", metavar="ID", help="the collection id")
+    which.add_argument("--id", help="the same as ID")
     _command(commands, output, "list", collections_list, "list collections")
 
 
