@@ -24,6 +24,7 @@ from deploy.k8s.validate import KUSTOMIZATIONS, Manifest, find
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = sorted(path.name for path in (ROOT / "services").iterdir() if path.is_dir())
 WORKLOADS = ("Deployment", "StatefulSet")
+UPSTREAM_CREDENTIALS = "eoplex-upstream-credentials"
 
 
 @cache
@@ -276,7 +277,53 @@ def test_each_service_reads_only_its_own_credentials(kustomization: str) -> None
     for deployment in deployments:
         name = deployment["metadata"]["name"]
         expected = set() if name == "gateway" else {f"{name}-credentials"}
+        if name == "data-discovery":
+            # The operator's keys to the s3:// assets of external collections.
+            expected.add(UPSTREAM_CREDENTIALS)
         assert secret_names(deployment["spec"]["template"]["spec"]) == expected, name
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_data_discovery_reads_upstream_credentials_from_an_optional_secret(
+    kustomization: str,
+) -> None:
+    manifests = list(rendered(kustomization))
+    pod = find(manifests, "Deployment", "data-discovery", "eoplex")["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if "secret" in v]
+    assert volume["secret"] == {
+        "secretName": UPSTREAM_CREDENTIALS,
+        "optional": True,
+        "defaultMode": 0o400,
+    }
+    (container,) = pod["containers"]
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount["readOnly"] is True
+    environment = {item["name"]: item.get("value") for item in container["env"]}
+    assert environment["OPENEO_DATA_DISCOVERY_CREDENTIALS_DIR"] == mount["mountPath"]
+    # Nobody else sees them: no other workload mounts or reads the Secret.
+    others = [
+        w["spec"]["template"]["spec"]
+        for w in of_kind(tuple(manifests), *WORKLOADS)
+        if w["metadata"]["name"] != "data-discovery"
+    ]
+    assert not any(UPSTREAM_CREDENTIALS in secret_names(other) for other in others)
+
+
+@pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
+def test_data_discovery_reaches_public_stac_apis_over_https_only(kustomization: str) -> None:
+    policy = find(
+        list(rendered(kustomization)), "NetworkPolicy", "data-discovery-to-stac-apis", "eoplex"
+    )
+    assert policy["spec"]["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/name": "data-discovery"}
+    }
+    (rule,) = policy["spec"]["egress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 443}]
+    (destination,) = rule["to"]
+    assert destination["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8"} <= set(
+        destination["ipBlock"]["except"]
+    )
 
 
 def test_dev_datastores_refuse_clients_without_a_services_login() -> None:
