@@ -53,7 +53,7 @@ def test_every_option_goes_into_the_request(tmp_path: Path) -> None:
         *("--signing-url", "http://127.0.0.1:8080/pc/api/sas/v1", "--title", "Sentinel-2"),
         *("--description", "L2A from PC", "--band", "B04=red", "--band", " B08 = nir "),
         *("--dimensions", f"@{tmp_path / 'dimensions.json'}", "--mosaic", "newest-first"),
-        *("--s3-access", "requester-pays", "--s3-endpoint", "s3.example.org:9000"),
+        *("--s3-access", "requester-pays", "--s3-endpoint", "http://127.0.0.1:9000"),
         *("--s3-region", "eu-central-1", "--credentials-secret", "sentinel-bucket"),
     )
 
@@ -75,7 +75,7 @@ def test_every_option_goes_into_the_request(tmp_path: Path) -> None:
         signing="planetary-computer",
         signing_url="http://127.0.0.1:8080/pc/api/sas/v1",
         s3_access="requester-pays",
-        s3_endpoint="s3.example.org:9000",
+        s3_endpoint="http://127.0.0.1:9000",
         s3_region="eu-central-1",
         credentials_secret="sentinel-bucket",
     )
@@ -134,10 +134,11 @@ def test_dimensions_are_taken_inline_too() -> None:
             [*S2, "--s3-access", "anonymous", "--credentials-secret", "k"],
             "anonymous takes no --cred",
         ),
-        ([*S2, "--s3-endpoint", "https://s3.example.org"], "'https://s3.example.org' is not HOST"),
+        ([*S2, "--s3-endpoint", "ftp://s3.example.org"], "'ftp://s3.example.org' is not HOST"),
+        ([*S2, "--s3-endpoint", "s3.example.org/bucket"], "'s3.example.org/bucket' is not HOST"),
         (
             [*S2, "--s3-endpoint", "s3.example.org:port"],
-            "'s3.example.org:port' is not HOST or HOST",
+            "'s3.example.org:port' is not HOST[:PORT] or http",
         ),
         (
             [*S2, "--credentials-file", "/nonexistent.json"],

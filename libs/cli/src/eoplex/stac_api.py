@@ -92,14 +92,14 @@ def json_object(value: str) -> dict[str, Any]:
 
 
 def s3_endpoint(value: str) -> str:
-    """`--s3-endpoint HOST[:PORT]` (no scheme: the endpoint is reached over HTTPS)."""
+    """`--s3-endpoint HOST[:PORT]` (reached over HTTPS) or `http(s)://HOST[:PORT]`."""
     try:
-        parts = urlsplit(f"//{value}")
-        port_ok = parts.port is None or 0 < parts.port
+        parts = urlsplit(value if "//" in value else f"//{value}")
+        valid = parts.scheme in ("", "http", "https") and parts.port != 0
     except ValueError:
-        port_ok = False
-    if not port_ok or not parts.hostname or parts.path or parts.query or parts.username:
-        raise argparse.ArgumentTypeError(f"{value!r} is not HOST or HOST:PORT")
+        valid = False
+    if not valid or not parts.hostname or parts.path.strip("/") or parts.query or parts.username:
+        raise argparse.ArgumentTypeError(f"{value!r} is not HOST[:PORT] or http(s)://HOST[:PORT]")
     return value
 
 
@@ -201,7 +201,12 @@ def add_stac_api_options(parser: argparse.ArgumentParser) -> None:
         choices=S3_ACCESS,
         help="how s3:// assets are read (default: anonymous, or credentials when given)",
     )
-    parser.add_argument("--s3-endpoint", type=s3_endpoint, metavar="HOST[:PORT]")
+    parser.add_argument(
+        "--s3-endpoint",
+        type=s3_endpoint,
+        metavar="HOST[:PORT]",
+        help="an S3-compatible server instead of AWS (HTTPS; http://HOST[:PORT] for plain HTTP)",
+    )
     parser.add_argument("--s3-region", metavar="REGION", help="default: us-west-2 on AWS")
     credentials = parser.add_mutually_exclusive_group()
     credentials.add_argument(
