@@ -35,20 +35,31 @@ class WrittenCatalog:
         return values
 
 
-def write_cog(path: Path, values: np.ndarray, *, transform: Affine | None = None) -> None:
-    """A single- or multi-band (bands first) uint16 COG in EPSG:32632, no-data 0."""
+def write_cog(
+    path: Path,
+    values: np.ndarray,
+    *,
+    transform: Affine | None = None,
+    epsg: int = EPSG,
+    blocksize: int = 32,
+    compress: str | None = None,
+) -> None:
+    """A single- or multi-band (bands first) COG of `values`' data type in `epsg`
+    (default EPSG:32632), no-data 0."""
     stack = values if values.ndim == 3 else values[np.newaxis]
     profile = {
         "driver": "COG",
         "width": stack.shape[2],
         "height": stack.shape[1],
         "count": stack.shape[0],
-        "dtype": "uint16",
-        "crs": f"EPSG:{EPSG}",
+        "dtype": stack.dtype.name,
+        "crs": f"EPSG:{epsg}",
         "transform": transform or Affine(RESOLUTION, 0.0, WEST, 0.0, -RESOLUTION, NORTH),
         "nodata": 0,
-        "blocksize": 32,
+        "blocksize": blocksize,
     }
+    if compress is not None:
+        profile |= {"compress": compress, "predictor": 2}
     with rasterio.open(path, "w", **profile) as dataset:
         dataset.write(stack)
 

@@ -139,36 +139,51 @@ class StacFiles(SimpleHTTPRequestHandler):
         self.send_json(answer)
 
     def send_file(self) -> None:
-        match = re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", ""))
         path = Path(self.translate_path(self.path))
-        if match is None or not path.is_file():
+        header = self.headers.get("Range", "")
+        span = byte_range(header, path.stat().st_size) if path.is_file() else None
+        if span is None:
             super().do_GET()
             return
-        data = path.read_bytes()
-        start = int(match.group(1))
-        end = min(int(match.group(2) or len(data) - 1), len(data) - 1)
+        start, end = span
+        with path.open("rb") as file:
+            file.seek(start)
+            data = file.read(end - start + 1)
         self.send_response(206)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
-        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{path.stat().st_size}")
+        self.send_header("Content-Length", str(len(data)))
         self.send_header("Accept-Ranges", "bytes")
         self.end_headers()
-        self.wfile.write(data[start : end + 1])
+        self.wfile.write(data)
+
+
+def byte_range(header: str, size: int) -> tuple[int, int] | None:
+    """The inclusive span of a single `Range: bytes=a-b` (or `a-`, or suffix `-n`) header
+    within a file of `size` bytes; None for no header, several ranges, or none satisfiable
+    (the whole file is then the answer, which HTTP allows)."""
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", header.strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    if match.group(1) == "":
+        start = max(size - int(match.group(2)), 0)
+        end = size - 1
+    else:
+        start = int(match.group(1))
+        end = min(int(match.group(2) or size - 1), size - 1)
+    return (start, end) if start <= end else None
 
 
 @contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    """Serve `folder` from a server process on 127.0.0.1; yields its base URL (ending `/`)."""
+def server_process(module: str, *arguments: str) -> Iterator[int]:
+    """`python -m <module> <arguments>` from the repository root, stopped when the block
+    ends; yields the port the module printed as its first line of output."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "tests.stac_server", str(folder)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-m", module, *arguments], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     try:
         assert server.stdout is not None
-        port = int(server.stdout.readline())
-        yield f"http://127.0.0.1:{port}/"
+        yield int(server.stdout.readline())
     finally:
         server.terminate()
         try:
@@ -178,6 +193,13 @@ def serve(folder: Path) -> Iterator[str]:
             server.wait()
         if server.stdout is not None:
             server.stdout.close()
+
+
+@contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve `folder` from a server process on 127.0.0.1; yields its base URL (ending `/`)."""
+    with server_process("tests.stac_server", str(folder)) as port:
+        yield f"http://127.0.0.1:{port}/"
 
 
 def main() -> None:
