@@ -7,7 +7,7 @@ bbox intersection, half-open time interval, bands, property comparisons).
 
 import operator
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from pyproj import Transformer
 from rasterio.transform import Affine
 
 from eoplex_common.errors import CollectionNotFound
-from eoplex_executor.engine.environment import ItemSearch
+from eoplex_executor.engine.environment import CollectionAccess, ItemSearch
 from eoplex_ingest.folder import NamingRules
 from eoplex_ingest.ingest import FolderOptions, ingest_folder
 from eoplex_ingest.stac import CollectionMetadata
@@ -52,10 +52,13 @@ def _meets(properties: Mapping[str, Any], conditions: Mapping[str, Mapping[str, 
 
 @dataclass
 class LocalCatalog:
-    """`Catalog` over collections and items held in memory."""
+    """`Catalog` over collections and items held in memory; a collection is ingested
+    unless `accesses` says otherwise, and `upstream_urls` are the registered STAC APIs."""
 
     collections: dict[str, dict[str, Any]]
     items: dict[str, list[dict[str, Any]]]
+    accesses: dict[str, CollectionAccess] = field(default_factory=dict)
+    upstream_urls: list[str] = field(default_factory=list)
 
     @classmethod
     def from_folder(cls, folder: Path, *, collection_id: str, rules: NamingRules) -> "LocalCatalog":
@@ -72,6 +75,13 @@ class LocalCatalog:
         if collection_id not in self.collections:
             raise CollectionNotFound()
         return self.collections[collection_id]
+
+    def access(self, collection_id: str) -> CollectionAccess:
+        self.collection(collection_id)
+        return self.accesses.get(collection_id, CollectionAccess())
+
+    def upstreams(self) -> list[str]:
+        return list(self.upstream_urls)
 
     def search_items(self, search: ItemSearch) -> list[dict[str, Any]]:
         collection_id, bbox, bbox_crs = search.collection_id, search.bbox, search.bbox_crs
@@ -110,6 +120,12 @@ class CatalogInFront:
 
     def search_items(self, search: ItemSearch) -> list[dict[str, Any]]:
         return self.catalog.search_items(search)
+
+    def access(self, collection_id: str) -> CollectionAccess:
+        return self.catalog.access(collection_id)
+
+    def upstreams(self) -> list[str]:
+        return list(self.catalog.upstreams())
 
 
 def write_geotiff(

@@ -28,6 +28,43 @@ class Catalog(Protocol):
         """Every STAC Item the search finds."""
         ...
 
+    def access(self, collection_id: str) -> "CollectionAccess":
+        """How the collection's assets are read; CollectionNotFound if there is none."""
+        ...
+
+    def upstreams(self) -> list[str]:
+        """The landing-page URLs of the STAC APIs an operator registered collections of."""
+        ...
+
+
+# Mosaic orders of the items of one date (`CollectionAccess.mosaic`).
+LEAST_CLOUDY_FIRST = "least-cloudy-first"
+NEWEST_FIRST = "newest-first"
+
+
+@dataclass(frozen=True)
+class CollectionAccess:
+    """How a collection's assets are read (the catalog's `GetCollectionAccess`).
+
+    `kind` is "ingest" (files the back-end ingested, read as the items name them) or
+    "stac-api" (a provider's archive behind a registered STAC API). For the latter:
+    `gdal_options` to open its assets with (the provider's S3 endpoint, credentials,
+    anonymous or requester-pays access; never in the process environment, so UDF
+    processes never see them), `signing` ("" or "planetary-computer") with its
+    `signing_url`, and the `mosaic` order of the items of one date.
+    """
+
+    kind: str = "ingest"
+    gdal_options: Mapping[str, str] = field(default_factory=dict)
+    signing: str = ""
+    signing_url: str = ""
+    mosaic: str = LEAST_CLOUDY_FIRST
+
+    @property
+    def external(self) -> bool:
+        """Whether the assets are a provider's (a registered STAC API's collection)."""
+        return self.kind == "stac-api"
+
 
 @dataclass(frozen=True)
 class ItemSearch:

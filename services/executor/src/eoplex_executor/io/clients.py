@@ -18,6 +18,8 @@ import grpc
 from eoplex_common.errors import ProcessGraphNotFound, ServiceUnavailable
 from eoplex_common.rpc import CHANNEL_OPTIONS, error_from_rpc
 from eoplex_executor.engine.environment import (
+    LEAST_CLOUDY_FIRST,
+    CollectionAccess,
     ItemSearch,
     NoUserFiles,
     UserFiles,
@@ -50,6 +52,15 @@ class GrpcCatalog:
         except grpc.RpcError as error:
             raise error_from_rpc(cast(Any, error), service="data-discovery") from None
 
+    def _call_or_none(self, method: Any, request: Any) -> Any:
+        """The answer, or None where the catalog does not implement the method."""
+        try:
+            return method(request, timeout=self.timeout_seconds)
+        except grpc.RpcError as error:
+            if cast(Any, error).code() == grpc.StatusCode.UNIMPLEMENTED:
+                return None
+            raise error_from_rpc(cast(Any, error), service="data-discovery") from None
+
     def collection(self, collection_id: str) -> dict[str, Any]:
         """The STAC Collection; CollectionNotFound if there is none."""
         request = pb.GetCollectionRequest(collection_id=collection_id)
@@ -79,6 +90,27 @@ class GrpcCatalog:
             token = page.next_page_token
             if not token:
                 return items
+
+    def access(self, collection_id: str) -> CollectionAccess:
+        """How the collection's assets are read; CollectionNotFound if there is none. A
+        catalog older than external collections (UNIMPLEMENTED, while a rolling update
+        reaches it) holds ingested ones only."""
+        request = pb.GetCollectionRequest(collection_id=collection_id)
+        answer = self._call_or_none(self.stub.GetCollectionAccess, request)
+        if answer is None:
+            return CollectionAccess()
+        return CollectionAccess(
+            kind=answer.kind or "ingest",
+            gdal_options=dict(answer.gdal_options),
+            signing=answer.signing,
+            signing_url=answer.signing_url,
+            mosaic=answer.mosaic or LEAST_CLOUDY_FIRST,
+        )
+
+    def upstreams(self) -> list[str]:
+        """The landing-page URLs of the registered STAC APIs."""
+        answer = self._call_or_none(self.stub.ListUpstreams, pb.ListUpstreamsRequest())
+        return list(answer.urls) if answer is not None else []
 
     def close(self) -> None:
         self.channel.close()

@@ -4,22 +4,25 @@ A cube lies on a `PixelGrid` (CRS, top-left corner, square pixels). Every (date,
 plane is split into square chunks; a chunk task opens the `Source`s of its date and band
 and reads only the window it needs: directly when a file lies on the cube's grid, through
 a `WarpedVRT` (which uses overviews when it can) when it does not. Sources of one date are
-mosaicked, first valid pixel first. Values become float (see
+mosaicked, first valid pixel first, each source's values scaled (`value * scale + offset`)
+first. Values become float (see
 `eoplex_executor.engine.cube`): integer bands of up to 16 bits float32, wider ones
 float64, no-data NaN. load_collection and load_stac build their cubes here
 (`cube_from_sources`); load_uploaded_files reads an uploaded GeoTIFF (`read_geotiff`).
 """
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dask.array
 import numpy as np
 import rasterio
+import rasterio.session
 import xarray as xr
 from pyproj import CRS
 from rasterio.enums import Resampling
@@ -28,7 +31,7 @@ from rasterio.transform import Affine
 from rasterio.vrt import WarpedVRT
 from rasterio.windows import Window
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import ProcessParameterInvalid, UpstreamUnavailable
 from eoplex_executor.engine.cube import BANDS, SPATIAL, TEMPORAL, RasterCube, format_datetime
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.pixel_meter import count_read
@@ -85,6 +88,15 @@ class Source:
     # The process that named the file, when a user did (load_stac): failing to read it
     # is then that process's ProcessParameterInvalid, not a fault of the back-end.
     named_by: str = ""
+    # The values as the band means them: `value * scale + offset` (STAC `raster:bands`).
+    scale: float = 1.0
+    offset: float = 0.0
+    # Turns the URL into the one to read, when the chunk task reads it (URL signing, whose
+    # tokens expire); `href` is then the URL as `gdal_path` writes it.
+    signer: Callable[[str], str] | None = None
+    # The external collection whose provider serves the file: failing to read it is then
+    # that provider's UpstreamUnavailable.
+    collection: str = ""
 
 
 def cube_from_sources(
@@ -167,18 +179,14 @@ def read_window(
     shape = (row1 - row0, col1 - col0)
     out: np.ndarray | None = None
     for source in sources:
+        path = source.href
         try:
-            with open_source(source.href, source.gdal_options) as dataset:
+            if source.signer is not None:
+                path = gdal_path(source.signer(source.href.removeprefix("/vsicurl/")))
+            with open_source(path, source.gdal_options) as dataset:
                 values = _read_source(dataset, source, grid, row0, col0, shape)
         except RasterioError as error:
-            if not source.named_by:
-                raise
-            href = source.href.removeprefix("/vsicurl/")
-            raise ProcessParameterInvalid(
-                process=source.named_by,
-                parameter="url",
-                reason=f"cannot read the asset {href}: {error}",
-            ) from None
+            raise _unreadable(source, path, error) from None
         if values is None:
             continue
         if out is None:
@@ -193,12 +201,60 @@ def read_window(
     return out if out is not None else np.full(shape, np.nan, dtype=dtype)
 
 
+def _unreadable(source: Source, path: str, error: RasterioError) -> Exception:
+    """The error of a file that cannot be read: the user's (load_stac), the provider's (an
+    external collection) or the back-end's own (the error as it is). Signed URLs are named
+    without their tokens."""
+    href = source.href.removeprefix("/vsicurl/")
+    reason = str(error).replace(path, source.href).replace(path.removeprefix("/vsicurl/"), href)
+    if source.named_by:
+        return ProcessParameterInvalid(
+            process=source.named_by,
+            parameter="url",
+            reason=f"cannot read the asset {href}: {reason}",
+        )
+    if source.collection:
+        return UpstreamUnavailable(
+            upstream=provider_of(source.href),
+            collection=source.collection,
+            reason=f"cannot read the asset {href}: {reason}",
+        )
+    return error
+
+
+def provider_of(href: str) -> str:
+    """Who serves a file, as errors name it: `s3://bucket` or the URL's scheme and host."""
+    if href.startswith("/vsis3/"):
+        return "s3://" + href.removeprefix("/vsis3/").split("/", 1)[0]
+    parts = urlsplit(href.removeprefix("/vsicurl/"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else href
+
+
 @contextmanager
 def open_source(href: str, gdal_options: tuple[tuple[str, str], ...] = ()) -> Iterator[Any]:
     """The dataset at `href`, opened with `gdal_options` set (for this thread only)."""
-    with rasterio.Env(**dict(gdal_options)) if gdal_options else nullcontext():
+    with rasterio.Env(session=GdalOptions(gdal_options)) if gdal_options else nullcontext():
         with rasterio.open(href) as dataset:
             yield dataset
+
+
+class GdalOptions(rasterio.session.Session):
+    """A rasterio session that sets exactly the given GDAL options, credentials included.
+
+    `rasterio.Env` refuses AWS credentials as options and, given none, takes the
+    process environment's (the back-end's own S3 keys) into every read; a session of
+    our own sets a collection's options as they are and nothing else."""
+
+    def __init__(self, options: tuple[tuple[str, str], ...]) -> None:
+        self._session = None
+        self.options = dict(options)
+
+    @classmethod
+    def hascreds(cls, config: Mapping[str, Any]) -> bool:
+        return True
+
+    def get_credential_options(self) -> dict[str, str]:
+        return dict(self.options)
 
 
 def _read_source(
@@ -208,7 +264,7 @@ def _read_source(
     nodata = source.nodata if source.nodata is not None else dataset.nodata
     offset = _aligned_offset(dataset, grid, row0, col0)
     if offset is None:
-        return _read_warped(dataset, source.band, grid, row0, col0, shape, nodata)
+        return _scaled(_read_warped(dataset, source.band, grid, row0, col0, shape, nodata), source)
     row_off, col_off = offset
     # Intersect the window with the file's extent and read only that part.
     top, left = max(row_off, 0), max(col_off, 0)
@@ -227,6 +283,15 @@ def _read_source(
         part[...] = raw
     if nodata is not None and not math.isnan(nodata):
         part[raw == nodata] = np.nan
+    return _scaled(values, source)
+
+
+def _scaled(values: np.ndarray, source: Source) -> np.ndarray:
+    """`values * scale + offset` in place (no-data stays NaN); nothing to do for most files."""
+    if source.scale != 1.0:
+        values *= source.scale
+    if source.offset != 0.0:
+        values += source.offset
     return values
 
 

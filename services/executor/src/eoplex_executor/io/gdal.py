@@ -1,6 +1,7 @@
 """GDAL's environment in an executor process: how it reads rasters and what it caches."""
 
 import ctypes
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,6 +24,30 @@ def gdal_environment(infrastructure: InfrastructureSettings, *, cachemax_mb: int
         "AWS_SECRET_ACCESS_KEY": infrastructure.s3_secret_key,
         "AWS_REGION": infrastructure.s3_region,
     }
+
+
+# A provider's `s3://` assets are read from AWS, anonymously, unless its collection's
+# options say otherwise: the back-end's own S3 endpoint and credentials (the process
+# environment of `gdal_environment`) must never reach another party's storage.
+PROVIDER_S3_DEFAULTS = {
+    "AWS_S3_ENDPOINT": "s3.amazonaws.com",
+    "AWS_HTTPS": "YES",
+    "AWS_VIRTUAL_HOSTING": "TRUE",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "",
+    "AWS_SECRET_ACCESS_KEY": "",
+    "AWS_SESSION_TOKEN": "",
+}
+
+
+def provider_options(options: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The GDAL options to read an external collection's assets with (`Source.gdal_options`,
+    set for the reading thread only): its own `options` (endpoint, credentials,
+    `AWS_REQUEST_PAYER`, ...) over `PROVIDER_S3_DEFAULTS`; anonymous
+    (`AWS_NO_SIGN_REQUEST=YES`) unless they hold credentials."""
+    signed = bool(options.get("AWS_SECRET_ACCESS_KEY"))
+    merged = {**PROVIDER_S3_DEFAULTS, "AWS_NO_SIGN_REQUEST": "NO" if signed else "YES", **options}
+    return tuple(sorted(merged.items()))
 
 
 def forget_remote_files() -> None:

@@ -4,7 +4,9 @@ raster cube; and the argument handling load_stac shares (bands, extents, propert
 The cube lies on the collection's own grid (`cube:dimensions` x/y: CRS, step and
 origin), cropped to the requested extent and snapped to whole pixels. The catalog is
 asked for the items of the extent (with the property conditions it can apply itself),
-and their assets are read by `eoplex_executor.io.cog`.
+and their assets are read by `eoplex_executor.io.cog`. A collection backed by an external
+STAC API is read as `_external` says (dates by day, mosaic order, its items' grid where
+it declares none, per-item scale and offset, the provider's access and URL signing).
 """
 
 import math
@@ -23,6 +25,8 @@ from eoplex_executor.engine.graph import Callback
 from eoplex_executor.engine.registry import process
 from eoplex_executor.geo.geometry import geometries_from_geojson
 from eoplex_executor.io.cog import PixelGrid, Source, cube_from_sources, gdal_path
+from eoplex_executor.processes._external import ExternalCollection
+from eoplex_executor.processes._item_grid import declared_grid
 
 PROCESS = "load_collection"
 
@@ -48,21 +52,20 @@ def load_collection(
             process=PROCESS, parameter="id", reason="expected a collection id (a string)."
         )
     collection = env.catalog.collection(id)
+    access = env.catalog.access(id)
     dimensions = collection.get("cube:dimensions", {})
     info = band_info(collection)
     band_names = resolve_bands(bands, info) if bands is not None else list(info)
     filters = property_filters(properties)
-    grid = collection_grid(dimensions, spatial_extent)
+    external = ExternalCollection(id, access) if access.external else None
+    # An external collection without a declared target grid gets the grid of its items.
+    declared = dimensions if external is None else declared_grid(dimensions)
+    grid = collection_grid(declared, spatial_extent) if declared is not None else None
     start, end = temporal_interval(temporal_extent)
     search = ItemSearch(
         collection_id=id,
-        bbox=[
-            grid.west,
-            grid.north - grid.height * grid.resolution,
-            grid.west + grid.width * grid.resolution,
-            grid.north,
-        ],
-        bbox_crs=grid.crs,
+        bbox=_search_box(grid, spatial_extent),
+        bbox_crs=grid.crs if grid is not None else "EPSG:4326",
         start=start,
         end=end,
         bands=band_names,
@@ -73,8 +76,29 @@ def load_collection(
         raise NoDataAvailable(
             reason=f"Collection '{id}' has no item in the requested extents and properties."
         )
-    dates, sources = _sources_by_date(items, band_names, info)
+    if external is None:
+        assert grid is not None
+        dates, sources = _sources_by_date(items, band_names, info)
+    else:
+        if grid is None:
+            grid = collection_grid(external.grid_dimensions(items, band_names), spatial_extent)
+        dates, sources = external.sources_by_day(items, band_names, info)
     return cube_from_sources(grid, dates, sources, band_names, info, env=env, name=id)
+
+
+def _search_box(grid: PixelGrid | None, spatial_extent: Any) -> list[float] | None:
+    """The bounding box of the item search: the grid's (in its CRS), else the extent's in
+    WGS84 (None: anywhere)."""
+    if grid is not None:
+        return [
+            grid.west,
+            grid.north - grid.height * grid.resolution,
+            grid.west + grid.width * grid.resolution,
+            grid.north,
+        ]
+    if spatial_extent is None:
+        return None
+    return list(extent_bounds(spatial_extent, "EPSG:4326"))
 
 
 def band_info(collection: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -16,12 +16,12 @@ the extents, page by page. Any other Catalog or Collection is walked through its
 
 Items become a cube exactly as in load_collection (`cube_from_sources`): the grid is the
 collection's `cube:dimensions` when it has a regular x/y grid, otherwise the grid of the
-first item (its CRS and resolution), extended over every selected item and cropped to
-`spatial_extent`. A band is a single-band data asset (named by its band's `name`, else
-its key) or one band of a multi-band asset (`eo:bands` / `bands`). Assets are GeoTIFFs
-(COGs read window by window) by http(s), on the back-end's S3 (`s3://` in the buckets
-of `OPENEO_EXECUTOR_STAC_S3_BUCKETS`, by default the ingested collections' bucket) or
-local within the allowed roots.
+first item (its CRS, the finest resolution of its requested bands), extended over every
+selected item and cropped to `spatial_extent`. A band is a single-band data asset (named
+by its band's `name`, else its key) or one band of a multi-band asset (`eo:bands` /
+`bands`). Assets are GeoTIFFs (COGs read window by window) by http(s), on the
+back-end's S3 (`s3://` in the buckets of `OPENEO_EXECUTOR_STAC_S3_BUCKETS`, by default
+the ingested collections' bucket) or local within the allowed roots.
 
 http(s) hosts must resolve to public addresses only, so that a user's graph cannot make
 the executor reach the cluster's internal services or a cloud metadata endpoint: each
@@ -33,7 +33,6 @@ whose catalogs live on a private network.
 """
 
 import json
-import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -46,7 +45,6 @@ import httpx
 import numpy as np
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from pyproj import CRS, Transformer
 from rasterio.errors import RasterioError
 from rasterio.transform import Affine
 
@@ -61,6 +59,13 @@ from eoplex_executor.io.outbound import (
     guard_proxy,
     refused_address,
     resolve,
+)
+from eoplex_executor.processes._item_grid import (
+    Box,
+    Footprint,
+    declared_grid,
+    items_grid,
+    projection_footprint,
 )
 from eoplex_executor.processes.loading import (
     band_info,
@@ -353,9 +358,6 @@ class StacItem:
     bands: dict[str, tuple[dict[str, Any], int, dict[str, Any]]] = field(default_factory=dict)
 
 
-Box = tuple[float, float, float, float]
-
-
 def _find_items(
     reader: StacReader,
     document: dict[str, Any],
@@ -590,22 +592,6 @@ def _band_table(
     return {name: found[name] for name in [*ordered, *(n for n in found if n not in ordered)]}
 
 
-@dataclass(frozen=True)
-class _Footprint:
-    """An asset's pixel grid: EPSG code, transform and size."""
-
-    epsg: int
-    transform: Affine
-    width: int
-    height: int
-
-    def bounds(self) -> Box:
-        west, north = self.transform.c, self.transform.f
-        east = west + self.transform.a * self.width
-        south = north + self.transform.e * self.height
-        return min(west, east), min(south, north), max(west, east), max(south, north)
-
-
 def _grid_dimensions(
     collection: Mapping[str, Any] | None,
     items: list[StacItem],
@@ -613,58 +599,37 @@ def _grid_dimensions(
     settings: StacSettings,
 ) -> dict[str, Any]:
     """`cube:dimensions` x/y of the grid: the collection's when regular, else the first
-    item's grid extended over every item (in the first item's CRS)."""
-    dimensions = (collection or {}).get("cube:dimensions", {})
-    x, y = dimensions.get("x", {}), dimensions.get("y", {})
-    if x.get("step") and x.get("extent") and y.get("extent") and x.get("reference_system"):
-        return {"x": x, "y": y}
-    # One asset per item tells its grid: the first requested band it holds.
-    footprints = [
-        _footprint(item, item.bands[next(b for b in bands if b in item.bands)][0], settings)
-        for item in items
-    ]
-    first = footprints[0]
-    crs = CRS.from_epsg(first.epsg)
-    resolution = abs(first.transform.a)
-    west, south, east, north = first.bounds()
-    for footprint in footprints[1:]:
-        bounds = footprint.bounds()
-        if footprint.epsg != first.epsg:
-            bounds = Transformer.from_crs(
-                CRS.from_epsg(footprint.epsg), crs, always_xy=True
-            ).transform_bounds(*bounds, densify_pts=21)
-        west, south = min(west, bounds[0]), min(south, bounds[1])
-        east, north = max(east, bounds[2]), max(north, bounds[3])
-    # Snapped outwards onto the first item's pixel grid, so its assets are read directly.
-    x0 = first.transform.c + math.floor((west - first.transform.c) / resolution + 1e-9) * resolution
-    y0 = first.transform.f + math.ceil((north - first.transform.f) / resolution - 1e-9) * resolution
-    return {
-        "x": {"reference_system": first.epsg, "step": resolution, "extent": [x0, east]},
-        "y": {"reference_system": first.epsg, "step": resolution, "extent": [south, y0]},
-    }
+    item's grid extended over every item (see `_item_grid`)."""
+    declared = declared_grid((collection or {}).get("cube:dimensions", {}))
+    if declared is not None:
+        return declared
+    first = items[0]
+    # One asset per other item tells its extent: the first requested band it holds.
+    return items_grid(
+        [
+            _footprint(first, first.bands[band][0], settings)
+            for band in bands
+            if band in first.bands
+        ],
+        [
+            _footprint(item, item.bands[next(b for b in bands if b in item.bands)][0], settings)
+            for item in items[1:]
+        ],
+    )
 
 
-def _footprint(item: StacItem, asset: Mapping[str, Any], settings: StacSettings) -> _Footprint:
+def _footprint(item: StacItem, asset: Mapping[str, Any], settings: StacSettings) -> Footprint:
     """The asset's grid from the STAC projection extension, else from the file's header."""
-    properties = item.document.get("properties", {})
-
-    def field_of(name: str) -> Any:
-        return asset.get(name, properties.get(name))
-
-    epsg = field_of("proj:epsg")
-    code = field_of("proj:code")
-    if epsg is None and isinstance(code, str) and code.upper().startswith("EPSG:"):
-        epsg = int(code.split(":", 1)[1])
-    transform, shape = field_of("proj:transform"), field_of("proj:shape")
-    if epsg and transform and shape:
-        return _Footprint(int(epsg), Affine(*transform[:6]), int(shape[1]), int(shape[0]))
+    found = projection_footprint(asset, item.document.get("properties", {}))
+    if found is not None:
+        return found
     href = _asset_href(str(asset.get("href", "")), item.location, settings)
     try:
         with open_source(gdal_path(href), gdal_options(href, settings)) as dataset:
-            found = dataset.crs.to_epsg() if dataset.crs else None
-            if found is None:
+            epsg = dataset.crs.to_epsg() if dataset.crs else None
+            if epsg is None:
                 raise _invalid(f"the asset {href} has no CRS with an EPSG code")
-            return _Footprint(found, dataset.transform, dataset.width, dataset.height)
+            return Footprint(epsg, dataset.transform, dataset.width, dataset.height)
     except RasterioError as error:
         raise _invalid(f"cannot read the asset {href}: {error}") from None
 
