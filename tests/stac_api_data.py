@@ -44,9 +44,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from minio import Minio
 from pyproj import Transformer
 from rasterio.transform import Affine
 
+from eoplex_common.s3 import ensure_bucket
 from tests.stac_catalog import write_cog
 
 DATES = ("2022-01-10", "2022-01-20", "2022-01-30", "2022-02-09")
@@ -269,7 +271,40 @@ def write_collection_file(
     """`collections/<api>/<id>.json` for the server (it rereads a file that changed)."""
     path = folder / "collections" / api / f"{collection['id']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"collection": collection, "items": items}))
+    # Whole or not at all: the server may be reading the folder.
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps({"collection": collection, "items": items}))
+    partial.replace(path)
+
+
+def publish_to_s3(
+    archive: Sentinel2Archive,
+    s3: Minio,
+    bucket: str,
+    *,
+    api: str = "earth-search",
+    collection_id: str = f"{COLLECTION}-s3",
+) -> dict[str, str]:
+    """Upload the archive's COGs to `bucket` (keys `sentinel-2-l2a/<tile>/<date>/<band>.tif`)
+    and add the collection `collection_id` to `api`: the archive's items (Earth Search
+    layout) with `s3://<bucket>/<key>` hrefs. The server serves it from its next request
+    on. Returns each `files/...` path's `s3://` URL."""
+    ensure_bucket(s3, bucket)
+    urls = {}
+    for item in archive.items:
+        for path in item.paths.values():
+            key = path.replace("files/", f"{COLLECTION}/", 1)
+            s3.fput_object(bucket, key, str(archive.folder / path), content_type="image/tiff")
+            urls[path] = f"s3://{bucket}/{key}"
+    items = []
+    for item in archive.items:
+        document = stac_item(archive, item, layout="earth-search")
+        for asset in document["assets"].values():
+            asset["href"] = urls[asset["href"]]
+        items.append(document | {"id": document["id"] + "-s3", "collection": collection_id})
+    collection = stac_collection(archive, collection_id, layout="earth-search")
+    write_collection_file(archive.folder, api, collection, items)
+    return urls
 
 
 def copies(items: list[dict[str, Any]], count: int, collection: str) -> list[dict[str, Any]]:

@@ -170,7 +170,7 @@ class Archive:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.cache: dict[Path, tuple[float, dict[str, Any], list[dict[str, Any]]]] = {}
+        self.cache: dict[Path, tuple[int, dict[str, Any], list[dict[str, Any]]]] = {}
         self.lock = threading.Lock()
 
     def collection_ids(self, flavour: Flavour) -> list[str]:
@@ -187,7 +187,7 @@ class Archive:
         path = self.folder / "collections" / flavour.name / f"{collection_id}.json"
         if not path.is_file():
             raise KeyError(collection_id)
-        modified = path.stat().st_mtime
+        modified = path.stat().st_mtime_ns
         with self.lock:
             cached = self.cache.get(path)
             if cached is None or cached[0] != modified:

@@ -9,12 +9,16 @@ import numpy as np
 import pytest
 import rasterio
 
+from conftest import Infrastructure
+from eoplex_common.s3 import connect_s3
+from eoplex_common.settings import InfrastructureSettings
 from tests.stac_api_data import (
     MANY_COUNT,
     SCALE,
     Sentinel2Archive,
     digital_number,
     make_sentinel2_archive,
+    publish_to_s3,
     reflectance,
 )
 from tests.stac_api_server import StacApi, serve_stac_api
@@ -249,3 +253,27 @@ def test_failures_are_injected_on_demand_until_reset(api: StacApi, client: httpx
     api.reset()
     assert client.get(api.earth_search).status_code == 200
     assert api.stats()["requests"] == 1
+
+
+def test_an_s3_collection_points_at_the_uploaded_cogs(
+    api: StacApi, client: httpx.Client, archive: Sentinel2Archive, infrastructure: Infrastructure
+) -> None:
+    s3 = connect_s3(InfrastructureSettings(**infrastructure.env))
+    urls = publish_to_s3(archive, s3, "sentinel-cogs")
+    body = {"collections": ["sentinel-2-l2a-s3"], "limit": 100}
+    found = client.post(api.earth_search + "search", json=body).json()["features"]
+    assert len(found) == len(archive.items)
+    item = archive.item("33", "2022-01-30")
+    href = next(f for f in found if f["id"].startswith("S2B_33TUL_20220130"))["assets"]["nir"][
+        "href"
+    ]
+    assert (
+        href == urls[item.paths["nir"]] == "s3://sentinel-cogs/sentinel-2-l2a/33/2022-01-30/nir.tif"
+    )
+    bucket, key = href.removeprefix("s3://").split("/", 1)
+    answer = s3.get_object(bucket, key)
+    try:
+        assert answer.read() == (archive.folder / item.paths["nir"]).read_bytes()
+    finally:
+        answer.close()
+        answer.release_conn()
