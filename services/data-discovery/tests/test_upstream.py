@@ -2,6 +2,7 @@
 and caching; the pure parts alone, the client against the test STAC API server."""
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -9,8 +10,11 @@ from typing import Any
 import pytest
 
 from eoplex_common.errors import BadRequest
+from eoplex_data_discovery.search import decode_token, encode_token
 from eoplex_data_discovery.upstream import (
+    PropertyFilter,
     SearchCache,
+    SearchPage,
     StacApiClient,
     UpstreamRequest,
     UpstreamSettings,
@@ -22,6 +26,14 @@ from eoplex_data_discovery.upstream import (
     search_conditions,
     upstream_host,
 )
+from tests.stac_api_data import (
+    COLLECTION,
+    MANY,
+    MANY_COUNT,
+    Sentinel2Archive,
+    make_sentinel2_archive,
+)
+from tests.stac_api_server import StacApi, serve_stac_api
 
 QUERY_V1 = "https://api.stacspec.org/v1.0.0/item-search#query"
 QUERY_RC = "https://api.stacspec.org/v1.0.0-rc.1/item-search#query"
@@ -217,3 +229,104 @@ async def test_a_page_token_resumes_only_requests_to_the_same_upstream() -> None
         ):
             with pytest.raises(BadRequest):
                 client.resume(forged)
+
+
+# --- against the test STAC API server -----------------------------------------------------
+
+FAST = UpstreamSettings(
+    upstream_timeout_seconds=20, upstream_retries=2, upstream_backoff_seconds=0.01
+)
+# Ends at the instant of an item the upstream (closed interval) finds and we must not.
+WINDOW = {"start": at("2022-01-20T00:00:00Z"), "end": at("2022-01-30T10:20:00.024Z")}
+CLEAR: PropertyFilter = {"eo:cloud_cover": {"lte": 40}}
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Sentinel2Archive:
+    return make_sentinel2_archive(tmp_path_factory.mktemp("sentinel2"), size=32)
+
+
+@pytest.fixture(scope="module")
+def server(archive: Sentinel2Archive) -> Iterator[StacApi]:
+    with serve_stac_api(archive.folder) as api:
+        yield api
+
+
+@pytest.fixture
+def api(server: StacApi) -> StacApi:
+    server.reset()
+    return server
+
+
+async def every_item(client: StacApiClient, page: SearchPage) -> list[dict[str, Any]]:
+    items = list(page.items)
+    while page.next is not None:
+        page = await client.page(page.next)
+        items.extend(page.items)
+    return items
+
+
+def search_requests(api: StacApi, prefix: str) -> int:
+    return int(api.stats()["by_path"].get(f"{prefix}search", {}).get("requests", 0))
+
+
+def expected_datetimes(archive: Sentinel2Archive) -> set[str]:
+    start, end = WINDOW["start"], WINDOW["end"]
+    return {
+        item.datetime
+        for item in archive.items
+        if item.cloud_cover <= 40 and start <= at(item.datetime) < end
+    }
+
+
+@pytest.mark.parametrize(
+    ("flavour", "sent", "method"),
+    [
+        ("earth-search/v1/", "query", "POST"),
+        ("pc/api/stac/v1/", "filter", "POST"),
+        ("plain/v1/", None, "GET"),
+    ],
+)
+async def test_conditions_go_upstream_where_offered_and_all_hold_locally(
+    api: StacApi, archive: Sentinel2Archive, flavour: str, sent: str | None, method: str
+) -> None:
+    async with StacApiClient(api.url + flavour, settings=FAST, collection_id="S2") as client:
+        page = await client.search(
+            upstream_collection=COLLECTION, **WINDOW, property_filter=CLEAR, limit=1
+        )
+        items = await every_item(client, page)
+    kept = [item for item in items if matches_locally(item, property_filter=CLEAR, **WINDOW)]
+    assert {item["properties"]["datetime"] for item in kept} == expected_datetimes(archive)
+    assert len(items) > len(kept)
+    searches = api.searches()
+    assert len(searches) == len(items)  # one item a page, every page followed
+    assert {search["method"] for search in searches} == {method}
+    parameters = searches[0]["parameters"]
+    assert parameters["datetime"] == "2022-01-20T00:00:00Z/2022-01-30T10:20:00.024000Z"
+    assert [name for name in ("query", "filter") if name in parameters] == ([sent] if sent else [])
+    if sent == "filter":
+        assert parameters["filter-lang"] == "cql2-json"
+
+
+@pytest.mark.parametrize("flavour", ["earth-search/v1/", "plain/v1/"])
+async def test_paging_through_thousands_of_items_and_resuming_from_a_page_token(
+    api: StacApi, flavour: str
+) -> None:
+    async with StacApiClient(api.url + flavour, settings=FAST, collection_id="MANY") as client:
+        page = await client.search(upstream_collection=MANY, limit=1000)
+        assert page.number_matched == MANY_COUNT and page.next is not None
+        token = encode_token({"upstream": page.next.to_json()})
+        resumed = await client.page(client.resume(decode_token(token)["upstream"]))
+        items = page.items + await every_item(client, resumed)
+    assert len({item["id"] for item in items}) == len(items) == MANY_COUNT
+    assert len(api.searches()) == MANY_COUNT // 1000
+
+
+async def test_a_search_refused_by_post_is_sent_by_get_from_then_on(api: StacApi) -> None:
+    async with StacApiClient(api.plain, settings=FAST, collection_id="S2") as client:
+        first = await client.search(upstream_collection=COLLECTION, limit=3)
+        assert search_requests(api, "plain/v1/") == 2
+        again = await client.search(upstream_collection=COLLECTION, limit=4)
+    assert search_requests(api, "plain/v1/") == 3
+    assert (len(first.items), len(again.items)) == (3, 4)
+    assert [search["method"] for search in api.searches()] == ["GET", "GET"]
