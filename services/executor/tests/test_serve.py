@@ -35,7 +35,7 @@ from eoplex_common.streams import collection_subject, collection_updated_payload
 from eoplex_executor.engine.environment import Environment, ResultFile
 from eoplex_executor.engine.run import run_to_file
 from eoplex_executor.engine.settings import ExecutorSettings
-from eoplex_executor.io.gdal import gdal_environment
+from eoplex_executor.io.gdal import REMOTE_COG_OPTIONS, gdal_environment
 from eoplex_executor.serve.server import build_executor_server, worker_config
 from eoplex_executor.serve.service import WorkerPool
 from eoplex_proto.openeo.executor.v1 import executor_pb2 as pb
@@ -339,8 +339,7 @@ def test_gdal_environment_reads_s3_from_the_infrastructure_settings() -> None:
     )
     assert gdal_environment(infrastructure, cachemax_mb=256) == {
         "GDAL_CACHEMAX": "256",
-        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-        "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff",
+        **REMOTE_COG_OPTIONS,
         "AWS_S3_ENDPOINT": "s3.example:9000",
         "AWS_HTTPS": "YES",
         "AWS_VIRTUAL_HOSTING": "FALSE",

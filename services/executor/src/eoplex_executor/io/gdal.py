@@ -1,4 +1,10 @@
-"""GDAL's environment in an executor process: how it reads rasters and what it caches."""
+"""GDAL's environment in an executor process: how it reads rasters and what it caches.
+
+Set in the process environment of a synchronous worker and of `run-job` (the back-end's
+own S3 and the tuning for remote COGs, `REMOTE_COG_OPTIONS`); what is a collection's
+own (a provider's endpoint and credentials) is set for the reading thread only
+(`provider_options`, through `eoplex_executor.io.cog.Source.gdal_options`).
+"""
 
 import ctypes
 from collections.abc import Mapping
@@ -7,16 +13,43 @@ from urllib.parse import urlsplit
 
 from eoplex_common.settings import InfrastructureSettings
 
+# How GDAL reads remote COGs (`/vsicurl/`, `/vsis3/`): every chunk task opens its file,
+# reads its window (a few tile ranges) and closes it, many at once per worker.
+REMOTE_COG_OPTIONS = {
+    # No directory listing to look for sidecar files (.aux.xml, .ovr) at each open.
+    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+    # Nor a probe of each sidecar name: only these files are asked for over HTTP.
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff",
+    # HTTP/2 where TLS offers it (plain http stays 1.1: no upgrade round trip) ...
+    "GDAL_HTTP_VERSION": "2TLS",
+    # ... so that a worker's concurrent range requests share one connection per host.
+    "GDAL_HTTP_MULTIPLEX": "YES",
+    # Adjacent tiles of one window in one range request.
+    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+    # Per open file (one per chunk task at a time): what a window reads twice (the tile
+    # index while it reads tiles) is fetched once.
+    "VSI_CACHE": "TRUE",
+    "VSI_CACHE_SIZE": str(8 * 1024 * 1024),
+    # Per worker process, across the files it opens: the file sizes, headers, tile indexes
+    # and overviews every chunk task of an asset reads again are fetched once.
+    "CPL_VSIL_CURL_CACHE_SIZE": str(128 * 1024 * 1024),
+    # A provider under load (429, 5xx, dropped connections) is retried, the delay doubling.
+    "GDAL_HTTP_MAX_RETRY": "4",
+    "GDAL_HTTP_RETRY_DELAY": "1",
+    # A host that stops answering fails the read instead of holding the worker.
+    "GDAL_HTTP_CONNECTTIMEOUT": "15",
+    "GDAL_HTTP_TIMEOUT": "60",
+}
+
 
 def gdal_environment(infrastructure: InfrastructureSettings, *, cachemax_mb: int) -> dict[str, str]:
-    """The environment GDAL reads in a worker: a bounded block cache, no directory
-    listings when opening remote files, and `/vsis3/` on the back-end's S3 server."""
+    """The environment GDAL reads in a worker: a bounded block cache, the remote-COG
+    tuning of `REMOTE_COG_OPTIONS`, and `/vsis3/` on the back-end's S3 server."""
     endpoint = urlsplit(infrastructure.s3_endpoint)
     return {
         # GDAL reads a number below 100000 as megabytes.
         "GDAL_CACHEMAX": str(cachemax_mb),
-        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-        "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.tiff",
+        **REMOTE_COG_OPTIONS,
         "AWS_S3_ENDPOINT": endpoint.netloc,
         "AWS_HTTPS": "NO" if endpoint.scheme == "http" else "YES",
         "AWS_VIRTUAL_HOSTING": "FALSE",
