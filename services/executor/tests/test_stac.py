@@ -20,6 +20,7 @@ from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.io.outbound import stop_guard_proxies
 from eoplex_executor.processes import stac
 from eoplex_executor.processes.stac import StacReader, StacSettings
+from services.executor.tests.catalog import LocalCatalog
 from services.executor.tests.cubes import make_environment, run_graph, run_process
 from tests.stac_catalog import (
     BANDS,
@@ -71,10 +72,33 @@ def test_non_public_hosts_are_refused_by_default(
             reader.request_json("GET", base_url + "catalog.json")
 
 
-def load(tmp_path: Path, url: str, **arguments: Any) -> RasterCube:
-    cube = run_process("load_stac", make_environment(tmp_path), url=url, **arguments)
+def load(tmp_path: Path, url: str, catalog: Any = None, **arguments: Any) -> RasterCube:
+    """load_stac in an environment whose catalog is `catalog` (by default one without
+    collections and registered STAC APIs)."""
+    env = make_environment(tmp_path, catalog=catalog or LocalCatalog({}, {}))
+    cube = run_process("load_stac", env, url=url, **arguments)
     assert isinstance(cube, RasterCube)
     return cube
+
+
+def test_a_private_host_is_reachable_where_an_operator_registered_a_stac_api_there(
+    tmp_path: Path, base_url: str, written: WrittenCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The host and port of a registered STAC API pass the guard (documents and assets);
+    another port of the same address does not."""
+    monkeypatch.delenv("OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS")
+    url = base_url + "catalog.json"
+    with pytest.raises(ProcessParameterInvalid, match="non-public address"):
+        load(tmp_path, url, bands=["B04"])
+    registered = LocalCatalog({}, {}, upstream_urls=[base_url + "api/v1/"])
+
+    cube = load(tmp_path, url, catalog=registered, bands=["B04"])
+
+    assert_cube_holds(cube, written, DATES, ["B04"])
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        with pytest.raises(ProcessParameterInvalid, match="non-public address"):
+            load(tmp_path, f"http://127.0.0.1:{other.getsockname()[1]}/", catalog=registered)
 
 
 def assert_cube_holds(
@@ -137,7 +161,7 @@ def test_extents_bands_and_properties_as_load_collection(
             "result": True,
         }
     }
-    cube = run_graph(graph, make_environment(tmp_path))
+    cube = run_graph(graph, make_environment(tmp_path, catalog=LocalCatalog({}, {})))
     # 2022-06-06 has 40 % cloud cover; 2022-06-01 is before the extent.
     assert_cube_holds(cube, written, ["2022-06-11"], ["B08"], (slice(20, 40), slice(10, 30)))
 

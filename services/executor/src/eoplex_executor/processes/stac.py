@@ -28,8 +28,10 @@ the executor reach the cluster's internal services or a cloud metadata endpoint:
 URL's host is checked before it is requested (for a clear error), and every request,
 of documents by httpx and of assets by GDAL, redirects included, goes through the
 process's `outbound.GuardProxy`, which connects only to the public addresses it checked
-itself. `OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS=true` lifts this for deployments
-whose catalogs live on a private network.
+itself. The hosts and ports of the STAC APIs an operator registered collections of
+(`eoplex admin collections add-stac-api`) are reachable too, wherever they resolve; no
+other private address is. `OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS=true` lifts the
+guard for deployments whose catalogs live on a private network.
 """
 
 import json
@@ -96,6 +98,9 @@ class StacSettings(BaseSettings):
       link-local or other non-public addresses; off by default (see the module).
     - `timeout_seconds`, `max_document_bytes`: per STAC document fetched over http(s).
     - `max_documents`, `max_items`: bounds of a static catalog walk and of a search.
+
+    `upstream_endpoints` is no setting: load_stac fills it from the catalog (see
+    `registered_endpoints`).
     """
 
     model_config = SettingsConfigDict(env_prefix="OPENEO_EXECUTOR_STAC_", extra="ignore")
@@ -107,6 +112,7 @@ class StacSettings(BaseSettings):
     max_document_bytes: int = Field(10 * 1024 * 1024, gt=0)
     max_documents: int = Field(2000, gt=0)
     max_items: int = Field(10000, gt=0)
+    upstream_endpoints: frozenset[tuple[str, int]] = Field(frozenset(), exclude=True)
 
     def roots(self) -> list[Path]:
         """The allowed local directories, resolved (symbolic links followed)."""
@@ -116,14 +122,36 @@ class StacSettings(BaseSettings):
         return {bucket.strip() for bucket in self.s3_buckets.split(",") if bucket.strip()}
 
 
-# (address, port) pairs the proxy reaches besides public addresses: none but in tests.
+# (address, port) pairs the proxy reaches besides public addresses and the registered
+# STAC APIs: none but in tests.
 ALSO_ALLOWED: frozenset[tuple[str, int]] = frozenset()
+
+
+def reachable(settings: StacSettings) -> frozenset[tuple[str, int]]:
+    """The (address, port) pairs load_stac reaches besides public addresses."""
+    return ALSO_ALLOWED | settings.upstream_endpoints
+
+
+def registered_endpoints(upstreams: list[str]) -> frozenset[tuple[str, int]]:
+    """The (address, port) pairs of the STAC APIs an operator registered collections of
+    (their landing-page URLs): load_stac may reach those hosts and ports even where they
+    resolve to private addresses (a catalog inside the cluster), and no other private
+    address. A host that does not resolve adds nothing."""
+    endpoints: set[tuple[str, int]] = set()
+    for url in upstreams:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        try:
+            endpoints.update((address, port) for address in resolve(parts.hostname or "", port))
+        except (OSError, UnicodeError):
+            continue
+    return frozenset(endpoints)
 
 
 def outbound_proxy(settings: StacSettings) -> RunningProxy | None:
     """The proxy every http(s) request of load_stac goes through; None when private
     networks are allowed (nothing to guard)."""
-    return None if settings.allow_private_networks else guard_proxy(ALSO_ALLOWED)
+    return None if settings.allow_private_networks else guard_proxy(reachable(settings))
 
 
 def gdal_options(href: str, settings: StacSettings) -> tuple[tuple[str, str], ...]:
@@ -154,6 +182,9 @@ def load_stac(
     ProcessGraphComplexity or PaymentRequired beyond the execution's pixel limits.
     """
     settings = StacSettings()
+    if not settings.allow_private_networks:
+        endpoints = registered_endpoints(env.catalog.upstreams())
+        settings = settings.model_copy(update={"upstream_endpoints": endpoints})
     with StacReader(settings) as reader, _as_load_stac():
         location = reader.locate(url)
         document = reader.read_json(location)
@@ -307,9 +338,10 @@ def local_path(href: str, settings: StacSettings) -> Path:
 
 
 def check_host(url: str, settings: StacSettings) -> None:
-    """ProcessParameterInvalid unless the URL's host resolves to public addresses only (or
-    the operator allows private networks): the clear error up front, while the proxy
-    enforces the rule on every connection. Resolution failures are left to the request."""
+    """ProcessParameterInvalid unless the URL's host resolves to public addresses only, or
+    is a registered STAC API's (or the operator allows private networks): the clear error
+    up front, while the proxy enforces the rule on every connection. Resolution failures
+    are left to the request."""
     if settings.allow_private_networks:
         return
     parts = urlsplit(url)
@@ -319,7 +351,7 @@ def check_host(url: str, settings: StacSettings) -> None:
         addresses = resolve(host, port)
     except (OSError, UnicodeError):
         return
-    refused = refused_address(addresses, port, allowing(ALSO_ALLOWED))
+    refused = refused_address(addresses, port, allowing(reachable(settings)))
     if refused is not None:
         raise _invalid(
             f"{host} resolves to {refused}, a non-public address load_stac may not reach "
