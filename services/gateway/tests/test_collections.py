@@ -14,10 +14,12 @@ from eoplex_common.errors import BadRequest
 from eoplex_gateway.app import create_app
 from eoplex_gateway.routes.collections import (
     build_collection,
+    build_item_collection,
     parse_bbox,
     parse_datetime_interval,
 )
 from eoplex_gateway.settings import GatewaySettings
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
 from services.gateway.tests.conftest import Stack
 from tests.data_discovery_server import (
     RunningDataDiscovery,
@@ -231,3 +233,14 @@ def test_build_collection_keeps_own_links_and_adds_structural_ones() -> None:
         },
         about,
     ]
+
+
+@pytest.mark.parametrize(("matched", "expected"), [(3, {"numberMatched": 3}), (-1, {})])
+def test_items_say_how_many_matched_only_when_the_catalog_knows(
+    matched: int, expected: dict[str, int]
+) -> None:
+    # -1: an upstream STAC API that does not count its matches.
+    response = pb.SearchItemsResponse(number_matched=matched)
+    built = build_item_collection(response, root=ROOT, collection_id="S2", query={})
+    assert {key: built[key] for key in ("numberMatched",) if key in built} == expected
+    assert built["numberReturned"] == 0

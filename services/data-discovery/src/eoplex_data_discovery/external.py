@@ -28,7 +28,12 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from eoplex_common.errors import BadRequest
-from eoplex_data_discovery.documents import STAC_VERSION, normalize_collection
+from eoplex_data_discovery.documents import (
+    JSON_SCHEMA_DRAFT,
+    KNOWN_QUERYABLES,
+    STAC_VERSION,
+    normalize_collection,
+)
 
 KIND_INGEST = "ingest"
 KIND_STAC_API = "stac-api"
@@ -127,6 +132,8 @@ def check_source(source: StacApiSource, *, has_credentials: bool) -> StacApiSour
         raise BadRequest(reason="s3_access 'anonymous' takes no credentials")
     if access != "anonymous" and not has_credentials:
         raise BadRequest(reason=f"s3_access {access!r} needs credentials")
+    if source.s3_endpoint:
+        _check_endpoint(source.s3_endpoint)
     if source.credentials_secret and not SECRET_NAME.match(source.credentials_secret):
         raise BadRequest(
             reason="credentials_secret must be a file name of the credentials directory"
@@ -136,6 +143,16 @@ def check_source(source: StacApiSource, *, has_credentials: bool) -> StacApiSour
     return StacApiSource(
         **{**source.__dict__, "s3_access": access, "signing_url": signing_url.rstrip("/")}
     )
+
+
+def _check_endpoint(endpoint: str) -> None:
+    parts = urlsplit(endpoint if "//" in endpoint else f"//{endpoint}")
+    try:
+        valid = bool(parts.hostname) and parts.scheme in ("", "http", "https") and parts.port != 0
+    except ValueError:
+        valid = False
+    if not valid or parts.path.strip("/") or parts.query or parts.username:
+        raise BadRequest(reason="s3_endpoint must be host[:port] or http(s)://host[:port]")
 
 
 def check_credentials(credentials: Any, *, what: str) -> dict[str, str]:
@@ -362,6 +379,23 @@ def translate_collection(
     return normalize_collection(document)
 
 
+def translate_queryables(upstream: Any, *, title: str) -> dict[str, Any]:
+    """`GET /collections/{id}/queryables` of a stac-api collection: the upstream's
+    properties (what its search understands), or without any, the well-known STAC
+    properties. The gateway adds `$id`."""
+    properties = upstream.get("properties") if isinstance(upstream, dict) else None
+    if not isinstance(properties, dict) or not properties:
+        properties = KNOWN_QUERYABLES
+    additional = upstream.get("additionalProperties") if isinstance(upstream, dict) else None
+    return {
+        "$schema": JSON_SCHEMA_DRAFT,
+        "type": "object",
+        "title": title,
+        "properties": dict(properties),
+        "additionalProperties": additional if isinstance(additional, bool) else True,
+    }
+
+
 def collection_bands(document: Mapping[str, Any], source: StacApiSource) -> list[Band]:
     """The bands of a translated collection document, with their upstream asset keys."""
     names = document["cube:dimensions"]["bands"]["values"]
@@ -431,3 +465,37 @@ def translate_item(item: Any, *, collection_id: str, bands: list[Band]) -> dict[
         "links": [],
         "assets": {**assets, **translated},
     }
+
+
+def gdal_options(source: StacApiSource, credentials: Mapping[str, str] | None) -> dict[str, str]:
+    """The GDAL configuration options to read the collection's `s3://` assets with.
+
+    Anonymous access signs no request (`AWS_NO_SIGN_REQUEST=YES`); "credentials" and
+    "requester-pays" sign with the given credentials, the latter also paying for the
+    transfer (`AWS_REQUEST_PAYER=requester`). A custom endpoint (`host[:port]`, HTTPS,
+    or `http://host[:port]`) is addressed by path (`AWS_VIRTUAL_HOSTING=FALSE`); AWS
+    itself defaults to the region us-west-2, where most public archives are.
+    """
+    options: dict[str, str] = {}
+    if source.s3_access == "anonymous":
+        options["AWS_NO_SIGN_REQUEST"] = "YES"
+    else:
+        given = credentials or {}
+        options["AWS_NO_SIGN_REQUEST"] = "NO"
+        options["AWS_ACCESS_KEY_ID"] = given.get("access_key_id", "")
+        options["AWS_SECRET_ACCESS_KEY"] = given.get("secret_access_key", "")
+        if given.get("session_token"):
+            options["AWS_SESSION_TOKEN"] = given["session_token"]
+        if source.s3_access == "requester-pays":
+            options["AWS_REQUEST_PAYER"] = "requester"
+    if source.s3_endpoint:
+        endpoint = urlsplit(
+            source.s3_endpoint if "//" in source.s3_endpoint else f"//{source.s3_endpoint}"
+        )
+        options["AWS_S3_ENDPOINT"] = endpoint.netloc
+        options["AWS_HTTPS"] = "NO" if endpoint.scheme == "http" else "YES"
+        options["AWS_VIRTUAL_HOSTING"] = "FALSE"
+    region = source.s3_region or ("" if source.s3_endpoint else "us-west-2")
+    if region:
+        options["AWS_REGION"] = region
+    return options

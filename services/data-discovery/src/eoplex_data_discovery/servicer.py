@@ -6,7 +6,13 @@ from typing import Any
 import grpc
 
 from eoplex_common.errors import BadRequest
-from eoplex_data_discovery.service import DataDiscoveryService, ItemSearch
+from eoplex_data_discovery.external import StacApiSource
+from eoplex_data_discovery.service import (
+    CollectionSource,
+    DataDiscoveryService,
+    ItemSearch,
+    StacApiRegistration,
+)
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2_grpc
 
@@ -20,6 +26,46 @@ def _parse(text: str, *, what: str) -> Any:
 
 def _document(document: dict[str, Any]) -> pb.JsonDocument:
     return pb.JsonDocument(json=json.dumps(document))
+
+
+def _source(source: CollectionSource) -> pb.CollectionSource:
+    return pb.CollectionSource(
+        collection_id=source.collection_id,
+        kind=source.kind,
+        upstream=source.upstream,
+        refreshed=source.refreshed.isoformat().replace("+00:00", "Z"),
+        refresh_error=source.refresh_error,
+        title=source.title,
+    )
+
+
+def _registration(request: pb.RegisterStacApiRequest) -> StacApiRegistration:
+    overrides = (
+        _parse(request.overrides_json, what="the overrides") if request.overrides_json else {}
+    )
+    credentials = None
+    if request.credentials_json:
+        try:
+            credentials = json.loads(request.credentials_json)
+        except json.JSONDecodeError:
+            # Never quote the text: it holds secrets.
+            raise BadRequest(reason="the credentials are not valid JSON") from None
+    return StacApiRegistration(
+        source=StacApiSource(
+            url=request.url,
+            upstream_collection=request.upstream_collection,
+            bands_from=request.bands_from or "raster:bands",
+            signing=request.signing,
+            signing_url=request.signing_url,
+            overrides=overrides,
+            s3_access=request.s3_access,
+            s3_endpoint=request.s3_endpoint,
+            s3_region=request.s3_region,
+            credentials_secret=request.credentials_secret,
+        ),
+        collection_id=request.collection_id,
+        credentials=credentials,
+    )
 
 
 class DataDiscoveryServicer(data_discovery_pb2_grpc.DataDiscoveryServiceServicer):
@@ -108,3 +154,36 @@ class DataDiscoveryServicer(data_discovery_pb2_grpc.DataDiscoveryServiceServicer
     ) -> pb.DeleteCollectionResponse:
         await self.service.delete_collection(request.collection_id)
         return pb.DeleteCollectionResponse()
+
+    async def RegisterStacApiCollection(
+        self, request: pb.RegisterStacApiRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CollectionSource:
+        return _source(await self.service.register_stac_api(_registration(request)))
+
+    async def RefreshCollection(
+        self, request: pb.RefreshCollectionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CollectionSource:
+        return _source(await self.service.refresh_collection(request.collection_id))
+
+    async def ListCollectionSources(
+        self, request: pb.ListCollectionSourcesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListCollectionSourcesResponse:
+        sources = await self.service.collection_sources()
+        return pb.ListCollectionSourcesResponse(sources=[_source(s) for s in sources])
+
+    async def GetCollectionAccess(
+        self, request: pb.GetCollectionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CollectionAccess:
+        access = await self.service.collection_access(request.collection_id)
+        return pb.CollectionAccess(
+            kind=access.kind,
+            gdal_options=access.gdal_options,
+            signing=access.signing,
+            signing_url=access.signing_url,
+            mosaic=access.mosaic,
+        )
+
+    async def ListUpstreams(
+        self, request: pb.ListUpstreamsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListUpstreamsResponse:
+        return pb.ListUpstreamsResponse(urls=await self.service.upstream_urls())

@@ -1,8 +1,15 @@
-"""The catalog's MongoDB collections: `collections` (live ones), `staged`, `items`.
+"""The catalog's MongoDB collections: `collections` (live ones), `staged`, `items`,
+`upstream_credentials`.
 
 A collection becomes visible only through `commit`, which switches `live_version`
 in one `find_one_and_update`; readers query items of the live version only, so an
 ingest in progress (or one that failed) is never seen.
+
+A collection backed by an external STAC API has no items here: its live document
+carries a `source` (the registration, the upstream's conformance classes and the
+state of the last refresh) and a `refresh_due` instant. Credentials given for its
+assets live apart, in `upstream_credentials` keyed by collection id, read only by
+`credentials` (for the executor's `GetCollectionAccess`).
 """
 
 import json
@@ -14,8 +21,46 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from eoplex_data_discovery.documents import ItemFootprint
+from eoplex_data_discovery.external import KIND_STAC_API, StacApiSource
 
 Query = dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Upstream:
+    """A stac-api collection's registration and the outcome of its last refresh."""
+
+    source: StacApiSource
+    conformance: list[str]
+    refreshed: datetime
+    refresh_error: str = ""
+
+
+def _stored_source(upstream: Upstream) -> dict[str, Any]:
+    """The `source` field; overrides as JSON text, since their keys (asset keys) may hold
+    characters MongoDB does not allow in field names."""
+    fields = {**upstream.source.__dict__, "overrides": json.dumps(upstream.source.overrides)}
+    return {
+        "kind": KIND_STAC_API,
+        **fields,
+        "conformance": upstream.conformance,
+        "refreshed": upstream.refreshed,
+        "refresh_error": upstream.refresh_error,
+    }
+
+
+def _upstream(stored: dict[str, Any] | None) -> Upstream | None:
+    if stored is None:
+        return None
+    names = StacApiSource.__dataclass_fields__
+    fields = {name: stored[name] for name in names if name in stored}
+    fields["overrides"] = json.loads(stored["overrides"])
+    return Upstream(
+        source=StacApiSource(**fields),
+        conformance=list(stored["conformance"]),
+        refreshed=stored["refreshed"],
+        refresh_error=stored.get("refresh_error", ""),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +71,8 @@ class LiveCollection:
     version: str
     document: dict[str, Any]
     queryables: dict[str, Any]
+    updated: datetime
+    upstream: Upstream | None = None
 
 
 def _live(document: dict[str, Any]) -> LiveCollection:
@@ -34,7 +81,20 @@ def _live(document: dict[str, Any]) -> LiveCollection:
         version=document["live_version"],
         document=json.loads(document["document"]),
         queryables=json.loads(document["queryables"]),
+        updated=document["updated"],
+        upstream=_upstream(document.get("source")),
     )
+
+
+def _live_fields(
+    version: str, document: dict[str, Any], queryables: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "live_version": version,
+        "document": json.dumps(document),
+        "queryables": json.dumps(queryables),
+        "updated": datetime.now(UTC),
+    }
 
 
 def _filterable(properties: dict[str, Any]) -> dict[str, Any]:
@@ -55,6 +115,7 @@ class CatalogStore:
         self.collections = database["collections"]
         self.staged = database["staged"]
         self.items = database["items"]
+        self.credentials = database["upstream_credentials"]
 
     async def ensure_indexes(self) -> None:
         """Indexes for item search by collection version, time and id."""
@@ -123,23 +184,24 @@ class CatalogStore:
         version: str,
         document: dict[str, Any],
         queryables: dict[str, Any],
+        upstream: Upstream | None = None,
+        refresh_due: datetime | None = None,
     ) -> None:
         """Switch readers to `version` atomically, then drop the items of replaced versions.
 
-        Items of other ingests still staged are kept: they may be committed later.
+        With `upstream`, the collection is a stac-api one, refreshed from `refresh_due`
+        on; without, an ingested one, and the source and credentials of a stac-api
+        collection it replaces are forgotten. Items of other ingests still staged are
+        kept: they may be committed later.
         """
-        await self.collections.find_one_and_update(
-            {"_id": collection_id},
-            {
-                "$set": {
-                    "live_version": version,
-                    "document": json.dumps(document),
-                    "queryables": json.dumps(queryables),
-                    "updated": datetime.now(UTC),
-                }
-            },
-            upsert=True,
-        )
+        fields = _live_fields(version, document, queryables)
+        if upstream is None:
+            change: dict[str, Any] = {"$set": fields, "$unset": {"source": "", "refresh_due": ""}}
+            await self.put_credentials(collection_id=collection_id, credentials=None)
+        else:
+            source = {"source": _stored_source(upstream), "refresh_due": refresh_due}
+            change = {"$set": {**fields, **source}}
+        await self.collections.find_one_and_update({"_id": collection_id}, change, upsert=True)
         await self.staged.delete_one({"_id": version})
         await self._delete_unstaged_items(collection_id, keep=version)
 
@@ -147,6 +209,68 @@ class CatalogStore:
         staged = await self.staged.distinct("_id", {"collection_id": collection_id})
         kept = [*staged, keep] if keep else staged
         await self.items.delete_many({"collection_id": collection_id, "version": {"$nin": kept}})
+
+    async def refresh_upstream(
+        self,
+        *,
+        collection_id: str,
+        replaced_version: str,
+        upstream: Upstream,
+        refresh_due: datetime,
+        live: tuple[str, dict[str, Any], dict[str, Any]] | None = None,
+    ) -> bool:
+        """Record a refresh of a stac-api collection still at `replaced_version`: its new
+        state, and with `live` = (version, document, queryables) a new version.
+
+        False (and nothing changed) when the collection was replaced or removed meanwhile.
+        """
+        fields = {"source": _stored_source(upstream), "refresh_due": refresh_due}
+        if live is not None:
+            fields.update(_live_fields(*live))
+        updated = await self.collections.find_one_and_update(
+            {"_id": collection_id, "live_version": replaced_version, "source.kind": KIND_STAC_API},
+            {"$set": fields},
+        )
+        return updated is not None
+
+    async def claim_due_refresh(self, *, now: datetime, next_due: datetime) -> str | None:
+        """The id of a stac-api collection due for its scheduled refresh, now claimed by
+        this replica: its next refresh is moved to `next_due` in the same atomic update,
+        so no other replica claims it; None when none is due."""
+        claimed = await self.collections.find_one_and_update(
+            {"source.kind": KIND_STAC_API, "refresh_due": {"$lte": now}},
+            {"$set": {"refresh_due": next_due}},
+            projection={"_id": 1},
+        )
+        return None if claimed is None else str(claimed["_id"])
+
+    async def all_collections(self) -> list[LiveCollection]:
+        """Every live collection by id (the operator's list of sources)."""
+        cursor = self.collections.find({}).sort("_id", ASCENDING)
+        return [_live(document) async for document in cursor]
+
+    async def upstream_urls(self) -> list[str]:
+        """The landing pages of the registered STAC APIs, each once."""
+        urls = await self.collections.distinct("source.url", {"source.kind": KIND_STAC_API})
+        return sorted(str(url) for url in urls)
+
+    async def put_credentials(
+        self, *, collection_id: str, credentials: dict[str, str] | None
+    ) -> None:
+        """Store (or with None forget) the asset credentials of a stac-api collection."""
+        if credentials is None:
+            await self.credentials.delete_one({"_id": collection_id})
+        else:
+            await self.credentials.replace_one(
+                {"_id": collection_id}, {"_id": collection_id, **credentials}, upsert=True
+            )
+
+    async def stored_credentials(self, collection_id: str) -> dict[str, str] | None:
+        """The asset credentials given for a collection, or None."""
+        stored = await self.credentials.find_one({"_id": collection_id})
+        if stored is None:
+            return None
+        return {name: value for name, value in stored.items() if name != "_id"}
 
     async def discard_version(self, *, collection_id: str, version: str) -> None:
         """Forget a staged version and its items (an aborted ingest)."""
@@ -162,6 +286,7 @@ class CatalogStore:
         if removed is None:
             return False
         await self._delete_unstaged_items(collection_id)
+        await self.put_credentials(collection_id=collection_id, credentials=None)
         return True
 
     async def live_collection(self, collection_id: str) -> LiveCollection | None:

@@ -102,7 +102,9 @@ def build_item_collection(
     collection_id: str,
     query: dict[str, str],
 ) -> dict[str, Any]:
-    """`GET /collections/{id}/items`: a GeoJSON FeatureCollection with paging links."""
+    """`GET /collections/{id}/items`: a GeoJSON FeatureCollection with paging links;
+    without `numberMatched` when the catalog does not know it (-1: an upstream STAC API
+    that does not count)."""
     items_url = f"{collection_url(root, collection_id)}/items"
     links = [
         link(items_url, "self", GEOJSON),
@@ -113,13 +115,11 @@ def build_item_collection(
         next_query = urlencode({**query, "token": response.next_page_token})
         links.append(link(f"{items_url}?{next_query}", "next", GEOJSON))
     features = [build_item(json.loads(text), root=root) for text in response.items_json]
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "links": links,
-        "numberMatched": response.number_matched,
-        "numberReturned": len(features),
-    }
+    collection: dict[str, Any] = {"type": "FeatureCollection", "features": features, "links": links}
+    if response.number_matched >= 0:
+        collection["numberMatched"] = response.number_matched
+    collection["numberReturned"] = len(features)
+    return collection
 
 
 def build_queryables(
