@@ -1,15 +1,18 @@
 """The catalog's client of external STAC APIs: query translation, local filtering, retries
 and caching; the pure parts alone, the client against the test STAC API server."""
 
+import logging
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
-from eoplex_common.errors import BadRequest
+from eoplex_common.errors import BadRequest, UpstreamUnavailable
 from eoplex_data_discovery.search import decode_token, encode_token
 from eoplex_data_discovery.upstream import (
     PropertyFilter,
@@ -188,7 +191,7 @@ def test_backoff_doubles_honours_retry_after_and_is_capped() -> None:
 
 
 def test_the_cache_keeps_the_most_recently_used_pages_for_a_while() -> None:
-    cache = SearchCache(seconds=60, entries=2)
+    cache = SearchCache(seconds=60, entries=2, size_bytes=5)
     first, second, third = (
         UpstreamRequest("POST", "https://stac.example/search", {"limit": n}) for n in (1, 2, 3)
     )
@@ -199,11 +202,15 @@ def test_the_cache_keeps_the_most_recently_used_pages_for_a_while() -> None:
     assert (cache.get(first), cache.get(second), cache.get(third)) == (b"1", None, b"3")
     assert cache.get(UpstreamRequest("GET", "https://stac.example/search")) is None
     assert cache.get(UpstreamRequest("POST", "https://stac.example/search", {"limit": 3})) == b"3"
-    brief = SearchCache(seconds=0.01, entries=2)
+    cache.put(second, b"fives")
+    assert (cache.get(first), cache.get(third), cache.get(second)) == (None, None, b"fives")
+    cache.put(first, b"sixsix")
+    assert (len(cache), cache.get(first)) == (1, None)
+    brief = SearchCache(seconds=0.01, entries=2, size_bytes=100)
     brief.put(first, b"1")
     time.sleep(0.05)
     assert brief.get(first) is None and len(brief) == 0
-    off = SearchCache(seconds=0, entries=2)
+    off = SearchCache(seconds=0, entries=2, size_bytes=100)
     off.put(first, b"1")
     assert len(off) == 0
 
@@ -330,3 +337,107 @@ async def test_a_search_refused_by_post_is_sent_by_get_from_then_on(api: StacApi
     assert search_requests(api, "plain/v1/") == 3
     assert (len(first.items), len(again.items)) == (3, 4)
     assert [search["method"] for search in api.searches()] == ["GET", "GET"]
+
+
+async def test_collection_conformance_and_queryables_are_read_from_the_upstream(
+    api: StacApi,
+) -> None:
+    async with StacApiClient(api.earth_search, settings=FAST, collection_id="S2") as client:
+        assert QUERY_V1 in await client.conformance()
+        assert (await client.collection(COLLECTION))["id"] == COLLECTION
+        queryables = await client.queryables(COLLECTION)
+        assert queryables is not None and "eo:cloud_cover" in queryables["properties"]
+        assert await client.queryables("absent") is None
+        with pytest.raises(UpstreamUnavailable) as missing:
+            await client.collection("absent")
+    assert missing.value.params["status"] == 404
+    api.fail("^/plain/v1/conformance$", 404, count=1)
+    async with StacApiClient(api.plain, settings=FAST) as client:
+        assert CORE in await client.conformance()
+    assert api.stats()["by_path"]["plain/v1/"]["requests"] == 1
+
+
+async def test_retries_wait_as_retry_after_asks_within_the_cap(
+    api: StacApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="eoplex_data_discovery.upstream")
+    api.fail("^/earth-search/v1/search$", 503, count=1, retry_after=1)
+    async with StacApiClient(api.earth_search, settings=FAST, collection_id="S2") as client:
+        page = await client.search(upstream_collection=COLLECTION, limit=2)
+        assert len(page.items) == 2
+        api.fail("^/earth-search/v1/search$", 429, count=2, retry_after=3600)
+        capped = FAST.model_copy(update={"upstream_max_wait_seconds": 0.05})
+        async with StacApiClient(api.earth_search, settings=capped) as patient:
+            assert len((await patient.search(upstream_collection=COLLECTION, limit=3)).items) == 3
+    waits = [record.getMessage() for record in caplog.records]
+    assert [message.rsplit(" in ", 1)[1] for message in waits] == ["1.00 s", "0.05 s", "0.05 s"]
+    assert search_requests(api, "earth-search/v1/") == 5
+
+
+async def test_an_upstream_that_keeps_failing_is_unavailable_naming_its_host(
+    api: StacApi,
+) -> None:
+    api.fail("^/earth-search/v1/search$", 500)
+    host = urlsplit(api.url).netloc
+    async with StacApiClient(api.earth_search, settings=FAST, collection_id="S2") as client:
+        with pytest.raises(UpstreamUnavailable) as failing:
+            await client.search(upstream_collection=COLLECTION)
+    assert failing.value.message == (
+        f"The data provider {host} of collection 'S2' failed: HTTP 500 after 2 retries"
+    )
+    assert search_requests(api, "earth-search/v1/") == 3
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    async with StacApiClient(f"http://127.0.0.1:{closed}/v1", settings=FAST) as client:
+        with pytest.raises(UpstreamUnavailable) as refused:
+            await client.landing()
+    assert refused.value.params["upstream"] == f"127.0.0.1:{closed}"
+    assert "connection refused or unreachable after 2 retries" in refused.value.message
+
+
+async def test_client_errors_and_answers_that_are_not_json_fail_at_once(api: StacApi) -> None:
+    api.fail("^/earth-search/v1/search$", 400, count=1)
+    async with StacApiClient(api.earth_search, settings=FAST, collection_id="S2") as client:
+        with pytest.raises(UpstreamUnavailable) as refused:
+            await client.search(upstream_collection=COLLECTION)
+        assert refused.value.params["status"] == 400
+        assert refused.value.message.endswith("HTTP 400: failing ^/earth-search/v1/search$")
+        assert search_requests(api, "earth-search/v1/") == 1
+        assert len((await client.search(upstream_collection=COLLECTION)).items) == 8
+    async with StacApiClient(api.url + "files/32/2022-01-10/red.tif", settings=FAST) as client:
+        with pytest.raises(UpstreamUnavailable, match="something other than JSON"):
+            await client.landing()
+
+
+async def test_credentials_in_the_upstream_url_stay_out_of_errors_and_logs(
+    api: StacApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    port = urlsplit(api.url).port
+    url = f"http://reader:pa55word@127.0.0.1:{port}/earth-search/v1/?subscription-key=t0ken"
+    api.fail("^/earth-search/v1/$", 503)
+    async with StacApiClient(url, settings=FAST, collection_id="S2") as client:
+        with pytest.raises(UpstreamUnavailable) as failing:
+            await client.landing()
+    told = [failing.value.message, *map(str, failing.value.params.values()), caplog.text]
+    assert f"127.0.0.1:{port}" in failing.value.message
+    assert not [text for text in told if "pa55word" in text or "t0ken" in text]
+
+
+async def test_search_pages_are_cached_by_the_exact_request(api: StacApi) -> None:
+    cache = SearchCache.from_settings(FAST)
+    search = {"upstream_collection": COLLECTION, "limit": 2, "property_filter": CLEAR}
+    async with StacApiClient(api.earth_search, settings=FAST, cache=cache) as client:
+        first = await client.search(**search)
+        first.items[0]["properties"]["eo:cloud_cover"] = -1
+        requests = api.stats()["requests"]
+        again = await client.search(**search)
+        assert api.stats()["requests"] == requests
+    async with StacApiClient(api.earth_search, settings=FAST, cache=cache) as other:
+        shared = await other.search(**search)
+        assert api.stats()["requests"] == requests + 2  # its landing page and conformance
+        await other.search(**(search | {"limit": 3}))
+    assert api.stats()["requests"] == requests + 3
+    assert again.items[0]["properties"]["eo:cloud_cover"] != -1
+    assert again == shared and again.next == first.next and len(cache) == 2

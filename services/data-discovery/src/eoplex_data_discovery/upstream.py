@@ -28,17 +28,20 @@ CQL2-JSON or the STAC filter extension, else not at all (`search_conditions`). U
 answers are a superset at best (their datetime intervals are closed; some ignore what
 they do not know), so every item must also pass `matches_locally`.
 
-Failures are `UpstreamUnavailable` naming the upstream's host (never its full URL, a
-credential or a long body): 429, 5xx, connection errors and timeouts are retried
+User info in `url` (`https://user:password@host/...`) is sent as HTTP basic
+authentication and appears in no URL the client logs or names. Failures are
+`UpstreamUnavailable` naming the upstream's host (never its full URL, a credential or a
+long body): 429, 5xx, connection errors and timeouts are retried
 `upstream_retries` times with exponential backoff (`upstream_backoff_seconds`,
 doubling), or the wait `Retry-After` asks for, each wait at most
 `upstream_max_wait_seconds`; other 4xx and answers that are not JSON fail at once.
 The error's `params["status"]` holds the HTTP status when there was one (404 for an
 upstream collection that does not exist).
 
-Successful search pages are cached (`SearchCache`: least recently used first out,
-`search_cache_entries` pages, each for `search_cache_seconds`) by the exact upstream
-request; pass one cache to every client of the service to share it.
+Successful search pages are cached (`SearchCache`: least recently used first out, at
+most `search_cache_entries` pages and `search_cache_megabytes` of answers, each for
+`search_cache_seconds`) by the exact upstream request; pass one cache to every client of
+the service to share it.
 """
 
 import asyncio
@@ -87,6 +90,7 @@ class UpstreamSettings(BaseSettings):
     upstream_max_wait_seconds: float = 30.0
     search_cache_seconds: float = 60.0
     search_cache_entries: int = 256
+    search_cache_megabytes: int = 64
 
 
 @dataclass(frozen=True)
@@ -116,21 +120,29 @@ class SearchPage:
 
 
 class SearchCache:
-    """Bounded, short-lived cache of upstream search answers, keyed by the exact request.
+    """Bounded, short-lived cache of upstream search answers, keyed by the exact request:
+    at most `entries` answers of at most `size_bytes` together, each for `seconds`; the
+    least recently used go first.
 
     It keeps the answer's bytes, so every hit is parsed afresh and callers may change
     the items they get.
     """
 
-    def __init__(self, *, seconds: float, entries: int) -> None:
+    def __init__(self, *, seconds: float, entries: int, size_bytes: int) -> None:
         self.seconds = seconds
         self.entries = entries
+        self.size_bytes = size_bytes
         self._answers: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._size = 0
 
     @classmethod
     def from_settings(cls, settings: UpstreamSettings) -> "SearchCache":
-        """A cache sized by `search_cache_seconds` and `search_cache_entries`."""
-        return cls(seconds=settings.search_cache_seconds, entries=settings.search_cache_entries)
+        """A cache sized by the `search_cache_*` settings."""
+        return cls(
+            seconds=settings.search_cache_seconds,
+            entries=settings.search_cache_entries,
+            size_bytes=settings.search_cache_megabytes * 2**20,
+        )
 
     def get(self, request: UpstreamRequest) -> bytes | None:
         """The cached answer to the request if still fresh."""
@@ -140,20 +152,25 @@ class SearchCache:
             return None
         stored, content = cached
         if time.monotonic() - stored >= self.seconds:
-            del self._answers[key]
+            self._drop(key)
             return None
         self._answers.move_to_end(key)
         return content
 
     def put(self, request: UpstreamRequest, content: bytes) -> None:
-        """Remember an answer, dropping the least recently used beyond the bound."""
-        if self.entries <= 0 or self.seconds <= 0:
+        """Remember an answer, dropping the least recently used beyond the bounds."""
+        if self.seconds <= 0 or not 0 < len(content) <= self.size_bytes:
             return
         key = request.cache_key()
+        if key in self._answers:
+            self._drop(key)
         self._answers[key] = (time.monotonic(), content)
-        self._answers.move_to_end(key)
-        while len(self._answers) > self.entries:
-            self._answers.popitem(last=False)
+        self._size += len(content)
+        while len(self._answers) > self.entries or self._size > self.size_bytes:
+            self._drop(next(iter(self._answers)))
+
+    def _drop(self, key: str) -> None:
+        self._size -= len(self._answers.pop(key)[1])
 
     def __len__(self) -> int:
         return len(self._answers)
@@ -161,12 +178,32 @@ class SearchCache:
 
 def make_http_client(settings: UpstreamSettings) -> httpx.AsyncClient:
     """An HTTP client for upstream STAC APIs (timeouts from the settings, redirects followed)."""
+    _hide_secrets_in_request_logs()
     return httpx.AsyncClient(
         timeout=settings.upstream_timeout_seconds,
         follow_redirects=True,
         max_redirects=5,
         headers={"Accept": "application/json, application/geo+json"},
     )
+
+
+class _UrlsWithoutSecrets(logging.Filter):
+    """httpx logs every request's URL at INFO: here without its user info and query, which
+    may hold an upstream's credentials."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                arg.copy_with(userinfo=b"", query=None) if isinstance(arg, httpx.URL) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def _hide_secrets_in_request_logs() -> None:
+    httpx_log = logging.getLogger("httpx")
+    if not any(isinstance(f, _UrlsWithoutSecrets) for f in httpx_log.filters):
+        httpx_log.addFilter(_UrlsWithoutSecrets())
 
 
 # --- property conditions ------------------------------------------------------------------
@@ -343,14 +380,19 @@ class StacApiClient:
         http: httpx.AsyncClient | None = None,
         cache: SearchCache | None = None,
     ) -> None:
-        self.url = url
+        located = httpx.URL(url)
+        self._auth = (
+            httpx.BasicAuth(located.username, located.password) if located.userinfo else None
+        )
+        self.url = str(located.copy_with(userinfo=b""))
         self.settings = settings
         self.collection_id = collection_id
-        self.host = upstream_host(url)
+        self.host = upstream_host(self.url)
         self.cache = cache if cache is not None else SearchCache.from_settings(settings)
         self._own_http = http is None
         self._http = http if http is not None else make_http_client(settings)
-        self._base = url if url.endswith("/") else url + "/"
+        self._base = self.url if self.url.endswith("/") else self.url + "/"
+        _hide_secrets_in_request_logs()
         self._landing: dict[str, Any] | None = None
         self._conformance: list[str] | None = None
         self._search_by_get = False
@@ -520,7 +562,9 @@ class StacApiClient:
         attempt = 0
         while True:
             try:
-                response = await self._http.request(request.method, request.url, json=request.body)
+                response = await self._http.request(
+                    request.method, request.url, json=request.body, auth=self._auth
+                )
             except httpx.TransportError as error:
                 reason, status, retry_after = _transport_reason(error), None, None
             else:
