@@ -1,178 +1,135 @@
-"""Planetary Computer URL signing against a token endpoint on loopback (real HTTP)."""
+"""Planetary Computer URL signing against the test STAC API server's token endpoint and
+its SAS-protected blobs (real HTTP)."""
 
-import json
-import secrets
 import threading
-import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from eoplex_common.errors import UpstreamUnavailable
-from eoplex_executor.io.signing import PlanetaryComputerSigner, url_signer
+from eoplex_executor.io.signing import (
+    PLANETARY_COMPUTER_SAS_URL,
+    PlanetaryComputerSigner,
+    url_signer,
+)
+from tests.stac_api_data import PC_CONTAINER, Sentinel2Archive, make_sentinel2_archive
+from tests.stac_api_server import StacApi, serve_stac_api
 
-BLOB = "https://account.blob.core.windows.net"
+SIGN = "pc/api/sas/v1/sign"
 
 
-class TokenEndpoint:
-    """`GET <prefix>/sign?href=...` answering SAS tokens valid for `lifetime`, after the
-    statuses queued in `failures`; counts the requests by container."""
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Sentinel2Archive:
+    folder = tmp_path_factory.mktemp("sentinel2")
+    return make_sentinel2_archive(
+        folder, size=32, dates=["2022-01-10"], bands=["red", "nir"], tile_names=["32"], many=0
+    )
 
-    def __init__(self) -> None:
-        self.lifetime = timedelta(hours=1)
-        self.failures: list[int] = []
-        self.answer_delay = 0.0
-        self.body: bytes | None = None
-        self.requests: list[str] = []
-        self.lock = threading.Lock()
-        endpoint = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                endpoint.answer(self)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        # A prefix of its own per endpoint: tokens are kept per process, by signing URL.
-        self.url = f"http://127.0.0.1:{self.server.server_port}/{secrets.token_hex(4)}/sas/v1"
-
-    def answer(self, request: BaseHTTPRequestHandler) -> None:
-        parts = urlsplit(request.path)
-        href = parse_qs(parts.query).get("href", [""])[0]
-        with self.lock:
-            self.requests.append(urlsplit(href).path.split("/")[1])
-            failure = self.failures.pop(0) if self.failures else None
-        time.sleep(self.answer_delay)
-        if not parts.path.endswith("/sas/v1/sign") or failure is not None:
-            request.send_response(failure or 404)
-            request.send_header("Retry-After", "0")
-            request.send_header("Content-Length", "0")
-            request.end_headers()
-            return
-        expiry = datetime.now(UTC) + self.lifetime
-        token = f"sv=2021&se={expiry:%Y-%m-%dT%H:%M:%SZ}&sig={secrets.token_hex(8)}"
-        body = (
-            self.body
-            or json.dumps(
-                {"href": f"{href}?{token}", "msft:expiry": f"{expiry:%Y-%m-%dT%H:%M:%SZ}"}
-            ).encode()
-        )
-        request.send_response(200)
-        request.send_header("Content-Type", "application/json")
-        request.send_header("Content-Length", str(len(body)))
-        request.end_headers()
-        request.wfile.write(body)
+@pytest.fixture(scope="module")
+def server(archive: Sentinel2Archive) -> Iterator[StacApi]:
+    with serve_stac_api(archive.folder) as api:
+        yield api
 
 
 @pytest.fixture
-def endpoint() -> Iterator[TokenEndpoint]:
-    served = TokenEndpoint()
-    served.thread.start()
-    try:
-        yield served
-    finally:
-        served.server.shutdown()
-        served.server.server_close()
+def api(server: StacApi) -> Iterator[StacApi]:
+    server.reset()
+    yield server
 
 
-def _query(url: str) -> dict[str, list[str]]:
-    return parse_qs(urlsplit(url).query)
+def _blob(api: StacApi, band: str) -> str:
+    return f"{api.url}blob/{PC_CONTAINER}/32/2022-01-10/{band}.tif"
 
 
-def test_a_url_gets_its_containers_token_fetched_once(endpoint: TokenEndpoint) -> None:
-    sign = PlanetaryComputerSigner("S2", endpoint.url)
-
-    first = sign(f"{BLOB}/sentinel2-l2/a/B04.tif")
-    second = sign(f"{BLOB}/sentinel2-l2/b/B08.tif")
-    other = sign(f"{BLOB}/landsat/c/red.tif")
-
-    assert first.startswith(f"{BLOB}/sentinel2-l2/a/B04.tif?sv=2021&se=")
-    assert _query(first)["sig"] == _query(second)["sig"]
-    assert _query(other)["sig"] != _query(first)["sig"]
-    assert endpoint.requests == ["sentinel2-l2", "landsat"]
+def _signings(api: StacApi) -> int:
+    route = api.stats()["by_path"].get(SIGN, {})
+    return int(route.get("requests", 0))
 
 
-def test_a_token_is_renewed_five_minutes_before_it_expires(endpoint: TokenEndpoint) -> None:
-    endpoint.lifetime = timedelta(minutes=4)
-    sign = PlanetaryComputerSigner("S2", endpoint.url)
+def test_a_containers_token_is_fetched_once_and_opens_its_blobs(api: StacApi) -> None:
+    sign = PlanetaryComputerSigner("S2", api.sas)
 
-    first = sign(f"{BLOB}/sentinel2-l2/a/B04.tif")
-    second = sign(f"{BLOB}/sentinel2-l2/a/B04.tif")
+    red, nir = sign(_blob(api, "red")), sign(_blob(api, "nir"))
 
-    assert endpoint.requests == ["sentinel2-l2", "sentinel2-l2"]
-    assert _query(first)["sig"] != _query(second)["sig"]
+    assert red.startswith(_blob(api, "red") + "?")
+    assert parse_qs(urlsplit(red).query)["sig"] == parse_qs(urlsplit(nir).query)["sig"]
+    assert _signings(api) == 1
+    assert httpx.head(_blob(api, "red"), timeout=10).status_code == 403
+    assert httpx.head(red, timeout=10).status_code == 200
+    assert httpx.head(nir, timeout=10).status_code == 200
 
 
-def test_threads_signing_at_once_share_one_fetch(endpoint: TokenEndpoint) -> None:
-    endpoint.answer_delay = 0.2
-    sign = PlanetaryComputerSigner("S2", endpoint.url)
+def test_a_token_is_renewed_five_minutes_before_it_expires(api: StacApi) -> None:
+    api.set_sas_ttl(240)
+    sign = PlanetaryComputerSigner("S2", api.sas)
+
+    sign(_blob(api, "red"))
+    signed = sign(_blob(api, "red"))
+
+    assert _signings(api) == 2
+    assert httpx.head(signed, timeout=10).status_code == 200
+
+
+def test_threads_signing_at_once_share_one_fetch(api: StacApi) -> None:
+    api.set_latency(200)
+    sign = PlanetaryComputerSigner("S2", api.sas)
     signed: list[str] = []
 
-    def read(index: int) -> None:
-        signed.append(sign(f"{BLOB}/sentinel2-l2/{index}/B04.tif"))
+    def read(band: str) -> None:
+        signed.append(sign(_blob(api, band)))
 
-    threads = [threading.Thread(target=read, args=(index,)) for index in range(8)]
+    threads = [threading.Thread(target=read, args=(band,)) for band in ["red", "nir"] * 4]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    assert endpoint.requests == ["sentinel2-l2"]
-    assert len({_query(url)["sig"][0] for url in signed}) == 1
+    assert _signings(api) == 1
+    assert len({parse_qs(urlsplit(url).query)["sig"][0] for url in signed}) == 1
 
 
-def test_throttling_and_server_errors_are_retried(endpoint: TokenEndpoint) -> None:
-    endpoint.failures = [429, 503]
+def test_throttling_and_server_errors_are_retried(api: StacApi) -> None:
+    api.fail(f"^/{SIGN}$", 429, count=1, retry_after=0)
+    api.fail(f"^/{SIGN}$", 503, count=1, retry_after=0)
 
-    signed = PlanetaryComputerSigner("S2", endpoint.url)(f"{BLOB}/sentinel2-l2/a/B04.tif")
+    signed = PlanetaryComputerSigner("S2", api.sas)(_blob(api, "red"))
 
-    assert "sig" in _query(signed)
-    assert len(endpoint.requests) == 3
+    assert httpx.head(signed, timeout=10).status_code == 200
+    assert _signings(api) == 3
 
 
 @pytest.mark.parametrize(
-    ("failures", "requests", "reason"),
+    ("status", "requests"),
     [
-        ([403], 1, "signing failed: HTTP 403"),
-        ([503] * 4, 4, "signing failed: HTTP 503"),
+        (403, 1),
+        # 503 every time: four tries.
+        (503, 4),
     ],
 )
 def test_a_failing_token_endpoint_is_the_providers_error(
-    endpoint: TokenEndpoint, failures: list[int], requests: int, reason: str
+    api: StacApi, status: int, requests: int
 ) -> None:
-    endpoint.failures = failures
+    api.fail(f"^/{SIGN}$", status, retry_after=0)
 
     with pytest.raises(UpstreamUnavailable) as raised:
-        PlanetaryComputerSigner("S2", endpoint.url)(f"{BLOB}/sentinel2-l2/a/B04.tif")
+        PlanetaryComputerSigner("S2", api.sas)(_blob(api, "red"))
 
     assert raised.value.params == {
-        "upstream": f"http://127.0.0.1:{endpoint.server.server_port}",
+        "upstream": api.url.rstrip("/"),
         "collection": "S2",
-        "reason": reason,
+        "reason": f"signing failed: HTTP {status}",
     }
-    assert len(endpoint.requests) == requests
+    assert _signings(api) == requests
 
 
-def test_an_answer_without_a_token_is_the_providers_error(endpoint: TokenEndpoint) -> None:
-    endpoint.body = json.dumps({"href": f"{BLOB}/sentinel2-l2/a/B04.tif"}).encode()
-
-    with pytest.raises(UpstreamUnavailable, match="not a signed href with msft:expiry"):
-        PlanetaryComputerSigner("S2", endpoint.url)(f"{BLOB}/sentinel2-l2/a/B04.tif")
-
-
-def test_the_signer_of_a_collections_access() -> None:
+def test_each_collection_has_one_signer_per_process() -> None:
     assert url_signer("", "", collection="S2") is None
     signer = url_signer("planetary-computer", "", collection="S2")
-    assert signer == PlanetaryComputerSigner(
-        "S2", "https://planetarycomputer.microsoft.com/api/sas/v1"
-    )
+    assert signer is url_signer("planetary-computer", PLANETARY_COMPUTER_SAS_URL, collection="S2")
+    assert signer is not None and signer.signing_url == PLANETARY_COMPUTER_SAS_URL
+    assert signer is not url_signer("planetary-computer", "", collection="S2_OTHER")
     with pytest.raises(UpstreamUnavailable, match="unknown URL signing 'sentinel-hub'"):
         url_signer("sentinel-hub", "https://sh.example", collection="S2")

@@ -76,10 +76,13 @@ PROVIDER_S3_DEFAULTS = {
 def provider_options(options: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     """The GDAL options to read an external collection's assets with (`Source.gdal_options`,
     set for the reading thread only): its own `options` (endpoint, credentials,
-    `AWS_REQUEST_PAYER`, ...) over `PROVIDER_S3_DEFAULTS`; anonymous
-    (`AWS_NO_SIGN_REQUEST=YES`) unless they hold credentials."""
-    signed = bool(options.get("AWS_SECRET_ACCESS_KEY"))
-    merged = {**PROVIDER_S3_DEFAULTS, "AWS_NO_SIGN_REQUEST": "NO" if signed else "YES", **options}
+    `AWS_REQUEST_PAYER`, ...) over `PROVIDER_S3_DEFAULTS`. Requests are signed with the
+    collection's own credentials or not at all (`AWS_NO_SIGN_REQUEST=YES`), never with
+    credentials GDAL would find elsewhere (the node's role, files): a requester-pays
+    bucket without credentials refuses the read."""
+    merged = {**PROVIDER_S3_DEFAULTS, **options}
+    if not options.get("AWS_SECRET_ACCESS_KEY"):
+        merged["AWS_NO_SIGN_REQUEST"] = "YES"
     return tuple(sorted(merged.items()))
 
 

@@ -8,7 +8,7 @@ container = first path segment) and reused for the other blobs of that container
 5 minutes before its expiry, then fetched again. Chunk tasks sign their URL when they
 read (`eoplex_executor.io.cog.Source.signer`), so a job running longer than a token
 renews it. The tokens are kept per process, shared by its threads and executions (they
-are the provider's, not a user's).
+are the provider's, not a user's): `url_signer` hands out one signer per collection.
 """
 
 import threading
@@ -41,38 +41,37 @@ class SasToken:
     expiry: datetime
 
 
-# (signing URL, scheme, host, container) -> its token, and a lock per key so that one
-# thread fetches a container's token while the others wait for it.
-_tokens: dict[tuple[str, str, str, str], SasToken] = {}
-_locks: dict[tuple[str, str, str, str], threading.Lock] = {}
-_locks_lock = threading.Lock()
-
-
-@dataclass(frozen=True)
 class PlanetaryComputerSigner:
-    """Signs the URLs of a collection's assets with Planetary Computer SAS tokens.
+    """Signs the URLs of a collection's assets with Planetary Computer SAS tokens, kept per
+    container (see the module).
 
     Calling it with an asset URL returns the URL with the container's token;
-    UpstreamUnavailable (naming the token endpoint) when no token can be had."""
+    UpstreamUnavailable (naming the token endpoint) when no token can be had. Thread-safe:
+    one thread fetches a container's token while the others wait for it.
+    """
 
-    collection: str
-    signing_url: str = PLANETARY_COMPUTER_SAS_URL
+    def __init__(self, collection: str, signing_url: str = PLANETARY_COMPUTER_SAS_URL) -> None:
+        self.collection = collection
+        self.signing_url = signing_url.rstrip("/")
+        # (scheme, host, container) -> its token, and a lock per key.
+        self._tokens: dict[tuple[str, str, str], SasToken] = {}
+        self._locks: dict[tuple[str, str, str], threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     def __call__(self, href: str) -> str:
         parts = urlsplit(href)
-        container = parts.path.lstrip("/").split("/", 1)[0]
-        key = (self.signing_url.rstrip("/"), parts.scheme, parts.netloc, container)
-        with _locks_lock:
-            lock = _locks.setdefault(key, threading.Lock())
+        key = (parts.scheme, parts.netloc, parts.path.lstrip("/").split("/", 1)[0])
+        with self._locks_lock:
+            lock = self._locks.setdefault(key, threading.Lock())
         with lock:
-            token = _tokens.get(key)
+            token = self._tokens.get(key)
             if token is None or datetime.now(UTC) >= token.expiry - RENEW_BEFORE:
-                token = _tokens[key] = self._fetch(href)
+                token = self._tokens[key] = self._fetch(href)
         query = f"{parts.query}&{token.query}" if parts.query else token.query
         return urlunsplit(parts._replace(query=query))
 
     def _fetch(self, href: str) -> SasToken:
-        endpoint = self.signing_url.rstrip("/") + "/sign"
+        endpoint = self.signing_url + "/sign"
         answer = self._request(endpoint, href)
         try:
             document = answer.json()
@@ -119,17 +118,28 @@ def _seconds(retry_after: str | None) -> float | None:
         return None
 
 
+# (collection, signing URL) -> its signer: the tokens of a process, shared by its threads
+# and executions (they are the provider's, not a user's).
+_signers: dict[tuple[str, str], PlanetaryComputerSigner] = {}
+_signers_lock = threading.Lock()
+
+
 def url_signer(
     signing: str, signing_url: str, *, collection: str
 ) -> PlanetaryComputerSigner | None:
-    """The signer of a collection's asset URLs (`CollectionAccess.signing`): None for ""
-    (URLs read as they are); UpstreamUnavailable for a kind this executor does not know."""
+    """The signer of a collection's asset URLs (`CollectionAccess.signing`), this process's
+    one: None for "" (URLs read as they are); UpstreamUnavailable for a kind this executor
+    does not know."""
     if not signing:
         return None
-    if signing == PLANETARY_COMPUTER:
-        return PlanetaryComputerSigner(collection, signing_url or PLANETARY_COMPUTER_SAS_URL)
-    raise UpstreamUnavailable(
-        upstream=signing_url or signing,
-        collection=collection,
-        reason=f"unknown URL signing {signing!r}",
-    )
+    if signing != PLANETARY_COMPUTER:
+        raise UpstreamUnavailable(
+            upstream=signing_url or signing,
+            collection=collection,
+            reason=f"unknown URL signing {signing!r}",
+        )
+    key = (collection, signing_url or PLANETARY_COMPUTER_SAS_URL)
+    with _signers_lock:
+        if key not in _signers:
+            _signers[key] = PlanetaryComputerSigner(*key)
+        return _signers[key]
