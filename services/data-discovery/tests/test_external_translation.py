@@ -188,3 +188,10 @@ def test_an_item_gets_band_assets_under_band_names_with_raster_and_projection() 
     assert translated["assets"]["nir"]["raster:bands"] == [REFLECTANCE]
     assert translated["assets"]["nir"]["proj:shape"] == [10980, 10980]
     assert translated["assets"]["thumbnail"] == {"href": "https://bucket.example/thumb.jpg"}
+
+
+def test_an_upstream_url_with_credentials_is_refused_without_showing_them() -> None:
+    source = StacApiSource(**{**SOURCE.__dict__, "url": "https://user:hunter2@upstream.example/"})
+    with pytest.raises(BadRequest, match="must not carry credentials") as refused:
+        check_source(source, has_credentials=False)
+    assert "hunter2" not in str(refused.value)

@@ -106,6 +106,9 @@ def _choice(value: str, allowed: tuple[str, ...], *, name: str) -> str:
 
 def _http_url(url: str, *, name: str) -> str:
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        # The URL is shown to users (the collection's `via` link): never with a secret.
+        raise BadRequest(reason=f"{name} must not carry credentials")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BadRequest(reason=f"{name} must be an http(s) URL, not {url!r}")
     return url

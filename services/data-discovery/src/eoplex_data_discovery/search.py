@@ -1,4 +1,5 @@
-"""Pure builders of item-search queries and opaque page tokens.
+"""The item search (`ItemSearch`, a page of it `ItemsPage`) and pure builders of its
+queries and opaque page tokens.
 
 Items are indexed by their WGS84 bounds (`minx`..`maxy`) and their time span
 (`start`, `end`; equal for an instant). A search box in another CRS is turned into
@@ -10,6 +11,7 @@ import base64
 import binascii
 import json
 import math
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +22,8 @@ from eoplex_common.errors import BadRequest
 
 Query = dict[str, Any]
 
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
 WGS84 = "EPSG:4326"
 EDGE_POINTS = 21
 FILTER_OPERATORS = {
@@ -30,6 +34,39 @@ FILTER_OPERATORS = {
     "gt": "$gt",
     "gte": "$gte",
 }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemSearch:
+    """An item search (`GET /collections/{id}/items` and the executor's search)."""
+
+    collection_id: str
+    bbox: list[float] = field(default_factory=list)
+    bbox_crs: str = ""
+    start: str = ""
+    end: str = ""
+    bands: list[str] = field(default_factory=list)
+    property_filter_json: str = ""
+    limit: int = 0
+    page_token: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemsPage:
+    """Matching items of one page, the next page's token and the total number matched."""
+
+    items: list[dict[str, Any]]
+    next_token: str
+    number_matched: int
+
+
+def checked_limit(limit: int) -> int:
+    """The page size: 0 means the default; BadRequest outside 1..MAX_LIMIT."""
+    if limit == 0:
+        return DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(reason=f"limit must be between 1 and {MAX_LIMIT}")
+    return limit
 
 
 def wgs84_bbox(bbox: list[float], crs: str) -> tuple[float, float, float, float]:
@@ -61,6 +98,19 @@ def parse_instant(value: str, *, name: str) -> datetime:
     if parsed.tzinfo is None:
         raise BadRequest(reason=f"{name} {value!r} needs a time zone, e.g. 'Z'")
     return parsed
+
+
+def _optional_instant(value: str, *, name: str) -> datetime | None:
+    return parse_instant(value, name=name) if value else None
+
+
+def search_interval(search: ItemSearch) -> tuple[datetime | None, datetime | None]:
+    """The search's [start, end) (None: open); BadRequest if malformed or reversed."""
+    start = _optional_instant(search.start, name="start")
+    end = _optional_instant(search.end, name="end")
+    if start is not None and end is not None and end < start:
+        raise BadRequest(reason="the end of the time interval is before its start")
+    return start, end
 
 
 def spatial_condition(west: float, south: float, east: float, north: float) -> Query:
@@ -123,3 +173,12 @@ def decode_token(token: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise BadRequest(reason="the page token is invalid")
     return payload
+
+
+def page_cursor(page_token: str, *, version: str) -> dict[str, Any]:
+    """The payload of an item page token made for the collection's `version`; BadRequest
+    if it was made for another (the collection was updated since) or not by us."""
+    cursor = decode_token(page_token)
+    if cursor.get("version") != version:
+        raise BadRequest(reason="the page token expired: the collection was updated")
+    return cursor

@@ -18,6 +18,7 @@ from eoplex_data_discovery.events import CatalogEvents
 from eoplex_data_discovery.service import DataDiscoveryService
 from eoplex_data_discovery.servicer import DataDiscoveryServicer
 from eoplex_data_discovery.settings import DataDiscoverySettings
+from eoplex_data_discovery.stac_api import StacApiCollections
 from eoplex_data_discovery.store import CatalogStore
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2_grpc
 
@@ -35,7 +36,7 @@ class DataDiscoveryServer:
     a minute, at most the refresh period) and refreshes those it claims."""
 
     grpc: GrpcService
-    service: DataDiscoveryService
+    stac_api: StacApiCollections
     poll_seconds: float
     _refresher: asyncio.Task[None] | None = field(default=None, init=False)
 
@@ -59,7 +60,7 @@ class DataDiscoveryServer:
             if self._refresher is not None:
                 await stop_task(self._refresher)
                 self._refresher = None
-            await self.service.aclose()
+            await self.stac_api.aclose()
 
     async def run_until_signal(self) -> None:
         """Serve until SIGTERM or SIGINT, then stop gracefully."""
@@ -69,12 +70,12 @@ class DataDiscoveryServer:
         finally:
             await stop_task(self._refresher)
             self._refresher = None
-            await self.service.aclose()
+            await self.stac_api.aclose()
 
     async def _refresh_loop(self) -> None:
         while True:
             try:
-                await self.service.refresh_due_collections()
+                await self.stac_api.refresh_due_collections()
             except Exception:
                 log.warning("the scheduled refresh failed; trying again later", exc_info=True)
             await asyncio.sleep(self.poll_seconds)
@@ -91,7 +92,7 @@ async def build_data_discovery_server(
     await store.ensure_indexes()
     events = CatalogEvents(js=js)
     await events.ensure_stream()
-    service = DataDiscoveryService(
+    stac_api = StacApiCollections(
         store=store,
         events=events,
         upstream=settings,
@@ -102,11 +103,14 @@ async def build_data_discovery_server(
         name="data-discovery", listen=settings.listen, grace_seconds=settings.shutdown_grace_seconds
     )
     data_discovery_pb2_grpc.add_DataDiscoveryServiceServicer_to_server(
-        DataDiscoveryServicer(service), grpc_service.server
+        DataDiscoveryServicer(
+            DataDiscoveryService(store=store, events=events, stac_api=stac_api), stac_api
+        ),
+        grpc_service.server,
     )
     return DataDiscoveryServer(
         grpc=grpc_service,
-        service=service,
+        stac_api=stac_api,
         poll_seconds=max(min(REFRESH_POLL_SECONDS, settings.refresh_seconds), MIN_POLL_SECONDS),
     )
 

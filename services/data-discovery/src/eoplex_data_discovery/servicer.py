@@ -7,10 +7,11 @@ import grpc
 
 from eoplex_common.errors import BadRequest
 from eoplex_data_discovery.external import StacApiSource
-from eoplex_data_discovery.service import (
+from eoplex_data_discovery.search import ItemSearch
+from eoplex_data_discovery.service import DataDiscoveryService
+from eoplex_data_discovery.stac_api import (
     CollectionSource,
-    DataDiscoveryService,
-    ItemSearch,
+    StacApiCollections,
     StacApiRegistration,
 )
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
@@ -70,10 +71,12 @@ def _registration(request: pb.RegisterStacApiRequest) -> StacApiRegistration:
 
 class DataDiscoveryServicer(data_discovery_pb2_grpc.DataDiscoveryServiceServicer):
     """Thin adapter from the gRPC `openeo.data_discovery.v1.DataDiscoveryService` to the
-    domain `DataDiscoveryService`."""
+    domain `DataDiscoveryService` and, for collections served from STAC APIs,
+    `StacApiCollections`."""
 
-    def __init__(self, service: DataDiscoveryService) -> None:
+    def __init__(self, service: DataDiscoveryService, stac_api: StacApiCollections) -> None:
         self.service = service
+        self.stac_api = stac_api
 
     async def ListCollections(
         self, request: pb.ListCollectionsRequest, context: grpc.aio.ServicerContext
@@ -158,23 +161,23 @@ class DataDiscoveryServicer(data_discovery_pb2_grpc.DataDiscoveryServiceServicer
     async def RegisterStacApiCollection(
         self, request: pb.RegisterStacApiRequest, context: grpc.aio.ServicerContext
     ) -> pb.CollectionSource:
-        return _source(await self.service.register_stac_api(_registration(request)))
+        return _source(await self.stac_api.register(_registration(request)))
 
     async def RefreshCollection(
         self, request: pb.RefreshCollectionRequest, context: grpc.aio.ServicerContext
     ) -> pb.CollectionSource:
-        return _source(await self.service.refresh_collection(request.collection_id))
+        return _source(await self.stac_api.refresh(request.collection_id))
 
     async def ListCollectionSources(
         self, request: pb.ListCollectionSourcesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListCollectionSourcesResponse:
-        sources = await self.service.collection_sources()
+        sources = await self.stac_api.sources()
         return pb.ListCollectionSourcesResponse(sources=[_source(s) for s in sources])
 
     async def GetCollectionAccess(
         self, request: pb.GetCollectionRequest, context: grpc.aio.ServicerContext
     ) -> pb.CollectionAccess:
-        access = await self.service.collection_access(request.collection_id)
+        access = await self.stac_api.access(request.collection_id)
         return pb.CollectionAccess(
             kind=access.kind,
             gdal_options=access.gdal_options,
@@ -186,4 +189,4 @@ class DataDiscoveryServicer(data_discovery_pb2_grpc.DataDiscoveryServiceServicer
     async def ListUpstreams(
         self, request: pb.ListUpstreamsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListUpstreamsResponse:
-        return pb.ListUpstreamsResponse(urls=await self.service.upstream_urls())
+        return pb.ListUpstreamsResponse(urls=await self.stac_api.upstream_urls())
