@@ -1,7 +1,6 @@
 """`eoplex admin collections ...` against data-discovery in-process (real MongoDB, NATS, S3)."""
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -9,22 +8,8 @@ import pytest
 import rasterio
 from rasterio.transform import Affine
 
-from conftest import Infrastructure
 from tests.admin_command import admin
-from tests.data_discovery_server import RunningDataDiscovery, running_data_discovery
-
-
-@pytest.fixture
-async def data_discovery(
-    infrastructure: Infrastructure, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[RunningDataDiscovery]:
-    async with running_data_discovery(
-        mongodb_url=infrastructure.mongodb_url, nats_url=infrastructure.nats_url
-    ) as running:
-        for name, value in infrastructure.env.items():
-            monkeypatch.setenv(name, value)
-        monkeypatch.setenv("OPENEO_DATA_DISCOVERY_ADDRESS", running.address)
-        yield running
+from tests.data_discovery_server import RunningDataDiscovery
 
 
 def write_tiff(path: Path, *, tags: dict[str, str] | None = None) -> None:

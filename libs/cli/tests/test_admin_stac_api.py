@@ -1,14 +1,22 @@
-"""`eoplex admin collections add-stac-api | refresh`: arguments, their errors and the request."""
+"""`eoplex admin collections add-stac-api | refresh | list`: arguments, their errors and the
+request; then against data-discovery in-process (real MongoDB, NATS) and the test STAC API."""
 
 import argparse
 import json
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from eoplex.cli import build_parser
 from eoplex.stac_api import register_request
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2
+from tests.admin_command import admin
+from tests.data_discovery_server import RunningDataDiscovery
+from tests.stac_api_data import make_sentinel2_archive
+from tests.stac_api_server import StacApi, serve_stac_api
 
 EARTH_SEARCH = "https://earth-search.aws.element84.com/v1"
 S2 = [EARTH_SEARCH, "s2"]
@@ -217,3 +225,124 @@ def test_refresh_needs_exactly_one_id(
     capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
     assert usage_error(capsys, "refresh", *argv).endswith(message)
+
+
+# --- against the data-discovery service and the test STAC API ----------------------------
+
+
+@pytest.fixture(scope="module")
+def stac_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StacApi]:
+    folder = tmp_path_factory.mktemp("stac-api")
+    make_sentinel2_archive(folder, size=32, many=0)
+    with serve_stac_api(folder) as api:
+        yield api
+
+
+async def listed(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    status, out, _ = await admin(capsys, "collections", "list", "--json")
+    assert status == 0
+    records: list[dict[str, Any]] = json.loads(out)
+    return records
+
+
+def instant(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    assert parsed.tzinfo is not None
+    return parsed
+
+
+async def test_a_stac_api_collection_is_registered_listed_refreshed_and_removed(
+    data_discovery: RunningDataDiscovery,
+    stac_api: StacApi,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    add = ["collections", "add-stac-api", stac_api.earth_search, "sentinel-2-l2a", "--id", "S2"]
+
+    status, out, err = await admin(capsys, *add, "--title", "Sentinel-2 L2A", "--json")
+
+    assert (status, err) == (0, "")
+    registered = json.loads(out)
+    assert registered == {
+        "id": "S2",
+        "kind": "stac-api",
+        "title": "Sentinel-2 L2A",
+        "upstream": f"{stac_api.earth_search}collections/sentinel-2-l2a",
+        "refreshed": registered["refreshed"],
+        "refresh_error": "",
+    }
+    assert await listed(capsys) == [registered]
+
+    status, out, err = await admin(capsys, "collections", "refresh", "S2", "--json")
+    assert (status, err) == (0, "")
+    refreshed = json.loads(out)
+    assert instant(refreshed["refreshed"]) >= instant(registered["refreshed"])
+    assert {**refreshed, "refreshed": ""} == {**registered, "refreshed": ""}
+
+    status, out, _ = await admin(capsys, "collections", "list")
+    header, row = out.splitlines()
+    assert header.split() == ["ID", "KIND", "TITLE", "UPSTREAM", "REFRESHED", "REFRESH_ERROR"]
+    assert row.split()[:2] == ["S2", "stac-api"]
+
+    status, _, _ = await admin(capsys, "collections", "remove", "--id", "S2")
+    assert status == 0
+    assert await listed(capsys) == []
+
+
+async def test_credentials_from_a_file_reach_the_catalog_and_are_shown_nowhere(
+    data_discovery: RunningDataDiscovery,
+    stac_api: StacApi,
+    capsys: pytest.CaptureFixture[str],
+    credentials_path: Path,
+) -> None:
+    status, out, err = await admin(
+        capsys,
+        *("collections", "add-stac-api", stac_api.earth_search, "sentinel-2-l2a", "--id", "S2"),
+        *("--s3-access", "requester-pays", "--credentials-file", str(credentials_path)),
+    )
+
+    assert (status, err) == (0, "")
+    request = data_discovery_pb2.GetCollectionRequest(collection_id="S2")
+    document = await data_discovery.stub.GetCollection(request)
+    access = await data_discovery.stub.GetCollectionAccess(request)
+    assert access.gdal_options["AWS_SECRET_ACCESS_KEY"] == SECRET
+    assert access.gdal_options["AWS_REQUEST_PAYER"] == "requester"
+    assert SECRET not in out + document.json
+    assert SECRET not in json.dumps(await listed(capsys))
+
+
+async def test_an_upstream_collection_that_does_not_exist_is_refused(
+    data_discovery: RunningDataDiscovery,
+    stac_api: StacApi,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    host = stac_api.url.removeprefix("http://").rstrip("/")
+
+    status, out, err = await admin(
+        capsys, "collections", "add-stac-api", stac_api.earth_search, "no-such-collection"
+    )
+
+    assert (status, out) == (1, "")
+    assert err.startswith("error: BadRequest: ")
+    assert f"{host} has no collection 'no-such-collection'" in err
+    assert await listed(capsys) == []
+
+
+async def test_refreshing_fails_clearly_for_what_cannot_be_refreshed(
+    data_discovery: RunningDataDiscovery,
+    stac_api: StacApi,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, _, err = await admin(capsys, "collections", "refresh", "NOPE")
+    assert status == 1
+    assert err.startswith("error: CollectionNotFound:")
+
+    add = ["collections", "add-stac-api", stac_api.earth_search, "sentinel-2-l2a", "--id", "S2"]
+    assert (await admin(capsys, *add))[0] == 0
+    stac_api.fail("/earth-search/v1/collections/sentinel-2-l2a$", 404, count=1)
+    try:
+        status, _, err = await admin(capsys, "collections", "refresh", "--id", "S2")
+    finally:
+        stac_api.reset()
+    assert status == 1
+    assert err.startswith("error: UpstreamUnavailable:")
+    assert "HTTP 404" in err

@@ -43,12 +43,13 @@ from eoplex_proto.openeo.auth.v1 import auth_pb2, auth_pb2_grpc
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2, data_discovery_pb2_grpc
 
 RPC_TIMEOUT_SECONDS = 10.0
+# Registering or refreshing a stac-api collection waits for the upstream, whose requests
+# the catalog retries with backoff (OPENEO_DATA_DISCOVERY_UPSTREAM_RETRIES, _TIMEOUT_SECONDS).
+UPSTREAM_RPC_TIMEOUT_SECONDS = 300.0
 QUOTA_FIELDS = ("max_concurrent_jobs", "max_storage_bytes", "max_sync_pixels")
 USER_COLUMNS = ("name", "tenant_id", "roles", "disabled", "identity", "user_id", "created")
 TENANT_COLUMNS = ("tenant_id", "title", *QUOTA_FIELDS)
-COLLECTION_COLUMNS = ("id", "title", "license")
 INGEST_COLUMNS = ("id", "items", "title")
-LIST_PAGE_SIZE = 100
 
 Stub: TypeAlias = auth_pb2_grpc.AuthAdminServiceStub
 DataDiscoveryStub: TypeAlias = data_discovery_pb2_grpc.DataDiscoveryServiceStub
@@ -241,7 +242,9 @@ async def collections_remove(stub: DataDiscoveryStub, args: argparse.Namespace) 
 async def collections_add_stac_api(stub: DataDiscoveryStub, args: argparse.Namespace) -> Outcome:
     """`admin collections add-stac-api URL UPSTREAM_COLLECTION`: register (or replace) a
     collection whose items stay in an external STAC API."""
-    source = await stub.RegisterStacApiCollection(register_request(args))
+    source = await stub.RegisterStacApiCollection(
+        register_request(args), timeout=UPSTREAM_RPC_TIMEOUT_SECONDS
+    )
     return Outcome([source_record(source)], SOURCE_COLUMNS)
 
 
@@ -250,21 +253,15 @@ async def collections_refresh(stub: DataDiscoveryStub, args: argparse.Namespace)
     request = data_discovery_pb2.RefreshCollectionRequest(
         collection_id=args.collection_id or args.id
     )
-    source = await stub.RefreshCollection(request)
+    source = await stub.RefreshCollection(request, timeout=UPSTREAM_RPC_TIMEOUT_SECONDS)
     return Outcome([source_record(source)], SOURCE_COLUMNS)
 
 
 async def collections_list(stub: DataDiscoveryStub, args: argparse.Namespace) -> Outcome:
-    """`admin collections list`: every collection, page by page."""
-    records, token = [], ""
-    while True:
-        page = await stub.ListCollections(
-            data_discovery_pb2.ListCollectionsRequest(limit=LIST_PAGE_SIZE, page_token=token)
-        )
-        records += [collection_record(json.loads(doc)) for doc in page.collections_json]
-        token = page.next_page_token
-        if not token:
-            return Outcome(records, COLLECTION_COLUMNS, single=False)
+    """`admin collections list`: every collection, where it comes from and when it was last
+    refreshed (or ingested)."""
+    response = await stub.ListCollectionSources(data_discovery_pb2.ListCollectionSourcesRequest())
+    return Outcome([source_record(s) for s in response.sources], SOURCE_COLUMNS, single=False)
 
 
 def _add_password_options(parser: argparse.ArgumentParser) -> None:
