@@ -26,6 +26,7 @@ from eoplex_data_discovery.upstream import (
     datetime_interval,
     matches_locally,
     parse_property_filter,
+    retried,
     search_conditions,
     upstream_host,
 )
@@ -188,6 +189,11 @@ def test_backoff_doubles_honours_retry_after_and_is_capped() -> None:
     earlier = format_datetime(datetime.now(UTC) - timedelta(hours=1), usegmt=True)
     assert backoff_delay(0, later, first=0.5, most=30) == 30
     assert backoff_delay(0, earlier, first=0.5, most=30) == 0
+
+
+def test_too_many_requests_and_server_errors_are_retried_but_not_implemented_is_not() -> None:
+    statuses = (400, 404, 408, 429, 500, 501, 502, 503, 504)
+    assert [status for status in statuses if retried(status)] == [429, 500, 502, 503, 504]
 
 
 def test_the_cache_keeps_the_most_recently_used_pages_for_a_while() -> None:
@@ -408,6 +414,11 @@ async def test_client_errors_and_answers_that_are_not_json_fail_at_once(api: Sta
     async with StacApiClient(api.url + "files/32/2022-01-10/red.tif", settings=FAST) as client:
         with pytest.raises(UpstreamUnavailable, match="something other than JSON"):
             await client.landing()
+    small = FAST.model_copy(update={"upstream_max_answer_megabytes": 0.25})
+    async with StacApiClient(api.earth_search, settings=small) as client:
+        assert len((await client.search(upstream_collection=MANY, limit=10)).items) == 10
+        with pytest.raises(UpstreamUnavailable, match=r"it answered more than 0\.25 MB$"):
+            await client.search(upstream_collection=MANY, limit=1000)
 
 
 async def test_credentials_in_the_upstream_url_stay_out_of_errors_and_logs(

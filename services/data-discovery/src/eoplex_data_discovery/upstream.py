@@ -31,12 +31,12 @@ they do not know), so every item must also pass `matches_locally`.
 User info in `url` (`https://user:password@host/...`) is sent as HTTP basic
 authentication and appears in no URL the client logs or names. Failures are
 `UpstreamUnavailable` naming the upstream's host (never its full URL, a credential or a
-long body): 429, 5xx, connection errors and timeouts are retried
+long body): 429, 5xx (but 501), connection errors and timeouts are retried
 `upstream_retries` times with exponential backoff (`upstream_backoff_seconds`,
 doubling), or the wait `Retry-After` asks for, each wait at most
-`upstream_max_wait_seconds`; other 4xx and answers that are not JSON fail at once.
-The error's `params["status"]` holds the HTTP status when there was one (404 for an
-upstream collection that does not exist).
+`upstream_max_wait_seconds`; other 4xx, answers that are not JSON and answers larger
+than `upstream_max_answer_megabytes` fail at once. The error's `params["status"]` holds
+the HTTP status when there was one (404 for an upstream collection that does not exist).
 
 Successful search pages are cached (`SearchCache`: least recently used first out, at
 most `search_cache_entries` pages and `search_cache_megabytes` of answers, each for
@@ -67,8 +67,8 @@ log = logging.getLogger(__name__)
 
 PropertyFilter = dict[str, dict[str, Any]]
 
-RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 EXCERPT_CHARACTERS = 160
+ERROR_BODY_BYTES = 65536  # read of an error answer, for its excerpt
 QUERY_EXTENSION_SUFFIX = "/item-search#query"
 FILTER_EXTENSION_SUFFIX = "/item-search#filter"
 STAC_API_PREFIX = "https://api.stacspec.org/"
@@ -91,6 +91,7 @@ class UpstreamSettings(BaseSettings):
     search_cache_seconds: float = 60.0
     search_cache_entries: int = 256
     search_cache_megabytes: int = 64
+    upstream_max_answer_megabytes: float = 64.0
 
 
 @dataclass(frozen=True)
@@ -448,8 +449,11 @@ class StacApiClient:
         return urljoin(self._base, "collections/" + quote(upstream_id, safe=""))
 
     async def search_url(self) -> str:
-        """The item search: the landing page's `search` link, else `<url>/search`."""
-        link = _link(await self.landing(), "search")
+        """The item search: the landing page's `search` link (its POST one if it has
+        several), else `<url>/search`."""
+        links = _links(await self.landing(), "search")
+        posted = [link for link in links if str(link.get("method", "")).upper() == "POST"]
+        link = next(iter(posted or links), None)
         if link is not None and isinstance(link.get("href"), str):
             return urljoin(self.url, link["href"])
         return urljoin(self._base, "search")
@@ -561,23 +565,42 @@ class StacApiClient:
         retries = max(self.settings.upstream_retries, 0)
         attempt = 0
         while True:
+            status: int | None = None
+            retry_after: str | None = None
             try:
-                response = await self._http.request(
-                    request.method, request.url, json=request.body, auth=self._auth
-                )
+                answered, headers, content = await self._send(request)
             except httpx.TransportError as error:
-                reason, status, retry_after = _transport_reason(error), None, None
+                reason = _transport_reason(error)
             else:
-                if response.status_code == 200:
-                    return response.content
-                status = response.status_code
-                if status not in RETRIED_STATUSES:
-                    raise self._error(f"HTTP {status}{_excerpt(response)}", status=status)
-                reason, retry_after = f"HTTP {status}", response.headers.get("Retry-After")
+                if answered == 200:
+                    return content
+                if not retried(answered):
+                    excerpt = _excerpt(content, headers)
+                    raise self._error(f"HTTP {answered}{excerpt}", status=answered)
+                status, reason = answered, f"HTTP {answered}"
+                retry_after = headers.get("Retry-After")
             if attempt >= retries:
                 raise self._error(f"{reason} after {retries} retries", status=status)
             await self._wait(attempt, retry_after, reason=reason)
             attempt += 1
+
+    async def _send(self, request: UpstreamRequest) -> tuple[int, httpx.Headers, bytes]:
+        """Status, headers and body of one answer; of an error only the body's start.
+        UpstreamUnavailable for a body beyond `upstream_max_answer_megabytes`."""
+        async with self._http.stream(
+            request.method, request.url, json=request.body, auth=self._auth
+        ) as response:
+            most = int(self.settings.upstream_max_answer_megabytes * 2**20)
+            limit = most if response.status_code == 200 else ERROR_BODY_BYTES
+            content = bytearray()
+            async for chunk in response.aiter_bytes():
+                content.extend(chunk)
+                if len(content) > limit:
+                    if response.status_code == 200:
+                        megabytes = self.settings.upstream_max_answer_megabytes
+                        raise self._error(f"it answered more than {megabytes:g} MB")
+                    break
+            return response.status_code, response.headers, bytes(content)
 
     async def _wait(self, attempt: int, retry_after: str | None, *, reason: str) -> None:
         delay = backoff_delay(
@@ -599,6 +622,11 @@ class StacApiClient:
         return UpstreamUnavailable(
             upstream=self.host, collection=self.collection_id, reason=reason, **params
         )
+
+
+def retried(status: int) -> bool:
+    """Whether an answer's HTTP status may pass on retry: 429 and 5xx other than 501."""
+    return status == 429 or (status >= 500 and status != 501)
 
 
 def backoff_delay(attempt: int, retry_after: str | None, *, first: float, most: float) -> float:
@@ -652,11 +680,15 @@ def _same_origin(url: str, other: str) -> bool:
     return (a.scheme.lower(), a.hostname, a.port) == (b.scheme.lower(), b.hostname, b.port)
 
 
-def _link(document: Mapping[str, Any], rel: str) -> Mapping[str, Any] | None:
+def _links(document: Mapping[str, Any], rel: str) -> list[Mapping[str, Any]]:
     links = document.get("links")
     if not isinstance(links, list):
-        return None
-    return next((link for link in links if isinstance(link, dict) and link.get("rel") == rel), None)
+        return []
+    return [link for link in links if isinstance(link, dict) and link.get("rel") == rel]
+
+
+def _link(document: Mapping[str, Any], rel: str) -> Mapping[str, Any] | None:
+    return next(iter(_links(document, rel)), None)
 
 
 def _number_matched(document: Mapping[str, Any]) -> int | None:
@@ -676,10 +708,12 @@ def _transport_reason(error: httpx.TransportError) -> str:
     return f"connection failed ({error.__class__.__name__})"
 
 
-def _excerpt(response: httpx.Response) -> str:
+def _excerpt(content: bytes, headers: httpx.Headers) -> str:
     """': <the start of the upstream's message>' or ''; JSON `description`, `detail` or
     `message` preferred; never longer than EXCERPT_CHARACTERS."""
-    text = response.text[:65536]
+    if (headers.get("Content-Type") or "").startswith("text/html"):
+        return ""
+    text = content.decode("utf-8", errors="replace")
     try:
         document = json.loads(text)
     except ValueError:
@@ -689,8 +723,6 @@ def _excerpt(response: httpx.Response) -> str:
             if isinstance(document.get(key), str):
                 text = document[key]
                 break
-    if (response.headers.get("Content-Type") or "").startswith("text/html"):
-        return ""
     text = " ".join(text.split())
     if not text:
         return ""
