@@ -400,6 +400,11 @@ async def test_an_upstream_that_keeps_failing_is_unavailable_naming_its_host(
             await client.landing()
     assert refused.value.params["upstream"] == f"127.0.0.1:{closed}"
     assert "connection refused or unreachable after 2 retries" in refused.value.message
+    api.set_latency(2000)
+    impatient = FAST.model_copy(update={"upstream_timeout_seconds": 0.2, "upstream_retries": 1})
+    async with StacApiClient(api.earth_search, settings=impatient) as client:
+        with pytest.raises(UpstreamUnavailable, match=r"no answer in time after 1 retry$"):
+            await client.landing()
 
 
 async def test_client_errors_and_answers_that_are_not_json_fail_at_once(api: StacApi) -> None:

@@ -580,7 +580,8 @@ class StacApiClient:
                 status, reason = answered, f"HTTP {answered}"
                 retry_after = headers.get("Retry-After")
             if attempt >= retries:
-                raise self._error(f"{reason} after {retries} retries", status=status)
+                tries = f" after {retries} {'retry' if retries == 1 else 'retries'}"
+                raise self._error(reason + (tries if retries else ""), status=status)
             await self._wait(attempt, retry_after, reason=reason)
             attempt += 1
 
