@@ -153,7 +153,7 @@ def test_unsigned_planetary_computer_assets_are_the_providers_error(
     with pytest.raises(UpstreamUnavailable) as raised:
         load(catalog, tmp_path, ["red"]).data.compute()
 
-    assert raised.value.params["upstream"] == api.url.rstrip("/")
+    assert raised.value.params["upstream"] == api.url.removeprefix("http://").rstrip("/")
     assert raised.value.params["collection"] == OURS
     assert "403" in raised.value.params["reason"]
 

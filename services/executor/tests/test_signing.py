@@ -118,7 +118,7 @@ def test_a_failing_token_endpoint_is_the_providers_error(
         PlanetaryComputerSigner("S2", api.sas)(_blob(api, "red"))
 
     assert raised.value.params == {
-        "upstream": api.url.rstrip("/"),
+        "upstream": api.url.removeprefix("http://").rstrip("/"),
         "collection": "S2",
         "reason": f"signing failed: HTTP {status}",
     }

@@ -223,11 +223,18 @@ def _unreadable(source: Source, path: str, error: RasterioError) -> Exception:
 
 
 def provider_of(href: str) -> str:
-    """Who serves a file, as errors name it: `s3://bucket` or the URL's scheme and host."""
+    """Who serves a file, as errors name it: `s3://bucket`, or the URL's host (and port),
+    never a path, query or credentials."""
     if href.startswith("/vsis3/"):
         return "s3://" + href.removeprefix("/vsis3/").split("/", 1)[0]
-    parts = urlsplit(href.removeprefix("/vsicurl/"))
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else href
+    return url_host(href.removeprefix("/vsicurl/"))
+
+
+def url_host(url: str) -> str:
+    """The host (and port, if any) of a URL, as errors name a provider."""
+    parts = urlsplit(url)
+    host = parts.hostname or "the provider"
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 @contextmanager

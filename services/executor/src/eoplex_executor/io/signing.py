@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from eoplex_common.errors import UpstreamUnavailable
+from eoplex_executor.io.cog import url_host
 
 PLANETARY_COMPUTER = "planetary-computer"
 PLANETARY_COMPUTER_SAS_URL = "https://planetarycomputer.microsoft.com/api/sas/v1"
@@ -104,9 +105,8 @@ class PlanetaryComputerSigner:
         raise self._failure(f"signing failed: {failure}")
 
     def _failure(self, reason: str) -> UpstreamUnavailable:
-        parts = urlsplit(self.signing_url)
         return UpstreamUnavailable(
-            upstream=f"{parts.scheme}://{parts.netloc}", collection=self.collection, reason=reason
+            upstream=url_host(self.signing_url), collection=self.collection, reason=reason
         )
 
 
@@ -134,7 +134,7 @@ def url_signer(
         return None
     if signing != PLANETARY_COMPUTER:
         raise UpstreamUnavailable(
-            upstream=signing_url or signing,
+            upstream=url_host(signing_url) if signing_url else signing,
             collection=collection,
             reason=f"unknown URL signing {signing!r}",
         )
