@@ -455,5 +455,9 @@ async def test_search_pages_are_cached_by_the_exact_request(api: StacApi) -> Non
         assert api.stats()["requests"] == requests + 2  # its landing page and conformance
         await other.search(**(search | {"limit": 3}))
     assert api.stats()["requests"] == requests + 3
+    private = api.earth_search.replace("http://", "http://reader:pa55word@")
+    async with StacApiClient(private, settings=FAST, cache=cache) as client:
+        await client.search(**search)
+    assert api.stats()["requests"] == requests + 6  # not the pages read without credentials
     assert again.items[0]["properties"]["eo:cloud_cover"] != -1
-    assert again == shared and again.next == first.next and len(cache) == 2
+    assert again == shared and again.next == first.next and len(cache) == 3

@@ -46,6 +46,7 @@ the service to share it.
 
 import asyncio
 import email.utils
+import hashlib
 import json
 import logging
 import math
@@ -145,9 +146,9 @@ class SearchCache:
             size_bytes=settings.search_cache_megabytes * 2**20,
         )
 
-    def get(self, request: UpstreamRequest) -> bytes | None:
-        """The cached answer to the request if still fresh."""
-        key = request.cache_key()
+    def get(self, request: UpstreamRequest, *, scope: str = "") -> bytes | None:
+        """The cached answer to the request if still fresh (`scope`: see `put`)."""
+        key = scope + request.cache_key()
         cached = self._answers.get(key)
         if cached is None:
             return None
@@ -158,11 +159,12 @@ class SearchCache:
         self._answers.move_to_end(key)
         return content
 
-    def put(self, request: UpstreamRequest, content: bytes) -> None:
-        """Remember an answer, dropping the least recently used beyond the bounds."""
+    def put(self, request: UpstreamRequest, content: bytes, *, scope: str = "") -> None:
+        """Remember an answer, dropping the least recently used beyond the bounds; answers
+        of another `scope` (e.g. to other credentials) are apart."""
         if self.seconds <= 0 or not 0 < len(content) <= self.size_bytes:
             return
-        key = request.cache_key()
+        key = scope + request.cache_key()
         if key in self._answers:
             self._drop(key)
         self._answers[key] = (time.monotonic(), content)
@@ -386,6 +388,8 @@ class StacApiClient:
             httpx.BasicAuth(located.username, located.password) if located.userinfo else None
         )
         self.url = str(located.copy_with(userinfo=b""))
+        # Pages read with credentials are not served to clients with others (or none).
+        self._cache_scope = hashlib.sha256(located.userinfo).hexdigest() if located.userinfo else ""
         self.settings = settings
         self.collection_id = collection_id
         self.host = upstream_host(self.url)
@@ -489,20 +493,22 @@ class StacApiClient:
         as GET instead, and so are this client's later first pages. UpstreamUnavailable."""
         if request.method == "POST" and self._search_by_get and request.body is not None:
             request = as_get(request)
-        content = self.cache.get(request)
-        if content is None:
-            try:
-                content = await self._fetch(request)
-            except UpstreamUnavailable as error:
-                if request.method != "POST" or error.params.get("status") not in (404, 405):
-                    raise
-                self._search_by_get = True
-                request = as_get(request)
-                content = self.cache.get(request) or await self._fetch(request)
-            page = self._search_page(request, content)
-            self.cache.put(request, content)
-            return page
-        return self._search_page(request, content)
+        try:
+            return await self._cached_page(request)
+        except UpstreamUnavailable as error:
+            if request.method != "POST" or error.params.get("status") not in (404, 405):
+                raise
+        self._search_by_get = True
+        return await self._cached_page(as_get(request))
+
+    async def _cached_page(self, request: UpstreamRequest) -> SearchPage:
+        content = self.cache.get(request, scope=self._cache_scope)
+        if content is not None:
+            return self._search_page(request, content)
+        content = await self._fetch(request)
+        page = self._search_page(request, content)
+        self.cache.put(request, content, scope=self._cache_scope)
+        return page
 
     def resume(self, payload: Any) -> UpstreamRequest:
         """The request `UpstreamRequest.to_json` wrote (from a page token); BadRequest if it
