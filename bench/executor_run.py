@@ -9,7 +9,9 @@ worker of the `serve` pool sets it up.
 
 `python -m bench.executor_run FOLDER GRAPH OUTPUT [--profile STATS] [--threads N]`
 moves the result to OUTPUT and prints a `bench.measure` report; with `--profile` the
-run is also profiled (see `run_graph`).
+run is also profiled (see `run_graph`). With `--data-discovery HOST:PORT` the catalog is
+that data-discovery service instead (`GrpcCatalog`, as a worker of the `serve` pool
+uses it), and FOLDER is not read.
 """
 
 import argparse
@@ -30,7 +32,11 @@ from bench.data import COLLECTION_ID, RULES
 from bench.measure import measure, print_report
 from eoplex_executor.engine.environment import Environment, Limits
 from eoplex_executor.engine.graph import execute
+from eoplex_executor.io.clients import GrpcCatalog
 from services.executor.tests.catalog import LocalCatalog
+
+# A search of a collection behind a STAC API pages through the upstream.
+CATALOG_TIMEOUT_SECONDS = 120.0
 
 
 def run_graph(process: dict[str, Any], env: Environment, profile: Path | None) -> None:
@@ -64,10 +70,15 @@ def main() -> None:
     parser.add_argument("output", type=Path)
     parser.add_argument("--profile", type=Path, help="write cProfile statistics here")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="dask threads")
+    parser.add_argument("--data-discovery", help="HOST:PORT of the catalog to use instead")
     args = parser.parse_args()
 
     dask.config.set(scheduler="threads", num_workers=args.threads)
-    catalog = LocalCatalog.from_folder(args.folder, collection_id=COLLECTION_ID, rules=RULES)
+    catalog: LocalCatalog | GrpcCatalog
+    if args.data_discovery:
+        catalog = GrpcCatalog(args.data_discovery, timeout_seconds=CATALOG_TIMEOUT_SECONDS)
+    else:
+        catalog = LocalCatalog.from_folder(args.folder, collection_id=COLLECTION_ID, rules=RULES)
     process = {"process_graph": json.loads(args.graph.read_text())}
     with tempfile.TemporaryDirectory(prefix="bench-executor-") as scratch:
         env = Environment(catalog=catalog, scratch_dir=Path(scratch), limits=Limits())

@@ -19,7 +19,11 @@ that slows down slows both:
   launcher that reports at once (`bench.job_queue`);
 - a rescaling UDF under `apply` (its code in confined UDF processes) against the same
   arithmetic as openEO processes, on a 192 MiB in-memory cube, and the start of one UDF
-  process (`bench.udf`).
+  process (`bench.udf`);
+- the same NDVI maximum of the same files served by a STAC API over HTTP with 20 ms
+  latency per request, the executor's `load_collection` of the external collection
+  against the floor on the same URLs: work time, HTTP requests and bytes, and the item
+  search of 10,000 upstream items (`bench.stac_api`).
 
 Targets (the issue's): executor work <= 1.3x the floor, end to end <= 2x the floor,
 peak memory <= 2x the floor's and not growing with dates, results within 1e-6 of
@@ -28,10 +32,10 @@ run, never assertions of the test suite.
 
 Results are printed as a table and written to `.state/bench/results.json`. A section
 that cannot run fails the bench: floor and executor at once; end to end, batch job,
-job queue and UDF once the others are measured and printed, each named with its reason
-on stderr, and the exit status is 1 (`bench.sections`). `--no-end-to-end` (which also
-skips the batch job), `--no-job-queue` and `--no-udf` skip a section; that is no
-failure.
+job queue, UDF and STAC API once the others are measured and printed, each named with
+its reason on stderr, and the exit status is 1 (`bench.sections`). `--no-end-to-end`
+(which also skips the batch job), `--no-job-queue`, `--no-udf` and `--no-stac-api` skip
+a section; that is no failure.
 """
 
 import argparse
@@ -42,6 +46,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, NoReturn
@@ -114,12 +119,12 @@ def client_graph(date_count: int) -> dict[str, Any]:
     return graph
 
 
-def run_child(argv: list[str]) -> Run:
-    """Run `python -m <argv>` and read the report of its last line of output."""
+def run_child(argv: list[str], extra_env: Mapping[str, str] | None = None) -> Run:
+    """Run `python -m <argv>` (with `extra_env` on top of `child_environment`) and read the
+    report of its last line of output."""
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", *argv], env=child_environment(), capture_output=True, text=True
-    )
+    env = {**child_environment(), **(extra_env or {})}
+    done = subprocess.run([sys.executable, "-m", *argv], env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{argv[0]} failed:\n{done.stderr.strip()[-2000:]}")
@@ -223,6 +228,23 @@ def measure_udf(repetitions: int) -> dict[str, Any]:
     return measure(repetitions)
 
 
+def measure_stac_api(
+    folder: Path, work: Path, repetitions: int, reference: np.ndarray
+) -> dict[str, Any]:
+    """The STAC API section's figures."""
+    from bench.stac_api import measure_stac_api as measure
+
+    return measure(
+        folder,
+        work,
+        repetitions=repetitions,
+        threads=THREADS,
+        run_child=run_child,
+        check=lambda output: compare(output, reference, folder),
+        env=child_environment(),
+    )
+
+
 def batch_job_figures(end_to_end: dict[str, Any]) -> dict[str, Any]:
     """The batch job's figures, measured on the end-to-end stack: skipped or not run with it."""
     if "skipped" in end_to_end:
@@ -265,6 +287,7 @@ def build_results(
     end_to_end: dict[str, Any],
     job_queue: dict[str, Any],
     udf: dict[str, Any],
+    stac_api: dict[str, Any],
 ) -> dict[str, Any]:
     """Every figure and ratio, as written to results.json."""
     floor, executor = summarise(runs["floor"]), summarise(runs["executor"])
@@ -295,6 +318,7 @@ def build_results(
         "batch_job": batch_job_figures(end_to_end),
         "job_queue": job_queue,
         "udf": udf,
+        "stac_api": stac_api,
     }
     if "seconds" in end_to_end:
         median = statistics.median(end_to_end["seconds"])
@@ -338,6 +362,7 @@ def table(results: dict[str, Any]) -> str:
     lines += correctness_lines(results["correctness"])
     lines += end_to_end_lines(results)
     lines += batch_job_lines(results)
+    lines += stac_api_lines(results["stac_api"])
     lines.append(
         f"same environment for both: GDAL_CACHEMAX={GDAL_CACHEMAX_MB} MB, TZ=UTC, "
         f"{os.cpu_count()} CPUs; {THREADS} threads on each side (dask's, the floor's strips); "
@@ -414,6 +439,15 @@ def udf_lines(udf: dict[str, Any]) -> list[str]:
     ]
 
 
+def stac_api_lines(figures: dict[str, Any]) -> list[str]:
+    """The STAC API section against its floor."""
+    if (not_measured := status(figures)) is not None:
+        return [f"STAC API over HTTP: {not_measured}"]
+    from bench.stac_api import lines
+
+    return lines(figures)
+
+
 def fail(failed: dict[str, str]) -> NoReturn:
     """Name every section that could not run, with its reason, on stderr; exit status 1."""
     print("\n\n".join(failed.values()), file=sys.stderr)
@@ -427,6 +461,7 @@ def main() -> None:
     parser.add_argument("--no-end-to-end", action="store_true", help="skip POST /result")
     parser.add_argument("--no-job-queue", action="store_true", help="skip the queue throughput")
     parser.add_argument("--no-udf", action="store_true", help="skip the UDF's cost")
+    parser.add_argument("--no-stac-api", action="store_true", help="skip the STAC API section")
     parser.add_argument("--profile", action="store_true", help="also cProfile the executor")
     args = parser.parse_args()
     work = WORK_DIR / "out"
@@ -449,13 +484,17 @@ def main() -> None:
     udf = skipped("--no-udf")
     if not args.no_udf:
         udf = run_section(lambda: measure_udf(args.repetitions))
-    results = build_results(runs, correctness, end_to_end, job_queue, udf)
+    stac_api = skipped("--no-stac-api")
+    if not args.no_stac_api:
+        stac_api = run_section(lambda: measure_stac_api(folder, work, args.repetitions, reference))
+    results = build_results(runs, correctness, end_to_end, job_queue, udf, stac_api)
     (WORK_DIR / "results.json").write_text(json.dumps(results, indent=1))
     print(table(results))
     print(f"written: {WORK_DIR / 'results.json'}")
     if args.profile:
         profile_executor(folder, work)
-    sections = {name: results[name] for name in ("end_to_end", "batch_job", "job_queue", "udf")}
+    names = ("end_to_end", "batch_job", "job_queue", "udf", "stac_api")
+    sections = {name: results[name] for name in names}
     if failed := failures(sections):
         fail(failed)
 

@@ -260,20 +260,28 @@ def write_api_documents(archive: Sentinel2Archive, *, many: int = MANY_COUNT) ->
         write_collection_file(archive.folder, api, collection, items)
         if many:
             generated = stac_collection(archive, MANY, layout=layout)
-            path = archive.folder / "collections" / api / f"{MANY}.json"
-            document = {"collection": generated, "copies": {"of": COLLECTION, "count": many}}
-            path.write_text(json.dumps(document))
+            write_collection_file(archive.folder, api, generated, copies_of=(COLLECTION, many))
 
 
 def write_collection_file(
-    folder: Path, api: str, collection: dict[str, Any], items: list[dict[str, Any]]
+    folder: Path,
+    api: str,
+    collection: dict[str, Any],
+    items: list[dict[str, Any]] | None = None,
+    *,
+    copies_of: tuple[str, int] | None = None,
 ) -> None:
-    """`collections/<api>/<id>.json` for the server (it rereads a file that changed)."""
+    """`collections/<api>/<id>.json` for the server (it rereads a file that changed): the
+    collection with its `items`, or with `copies_of=(collection id, count)` generated
+    items (see `copies`)."""
     path = folder / "collections" / api / f"{collection['id']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
+    document: dict[str, Any] = {"collection": collection, "items": items or []}
+    if copies_of is not None:
+        document = {"collection": collection, "copies": {"of": copies_of[0], "count": copies_of[1]}}
     # Whole or not at all: the server may be reading the folder.
     partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps({"collection": collection, "items": items}))
+    partial.write_text(json.dumps(document))
     partial.replace(path)
 
 
