@@ -245,12 +245,18 @@ async def test_a_refresh_makes_a_new_version_only_when_the_upstream_changed(
         await add(catalog.stub, api.earth_search, "S2")
         registered = await asyncio.wait_for(events.get(), timeout=10)
         await catalog.stub.RefreshCollection(refresh)
+        first = pb.SearchItemsRequest(collection_id="S2", limit=1)
+        token = (await catalog.stub.SearchItems(first)).next_page_token
         change("description", "Described anew.")
         await catalog.stub.RefreshCollection(refresh)
         refreshed = await asyncio.wait_for(events.get(), timeout=10)
         # The unchanged refresh published nothing: the next event is the change's.
         assert refreshed["version"] != registered["version"]
         assert (await document(catalog.stub, "S2"))["description"] == "Described anew."
+        with pytest.raises(BadRequest, match="expired"):
+            await catalog.stub.SearchItems(
+                pb.SearchItemsRequest(collection_id="S2", page_token=token)
+            )
 
         api.fail(r"^/earth-search/", 500)
         with pytest.raises(UpstreamUnavailable, match=r"127\.0\.0\.1"):
@@ -345,6 +351,8 @@ async def test_registration_replaces_an_ingested_collection_and_ingest_replaces_
     assert [item["id"] for item in await all_items(catalog.stub, "S2")] == ["again"]
     sources = await catalog.stub.ListCollectionSources(pb.ListCollectionSourcesRequest())
     assert [(s.kind, s.upstream) for s in sources.sources] == [("ingest", "")]
+    access = await catalog.stub.GetCollectionAccess(pb.GetCollectionRequest(collection_id="S2"))
+    assert (access.kind, dict(access.gdal_options)) == ("ingest", {})
     with pytest.raises(BadRequest, match="ingested"):
         await catalog.stub.RefreshCollection(pb.RefreshCollectionRequest(collection_id="S2"))
 
