@@ -56,11 +56,12 @@ class OidcIssuer:
         }
 
 
-def admin(stack: LocalStack, *argv: str) -> None:
-    """`eoplex admin <argv>` against the running stack (as an operator would)."""
+def admin(stack: LocalStack, *argv: str) -> str:
+    """`eoplex admin <argv>` against the running stack (as an operator would); what it printed."""
     command = [sys.executable, "-m", "eoplex", "admin", *argv]
     env = {**os.environ, **stack.env}
-    subprocess.run(command, env=env, check=True, capture_output=True, timeout=60)
+    done = subprocess.run(command, env=env, check=True, capture_output=True, timeout=60)
+    return done.stdout.decode()
 
 
 def demo_connection(stack: LocalStack) -> openeo.Connection:
