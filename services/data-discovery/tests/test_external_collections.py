@@ -212,7 +212,7 @@ async def test_an_upstream_without_search_extensions_is_filtered_here(
 @asynccontextmanager
 async def upstream_changes(
     infrastructure: Infrastructure, archive: Sentinel2Archive, *, api: str, collection_id: str
-) -> AsyncIterator[tuple["asyncio.Queue[dict[str, str]]", Callable[[str, str], None]]]:
+) -> AsyncIterator[tuple["asyncio.Queue[dict[str, str]]", Callable[[str, Any], None]]]:
     """The catalog events of `collection_id` as they come, and a function that changes a
     field of the upstream collection of `api`; the upstream restored after."""
     received: asyncio.Queue[dict[str, str]] = asyncio.Queue()
@@ -222,7 +222,7 @@ async def upstream_changes(
 
     original = json.loads((archive.folder / "collections" / api / f"{COLLECTION}.json").read_text())
 
-    def change(name: str, value: str) -> None:
+    def change(name: str, value: Any) -> None:
         collection = {**original["collection"], name: value}
         write_collection_file(archive.folder, api, collection, original["items"])
 
@@ -285,6 +285,20 @@ async def test_the_scheduled_refresh_picks_up_a_changed_upstream(
         refreshed = await asyncio.wait_for(events.get(), timeout=30)
         assert refreshed["version"] != registered["version"]
         assert (await document(running.stub, "LATER"))["title"] == "Retitled upstream"
+
+
+async def test_an_upstream_without_item_assets_is_described_by_its_first_item(
+    catalog: Catalog, infrastructure: Infrastructure, api: StacApi, archive: Sentinel2Archive
+) -> None:
+    async with upstream_changes(infrastructure, archive, api="plain", collection_id="BARE") as (
+        _,
+        change,
+    ):
+        change("item_assets", {})
+        await add(catalog.stub, api.plain, "BARE")
+    described = await document(catalog.stub, "BARE")
+    assert described["cube:dimensions"]["bands"]["values"] == ["red", "nir", "scl"]
+    assert described["summaries"]["eo:bands"][0]["common_name"] == "red"
 
 
 async def test_credentials_reach_only_the_executor(
