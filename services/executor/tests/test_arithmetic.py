@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import MinMaxSwapped, ProcessParameterInvalid
 from eoplex_executor.engine.cube import DimensionArray
 from eoplex_executor.engine.environment import Environment
 from services.executor.tests.cubes import make_cube, run_process
@@ -118,7 +118,7 @@ def test_clip_on_arrays_and_swapped_bounds(env: Environment) -> None:
     np.testing.assert_array_equal(
         run_process("clip", env, x=x, min=0, max=1).values, [0.0, 0.5, NAN, 1.0]
     )
-    with pytest.raises(ProcessParameterInvalid):
+    with pytest.raises(MinMaxSwapped, match="min 2, max 1"):
         run_process("clip", env, x=1, min=2, max=1)
 
 

@@ -8,7 +8,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import (
+    ArrayElementNotAvailable,
+    ArrayLabelConflict,
+    ArrayLengthMismatch,
+    ArrayNotLabeled,
+    LabelExists,
+    ProcessParameterInvalid,
+)
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.processes.arrays import LabeledArray
@@ -86,7 +93,7 @@ def test_labeled_arrays_keep_their_labels(env: Environment) -> None:
 
 
 def test_array_create_labeled_errors(env: Environment) -> None:
-    with pytest.raises(ProcessParameterInvalid, match="ArrayLengthMismatch"):
+    with pytest.raises(ArrayLengthMismatch):
         run(env, "array_create_labeled", data=[1, 2], labels=["a"])
     with pytest.raises(ProcessParameterInvalid, match="unique"):
         run(env, "array_create_labeled", data=[1, 2], labels=[1, 1.0])
@@ -96,13 +103,13 @@ def test_array_create_labeled_errors(env: Environment) -> None:
 
 def test_array_append_labels(env: Environment) -> None:
     assert run(env, "array_append", data=[], value=None) == [None]
-    with pytest.raises(ProcessParameterInvalid, match="ArrayNotLabeled"):
+    with pytest.raises(ArrayNotLabeled):
         run(env, "array_append", data=[1], value=2, label="x")
     appended = run_labeled(env, [1, 2], ["a", "b"], "array_append", value=3)
     assert appended == [1, 2, 3] and appended.labels == ["a", "b", 2]
     appended = run_labeled(env, [1], ["a"], "array_append", value=[3], label="z")
     assert appended == [1, [3]] and appended.labels == ["a", "z"]
-    with pytest.raises(ProcessParameterInvalid, match="LabelExists"):
+    with pytest.raises(LabelExists):
         run_labeled(env, [1, 2], ["a", 2], "array_append", value=3)
 
 
@@ -118,7 +125,7 @@ def test_array_concat_keeps_labels_only_if_both_are_labeled(env: Environment) ->
     both = run_graph(graph, env)
     assert both == [1, 2, 3] and both.labels == ["a", "b", "c"]
     graph["two"] = node("array_create_labeled", data=[3], labels=["a"])
-    with pytest.raises(ProcessParameterInvalid, match="ArrayLabelConflict"):
+    with pytest.raises(ArrayLabelConflict):
         run_graph(graph, env)
     one = run_labeled(env, [1], ["a"], "array_concat", "array1", array2=[None])
     assert one == [1, None] and not isinstance(one, LabeledArray)
@@ -129,7 +136,7 @@ def test_array_concat_keeps_labels_only_if_both_are_labeled(env: Environment) ->
 
 def test_array_modify(env: Environment) -> None:
     assert run(env, "array_modify", data=["a", "c"], values=["b"], index=2) == ["a", "c", "b"]
-    with pytest.raises(ProcessParameterInvalid, match="ArrayElementNotAvailable"):
+    with pytest.raises(ArrayElementNotAvailable):
         run(env, "array_modify", data=["a"], values=["b"], index=2)
     assert run(env, "array_modify", data=[], values=[1], index=0) == [1]
     removed = run_labeled(env, [1, 2, 3], ["a", "b", "c"], "array_modify", values=[], index=1)
@@ -155,7 +162,7 @@ def test_array_modify(env: Environment) -> None:
             "result": True,
         },
     }
-    with pytest.raises(ProcessParameterInvalid, match="ArrayLabelConflict"):
+    with pytest.raises(ArrayLabelConflict):
         run_graph(graph, env)
     graph["node"]["arguments"]["length"] = 2  # "b" is replaced, so its label is free again
     updated = run_graph(graph, env)
@@ -488,13 +495,13 @@ def test_appending_and_concatenating_change_the_length_of_a_dimension(env: Envir
     doubled = child(c=node("array_concat", array1=[0, None], array2=param("data")))
     result = run_graph(along_time(doubled), env, cube=cube)
     assert pixels(result)[0] == [0, None, 3, None, 1, 2]
-    with pytest.raises(ProcessParameterInvalid, match="ArrayLabelConflict"):
+    with pytest.raises(ArrayLabelConflict):
         run_graph(
             along_time(child(c=node("array_concat", array1=param("data"), array2=param("data")))),
             env,
             cube=cube,
         )
-    with pytest.raises(ProcessParameterInvalid, match="LabelExists"):
+    with pytest.raises(LabelExists):
         run_graph(
             along_time(
                 child(a=node("array_append", data=param("data"), value=1, label="2022-06-01"))
@@ -568,7 +575,7 @@ def test_array_modify_and_create_along_a_dimension(env: Environment) -> None:
     assert pixels(run_graph(along_time(replaced), env, cube=cube))[0] == [3, 7, 8, 2]
     removed = child(m=node("array_modify", data=param("data"), values=[], index=0, length=3))
     assert pixels(run_graph(along_time(removed), env, cube=cube)) == [[2], [None], [4]]
-    with pytest.raises(ProcessParameterInvalid, match="ArrayElementNotAvailable"):
+    with pytest.raises(ArrayElementNotAvailable):
         run_graph(
             along_time(child(m=node("array_modify", data=param("data"), values=[], index=5))),
             env,
@@ -586,7 +593,7 @@ def test_array_create_labeled_relabels_a_dimension(env: Environment) -> None:
     )
     result = run_graph(along_time(graph, reduce=True), env, cube=cube)
     assert pixels_of(result) == [1, None, None]
-    with pytest.raises(ProcessParameterInvalid, match="ArrayLengthMismatch"):
+    with pytest.raises(ArrayLengthMismatch):
         run_graph(
             along_time(child(l=node("array_create_labeled", data=param("data"), labels=["a"]))),
             env,

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import DimensionNotAvailable, ProcessParameterInvalid
 from eoplex_executor.processes._checks import (
     is_finite_number,
     is_nodata,
@@ -56,7 +56,7 @@ def test_require_cube_names_the_process_and_parameter() -> None:
 def test_require_temporal_dimension_finds_the_only_one_or_refuses() -> None:
     cube = make_cube()
     assert require_temporal_dimension(cube, None, "anomaly") == "t"
-    with pytest.raises(ProcessParameterInvalid, match="DimensionNotAvailable: 'x' is not"):
+    with pytest.raises(DimensionNotAvailable, match="'x' is not"):
         require_temporal_dimension(cube, "x", "anomaly")
-    with pytest.raises(ProcessParameterInvalid, match="DimensionNotAvailable: the cube has no"):
+    with pytest.raises(DimensionNotAvailable, match="the cube has no"):
         require_temporal_dimension(cube.with_data(cube.data.isel(t=0, drop=True)), None, "anomaly")

@@ -14,7 +14,17 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import (
+    BandExists,
+    DimensionAmbiguous,
+    DimensionExists,
+    DimensionLabelCountMismatch,
+    DimensionNotAvailable,
+    IncompatibleDataCubes,
+    OpenEOError,
+    OverlapResolverMissing,
+    ProcessParameterInvalid,
+)
 from eoplex_executor.engine.cube import BANDS, OTHER, SPATIAL, TEMPORAL, DimensionArray, RasterCube
 from eoplex_executor.engine.registry import implementations
 from eoplex_executor.processes import cubes
@@ -99,7 +109,7 @@ def test_reduce_dimension_passes_the_context() -> None:
 
 
 def test_reduce_dimension_unknown_dimension() -> None:
-    with pytest.raises(ProcessParameterInvalid, match=r"DimensionNotAvailable.*'z'.*t, bands"):
+    with pytest.raises(DimensionNotAvailable, match=r"'z'.*t, bands"):
         cubes.reduce_dimension(data=make_cube(), reducer=max_along, dimension="z")
 
 
@@ -250,7 +260,7 @@ def test_apply_dimension_target_with_several_labels_is_refused() -> None:
 
 
 def test_apply_dimension_unknown_dimension() -> None:
-    with pytest.raises(ProcessParameterInvalid, match="DimensionNotAvailable"):
+    with pytest.raises(DimensionNotAvailable):
         cubes.apply_dimension(data=make_cube(), process=max_along, dimension="time")
 
 
@@ -302,12 +312,12 @@ def test_ndvi_zero_sum_is_nodata() -> None:
 
 def test_ndvi_errors() -> None:
     cube = make_cube()
-    with pytest.raises(ProcessParameterInvalid, match="BandExists"):
+    with pytest.raises(BandExists):
         cubes.ndvi(data=cube, target_band="B04")
     with pytest.raises(ProcessParameterInvalid, match="'B05'"):
         cubes.ndvi(data=cube, nir="B05")
     no_bands = cubes.reduce_dimension(data=cube, reducer=max_along, dimension="bands")
-    with pytest.raises(ProcessParameterInvalid, match="DimensionAmbiguous"):
+    with pytest.raises(DimensionAmbiguous):
         cubes.ndvi(data=no_bands)
 
 
@@ -348,23 +358,31 @@ def test_aggregate_temporal_user_labels_and_open_end() -> None:
 
 
 @pytest.mark.parametrize(
-    ("intervals", "labels", "error"),
+    ("intervals", "labels", "code", "error"),
     [
-        ([["2022-06-05", "2022-06-01"]], [], "TemporalExtentEmpty"),
-        ([["2022-06-01", "2022-06-05"], ["2022-06-01", "2022-06-09"]], [], "Distinct"),
-        ([["2022-06-01", "2022-06-05"]], ["a", "b"], "1 distinct labels"),
-        ([["06:00:00", "18:00:00"]], [], "time-of-day"),
+        ([["2022-06-05", "2022-06-01"]], [], "TemporalExtentEmpty", "is empty"),
+        (
+            [["2022-06-01", "2022-06-05"], ["2022-06-01", "2022-06-09"]],
+            [],
+            "DistinctDimensionLabelsRequired",
+            "not distinct",
+        ),
+        ([["2022-06-01", "2022-06-05"]], ["a", "b"], "ProcessParameterInvalid", "1 distinct"),
+        ([["06:00:00", "18:00:00"]], [], "ProcessParameterInvalid", "time-of-day"),
     ],
 )
-def test_aggregate_temporal_errors(intervals: list[Any], labels: list[Any], error: str) -> None:
-    with pytest.raises(ProcessParameterInvalid, match=error):
+def test_aggregate_temporal_errors(
+    intervals: list[Any], labels: list[Any], code: str, error: str
+) -> None:
+    with pytest.raises(OpenEOError, match=error) as raised:
         cubes.aggregate_temporal(
             data=make_cube(), intervals=intervals, labels=labels, reducer=max_along
         )
+    assert raised.value.code == code
 
 
 def test_aggregate_temporal_needs_a_temporal_dimension() -> None:
-    with pytest.raises(ProcessParameterInvalid, match=r"DimensionNotAvailable.*not a temporal"):
+    with pytest.raises(DimensionNotAvailable, match=r"not a temporal"):
         cubes.aggregate_temporal(
             data=make_cube(),
             intervals=[["2022-06-01", "2022-07-01"]],
@@ -467,7 +485,7 @@ def test_merge_cubes_different_bands() -> None:
 
 
 def test_merge_cubes_overlap_needs_a_resolver() -> None:
-    with pytest.raises(ProcessParameterInvalid, match="OverlapResolverMissing"):
+    with pytest.raises(OverlapResolverMissing):
         cubes.merge_cubes(cube1=make_cube(), cube2=make_cube(dates=DATES[2:]))
 
 
@@ -587,10 +605,10 @@ def test_mask_on_coordinates_with_float_noise() -> None:
 
 def test_mask_with_other_labels_is_refused() -> None:
     cube = make_cube()
-    with pytest.raises(ProcessParameterInvalid, match=r"IncompatibleDataCubes.*'t'"):
+    with pytest.raises(IncompatibleDataCubes, match=r"'t'"):
         cubes.mask(data=cube, mask=make_cube(dates=["2022-07-01", "2022-07-06", "2022-07-11"]))
     shifted = cube.with_data(cube.data.assign_coords(y=cube.data.y.values - 5.0))
-    with pytest.raises(ProcessParameterInvalid, match=r"'y'.*resample_cube_spatial"):
+    with pytest.raises(IncompatibleDataCubes, match=r"'y'.*resample_cube_spatial"):
         cubes.mask(data=cube, mask=shifted)
 
 
@@ -633,7 +651,7 @@ def test_rename_enumerated_labels() -> None:
 
 
 @pytest.mark.parametrize(
-    ("source", "target", "error"),
+    ("source", "target", "code"),
     [
         ([], ["a", "b"], "LabelsNotEnumerated"),
         (["B04"], ["a", "b"], "LabelMismatch"),
@@ -641,9 +659,10 @@ def test_rename_enumerated_labels() -> None:
         (["B04"], ["B08"], "LabelExists"),
     ],
 )
-def test_rename_labels_errors(source: list[str], target: list[str], error: str) -> None:
-    with pytest.raises(ProcessParameterInvalid, match=error):
+def test_rename_labels_errors(source: list[str], target: list[str], code: str) -> None:
+    with pytest.raises(OpenEOError) as raised:
         cubes.rename_labels(data=make_cube(), dimension="bands", source=source, target=target)
+    assert raised.value.code == code
 
 
 def test_rename_dimension() -> None:
@@ -652,9 +671,9 @@ def test_rename_dimension() -> None:
     assert result.dims == ("time", "bands", "y", "x")
     assert result.dimension_types["time"] == TEMPORAL
     assert result.labels("time") == cube.labels("t")
-    with pytest.raises(ProcessParameterInvalid, match="DimensionExists"):
+    with pytest.raises(DimensionExists):
         cubes.rename_dimension(data=cube, source="t", target="bands")
-    with pytest.raises(ProcessParameterInvalid, match="DimensionNotAvailable"):
+    with pytest.raises(DimensionNotAvailable):
         cubes.rename_dimension(data=cube, source="time", target="when")
 
 
@@ -676,7 +695,7 @@ def test_add_temporal_dimension_and_errors() -> None:
     result = cubes.add_dimension(data=reduced, name="t", label="2022-06-01", type="temporal")
     assert result.dims == ("t", "bands", "y", "x")
     assert result.labels("t") == ["2022-06-01T00:00:00Z"]
-    with pytest.raises(ProcessParameterInvalid, match="DimensionExists"):
+    with pytest.raises(DimensionExists):
         cubes.add_dimension(data=make_cube(), name="t", label="x")
     with pytest.raises(ProcessParameterInvalid, match="type"):
         cubes.add_dimension(data=make_cube(), name="g", label="x", type="geometry")
@@ -688,9 +707,9 @@ def test_drop_dimension() -> None:
     assert result.dims == ("bands", "y", "x")
     assert "t" not in result.dimension_types
     np.testing.assert_array_equal(computed(result), values[0])
-    with pytest.raises(ProcessParameterInvalid, match="DimensionLabelCountMismatch"):
+    with pytest.raises(DimensionLabelCountMismatch):
         cubes.drop_dimension(data=make_cube(), name="t")
-    with pytest.raises(ProcessParameterInvalid, match="DimensionNotAvailable"):
+    with pytest.raises(DimensionNotAvailable):
         cubes.drop_dimension(data=make_cube(), name="z")
 
 
@@ -705,7 +724,7 @@ def test_dimension_labels() -> None:
     assert cubes.dimension_labels(data=cube, dimension="x") == pytest.approx(
         [675005.0, 675015.0, 675025.0, 675035.0, 675045.0]
     )
-    with pytest.raises(ProcessParameterInvalid, match="DimensionNotAvailable"):
+    with pytest.raises(DimensionNotAvailable):
         cubes.dimension_labels(data=cube, dimension="z")
 
 

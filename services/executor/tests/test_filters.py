@@ -7,7 +7,13 @@ import dask.array
 import numpy as np
 import pytest
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import (
+    BandFilterParameterMissing,
+    DimensionMissing,
+    DimensionNotAvailable,
+    OpenEOError,
+    ProcessParameterInvalid,
+)
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.registry import implementations
@@ -30,6 +36,7 @@ from services.executor.tests.cubes import (
 )
 
 # A pentagon in the cube's CRS whose edges pass between pixel centres of a 6 x 8 cube.
+INVALID = ProcessParameterInvalid.code
 PENTAGON_UTM = [(675012, 5154998), (675058, 5154993), (675071, 5154951), (675033, 5154942)]
 
 
@@ -142,21 +149,32 @@ def test_filter_temporal_on_a_named_dimension(env: Environment) -> None:
 
 
 @pytest.mark.parametrize(
-    ("arguments", "message"),
+    ("arguments", "code", "message"),
     [
-        ({"extent": ["2023-01-01", None]}, "no label of dimension 't'"),
-        ({"extent": ["2022-06-06", "2022-06-06"]}, "later than the start"),
-        ({"extent": ["2022-06-07", "2022-06-06"]}, "later than the start"),
-        ({"extent": [None, None]}, "both be null"),
-        ({"extent": ["2022-06-01"]}, r"\[start, end\]"),
-        ({"extent": ["June", None]}, "invalid date"),
-        ({"extent": ["2022-06-01", None], "dimension": "time"}, "temporal dimensions: \\['t'\\]"),
-        ({"extent": ["2022-06-01", None], "dimension": "bands"}, "no temporal dimension"),
+        ({"extent": ["2023-01-01", None]}, INVALID, "no label of dimension 't'"),
+        ({"extent": ["2022-06-06", "2022-06-06"]}, "TemporalExtentEmpty", "not later than"),
+        ({"extent": ["2022-06-07", "2022-06-06"]}, "TemporalExtentEmpty", "not later than"),
+        ({"extent": [None, None]}, INVALID, "both be null"),
+        ({"extent": ["2022-06-01"]}, INVALID, r"\[start, end\]"),
+        ({"extent": ["June", None]}, INVALID, "invalid date"),
+        (
+            {"extent": ["2022-06-01", None], "dimension": "time"},
+            "DimensionNotAvailable",
+            "temporal dimensions: \\['t'\\]",
+        ),
+        (
+            {"extent": ["2022-06-01", None], "dimension": "bands"},
+            "DimensionNotAvailable",
+            "no temporal dimension",
+        ),
     ],
 )
-def test_filter_temporal_errors(env: Environment, arguments: dict[str, Any], message: str) -> None:
-    with pytest.raises(ProcessParameterInvalid, match=message):
+def test_filter_temporal_errors(
+    env: Environment, arguments: dict[str, Any], code: str, message: str
+) -> None:
+    with pytest.raises(OpenEOError, match=message) as raised:
         run_process("filter_temporal", env, data=make_cube(), **arguments)
+    assert raised.value.code == code
 
 
 # filter_bands
@@ -206,7 +224,6 @@ def test_filter_bands_on_bands_labelled_by_common_name(env: Environment) -> None
         ({"wavelengths": [[0.4, 0.5]]}, "no band of the cube lies in 0.4-0.5"),
         ({"wavelengths": [[0.7, 0.6]]}, r"expected \[min, max\]"),
         ({"wavelengths": [[0.6]]}, r"expected \[min, max\]"),
-        ({}, "give bands or wavelengths"),
     ],
 )
 def test_filter_bands_errors(env: Environment, arguments: dict[str, Any], message: str) -> None:
@@ -214,20 +231,29 @@ def test_filter_bands_errors(env: Environment, arguments: dict[str, Any], messag
         run_process("filter_bands", env, data=make_cube(), **arguments)
 
 
+def test_filter_bands_needs_criteria(env: Environment) -> None:
+    with pytest.raises(BandFilterParameterMissing, match="give bands or wavelengths"):
+        run_process("filter_bands", env, data=make_cube())
+
+
 @pytest.mark.parametrize(
-    ("process_id", "dropped", "arguments", "message"),
+    ("process_id", "dropped", "arguments", "missing"),
     [
-        ("filter_temporal", "t", {"extent": ["2022-06-01", None]}, "no temporal dimension"),
-        ("filter_bands", "bands", {"bands": ["B04"]}, "no dimension of type bands"),
+        ("filter_temporal", "t", {"extent": ["2022-06-01", None]}, DimensionNotAvailable),
+        ("filter_bands", "bands", {"bands": ["B04"]}, DimensionMissing),
     ],
 )
 def test_filters_need_the_dimension_they_filter(
-    env: Environment, process_id: str, dropped: str, arguments: dict[str, Any], message: str
+    env: Environment,
+    process_id: str,
+    dropped: str,
+    arguments: dict[str, Any],
+    missing: type[OpenEOError],
 ) -> None:
     cube = make_cube()
     without = cube.with_data(cube.data.isel({dropped: 0}, drop=True))
 
-    with pytest.raises(ProcessParameterInvalid, match=message):
+    with pytest.raises(missing, match="the cube has no"):
         run_process(process_id, env, data=without, **arguments)
 
 
@@ -390,19 +416,25 @@ def test_filter_labels_keeps_only_labels_whose_condition_is_true(
 
 
 @pytest.mark.parametrize(
-    ("dimension", "condition", "message"),
+    ("dimension", "condition", "code", "message"),
     [
-        ("time", lambda value, context: True, "no dimension 'time'; it has t, bands, y, x"),
-        ("bands", lambda value, context: False, "no label of 'bands'"),
+        (
+            "time",
+            lambda value, context: True,
+            "DimensionNotAvailable",
+            "no dimension 'time'; its dimensions are t, bands, y, x",
+        ),
+        ("bands", lambda value, context: False, INVALID, "no label of 'bands'"),
     ],
 )
 def test_filter_labels_errors(
-    env: Environment, dimension: str, condition: Callable[..., Any], message: str
+    env: Environment, dimension: str, condition: Callable[..., Any], code: str, message: str
 ) -> None:
-    with pytest.raises(ProcessParameterInvalid, match=message):
+    with pytest.raises(OpenEOError, match=message) as raised:
         run_process(
             "filter_labels", env, data=make_cube(), condition=condition, dimension=dimension
         )
+    assert raised.value.code == code
 
 
 def test_filter_labels_with_a_child_process_graph(env: Environment) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import ArrayElementNotAvailable, OpenEOError, ProcessParameterInvalid
 from eoplex_executor.engine.cube import DimensionArray
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.registry import implementations
@@ -24,6 +24,7 @@ from services.executor.tests.cubes import (
 )
 
 NAN = np.nan
+INVALID = ProcessParameterInvalid.code
 DATES = ["2022-06-01", "2022-06-06", "2022-06-11", "2022-06-16"]
 
 
@@ -206,7 +207,7 @@ def test_array_element_missing_along_a_dimension(
     env: Environment, dimension: str, arguments: dict[str, Any]
 ) -> None:
     data = DimensionArray(make_cube().data, dimension)
-    with pytest.raises(ProcessParameterInvalid, match="no element"):
+    with pytest.raises(ArrayElementNotAvailable, match="no element"):
         run_process("array_element", env, data=data, **arguments)
     nodata = run_process("array_element", env, data=data, return_nodata=True, **arguments)
     assert dimension not in nodata.dims and np.isnan(nodata.values).all()
@@ -252,29 +253,30 @@ def test_json_edge_cases(
 
 
 @pytest.mark.parametrize(
-    ("process_id", "arguments"),
+    ("process_id", "arguments", "code"),
     [
-        ("mean", {"data": [1, "2"]}),
-        ("sum", {"data": [True, 1]}),
-        ("max", {"data": make_cube().data}),
-        ("quantiles", {"data": [1]}),
-        ("quantiles", {"data": [1], "probabilities": [0.5], "q": 2}),
-        ("quantiles", {"data": [1], "probabilities": [0.5, 0.1]}),
-        ("quantiles", {"data": [1], "probabilities": [1.5]}),
-        ("quantiles", {"data": [1], "probabilities": 1}),
-        ("count", {"data": [1], "condition": False}),
-        ("array_element", {"data": [1]}),
-        ("array_element", {"data": [1], "index": 0, "label": "a"}),
-        ("array_element", {"data": [1], "label": "a"}),
-        ("array_element", {"data": [1], "index": -1}),
-        ("array_element", {"data": [1], "index": 1}),
+        ("mean", {"data": [1, "2"]}, INVALID),
+        ("sum", {"data": [True, 1]}, INVALID),
+        ("max", {"data": make_cube().data}, INVALID),
+        ("quantiles", {"data": [1]}, "QuantilesParameterMissing"),
+        ("quantiles", {"data": [1], "probabilities": [0.5], "q": 2}, "QuantilesParameterConflict"),
+        ("quantiles", {"data": [1], "probabilities": [0.5, 0.1]}, "AscendingProbabilitiesRequired"),
+        ("quantiles", {"data": [1], "probabilities": [1.5]}, INVALID),
+        ("quantiles", {"data": [1], "probabilities": 1}, INVALID),
+        ("count", {"data": [1], "condition": False}, INVALID),
+        ("array_element", {"data": [1]}, "ArrayElementParameterMissing"),
+        ("array_element", {"data": [1], "index": 0, "label": "a"}, "ArrayElementParameterConflict"),
+        ("array_element", {"data": [1], "label": "a"}, "ArrayNotLabeled"),
+        ("array_element", {"data": [1], "index": -1}, INVALID),
+        ("array_element", {"data": [1], "index": 1}, "ArrayElementNotAvailable"),
     ],
 )
-def test_invalid_arguments_are_parameter_errors(
-    env: Environment, process_id: str, arguments: dict[str, Any]
+def test_invalid_arguments_are_parameter_errors_or_the_specs_exceptions(
+    env: Environment, process_id: str, arguments: dict[str, Any], code: str
 ) -> None:
-    with pytest.raises(ProcessParameterInvalid):
+    with pytest.raises(OpenEOError) as raised:
         run_process(process_id, env, **arguments)
+    assert (raised.value.code, raised.value.status) == (code, 400)
 
 
 def test_a_dimension_array_minus_its_mean_stays_along_the_dimension(env: Environment) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import OpenEOError
 from eoplex_executor.processes.temporal_resampling import resample_cube_temporal
 from services.executor.tests.cubes import (
     computed,
@@ -118,6 +118,6 @@ def test_resample_cube_temporal_refuses_dimensions_it_cannot_match() -> None:
         ({"valid_within": -1}, target, "valid_within"),
     ]
     for arguments, other, error in cases:
-        with pytest.raises(ProcessParameterInvalid) as caught:
+        with pytest.raises(OpenEOError) as caught:
             resample_cube_temporal(cube, other, **arguments)  # type: ignore[arg-type]
-        assert error in str(caught.value)
+        assert error in f"{caught.value.code}: {caught.value}"

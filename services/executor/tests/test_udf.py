@@ -20,6 +20,8 @@ from eoplex_capabilities.service import build_udf_runtimes
 from eoplex_common.errors import (
     EstimateComplexity,
     FileNotFound,
+    InvalidRuntime,
+    InvalidVersion,
     ProcessParameterInvalid,
 )
 from eoplex_executor.engine.cube import RasterCube
@@ -274,9 +276,9 @@ def test_code_without_an_entry_point(tmp_path: Path) -> None:
 def test_runtime_version_and_udf_location_are_checked(tmp_path: Path) -> None:
     env = make_environment(tmp_path)
     cube = chunked_cube()
-    with pytest.raises(ProcessParameterInvalid, match="InvalidRuntime: the runtime 'R'"):
+    with pytest.raises(InvalidRuntime, match="the runtime 'R'"):
         run_graph(apply_graph(RESCALE, runtime="R"), env, cube=cube)
-    with pytest.raises(ProcessParameterInvalid, match=r"InvalidVersion: Python 2\.7"):
+    with pytest.raises(InvalidVersion, match=r"Python 2\.7"):
         run_graph(apply_graph(RESCALE, version="2.7"), env, cube=cube)
     with pytest.raises(ProcessParameterInvalid, match="UDFs by URL are not supported"):
         run_graph(apply_graph("https://example.com/udf.py"), env, cube=cube)

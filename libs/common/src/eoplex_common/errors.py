@@ -601,15 +601,29 @@ class JobFailed(OpenEOError):
 class ProcessException(OpenEOError):
     """An exception a process specification declares (its `exceptions`, e.g. `load_collection`'s
     `NoDataAvailable`): the spec's name is the `code` and its message the start of the
-    message, followed by what happened (`reason`). A client error (400), as the
-    specifications give no other status; the API-level codes above stay for the rest."""
+    message, followed by the process and parameter when given and what happened (`reason`).
+    A client error (400), as the specifications give no other status; the API-level codes
+    above stay for the rest."""
 
     status = 400
 
-    def __init__(self, message: str | None = None, *, reason: str = "", **params: Any) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        reason: str = "",
+        process: str | None = None,
+        parameter: str | None = None,
+        **params: Any,
+    ) -> None:
         if message is None:
-            message = f"{self.message_template} {reason}".strip()
-        super().__init__(message, reason=reason, **params)
+            where = "" if process is None else f"Process '{process}'"
+            if where and parameter is not None:
+                where += f", parameter '{parameter}'"
+            if where:
+                where += f": {reason}" if reason else "."
+            message = f"{self.message_template} {where or reason}".strip()
+        super().__init__(message, reason=reason, process=process, parameter=parameter, **params)
 
 
 @_register
@@ -618,3 +632,325 @@ class NoDataAvailable(ProcessException):
 
     code = "NoDataAvailable"
     message_template = "There is no data available for the given extents."
+
+
+@_register
+class DimensionNotAvailable(ProcessException):
+    """A process names a dimension the data cube does not have (`reduce_dimension`,
+    `filter_temporal`, `rename_dimension`, ...)."""
+
+    code = "DimensionNotAvailable"
+    message_template = "A dimension with the specified name does not exist."
+
+
+@_register
+class TooManyDimensions(ProcessException):
+    """`aggregate_temporal`, `aggregate_temporal_period`: the cube has several temporal
+    dimensions and `dimension` does not name one."""
+
+    code = "TooManyDimensions"
+    message_template = (
+        "The data cube contains multiple temporal dimensions. "
+        "The parameter `dimension` must be specified."
+    )
+
+
+@_register
+class TemporalExtentEmpty(ProcessException):
+    """`filter_temporal`, `aggregate_temporal`, `load_collection`: an interval whose end is
+    not later than its start."""
+
+    code = "TemporalExtentEmpty"
+    message_template = (
+        "The temporal extent is empty. The second instant in time must always be "
+        "greater/later than the first instant in time."
+    )
+
+
+@_register
+class DimensionExists(ProcessException):
+    """`add_dimension`, `rename_dimension`: the new dimension's name is taken."""
+
+    code = "DimensionExists"
+    message_template = "A dimension with the specified name already exists."
+
+
+@_register
+class LabelNotAvailable(ProcessException):
+    """`rename_labels`: a `source` label the dimension does not have."""
+
+    code = "LabelNotAvailable"
+    message_template = "A label with the specified name does not exist."
+
+
+@_register
+class LabelsNotEnumerated(ProcessException):
+    """`rename_labels` without `source`: the dimension's labels are not 0, 1, 2, ..."""
+
+    code = "LabelsNotEnumerated"
+    message_template = "The dimension labels are not enumerated."
+
+
+@_register
+class LabelMismatch(ProcessException):
+    """`rename_labels`: `source` and `target` of different lengths."""
+
+    code = "LabelMismatch"
+    message_template = "The number of labels in the parameters `source` and `target` don't match."
+
+
+@_register
+class LabelExists(ProcessException):
+    """`rename_labels`, `array_append`: a label that would be there twice."""
+
+    code = "LabelExists"
+    message_template = "A label with the specified name exists."
+
+
+@_register
+class ArrayElementNotAvailable(ProcessException):
+    """`array_element`, `array_modify`: no element at the index or label."""
+
+    code = "ArrayElementNotAvailable"
+    message_template = "The array has no element with the specified index or label."
+
+
+@_register
+class BandExists(ProcessException):
+    """`ndvi`: a `target_band` the cube has already."""
+
+    code = "BandExists"
+    message_template = "A band with the specified target name exists."
+
+
+@_register
+class DimensionAmbiguous(ProcessException):
+    """`ndvi`: no dimension of type bands, or several (the spec's message verbatim)."""
+
+    code = "DimensionAmbiguous"
+    message_template = "dimension of type `bands` is not available or is ambiguous.."
+
+
+@_register
+class TargetDimensionExists(ProcessException):
+    """`aggregate_spatial`, `flatten_dimensions`, `unflatten_dimension`: the target
+    dimension's name is taken."""
+
+    code = "TargetDimensionExists"
+    message_template = "A dimension with the specified target dimension name already exists."
+
+
+@_register
+class DimensionMismatch(ProcessException):
+    """`resample_cube_temporal`: the cubes share no temporal dimension to resample along."""
+
+    code = "DimensionMismatch"
+    message_template = "The temporal dimensions for resampling don't match."
+
+
+@_register
+class DistinctDimensionLabelsRequired(ProcessException):
+    """`aggregate_temporal` without `labels`: intervals that start at the same instant."""
+
+    code = "DistinctDimensionLabelsRequired"
+    message_template = (
+        "The dimension labels have duplicate values. Distinct labels must be specified."
+    )
+
+
+@_register
+class DimensionLabelCountMismatch(ProcessException):
+    """`drop_dimension`: a dimension with more than one label."""
+
+    code = "DimensionLabelCountMismatch"
+    message_template = "The number of dimension labels exceeds one, which requires a reducer."
+
+
+@_register
+class OverlapResolverMissing(ProcessException):
+    """`merge_cubes`: the cubes overlap and no `overlap_resolver` is given."""
+
+    code = "OverlapResolverMissing"
+    message_template = "Overlapping data cubes, but no overlap resolver has been specified."
+
+
+@_register
+class IncompatibleDataCubes(ProcessException):
+    """`mask`: a mask whose dimensions or labels do not fit the data."""
+
+    code = "IncompatibleDataCubes"
+    message_template = (
+        "The data cube and the mask are incompatible, e.g. because of different dimensions "
+        "or labels."
+    )
+
+
+@_register
+class DimensionMissing(ProcessException):
+    """`filter_bands`: the cube has no bands dimension."""
+
+    code = "DimensionMissing"
+    message_template = "A band dimension is missing."
+
+
+@_register
+class BandFilterParameterMissing(ProcessException):
+    """`filter_bands` with neither `bands` nor `wavelengths`."""
+
+    code = "BandFilterParameterMissing"
+    message_template = (
+        "The process `filter_bands` requires any of the parameters `bands`, `common_names` "
+        "or `wavelengths` to be set."
+    )
+
+
+@_register
+class ArrayElementParameterMissing(ProcessException):
+    """`array_element` with neither `index` nor `label`."""
+
+    code = "ArrayElementParameterMissing"
+    message_template = (
+        "The process `array_element` requires either the `index` or `labels` parameter to be set."
+    )
+
+
+@_register
+class ArrayElementParameterConflict(ProcessException):
+    """`array_element` with both `index` and `label`."""
+
+    code = "ArrayElementParameterConflict"
+    message_template = (
+        "The process `array_element` only allows that either the `index` or the `labels` "
+        "parameter is set."
+    )
+
+
+@_register
+class ArrayNotLabeled(ProcessException):
+    """`array_element`, `array_append`: a `label` for an array without labels."""
+
+    code = "ArrayNotLabeled"
+    message_template = "A label can't be provided as the given array is not labeled."
+
+
+@_register
+class ArrayLabelConflict(ProcessException):
+    """`array_concat`, `array_modify`: a label in both arrays."""
+
+    code = "ArrayLabelConflict"
+    message_template = (
+        "At least one label exists in both arrays and the conflict must be resolved before."
+    )
+
+
+@_register
+class ArrayLengthMismatch(ProcessException):
+    """`array_create_labeled`: as many labels as values are needed."""
+
+    code = "ArrayLengthMismatch"
+    message_template = "The number of values in the parameters `data` and `labels` don't match."
+
+
+@_register
+class QuantilesParameterMissing(ProcessException):
+    """`quantiles` with neither `probabilities` nor `q`."""
+
+    code = "QuantilesParameterMissing"
+    message_template = (
+        "The process `quantiles` requires either the `probabilities` or `q` parameter to be set."
+    )
+
+
+@_register
+class QuantilesParameterConflict(ProcessException):
+    """`quantiles` with both `probabilities` and `q`."""
+
+    code = "QuantilesParameterConflict"
+    message_template = (
+        "The process `quantiles` only allows that either the `probabilities` or the `q` "
+        "parameter is set."
+    )
+
+
+@_register
+class AscendingProbabilitiesRequired(ProcessException):
+    """`quantiles`: `probabilities` not in ascending order."""
+
+    code = "AscendingProbabilitiesRequired"
+    message_template = (
+        "The values passed for parameter `probabilities` must be sorted in ascending order."
+    )
+
+
+@_register
+class KernelDimensionsUneven(ProcessException):
+    """`apply_kernel`: a kernel with an even number of rows or columns."""
+
+    code = "KernelDimensionsUneven"
+    message_template = "Each dimension of the kernel must have an uneven number of elements."
+
+
+@_register
+class DataCubePropertiesImmutable(ProcessException):
+    """`apply_neighborhood`: a child process that changed the dimensions of its cube."""
+
+    code = "DataCubePropertiesImmutable"
+    message_template = (
+        "The dimension properties (name, type, labels, reference system and resolution) "
+        "must remain unchanged."
+    )
+
+
+@_register
+class GeometriesOverlap(ProcessException):
+    """`apply_polygon`: overlapping geometries."""
+
+    code = "GeometriesOverlap"
+    message_template = (
+        "Geometries are not allowed to overlap to avoid that pixel values are processed "
+        "multiple times."
+    )
+
+
+@_register
+class CountMismatch(ProcessException):
+    """`vector_to_random_points`: fewer points in total than geometries."""
+
+    code = "CountMismatch"
+    message_template = "The total number of points is lower than the number of geometries."
+
+
+@_register
+class UnitMismatch(ProcessException):
+    """`vector_buffer`, `vector_to_regular_points`: a distance in metres on geometries whose
+    reference system is not in metres."""
+
+    code = "UnitMismatch"
+    message_template = (
+        "The unit of the spatial reference system is not meters, but the given distance is "
+        "in meters."
+    )
+
+
+@_register
+class InvalidRuntime(ProcessException):
+    """`run_udf`: a runtime `GET /udf_runtimes` does not list."""
+
+    code = "InvalidRuntime"
+    message_template = "The specified UDF runtime is not supported."
+
+
+@_register
+class InvalidVersion(ProcessException):
+    """`run_udf`: a version of the runtime `GET /udf_runtimes` does not list."""
+
+    code = "InvalidVersion"
+    message_template = "The specified UDF runtime version is not supported."
+
+
+@_register
+class MinMaxSwapped(ProcessException):
+    """`clip`: `min` greater than `max`."""
+
+    code = "MinMaxSwapped"
+    message_template = "The minimum value should be lower than or equal to the maximum value."

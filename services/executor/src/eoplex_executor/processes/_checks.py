@@ -1,8 +1,8 @@
 """Argument checks and value tests that several processes share.
 
-A check returns the value it checked, typed, or raises `ProcessParameterInvalid` naming the
-process and the parameter; its reason starts with the spec's error name where the spec has
-one (`DimensionNotAvailable`, `TooManyDimensions`).
+A check returns the value it checked, typed, or raises an error naming the process and the
+parameter: the exception the process specifications declare for the case where they
+declare one (`DimensionNotAvailable`, `TooManyDimensions`), else `ProcessParameterInvalid`.
 
 Two number tests, for two kinds of argument:
 
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import DimensionNotAvailable, ProcessParameterInvalid, TooManyDimensions
 from eoplex_executor.engine.cube import TEMPORAL, RasterCube
 
 
@@ -35,11 +35,11 @@ def require_cube(value: object, process_id: str, parameter: str = "data") -> Ras
 def require_dimension(cube: RasterCube, dimension: str, process_id: str, parameter: str) -> str:
     """`dimension` as the name of one of the cube's dimensions (DimensionNotAvailable)."""
     if not isinstance(dimension, str) or dimension not in cube.dims:
-        raise ProcessParameterInvalid(
+        raise DimensionNotAvailable(
             process=process_id,
             parameter=parameter,
-            reason=f"DimensionNotAvailable: the cube has no dimension {dimension!r}; "
-            f"its dimensions are {', '.join(cube.dims)}",
+            reason=f"the cube has no dimension {dimension!r}; "
+            f"its dimensions are {', '.join(cube.dims)}.",
         )
     return dimension
 
@@ -50,21 +50,23 @@ def require_temporal_dimension(cube: RasterCube, dimension: str | None, process_
     if dimension is not None:
         require_dimension(cube, dimension, process_id, "dimension")
         if cube.dimension_types.get(dimension) != TEMPORAL:
-            raise ProcessParameterInvalid(
+            raise DimensionNotAvailable(
                 process=process_id,
                 parameter="dimension",
-                reason=f"DimensionNotAvailable: {dimension!r} is not a temporal dimension",
+                reason=f"{dimension!r} is not a temporal dimension.",
             )
         return dimension
     temporal = cube.dimensions_of_type(TEMPORAL)
-    if len(temporal) != 1:
-        reason = (
-            "DimensionNotAvailable: the cube has no temporal dimension"
-            if not temporal
-            else f"TooManyDimensions: the cube has temporal dimensions {', '.join(temporal)}; "
-            "name one"
+    if not temporal:
+        raise DimensionNotAvailable(
+            process=process_id, parameter="dimension", reason="the cube has no temporal dimension."
         )
-        raise ProcessParameterInvalid(process=process_id, parameter="dimension", reason=reason)
+    if len(temporal) > 1:
+        raise TooManyDimensions(
+            process=process_id,
+            parameter="dimension",
+            reason=f"the cube has temporal dimensions {', '.join(temporal)}; name one.",
+        )
     return temporal[0]
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import MinMaxSwapped
 from eoplex_executor.engine.registry import process
 from eoplex_executor.processes._checks import is_number, require_or_null
 from eoplex_executor.processes._elementwise import (
@@ -152,14 +152,9 @@ def linear_scale_range(
 
 @process()
 def clip(x: Any, min: Any, max: Any) -> Any:
-    """openEO `clip`: x limited to [min, max]; ProcessParameterInvalid (MinMaxSwapped) when
-    max < min."""
+    """openEO `clip`: x limited to [min, max]; MinMaxSwapped when max < min."""
     if is_number(min) and is_number(max) and max < min:
-        raise ProcessParameterInvalid(
-            process="clip",
-            parameter="max",
-            reason="The minimum value should be lower than or equal to the maximum value.",
-        )
+        raise MinMaxSwapped(process="clip", parameter="max", reason=f"min {min}, max {max}.")
     return _math("clip", np.clip, floating=False, x=x, min=min, max=max)
 
 

@@ -12,9 +12,8 @@ Every process takes two kinds of `data`:
   A list that holds cube values next to numbers (`[mean(data), 0]`) is stacked into one
   first, as the reducers do.
 
-openEO errors the specs name without a class in `eoplex_common.errors`
-(`ArrayLabelConflict`, `LabelExists`, ...) are `ProcessParameterInvalid` whose reason
-starts with the spec's error name.
+Errors the process specifications declare (`ArrayLabelConflict`, `LabelExists`, ...) are
+raised as themselves, the others as `ProcessParameterInvalid`.
 """
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,7 +23,14 @@ from typing import Any, NoReturn
 import numpy as np
 import xarray as xr
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import (
+    ArrayElementNotAvailable,
+    ArrayLabelConflict,
+    ArrayLengthMismatch,
+    ArrayNotLabeled,
+    LabelExists,
+    ProcessParameterInvalid,
+)
 from eoplex_common.process_graph import references
 from eoplex_executor.engine.cube import (
     MAX_ARRAY_LENGTH,
@@ -198,11 +204,10 @@ def _no_conflict(process_id: str, parameter: str, first: list[Any], second: list
     keys = {_label_key(label) for label in first}
     shared = [label for label in second if _label_key(label) in keys]
     if shared:
-        _invalid(
-            process_id,
-            parameter,
-            "ArrayLabelConflict: At least one label exists in both arrays and the conflict "
-            f"must be resolved before ({', '.join(map(str, shared))}).",
+        raise ArrayLabelConflict(
+            process=process_id,
+            parameter=parameter,
+            reason=f"both arrays have the labels {', '.join(map(str, shared))}.",
         )
 
 
@@ -269,11 +274,10 @@ def array_create_labeled(data: Any, labels: Any) -> Any:
         else len(require_sequence("array_create_labeled", data))
     )
     if count != len(labels):
-        _invalid(
-            "array_create_labeled",
-            "labels",
-            "ArrayLengthMismatch: The number of values in the parameters `data` and `labels` "
-            f"don't match ({count} values, {len(labels)} labels).",
+        raise ArrayLengthMismatch(
+            process="array_create_labeled",
+            parameter="labels",
+            reason=f"{count} values, {len(labels)} labels.",
         )
     if dimension_array is not None:
         relabelled = dimension_array.data.assign_coords(
@@ -298,7 +302,7 @@ def array_labels(data: Any) -> list[Any]:
 def array_append(data: Any, value: Any, label: Any = None) -> Any:
     """openEO `array_append`: `value` after the last element. On a labeled array (and a
     DimensionArray) it is labelled `label`, or the next index when that is null. Raises
-    ProcessParameterInvalid for the spec's LabelExists and ArrayNotLabeled."""
+    LabelExists and ArrayNotLabeled as the spec says."""
     if label is not None and not (is_number(label) or isinstance(label, str)):
         _invalid("array_append", "label", "expected a number, a string or null.")
     if isinstance(data, DimensionArray):
@@ -309,10 +313,8 @@ def array_append(data: Any, value: Any, label: Any = None) -> Any:
     labels = _labels_of(data)
     if labels is None:
         if label is not None:
-            _invalid(
-                "array_append",
-                "label",
-                "ArrayNotLabeled: A label can't be provided as the given array is not labeled.",
+            raise ArrayNotLabeled(
+                process="array_append", parameter="label", reason=f"the label is {label!r}."
             )
         return [*items, value]
     new_label = len(items) if label is None else label
@@ -326,10 +328,10 @@ def _label_must_be_new(labels: list[Any], label: Any) -> None:
 
 
 def _label_exists(label: Any) -> NoReturn:
-    _invalid(
-        "array_append",
-        "label",
-        f"LabelExists: An array element with the specified label already exists ({label!r}).",
+    raise LabelExists(
+        process="array_append",
+        parameter="label",
+        reason=f"the array has an element labelled {label!r}.",
     )
 
 
@@ -346,8 +348,7 @@ def _append_along(data: DimensionArray, value: Any, label: Any) -> DimensionArra
 @process()
 def array_concat(array1: Any, array2: Any) -> Any:
     """openEO `array_concat`: `array2` after `array1`. Labels are kept only when both arrays
-    are labeled (DimensionArrays are); raises ProcessParameterInvalid for the spec's
-    ArrayLabelConflict (a label in both)."""
+    are labeled (DimensionArrays are); raises ArrayLabelConflict for a label in both."""
     like = next((a for a in (array1, array2) if isinstance(a, DimensionArray)), None)
     if like is not None:
         return _concat_along(array1, array2, like)
@@ -389,8 +390,8 @@ def _array(parameter: str, value: Any) -> list[Any]:
 def array_modify(data: Any, values: Any, index: Any, length: Any = 0) -> Any:
     """openEO `array_modify` (proposal): replace `length` elements from `index` on by `values`
     (insert for length 0, remove for no values). Labels are kept when both arrays are labeled
-    or either is empty. Raises ProcessParameterInvalid for the spec's ArrayElementNotAvailable
-    (an index past the end) and ArrayLabelConflict (an inserted label that stays in `data`)."""
+    or either is empty. Raises ArrayElementNotAvailable for an index past the end and
+    ArrayLabelConflict for an inserted label that stays in `data`."""
     for name, number in (("index", index), ("length", length)):
         if isinstance(number, bool) or not isinstance(number, int) or number < 0:
             _invalid("array_modify", name, "expected an integer of at least 0.")
@@ -436,11 +437,10 @@ def _modify_along(data: DimensionArray, values: Any, index: int, length: int) ->
 
 
 def _not_available(index: int, count: int) -> NoReturn:
-    _invalid(
-        "array_modify",
-        "index",
-        "ArrayElementNotAvailable: The array can't be modified as the given index is larger "
-        f"than the number of elements in the array ({index} > {count}).",
+    raise ArrayElementNotAvailable(
+        process="array_modify",
+        parameter="index",
+        reason=f"the index {index} is larger than the number of elements, {count}.",
     )
 
 

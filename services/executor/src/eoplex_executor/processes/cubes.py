@@ -2,9 +2,9 @@
 
 Every process here stays lazy: child processes receive dask-backed arrays and their
 results are assembled with xarray operations, so nothing is computed before
-`save_result`. openEO errors the spec names but `eoplex_common.errors` has no class
-for (`DimensionNotAvailable`, `OverlapResolverMissing`, ...) are raised as
-`ProcessParameterInvalid` whose reason starts with the spec's error name.
+`save_result`. Errors the process specifications declare (`DimensionNotAvailable`,
+`OverlapResolverMissing`, ...) are raised as themselves, the others as
+`ProcessParameterInvalid`.
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,21 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import (
+    BandExists,
+    DimensionAmbiguous,
+    DimensionExists,
+    DimensionLabelCountMismatch,
+    DistinctDimensionLabelsRequired,
+    IncompatibleDataCubes,
+    LabelExists,
+    LabelMismatch,
+    LabelNotAvailable,
+    LabelsNotEnumerated,
+    OverlapResolverMissing,
+    ProcessParameterInvalid,
+    TemporalExtentEmpty,
+)
 from eoplex_executor.engine.cube import (
     BANDS,
     DIMENSION_ORDER,
@@ -76,8 +90,8 @@ def reduce_dimension(
 ) -> RasterCube:
     """openEO `reduce_dimension`: collapse `dimension` with `reducer`, which sees a
     DimensionArray and reduces it lazily (dask reduces chunk by chunk, so memory stays
-    bounded). A scalar result is broadcast. Raises ProcessParameterInvalid for an unknown
-    dimension (DimensionNotAvailable) or a reducer that does not reduce."""
+    bounded). A scalar result is broadcast. Raises DimensionNotAvailable, and
+    ProcessParameterInvalid for a reducer that does not reduce."""
     cube = require_cube(data, "reduce_dimension", "data")
     require_dimension(cube, dimension, "reduce_dimension", "dimension")
     reduced = reducer(data=DimensionArray(cube.data, dimension), context=context)
@@ -108,8 +122,8 @@ def apply_dimension(
     Labels are kept when the number of values is unchanged and the target is the source;
     otherwise they become 0..n-1. A `target_dimension` replaces the source: an existing one
     (which must have one label) keeps its type, a new one is of type `other`. Raises
-    ProcessParameterInvalid for unknown dimensions (DimensionNotAvailable) and a target
-    dimension with more than one label.
+    DimensionNotAvailable, and ProcessParameterInvalid for a target dimension with more
+    than one label.
     """
     cube = require_cube(data, "apply_dimension", "data")
     require_dimension(cube, dimension, "apply_dimension", "dimension")
@@ -160,17 +174,17 @@ def ndvi(
     """openEO `ndvi`: (nir - red) / (nir + red) in floating point, so unsigned integer bands
     cannot wrap around; no-data where nir + red is 0. Bands are found by label or by common
     name (`eoplex_executor.geo.bands`). Without `target_band` the bands dimension is dropped,
-    with it the index is appended as a new band. Raises ProcessParameterInvalid for a cube
-    without exactly one bands dimension (DimensionAmbiguous), a `nir` or `red` that names
-    no band (the spec's NirBandAmbiguous/RedBandAmbiguous; the reason lists the bands) or
-    an existing `target_band` (BandExists)."""
+    with it the index is appended as a new band. Raises DimensionAmbiguous for a cube
+    without exactly one bands dimension, BandExists for an existing `target_band`, and
+    ProcessParameterInvalid for a `nir` or `red` that names no band (the spec's
+    NirBandAmbiguous/RedBandAmbiguous; the reason lists the bands, as /validation's does)."""
     cube = require_cube(data, "ndvi", "data")
     bands = cube.dimensions_of_type(BANDS)
     if len(bands) != 1:
-        raise ProcessParameterInvalid(
+        raise DimensionAmbiguous(
             process="ndvi",
             parameter="data",
-            reason=f"DimensionAmbiguous: the cube has {len(bands)} dimensions of type bands",
+            reason=f"the cube has {len(bands)} dimensions of type bands",
         )
     dimension = bands[0]
     available = [str(label) for label in cube.labels(dimension)]
@@ -186,10 +200,10 @@ def ndvi(
     if target_band is None:
         return cube.with_data(index)
     if require_name(target_band, "ndvi", "target_band") in available:
-        raise ProcessParameterInvalid(
+        raise BandExists(
             process="ndvi",
             parameter="target_band",
-            reason=f"BandExists: the cube already has a band {target_band!r}",
+            reason=f"the cube already has a band {target_band!r}",
         )
     appended = xr.concat(
         [cube.data, index.expand_dims({dimension: [target_band]})],
@@ -219,10 +233,11 @@ def aggregate_temporal(
     """openEO `aggregate_temporal`: reduce the values of every left-closed interval.
 
     Labels are the interval starts (as instants) unless `labels` are given; an interval
-    without values is no-data. Raises ProcessParameterInvalid for a missing or ambiguous
-    temporal dimension (DimensionNotAvailable, TooManyDimensions), empty intervals
-    (TemporalExtentEmpty), time-of-day intervals (not supported), duplicate starts without
-    `labels` (DistinctDimensionLabelsRequired) or a label count unlike the interval count.
+    without values is no-data. Raises DimensionNotAvailable or TooManyDimensions for a
+    missing or ambiguous temporal dimension, TemporalExtentEmpty for an empty interval,
+    DistinctDimensionLabelsRequired for duplicate starts without `labels`, and
+    ProcessParameterInvalid for time-of-day intervals (not supported) or a label count
+    unlike the interval count.
     """
     cube = require_cube(data, "aggregate_temporal", "data")
     dim = require_temporal_dimension(cube, dimension, "aggregate_temporal")
@@ -248,10 +263,10 @@ def _interval(interval: Sequence[str | None]) -> tuple[np.datetime64 | None, np.
         )
     start, end = (_instant(bound) for bound in interval)
     if start is not None and end is not None and end <= start:
-        raise ProcessParameterInvalid(
+        raise TemporalExtentEmpty(
             process="aggregate_temporal",
             parameter="intervals",
-            reason=f"TemporalExtentEmpty: the interval {list(interval)} is empty",
+            reason=f"the interval {list(interval)} is empty",
         )
     return start, end
 
@@ -306,11 +321,10 @@ def _interval_labels(
         return label_array(labels)
     starts = [start for start, _ in bounds]
     if None in starts or len(set(starts)) != len(starts):
-        raise ProcessParameterInvalid(
+        raise DistinctDimensionLabelsRequired(
             process="aggregate_temporal",
             parameter="labels",
-            reason="DistinctDimensionLabelsRequired: the interval starts are not distinct "
-            "instants, so labels must be given",
+            reason="the interval starts are not distinct instants, so labels must be given",
         )
     return np.array(starts, dtype="datetime64[ns]")
 
@@ -327,8 +341,8 @@ def aggregate_temporal_period(
 
     Labels follow the spec (`2022-06` for a month, `2022-16` for the 16th dekad, counted
     from 01) and cover every period from the first to the last label, periods without
-    values being no-data. Raises ProcessParameterInvalid for an unknown period or a
-    missing or ambiguous temporal dimension (DimensionNotAvailable, TooManyDimensions).
+    values being no-data. Raises ProcessParameterInvalid for an unknown period, and
+    DimensionNotAvailable or TooManyDimensions for a missing or ambiguous temporal dimension.
     """
     cube = require_cube(data, "aggregate_temporal_period", "data")
     calendar = PERIODS.get(period) if isinstance(period, str) else None
@@ -369,8 +383,8 @@ def merge_cubes(
     Spatial and temporal labels stay sorted, other labels (bands) are cube1's followed by
     cube2's new ones; a cube lacking a dimension is merged with every label of it. Values
     present in both go through `overlap_resolver(x, y, context)`. Raises
-    ProcessParameterInvalid for overlap without resolver (OverlapResolverMissing), different
-    CRS or misaligned grids (resample_cube_spatial first) and conflicting dimension types.
+    OverlapResolverMissing, and ProcessParameterInvalid for different CRS or misaligned
+    grids (resample_cube_spatial first) and conflicting dimension types.
     """
     first = require_cube(cube1, "merge_cubes", "cube1")
     second = require_cube(cube2, "merge_cubes", "cube2")
@@ -480,10 +494,10 @@ def _resolve_overlap(
 ) -> xr.DataArray:
     """`merged` with the cells both cubes have replaced by the resolver's values."""
     if overlap_resolver is None:
-        raise ProcessParameterInvalid(
+        raise OverlapResolverMissing(
             process="merge_cubes",
             parameter="overlap_resolver",
-            reason="OverlapResolverMissing: the cubes overlap in "
+            reason="the cubes overlap in "
             f"{', '.join(common) or 'every value'}, so an overlap resolver is required",
         )
     x, y = first.sel(common), second.sel(common)
@@ -501,8 +515,8 @@ def _resolve_overlap(
 def mask(data: RasterCube, mask: RasterCube, replacement: Any = None) -> RasterCube:
     """openEO `mask`: replace values where `mask` is true or non-zero (no-data in the mask
     does not mask) by `replacement`, or no-data (NaN) when it is null. A mask lacking a
-    dimension applies to every label of it. Raises ProcessParameterInvalid if the mask's
-    dimensions or labels differ from the data's (IncompatibleDataCubes) or the
+    dimension applies to every label of it. Raises IncompatibleDataCubes if the mask's
+    dimensions or labels differ from the data's, and ProcessParameterInvalid if the
     replacement is not a number or boolean."""
     cube = require_cube(data, "mask", "data")
     values = _mask_values(cube, require_cube(mask, "mask", "mask"))
@@ -522,10 +536,8 @@ def mask(data: RasterCube, mask: RasterCube, replacement: Any = None) -> RasterC
 def _mask_values(cube: RasterCube, mask_cube: RasterCube) -> xr.DataArray:
     """The mask's data labelled exactly like the cube; IncompatibleDataCubes otherwise."""
 
-    def incompatible(reason: str) -> ProcessParameterInvalid:
-        return ProcessParameterInvalid(
-            process="mask", parameter="mask", reason=f"IncompatibleDataCubes: {reason}"
-        )
+    def incompatible(reason: str) -> IncompatibleDataCubes:
+        return IncompatibleDataCubes(process="mask", parameter="mask", reason=reason)
 
     extra = [dim for dim in mask_cube.dims if dim not in cube.dims]
     if extra:
@@ -557,8 +569,8 @@ def rename_labels(
 ) -> RasterCube:
     """openEO `rename_labels`: rename `source` labels of `dimension` to `target` (all of an
     enumerated dimension when `source` is empty); temporal labels are given as dates.
-    Raises ProcessParameterInvalid for an unknown dimension (DimensionNotAvailable),
-    LabelMismatch, LabelsNotEnumerated, LabelNotAvailable and LabelExists."""
+    Raises DimensionNotAvailable, LabelMismatch, LabelsNotEnumerated, LabelNotAvailable
+    and LabelExists."""
     cube = require_cube(data, "rename_labels", "data")
     require_dimension(cube, dimension, "rename_labels", "dimension")
     _require_labels(target, "rename_labels", "target")
@@ -569,24 +581,36 @@ def rename_labels(
     current = list(values) if temporal else values.tolist()
     if not source:
         if temporal or current != list(range(len(current))):
-            raise _label_error("source", "LabelsNotEnumerated: the labels are not 0, 1, 2, ...")
+            raise LabelsNotEnumerated(
+                process="rename_labels",
+                parameter="source",
+                reason=f"the labels of {dimension!r} are not 0, 1, 2, ...; give source labels.",
+            )
         source = current[: len(target)]
     elif temporal:
         source = [_temporal_label(label, "source") for label in source]
     if len(source) != len(target):
-        raise _label_error(
-            "target", f"LabelMismatch: {len(source)} source but {len(target)} target labels"
+        raise LabelMismatch(
+            process="rename_labels",
+            parameter="target",
+            reason=f"{len(source)} source but {len(target)} target labels.",
         )
     missing = [label for label in source if label not in current]
     if missing:
-        raise _label_error(
-            "source", f"LabelNotAvailable: {missing} are not labels of {dimension!r}"
+        raise LabelNotAvailable(
+            process="rename_labels",
+            parameter="source",
+            reason=f"{missing} are not labels of {dimension!r}.",
         )
     targets = [_temporal_label(label, "target") for label in target] if temporal else list(target)
     mapping = dict(zip(source, targets, strict=True))
     renamed = [mapping.get(label, label) for label in current]
     if len(set(renamed)) != len(renamed):
-        raise _label_error("target", f"LabelExists: the labels of {dimension!r} would repeat")
+        raise LabelExists(
+            process="rename_labels",
+            parameter="target",
+            reason=f"the labels of {dimension!r} would repeat.",
+        )
     labels = np.array(renamed, dtype="datetime64[ns]") if temporal else label_array(renamed)
     return cube.with_data(cube.data.assign_coords({dimension: labels}))
 
@@ -605,15 +629,15 @@ def _temporal_label(label: Any, parameter: str) -> np.datetime64:
 @process()
 def rename_dimension(data: RasterCube, source: str, target: str) -> RasterCube:
     """openEO `rename_dimension`: `source` is called `target`, keeping labels and type.
-    Raises ProcessParameterInvalid for an unknown source (DimensionNotAvailable) or an
-    existing target (DimensionExists)."""
+    Raises DimensionNotAvailable for an unknown source and DimensionExists for an existing
+    target."""
     cube = require_cube(data, "rename_dimension", "data")
     require_dimension(cube, source, "rename_dimension", "source")
     if require_name(target, "rename_dimension", "target") in cube.dims:
-        raise ProcessParameterInvalid(
+        raise DimensionExists(
             process="rename_dimension",
             parameter="target",
-            reason=f"DimensionExists: the cube already has a dimension {target!r}",
+            reason=f"the cube already has a dimension {target!r}",
         )
     types = {(target if dim == source else dim): kind for dim, kind in cube.dimension_types.items()}
     return cube.with_data(cube.data.rename({source: target}), dimension_types=types)
@@ -623,14 +647,14 @@ def rename_dimension(data: RasterCube, source: str, target: str) -> RasterCube:
 def add_dimension(data: RasterCube, name: str, label: Any, type: str = OTHER) -> RasterCube:
     """openEO `add_dimension`: a new dimension `name` with the single `label` (a date for a
     temporal one). It goes where the (t, bands, y, x) order puts it, other dimensions just
-    before the spatial ones. Raises ProcessParameterInvalid for an existing name
-    (DimensionExists) or a type eoplex cannot hold in a raster cube (geometry)."""
+    before the spatial ones. Raises DimensionExists for an existing name and
+    ProcessParameterInvalid for a type eoplex cannot hold in a raster cube (geometry)."""
     cube = require_cube(data, "add_dimension", "data")
     if require_name(name, "add_dimension", "name") in cube.dims:
-        raise ProcessParameterInvalid(
+        raise DimensionExists(
             process="add_dimension",
             parameter="name",
-            reason=f"DimensionExists: the cube already has a dimension {name!r}",
+            reason=f"the cube already has a dimension {name!r}",
         )
     if type not in DIMENSION_TYPES:
         raise ProcessParameterInvalid(
@@ -676,16 +700,15 @@ def _insertion_index(cube: RasterCube, name: str) -> int:
 @process()
 def drop_dimension(data: RasterCube, name: str) -> RasterCube:
     """openEO `drop_dimension`: remove a dimension that has a single label. Raises
-    ProcessParameterInvalid for an unknown dimension (DimensionNotAvailable) or one with
-    more labels (DimensionLabelCountMismatch)."""
+    DimensionNotAvailable, or DimensionLabelCountMismatch for one with more labels."""
     cube = require_cube(data, "drop_dimension", "data")
     require_dimension(cube, name, "drop_dimension", "name")
     count = cube.data.sizes[name]
     if count != 1:
-        raise ProcessParameterInvalid(
+        raise DimensionLabelCountMismatch(
             process="drop_dimension",
             parameter="name",
-            reason=f"DimensionLabelCountMismatch: {name!r} has {count} labels; reduce it first",
+            reason=f"{name!r} has {count} labels; reduce it first",
         )
     return cube.with_data(cube.data.squeeze(name, drop=True))
 
@@ -693,8 +716,7 @@ def drop_dimension(data: RasterCube, name: str) -> RasterCube:
 @process()
 def dimension_labels(data: RasterCube, dimension: str) -> list[Any]:
     """openEO `dimension_labels`: the labels of `dimension` in cube order, instants as
-    RFC 3339 strings. Raises ProcessParameterInvalid for an unknown dimension
-    (DimensionNotAvailable)."""
+    RFC 3339 strings. Raises DimensionNotAvailable for an unknown dimension."""
     cube = require_cube(data, "dimension_labels", "data")
     require_dimension(cube, dimension, "dimension_labels", "dimension")
     return cube.labels(dimension)

@@ -12,7 +12,13 @@ import numpy.typing as npt
 import xarray as xr
 from shapely.geometry.base import BaseGeometry
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import (
+    BandFilterParameterMissing,
+    DimensionMissing,
+    DimensionNotAvailable,
+    ProcessParameterInvalid,
+    TemporalExtentEmpty,
+)
 from eoplex_executor.engine.cube import (
     BANDS,
     TEMPORAL,
@@ -30,7 +36,7 @@ from eoplex_executor.geo.geometry import (
     reproject_geometries,
 )
 from eoplex_executor.geo.vector import wgs84_geometries
-from eoplex_executor.processes._checks import require_cube
+from eoplex_executor.processes._checks import require_cube, require_dimension
 
 POLYGON_TYPES = ("Polygon", "MultiPolygon")
 
@@ -56,8 +62,9 @@ def filter_temporal(
     data: RasterCube, extent: Sequence[str | None], dimension: str | None
 ) -> RasterCube:
     """openEO `filter_temporal`: the labels in the half-open interval [start, end) of `dimension`,
-    or of every temporal dimension when it is null. Raises ProcessParameterInvalid for an
-    invalid or empty interval, an unknown dimension, or no label left."""
+    or of every temporal dimension when it is null. Raises TemporalExtentEmpty for an empty
+    interval, DimensionNotAvailable for an unknown dimension or a cube without a temporal
+    one, and ProcessParameterInvalid for an invalid interval or no label left."""
     start, end = _temporal_interval(extent)
     array = require_cube(data, "filter_temporal").data
     for name in _temporal_dimensions(data, dimension):
@@ -78,16 +85,21 @@ def filter_bands(
     data: RasterCube, bands: Sequence[str], wavelengths: Sequence[Sequence[float]]
 ) -> RasterCube:
     """openEO `filter_bands`: bands by name or common name, then by wavelength ranges (µm),
-    in the order asked. Raises ProcessParameterInvalid without a bands dimension, without
-    criteria, or for a band or a wavelength range that matches no band of the cube."""
+    in the order asked. Raises DimensionMissing without a bands dimension,
+    BandFilterParameterMissing without criteria, and ProcessParameterInvalid for a band or a
+    wavelength range that matches no band of the cube."""
     dimension = require_cube(data, "filter_bands").dimension_of_type(BANDS)
     if dimension is None:
-        raise _invalid("filter_bands", "data", "the cube has no dimension of type bands")
+        raise DimensionMissing(
+            process="filter_bands", parameter="data", reason="the cube has no bands dimension."
+        )
     for name, value in (("bands", bands), ("wavelengths", wavelengths)):
         if value is not None and not isinstance(value, list | tuple):
             raise _invalid("filter_bands", name, f"expected an array or null, not {value!r:.80}")
     if not bands and not wavelengths:
-        raise _invalid("filter_bands", "bands", "give bands or wavelengths to filter by")
+        raise BandFilterParameterMissing(
+            process="filter_bands", parameter="bands", reason="give bands or wavelengths."
+        )
     available = [str(label) for label in data.labels(dimension)]
     selected = [
         resolve_band(name, available, process="filter_bands", parameter="bands")
@@ -144,10 +156,9 @@ def filter_labels(
 ) -> RasterCube:
     """openEO `filter_labels`: the labels of `dimension` for which `condition(value=label,
     context=context)` is true (temporal labels as RFC 3339 strings). Raises
-    ProcessParameterInvalid for an unknown dimension or when no label is left."""
-    if dimension not in require_cube(data, "filter_labels").dims:
-        reason = f"the cube has no dimension '{dimension}'; it has {', '.join(data.dims)}"
-        raise _invalid("filter_labels", "dimension", reason)
+    DimensionNotAvailable for an unknown dimension and ProcessParameterInvalid when no label
+    is left."""
+    require_dimension(require_cube(data, "filter_labels"), dimension, "filter_labels", "dimension")
     keep = [
         index
         for index, label in enumerate(data.labels(dimension))
@@ -178,7 +189,11 @@ def _temporal_interval(
     except (AttributeError, TypeError, ValueError) as error:
         raise _invalid("filter_temporal", "extent", f"invalid date or time: {error}") from error
     if start is not None and end is not None and end <= start:
-        raise _invalid("filter_temporal", "extent", "the end must be later than the start")
+        raise TemporalExtentEmpty(
+            process="filter_temporal",
+            parameter="extent",
+            reason=f"the end {extent[1]} is not later than the start {extent[0]}.",
+        )
     return start, end
 
 
@@ -186,11 +201,18 @@ def _temporal_dimensions(data: RasterCube, dimension: str | None) -> list[str]:
     temporal = data.dimensions_of_type(TEMPORAL)
     if dimension is None:
         if not temporal:
-            raise _invalid("filter_temporal", "data", "the cube has no temporal dimension")
+            raise DimensionNotAvailable(
+                process="filter_temporal",
+                parameter="dimension",
+                reason="the cube has no temporal dimension.",
+            )
         return temporal
     if dimension not in temporal:
-        reason = f"no temporal dimension '{dimension}'; temporal dimensions: {temporal}"
-        raise _invalid("filter_temporal", "dimension", reason)
+        raise DimensionNotAvailable(
+            process="filter_temporal",
+            parameter="dimension",
+            reason=f"no temporal dimension '{dimension}'; temporal dimensions: {temporal}.",
+        )
     return [dimension]
 
 

@@ -19,7 +19,12 @@ import numpy as np
 import scipy.ndimage
 import xarray as xr
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import (
+    DataCubePropertiesImmutable,
+    DimensionNotAvailable,
+    KernelDimensionsUneven,
+    ProcessParameterInvalid,
+)
 from eoplex_executor.engine.cube import SPATIAL, RasterCube
 from eoplex_executor.engine.registry import process
 from eoplex_executor.geo.geometry import grid_transform
@@ -56,8 +61,9 @@ def apply_kernel(
     kernels are the same either way). NaN and infinite values become `replace_invalid`
     before, as the spec says, so the result has no no-data; booleans count as 0 and 1.
     The result is float32 for float32 input, float64 for wider types. Raises
-    ProcessParameterInvalid for an even kernel size (KernelDimensionsUneven), a kernel
-    that is not a 2D array of numbers, an unknown border mode or a cube without x and y.
+    KernelDimensionsUneven for an even kernel size, DimensionNotAvailable for a cube without
+    x and y, and ProcessParameterInvalid for a kernel that is not a 2D array of numbers or
+    an unknown border mode.
     """
     cube = require_cube(data, "apply_kernel", "data")
     _require_horizontal(cube, "apply_kernel")
@@ -101,10 +107,10 @@ def _kernel_weights(kernel: Any) -> np.ndarray:
     except OverflowError as error:
         raise _invalid("apply_kernel", "kernel", "a weight exceeds 1e308") from error
     if weights.shape[0] % 2 == 0 or weights.shape[1] % 2 == 0:
-        raise _invalid(
-            "apply_kernel",
-            "kernel",
-            f"KernelDimensionsUneven: the kernel is {weights.shape[0]} x {weights.shape[1]}; "
+        raise KernelDimensionsUneven(
+            process="apply_kernel",
+            parameter="kernel",
+            reason=f"the kernel is {weights.shape[0]} x {weights.shape[1]}; "
             "each dimension needs an uneven number of elements",
         )
     return weights
@@ -169,9 +175,9 @@ def apply_neighborhood(
     only the core is kept. Spatial sizes are pixels (`px`) or CRS units (`m`, also the
     default unit); other dimensions count labels. Runs when dask computes the window, so
     one window is in memory per thread; the first window is tried lazily up front, so a
-    child that changes the cube fails here. Raises ProcessParameterInvalid for unknown
-    dimensions (DimensionNotAvailable), a child result of another shape
-    (DataCubePropertiesImmutable), durations or overlap on non-spatial dimensions (not
+    child that changes the cube fails here. Raises DimensionNotAvailable for unknown
+    dimensions, DataCubePropertiesImmutable for a child result of another shape, and
+    ProcessParameterInvalid for durations or overlap on non-spatial dimensions (not
     supported) and invalid sizes."""
     cube = require_cube(data, "apply_neighborhood", "data")
     _require_horizontal(cube, "apply_neighborhood")
@@ -345,11 +351,15 @@ def _require_horizontal(cube: RasterCube, process_id: str) -> None:
     for dim in HORIZONTAL:
         require_dimension(cube, dim, process_id, "data")
         if cube.dimension_types.get(dim) != SPATIAL:
-            raise _invalid(process_id, "data", f"DimensionNotAvailable: {dim!r} is not spatial")
+            raise DimensionNotAvailable(
+                process=process_id, parameter="data", reason=f"{dim!r} is not spatial"
+            )
 
 
-def _immutable(reason: str) -> ProcessParameterInvalid:
-    return _invalid("apply_neighborhood", "process", f"DataCubePropertiesImmutable: {reason}")
+def _immutable(reason: str) -> DataCubePropertiesImmutable:
+    return DataCubePropertiesImmutable(
+        process="apply_neighborhood", parameter="process", reason=reason
+    )
 
 
 def _invalid(process_id: str, parameter: str, reason: str) -> ProcessParameterInvalid:

@@ -22,7 +22,16 @@ import dask.array
 import numpy as np
 import xarray as xr
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import (
+    ArrayElementNotAvailable,
+    ArrayElementParameterConflict,
+    ArrayElementParameterMissing,
+    ArrayNotLabeled,
+    AscendingProbabilitiesRequired,
+    ProcessParameterInvalid,
+    QuantilesParameterConflict,
+    QuantilesParameterMissing,
+)
 from eoplex_executor.engine.cube import MAX_ARRAY_LENGTH, DimensionArray
 from eoplex_executor.engine.registry import process
 from eoplex_executor.processes._checks import is_nodata, require_numbers, require_sequence
@@ -279,8 +288,9 @@ def extrema(data: Any, ignore_nodata: bool = True) -> Any:
 def quantiles(
     data: Any, probabilities: Any = None, q: Any = None, ignore_nodata: bool = True
 ) -> Any:
-    """openEO `quantiles` (type 7); ProcessParameterInvalid for the spec's
-    QuantilesParameterMissing, QuantilesParameterConflict and AscendingProbabilitiesRequired."""
+    """openEO `quantiles` (type 7). Raises the spec's QuantilesParameterMissing,
+    QuantilesParameterConflict and AscendingProbabilitiesRequired, and ProcessParameterInvalid
+    for other invalid probabilities."""
     cuts = _probabilities(probabilities, q)
     kernel = partial(_quantiles, cuts)
     return _reduce("quantiles", data, kernel, ignore_nodata, size=len(cuts))
@@ -288,17 +298,9 @@ def quantiles(
 
 def _probabilities(probabilities: Any, q: Any) -> np.ndarray:
     if probabilities is None and q is None:
-        _invalid_quantiles(
-            "probabilities",
-            "The process `quantiles` requires either the `probabilities` or `q` parameter "
-            "to be set.",
-        )
+        raise QuantilesParameterMissing(process="quantiles", parameter="probabilities")
     if probabilities is not None and q is not None:
-        _invalid_quantiles(
-            "q",
-            "The process `quantiles` only allows that either the `probabilities` or the `q` "
-            "parameter is set.",
-        )
+        raise QuantilesParameterConflict(process="quantiles", parameter="q")
     wanted = probabilities if probabilities is not None else q
     name = "probabilities" if probabilities is not None else "q"
     if isinstance(wanted, int) and not isinstance(wanted, bool):
@@ -313,9 +315,8 @@ def _probabilities(probabilities: Any, q: Any) -> np.ndarray:
         _invalid_quantiles(name, "expected probabilities between 0 and 1, or an integer.")
     cuts = np.array(wanted, dtype=np.float64)
     if np.any(np.diff(cuts) <= 0):
-        _invalid_quantiles(
-            name,
-            "The values passed for parameter `probabilities` must be sorted in ascending order.",
+        raise AscendingProbabilitiesRequired(
+            process="quantiles", parameter=name, reason=f"they are {wanted}."
         )
     return cuts
 
@@ -398,24 +399,24 @@ def _count_along(data: DimensionArray, condition: Any, context: Any) -> xr.DataA
 def array_element(
     data: Any, index: Any = None, label: Any = None, return_nodata: bool = False
 ) -> Any:
-    """openEO `array_element`: the element at `index` or with `label`. ProcessParameterInvalid
-    for the spec's ArrayElementParameterMissing/-Conflict, ArrayNotLabeled (a plain array has no
-    labels) and ArrayElementNotAvailable (unless `return_nodata`, which gives null or, along a
-    dimension, all-NaN values)."""
+    """openEO `array_element`: the element at `index` or with `label`. Raises the spec's
+    ArrayElementParameterMissing/-Conflict, ArrayNotLabeled (a plain array has no labels) and
+    ArrayElementNotAvailable (unless `return_nodata`, which gives null or, along a dimension,
+    all-NaN values)."""
     if index is None and label is None:
-        _invalid_element("index", "either the `index` or the `label` parameter must be set.")
+        raise ArrayElementParameterMissing(process="array_element", parameter="index")
     if index is not None and label is not None:
-        _invalid_element("label", "only one of the `index` and `label` parameters may be set.")
+        raise ArrayElementParameterConflict(process="array_element", parameter="label")
     if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
         _invalid_element("index", "expected an integer of at least 0.")
     if isinstance(data, DimensionArray):
         return _element_along(data, index, label, return_nodata)
     items = require_sequence("array_element", data)
     if label is not None:
-        _invalid_element(
-            "label",
-            "The array is not a labeled array, but the `label` parameter is set. "
-            "Use the `index` instead.",
+        raise ArrayNotLabeled(
+            process="array_element",
+            parameter="label",
+            reason=f"the label is {label!r}; give the `index` instead.",
         )
     if index is not None and index < len(items):
         return items[index]
@@ -434,7 +435,7 @@ def _element_along(data: DimensionArray, index: int | None, label: Any, return_n
 
 
 def _element_not_available(parameter: str) -> NoReturn:
-    _invalid_element(parameter, "The array has no element with the specified index or label.")
+    raise ArrayElementNotAvailable(process="array_element", parameter=parameter)
 
 
 def _invalid_element(parameter: str, reason: str) -> NoReturn:

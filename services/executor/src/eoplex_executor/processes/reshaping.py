@@ -15,7 +15,11 @@ import dask.array
 import numpy as np
 import xarray as xr
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import (
+    DimensionNotAvailable,
+    ProcessParameterInvalid,
+    TargetDimensionExists,
+)
 from eoplex_executor.engine.cube import BANDS, OTHER, SPATIAL, DimensionArray, RasterCube
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.registry import process
@@ -88,8 +92,8 @@ def flatten_dimensions(
     `target_dimension` of type other, where the first dimension's labels vary slowest and
     labels are joined with `label_separator` (instants as RFC 3339 strings). It takes the
     place of the first flattened dimension in the cube's order. Raises
-    ProcessParameterInvalid for unknown or repeated dimensions (DimensionNotAvailable), an
-    existing target (TargetDimensionExists) or an empty separator."""
+    DimensionNotAvailable for an unknown dimension, TargetDimensionExists for an existing
+    target, and ProcessParameterInvalid for repeated dimensions or an empty separator."""
     cube = require_cube(data, "flatten_dimensions", "data")
     _require_names(dimensions, "flatten_dimensions", "dimensions")
     require_name(target_dimension, "flatten_dimensions", "target_dimension")
@@ -99,10 +103,10 @@ def flatten_dimensions(
     for dim in dimensions:
         require_dimension(cube, dim, "flatten_dimensions", "dimensions")
     if target_dimension in cube.dims:
-        raise _invalid(
-            "flatten_dimensions",
-            "target_dimension",
-            f"TargetDimensionExists: the cube already has a dimension {target_dimension!r}",
+        raise TargetDimensionExists(
+            process="flatten_dimensions",
+            parameter="target_dimension",
+            reason=f"the cube already has a dimension {target_dimension!r}",
         )
     if not label_separator:
         raise _invalid("flatten_dimensions", "label_separator", "an empty separator")
@@ -140,9 +144,10 @@ def unflatten_dimension(
     """openEO `unflatten_dimension` (proposal): split `dimension` into `target_dimensions`
     (type other, text labels) by cutting every label at `label_separator`; the new
     dimensions take its place in the cube's order. The labels must hold every combination
-    of the parts exactly once (in any order). Raises ProcessParameterInvalid for an unknown
-    dimension (DimensionNotAvailable), an existing target (TargetDimensionExists), fewer
-    than two or repeated targets, and labels that do not split into such a product."""
+    of the parts exactly once (in any order). Raises DimensionNotAvailable for an unknown
+    dimension, TargetDimensionExists for an existing target, and ProcessParameterInvalid
+    for fewer than two or repeated targets and labels that do not split into such a
+    product."""
     cube = require_cube(data, "unflatten_dimension", "data")
     require_dimension(cube, dimension, "unflatten_dimension", "dimension")
     targets = list(_require_names(target_dimensions, "unflatten_dimension", "target_dimensions"))
@@ -153,10 +158,10 @@ def unflatten_dimension(
         )
     existing = [name for name in targets if name in cube.dims]
     if existing:
-        raise _invalid(
-            "unflatten_dimension",
-            "target_dimensions",
-            f"TargetDimensionExists: the cube already has {', '.join(existing)}",
+        raise TargetDimensionExists(
+            process="unflatten_dimension",
+            parameter="target_dimensions",
+            reason=f"the cube already has {', '.join(existing)}",
         )
     if not label_separator:
         raise _invalid("unflatten_dimension", "label_separator", "an empty separator")
@@ -193,14 +198,14 @@ def reduce_spatial(data: RasterCube, reducer: ChildProcess, context: Any = None)
     """openEO `reduce_spatial` (proposal): collapse x and y with `reducer`, which sees every
     plane's pixels as one DimensionArray (along a dimension named `pixels`, in row order),
     so the usual reducers (mean, max, quantiles...) work lazily. Raises
-    ProcessParameterInvalid for a cube without spatial x and y (DimensionNotAvailable) or
-    a reducer that does not reduce."""
+    DimensionNotAvailable for a cube without spatial x and y, and ProcessParameterInvalid
+    for a reducer that does not reduce."""
     cube = require_cube(data, "reduce_spatial", "data")
     for dim in HORIZONTAL:
         require_dimension(cube, dim, "reduce_spatial", "data")
         if cube.dimension_types.get(dim) != SPATIAL:
-            raise _invalid(
-                "reduce_spatial", "data", f"DimensionNotAvailable: {dim!r} is not spatial"
+            raise DimensionNotAvailable(
+                process="reduce_spatial", parameter="data", reason=f"{dim!r} is not spatial"
             )
     pixels = "pixels"
     while pixels in cube.dims:

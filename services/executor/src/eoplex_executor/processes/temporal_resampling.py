@@ -11,7 +11,7 @@ does lazily with one `where` per candidate.
 import numpy as np
 import xarray as xr
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import DimensionMismatch, DimensionNotAvailable, ProcessParameterInvalid
 from eoplex_executor.engine.cube import TEMPORAL, RasterCube
 from eoplex_executor.engine.registry import process
 from eoplex_executor.processes._checks import require_cube
@@ -30,9 +30,10 @@ def resample_cube_temporal(
     only `dimension`), the target's labels, each with the values of the nearest source
     label (the earlier one on a tie). With `valid_within` (days), a pixel takes the
     nearest finite value within that distance, or no-data when there is none. Raises
-    ProcessParameterInvalid for a `dimension` missing from a cube (DimensionNotAvailable),
-    one that is not temporal in both, no shared temporal dimension (DimensionMismatch),
-    labels that are not instants, or a negative `valid_within`."""
+    DimensionNotAvailable for a `dimension` missing from a cube, DimensionMismatch for one
+    that is not temporal in both or no shared temporal dimension, and
+    ProcessParameterInvalid for labels that are not instants or a negative
+    `valid_within`."""
     cube = require_cube(data, "resample_cube_temporal", "data")
     reference = require_cube(target, "resample_cube_temporal", "target")
     if valid_within is not None and (
@@ -61,12 +62,16 @@ def _resampled_dimensions(
         missing = [name for name, each in cubes.items() if dimension not in each.dims]
         if missing:
             where = " and ".join(missing)
-            raise _invalid(
-                "dimension", f"DimensionNotAvailable: {dimension!r} is not a dimension of {where}"
+            raise DimensionNotAvailable(
+                process="resample_cube_temporal",
+                parameter="dimension",
+                reason=f"{dimension!r} is not a dimension of {where}.",
             )
         if any(each.dimension_types.get(dimension) != TEMPORAL for each in cubes.values()):
-            raise _invalid(
-                "dimension", f"DimensionMismatch: {dimension!r} is not temporal in both cubes"
+            raise DimensionMismatch(
+                process="resample_cube_temporal",
+                parameter="dimension",
+                reason=f"{dimension!r} is not temporal in both cubes.",
             )
         return [dimension]
     shared = [
@@ -75,8 +80,10 @@ def _resampled_dimensions(
         if reference.dimension_types.get(dim) == TEMPORAL
     ]
     if not shared:
-        raise _invalid(
-            "dimension", "DimensionMismatch: the cubes have no temporal dimension of the same name"
+        raise DimensionMismatch(
+            process="resample_cube_temporal",
+            parameter="dimension",
+            reason="the cubes have no temporal dimension of the same name.",
         )
     return shared
 

@@ -48,7 +48,12 @@ import dask.array
 import numpy as np
 import xarray as xr
 
-from eoplex_common.errors import EstimateComplexity, ProcessParameterInvalid
+from eoplex_common.errors import (
+    EstimateComplexity,
+    InvalidRuntime,
+    InvalidVersion,
+    ProcessParameterInvalid,
+)
 from eoplex_executor.engine.cube import SPATIAL, DimensionArray, RasterCube
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.registry import process
@@ -85,8 +90,8 @@ def run_udf(
     """openEO `run_udf`: run Python UDF code (inline, or a file of the user's workspace) on
     `data` chunk by chunk (see the module's documentation).
 
-    Raises ProcessParameterInvalid for another runtime (InvalidRuntime) or version
-    (InvalidVersion), UDFs by URL, code with a syntax error, a UDF that raises (its
+    Raises InvalidRuntime or InvalidVersion for another runtime or version, and
+    ProcessParameterInvalid for UDFs by URL, code with a syntax error, a UDF that raises (its
     traceback in the reason), defines no entry point or returns the wrong type or shape,
     and data that is no raster data cube; FileNotFound for a missing workspace file;
     EstimateComplexity when estimating a UDF whose result shape only running it tells.
@@ -118,17 +123,16 @@ def run_udf(
 
 def _check_runtime(runtime: str, version: str | None) -> None:
     if str(runtime).lower() != RUNTIME.lower():
-        raise ProcessParameterInvalid(
+        raise InvalidRuntime(
             process=PROCESS,
             parameter="runtime",
-            reason=f"InvalidRuntime: the runtime {runtime!r} is not supported; "
-            f"GET /udf_runtimes lists {RUNTIME!r}",
+            reason=f"the runtime {runtime!r} is not supported; GET /udf_runtimes lists {RUNTIME!r}",
         )
     if version is not None and version not in runtime_versions():
-        raise ProcessParameterInvalid(
+        raise InvalidVersion(
             process=PROCESS,
             parameter="version",
-            reason=f"InvalidVersion: {RUNTIME} {version} is not available; "
+            reason=f"{RUNTIME} {version} is not available; "
             f"the runtime is {RUNTIME} {runtime_versions()[0]}",
         )
 

@@ -4,9 +4,10 @@
 `eoplex_executor.geo.zonal` for which pixels a geometry covers); `load_geojson` and
 `load_uploaded_files` make vector cubes; `filter_vector`, `vector_buffer`,
 `vector_reproject` and the point samplers transform them. Everything that touches
-raster values stays lazy. Errors the spec names without an API error code
-(`TargetDimensionExists`, `GeometriesOverlap`, `UnitMismatch`, `CountMismatch`,
-`FormatUnsuitable`, ...) are ProcessParameterInvalid whose reason starts with that name.
+raster values stays lazy. Errors the process specifications declare
+(`TargetDimensionExists`, `GeometriesOverlap`, `UnitMismatch`, `CountMismatch`, ...) are
+raised as themselves; `load_uploaded_files`' FormatUnsuitable is still a
+ProcessParameterInvalid whose reason starts with that name.
 """
 
 import json
@@ -20,7 +21,14 @@ import shapely
 import xarray as xr
 from shapely.geometry.base import BaseGeometry
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import (
+    CountMismatch,
+    DimensionNotAvailable,
+    GeometriesOverlap,
+    ProcessParameterInvalid,
+    TargetDimensionExists,
+    UnitMismatch,
+)
 from eoplex_executor.engine.cube import (
     GEOMETRY,
     OTHER,
@@ -85,8 +93,8 @@ def aggregate_spatial(
     a geometry without pixels gets no-data. Single-process reducers (mean, sum, min, max,
     count, sd, variance) run vectorised over all geometries at once; any other child
     graph gets each geometry's pixels as a DimensionArray along `pixel`. Raises
-    ProcessParameterInvalid for a cube without x/y, invalid geometries, an existing
-    `target_dimension` (TargetDimensionExists) or a reducer that does not reduce.
+    TargetDimensionExists for an existing `target_dimension`, and ProcessParameterInvalid
+    for a cube without x/y, invalid geometries or a reducer that does not reduce.
     """
     cube = require_cube(data, "aggregate_spatial")
     crs = cube_crs(cube, process="aggregate_spatial")
@@ -94,10 +102,10 @@ def aggregate_spatial(
     if target_dimension is not None and not isinstance(target_dimension, str):
         raise _invalid("aggregate_spatial", "target_dimension", "a dimension name or null")
     if target_dimension is not None and target_dimension in (*cube.dims, GEOMETRY):
-        raise _invalid(
-            "aggregate_spatial",
-            "target_dimension",
-            f"TargetDimensionExists: the result already has a dimension {target_dimension!r}",
+        raise TargetDimensionExists(
+            process="aggregate_spatial",
+            parameter="target_dimension",
+            reason=f"the result already has a dimension {target_dimension!r}",
         )
     found = zones(
         geometries_in(vectors, crs), cube.data.coords["x"].values, cube.data.coords["y"].values
@@ -223,9 +231,9 @@ def apply_polygon(
     """openEO `apply_polygon`: `process` on the sub-cube of every polygon (its pixel-aligned
     extent, pixels whose centre is outside replaced by `mask_value`); the results are put
     back in place. Pixels outside every polygon are no-data, since nothing computed them.
-    Raises ProcessParameterInvalid for non-polygons, polygons sharing a pixel
-    (GeometriesOverlap) or a process that does not return a cube of the same dimensions
-    and spatial labels."""
+    Raises GeometriesOverlap for polygons sharing a pixel, and ProcessParameterInvalid for
+    non-polygons or a process that does not return a cube of the same dimensions and
+    spatial labels."""
     cube = require_cube(data, "apply_polygon")
     if mask_value is not None and not isinstance(mask_value, bool | int | float):
         raise _invalid("apply_polygon", "mask_value", "a number, boolean or null is required")
@@ -237,11 +245,10 @@ def apply_polygon(
     x, y = cube.data.coords["x"].values, cube.data.coords["y"].values
     found = zones(shapes, x, y)
     if np.unique(found.order).size != found.order.size:
-        raise _invalid(
-            "apply_polygon",
-            "geometries",
-            "GeometriesOverlap: Geometries are not allowed to overlap to avoid that pixel "
-            "values are processed multiple times.",
+        raise GeometriesOverlap(
+            process="apply_polygon",
+            parameter="geometries",
+            reason="at least two of them overlap.",
         )
     combined: xr.DataArray | None = None
     for index in range(len(shapes)):
@@ -427,7 +434,7 @@ def filter_vector(data: Any, geometries: Any, relation: str = "intersects") -> V
 def vector_buffer(geometries: Any, distance: float, env: Environment) -> VectorCube:
     """openEO `vector_buffer`: every geometry grown (distance > 0) or shrunk (< 0) by
     `distance` metres into polygons; empty ones stay empty. Raises ProcessParameterInvalid
-    for a distance of 0 or a CRS not in metres (UnitMismatch), and, before buffering,
+    for a distance of 0, UnitMismatch for a CRS not in metres, and, before buffering,
     ProcessGraphComplexity or PaymentRequired when the polygons could hold more
     coordinates than the execution's pixel limits leave (`pixel_meter.check_planned`)."""
     cube = as_vector_cube(geometries, process="vector_buffer", parameter="geometries")
@@ -448,14 +455,14 @@ def vector_buffer(geometries: Any, distance: float, env: Environment) -> VectorC
 @process()
 def vector_reproject(data: Any, projection: Any, dimension: str | None = None) -> VectorCube:
     """openEO `vector_reproject`: the geometries transformed into `projection` (EPSG code or
-    WKT2). Raises ProcessParameterInvalid for an unknown CRS, a dimension other than
-    `geometry` (DimensionNotAvailable) or geometries outside the CRS's area."""
+    WKT2). Raises DimensionNotAvailable for a dimension other than `geometry`, and
+    ProcessParameterInvalid for an unknown CRS or geometries outside the CRS's area."""
     cube = as_vector_cube(data, process="vector_reproject", parameter="data")
     if dimension is not None and dimension != GEOMETRY:
-        raise _invalid(
-            "vector_reproject",
-            "dimension",
-            f"DimensionNotAvailable: no geometry dimension {dimension!r}",
+        raise DimensionNotAvailable(
+            process="vector_reproject",
+            parameter="dimension",
+            reason=f"no geometry dimension {dimension!r}",
         )
     crs = parse_crs(projection, process="vector_reproject", parameter="projection")
     moved = geometries_in(cube, crs)
@@ -474,7 +481,7 @@ def vector_to_regular_points(
     """openEO `vector_to_regular_points`: polygons sampled at the centres of a grid of
     `distance` metres from their upper-left corner (their first coordinate if none falls
     inside), lines every `distance` metres from their start, points as they are. Raises
-    ProcessParameterInvalid for a distance <= 0, a CRS not in metres (UnitMismatch) or
+    UnitMismatch for a CRS not in metres, ProcessParameterInvalid for a distance <= 0 or
     more than a million points in all, and ProcessGraphComplexity or PaymentRequired for
     more than the execution's pixel limits leave, all before any point is made."""
     cube = as_vector_cube(data, process="vector_to_regular_points", parameter="data")
@@ -541,8 +548,8 @@ def vector_to_random_points(
     """openEO `vector_to_random_points`: random points in polygons, on lines, or picked among
     the points of each geometry, at least one per non-empty geometry, at most
     `geometry_count` each and `total_count` overall (shared out evenly). The same `seed`
-    gives the same points. Raises ProcessParameterInvalid for a total_count below the
-    number of geometries (CountMismatch)."""
+    gives the same points. Raises CountMismatch for a total_count below the number of
+    geometries."""
     cube = as_vector_cube(data, process="vector_to_random_points", parameter="data")
     for name, count in (("geometry_count", geometry_count), ("total_count", total_count)):
         if count is not None and not (_is_integer(count) and count >= 1):
@@ -550,10 +557,10 @@ def vector_to_random_points(
     if seed is not None and not _is_integer(seed):
         raise _invalid("vector_to_random_points", "seed", "an integer or null")
     if total_count is not None and total_count < len(cube):
-        raise _invalid(
-            "vector_to_random_points",
-            "total_count",
-            f"CountMismatch: {total_count} points cannot cover {len(cube)} geometries",
+        raise CountMismatch(
+            process="vector_to_random_points",
+            parameter="total_count",
+            reason=f"{total_count} points cannot cover {len(cube)} geometries",
         )
     planned = (geometry_count or 1) * len(cube) if geometry_count or total_count is None else 0
     if total_count is not None:
@@ -684,10 +691,10 @@ def _window_centres(cube: RasterCube, dim: str, size: int, boundary: str, side: 
 
 def _require_metres(cube: VectorCube, process_id: str) -> None:
     if not crs_units_are_metres(cube.crs):
-        raise _invalid(
-            process_id,
-            "data" if process_id != "vector_buffer" else "geometries",
-            f"UnitMismatch: {cube.crs} is not in metres; vector_reproject to a projected CRS",
+        raise UnitMismatch(
+            process=process_id,
+            parameter="data" if process_id != "vector_buffer" else "geometries",
+            reason=f"{cube.crs} is not in metres; vector_reproject to a projected CRS",
         )
 
 
