@@ -11,7 +11,8 @@ the collection document and its items (JSON) into `folder`:
   (see `copies`); asset hrefs without a scheme are relative to the server's base URL.
 
 Two tiles side by side across 12°E at 46.5°N: `32` in EPSG:32632 (its east edge at 12°E)
-and `33` in EPSG:32633 (its west edge at 12°E), both snapped to 60 m. Every tile has an
+and `33` in EPSG:32633 (its west edge at 12°E), both snapped to 60 m; each UTM grid is
+tilted against the meridian, so their WGS84 boxes overlap by a few metres. Every tile has an
 item per date; the dates before 2022-01-25 have processing baseline 03.01, the later
 ones 04.00.
 

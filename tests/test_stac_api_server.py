@@ -277,3 +277,32 @@ def test_an_s3_collection_points_at_the_uploaded_cogs(
     finally:
         answer.close()
         answer.release_conn()
+
+
+def test_items_mirror_the_public_fields_across_zones_and_baselines(
+    api: StacApi, client: httpx.Client, archive: Sentinel2Archive
+) -> None:
+    body = {"collections": ["sentinel-2-l2a"], "limit": 100}
+    earth = client.post(api.earth_search + "search", json=body).json()["features"]
+    pc = client.post(api.pc + "search", json=body).json()["features"]
+    assert {item["properties"]["proj:epsg"] for item in earth} == {32632, 32633}
+    assert {item["properties"].get("proj:code") for item in pc} == {None, "EPSG:32633"}
+    for item in earth:
+        red = item["assets"]["red"]
+        baseline = item["properties"]["s2:processing_baseline"]
+        assert red["raster:bands"][0]["offset"] == (-0.1 if baseline == "04.00" else 0.0)
+        assert red["proj:shape"] == [archive.size, archive.size]
+        assert item["assets"]["scl"]["proj:shape"] == [archive.size // 2, archive.size // 2]
+        assert item["properties"]["eo:cloud_cover"] in {i.cloud_cover for i in archive.items}
+    assert {item["properties"]["s2:processing_baseline"] for item in pc} == {"03.01", "04.00"}
+    assert all(set(item["assets"]) == {"B04", "B08", "SCL"} for item in pc)
+    west = [item["bbox"] for item in earth if item["properties"]["proj:epsg"] == 32632]
+    east = [item["bbox"] for item in earth if item["properties"]["proj:epsg"] == 32633]
+    # Side by side across 12°E, up to the tilt of each UTM grid against the meridian.
+    assert 11.999 < max(box[2] for box in west) <= 12.0 <= min(box[2] for box in east)
+    assert max(box[0] for box in west) <= 12.0 and 11.999 < min(box[0] for box in east)
+    one = earth[0]
+    answer = client.get(api.earth_search + f"collections/sentinel-2-l2a/items/{one['id']}")
+    assert answer.json()["id"] == one["id"]
+    head = client.head(one["assets"]["red"]["href"])
+    assert head.status_code == 200 and int(head.headers["Content-Length"]) > 0
