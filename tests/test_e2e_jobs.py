@@ -415,6 +415,40 @@ def test_a_killed_executor_makes_the_job_fail_with_a_reason(
     job.delete()
 
 
+def test_a_job_failing_in_a_process_reports_the_exception_its_specification_declares(
+    connection: openeo.Connection,
+) -> None:
+    load = {"id": S2, "spatial_extent": EXTENT, "temporal_extent": JUNE, "bands": ["B04"]}
+    graph = {
+        "load": {"process_id": "load_collection", "arguments": load},
+        "rename": {
+            "process_id": "rename_labels",
+            "arguments": {
+                "data": {"from_node": "load"},
+                "dimension": "bands",
+                "source": ["B99"],
+                "target": ["red"],
+            },
+        },
+        "save": {
+            "process_id": "save_result",
+            "arguments": {"data": {"from_node": "rename"}, "format": "GTiff"},
+            "result": True,
+        },
+    }
+    job = connection.create_job({"process_graph": graph}, title="unknown label")
+    job.start()
+    assert wait_for_status(job, FINAL, timeout=60) == "error"
+    errors = job.logs(level="error")
+    [error] = [entry for entry in errors if "code" in (entry.get("data") or {})]
+    assert error["data"]["code"] == "LabelNotAvailable", errors
+    assert error["message"].startswith("A label with the specified name does not exist. ")
+    with pytest.raises(OpenEoApiError) as raised:
+        job.get_results().get_metadata()
+    assert error["message"] in raised.value.message
+    job.delete()
+
+
 def test_a_stopped_job_is_canceled_and_its_executor_ends(connection: openeo.Connection) -> None:
     job = started_long_job(connection, "to be stopped")
     wait_until(lambda: run_job_pids(job.job_id), timeout=60, what="for the executor to start")
