@@ -12,6 +12,7 @@ from eoplex_data_discovery.external import (
     translate_collection,
     translate_item,
 )
+from tests.stac_validation import validate_stac_collection
 
 REFLECTANCE = {"data_type": "uint16", "nodata": 0, "scale": 0.0001, "offset": -0.1}
 
@@ -38,6 +39,7 @@ def upstream_collection(**extra: Any) -> dict[str, Any]:
             "spatial": {"bbox": [[-180, -90, 180, 90]]},
             "temporal": {"interval": [["2015-06-27T10:25:31Z", None]]},
         },
+        "stac_extensions": ["https://stac-extensions.github.io/item-assets/v1.0.0/schema.json"],
         "summaries": {"platform": ["sentinel-2a", "sentinel-2b"]},
         "item_assets": {
             "red": reflectance("B04", "red", 0.665),
@@ -91,6 +93,12 @@ def test_a_collection_gets_bands_summaries_and_dimensions_from_item_assets() -> 
         }
     ]
     assert "item_assets" not in document
+    assert document["stac_extensions"] == [
+        "https://stac-extensions.github.io/datacube/v2.2.0/schema.json",
+        "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
+        "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
+    ]
+    validate_stac_collection(document)
 
 
 def test_a_declared_grid_and_eo_bands_only_upstreams() -> None:

@@ -354,14 +354,12 @@ def translate_collection(
     summaries = dict(summaries) if isinstance(summaries, dict) else {}
     summaries["eo:bands"] = [{**_pick(band.eo, EO_FIELDS), "name": band.name} for band in bands]
     summaries["raster:bands"] = [_pick(band.raster, RASTER_FIELDS) for band in bands]
-    extensions = upstream.get("stac_extensions")
-    own_extensions = (
-        [e for e in extensions if isinstance(e, str)] if isinstance(extensions, list) else []
-    )
     document: dict[str, Any] = {
         "type": "Collection",
         "stac_version": STAC_VERSION,
-        "stac_extensions": list(dict.fromkeys([*EXTENSIONS, *own_extensions])),
+        # Only the extensions of the fields kept: the upstream's may describe fields we
+        # drop (`item-assets` requires `item_assets`).
+        "stac_extensions": list(EXTENSIONS),
         "id": collection_id,
         "title": overrides.get("title") or upstream.get("title") or collection_id,
         "description": overrides.get("description") or upstream.get("description") or "",
