@@ -27,7 +27,7 @@ from eoplex_data_discovery.external import (
 )
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.environment import CollectionAccess
-from eoplex_executor.io.gdal import forget_remote_files
+from eoplex_executor.io.gdal import forget_remote_files, gdal_environment
 from services.executor.tests.catalog import LocalCatalog
 from services.executor.tests.cubes import make_environment, run_graph
 from tests.stac_api_data import (
@@ -218,8 +218,18 @@ def test_a_providers_s3_credentials_reach_gdal_for_the_reading_thread_only(
 
 @pytest.mark.parametrize("s3_access", ["anonymous", "requester-pays"])
 def test_s3_assets_without_credentials_are_refused(
-    api: StacApi, s3_archive: str, infrastructure: Infrastructure, tmp_path: Path, s3_access: str
+    api: StacApi,
+    s3_archive: str,
+    infrastructure: Infrastructure,
+    tmp_path: Path,
+    s3_access: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Also where the process environment holds the back-end's own S3 keys for the same
+    server, as a worker's does: they never sign a provider's requests."""
+    infrastructure_settings = InfrastructureSettings(**infrastructure.env)
+    for name, value in gdal_environment(infrastructure_settings, cachemax_mb=64).items():
+        monkeypatch.setenv(name, value)
     catalog = translated_catalog(
         api.earth_search,
         CollectionAccess(kind="stac-api"),

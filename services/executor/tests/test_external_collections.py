@@ -274,6 +274,23 @@ def test_bands_by_common_name_and_the_finest_resolution_of_them(tmp_path: Path) 
     np.testing.assert_allclose(cube.data.values[0, 1], 0.30, atol=1e-6)
 
 
+def test_items_without_projection_fields_are_placed_by_their_files_headers(
+    tmp_path: Path,
+) -> None:
+    archive = Archive(tmp_path)
+    archive.add("2022-01-10T10:00:00Z", epsg=32632, values={"B04": 500})
+    archive.add("2022-01-10T10:00:05Z", epsg=32633, values={"B04": 700})
+    for item in archive.items:
+        for asset in item["assets"].values():
+            del asset["proj:epsg"], asset["proj:transform"], asset["proj:shape"]
+
+    cube = _load(archive.catalog(), tmp_path, bands=["B04"])
+
+    assert cube.crs == "EPSG:32632"
+    assert _value_at(cube, 32632, *_centre(32632), bands="B04") == pytest.approx(0.05)
+    assert _value_at(cube, 32633, *_centre(32633), bands="B04") == pytest.approx(0.07)
+
+
 def test_a_declared_target_grid_is_the_cubes_grid(tmp_path: Path) -> None:
     archive = Archive(tmp_path)
     archive.add("2022-01-10T10:00:00Z", epsg=32632, values={"B04": 500})
