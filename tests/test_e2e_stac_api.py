@@ -21,6 +21,8 @@ from pyproj import Transformer
 
 from conftest import ServiceProcess
 from eoplex.stack import LocalStack, client_env
+from eoplex_common.s3 import connect_s3
+from eoplex_common.settings import InfrastructureSettings
 from tests.stac_api_data import (
     COLLECTION,
     MANY,
@@ -28,6 +30,7 @@ from tests.stac_api_data import (
     Tile,
     copies,
     make_sentinel2_archive,
+    publish_to_s3,
     reflectance,
 )
 from tests.stac_api_server import StacApi, serve_stac_api
@@ -258,6 +261,58 @@ def test_planetary_computer_assets_are_read_with_signed_urls(
         )
     # The blobs answer 403 to an unsigned URL: these values were read with a SAS token.
     assert stac_api.stats()["by_path"]["blob"]["requests"] >= 1
+
+
+def test_s3_assets_are_read_with_their_collections_credentials_only(
+    local_stack: LocalStack,
+    connection: openeo.Connection,
+    archive: Sentinel2Archive,
+    stac_api: StacApi,
+    tmp_path: Path,
+) -> None:
+    # The archive's COGs in a bucket of the stack's own S3 server, which refuses anonymous
+    # reads; the upstream's items name them as s3:// URLs.
+    env = local_stack.env
+    settings = InfrastructureSettings(
+        s3_endpoint=env["OPENEO_S3_ENDPOINT"],
+        s3_access_key=env["OPENEO_S3_ACCESS_KEY"],
+        s3_secret_key=env["OPENEO_S3_SECRET_KEY"],
+    )
+    publish_to_s3(archive, connect_s3(settings), "eoplex-collections")
+    keys = tmp_path / "keys.json"
+    secret = settings.s3_secret_key
+    keys.write_text(
+        json.dumps({"access_key_id": settings.s3_access_key, "secret_access_key": secret})
+    )
+    add = ["collections", "add-stac-api", stac_api.earth_search, f"{COLLECTION}-s3"]
+    add += ["--s3-endpoint", settings.s3_endpoint, "--s3-region", settings.s3_region]
+    admin(local_stack, *add, "--id", "S2_S3_KEYS", "--credentials-file", str(keys))
+    admin(local_stack, *add, "--id", "S2_S3_ANONYMOUS")
+
+    def load(collection_id: str) -> xarray.Dataset:
+        cube = connection.load_collection(
+            collection_id,
+            spatial_extent=wgs84_extent(archive.tiles[0]),
+            temporal_extent=["2022-02-09", "2022-02-10"],
+            bands=["nir"],
+        )
+        cube.download(tmp_path / f"{collection_id}.nc", format="netCDF")
+        return open_netcdf(tmp_path / f"{collection_id}.nc")
+
+    try:
+        dataset = load("S2_S3_KEYS")
+        with pytest.raises(OpenEoApiError) as refused:
+            load("S2_S3_ANONYMOUS")
+    finally:
+        for collection_id in ("S2_S3_KEYS", "S2_S3_ANONYMOUS"):
+            admin(local_stack, "collections", "remove", "--id", collection_id)
+
+    np.testing.assert_allclose(
+        dataset["nir"].isel(t=0).values, reflectance("nir", 0, 3), atol=TOLERANCE
+    )
+    assert (refused.value.http_status_code, refused.value.code) == (502, "UpstreamUnavailable")
+    assert "s3://eoplex-collections" in refused.value.message
+    assert secret not in refused.value.message
 
 
 def test_an_upstream_that_is_down_is_a_clear_error(
