@@ -34,15 +34,15 @@ PROCESS_EXCEPTIONS = {
 # DataCubeEmpty, DivisionByZero and MultiplicandMissing cannot happen (the filters refuse
 # to leave no label, so save_result never gets an empty cube; division gives infinities
 # and NaN by IEEE 754, which the specifications prefer; `multiply` has two required operands);
-# FormatUnsuitable and PropertiesUnsupported are still ProcessParameterInvalid of the
-# raster formats and load_stac; IncompatibleGeometryTypes belongs to merging vector cubes,
-# which merge_cubes does not do; NirBandAmbiguous and RedBandAmbiguous stay
-# ProcessParameterInvalid naming the band as long as /validation reports an unknown band of
-# ndvi so (`eoplex_common.collection_checks`), so validation and execution agree.
+# PropertiesUnsupported is still ProcessParameterInvalid of load_stac (and FormatUnsuitable
+# of save_result, of the raster formats; load_uploaded_files raises it as itself);
+# IncompatibleGeometryTypes belongs to merging vector cubes, which merge_cubes does not do;
+# NirBandAmbiguous and RedBandAmbiguous stay ProcessParameterInvalid naming the band as long
+# as /validation reports an unknown band of ndvi so (`eoplex_common.collection_checks`), so
+# validation and execution agree.
 NOT_YET_RAISED = {
     "DataCubeEmpty",
     "DivisionByZero",
-    "FormatUnsuitable",
     "IncompatibleGeometryTypes",
     "MultiplicandMissing",
     "NirBandAmbiguous",
@@ -98,6 +98,10 @@ def test_a_process_exception_names_its_process_and_parameter() -> None:
         "parameter 'dimension': the cube has no dimension 'z'."
     )
     assert error.params["process"] == "reduce_dimension"
+    # The message of the process's own specification where processes word it differently.
+    assert errors.LabelExists(process="array_append").message == (
+        "An array element with the specified label already exists. Process 'array_append'."
+    )
     assert errors.ArrayElementParameterMissing(process="array_element").message == (
         "The process `array_element` requires either the `index` or `labels` parameter to be "
         "set. Process 'array_element'."

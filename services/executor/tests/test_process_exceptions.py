@@ -1,6 +1,7 @@
 """Every exception a process specification declares and the executor raises as itself is
-raised, with the spec's name as its code, by a process graph run the way synchronous
-requests and batch jobs run theirs (validated, executed, saved).
+raised, with the spec's name as its code and the message of the process that raises it,
+by a process graph run the way synchronous requests and batch jobs run theirs (validated,
+executed, saved).
 
 The cases are checked against the specifications: an exception class added to
 `eoplex_common.errors` without a case here fails, and so does a case whose process does not
@@ -22,12 +23,13 @@ from services.executor.tests.cubes import NORTH, RESOLUTION, TO_WGS84, WEST, mak
 SIZE = 4
 
 
-def declaring_processes() -> dict[str, set[str]]:
-    """Exception name -> the implemented processes whose specification declares it."""
-    declared: dict[str, set[str]] = {}
+def declaring_processes() -> dict[str, dict[str, str]]:
+    """Exception name -> the implemented processes whose specification declares it -> the
+    message it declares."""
+    declared: dict[str, dict[str, str]] = {}
     for spec in implemented_process_specs():
-        for name in spec.get("exceptions") or {}:
-            declared.setdefault(name, set()).add(spec["id"])
+        for name, exception in (spec.get("exceptions") or {}).items():
+            declared.setdefault(name, {})[spec["id"]] = exception["message"]
     return declared
 
 
@@ -220,6 +222,10 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "x": node("mask", data=ref("load"), mask=ref("first")),
         },
     ),
+    "FormatUnsuitable": (
+        "load_uploaded_files",
+        {"x": node("load_uploaded_files", paths=["fields.shp"], format="Shapefile")},
+    ),
     "KernelDimensionsUneven": (
         "apply_kernel",
         {"x": node("apply_kernel", data=ref("load"), kernel=[[1, 1], [1, 1]])},
@@ -317,5 +323,5 @@ def test_a_declared_exception_is_raised_with_the_specs_name_as_code(
         run_process({"process_graph": graph}, make_environment(tmp_path, catalog=catalog))
     error = raised.value
     assert (error.code, error.status) == (name, 400), error.message
-    assert error.message.startswith(ERRORS[name].message_template)
+    assert error.message.startswith(f"{DECLARED[name][process_id]} ")
     assert error.params.get("process") in (process_id, None)

@@ -23,6 +23,7 @@ from eoplex_common.errors import (
     DimensionNotAvailable,
     FileNotFound,
     FilePathInvalid,
+    FormatUnsuitable,
     GeometriesOverlap,
     ProcessParameterInvalid,
     TargetDimensionExists,
@@ -658,13 +659,13 @@ def test_load_uploaded_files_errors(env: Environment, tmp_path: Path) -> None:
 
     with pytest.raises(FileNotFound):
         run_process("load_uploaded_files", env, paths=["missing.geojson"], format="GeoJSON")
-    with pytest.raises(ProcessParameterInvalid, match=r"FormatUnsuitable.*not JSON"):
+    with pytest.raises(FormatUnsuitable, match=r"not JSON"):
         run_process("load_uploaded_files", env, paths=["notes.geojson"], format="GeoJSON")
-    with pytest.raises(ProcessParameterInvalid, match=r"FormatUnsuitable.*not JSON"):
+    with pytest.raises(FormatUnsuitable, match=r"not JSON"):
         run_process("load_uploaded_files", env, paths=["image.tif"], format="GeoJSON")
-    with pytest.raises(ProcessParameterInvalid, match=r"FormatUnsuitable.*not a GeoTIFF"):
+    with pytest.raises(FormatUnsuitable, match=r"not a GeoTIFF"):
         run_process("load_uploaded_files", env, paths=["notes.geojson"], format="GTiff")
-    with pytest.raises(ProcessParameterInvalid, match=r"FormatUnsuitable.*Shapefile"):
+    with pytest.raises(FormatUnsuitable, match=r"Shapefile"):
         run_process("load_uploaded_files", env, paths=["image.tif"], format="Shapefile")
 
 

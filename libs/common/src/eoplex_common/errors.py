@@ -600,7 +600,8 @@ class JobFailed(OpenEOError):
 
 class ProcessException(OpenEOError):
     """An exception a process specification declares (its `exceptions`, e.g. `load_collection`'s
-    `NoDataAvailable`): the spec's name is the `code` and its message the start of the
+    `NoDataAvailable`): the spec's name is the `code` and its message (that of `process`'s
+    specification when it declares the exception, else `message_template`) the start of the
     message, followed by the process and parameter when given and what happened (`reason`).
     A client error (400), as the specifications give no other status; the API-level codes
     above stay for the rest."""
@@ -617,13 +618,27 @@ class ProcessException(OpenEOError):
         **params: Any,
     ) -> None:
         if message is None:
+            template = _declared_message(process, self.code) or self.message_template
             where = "" if process is None else f"Process '{process}'"
             if where and parameter is not None:
                 where += f", parameter '{parameter}'"
             if where:
                 where += f": {reason}" if reason else "."
-            message = f"{self.message_template} {where or reason}".strip()
+            message = f"{template} {where or reason}".strip()
         super().__init__(message, reason=reason, process=process, parameter=parameter, **params)
+
+
+def _declared_message(process: str | None, code: str) -> str | None:
+    """The message the specification of `process` declares for the exception `code` (two
+    processes may word the same exception differently), or None."""
+    if process is None:
+        return None
+    # Imported here: a service reads the process specifications when a process fails, not
+    # whenever it imports its errors.
+    from eoplex_common.process_specs import process_spec
+
+    declared = ((process_spec(process) or {}).get("exceptions") or {}).get(code)
+    return str(declared["message"]) if declared else None
 
 
 @_register
@@ -880,6 +895,15 @@ class AscendingProbabilitiesRequired(ProcessException):
     message_template = (
         "The values passed for parameter `probabilities` must be sorted in ascending order."
     )
+
+
+@_register
+class FormatUnsuitable(ProcessException):
+    """`save_result`, `load_uploaded_files`: data the format cannot hold, or files that are
+    not in the format (each process words the message its own way)."""
+
+    code = "FormatUnsuitable"
+    message_template = "Data can't be transformed into the requested output format."
 
 
 @_register

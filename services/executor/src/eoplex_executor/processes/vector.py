@@ -5,9 +5,8 @@
 `load_uploaded_files` make vector cubes; `filter_vector`, `vector_buffer`,
 `vector_reproject` and the point samplers transform them. Everything that touches
 raster values stays lazy. Errors the process specifications declare
-(`TargetDimensionExists`, `GeometriesOverlap`, `UnitMismatch`, `CountMismatch`, ...) are
-raised as themselves; `load_uploaded_files`' FormatUnsuitable is still a
-ProcessParameterInvalid whose reason starts with that name.
+(`TargetDimensionExists`, `GeometriesOverlap`, `UnitMismatch`, `CountMismatch`,
+`FormatUnsuitable`, ...) are raised as themselves.
 """
 
 import json
@@ -24,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from eoplex_common.errors import (
     CountMismatch,
     DimensionNotAvailable,
+    FormatUnsuitable,
     GeometriesOverlap,
     ProcessParameterInvalid,
     TargetDimensionExists,
@@ -351,14 +351,12 @@ def load_uploaded_files(
     """openEO `load_uploaded_files`: the caller's files from their workspace (`/files`):
     GeoJSON files as one vector cube (their features in order), or one GeoTIFF as a raster
     cube (bands, y, x), integer bands as float with no-data as NaN. Raises FileNotFound
-    (from the workspace) and ProcessParameterInvalid for an unknown or unsuitable format
-    (FormatUnsuitable), options (none are supported) or no path."""
+    (from the workspace), FormatUnsuitable for an unknown format or files it cannot read,
+    and ProcessParameterInvalid for options (none are supported) or no path."""
     name = UPLOAD_FORMATS.get(format.lower()) if isinstance(format, str) else None
     if name is None:
         supported = ", ".join(UPLOAD_FORMATS.values())
-        raise _invalid(
-            "load_uploaded_files", "format", f"FormatUnsuitable: {format!r}; use {supported}"
-        )
+        raise _unsuitable(f"{format!r} is not an input format; use {supported}.")
     if options:
         raise _invalid("load_uploaded_files", "options", f"{name} takes no options")
     if (
@@ -702,8 +700,8 @@ def _is_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _unsuitable(reason: str) -> ProcessParameterInvalid:
-    return _invalid("load_uploaded_files", "format", f"FormatUnsuitable: {reason}")
+def _unsuitable(reason: str) -> FormatUnsuitable:
+    return FormatUnsuitable(process="load_uploaded_files", parameter="format", reason=reason)
 
 
 def _invalid(process_id: str, parameter: str, reason: str) -> ProcessParameterInvalid:
