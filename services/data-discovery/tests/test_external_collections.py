@@ -134,6 +134,7 @@ async def test_an_earth_search_collection_is_described_and_searched_upstream(
     queryables = await catalog.stub.GetQueryables(pb.GetCollectionRequest(collection_id="S2"))
     assert "eo:cloud_cover" in json.loads(queryables.json)["properties"]
 
+    api.reset()
     items = await all_items(catalog.stub, "S2", limit=3)
     assert len(items) == len(archive.items)
     first = await catalog.stub.SearchItems(pb.SearchItemsRequest(collection_id="S2", limit=3))
@@ -152,6 +153,8 @@ async def test_an_earth_search_collection_is_described_and_searched_upstream(
     }
     assert {item["properties"]["datetime"] for item in found} == expected
     assert "query" in api.searches()[-1]["parameters"]
+    # The landing page was read at registration, not again for each search.
+    assert "earth-search/v1/" not in api.stats()["by_path"]
 
 
 async def test_planetary_computer_bands_are_renamed_and_signing_is_the_executors(

@@ -137,7 +137,8 @@ class StacApiCollections:
         self.credentials_dir = credentials_dir
         self.http = make_http_client(upstream)
         self.cache = SearchCache.from_settings(upstream)
-        self._clients: dict[str, StacApiClient] = {}
+        # Collection id -> (landing page, its client).
+        self._clients: dict[str, tuple[str, StacApiClient]] = {}
 
     async def aclose(self) -> None:
         """Close the connections to upstream STAC APIs."""
@@ -265,8 +266,8 @@ class StacApiCollections:
         """The client of a collection's upstream; one per collection, so its landing page
         and way of searching are learnt once; `fresh` (a registration or refresh) reads
         them again."""
-        client = self._clients.get(collection_id)
-        if fresh or client is None or client.url != source.url:
+        url, client = self._clients.get(collection_id, ("", None))
+        if fresh or client is None or url != source.url:
             client = StacApiClient(
                 source.url,
                 settings=self.upstream,
@@ -274,7 +275,7 @@ class StacApiCollections:
                 http=self.http,
                 cache=self.cache,
             )
-            self._clients[collection_id] = client
+            self._clients[collection_id] = (source.url, client)
         return client
 
     async def _fetch(
