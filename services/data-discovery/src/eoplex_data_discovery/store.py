@@ -9,7 +9,7 @@ A collection backed by an external STAC API has no items here: its live document
 carries a `source` (the registration, the upstream's conformance classes and the
 state of the last refresh) and a `refresh_due` instant. Credentials given for its
 assets live apart, in `upstream_credentials` keyed by collection id, read only by
-`credentials` (for the executor's `GetCollectionAccess`).
+`stored_credentials` (for the executor's `GetCollectionAccess`).
 """
 
 import json
