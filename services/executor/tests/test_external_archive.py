@@ -27,7 +27,7 @@ from eoplex_data_discovery.external import (
 )
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.environment import CollectionAccess
-from eoplex_executor.io.gdal import forget_remote_files, gdal_environment
+from eoplex_executor.io.gdal import REMOTE_COG_OPTIONS, forget_remote_files, gdal_environment
 from services.executor.tests.catalog import LocalCatalog
 from services.executor.tests.cubes import make_environment, run_graph
 from tests.stac_api_data import (
@@ -125,6 +125,26 @@ def test_two_utm_zones_and_two_processing_baselines_make_one_consistent_cube(
         values = centre_values(cube, archive, tile_index)
         np.testing.assert_allclose(values, expected(archive, tile_index, ["red", "nir"]), atol=1e-6)
     assert api.stats()["by_path"]["files"]["requests"] > 0
+
+
+def test_a_worker_fetches_an_assets_bytes_once(
+    api: StacApi, archive: Sentinel2Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunk tasks and executions open the same files again and again: with a worker's
+    GDAL settings, their headers and blocks come from the process's cache after the
+    first read."""
+    for name, value in REMOTE_COG_OPTIONS.items():
+        monkeypatch.setenv(name, value)
+    catalog = translated_catalog(api.earth_search, CollectionAccess(kind="stac-api"))
+    forget_remote_files()
+    first = load(catalog, tmp_path, ["red"]).data.values
+    fetched = api.stats()["by_path"]["files"]["requests"]
+
+    again = load(catalog, tmp_path, ["red"]).data.values
+
+    np.testing.assert_array_equal(again, first)
+    assert fetched > 0
+    assert api.stats()["by_path"]["files"]["requests"] == fetched
 
 
 def test_planetary_computer_assets_are_signed_when_read(
