@@ -3,6 +3,7 @@ HTTP (and the local S3 server), as the catalog translates them: two UTM zones in
 cube, processing baselines with other offsets, Planetary Computer signing, bands by
 common name, and a provider's S3 credentials reaching GDAL for the reading thread only."""
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,9 +28,12 @@ from eoplex_data_discovery.external import (
 )
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.environment import CollectionAccess
+from eoplex_executor.io.clients import GrpcCatalog
 from eoplex_executor.io.gdal import REMOTE_COG_OPTIONS, forget_remote_files, gdal_environment
+from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
 from services.executor.tests.catalog import LocalCatalog
 from services.executor.tests.cubes import make_environment, run_graph
+from tests.data_discovery_server import RunningDataDiscovery
 from tests.stac_api_data import (
     COLLECTION,
     RESOLUTION,
@@ -88,8 +92,13 @@ def translated_catalog(
     return LocalCatalog({OURS: collection}, {OURS: items}, accesses={OURS: access})
 
 
-def load(catalog: LocalCatalog, tmp_path: Path, bands: list[str]) -> RasterCube:
-    arguments = {"id": OURS, "spatial_extent": None, "temporal_extent": None, "bands": bands}
+def load(catalog: Any, tmp_path: Path, bands: list[str], collection_id: str = OURS) -> RasterCube:
+    arguments = {
+        "id": collection_id,
+        "spatial_extent": None,
+        "temporal_extent": None,
+        "bands": bands,
+    }
     node = {"process_id": "load_collection", "arguments": arguments, "result": True}
     cube = run_graph({"load": node}, make_environment(tmp_path, catalog=catalog))
     assert isinstance(cube, RasterCube)
@@ -163,6 +172,37 @@ def test_planetary_computer_assets_are_signed_when_read(
     assert routes["blob"]["requests"] > 0
     # One token for the container, whatever the number of assets and chunks.
     assert routes["pc/api/sas/v1/sign"]["requests"] <= 1
+
+
+async def test_a_collection_registered_in_the_catalog_is_read_as_it_says(
+    data_discovery: RunningDataDiscovery, api: StacApi, archive: Sentinel2Archive, tmp_path: Path
+) -> None:
+    """The real catalog's access, upstreams and translated items over gRPC."""
+    registration = pb.RegisterStacApiRequest(
+        url=api.pc,
+        upstream_collection=COLLECTION,
+        collection_id="S2_PC",
+        signing="planetary-computer",
+        signing_url=api.sas,
+    )
+    await data_discovery.stub.RegisterStacApiCollection(registration)
+    catalog = GrpcCatalog(data_discovery.address, timeout_seconds=30)
+    try:
+        access = await asyncio.to_thread(catalog.access, "S2_PC")
+        upstreams = await asyncio.to_thread(catalog.upstreams)
+        cube = await asyncio.to_thread(load, catalog, tmp_path, ["red", "nir"], "S2_PC")
+        values = await asyncio.to_thread(centre_values, cube, archive, 0)
+    finally:
+        catalog.close()
+
+    assert (access.kind, access.signing, access.signing_url) == (
+        "stac-api",
+        "planetary-computer",
+        api.sas,
+    )
+    assert [url.rstrip("/") for url in upstreams] == [api.pc.rstrip("/")]
+    assert cube.labels("t") == [f"{date}T00:00:00Z" for date in archive.dates]
+    np.testing.assert_allclose(values, expected(archive, 0, ["red", "nir"]), atol=1e-6)
 
 
 def test_unsigned_planetary_computer_assets_are_the_providers_error(
