@@ -13,7 +13,7 @@ import httpx
 import numpy as np
 import pytest
 from pyproj import Transformer
-from rasterio._env import get_gdal_config
+from rasterio.env import get_gdal_config
 
 from conftest import Infrastructure
 from eoplex_common.errors import UpstreamUnavailable
