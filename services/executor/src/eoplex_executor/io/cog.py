@@ -4,8 +4,9 @@ A cube lies on a `PixelGrid` (CRS, top-left corner, square pixels). Every (date,
 plane is split into square chunks; a chunk task opens the `Source`s of its date and band
 and reads only the window it needs: directly when a file lies on the cube's grid, through
 a `WarpedVRT` (which uses overviews when it can) when it does not. Sources of one date are
-mosaicked, first valid pixel first, each source's values scaled (`value * scale + offset`)
-first. Values become float (see
+mosaicked, first valid pixel first, each one's values scaled first (`value * scale +
+offset`). A source may carry GDAL options (set for the reading thread only) and a URL
+signer (called when the chunk task reads). Values become float (see
 `eoplex_executor.engine.cube`): integer bands of up to 16 bits float32, wider ones
 float64, no-data NaN. load_collection and load_stac build their cubes here
 (`cube_from_sources`); load_uploaded_files reads an uploaded GeoTIFF (`read_geotiff`).
