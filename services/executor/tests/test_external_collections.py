@@ -261,6 +261,17 @@ def test_items_without_cloud_cover_come_last(tmp_path: Path) -> None:
     np.testing.assert_allclose(cube.data.values, 0.02, atol=1e-6)
 
 
+def test_an_item_without_a_valid_time_is_left_out(tmp_path: Path) -> None:
+    archive = Archive(tmp_path)
+    archive.add("2022-01-10T10:00:00Z", values={"B04": 500})
+    archive.add("2022-01-20T10:00:00Z", values={"B04": 600})
+    archive.items[1]["properties"]["datetime"] = None
+
+    cube = _load(archive.catalog(), tmp_path, bands=["B04"])
+
+    assert cube.labels("t") == ["2022-01-10T00:00:00Z"]
+
+
 def test_bands_by_common_name_and_the_finest_resolution_of_them(tmp_path: Path) -> None:
     archive = Archive(tmp_path)
     archive.add("2022-01-10T10:00:00Z", values={"B04": 500, "B08": 3000, "SCL": 4})

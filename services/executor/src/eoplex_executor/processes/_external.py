@@ -18,13 +18,13 @@
 """
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from rasterio.errors import RasterioError
 from rasterio.transform import Affine
 
-from eoplex_common.errors import UpstreamUnavailable
+from eoplex_common.errors import NoDataAvailable, UpstreamUnavailable
 from eoplex_executor.engine.cube import parse_datetime
 from eoplex_executor.engine.environment import NEWEST_FIRST, CollectionAccess
 from eoplex_executor.io.cog import Source, gdal_path, open_source, provider_of
@@ -33,6 +33,7 @@ from eoplex_executor.io.signing import url_signer
 from eoplex_executor.processes._item_grid import Footprint, items_grid, projection_footprint
 
 Item = Mapping[str, Any]
+AnItem = TypeVar("AnItem", bound=Item)
 
 
 class ExternalCollection:
@@ -51,6 +52,10 @@ class ExternalCollection:
             for item in sorted(items, key=instant)
         ]
         held = [(item, names) for item, names in held if names]
+        if not held:
+            raise NoDataAvailable(
+                reason=f"Collection '{self.collection_id}' has no item with the requested bands."
+            )
         (first, first_bands), others = held[0], held[1:]
         return items_grid(
             [self.footprint(first, band) for band in first_bands],
@@ -80,6 +85,19 @@ class ExternalCollection:
             collection=self.collection_id,
             reason=f"cannot read the grid of the asset {href.removeprefix('/vsicurl/')}: {reason}",
         )
+
+    @staticmethod
+    def dated(items: Sequence[AnItem]) -> list[AnItem]:
+        """The items with a valid time (`datetime`, else `start_datetime`): one without is
+        no STAC Item, and is left out."""
+        found = []
+        for item in items:
+            try:
+                instant(item)
+            except ValueError:
+                continue
+            found.append(item)
+        return found
 
     def sources_by_day(
         self, items: Sequence[Item], bands: list[str], info: Mapping[str, Mapping[str, Any]]

@@ -72,6 +72,8 @@ def load_collection(
         property_filter=catalog_property_filter(filters),
     )
     items = [item for item in env.catalog.search_items(search) if matches_properties(item, filters)]
+    if external is not None:
+        items = external.dated(items)
     if not items:
         raise NoDataAvailable(
             reason=f"Collection '{id}' has no item in the requested extents and properties."
