@@ -215,6 +215,18 @@ async def test_costs_are_charged_per_megapixel_read(start_executor: StartExecuto
             errors.ProcessParameterInvalid,
             "'NoSuchFormat' is not an output format",
         ),
+        (
+            {
+                "a": {
+                    "process_id": "array_element",
+                    "arguments": {"data": [1], "index": 3},
+                    "result": True,
+                }
+            },
+            errors.ArrayElementNotAvailable,
+            "^The array has no element with the specified index or label. "
+            "Process 'array_element', parameter 'index'.$",
+        ),
     ],
 )
 async def test_graph_errors_arrive_as_the_same_openeo_error(
