@@ -442,6 +442,7 @@ def test_a_job_failing_in_a_process_reports_the_exception_its_specification_decl
     errors = job.logs(level="error")
     [error] = [entry for entry in errors if "code" in (entry.get("data") or {})]
     assert error["data"]["code"] == "LabelNotAvailable", errors
+    assert error["code"] == "LabelNotAvailable"
     assert error["message"].startswith("A label with the specified name does not exist. ")
     with pytest.raises(OpenEoApiError) as raised:
         job.get_results().get_metadata()

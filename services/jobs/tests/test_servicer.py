@@ -1,6 +1,6 @@
 """The jobs service's messages: a stored job's usage as `UsageMetric`s."""
 
-from eoplex_jobs.servicer import usage_message
+from eoplex_jobs.servicer import log_entry, usage_message
 from eoplex_proto.openeo.jobs.v1 import jobs_pb2 as pb
 
 
@@ -20,3 +20,11 @@ def test_usage_keeps_counts_whole_and_measurements_fractional() -> None:
 def test_a_metric_without_a_number_is_left_out() -> None:
     usage = {"cpu": {"value": "fast", "unit": "x"}, "ok": {"value": True, "unit": "y"}}
     assert usage_message(usage) == {}
+
+
+def test_a_log_entry_of_an_error_carries_its_openeo_code() -> None:
+    record = {"id": "3", "level": "error", "message": "A label ...", "time": None}
+    failed = log_entry({**record, "data": {"code": "LabelNotAvailable"}})
+    assert (failed["code"], failed["data"]) == ("LabelNotAvailable", {"code": "LabelNotAvailable"})
+    assert "code" not in log_entry(record)
+    assert "code" not in log_entry({**record, "data": {"code": 7}})

@@ -172,13 +172,18 @@ class JobsServicer(jobs_pb2_grpc.JobsServiceServicer):
 
 
 def log_entry(record: dict[str, Any]) -> dict[str, Any]:
-    """A stored log record as the openEO log entry `{id, level, message, time, data}`."""
+    """A stored log record as the openEO log entry `{id, code?, level, message, time, data}`:
+    the openEO error code of an error the executor reported (in its `data`) is also the
+    entry's `code`, where clients (the Python client's `LogEntry`) look for it."""
     entry = {
         "id": record["id"],
         "level": record["level"],
         "message": record["message"],
         "time": _instant(record.get("time")),
     }
-    if record.get("data") is not None:
-        entry["data"] = record["data"]
+    data = record.get("data")
+    if data is not None:
+        entry["data"] = data
+    if isinstance(data, dict) and isinstance(data.get("code"), str):
+        entry["code"] = data["code"]
     return entry
