@@ -51,8 +51,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
+import pytest
 
-from tests.stac_api_data import copies
+from tests.stac_api_data import Sentinel2Archive, copies, make_sentinel2_archive
 from tests.stac_server import byte_range, server_process
 
 CORE = [
@@ -894,6 +895,29 @@ def serve_stac_api(folder: Path) -> Iterator[StacApi]:
     """The server on `folder` (written by `tests.stac_api_data`), stopped after the block."""
     with server_process("tests.stac_api_server", str(folder)) as port:
         yield StacApi(f"http://127.0.0.1:{port}/")
+
+
+def stac_api_fixtures(**archive_options: Any) -> tuple[Any, Any, Any]:
+    """The fixtures a test module of the STAC API takes, as
+    `archive, server, api = stac_api_fixtures(size=32, many=0)`: `archive`, the module's
+    `make_sentinel2_archive(**archive_options)`; `server`, the module's server on it; `api`,
+    that server with its controls reset before the test."""
+
+    @pytest.fixture(scope="module", name="archive")
+    def archive_fixture(tmp_path_factory: pytest.TempPathFactory) -> Sentinel2Archive:
+        return make_sentinel2_archive(tmp_path_factory.mktemp("sentinel2"), **archive_options)
+
+    @pytest.fixture(scope="module", name="server")
+    def server_fixture(archive: Sentinel2Archive) -> Iterator[StacApi]:
+        with serve_stac_api(archive.folder) as running:
+            yield running
+
+    @pytest.fixture(name="api")
+    def api_fixture(server: StacApi) -> StacApi:
+        server.reset()
+        return server
+
+    return archive_fixture, server_fixture, api_fixture
 
 
 class QuietServer(ThreadingHTTPServer):

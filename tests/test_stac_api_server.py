@@ -17,11 +17,10 @@ from tests.stac_api_data import (
     SCALE,
     Sentinel2Archive,
     digital_number,
-    make_sentinel2_archive,
     publish_to_s3,
     reflectance,
 )
-from tests.stac_api_server import StacApi, serve_stac_api
+from tests.stac_api_server import StacApi, stac_api_fixtures
 
 
 @pytest.fixture
@@ -30,22 +29,7 @@ def client() -> Iterator[httpx.Client]:
         yield http
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Sentinel2Archive:
-    folder = tmp_path_factory.mktemp("sentinel2")
-    return make_sentinel2_archive(folder, many=MANY_COUNT)
-
-
-@pytest.fixture(scope="module")
-def server(archive: Sentinel2Archive) -> Iterator[StacApi]:
-    with serve_stac_api(archive.folder) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server: StacApi) -> Iterator[StacApi]:
-    server.reset()
-    yield server
+archive, server, api = stac_api_fixtures(many=MANY_COUNT)
 
 
 def follow(client: httpx.Client, answer: dict[str, Any], first: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ and caching; the pure parts alone, the client against the test STAC API server."
 import logging
 import socket
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -35,9 +34,8 @@ from tests.stac_api_data import (
     MANY,
     MANY_COUNT,
     Sentinel2Archive,
-    make_sentinel2_archive,
 )
-from tests.stac_api_server import StacApi, serve_stac_api
+from tests.stac_api_server import StacApi, stac_api_fixtures
 
 QUERY_V1 = "https://api.stacspec.org/v1.0.0/item-search#query"
 QUERY_RC = "https://api.stacspec.org/v1.0.0-rc.1/item-search#query"
@@ -254,21 +252,7 @@ WINDOW = {"start": at("2022-01-20T00:00:00Z"), "end": at("2022-01-30T10:20:00.02
 CLEAR: PropertyFilter = {"eo:cloud_cover": {"lte": 40}}
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Sentinel2Archive:
-    return make_sentinel2_archive(tmp_path_factory.mktemp("sentinel2"), size=32)
-
-
-@pytest.fixture(scope="module")
-def server(archive: Sentinel2Archive) -> Iterator[StacApi]:
-    with serve_stac_api(archive.folder) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server: StacApi) -> StacApi:
-    server.reset()
-    return server
+archive, server, api = stac_api_fixtures(size=32)
 
 
 async def every_item(client: StacApiClient, page: SearchPage) -> list[dict[str, Any]]:

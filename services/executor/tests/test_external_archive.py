@@ -38,31 +38,16 @@ from tests.stac_api_data import (
     COLLECTION,
     RESOLUTION,
     Sentinel2Archive,
-    make_sentinel2_archive,
     publish_to_s3,
     reflectance,
 )
-from tests.stac_api_server import StacApi, serve_stac_api
+from tests.stac_api_server import StacApi, stac_api_fixtures
 
 OURS = "S2_L2A"
 BUCKET = "sentinel-cogs"
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Sentinel2Archive:
-    return make_sentinel2_archive(tmp_path_factory.mktemp("sentinel2"), size=64, many=0)
-
-
-@pytest.fixture(scope="module")
-def server(archive: Sentinel2Archive) -> Iterator[StacApi]:
-    with serve_stac_api(archive.folder) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server: StacApi) -> Iterator[StacApi]:
-    server.reset()
-    yield server
+archive, server, api = stac_api_fixtures(size=64, many=0)
 
 
 def translated_catalog(

@@ -2,7 +2,6 @@
 its SAS-protected blobs (real HTTP)."""
 
 import threading
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -14,30 +13,15 @@ from eoplex_executor.io.signing import (
     PlanetaryComputerSigner,
     url_signer,
 )
-from tests.stac_api_data import PC_CONTAINER, Sentinel2Archive, make_sentinel2_archive
-from tests.stac_api_server import StacApi, serve_stac_api
+from tests.stac_api_data import PC_CONTAINER
+from tests.stac_api_server import StacApi, stac_api_fixtures
 
 SIGN = "pc/api/sas/v1/sign"
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Sentinel2Archive:
-    folder = tmp_path_factory.mktemp("sentinel2")
-    return make_sentinel2_archive(
-        folder, size=32, dates=["2022-01-10"], bands=["red", "nir"], tile_names=["32"], many=0
-    )
-
-
-@pytest.fixture(scope="module")
-def server(archive: Sentinel2Archive) -> Iterator[StacApi]:
-    with serve_stac_api(archive.folder) as api:
-        yield api
-
-
-@pytest.fixture
-def api(server: StacApi) -> Iterator[StacApi]:
-    server.reset()
-    yield server
+archive, server, api = stac_api_fixtures(
+    size=32, dates=["2022-01-10"], bands=["red", "nir"], tile_names=["32"], many=0
+)
 
 
 def _blob(api: StacApi, band: str) -> str:
