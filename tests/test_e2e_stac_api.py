@@ -325,7 +325,7 @@ def test_an_upstream_that_is_down_is_a_clear_error(
     # Every search fails, at once each time (Retry-After: 0), after the catalog's retries.
     stac_api.fail(r"^/earth-search/v1/search", 500, count=None, retry_after=0)
 
-    # The client retries a 502 of a GET as long as Retry-After says (30 s), three times:
+    # The client retries a 502 of a GET three times with its own backoff (5 s, 10 s):
     # this connection reports it at once.
     impatient = openeo.connect(local_stack.api_url, retry=False)
     with pytest.raises(OpenEoApiError) as items_error:

@@ -117,6 +117,12 @@ def test_class_matches_spec(code: str) -> None:
     assert cls.message_template == SPEC[code]["message"]
 
 
+def test_a_failing_provider_is_a_502_without_retry_after() -> None:
+    error = errors.UpstreamUnavailable(upstream="stac.example", collection="S2", reason="HTTP 500")
+    assert (error.status, error.headers) == (502, {})
+    assert error.message == "The data provider stac.example of collection 'S2' failed: HTTP 500"
+
+
 def test_message_fills_placeholders() -> None:
     error = errors.CollectionNotFound(identifier="S2")
     assert error.message == "Collection 'S2' does not exist."

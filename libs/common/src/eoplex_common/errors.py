@@ -542,7 +542,9 @@ class UpstreamUnavailable(OpenEOError):
     code = "UpstreamUnavailable"
     status = 502
     message_template = "The data provider {upstream} of collection '{collection}' failed: {reason}"
-    headers = {"Retry-After": "30"}
+    # No Retry-After: the catalog has retried already, and clients that retry a 502 (the
+    # Python client does, for GET) would wait that long each time before the error.
+    headers: dict[str, str] = {}
 
 
 @_register
