@@ -100,8 +100,9 @@ def open_netcdf(path: Path) -> xarray.Dataset:
 
 
 def test_the_operator_lists_the_registered_collections(
-    local_stack: LocalStack, stac_api: StacApi, registered: None
+    local_stack: LocalStack, stac_api: StacApi, connection: openeo.Connection
 ) -> None:
+    # `connection` waits for the demo collections, ingested ones, to be listed as well.
     listed = {c["id"]: c for c in json.loads(admin(local_stack, "collections", "list", "--json"))}
 
     assert listed[EARTH_SEARCH]["kind"] == "stac-api"
