@@ -55,6 +55,15 @@ class Echo(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self) -> None:
+        received = self.rfile.read(int(self.headers["Content-Length"]))
+        body = f"{self.requestline}|{len(received)}|{received[-8:].decode()}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "keep-alive")
+        self.end_headers()
+        self.wfile.write(body)
+
 
 @pytest.fixture
 def echo_port() -> Iterator[int]:
@@ -85,6 +94,21 @@ def test_an_allowed_host_is_reached_one_request_per_connection(
             answer = client.get(f"http://127.0.0.1:{echo_port}/a/b?c=1")
             assert answer.status_code == 200
             assert answer.text == "GET /a/b?c=1 HTTP/1.1|close"
+
+
+def test_answers_tell_the_client_that_the_connection_ends(
+    proxy: GuardProxy, echo_port: int
+) -> None:
+    # The proxy closes every connection after one answer; a client not told so may send
+    # its next request on the closed connection and lose it.
+    body = b"x" * 200_000 + b"the end."
+    with httpx.Client(proxy=proxy.url, timeout=5) as client:
+        for _ in range(20):
+            posted = client.post(f"http://127.0.0.1:{echo_port}/search", content=body)
+            assert posted.text == f"POST /search HTTP/1.1|{len(body)}|the end."
+            assert posted.headers["connection"] == "close"
+            got = client.get(f"http://127.0.0.1:{echo_port}/next")
+            assert got.headers["connection"] == "close"
 
 
 def test_other_hosts_and_ports_are_refused(proxy: GuardProxy, echo_port: int) -> None:

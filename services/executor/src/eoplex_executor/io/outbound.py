@@ -164,10 +164,47 @@ class GuardProxy:
         ]
         # One request per connection: the next one may be for another host.
         head = "\r\n".join([f"{method} {path} {version}", *headers, "Connection: close", "", ""])
+        length = _content_length(headers)
         upstream = self._connect(url.hostname, url.port or 80)
         with upstream:
             upstream.sendall(head.encode("latin-1") + rest)
+            if length is not None:
+                # The whole request first, then the answer's head: the answer ends with this
+                # connection, which the client must be told, or it may send its next request
+                # on it and find it closed.
+                _copy(client, upstream, length - len(rest))
+                answer, body = _read_head(upstream)
+                status_line, *answer_lines = answer.decode("latin-1").split("\r\n")
+                kept = [
+                    line
+                    for line in answer_lines
+                    if line.split(":", 1)[0].strip().lower() not in _HOP_BY_HOP
+                ]
+                client.sendall(
+                    "\r\n".join([status_line, *kept, "Connection: close", "", ""]).encode("latin-1")
+                    + body
+                )
             _pipe(client, upstream, self.timeout_seconds)
+
+
+def _content_length(header_lines: list[str]) -> int | None:
+    """The request body's length: 0 without a body, None for a chunked one."""
+    names = {line.split(":", 1)[0].strip().lower(): line for line in header_lines if ":" in line}
+    if "transfer-encoding" in names:
+        return None
+    if "content-length" in names:
+        return int(names["content-length"].split(":", 1)[1].strip())
+    return 0
+
+
+def _copy(source: socket.socket, target: socket.socket, count: int) -> None:
+    """Copy `count` more bytes from `source` to `target`."""
+    while count > 0:
+        data = source.recv(min(count, _BUFFER_BYTES))
+        if not data:
+            raise ValueError("the connection closed before the request body ended")
+        target.sendall(data)
+        count -= len(data)
 
 
 def _read_head(client: socket.socket) -> tuple[bytes, bytes]:
