@@ -154,6 +154,7 @@ async def _run(
         ),
         user_processes=caller.user_processes,
         user_files=caller.user_files,
+        job_results=caller.job_results,
     )
     process = json.loads(spec.job.process_json)
     loop = asyncio.get_running_loop()
@@ -244,6 +245,7 @@ async def _run_connected(spec: jobs_pb2.JobSpec, settings: ExecutorSettings) -> 
     workspace = Workspace(
         processes_address=addresses.processes_address,
         files_address=addresses.files_address,
+        jobs_address=addresses.jobs_address,
         timeout_seconds=settings.rpc_timeout_seconds,
     )
     nats = await connect_nats(settings.nats_url, name="executor-job")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from eoplex_common.errors import FileNotFound
+from eoplex_common.errors import FileNotFound, JobNotFound
 from eoplex_common.process_graph import GraphLimits
 
 if TYPE_CHECKING:
@@ -158,6 +158,23 @@ class NoUserFiles:
         raise FileNotFound(file=path)
 
 
+class JobResults(Protocol):
+    """The calling user's finished batch jobs' results, read-only; nobody else's jobs are
+    reachable."""
+
+    def results(self, job_id: str) -> dict[str, Any]:
+        """The results STAC Item of the user's job (as `GET /jobs/{job_id}/results` shows
+        it). Raises JobNotFound (also for another user's job), JobNotFinished, JobFailed."""
+        ...
+
+
+class NoJobResults:
+    """The job results of an execution that has none: every job is missing."""
+
+    def results(self, job_id: str) -> dict[str, Any]:
+        raise JobNotFound(identifier=job_id)
+
+
 @dataclass
 class Environment:
     """The catalog, scratch directory, limits and outputs of one execution."""
@@ -167,6 +184,7 @@ class Environment:
     limits: Limits = field(default_factory=Limits)
     user_processes: UserProcesses = no_user_processes
     user_files: UserFiles = field(default_factory=NoUserFiles)
+    job_results: JobResults = field(default_factory=NoJobResults)
     outputs: list[ResultFile] = field(default_factory=list)
     # Pixels read so far (load_collection, load_stac, load_uploaded_files).
     pixels: int = 0

@@ -1,11 +1,12 @@
 """The executor's outbound adapters, over gRPC's blocking API: the data-discovery catalog
 (collections, item search) and the calling user's own things an execution may use, their
-user-defined processes (the processes service) and their files (the files service).
+user-defined processes (the processes service), their files (the files service) and their
+finished batch jobs' results (the jobs service's `GetResults`, for load_stac).
 
 Processes run in worker threads and processes without an event loop, so these use gRPC's
 blocking API; failed calls become the openEO error the service raised. A `Workspace`
 holds the channels of one executor process; `for_owner` binds them to the caller of one
-execution, so nothing reaches another user's processes or files.
+execution, so nothing reaches another user's processes, files or jobs.
 """
 
 import json
@@ -21,6 +22,8 @@ from eoplex_executor.engine.environment import (
     LEAST_CLOUDY_FIRST,
     CollectionAccess,
     ItemSearch,
+    JobResults,
+    NoJobResults,
     NoUserFiles,
     UserFiles,
     UserProcesses,
@@ -29,6 +32,7 @@ from eoplex_executor.engine.environment import (
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2 as pb
 from eoplex_proto.openeo.data_discovery.v1 import data_discovery_pb2_grpc
 from eoplex_proto.openeo.files.v1 import files_pb2, files_pb2_grpc
+from eoplex_proto.openeo.jobs.v1 import jobs_pb2, jobs_pb2_grpc
 from eoplex_proto.openeo.processes.v1 import processes_pb2, processes_pb2_grpc
 
 # Items per page of a catalog search.
@@ -122,6 +126,7 @@ class CallerWorkspace:
 
     user_processes: UserProcesses = no_user_processes
     user_files: UserFiles = field(default_factory=NoUserFiles)
+    job_results: JobResults = field(default_factory=NoJobResults)
 
 
 class GrpcUserProcesses:
@@ -215,21 +220,54 @@ class GrpcUserFiles:
             raise ServiceUnavailable(service="files")
 
 
+@dataclass(frozen=True)
+class GrpcJobResults:
+    """`JobResults` of `owner` over the jobs service's `GetResults` (read-only)."""
+
+    stub: jobs_pb2_grpc.JobsServiceStub
+    owner: jobs_pb2.Owner
+    timeout_seconds: float
+
+    def results(self, job_id: str) -> dict[str, Any]:
+        """The results STAC Item of the owner's job. Raises JobNotFound (also for another
+        user's job), JobNotFinished, JobFailed, ServiceUnavailable."""
+        # No API URL: the executor reads the assets from storage, not through the links.
+        request = jobs_pb2.GetResultsRequest(owner=self.owner, job_id=job_id, api_url="")
+        try:
+            response = self.stub.GetResults(request, timeout=self.timeout_seconds)
+        except grpc.RpcError as error:
+            raise error_from_rpc(cast(Any, error), service="jobs") from None
+        document: dict[str, Any] = json.loads(response.document_json)
+        return document
+
+
 class Workspace:
-    """Channels to the processes and files services, shared by the executions of one
-    executor process."""
+    """Channels to the processes, files and (where an address is given) jobs services,
+    shared by the executions of one executor process."""
 
     def __init__(
-        self, *, processes_address: str, files_address: str, timeout_seconds: float
+        self,
+        *,
+        processes_address: str,
+        files_address: str,
+        jobs_address: str | None = None,
+        timeout_seconds: float,
     ) -> None:
-        self._processes_channel = grpc.insecure_channel(processes_address, options=CHANNEL_OPTIONS)
-        self._files_channel = grpc.insecure_channel(files_address, options=CHANNEL_OPTIONS)
-        self.processes = processes_pb2_grpc.ProcessesServiceStub(self._processes_channel)
-        self.files = files_pb2_grpc.FilesServiceStub(self._files_channel)
+        processes = grpc.insecure_channel(processes_address, options=CHANNEL_OPTIONS)
+        files = grpc.insecure_channel(files_address, options=CHANNEL_OPTIONS)
+        self._channels = [processes, files]
+        self.processes = processes_pb2_grpc.ProcessesServiceStub(processes)
+        self.files = files_pb2_grpc.FilesServiceStub(files)
+        self.jobs: jobs_pb2_grpc.JobsServiceStub | None = None
+        if jobs_address is not None:
+            jobs = grpc.insecure_channel(jobs_address, options=CHANNEL_OPTIONS)
+            self._channels.append(jobs)
+            self.jobs = jobs_pb2_grpc.JobsServiceStub(jobs)
         self.timeout_seconds = timeout_seconds
 
     def for_owner(self, *, user_id: str, tenant_id: str) -> CallerWorkspace:
-        """The user-defined processes and files of this caller, for one execution."""
+        """The user-defined processes, files and job results of this caller, for one
+        execution."""
         return CallerWorkspace(
             user_processes=GrpcUserProcesses(
                 self.processes,
@@ -238,12 +276,21 @@ class Workspace:
                 timeout_seconds=self.timeout_seconds,
             ),
             user_files=GrpcUserFiles(self.files, user_id=user_id, tenant_id=tenant_id),
+            job_results=(
+                GrpcJobResults(
+                    self.jobs,
+                    jobs_pb2.Owner(user_id=user_id, tenant_id=tenant_id),
+                    self.timeout_seconds,
+                )
+                if self.jobs is not None
+                else NoJobResults()
+            ),
         )
 
     def close(self) -> None:
-        """Close both channels."""
-        self._processes_channel.close()
-        self._files_channel.close()
+        """Close every channel."""
+        for channel in self._channels:
+            channel.close()
 
 
 def caller_workspace(

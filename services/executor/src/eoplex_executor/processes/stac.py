@@ -32,10 +32,20 @@ itself. The hosts and ports of the STAC APIs an operator registered collections 
 (`eoplex admin collections add-stac-api`) are reachable too, wherever they resolve; no
 other private address is. `OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS=true` lifts the
 guard for deployments whose catalogs live on a private network.
+
+The back-end's own batch job results (`<API>/jobs/{job_id}/results`, or its signed
+`canonical` link `<API>/jobs/{job_id}/results/signed?...`, as `load_stac_from_job` of the
+openEO client sends them) are read inside the back-end, for the job's owner only: the
+jobs service gives the results Item of the caller's job (`GetResults` as the caller:
+another user's job is not found), and its assets are read from the results bucket, not
+through the public URLs and not through the guard. A URL of that shape that names no job
+of the caller is an ordinary URL (another back-end's, or a link shared by another user),
+which the guard lets through only to public addresses. See docs/decisions/0009.
 """
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,12 +55,12 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 import numpy as np
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from rasterio.errors import RasterioError
 from rasterio.transform import Affine
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import JobNotFound, OpenEOError, ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube, parse_datetime
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.registry import process
@@ -83,6 +93,9 @@ PROCESS = "load_stac"
 GEOTIFF_EXTENSIONS = (".tif", ".tiff")
 SEARCH_PAGE_SIZE = 250
 MAX_CATALOG_DEPTH = 8
+# A job's results below the back-end's API root (the gateway's `/openeo/1.2`, after any
+# path of its public URL), and their signed `canonical` link, with any query.
+OWN_RESULTS_PATH = re.compile(r"(?:/.*)?/openeo/1\.2/jobs/(?P<job_id>[^/]+)/results(?:/signed)?/?")
 
 
 class StacSettings(BaseSettings):
@@ -99,8 +112,10 @@ class StacSettings(BaseSettings):
     - `timeout_seconds`, `max_document_bytes`: per STAC document fetched over http(s).
     - `max_documents`, `max_items`: bounds of a static catalog walk and of a search.
 
-    `upstream_endpoints` is no setting: load_stac fills it from the catalog (see
-    `registered_endpoints`).
+    `results_bucket` is the jobs service's `OPENEO_JOBS_RESULTS_BUCKET`: where the caller's
+    own job results are read (and nothing else of it). `upstream_endpoints` and
+    `own_results` are no settings: load_stac fills them from the catalog (see
+    `registered_endpoints`) and from the caller's job results (see `own_results`).
     """
 
     model_config = SettingsConfigDict(env_prefix="OPENEO_EXECUTOR_STAC_", extra="ignore")
@@ -112,7 +127,12 @@ class StacSettings(BaseSettings):
     max_document_bytes: int = Field(10 * 1024 * 1024, gt=0)
     max_documents: int = Field(2000, gt=0)
     max_items: int = Field(10000, gt=0)
+    results_bucket: str = Field(
+        "eoplex-results", validation_alias=AliasChoices("OPENEO_JOBS_RESULTS_BUCKET")
+    )
     upstream_endpoints: frozenset[tuple[str, int]] = Field(frozenset(), exclude=True)
+    # The `s3://` hrefs of the results of the caller's job that load_stac reads.
+    own_results: frozenset[str] = Field(frozenset(), exclude=True)
 
     def roots(self) -> list[Path]:
         """The allowed local directories, resolved (symbolic links followed)."""
@@ -186,8 +206,13 @@ def load_stac(
         endpoints = registered_endpoints(env.catalog.upstreams())
         settings = settings.model_copy(update={"upstream_endpoints": endpoints})
     with StacReader(settings) as reader, _as_load_stac():
-        location = reader.locate(url)
-        document = reader.read_json(location)
+        found = own_results(url, env, settings)
+        if found is not None:
+            (document, hrefs), location = found, url
+            settings = settings.model_copy(update={"own_results": hrefs})
+        else:
+            location = reader.locate(url)
+            document = reader.read_json(location)
         filters = property_filters(properties)
         start, end = temporal_interval(temporal_extent)
         box = extent_bounds(spatial_extent, "EPSG:4326") if spatial_extent is not None else None
@@ -208,6 +233,76 @@ def load_stac(
         dates, sources = _sources(items, band_names, info, settings)
         name = str((collection or {}).get("id") or PROCESS)
         return cube_from_sources(grid, dates, sources, band_names, info, env=env, name=name)
+
+
+def own_results(
+    url: str, env: Environment, settings: StacSettings
+) -> tuple[dict[str, Any], frozenset[str]] | None:
+    """The results of the caller's own batch job that `url` names (see the module), and
+    the hrefs of its files on the results bucket; None where `url` names no job of the
+    caller. The results Item as it is where it has one file; otherwise one Item per file
+    (as a FeatureCollection), dated by the file's own date where it has one (save_result's
+    GTiff per date tags its bands with it), so that each date stays a date of the cube.
+
+    Raises ProcessParameterInvalid where the job has no results (not finished, or failed);
+    ServiceUnavailable where the jobs service does not answer.
+    """
+    parts = urlsplit(url)
+    match = OWN_RESULTS_PATH.fullmatch(parts.path) if _is_http(url) else None
+    if match is None:
+        return None
+    job_id = unquote(match["job_id"])
+    try:
+        document = env.job_results.results(job_id)
+    except JobNotFound:
+        try:
+            check_host(url, settings)
+        except ProcessParameterInvalid:
+            raise _invalid(
+                f"{url} names the batch job {job_id!r}, which is not one of yours (only its "
+                f"owner loads its results here), on {parts.hostname}, a non-public address "
+                "load_stac may not reach"
+            ) from None
+        return None
+    except OpenEOError as error:
+        if error.code in ("JobNotFinished", "JobFailed"):
+            raise _invalid(f"the batch job {job_id!r} has no results: {error.message}") from None
+        raise
+    assets: dict[str, Any] = document.get("assets") or {}
+    for name, asset in assets.items():
+        # The executor stores each result file as `jobs/<job_id>/<asset name>`.
+        asset["href"] = f"s3://{settings.results_bucket}/jobs/{job_id}/{name}"
+    hrefs = frozenset(str(asset["href"]) for asset in assets.values())
+    if len(assets) < 2:
+        return document, hrefs
+    return {"type": "FeatureCollection", "features": _per_file(document)}, hrefs
+
+
+def _per_file(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """One Item per asset of a results Item, dated by its file's date where it has one."""
+    features = []
+    for name, asset in document["assets"].items():
+        properties = dict(document.get("properties") or {})
+        date = _file_date(asset["href"]) if _is_raster(asset) else None
+        if date is not None:
+            properties.pop("start_datetime", None)
+            properties.pop("end_datetime", None)
+            properties["datetime"] = date
+        item_id = f"{document.get('id')}/{name}"
+        features.append(
+            {**document, "id": item_id, "properties": properties, "assets": {name: asset}}
+        )
+    return features
+
+
+def _file_date(href: str) -> str | None:
+    """The date a result GTiff's bands are tagged with, if any."""
+    try:
+        with open_source(gdal_path(href), ()) as dataset:
+            date = dataset.tags(1).get("datetime")
+    except RasterioError as error:
+        raise _invalid(f"cannot read the asset {href}: {error}") from None
+    return str(date) if date else None
 
 
 @contextmanager
@@ -717,7 +812,7 @@ def _asset_href(href: str, base: str, settings: StacSettings) -> str:
     a local file inside the allowed roots (ProcessParameterInvalid otherwise)."""
     if href.startswith("s3://"):
         bucket = href.removeprefix("s3://").split("/", 1)[0]
-        if bucket not in settings.buckets():
+        if bucket not in settings.buckets() and href not in settings.own_results:
             raise _invalid(f"the asset {href} is in an S3 bucket load_stac may not read")
         return href
     if "://" in href and not _is_http(href) and not href.startswith("file://"):

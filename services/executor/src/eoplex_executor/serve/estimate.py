@@ -55,6 +55,7 @@ def estimate_process(
             estimate=tally,
             user_processes=(caller or CallerWorkspace()).user_processes,
             user_files=(caller or CallerWorkspace()).user_files,
+            job_results=(caller or CallerWorkspace()).job_results,
         )
         try:
             run_process(process, env)

@@ -24,10 +24,12 @@ def worker_config(
     catalog_address: str,
     processes_address: str | None = None,
     files_address: str | None = None,
+    jobs_address: str | None = None,
     run: Runner = run_to_file,
 ) -> WorkerConfig:
-    """How each worker is set up: GDAL and S3, dask threads, the catalog, the processes and
-    files services (the caller's user-defined processes and files), logging."""
+    """How each worker is set up: GDAL and S3, dask threads, the catalog, the processes,
+    files and jobs services (the caller's user-defined processes, files and job results),
+    logging."""
     return WorkerConfig(
         environment=gdal_environment(settings, cachemax_mb=settings.gdal_cachemax_mb),
         dask_threads=settings.dask_threads,
@@ -35,6 +37,7 @@ def worker_config(
         catalog_timeout_seconds=settings.rpc_timeout_seconds,
         processes_address=processes_address,
         files_address=files_address,
+        jobs_address=jobs_address,
         log_level=settings.log_level,
         log_format=settings.log_format,
         graph_limits=settings.graph_limits(),
@@ -74,6 +77,7 @@ async def serve(settings: ExecutorSettings, addresses: ServiceAddresses) -> None
         catalog_address=addresses.data_discovery_address,
         processes_address=addresses.processes_address,
         files_address=addresses.files_address,
+        jobs_address=addresses.jobs_address,
     )
     # Scratch directories of requests and jobs that were killed (their UDF processes too).
     sweep(settings.scratch_dir)

@@ -63,6 +63,8 @@ class WorkerConfig:
     # None where an executor has none, whose executions then see neither.
     processes_address: str | None = None
     files_address: str | None = None
+    # The jobs service (the caller's job results, for load_stac); None: no job is found.
+    jobs_address: str | None = None
     log_level: str = "INFO"
     log_format: str = "json"
     graph_limits: GraphLimits = field(default_factory=GraphLimits)
@@ -140,12 +142,14 @@ def worker_main(connection: Connection, config: WorkerConfig) -> None:
 
 
 def worker_workspace(config: WorkerConfig) -> Workspace | None:
-    """The connections to the processes and files services, if the config names both."""
+    """The connections to the processes and files services, if the config names both
+    (and to the jobs service, if it names it)."""
     if config.processes_address is None or config.files_address is None:
         return None
     return Workspace(
         processes_address=config.processes_address,
         files_address=config.files_address,
+        jobs_address=config.jobs_address,
         timeout_seconds=config.catalog_timeout_seconds,
     )
 
@@ -174,6 +178,7 @@ def run_task(
         ),
         user_processes=caller.user_processes,
         user_files=caller.user_files,
+        job_results=caller.job_results,
     )
     try:
         result = run(task.process, env)
