@@ -196,8 +196,9 @@ def test_network_policies_deny_by_default(kustomization: str) -> None:
     assert set(from_controller) <= {"gateway", "minio"} and "gateway" in from_controller
     from_executors = find(list(policies), "NetworkPolicy", "grpc-from-executors", "eoplex")
     callees = from_executors["spec"]["podSelector"]["matchExpressions"][0]["values"]
-    # A batch Job gets its spec at launch: no executor calls the jobs service.
-    assert sorted(callees) == ["data-discovery", "files", "processes"]
+    # A batch Job gets its spec at launch; of the jobs service, load_stac reads the
+    # caller's results (decision 0009).
+    assert sorted(callees) == ["data-discovery", "files", "jobs", "processes"]
 
 
 @pytest.mark.parametrize("kustomization", KUSTOMIZATIONS)
@@ -229,8 +230,7 @@ def test_executor_job_of_the_configured_launcher_is_valid(
     assert (job_s3.scheme, job_s3.port) == (service_s3.scheme, service_s3.port)
     qualified = f"{service_s3.hostname}.eoplex.svc.cluster.local"
     assert job_s3.hostname in (service_s3.hostname, qualified)
-    assert "OPENEO_JOBS_ADDRESS" not in environment
-    for name in ("DATA_DISCOVERY", "PROCESSES", "FILES"):
+    for name in ("DATA_DISCOVERY", "PROCESSES", "FILES", "JOBS"):
         service = shared[f"OPENEO_{name}_ADDRESS"].split(":")[0]
         assert environment[f"OPENEO_{name}_ADDRESS"].startswith(f"{service}.eoplex.svc")
     secrets = {
