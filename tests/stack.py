@@ -10,6 +10,7 @@ password, and stops it all when the session ends. Registered for everything unde
         connection.authenticate_basic(local_stack.demo_user, local_stack.demo_password)
 """
 
+import dataclasses
 import json
 import os
 import secrets
@@ -23,6 +24,7 @@ from pathlib import Path
 import openeo
 import pytest
 
+from conftest import ServiceProcess
 from eoplex.probes import http_ok
 from eoplex.servers import (
     ProcessSpec,
@@ -32,7 +34,7 @@ from eoplex.servers import (
     stop_process,
     wait_ready,
 )
-from eoplex.stack import LocalStack, StackConfig, well_known_url
+from eoplex.stack import LocalStack, StackConfig, client_env, well_known_url
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,30 @@ def another_gateway(
     spec = ProcessSpec(name, argv, http_ok(well_known_url(port)), env=settings)
     with running(spec, log_path=log_path) as process:
         yield port, process
+
+
+@contextmanager
+def guarded_gateway(stack: LocalStack, *, log_dir: Path) -> Iterator[str]:
+    """The API URL of a second gateway whose synchronous requests run on an executor of
+    their own that refuses private addresses to load_stac, as a deployment's does (the
+    session's allows them, for the tests' catalogs on loopback)."""
+    assert stack.plan is not None
+    env = {
+        **stack.env,
+        **client_env(stack.config, stack.plan, "executor"),
+        "OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS": "false",
+        "OPENEO_EXECUTOR_WORKERS": "1",
+    }
+    executor = ServiceProcess("executor", env=env, log_dir=log_dir)
+    # Its warm worker imports the whole executor: slower than 30 s on a busy machine.
+    executor.spec = dataclasses.replace(executor.spec, ready_timeout_seconds=180)
+    gateway_env = {"OPENEO_EXECUTOR_ADDRESS": executor.address}
+    log_path = log_dir / "gateway.log"
+    with (
+        executor,
+        another_gateway(stack, "gateway-guarded", env=gateway_env, log_path=log_path) as (port, _),
+    ):
+        yield f"http://127.0.0.1:{port}/openeo/1.2/"
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ from openeo.rest.job import BatchJob
 from eoplex.stack import LocalStack
 from tests.openapi_validation import validate_error, validate_response
 from tests.stac_validation import validate_stac_item
-from tests.stack import admin
+from tests.stack import admin, guarded_gateway
 
 S2 = "SENTINEL2_L2A_DEMO"
 EXTENT = {"west": 11.28, "south": 46.47, "east": 11.33, "north": 46.50}
@@ -360,6 +360,54 @@ def test_the_canonical_link_shares_the_results_without_credentials(
     changed = tampered(canonical["href"], "expires", lambda value: str(int(value) + 1))
     refused = requests.get(changed, timeout=30)
     assert (refused.status_code, refused.json()["code"]) == (403, "PermissionsInsufficient")
+
+
+@pytest.fixture(scope="module")
+def guarded_api(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A gateway on an executor that refuses private addresses to load_stac: what it reads
+    of the back-end's own results it cannot have fetched from the gateway on loopback."""
+    with guarded_gateway(local_stack, log_dir=tmp_path_factory.mktemp("guarded")) as api_url:
+        yield api_url
+
+
+def test_a_jobs_results_are_the_input_of_its_owners_next_process(
+    local_stack: LocalStack,
+    guarded_api: str,
+    finished_job: BatchJob,
+    other_user: openeo.Connection,
+    tmp_path: Path,
+) -> None:
+    (path,) = [
+        path
+        for path in finished_job.get_results().download_files(tmp_path / "job")
+        if path.suffix == ".tif"
+    ]
+    expected, crs, transform = read_tiff(path)
+    owner = openeo.connect(guarded_api)
+    owner.authenticate_basic(local_stack.demo_user, local_stack.demo_password)
+    results_url = f"{guarded_api}jobs/{finished_job.job_id}/results"
+    # The canonical link (load_stac_from_job), then the job's results URL.
+    for cube in (
+        owner.load_stac_from_job(finished_job.job_id),
+        owner.load_stac(results_url),
+    ):
+        target = tmp_path / "loaded.tif"
+        cube.download(target, format="GTiff")
+        values, loaded_crs, loaded_transform = read_tiff(target)
+        assert (loaded_crs, loaded_transform) == (crs, transform)
+        np.testing.assert_array_equal(values, expected)
+
+    # Another user, who holds the links, has them refused: the guard lets nobody reach the
+    # gateway's loopback address.
+    item = finished_job.get_results().get_metadata()
+    (canonical,) = [link["href"] for link in item["links"] if link["rel"] == "canonical"]
+    other = openeo.connect(guarded_api)
+    other.authenticate_basic("jobs-other", PASSWORD)
+    for url in (canonical, results_url):
+        with pytest.raises(OpenEoApiError) as refused:
+            other.load_stac(url).download(tmp_path / "refused.tif", format="GTiff")
+        assert refused.value.code == "ProcessParameterInvalid"
+        assert "not one of yours" in refused.value.message
 
 
 def test_a_tenant_runs_at_most_its_limit_of_jobs(

@@ -3,7 +3,6 @@ collections add-stac-api` and used through the official `openeo` client, against
 STAC API (`tests.stac_api_server`: Earth Search and Planetary Computer flavours over a
 small two-zone Sentinel-2 archive of real COGs)."""
 
-import dataclasses
 import json
 import subprocess
 from collections.abc import Iterator
@@ -19,8 +18,7 @@ import xarray
 from openeo.rest import OpenEoApiError
 from pyproj import Transformer
 
-from conftest import ServiceProcess
-from eoplex.stack import LocalStack, client_env
+from eoplex.stack import LocalStack
 from eoplex_common.s3 import connect_s3
 from eoplex_common.settings import InfrastructureSettings
 from tests.stac_api_data import (
@@ -34,7 +32,7 @@ from tests.stac_api_data import (
     reflectance,
 )
 from tests.stac_api_server import StacApi, serve_stac_api
-from tests.stack import admin, another_gateway, demo_connection
+from tests.stack import admin, demo_connection, guarded_gateway
 
 EARTH_SEARCH = "S2_EARTH_SEARCH"
 PLANETARY_COMPUTER = "S2_PLANETARY_COMPUTER"
@@ -349,29 +347,11 @@ def test_an_upstream_that_is_down_is_a_clear_error(
 def test_load_stac_reaches_a_private_stac_api_only_once_it_is_registered(
     local_stack: LocalStack, archive: Sentinel2Archive, tmp_path: Path, registered: None
 ) -> None:
-    assert local_stack.plan is not None
-    # An executor that refuses private addresses (the session's allows them), and a gateway
-    # sending its synchronous requests to it.
-    env = {
-        **local_stack.env,
-        **client_env(local_stack.config, local_stack.plan, "executor"),
-        "OPENEO_EXECUTOR_STAC_ALLOW_PRIVATE_NETWORKS": "false",
-        "OPENEO_EXECUTOR_WORKERS": "1",
-    }
-    executor = ServiceProcess("executor", env=env, log_dir=tmp_path)
-    # Its warm worker imports the whole executor: slower than 30 s on a busy machine.
-    executor.spec = dataclasses.replace(executor.spec, ready_timeout_seconds=180)
     with (
         serve_stac_api(archive.folder) as other_api,
-        executor,
-        another_gateway(
-            local_stack,
-            "gateway-guarded",
-            env={"OPENEO_EXECUTOR_ADDRESS": executor.address},
-            log_path=tmp_path / "gateway.log",
-        ) as (port, _),
+        guarded_gateway(local_stack, log_dir=tmp_path) as guarded_api,
     ):
-        guarded = openeo.connect(f"http://127.0.0.1:{port}/openeo/1.2/")
+        guarded = openeo.connect(guarded_api)
         guarded.authenticate_basic(local_stack.demo_user, local_stack.demo_password)
         url = f"{other_api.earth_search}collections/{COLLECTION}"
 
