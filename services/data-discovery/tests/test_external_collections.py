@@ -384,6 +384,6 @@ async def test_a_failing_or_wrong_upstream_is_a_clear_error(catalog: Catalog, ap
     api.fail(r"^/earth-search/", 503, retry_after=1)
     with pytest.raises(UpstreamUnavailable, match=r"127\.0\.0\.1.*HTTP 503") as failed:
         await add(catalog.stub, api.earth_search, "S2")
-    assert failed.value.headers["Retry-After"] == "30"
+    assert "Retry-After" not in failed.value.headers
     with pytest.raises(CollectionNotFound):
         await document(catalog.stub, "S2")
