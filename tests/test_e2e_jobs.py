@@ -370,19 +370,27 @@ def guarded_api(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactor
         yield api_url
 
 
+@pytest.fixture(scope="module")
+def finished_job_tiff(
+    finished_job: BatchJob, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[np.ndarray, Any, Any]:
+    """The values, CRS and transform of the finished job's GeoTIFF."""
+    folder = tmp_path_factory.mktemp("finished")
+    (path,) = [
+        path for path in finished_job.get_results().download_files(folder) if path.suffix == ".tif"
+    ]
+    return read_tiff(path)
+
+
 def test_a_jobs_results_are_the_input_of_its_owners_next_process(
     local_stack: LocalStack,
     guarded_api: str,
     finished_job: BatchJob,
+    finished_job_tiff: tuple[np.ndarray, Any, Any],
     other_user: openeo.Connection,
     tmp_path: Path,
 ) -> None:
-    (path,) = [
-        path
-        for path in finished_job.get_results().download_files(tmp_path / "job")
-        if path.suffix == ".tif"
-    ]
-    expected, crs, transform = read_tiff(path)
+    expected, crs, transform = finished_job_tiff
     owner = openeo.connect(guarded_api)
     owner.authenticate_basic(local_stack.demo_user, local_stack.demo_password)
     results_url = f"{guarded_api}jobs/{finished_job.job_id}/results"
@@ -408,6 +416,26 @@ def test_a_jobs_results_are_the_input_of_its_owners_next_process(
             other.load_stac(url).download(tmp_path / "refused.tif", format="GTiff")
         assert refused.value.code == "ProcessParameterInvalid"
         assert "not one of yours" in refused.value.message
+
+
+def test_a_batch_job_reads_an_earlier_jobs_results(
+    connection: openeo.Connection,
+    finished_job: BatchJob,
+    finished_job_tiff: tuple[np.ndarray, Any, Any],
+    tmp_path: Path,
+) -> None:
+    """Through the results URL, which the batch job's executor could not read over HTTP
+    (it holds no token of the user's): only inside the back-end."""
+    results_url = connection.build_url(f"/jobs/{finished_job.job_id}/results")
+    job = connection.load_stac(results_url).create_job(title="results as input")
+    job.start()
+    assert wait_for_status(job, FINAL, timeout=90) == "finished", job.logs()
+    (path,) = [path for path in job.get_results().download_files(tmp_path) if path.suffix == ".tif"]
+    values, crs, transform = read_tiff(path)
+    expected, expected_crs, expected_transform = finished_job_tiff
+    assert (crs, transform) == (expected_crs, expected_transform)
+    np.testing.assert_array_equal(values, expected)
+    job.delete()
 
 
 def test_a_tenant_runs_at_most_its_limit_of_jobs(
