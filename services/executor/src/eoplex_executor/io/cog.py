@@ -1,15 +1,16 @@
 """Reading Cloud-Optimized GeoTIFFs (and any raster GDAL opens) into lazy raster cubes.
 
 A cube lies on a `PixelGrid` (CRS, top-left corner, square pixels). Every (date, band)
-plane is split into square chunks; a chunk task opens the `Source`s of its date and band
-and reads only the window it needs: directly when a file lies on the cube's grid, through
-a `WarpedVRT` (which uses overviews when it can) when it does not. Sources of one date are
-mosaicked, first valid pixel first, each one's values scaled first (`value * scale +
-offset`). A source may carry GDAL options (set for the reading thread only) and a URL
-signer (called when the chunk task reads). Values become float (see
-`eoplex_executor.engine.cube`): integer bands of up to 16 bits float32, wider ones
-float64, no-data NaN. load_collection and load_stac build their cubes here
-(`cube_from_sources`); load_uploaded_files reads an uploaded GeoTIFF (`read_geotiff`).
+plane is split into chunks of 1024 rows and up to 2048 columns (`chunk_shape`); a chunk
+task opens the `Source`s of its date and band and reads only the window it needs:
+directly when a file lies on the cube's grid, through a `WarpedVRT` (which uses overviews
+when it can) when it does not. Sources of one date are mosaicked, first valid pixel
+first, each one's values scaled first (`value * scale + offset`). A source may carry GDAL
+options (set for the reading thread only) and a URL signer (called when the chunk task
+reads). Values become float (see `eoplex_executor.engine.cube`): integer bands of up to
+16 bits float32, wider ones float64, no-data NaN. load_collection and load_stac build
+their cubes here (`cube_from_sources`); load_uploaded_files reads an uploaded GeoTIFF
+(`read_geotiff`).
 """
 
 import math
@@ -38,7 +39,13 @@ from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.pixel_meter import count_read
 from eoplex_executor.geo.geometry import crs_name
 
+# A chunk of a plane: `CHUNK` rows (a multiple of the usual COG tile heights, 256 to 1024)
+# of the full width up to `CHUNK_COLUMNS`, at most 2 Mi pixels (8 MiB of float32). A COG
+# stores its tiles row by row, so over HTTP the window of whole rows of tiles is one byte
+# range (`GDAL_HTTP_MERGE_CONSECUTIVE_RANGES`), where a square window of a wider file is
+# one range per row of tiles: a request, and its latency, each.
 CHUNK = 1024
+CHUNK_COLUMNS = 2048
 # Data types whose values float32 holds exactly.
 FLOAT32_EXACT = {"uint8", "int8", "uint16", "int16", "float16", "float32"}
 
@@ -155,7 +162,7 @@ def _source_size(info: Mapping[str, Any]) -> int:
 def _lazy_planes(grid: PixelGrid, sources: list[list[list[Source]]], dtype: np.dtype) -> Any:
     """A dask array (t, bands, y, x) whose chunks read their windows when computed."""
     shape = (len(sources), len(sources[0]), grid.height, grid.width)
-    chunks = (1, 1, min(CHUNK, grid.height), min(CHUNK, grid.width))
+    chunks = (1, 1, *chunk_shape(grid.height, grid.width))
 
     def read_block(block: np.ndarray, block_info: dict[Any, Any] | None = None) -> np.ndarray:
         assert block_info is not None
@@ -165,6 +172,11 @@ def _lazy_planes(grid: PixelGrid, sources: list[list[list[Source]]], dtype: np.d
 
     template = dask.array.empty(shape, dtype=dtype, chunks=chunks)
     return dask.array.map_blocks(read_block, template, dtype=dtype, meta=np.empty((0,) * 4, dtype))
+
+
+def chunk_shape(height: int, width: int) -> tuple[int, int]:
+    """The (rows, columns) of the chunks of a plane of `height` x `width` pixels."""
+    return min(CHUNK, height), min(CHUNK_COLUMNS, width)
 
 
 def read_window(
@@ -374,7 +386,7 @@ def read_geotiff(file: Path, env: Environment) -> RasterCube:
         floats[values == nodata] = np.nan
     rows, cols = np.arange(values.shape[1]) + 0.5, np.arange(values.shape[2]) + 0.5
     array = xr.DataArray(
-        dask.array.from_array(floats, chunks=(1, CHUNK, CHUNK)),
+        dask.array.from_array(floats, chunks=(1, *chunk_shape(*floats.shape[1:]))),
         dims=("bands", "y", "x"),
         coords={
             "bands": labels,
