@@ -14,7 +14,7 @@ from eoplex_common.errors import (
     ProcessParameterInvalid,
 )
 from eoplex_executor.engine.cube import RasterCube
-from eoplex_executor.io.cog import PixelGrid, Source, read_window
+from eoplex_executor.io.cog import PixelGrid, Source, cube_from_sources, read_window
 from services.executor.tests.catalog import S2_RULES, LocalCatalog, write_geotiff
 from services.executor.tests.cubes import make_environment, run_process
 
@@ -69,6 +69,22 @@ def _load(
     cube = run_process("load_collection", env, **arguments)
     assert isinstance(cube, RasterCube)
     return cube
+
+
+def test_chunks_are_1024_rows_of_up_to_2048_columns(tmp_path: Path) -> None:
+    # Nothing is read: the cube is lazy. A chunk of a plane up to 2048 wide spans its width,
+    # so its window of a COG is whole rows of tiles, one HTTP range.
+    dates = np.array(["2022-06-01"], dtype="datetime64[ns]")
+    env = make_environment(tmp_path)
+    for (height, width), rows, columns in [
+        ((3000, 2048), (1024, 1024, 952), (2048,)),
+        ((1000, 5000), (1000,), (2048, 2048, 904)),
+    ]:
+        grid = PixelGrid("EPSG:32632", WEST, NORTH, 10.0, width, height)
+        source = Source("missing.tif", "EPSG:32632", grid.transform(), nodata=0)
+        info = {"B04": {"data_type": "uint16"}}
+        cube = cube_from_sources(grid, dates, [[[source]]], ["B04"], info, env=env, name="S2")
+        assert cube.data.chunks == ((1,), (1,), rows, columns)
 
 
 def test_whole_collection_equals_the_files_with_nodata_as_nan(written: Any, tmp_path: Path) -> None:
