@@ -247,8 +247,10 @@ def own_results(
     Raises ProcessParameterInvalid where the job has no results (not finished, or failed);
     ServiceUnavailable where the jobs service does not answer.
     """
+    if not isinstance(url, str) or not _is_http(url):
+        return None  # not a URL of results: `locate` says what is wrong with it
     parts = urlsplit(url)
-    match = OWN_RESULTS_PATH.fullmatch(parts.path) if _is_http(url) else None
+    match = OWN_RESULTS_PATH.fullmatch(parts.path)
     if match is None:
         return None
     job_id = unquote(match["job_id"])
