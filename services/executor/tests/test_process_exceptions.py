@@ -8,6 +8,7 @@ The cases are checked against the specifications: an exception class added to
 declare the exception it expects.
 """
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -293,22 +294,63 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+# Further processes that raise an exception of CASES as itself: (exception name, process,
+# nodes). `STAC_ITEM` is a STAC Item of S2's 2022-06-01 (B04 and B08) in a directory
+# load_stac may read.
+STAC_ITEM = "<data>/item.json"
+MORE_CASES: list[tuple[str, str, dict[str, Any]]] = [
+    (
+        "NoDataAvailable",
+        "load_stac",
+        {"x": node("load_stac", url=STAC_ITEM, temporal_extent=["2030-01-01", "2030-02-01"])},
+    ),
+]
+
+
+def cases() -> list[Any]:
+    """A case of every exception raised as itself (None for one without a case, which
+    fails), then the further cases."""
+    first = [pytest.param(name, *CASES.get(name, (None, {})), id=name) for name in RAISED]
+    return first + [
+        pytest.param(name, process_id, nodes, id=f"{name}-{process_id}")
+        for name, process_id, nodes in MORE_CASES
+    ]
+
+
+def write_stac_item(folder: Path) -> None:
+    assets = {
+        band: {"href": f"S2_20220601_{band}.tif", "type": "image/tiff; application=geotiff"}
+        for band in ("B04", "B08")
+    }
+    item = {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": "S2_20220601",
+        "geometry": None,
+        "properties": {"datetime": "2022-06-01T00:00:00Z"},
+        "assets": assets,
+        "links": [],
+    }
+    (folder / "item.json").write_text(json.dumps(item))
+
+
 def _arguments(graph: dict[str, Any]) -> list[Any]:
     return [value for each in graph.values() for value in each["arguments"].values()]
 
 
 def test_every_case_is_an_exception_the_executor_raises_and_its_process_declares() -> None:
     assert set(CASES) <= set(RAISED)
-    for name, (process_id, _) in CASES.items():
-        assert process_id in DECLARED[name], name
+    assert {name for name, _, _ in MORE_CASES} <= set(CASES)
+    every = [(name, process_id) for name, (process_id, _) in CASES.items()]
+    for name, process_id in every + [(name, process_id) for name, process_id, _ in MORE_CASES]:
+        assert process_id in DECLARED[name], (name, process_id)
 
 
-@pytest.mark.parametrize("name", RAISED)
+@pytest.mark.parametrize(("name", "process_id", "nodes"), cases())
 def test_a_declared_exception_is_raised_with_the_specs_name_as_code(
-    tmp_path: Path, name: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, process_id: str | None, nodes: Any
 ) -> None:
-    assert name in CASES, f"{name} is raised as itself: add a graph that raises it"
-    process_id, nodes = CASES[name]
+    assert process_id is not None, f"{name} is raised as itself: add a graph that raises it"
     folder = tmp_path / "data"
     folder.mkdir()
     band = np.arange(1, SIZE * SIZE + 1, dtype=np.uint16).reshape(SIZE, SIZE)
@@ -316,6 +358,9 @@ def test_a_declared_exception_is_raised_with_the_specs_name_as_code(
         folder,
         {(date, b): band for date in ("20220601", "20220606") for b in ("B04", "B08")},
     )
+    write_stac_item(folder)
+    monkeypatch.setenv("OPENEO_EXECUTOR_STAC_LOCAL_ROOTS", str(folder))
+    nodes = json.loads(json.dumps(nodes).replace("<data>", str(folder)))
     graph = {**nodes, "x": {**nodes["x"], "result": True}}
     if ref("load") in _arguments(graph):
         graph["load"] = LOAD

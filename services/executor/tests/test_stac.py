@@ -15,7 +15,7 @@ import pytest
 from pyproj import Transformer
 from rasterio.transform import Affine
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import NoDataAvailable, ProcessParameterInvalid
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.io.outbound import stop_guard_proxies
 from eoplex_executor.processes import stac
@@ -287,9 +287,29 @@ def test_clear_errors_for_bad_urls_and_documents(
         assert reason in raised.value.message, url
 
 
+def properties_graph(url: str, name: str) -> dict[str, Any]:
+    """load_stac of `url` with the condition `name` <= 20 on the items' properties."""
+    condition = {"process_id": "lte", "arguments": {"x": {"from_parameter": "value"}, "y": 20}}
+    arguments = {"url": url, "spatial_extent": None, "temporal_extent": None}
+    arguments["properties"] = {name: {"process_graph": {"cc": {**condition, "result": True}}}}
+    return {"load": {"process_id": "load_stac", "arguments": arguments, "result": True}}
+
+
 def test_no_matching_items(tmp_path: Path, base_url: str) -> None:
-    with pytest.raises(ProcessParameterInvalid, match="NoDataAvailable"):
+    with pytest.raises(NoDataAvailable) as raised:
         load(tmp_path, base_url + "catalog.json", temporal_extent=["2023-01-01", "2023-02-01"])
+    assert raised.value.message == (
+        "There is no data available for the given extents. Process 'load_stac': no STAC item "
+        "lies in the spatial and temporal extents."
+    )
+    env = make_environment(tmp_path, catalog=LocalCatalog({}, {}))
+    with pytest.raises(NoDataAvailable) as raised:
+        run_graph(properties_graph(base_url + "catalog.json", "view:sun_elevation"), env)
+    assert raised.value.params["parameter"] == "properties"
+    assert raised.value.message.endswith(
+        "none of the 3 STAC items in the extents meets the property conditions; none of them "
+        "has the properties 'view:sun_elevation'."
+    )
     with pytest.raises(ProcessParameterInvalid, match=r"load_stac.*band 'B12' does not exist"):
         load(tmp_path, base_url + "catalog.json", bands=["B12"])
     with pytest.raises(ProcessParameterInvalid, match=r"load_stac.*start must be earlier"):

@@ -60,7 +60,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rasterio.errors import RasterioError
 from rasterio.transform import Affine
 
-from eoplex_common.errors import JobNotFound, OpenEOError, ProcessParameterInvalid
+from eoplex_common.errors import (
+    JobNotFound,
+    NoDataAvailable,
+    OpenEOError,
+    ProcessParameterInvalid,
+)
 from eoplex_executor.engine.cube import RasterCube, parse_datetime
 from eoplex_executor.engine.environment import Environment
 from eoplex_executor.engine.registry import process
@@ -184,6 +189,10 @@ def _invalid(reason: str, parameter: str = "url") -> ProcessParameterInvalid:
     return ProcessParameterInvalid(process=PROCESS, parameter=parameter, reason=reason)
 
 
+def _no_data(reason: str, parameter: str | None = None) -> NoDataAvailable:
+    return NoDataAvailable(process=PROCESS, parameter=parameter, reason=reason)
+
+
 @process("load_stac", environment=True)
 def load_stac(
     url: str,
@@ -198,8 +207,11 @@ def load_stac(
 
     Raises ProcessParameterInvalid for a URL that is not http(s) or an allowed local path,
     unreachable or oversized documents, JSON that is not STAC, assets outside what may be
-    read, unknown bands, malformed extents and when no item matches (NoDataAvailable);
-    ProcessGraphComplexity or PaymentRequired beyond the execution's pixel limits.
+    read, unknown bands and malformed extents; NoDataAvailable when no item matches the
+    extents, properties and bands or the extent misses the grid; ProcessGraphComplexity or
+    PaymentRequired beyond the execution's pixel limits. Property conditions are evaluated on
+    every item here, whatever the catalog or API supports, so PropertiesUnsupported does not
+    happen.
     """
     settings = StacSettings()
     if not settings.allow_private_networks:
@@ -216,23 +228,36 @@ def load_stac(
         filters = property_filters(properties)
         start, end = temporal_interval(temporal_extent)
         box = extent_bounds(spatial_extent, "EPSG:4326") if spatial_extent is not None else None
-        collection, items = _find_items(reader, document, location, box, start, end)
-        items = [item for item in items if matches_properties(item.document, filters)]
+        collection, in_extents = _find_items(reader, document, location, box, start, end)
+        if not in_extents:
+            raise _no_data("no STAC item lies in the spatial and temporal extents.")
+        items = [item for item in in_extents if matches_properties(item.document, filters)]
         if not items:
-            raise _invalid(
-                "NoDataAvailable: no STAC item matches the extents and properties.",
-                "temporal_extent",
-            )
+            raise _no_data(_unmatched(in_extents, filters), "properties")
         info = _band_table(collection, items)
         band_names = resolve_bands(bands, info) if bands is not None else list(info)
         items = [item for item in items if any(band in item.bands for band in band_names)]
         if not items:
-            raise _invalid("NoDataAvailable: no STAC item has the requested bands.", "bands")
+            raise _no_data("no STAC item has the requested bands.", "bands")
         dimensions = _grid_dimensions(collection, items, band_names, settings)
         grid = collection_grid(dimensions, spatial_extent)
         dates, sources = _sources(items, band_names, info, settings)
         name = str((collection or {}).get("id") or PROCESS)
         return cube_from_sources(grid, dates, sources, band_names, info, env=env, name=name)
+
+
+def _unmatched(items: list["StacItem"], filters: Mapping[str, Callable[..., Any]]) -> str:
+    """Why no item in the extents passes the property conditions: the properties none of
+    them has, if any."""
+    reason = f"none of the {len(items)} STAC items in the extents meets the property conditions"
+    absent = [
+        name
+        for name in filters
+        if not any(name in item.document.get("properties", {}) for item in items)
+    ]
+    if absent:
+        reason += f"; none of them has the properties {', '.join(map(repr, absent))}"
+    return reason + "."
 
 
 def own_results(
@@ -312,6 +337,10 @@ def _as_load_stac() -> Iterator[None]:
     """Errors of load_collection's shared machinery, named as errors of load_stac."""
     try:
         yield
+    except NoDataAvailable as error:
+        if error.params.get("process") is not None:
+            raise
+        raise _no_data(str(error.params.get("reason"))) from None
     except ProcessParameterInvalid as error:
         if error.params.get("process") != "load_collection":
             raise
