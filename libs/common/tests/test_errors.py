@@ -36,9 +36,7 @@ PROCESS_EXCEPTIONS = {
 # and NaN by IEEE 754, which the specifications prefer; `multiply` has two required operands);
 # PropertiesUnsupported cannot happen either: load_stac evaluates the property conditions on
 # every item itself, for static catalogs and STAC APIs alike, so querying is supported for
-# every STAC entity (no item meeting them is NoDataAvailable); FormatUnsuitable of save_result,
-# of the raster formats, is still ProcessParameterInvalid (load_uploaded_files raises it as
-# itself);
+# every STAC entity (no item meeting them is NoDataAvailable);
 # IncompatibleGeometryTypes belongs to merging vector cubes, which merge_cubes does not do;
 # NirBandAmbiguous and RedBandAmbiguous stay ProcessParameterInvalid naming the band as long
 # as /validation reports an unknown band of ndvi so (`eoplex_common.collection_checks`), so

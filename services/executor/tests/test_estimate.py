@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from eoplex_common.errors import CollectionNotFound, ProcessParameterInvalid
+from eoplex_common.errors import CollectionNotFound, FormatUnsuitable
 from eoplex_executor.serve.estimate import ProcessEstimate, estimate_process
 from eoplex_executor.serve.service import SyncProcessingService, WorkerPool
 from eoplex_executor.serve.servicer import ExecutorServicer
@@ -146,7 +146,7 @@ def test_errors_before_reading_are_openeo_errors(catalog: LocalCatalog) -> None:
         }
         estimate_process({"process_graph": {"l": {**missing, "result": True}}}, catalog)
     png = {"load": _load(), "save": _save("load", "PNG")}
-    with pytest.raises(ProcessParameterInvalid, match="PNG holds one image"):
+    with pytest.raises(FormatUnsuitable, match="PNG holds one image"):
         estimate_process({"process_graph": png}, catalog)
 
 

@@ -304,6 +304,8 @@ MORE_CASES: list[tuple[str, str, dict[str, Any]]] = [
         "load_stac",
         {"x": node("load_stac", url=STAC_ITEM, temporal_extent=["2030-01-01", "2030-02-01"])},
     ),
+    # PNG holds one image of 1 or 3 bands, not 2 dates of 2 bands.
+    ("FormatUnsuitable", "save_result", {"x": node("save_result", data=ref("load"), format="PNG")}),
 ]
 
 

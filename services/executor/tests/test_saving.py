@@ -19,7 +19,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.transform import Affine
 
 from eoplex_capabilities import registry
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import FormatUnsuitable, ProcessParameterInvalid
 from eoplex_executor.engine.cube import TEMPORAL, RasterCube, VectorCube
 from eoplex_executor.engine.environment import Environment, Estimate, Limits, ResultFile
 from eoplex_executor.io.raster_formats import GTIFF_DATATYPES
@@ -82,6 +82,18 @@ def invalid(env: Environment, data: Any, format: str, **options: Any) -> Process
     with pytest.raises(ProcessParameterInvalid) as raised:
         run_process("save_result", env, data=data, format=format, options=options)
     assert env.outputs == []
+    return raised.value
+
+
+def unsuitable(env: Environment, data: Any, format: str) -> FormatUnsuitable:
+    """save_result's FormatUnsuitable for data `format` cannot hold, with its message."""
+    with pytest.raises(FormatUnsuitable) as raised:
+        run_process("save_result", env, data=data, format=format, options={})
+    assert env.outputs == []
+    assert raised.value.message.startswith(
+        "Data can't be transformed into the requested output format. Process 'save_result', "
+        "parameter 'format': "
+    )
     return raised.value
 
 
@@ -268,13 +280,13 @@ def test_gtiff_refuses_what_it_cannot_hold(tmp_path: Path) -> None:
     env = make_environment(tmp_path)
     cube = make_cube()
     extra = cube.with_data(cube.data.expand_dims(z=[1, 2]))
-    error = invalid(env, extra, "GTiff")
+    error = unsuitable(env, extra, "GTiff")
     assert error.params["parameter"] == "format"
     assert "z" in error.message and "netCDF" in error.message
-    error = invalid(env, [1, 2, 3], "GTiff")
+    error = unsuitable(env, [1, 2, 3], "GTiff")
     assert error.params["parameter"] == "format" and "JSON" in error.message
     single_pixel = make_cube(shape=(1, 1))
-    assert "single pixel" in invalid(env, single_pixel, "GTiff").message
+    assert "single pixel" in unsuitable(env, single_pixel, "GTiff").message
 
 
 # ---------------------------------------------------------------- netCDF
@@ -373,7 +385,7 @@ def test_json_refuses_large_cubes(tmp_path: Path) -> None:
     values = dask.array.zeros((1, 1, 1001, 1000), chunks=-1, dtype=np.float32)
     cube = make_cube(shape=(1001, 1000), dates=["2022-06-01"], bands=["B04"])
     cube = cube.with_data(cube.data.copy(data=values))
-    error = invalid(make_environment(tmp_path), cube, "JSON")
+    error = unsuitable(make_environment(tmp_path), cube, "JSON")
     assert error.params["parameter"] == "format"
     assert "GTiff" in error.message and "netCDF" in error.message
 
@@ -453,11 +465,11 @@ def test_png_writes_bytes_as_they_are(tmp_path: Path) -> None:
 def test_png_refuses_what_one_image_cannot_show(tmp_path: Path) -> None:
     env = make_environment(tmp_path)
     cube = make_cube()
-    error = invalid(env, first_date(cube), "PNG")
+    error = unsuitable(env, first_date(cube), "PNG")
     assert error.params["parameter"] == "format"
     assert "2" in error.message and "filter_bands" in error.message
     three_dates = cube.with_data(cube.data.isel(bands=[0]))
-    assert "reduce" in invalid(env, three_dates, "PNG").message
+    assert "reduce" in unsuitable(env, three_dates, "PNG").message
     one_band = first_date(three_dates)
     assert invalid(env, one_band, "PNG", min=5, max=1).params["parameter"] == "options"
 
@@ -710,7 +722,7 @@ def test_netcdf_refuses_band_labels_that_cannot_name_a_variable(
     were a 500, or a band silently lost)."""
     cube = make_cube()
     relabelled = cube.with_data(cube.data.assign_coords(bands=np.asarray(labels)))
-    error = invalid(make_environment(tmp_path), relabelled, "netCDF")
+    error = unsuitable(make_environment(tmp_path), relabelled, "netCDF")
     assert error.params["parameter"] == "format"
     assert why in error.message and "rename_labels" in error.message
 
@@ -728,7 +740,7 @@ def test_netcdf_writes_labels_of_mixed_types_as_strings(tmp_path: Path) -> None:
 def test_images_refuse_spatial_labels_that_are_no_numbers(tmp_path: Path, format: str) -> None:
     cube = make_cube(dates=["2022-06-01"], bands=["B04"])
     named = cube.with_data(cube.data.assign_coords(x=["a", "b", "c", "d", "e"]))
-    error = invalid(make_environment(tmp_path), named, format)
+    error = unsuitable(make_environment(tmp_path), named, format)
     assert error.params["parameter"] == "format" and "x" in error.message
 
 
@@ -743,5 +755,5 @@ def test_an_estimate_tallies_relabelled_cubes_and_refuses_what_netcdf_cannot_nam
     save(env, enumerated, "GTiff")
     assert env.estimate == Estimate(pixels_written=120, bytes_written=480, files_written=1)
     slashed = cube.with_data(cube.data.assign_coords(bands=["a/b", "c"]))
-    assert "'a/b'" in invalid(env, slashed, "netCDF").message
+    assert "'a/b'" in unsuitable(env, slashed, "netCDF").message
     assert list(tmp_path.iterdir()) == []

@@ -557,13 +557,13 @@ def test_parquet_declares_the_crs_of_its_geometries(env: Environment) -> None:
 
 @pytest.mark.parametrize("format", ["GTiff", "netCDF", "PNG"])
 def test_raster_formats_refuse_vector_cubes(env: Environment, format: str) -> None:
-    with pytest.raises(ProcessParameterInvalid, match="vector data cubes; use GeoJSON"):
+    with pytest.raises(FormatUnsuitable, match="vector data cubes; use GeoJSON"):
         save(env, aggregated(env), format)
 
 
 @pytest.mark.parametrize("format", ["GeoJSON", "CSV", "Parquet"])
 def test_vector_formats_refuse_raster_cubes(env: Environment, format: str) -> None:
-    with pytest.raises(ProcessParameterInvalid, match="holds vector data cubes"):
+    with pytest.raises(FormatUnsuitable, match="holds vector data cubes"):
         save(env, make_cube(), format)
 
 
@@ -575,9 +575,9 @@ def test_estimates_count_vector_outputs_and_refuse_mismatches(env: Environment) 
 
     assert env.estimate.files_written == 1 and not env.outputs
     assert env.estimate.pixels_written == 2 + 2 * 3 * 2  # geometries and values
-    with pytest.raises(ProcessParameterInvalid, match="holds vector data cubes"):
+    with pytest.raises(FormatUnsuitable, match="holds vector data cubes"):
         run_process("save_result", env, data=make_cube(), format="Parquet", options={})
-    with pytest.raises(ProcessParameterInvalid, match="vector data cubes; use GeoJSON"):
+    with pytest.raises(FormatUnsuitable, match="vector data cubes; use GeoJSON"):
         run_process("save_result", env, data=cube, format="GTiff", options={})
 
 

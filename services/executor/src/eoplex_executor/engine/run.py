@@ -10,7 +10,7 @@ cube reduced over space, vector cubes) as JSON.
 from collections.abc import Mapping
 from typing import Any
 
-from eoplex_common.errors import ProcessGraphInvalid, ProcessParameterInvalid
+from eoplex_common.errors import FormatUnsuitable, ProcessGraphInvalid, ProcessParameterInvalid
 from eoplex_common.process_graph import validate_process
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.engine.environment import Environment, ResultFile
@@ -33,7 +33,7 @@ def save_by_default(value: Any, env: Environment) -> None:
     format_name = default_format(value)
     try:
         call_process("save_result", None, {"data": value, "format": format_name}, env)
-    except ProcessParameterInvalid as error:
+    except (FormatUnsuitable, ProcessParameterInvalid) as error:
         if error.params.get("process") != "save_result":
             raise
         raise ProcessGraphInvalid(

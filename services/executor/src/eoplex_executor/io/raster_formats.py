@@ -7,7 +7,7 @@ compresses; netCDF lets xarray stream its variables
 the same way; JSON and PNG hold small results, computed in memory. Each writer takes
 `save_result`'s data and checked options (`eoplex_executor.processes.saving`), writes into
 the environment's scratch directory and returns the files it wrote; data a format cannot
-hold is `FormatUnsuitable` (ProcessParameterInvalid of save_result's `format`).
+hold is `FormatUnsuitable` (save_result's exception, parameter `format`).
 
 Labels need not be band names and dates: apply_dimension enumerates them (0..n-1) when a
 process changes their number, rename_labels sets numbers or any strings. Every format writes
@@ -36,7 +36,7 @@ from rasterio.io import DatasetWriter, MemoryFile
 from rasterio.transform import Affine
 from rasterio.windows import Window
 
-from eoplex_common.errors import ProcessParameterInvalid
+from eoplex_common.errors import FormatUnsuitable, ProcessParameterInvalid
 from eoplex_executor.engine.cube import (
     BANDS,
     DIMENSION_ORDER,
@@ -91,9 +91,10 @@ def invalid_options(reason: str) -> ProcessParameterInvalid:
     return ProcessParameterInvalid(process="save_result", parameter="options", reason=reason)
 
 
-def _unsuitable(reason: str) -> ProcessParameterInvalid:
-    """The openEO `FormatUnsuitable` case, which has no error code of its own in the API."""
-    return ProcessParameterInvalid(process="save_result", parameter="format", reason=reason)
+def _unsuitable(reason: str) -> FormatUnsuitable:
+    """Data the format cannot hold: `FormatUnsuitable`, the exception save_result's
+    specification declares, with its message."""
+    return FormatUnsuitable(process="save_result", parameter="format", reason=reason)
 
 
 # ---------------------------------------------------------------- raster cubes
@@ -170,7 +171,7 @@ def _is_dated(data: xr.DataArray | xr.Dataset, dimension: str | None) -> bool:
 
 
 def image_planes(cube: RasterCube, format_name: str) -> Planes:
-    """`cube` as (time?, bands?, y, x) planes; ProcessParameterInvalid for other dimensions
+    """`cube` as (time?, bands?, y, x) planes; FormatUnsuitable for other dimensions
     and for x or y labels that are no coordinates."""
     time = cube.dimension_of_type(TEMPORAL)
     bands = cube.dimension_of_type(BANDS)
@@ -579,7 +580,7 @@ def _netcdf_georeferenced(cube: RasterCube) -> bool:
 
 def netcdf_variable_names(cube: RasterCube) -> list[str]:
     """The data variable names: each band's label as text, or `data` without bands.
-    ProcessParameterInvalid for a label or dimension name that netCDF cannot take, or a name
+    FormatUnsuitable for a label or dimension name that netCDF cannot take, or a name
     two variables would have (a band called like a dimension or the `crs` grid mapping would
     replace it)."""
     bands = cube.dimension_of_type(BANDS)
@@ -754,7 +755,7 @@ def write_png(data: Any, options: Mapping[str, Any], env: Environment) -> list[R
 
 
 def png_planes(cube: RasterCube) -> Planes:
-    """The cube as one image of 1 or 3 bands; ProcessParameterInvalid otherwise."""
+    """The cube as one image of 1 or 3 bands; FormatUnsuitable otherwise."""
     planes = image_planes(cube, "PNG")
     data = planes.data
     if planes.time is not None:
@@ -820,7 +821,7 @@ def _stretch(values: np.ndarray, low: float, high: float, missing: np.ndarray) -
 
 
 def as_vector_cube(data: Any, format_name: str) -> VectorCube:
-    """`data` as a VectorCube; FormatUnsuitable (ProcessParameterInvalid) for anything else."""
+    """`data` as a VectorCube; FormatUnsuitable for anything else."""
     if isinstance(data, VectorCube):
         return data
     raise _unsuitable(

@@ -74,8 +74,8 @@ def save_result(data: Any, format: str, options: Any, env: Environment) -> bool:
     """openEO `save_result`: write `data` as `format` into the scratch directory.
 
     Raises ProcessParameterInvalid for an unknown format (parameter `format`), an unknown
-    option or an option value of the wrong type (`options`), and for data the format cannot
-    hold (`format`, saying which format or process to use instead).
+    option or an option value of the wrong type (`options`); FormatUnsuitable for data the
+    format cannot hold (saying which format or process to use instead).
     """
     output_format = _output_format(format)
     chosen = _checked_options(output_format, options)
