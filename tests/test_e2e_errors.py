@@ -137,10 +137,16 @@ def test_validation_names_an_ndvi_band_the_loaded_cube_lacks(
         S2, spatial_extent=EXTENT, temporal_extent=JUNE, bands=["B04", "B08"]
     )
     assert cube.ndvi(nir="B08", red="B04").validate() == []
-    assert _invalid(cube.ndvi(nir="B99").validate()) == [
-        "The value passed for parameter 'nir' in process 'ndvi' is invalid: the cube has no "
-        "band 'B99'; available bands: B04, B08"
-    ]
+    # The exception ndvi's specification declares, as execution raises it.
+    [error] = cube.ndvi(nir="B99").validate()
+    assert error["code"] == "NirBandAmbiguous"
+    assert error["message"] == (
+        "The NIR band can't be resolved, please specify the specific NIR band name. Process "
+        "'ndvi', parameter 'nir': the cube has no band 'B99'; available bands: B04, B08"
+    )
+    with pytest.raises(OpenEoApiError) as raised:
+        cube.ndvi(nir="B99").download(format="GTiff")
+    assert (raised.value.code, raised.value.message) == (error["code"], error["message"])
 
 
 def test_validation_names_a_band_and_a_property_the_collection_lacks(

@@ -37,18 +37,13 @@ PROCESS_EXCEPTIONS = {
 # PropertiesUnsupported cannot happen either: load_stac evaluates the property conditions on
 # every item itself, for static catalogs and STAC APIs alike, so querying is supported for
 # every STAC entity (no item meeting them is NoDataAvailable);
-# IncompatibleGeometryTypes belongs to merging vector cubes, which merge_cubes does not do;
-# NirBandAmbiguous and RedBandAmbiguous stay ProcessParameterInvalid naming the band as long
-# as /validation reports an unknown band of ndvi so (`eoplex_common.collection_checks`), so
-# validation and execution agree.
+# IncompatibleGeometryTypes belongs to merging vector cubes, which merge_cubes does not do.
 NOT_YET_RAISED = {
     "DataCubeEmpty",
     "DivisionByZero",
     "IncompatibleGeometryTypes",
     "MultiplicandMissing",
-    "NirBandAmbiguous",
     "PropertiesUnsupported",
-    "RedBandAmbiguous",
 }
 
 

@@ -21,9 +21,11 @@ from eoplex_common.errors import (
     DimensionLabelCountMismatch,
     DimensionNotAvailable,
     IncompatibleDataCubes,
+    NirBandAmbiguous,
     OpenEOError,
     OverlapResolverMissing,
     ProcessParameterInvalid,
+    RedBandAmbiguous,
 )
 from eoplex_executor.engine.cube import BANDS, OTHER, SPATIAL, TEMPORAL, DimensionArray, RasterCube
 from eoplex_executor.engine.registry import implementations
@@ -314,8 +316,10 @@ def test_ndvi_errors() -> None:
     cube = make_cube()
     with pytest.raises(BandExists):
         cubes.ndvi(data=cube, target_band="B04")
-    with pytest.raises(ProcessParameterInvalid, match="'B05'"):
+    with pytest.raises(NirBandAmbiguous, match="'B05'"):
         cubes.ndvi(data=cube, nir="B05")
+    with pytest.raises(RedBandAmbiguous, match="'swir16'"):
+        cubes.ndvi(data=cube, red="swir16")
     no_bands = cubes.reduce_dimension(data=cube, reducer=max_along, dimension="bands")
     with pytest.raises(DimensionAmbiguous):
         cubes.ndvi(data=no_bands)

@@ -175,6 +175,8 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "ArrayLengthMismatch": ("array_create_labeled", {"x": labeled([1, 2], ["a"])}),
     "BandExists": ("ndvi", {"x": node("ndvi", data=ref("load"), target_band="B04")}),
+    "NirBandAmbiguous": ("ndvi", {"x": node("ndvi", data=ref("load"), nir="B99")}),
+    "RedBandAmbiguous": ("ndvi", {"x": node("ndvi", data=ref("load"), red="swir16")}),
     "DimensionAmbiguous": (
         "ndvi",
         {"mean": NO_BANDS, "x": node("ndvi", data=ref("mean"))},

@@ -9,8 +9,8 @@ that keep them; whatever they cannot determine they accept, so the executor stay
 judge of the rest. Like `eoplex_common.process_graph`, they never raise for bad input.
 
 The problems are the executor's own errors for the same arguments: ProcessParameterInvalid
-naming the band or property, and `load_collection`'s NoDataAvailable for extents outside
-the collection's.
+naming the band or property, `ndvi`'s NirBandAmbiguous and RedBandAmbiguous naming its band,
+and `load_collection`'s NoDataAvailable for extents outside the collection's.
 """
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
-from eoplex_common.errors import NoDataAvailable, OpenEOError, ProcessParameterInvalid
+from eoplex_common.errors import (
+    NirBandAmbiguous,
+    NoDataAvailable,
+    OpenEOError,
+    ProcessParameterInvalid,
+    RedBandAmbiguous,
+)
 
 Graph = Mapping[str, Any]
 
@@ -183,11 +189,12 @@ def _band_name_problems(
     for parameter, band in named:
         if isinstance(band, str) and band not in COMMON_NAMES:
             if _resolved_band(band, available) is None:
-                yield _invalid(
-                    process_id,
-                    parameter,
-                    f"the cube has no band '{band}'; available bands: {', '.join(available)}",
-                )
+                reason = f"the cube has no band '{band}'; available bands: {', '.join(available)}"
+                if process_id == "ndvi":
+                    ambiguous = NirBandAmbiguous if parameter == "nir" else RedBandAmbiguous
+                    yield ambiguous(process=process_id, parameter=parameter, reason=reason)
+                else:
+                    yield _invalid(process_id, parameter, reason)
 
 
 class _Bands:

@@ -749,6 +749,22 @@ class DimensionAmbiguous(ProcessException):
 
 
 @_register
+class NirBandAmbiguous(ProcessException):
+    """`ndvi`: a `nir` that names no band of the cube, by name or common name."""
+
+    code = "NirBandAmbiguous"
+    message_template = "The NIR band can't be resolved, please specify the specific NIR band name."
+
+
+@_register
+class RedBandAmbiguous(ProcessException):
+    """`ndvi`: a `red` that names no band of the cube, by name or common name."""
+
+    code = "RedBandAmbiguous"
+    message_template = "The red band can't be resolved, please specify the specific red band name."
+
+
+@_register
 class TargetDimensionExists(ProcessException):
     """`aggregate_spatial`, `flatten_dimensions`, `unflatten_dimension`: the target
     dimension's name is taken."""

@@ -25,8 +25,10 @@ from eoplex_common.errors import (
     LabelMismatch,
     LabelNotAvailable,
     LabelsNotEnumerated,
+    NirBandAmbiguous,
     OverlapResolverMissing,
     ProcessParameterInvalid,
+    RedBandAmbiguous,
     TemporalExtentEmpty,
 )
 from eoplex_executor.engine.cube import (
@@ -176,8 +178,8 @@ def ndvi(
     name (`eoplex_executor.geo.bands`). Without `target_band` the bands dimension is dropped,
     with it the index is appended as a new band. Raises DimensionAmbiguous for a cube
     without exactly one bands dimension, BandExists for an existing `target_band`, and
-    ProcessParameterInvalid for a `nir` or `red` that names no band (the spec's
-    NirBandAmbiguous/RedBandAmbiguous; the reason lists the bands, as /validation's does)."""
+    NirBandAmbiguous or RedBandAmbiguous for a `nir` or `red` that names no band (the
+    reason lists the bands, as /validation's does)."""
     cube = require_cube(data, "ndvi", "data")
     bands = cube.dimensions_of_type(BANDS)
     if len(bands) != 1:
@@ -188,12 +190,8 @@ def ndvi(
         )
     dimension = bands[0]
     available = [str(label) for label in cube.labels(dimension)]
-    nir_values = _float_band(
-        cube, dimension, resolve_band(nir, available, process="ndvi", parameter="nir")
-    )
-    red_values = _float_band(
-        cube, dimension, resolve_band(red, available, process="ndvi", parameter="red")
-    )
+    nir_values = _float_band(cube, dimension, _ndvi_band(nir, available, "nir"))
+    red_values = _float_band(cube, dimension, _ndvi_band(red, available, "red"))
     total = nir_values + red_values
     # Dividing by NaN instead of 0 gives no-data without numpy's division warnings.
     index = (nir_values - red_values) / total.where(total != 0)
@@ -211,6 +209,20 @@ def ndvi(
         join="exact",
     )
     return cube.with_data(appended.transpose(*cube.dims))
+
+
+def _ndvi_band(name: str, available: list[str], parameter: str) -> str:
+    """The band `nir` or `red` names; NirBandAmbiguous or RedBandAmbiguous (with the reason
+    of `resolve_band`) for a name that resolves to none."""
+    try:
+        return resolve_band(name, available, process="ndvi", parameter=parameter)
+    except ProcessParameterInvalid as error:
+        if not isinstance(name, str):
+            raise
+        ambiguous = NirBandAmbiguous if parameter == "nir" else RedBandAmbiguous
+        raise ambiguous(
+            process="ndvi", parameter=parameter, reason=str(error.params["reason"])
+        ) from None
 
 
 def _float_band(cube: RasterCube, dimension: str, label: str) -> xr.DataArray:
