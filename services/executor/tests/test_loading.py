@@ -12,6 +12,7 @@ from eoplex_common.errors import (
     NoDataAvailable,
     ProcessGraphComplexity,
     ProcessParameterInvalid,
+    TemporalExtentEmpty,
 )
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.io.cog import PixelGrid, Source, cube_from_sources, read_window
@@ -165,7 +166,6 @@ def test_pixel_limit_points_to_batch_jobs(written: Any, tmp_path: Path) -> None:
     ("arguments", "parameter"),
     [
         ({"bands": ["B99"]}, "bands"),
-        ({"temporal_extent": ["2022-06-11", "2022-06-01"]}, "temporal_extent"),
         ({"temporal_extent": ["June", None]}, "temporal_extent"),
         ({"temporal_extent": [None, None]}, "temporal_extent"),
         ({"spatial_extent": {"west": "x"}}, "spatial_extent"),
@@ -179,6 +179,17 @@ def test_bad_arguments_are_process_parameter_errors(
     with pytest.raises(ProcessParameterInvalid) as raised:
         _load(catalog, tmp_path, **arguments)
     assert raised.value.params["parameter"] == parameter
+
+
+@pytest.mark.parametrize("extent", [["2022-06-11", "2022-06-01"], ["2022-06-01", "2022-06-01"]])
+def test_an_interval_that_ends_before_it_starts_is_temporal_extent_empty(
+    written: Any, tmp_path: Path, extent: list[str]
+) -> None:
+    catalog, _ = written
+    with pytest.raises(TemporalExtentEmpty) as raised:
+        _load(catalog, tmp_path, temporal_extent=extent)
+    assert raised.value.params["parameter"] == "temporal_extent"
+    assert raised.value.message.startswith("The temporal extent is empty.")
 
 
 @pytest.mark.parametrize(

@@ -53,8 +53,12 @@ def child(process_id: str, **arguments: Any) -> dict[str, Any]:
     return {"process_graph": {"c": {**node(process_id, **arguments), "result": True}}}
 
 
+def load_s2(temporal_extent: list[str] | None) -> dict[str, Any]:
+    return node("load_collection", id="S2", spatial_extent=None, temporal_extent=temporal_extent)
+
+
 DATA = {"from_parameter": "data"}
-LOAD = node("load_collection", id="S2", spatial_extent=None, temporal_extent=None)
+LOAD = load_s2(None)
 MEAN = child("mean", data=DATA)
 NO_BANDS = node("reduce_dimension", data=ref("load"), dimension="bands", reducer=MEAN)
 
@@ -95,14 +99,7 @@ UDF = "def apply_datacube(cube, context):\n    return cube\n"
 CASES: dict[str, tuple[str, dict[str, Any]]] = {
     "NoDataAvailable": (
         "load_collection",
-        {
-            "x": node(
-                "load_collection",
-                id="S2",
-                spatial_extent=None,
-                temporal_extent=["2030-01-01", "2030-02-01"],
-            )
-        },
+        {"x": load_s2(["2030-01-01", "2030-02-01"])},
     ),
     "DimensionNotAvailable": (
         "reduce_dimension",
@@ -305,6 +302,16 @@ MORE_CASES: list[tuple[str, str, dict[str, Any]]] = [
         "NoDataAvailable",
         "load_stac",
         {"x": node("load_stac", url=STAC_ITEM, temporal_extent=["2030-01-01", "2030-02-01"])},
+    ),
+    (
+        "TemporalExtentEmpty",
+        "load_collection",
+        {"x": load_s2(["2022-06-06", "2022-06-06"])},
+    ),
+    (
+        "TemporalExtentEmpty",
+        "load_stac",
+        {"x": node("load_stac", url=STAC_ITEM, temporal_extent=["2022-06-06", "2022-06-01"])},
     ),
     # PNG holds one image of 1 or 3 bands, not 2 dates of 2 bands.
     ("FormatUnsuitable", "save_result", {"x": node("save_result", data=ref("load"), format="PNG")}),

@@ -15,7 +15,7 @@ import pytest
 from pyproj import Transformer
 from rasterio.transform import Affine
 
-from eoplex_common.errors import NoDataAvailable, ProcessParameterInvalid
+from eoplex_common.errors import NoDataAvailable, ProcessParameterInvalid, TemporalExtentEmpty
 from eoplex_executor.engine.cube import RasterCube
 from eoplex_executor.io.outbound import stop_guard_proxies
 from eoplex_executor.processes import stac
@@ -312,7 +312,7 @@ def test_no_matching_items(tmp_path: Path, base_url: str) -> None:
     )
     with pytest.raises(ProcessParameterInvalid, match=r"load_stac.*band 'B12' does not exist"):
         load(tmp_path, base_url + "catalog.json", bands=["B12"])
-    with pytest.raises(ProcessParameterInvalid, match=r"load_stac.*start must be earlier"):
+    with pytest.raises(TemporalExtentEmpty, match=r"load_stac.*start must be earlier"):
         load(tmp_path, base_url + "catalog.json", temporal_extent=["2022-07-01", "2022-06-01"])
 
 

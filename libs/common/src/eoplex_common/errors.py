@@ -674,8 +674,8 @@ class TooManyDimensions(ProcessException):
 
 @_register
 class TemporalExtentEmpty(ProcessException):
-    """`filter_temporal`, `aggregate_temporal`, `load_collection`: an interval whose end is
-    not later than its start."""
+    """`filter_temporal`, `aggregate_temporal`, `load_collection`, `load_stac`: an interval
+    whose end is not later than its start."""
 
     code = "TemporalExtentEmpty"
     message_template = (

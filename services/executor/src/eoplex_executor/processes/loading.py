@@ -18,7 +18,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 from rasterio.transform import Affine
 
-from eoplex_common.errors import NoDataAvailable, ProcessParameterInvalid
+from eoplex_common.errors import NoDataAvailable, ProcessParameterInvalid, TemporalExtentEmpty
 from eoplex_executor.engine.cube import RasterCube, parse_datetime
 from eoplex_executor.engine.environment import Environment, ItemSearch
 from eoplex_executor.engine.graph import Callback
@@ -43,7 +43,8 @@ def load_collection(
     """`load_collection`: the collection as a lazy cube (t, bands, y, x).
 
     Raises CollectionNotFound (from the catalog), ProcessParameterInvalid for unknown
-    bands or malformed extents, NoDataAvailable when no item matches, and
+    bands or malformed extents, TemporalExtentEmpty for an interval whose end is not after
+    its start, NoDataAvailable when no item matches, and
     ProcessGraphComplexity or PaymentRequired when the cube exceeds the execution's pixel
     limits.
     """
@@ -222,7 +223,8 @@ def _geojson_bounds(value: Any) -> tuple[float, float, float, float]:
 
 
 def temporal_interval(temporal_extent: Any) -> tuple[str, str]:
-    """The half-open interval as RFC 3339 instants ("" for an open end)."""
+    """The half-open interval as RFC 3339 instants ("" for an open end); TemporalExtentEmpty
+    when the end is not after the start."""
     if temporal_extent is None:
         return "", ""
     if not isinstance(temporal_extent, list | tuple) or len(temporal_extent) != 2:
@@ -252,7 +254,7 @@ def temporal_interval(temporal_extent: Any) -> tuple[str, str]:
             ) from None
         instants.append(str(np.datetime_as_string(instant, unit="ms")) + "Z")
     if instants[0] and instants[1] and instants[0] >= instants[1]:
-        raise ProcessParameterInvalid(
+        raise TemporalExtentEmpty(
             process=PROCESS,
             parameter="temporal_extent",
             reason="the start must be earlier than the end (the end is excluded).",

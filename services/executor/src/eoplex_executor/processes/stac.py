@@ -64,6 +64,7 @@ from eoplex_common.errors import (
     JobNotFound,
     NoDataAvailable,
     OpenEOError,
+    ProcessException,
     ProcessParameterInvalid,
 )
 from eoplex_executor.engine.cube import RasterCube, parse_datetime
@@ -207,8 +208,9 @@ def load_stac(
 
     Raises ProcessParameterInvalid for a URL that is not http(s) or an allowed local path,
     unreachable or oversized documents, JSON that is not STAC, assets outside what may be
-    read, unknown bands and malformed extents; NoDataAvailable when no item matches the
-    extents, properties and bands or the extent misses the grid; ProcessGraphComplexity or
+    read, unknown bands and malformed extents; TemporalExtentEmpty for an interval whose end
+    is not after its start; NoDataAvailable when no item matches the extents, properties and
+    bands or the extent misses the grid; ProcessGraphComplexity or
     PaymentRequired beyond the execution's pixel limits. Property conditions are evaluated on
     every item here, whatever the catalog or API supports, so PropertiesUnsupported does not
     happen.
@@ -337,10 +339,11 @@ def _as_load_stac() -> Iterator[None]:
     """Errors of load_collection's shared machinery, named as errors of load_stac."""
     try:
         yield
-    except NoDataAvailable as error:
-        if error.params.get("process") is not None:
+    except ProcessException as error:
+        if error.params.get("process") not in (None, "load_collection"):
             raise
-        raise _no_data(str(error.params.get("reason"))) from None
+        parameter, reason = error.params.get("parameter"), str(error.params.get("reason"))
+        raise type(error)(process=PROCESS, parameter=parameter, reason=reason) from None
     except ProcessParameterInvalid as error:
         if error.params.get("process") != "load_collection":
             raise
