@@ -1,6 +1,6 @@
 """Executor tests: the processes registered as the entry points register them, an environment
 for process tests, and every environment a test made is closed after it (its UDF processes
-stop)."""
+stop); the guard proxies load_stac started stop with the session."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +9,7 @@ import pytest
 
 import eoplex_executor.processes  # noqa: F401  (registers every process)
 from eoplex_executor.engine.environment import Environment
+from eoplex_executor.io.outbound import stop_guard_proxies
 from services.executor.tests.cubes import close_environments, make_environment
 
 
@@ -22,3 +23,11 @@ def env(tmp_path: Path) -> Environment:
 def closed_environments() -> Iterator[None]:
     yield
     close_environments()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def stopped_guard_proxies() -> Iterator[None]:
+    """The proxy processes of load_stac calls with private networks refused (the argument
+    sweep's), which would otherwise outlive the session's last test."""
+    yield
+    stop_guard_proxies()
